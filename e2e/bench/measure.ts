@@ -1,0 +1,73 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { startStack, type Stack } from '@codeagent/testing';
+
+/** Limits raised so the benchmarks measure the platform, not its per-user guards. */
+export const BENCH_ENV: Record<string, string> = {
+  SHELL_MAX_SESSIONS: '1200',
+  ORCHESTRATOR_MAX_SESSIONS: '5000',
+  ORCHESTRATOR_MAX_SESSIONS_PER_USER: '5000',
+  GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',
+  LOG_LEVEL: 'warn',
+};
+
+export function startBenchStack(label: string, env: Record<string, string> = {}): Promise<Stack> {
+  return startStack({ label, env: { ...BENCH_ENV, ...env } });
+}
+
+/** pid → parent pid for every process on the machine (from /proc). */
+function parents(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // The command name may hold spaces and parentheses: the fields after its last ')' are fixed.
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(d), Number(rest[1]));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+function rssKiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Resident memory of the given processes and all their descendants (the shell's jails are children
+ * of the shell service), in MiB, with the process count. RSS counts shared pages once per process,
+ * so this is an upper bound.
+ */
+export function treeRss(roots: number[]): { mib: number; processes: number } {
+  const pp = parents();
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of pp) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  const seen = new Set<number>();
+  const stack = [...roots];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  let kib = 0;
+  for (const pid of seen) kib += rssKiB(pid);
+  return { mib: kib / 1024, processes: seen.size };
+}
+
+/** Runs `fn(i)` for i in [0, n) with at most `concurrency` at once. */
+export async function pool(n: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}

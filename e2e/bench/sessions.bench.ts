@@ -1,0 +1,83 @@
+import { msSince, percentile, report, type Figure } from '../../bench/lib';
+import { api, ok, type ApiAnswer } from './client';
+import { pool, startBenchStack, treeRss } from './measure';
+
+// Many live sessions at once (goal: 1,000): opens them through REST until the target, a failure
+// streak or the time budget, then measures the resident memory of the six service processes with
+// everything under them (the shell's jails), and exec latency across the live sessions.
+// Env: BENCH_SESSIONS (target, 1000), BENCH_OPEN_BUDGET_S (time to open them, 600), BENCH_OPEN_CONCURRENCY (8).
+
+const TARGET = Number(process.env.BENCH_SESSIONS ?? 1000);
+const BUDGET_S = Number(process.env.BENCH_OPEN_BUDGET_S ?? 600);
+const CONCURRENCY = Number(process.env.BENCH_OPEN_CONCURRENCY ?? 8);
+const EXECS = Number(process.env.BENCH_EXECS ?? 1000);
+
+async function main() {
+  // Workspaces get a 256 MiB quota each and no global cap, so 1,000 of them fit the default 50 GiB cap.
+  const stack = await startBenchStack('bench-sessions', { WORKSPACE_DEFAULT_QUOTA_MB: '256', WORKSPACE_GLOBAL_CAP_MB: '0' });
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  const live: string[] = [];
+  try {
+    const base = stack.url;
+    const roots = () => [...stack.procs.values()].map((p) => p.child.pid!).filter(Boolean);
+    const idle = treeRss(roots());
+    figures.push({ name: 'memory with no session (6 services)', value: idle.mib, unit: 'MiB' });
+
+    let failures = 0;
+    let streak = 0;
+    const deadline = Date.now() + BUDGET_S * 1000;
+    const t0 = process.hrtime.bigint();
+    await pool(TARGET, CONCURRENCY, async () => {
+      if (Date.now() > deadline || streak >= 5) return;
+      const r = await api(base, 'POST', '/api/v1/sessions', { source: { kind: 'empty' } }).catch((err: Error): ApiAnswer => ({ status: -1, body: { error: err.message } }));
+      if (r.status === 201) {
+        live.push(r.body.id as string);
+        streak = 0;
+        if (live.length % 100 === 0) console.log(`${live.length} sessions open, ${Math.round(treeRss(roots()).mib)} MiB`);
+      } else {
+        failures++;
+        streak++;
+        if (failures <= 5) notes.push(`open #${live.length + failures} failed: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+      }
+    });
+    const openSecs = msSince(t0) / 1000;
+    if (live.length < TARGET) notes.push(`only ${live.length} of ${TARGET} sessions opened (${failures} failures, ${Math.round(openSecs)} s of a ${BUDGET_S} s budget)`);
+    figures.push({ name: 'live sessions reached', value: live.length, unit: 'sessions', goal: `>= ${TARGET}` });
+    figures.push({ name: 'time to open them', value: openSecs, unit: 's' });
+
+    const mem = treeRss(roots());
+    figures.push({ name: `memory with ${live.length} live sessions (6 services + jails, RSS)`, value: mem.mib, unit: 'MiB' });
+    figures.push({ name: 'memory per live session', value: (mem.mib - idle.mib) / Math.max(1, live.length), unit: 'MiB' });
+    figures.push({ name: 'processes (services + jails)', value: mem.processes, unit: 'count' });
+
+    // Exec across the live sessions: each one in turn (round robin), 4 clients at once.
+    const lat: number[] = [];
+    let execFailures = 0;
+    await pool(Math.min(EXECS, Math.max(live.length, 1) * 3), 4, async (i) => {
+      const id = live[i % live.length]!;
+      const t = process.hrtime.bigint();
+      const r = await api(base, 'POST', `/api/v1/sessions/${id}/exec`, { command: 'echo ok' }).catch((): ApiAnswer => ({ status: -1, body: {} }));
+      if (r.status === 200 && r.body.stdout === 'ok\n') lat.push(msSince(t));
+      else if (++execFailures <= 3) notes.push(`exec on ${id} failed: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    });
+    figures.push({ name: `exec p50 across ${live.length} live sessions (REST, 4 clients)`, value: percentile(lat, 50), unit: 'ms' });
+    figures.push({ name: `exec p99 across ${live.length} live sessions (REST, 4 clients)`, value: percentile(lat, 99), unit: 'ms', goal: '< 50' });
+    figures.push({ name: 'exec failures across live sessions', value: execFailures, unit: 'count' });
+
+    const t3 = process.hrtime.bigint();
+    await pool(live.length, CONCURRENCY, async (i) => void (await ok(base, 'DELETE', `/api/v1/sessions/${live[i]}`).catch(() => undefined)));
+    figures.push({ name: 'time to close them all', value: msSince(t3) / 1000, unit: 's' });
+  } catch (err) {
+    for (const [n, p] of stack.procs) console.error(`--- ${n}\n${p.output().slice(-2000)}`);
+    throw err;
+  } finally {
+    await stack.stop();
+  }
+  report('stack-sessions', figures, notes.join('\n') || undefined);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,113 @@
+import { percentile, msSince, report, type Figure } from '../../bench/lib';
+import { api, closeSession, ok, openSession, SocketClient } from './client';
+import { startBenchStack } from './measure';
+
+// The whole platform as processes (libs/testing startStack), measured from outside: sessions through
+// REST, exec round trips through REST and Socket.IO, command output to a Socket.IO client.
+// `npm run bench:stack` runs this file and sessions.bench.ts (1,000 live sessions).
+
+const READY_N = Number(process.env.BENCH_READY_N ?? 40);
+const CREATE_SECONDS = Number(process.env.BENCH_CREATE_SECONDS ?? 10);
+const CREATE_CONCURRENCY = Number(process.env.BENCH_CREATE_CONCURRENCY ?? 8);
+const EXEC_N = Number(process.env.BENCH_EXEC_N ?? 300);
+const OUTPUT_MB = Number(process.env.BENCH_OUTPUT_MB ?? 32);
+
+async function main() {
+  const stack = await startBenchStack('bench-stack');
+  const figures: Figure[] = [];
+  const notes: string[] = [];
+  try {
+    const base = stack.url;
+    // Warm-up: first session and a few commands (module loading, connections, caches).
+    const warm = await openSession(base);
+    for (let i = 0; i < 10; i++) await ok(base, 'POST', `/api/v1/sessions/${warm.id}/exec`, { command: 'true' });
+    await closeSession(base, warm.id);
+
+    // 1. Session ready through REST: POST /api/v1/sessions answers 201 with status "ready".
+    const ready: number[] = [];
+    for (let i = 0; i < READY_N; i++) {
+      const t = process.hrtime.bigint();
+      const s = await openSession(base);
+      ready.push(msSince(t));
+      if (s.status !== 'ready') throw new Error(`session ${s.id} answered ${s.status}`);
+      await closeSession(base, s.id);
+    }
+    figures.push({ name: 'session ready p50 (REST)', value: percentile(ready, 50), unit: 'ms', goal: '<= 25' });
+    figures.push({ name: 'session ready p99 (REST)', value: percentile(ready, 99), unit: 'ms' });
+
+    // 2. Sustained creates: create + close in a loop with CREATE_CONCURRENCY workers for CREATE_SECONDS.
+    let created = 0;
+    let createFailures = 0;
+    const until = Date.now() + CREATE_SECONDS * 1000;
+    const t2 = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: CREATE_CONCURRENCY }, async () => {
+        while (Date.now() < until) {
+          const r = await api(base, 'POST', '/api/v1/sessions', { source: { kind: 'empty' } });
+          if (r.status !== 201) {
+            createFailures++;
+            if (createFailures <= 3) notes.push(`create failed: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+            continue;
+          }
+          created++;
+          await closeSession(base, r.body.id as string);
+        }
+      }),
+    );
+    const createSecs = msSince(t2) / 1000;
+    figures.push({ name: `sustained session creates (create+close, ${CREATE_CONCURRENCY} clients)`, value: created / createSecs, unit: 'sessions/s', goal: '>= 100' });
+    figures.push({ name: 'session create failures during the sustained run', value: createFailures, unit: 'count' });
+
+    // 3. Exec round trip through REST and through Socket.IO on one session.
+    const s = await openSession(base);
+    const rest: number[] = [];
+    for (let i = 0; i < EXEC_N; i++) {
+      const t = process.hrtime.bigint();
+      const r = await ok(base, 'POST', `/api/v1/sessions/${s.id}/exec`, { command: 'true' });
+      rest.push(msSince(t));
+      if (r.exitCode !== 0) throw new Error(`exec answered ${JSON.stringify(r)}`);
+    }
+    figures.push({ name: 'exec round trip p50 (REST)', value: percentile(rest, 50), unit: 'ms', goal: '<= 2' });
+    figures.push({ name: 'exec round trip p99 (REST)', value: percentile(rest, 99), unit: 'ms', goal: '<= 10' });
+
+    const client = new SocketClient(base);
+    await client.connected();
+    const sock: number[] = [];
+    for (let i = 0; i < EXEC_N; i++) {
+      const t = process.hrtime.bigint();
+      const r = await client.command('/exec', ['true'], { sessionId: s.id });
+      sock.push(msSince(t));
+      if (r.payload.exitCode !== 0) throw new Error(`socket exec answered ${JSON.stringify(r.payload)}`);
+    }
+    figures.push({ name: 'exec round trip p50 (Socket.IO)', value: percentile(sock, 50), unit: 'ms', goal: '<= 2' });
+    figures.push({ name: 'exec round trip p99 (Socket.IO)', value: percentile(sock, 99), unit: 'ms', goal: '<= 10' });
+
+    // 4. Command output to a Socket.IO client: bytes of `stream` data received for one command,
+    // from sending /exec to its response (which the gateway sends after the last output chunk).
+    const bytes = OUTPUT_MB * 1024 * 1024;
+    let received = 0;
+    const off = client.onMessage((m) => {
+      if (m.type === 'stream' && typeof m.payload.data === 'string') received += m.payload.encoding === 'base64' ? Buffer.byteLength(m.payload.data, 'base64') : Buffer.byteLength(m.payload.data);
+    });
+    const t4 = process.hrtime.bigint();
+    const out = await client.command('/exec', [`head -c ${bytes} /dev/zero | tr '\\0' 'x'`], { sessionId: s.id }, { timeoutMs: 300_000 });
+    const secs = msSince(t4) / 1000;
+    off();
+    if (out.payload.exitCode !== 0) throw new Error(`output command answered ${JSON.stringify(out.payload).slice(0, 500)}`);
+    figures.push({ name: `command output to a Socket.IO client (${OUTPUT_MB} MiB)`, value: received / secs / 1e6, unit: 'MB/s', goal: '>= 100' });
+    figures.push({ name: 'output bytes received / written', value: received / bytes, unit: 'ratio' });
+    client.close();
+    await closeSession(base, s.id);
+  } catch (err) {
+    for (const [n, p] of stack.procs) console.error(`--- ${n}\n${p.output().slice(-2000)}`);
+    throw err;
+  } finally {
+    await stack.stop();
+  }
+  report('stack', figures, notes.join('\n') || undefined);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

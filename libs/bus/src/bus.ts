@@ -1,0 +1,385 @@
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import {
+  AppError,
+  catalog as defaultCatalog,
+  Envelope,
+  ErrorPayload,
+  Exchanges,
+  Headers,
+  makeEnvelope,
+  Queues,
+  type Catalog,
+  type CommandName,
+  type CommandReply,
+  type CommandRequest,
+  type EventName,
+  type EventPayload,
+  type MessageType,
+  type ServiceName,
+} from '@codeagent/contracts';
+import { busMetrics, injectTraceHeaders, SpanKind, withSpan, type Logger } from '@codeagent/telemetry';
+import { openConnection } from './connection';
+import { Consumer, type ConsumerSpec } from './consumer';
+import { declareBaseTopology, type QueueType } from './topology';
+import type { AnyEventHandler, CommandHandlers, MessageContext, EventHandlers, PublishOptions, RequestOptions } from './types';
+
+type RawHandler = (payload: unknown, ctx: MessageContext) => Promise<unknown>;
+
+/** RabbitMQ's direct reply-to pseudo-queue: replies come back on the requesting channel, no queue declared. */
+const REPLY_TO = 'amq.rabbitmq.reply-to';
+
+export interface BusOptions {
+  url: string;
+  /** The name this process consumes and publishes as ("shell", "orchestrator", or a test's name). */
+  service: string;
+  /** This replica; names its own queue. */
+  instanceId: string;
+  logger: Logger;
+  /** Unacknowledged messages per consumer. */
+  prefetch?: number;
+  /** Default wait for a reply. */
+  requestTimeoutMs?: number;
+  /** How long `connect` waits for the broker before failing with a clear error. */
+  connectTimeoutMs?: number;
+  heartbeatSeconds?: number;
+  /** `quorum` for replicated queues on a cluster; `classic` (default) on one node. */
+  queueType?: QueueType;
+  /** The message catalog; the platform's own unless a test brings its own. */
+  catalog?: Catalog;
+}
+
+interface Pending {
+  name: string;
+  service: string;
+  resolve: (payload: unknown) => void;
+  reject: (err: AppError) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The platform's only door to RabbitMQ: validated, traced, confirmed publishing; request/reply
+ * over direct reply-to; consumers with manual acks, retries and dead-lettering; graceful drain.
+ */
+export class Bus {
+  readonly service: string;
+  readonly instanceId: string;
+  readonly log: Logger;
+  private readonly catalog: Catalog;
+  private readonly pending = new Map<string, Pending>();
+  private readonly consumers: Consumer[] = [];
+  private readonly channels: ChannelWrapper[] = [];
+  private closing = false;
+
+  private constructor(
+    private readonly conn: AmqpConnectionManager,
+    private readonly publisher: ChannelWrapper,
+    private readonly requester: ChannelWrapper,
+    private readonly opts: Required<Omit<BusOptions, 'catalog'>> & { catalog: Catalog },
+  ) {
+    this.service = opts.service;
+    this.instanceId = opts.instanceId;
+    this.log = opts.logger;
+    this.catalog = opts.catalog;
+    this.channels.push(publisher, requester);
+  }
+
+  static async connect(options: BusOptions): Promise<Bus> {
+    const opts = {
+      prefetch: 64,
+      requestTimeoutMs: 10_000,
+      connectTimeoutMs: 15_000,
+      heartbeatSeconds: 5,
+      queueType: 'classic' as const,
+      catalog: defaultCatalog as Catalog,
+      ...options,
+    };
+    const log = opts.logger.child({ component: 'bus' });
+    const conn = await openConnection({
+      url: opts.url,
+      name: `${opts.service}:${opts.instanceId}`,
+      log,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      heartbeatSeconds: opts.heartbeatSeconds,
+    });
+    const publisher = conn.createChannel({
+      name: 'publisher',
+      confirm: true,
+      publishTimeout: 30_000,
+      setup: (ch: ConfirmChannel) => declareBaseTopology(ch),
+    });
+    // Requests need no confirm: the reply (or its timeout) is the acknowledgement.
+    const requester = conn.createChannel({ name: 'requester', confirm: false });
+    const bus = new Bus(conn, publisher, requester, { ...opts, logger: log });
+    await requester.addSetup(async (ch: ConfirmChannel) => {
+      ch.on('return', (msg: ConsumeMessage) => bus.onReturned(msg));
+      await ch.consume(REPLY_TO, (msg) => msg && bus.onReply(msg), { noAck: true });
+    });
+    // Direct reply-to is bound to the channel: replies to requests sent before a disconnect never come.
+    conn.on('disconnect', () => bus.failPending('the connection to the broker was lost before the reply arrived'));
+    await Promise.all([publisher.waitForConnect(), requester.waitForConnect()]);
+    return bus;
+  }
+
+  /** Publishes an event and resolves once the broker has confirmed it. */
+  async publish<N extends EventName>(name: N, payload: EventPayload<N>, options: PublishOptions = {}): Promise<void> {
+    const def = this.catalog.events[name];
+    if (!def) throw new AppError('VALIDATION_FAILED', `unknown event "${name}": add it to the catalog in libs/contracts`);
+    const parsed = def.schema.safeParse(payload);
+    if (!parsed.success) throw AppError.validation(parsed.error, `${name} payload`);
+    await this.sendEnvelope(Exchanges.events, name, name, 'event', parsed.data, def.version, options);
+  }
+
+  /** Sends a command that expects no reply (fire and forget, but confirmed by the broker). */
+  async send<N extends CommandName>(name: N, payload: CommandRequest<N>, options: RequestOptions = {}): Promise<void> {
+    const def = this.commandDef(name);
+    const parsed = def.request.safeParse(payload);
+    if (!parsed.success) throw AppError.validation(parsed.error, `${name} request`);
+    const [exchange, key] = this.route(name, def.service, options.instanceId);
+    await this.sendEnvelope(exchange, key, name, 'command', parsed.data, def.version, options);
+  }
+
+  private async sendEnvelope(
+    exchange: string,
+    routingKey: string,
+    name: string,
+    type: MessageType,
+    payload: unknown,
+    version: number,
+    options: PublishOptions,
+  ): Promise<void> {
+    await withSpan(`${name} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': name } }, async () => {
+      const headers = injectTraceHeaders();
+      const env = makeEnvelope(type, payload, this.metadata(version, headers, options), options.id);
+      await this.publisher.publish(exchange, routingKey, Buffer.from(JSON.stringify(env)), {
+        persistent: true,
+        contentType: 'application/json',
+        messageId: env.id,
+        type: name,
+        headers,
+      });
+      busMetrics.published().inc({ key: name });
+    });
+  }
+
+  /**
+   * Asks a service and waits for its answer. Rejects with SERVICE_TIMEOUT naming the service when
+   * nobody answers in time, SERVICE_UNAVAILABLE when nothing consumes the command at all, or the
+   * AppError the service replied with.
+   */
+  async request<N extends CommandName>(name: N, payload: CommandRequest<N>, options: RequestOptions = {}): Promise<CommandReply<N>> {
+    const def = this.commandDef(name);
+    const parsed = def.request.safeParse(payload);
+    if (!parsed.success) throw AppError.validation(parsed.error, `${name} request`);
+    if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'the bus is closing', { retryable: true });
+    const timeoutMs = options.timeoutMs ?? this.opts.requestTimeoutMs;
+    const [exchange, key] = this.route(name, def.service, options.instanceId);
+    const started = process.hrtime.bigint();
+    return withSpan(`${name} request`, { kind: SpanKind.CLIENT, attributes: { 'messaging.destination.name': name } }, async () => {
+      const headers = injectTraceHeaders();
+      const env = makeEnvelope('command', parsed.data, this.metadata(def.version, headers, options), options.id);
+      const answer = new Promise<unknown>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.pending.delete(env.id);
+          reject(
+            new AppError('SERVICE_TIMEOUT', `${def.service} did not answer ${name} within ${timeoutMs} ms`, {
+              details: { service: def.service, command: name, timeoutMs },
+              retryable: true,
+            }),
+          );
+        }, timeoutMs);
+        this.pending.set(env.id, { name, service: def.service, resolve, reject, timer });
+      });
+      let outcome = 'ok';
+      try {
+        // While the broker is away the publish waits for the reconnect; the timeout must still win,
+        // and whichever of the two loses must not become an unhandled rejection.
+        const published = this.requester.publish(exchange, key, Buffer.from(JSON.stringify(env)), {
+          contentType: 'application/json',
+          messageId: env.id,
+          correlationId: env.id,
+          replyTo: REPLY_TO,
+          type: name,
+          headers,
+          mandatory: true,
+          // A request nobody took in time is worthless: let the broker drop it instead of running it late.
+          expiration: String(timeoutMs),
+        });
+        published.catch(() => undefined);
+        await Promise.race([published, answer]);
+        const reply = await answer;
+        const checked = def.reply.safeParse(reply);
+        if (!checked.success) {
+          throw new AppError('INTERNAL', `${def.service} answered ${name} with a reply that fails its schema`, {
+            details: { issues: checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) },
+          });
+        }
+        return checked.data as CommandReply<N>;
+      } catch (err) {
+        outcome = err instanceof AppError ? err.code : 'error';
+        const pending = this.pending.get(env.id);
+        if (pending) {
+          clearTimeout(pending.timer);
+          this.pending.delete(env.id);
+        }
+        throw err;
+      } finally {
+        busMetrics.requestDuration().observe({ key: name, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
+      }
+    });
+  }
+
+  /**
+   * Consumes the service's commands: from its shared queue (any replica) and from this replica's own
+   * queue (`request(..., { instanceId })`). Every command of the service needs a handler.
+   */
+  async handleCommands<S extends ServiceName>(service: S, handlers: CommandHandlers<S>): Promise<void> {
+    const names = Object.keys(this.catalog.commands).filter((n) => this.catalog.commands[n]?.service === service);
+    const table = handlers as unknown as Record<string, RawHandler>;
+    for (const n of names) if (!table[n]) throw new Error(`no handler for ${n}`);
+    const base = { kind: 'command' as const, handlers: table };
+    await this.addConsumer({ ...base, queue: Queues.commands(service), lifetime: 'shared', bindings: names.map((n) => [Exchanges.commands, n]) });
+    await this.addConsumer({ ...base, queue: Queues.instance(service, this.instanceId), lifetime: 'connection', bindings: [] });
+  }
+
+  /**
+   * Subscribes to some events. `durable` queues (the default) keep events while the consumer is
+   * down and are shared by its replicas; a non-durable one is this replica's alone: it survives a
+   * broker restart and is deleted by the broker some minutes after its replica is gone.
+   */
+  async subscribe(consumer: string, handlers: EventHandlers, opts: { durable?: boolean; ordered?: boolean } = {}): Promise<void> {
+    const table = handlers as unknown as Record<string, RawHandler>;
+    await this.addEventConsumer(consumer, Object.keys(handlers), { kind: 'event', handlers: table }, opts);
+  }
+
+  /** Subscribes to every event of the catalog through one handler. */
+  async subscribeAll(consumer: string, handler: AnyEventHandler, opts: { durable?: boolean; ordered?: boolean } = {}): Promise<void> {
+    await this.addEventConsumer(consumer, ['#'], { kind: 'event', any: handler as never }, opts);
+  }
+
+  private async addEventConsumer(
+    consumer: string,
+    keys: string[],
+    spec: Pick<ConsumerSpec, 'kind' | 'handlers' | 'any'>,
+    opts: { durable?: boolean; ordered?: boolean },
+  ): Promise<void> {
+    const durable = opts.durable ?? true;
+    const queue = durable ? Queues.events(consumer) : `${Queues.events(consumer)}.${this.instanceId}`;
+    await this.addConsumer({ ...spec, queue, lifetime: durable ? 'shared' : 'replica', ordered: opts.ordered, bindings: keys.map((k) => [Exchanges.events, k]) });
+  }
+
+  private async addConsumer(spec: Omit<ConsumerSpec, 'prefetch' | 'queueType'>): Promise<void> {
+    if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'the bus is closing');
+    const channel = this.conn.createChannel({ name: `consumer:${spec.queue}`, confirm: true });
+    this.channels.push(channel);
+    const consumer = new Consumer(
+      { ...spec, prefetch: this.opts.prefetch, queueType: this.opts.queueType },
+      { catalog: this.catalog, publisher: this.publisher, log: this.log, service: this.service },
+    );
+    this.consumers.push(consumer);
+    await channel.addSetup((ch: ConfirmChannel) => consumer.attach(ch));
+    await channel.waitForConnect();
+  }
+
+  /**
+   * Stops consuming, waits for the handlers already running (up to `graceMs`), then closes the
+   * connection. Messages not yet handled stay on the broker for another replica.
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    // Every step is bounded: with the broker away (or the vhost deleted) a cancel or a close would
+    // otherwise wait for a reconnect that never comes, and the process would never exit.
+    await within(Promise.all(this.consumers.map((c) => c.cancel())), STEP_MS);
+    await within(Promise.all(this.consumers.map((c) => c.idle())), graceMs);
+    this.failPending('the bus closed before the reply arrived');
+    await within(Promise.allSettled(this.channels.map((c) => c.close())), STEP_MS);
+    await within(this.conn.close(), STEP_MS);
+  }
+
+  get isConnected(): boolean {
+    return this.conn.isConnected();
+  }
+
+  private commandDef(name: string) {
+    const def = this.catalog.commands[name];
+    if (!def) throw new AppError('VALIDATION_FAILED', `unknown command "${name}": add it to the catalog in libs/contracts`);
+    return def;
+  }
+
+  private route(name: string, service: string, instanceId?: string): [exchange: string, routingKey: string] {
+    return instanceId ? ['', Queues.instance(service, instanceId)] : [Exchanges.commands, name];
+  }
+
+  private metadata(version: number, headers: Record<string, string>, o: PublishOptions) {
+    return {
+      version: String(version),
+      client: o.client ?? this.service,
+      ...(o.user ? { user: o.user } : {}),
+      ...(headers[Headers.traceparent] ? { traceparent: headers[Headers.traceparent] } : {}),
+      ...(headers[Headers.tracestate] ? { tracestate: headers[Headers.tracestate] } : {}),
+    };
+  }
+
+  private onReply(msg: ConsumeMessage): void {
+    const id = msg.properties.correlationId as string | undefined;
+    const pending = id ? this.pending.get(id) : undefined;
+    if (!id || !pending) return; // late reply to a request that already timed out
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    let env: Envelope;
+    try {
+      env = Envelope.parse(JSON.parse(msg.content.toString('utf8')));
+    } catch {
+      pending.reject(new AppError('INTERNAL', `${pending.service} sent an unreadable reply to ${pending.name}`));
+      return;
+    }
+    if (env.type === 'error') {
+      const p = ErrorPayload.safeParse(env.payload);
+      pending.reject(p.success ? AppError.fromPayload(p.data) : new AppError('INTERNAL', `${pending.service} failed ${pending.name}`));
+    } else {
+      pending.resolve(env.payload);
+    }
+  }
+
+  private onReturned(msg: ConsumeMessage): void {
+    const id = msg.properties.correlationId as string | undefined;
+    const pending = id ? this.pending.get(id) : undefined;
+    if (!id || !pending) return;
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    const direct = msg.fields.exchange === '';
+    pending.reject(
+      new AppError(
+        'SERVICE_UNAVAILABLE',
+        direct
+          ? `the ${pending.service} replica that held this (${msg.fields.routingKey}) is gone`
+          : `no ${pending.service} service is running to answer ${pending.name}`,
+        { details: { service: pending.service, command: pending.name }, retryable: true },
+      ),
+    );
+  }
+
+  private failPending(reason: string): void {
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new AppError('SERVICE_UNAVAILABLE', `${p.service}: ${reason}`, { details: { service: p.service, command: p.name }, retryable: true }));
+      this.pending.delete(id);
+    }
+  }
+}
+
+/** How long one step of close() may wait on the broker. */
+const STEP_MS = 5_000;
+
+/** Waits for `p` (its failure ignored) or `ms`, whichever comes first. */
+export function within(p: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    t.unref();
+    p.then(
+      () => (clearTimeout(t), resolve()),
+      () => (clearTimeout(t), resolve()),
+    );
+  });
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { ConfigError, envBool, envInt, loadEnv } from './index';
+
+test('defaults apply and empty strings count as unset', () => {
+  const env = loadEnv({ SHELL_MAX_SESSIONS: envInt(100, 1) }, { SHELL_MAX_SESSIONS: '', RABBITMQ_URL: 'amqp://h:5672' });
+  expect(env.SHELL_MAX_SESSIONS).toBe(100);
+  expect(env.RABBITMQ_URL).toBe('amqp://h:5672');
+  expect(env.LOG_LEVEL).toBe('info');
+});
+
+test('a bad variable fails at start with its name, the problem and the value given', () => {
+  const load = () => loadEnv({ SHELL_MAX_SESSIONS: envInt(100, 1), SHELL_DEBUG: envBool(false) }, { SHELL_MAX_SESSIONS: 'many', SHELL_DEBUG: 'perhaps' });
+  expect(load).toThrow(ConfigError);
+  try {
+    load();
+  } catch (err) {
+    const e = err as ConfigError;
+    expect(e.problems).toHaveLength(2);
+    expect(e.message).toMatch(/SHELL_MAX_SESSIONS: .*\(got "many"\)/);
+    expect(e.message).toMatch(/SHELL_DEBUG: expected true\/false/);
+  }
+});
+
+test('secrets are not echoed in the error', () => {
+  expect(() => loadEnv({ GATEWAY_JWT_SECRET: z.string().min(32) }, { GATEWAY_JWT_SECRET: 'short-secret' })).toThrow(/GATEWAY_JWT_SECRET: .*\(got "\[redacted\]"\)/);
+});
+
+test('booleans parse the usual spellings', () => {
+  expect(loadEnv({ X: envBool(false) }, { X: 'yes' }).X).toBe(true);
+  expect(loadEnv({ X: envBool(true) }, { X: 'off' }).X).toBe(false);
+  expect(loadEnv({ X: envBool(true) }, {}).X).toBe(true);
+});

@@ -1,0 +1,319 @@
+import { z } from 'zod';
+import { command, event } from '../define';
+
+// The agents, their LLM providers and one-shot completions. Owned by services/orchestrator (agents/,
+// providers/). The gateway maps: POST /api/v1/sessions/:id/agent → orchestrator.agent.run,
+// GET /api/v1/agent-runs/:id → orchestrator.agent.get, /api/v1/providers → orchestrator.provider.*,
+// /api/v1/agents → orchestrator.agents.*. Analytics consumes llm.usage (one per model call).
+
+/** The five agent roles of seed 003's multi-agency coordinator, in pipeline order. */
+export const AgentRoleV1 = z.enum(['planning', 'coding', 'review', 'testing', 'documentation']);
+export type AgentRoleV1 = z.infer<typeof AgentRoleV1>;
+
+/** Kinds of provider the registry knows; `openai-compatible` covers LM Studio, vLLM and llama.cpp's server. */
+export const ProviderKindV1 = z.enum(['anthropic', 'openai', 'google', 'mistral', 'xai', 'ollama', 'openai-compatible']);
+export type ProviderKindV1 = z.infer<typeof ProviderKindV1>;
+
+/** A provider's registry name: a kind, or a user-chosen name for a second server of a kind (`lmstudio`). */
+const ProviderName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'lower-case letters, digits, . _ -');
+
+export const ChatMessageV1 = z.object({
+  /** Who said it. */
+  role: z.enum(['system', 'user', 'assistant']),
+  /** Plain text. */
+  content: z.string().max(2_000_000),
+});
+export type ChatMessageV1 = z.infer<typeof ChatMessageV1>;
+
+export const TokenUsageV1 = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+});
+export type TokenUsageV1 = z.infer<typeof TokenUsageV1>;
+
+/** One link of a role's chain: a provider and the model to ask it for. */
+export const ModelRefV1 = z.object({
+  provider: ProviderName,
+  model: z.string().min(1).max(200),
+});
+export type ModelRefV1 = z.infer<typeof ModelRefV1>;
+
+/** How one role is served: the first choice, then fallbacks in order. */
+export const RoleConfigV1 = ModelRefV1.extend({
+  /** Tried in order when a call fails (network error, 5xx, rate limit, overload). */
+  fallbacks: z.array(ModelRefV1).max(10).default([]),
+});
+export type RoleConfigV1 = z.infer<typeof RoleConfigV1>;
+
+// ---- commands: runs ----
+
+export const AgentRunRequestV1 = z.object({
+  sessionId: z.string().min(1),
+  prompt: z.string().min(1).max(200_000),
+  /** Roles to run, in this order; absent: the full pipeline planning → coding → review → testing → documentation. */
+  roles: z.array(AgentRoleV1).min(1).max(5).optional(),
+  /** Stop after this many model steps in total (default: ORCHESTRATOR_AGENT_MAX_STEPS). */
+  maxSteps: z.number().int().min(1).max(1000).optional(),
+  /** Stop when the run has cost this many dollars (default: ORCHESTRATOR_AGENT_BUDGET_USD). */
+  budgetUsd: z.number().positive().max(10_000).optional(),
+  /** Stop after this much wall time (default: ORCHESTRATOR_AGENT_TIMEOUT_MS). */
+  timeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
+  /** Who asked (for usage accounting); the gateway fills it from the envelope's user when absent. */
+  user: z.string().optional(),
+});
+export const AgentRunReplyV1 = z.object({ runId: z.string() });
+
+export const AgentRunStatusV1 = z.enum(['running', 'completed', 'failed', 'interrupted', 'budget_exceeded', 'step_limit', 'timed_out']);
+export type AgentRunStatusV1 = z.infer<typeof AgentRunStatusV1>;
+
+export const ToolCallRecordV1 = z.object({
+  toolCallId: z.string(),
+  /** The tool's name (read_file, write_file, list_files, search_files, run_command, apply_patch, update_task). */
+  tool: z.string(),
+  input: z.unknown(),
+  /** What the tool returned to the model (possibly cut). */
+  output: z.unknown().optional(),
+  /** The tool failed; the model was told this message. */
+  error: z.string().optional(),
+  durationMs: z.number().nonnegative(),
+});
+export type ToolCallRecordV1 = z.infer<typeof ToolCallRecordV1>;
+
+export const AgentStepV1 = z.object({
+  /** 0-based index over the whole run. */
+  index: z.number().int().nonnegative(),
+  role: AgentRoleV1,
+  /** Which provider and model answered (after fallbacks). */
+  provider: z.string(),
+  model: z.string(),
+  /** The model's text in this step. */
+  text: z.string(),
+  toolCalls: z.array(ToolCallRecordV1),
+  usage: TokenUsageV1,
+  costUsd: z.number().nonnegative(),
+  /** Providers that failed before this one answered, with the reason. */
+  failovers: z.array(z.object({ provider: z.string(), model: z.string(), reason: z.string() })).default([]),
+  /** The context was shrunk this many times before the provider accepted it. */
+  contextShrinks: z.number().int().nonnegative().default(0),
+  finishReason: z.string(),
+  at: z.string(),
+});
+export type AgentStepV1 = z.infer<typeof AgentStepV1>;
+
+export const RoleResultV1 = z.object({
+  role: AgentRoleV1,
+  status: AgentRunStatusV1,
+  /** The role's final text, handed to the next role. */
+  output: z.string(),
+  provider: z.string().optional(),
+  model: z.string().optional(),
+  steps: z.number().int().nonnegative(),
+});
+export type RoleResultV1 = z.infer<typeof RoleResultV1>;
+
+export const AgentRunV1 = z.object({
+  runId: z.string(),
+  sessionId: z.string(),
+  projectId: z.string().optional(),
+  prompt: z.string(),
+  roles: z.array(AgentRoleV1),
+  status: AgentRunStatusV1,
+  /** Why it ended other than completed. */
+  error: z.string().optional(),
+  steps: z.array(AgentStepV1),
+  /** Per role, in order; the run's result aggregates them. */
+  results: z.array(RoleResultV1),
+  /** The aggregated result (each role's output under its heading). */
+  result: z.string().optional(),
+  usage: TokenUsageV1,
+  costUsd: z.number().nonnegative(),
+  budgetUsd: z.number().nonnegative(),
+  /** Providers that answered, in order of first use. */
+  providers: z.array(z.string()),
+  user: z.string().optional(),
+  /** The orchestrator replica executing the run (interrupts are routed to it). */
+  instanceId: z.string().optional(),
+  /** When the run's time limit ends it, whatever happens to its replica. */
+  deadline: z.string().optional(),
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+});
+export type AgentRunV1 = z.infer<typeof AgentRunV1>;
+
+export const AgentRunRefV1 = z.object({ runId: z.string().min(1) });
+export const AgentInterruptReplyV1 = z.object({ interrupted: z.boolean(), status: AgentRunStatusV1 });
+export const AgentRunListV1 = z.object({ sessionId: z.string().min(1) });
+
+// ---- commands: providers and roles ----
+
+export const ModelInfoV1 = z.object({
+  id: z.string(),
+  /** Context window in tokens, when known. */
+  contextWindow: z.number().int().positive().optional(),
+  /** Dollars per million tokens, from libs/contracts pricing (absent: unknown or free/local). */
+  inputUsdPerMTok: z.number().nonnegative().optional(),
+  outputUsdPerMTok: z.number().nonnegative().optional(),
+  /** For local servers: installed on the server (true) or only known to be available. */
+  installed: z.boolean().optional(),
+});
+export type ModelInfoV1 = z.infer<typeof ModelInfoV1>;
+
+export const ProviderInfoV1 = z.object({
+  name: ProviderName,
+  kind: ProviderKindV1,
+  baseURL: z.string().optional(),
+  enabled: z.boolean(),
+  /** A key is stored (never the key itself). */
+  hasKey: z.boolean(),
+  /** Last four characters of the key, for recognising it. */
+  keyHint: z.string().optional(),
+  /** `closed` (healthy), `open` (skipped after failures until `retryAt`), `half-open` (one trial call allowed). */
+  circuit: z.enum(['closed', 'open', 'half-open']),
+  retryAt: z.string().optional(),
+  models: z.array(ModelInfoV1),
+  /** Where the provider's config comes from: the project's own or the global default. */
+  scope: z.enum(['project', 'global']),
+});
+export type ProviderInfoV1 = z.infer<typeof ProviderInfoV1>;
+
+export const ProviderListV1 = z.object({
+  projectId: z.string().optional(),
+  /** Ask local servers (Ollama, OpenAI-compatible) which models they have installed. */
+  refreshModels: z.boolean().default(false),
+});
+export const ProviderSetV1 = z.object({
+  /** Absent: the global default every project inherits. */
+  projectId: z.string().optional(),
+  name: ProviderName,
+  /** Required when the name is not itself a kind. */
+  kind: ProviderKindV1.optional(),
+  /** Stored encrypted at rest (AES-256-GCM); an empty string removes the stored key. */
+  apiKey: z.string().max(4096).optional(),
+  baseURL: z.url().optional(),
+  enabled: z.boolean().optional(),
+  /** Extra model ids this provider serves (beyond the built-in price table). */
+  models: z.array(z.string().min(1).max(200)).max(200).optional(),
+});
+
+export const AgentsGetV1 = z.object({ projectId: z.string().optional() });
+export const AgentsConfigV1 = z.object({
+  projectId: z.string().optional(),
+  roles: z.record(AgentRoleV1, RoleConfigV1),
+});
+export const AgentsSetV1 = z.object({
+  projectId: z.string().optional(),
+  role: AgentRoleV1,
+  config: RoleConfigV1,
+});
+
+// ---- commands: one-shot completion ----
+
+export const LlmCompleteV1 = z.object({
+  /** Use this project's providers and role config (else the global default). */
+  projectId: z.string().optional(),
+  /** Pick a provider; absent: the role's chain (with its fallbacks). */
+  provider: ProviderName.optional(),
+  /** Pick a model; absent: the provider's (or role's) configured model. */
+  model: z.string().min(1).max(200).optional(),
+  /** Which role's chain to use when no provider is given; default `coding`. */
+  role: AgentRoleV1.optional(),
+  messages: z.array(ChatMessageV1).min(1).max(1000),
+  maxOutputTokens: z.number().int().min(1).max(200_000).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  /** For usage accounting. */
+  sessionId: z.string().optional(),
+  user: z.string().optional(),
+});
+export const LlmCompleteReplyV1 = z.object({
+  text: z.string(),
+  provider: z.string(),
+  model: z.string(),
+  usage: TokenUsageV1,
+  costUsd: z.number().nonnegative(),
+  finishReason: z.string(),
+});
+
+// ---- events ----
+
+export const AgentRunStartedV1 = z.object({
+  runId: z.string(),
+  sessionId: z.string(),
+  projectId: z.string().optional(),
+  roles: z.array(AgentRoleV1),
+  prompt: z.string(),
+  user: z.string().optional(),
+  at: z.string(),
+});
+export const AgentRunStepEventV1 = AgentStepV1.extend({
+  runId: z.string(),
+  sessionId: z.string(),
+});
+export const AgentRunTextV1 = z.object({
+  runId: z.string(),
+  sessionId: z.string(),
+  role: AgentRoleV1,
+  /** The step this text belongs to. */
+  step: z.number().int().nonnegative(),
+  /** Streamed text, in order; several model deltas may be batched into one event. */
+  delta: z.string(),
+});
+export const AgentRunCompletedV1 = z.object({
+  runId: z.string(),
+  sessionId: z.string(),
+  projectId: z.string().optional(),
+  status: AgentRunStatusV1,
+  error: z.string().optional(),
+  result: z.string().optional(),
+  results: z.array(RoleResultV1),
+  steps: z.number().int().nonnegative(),
+  usage: TokenUsageV1,
+  costUsd: z.number().nonnegative(),
+  providers: z.array(z.string()),
+  at: z.string(),
+});
+export const LlmUsageV1 = z.object({
+  /** The registry name of the provider (a kind, or a user's name such as `lmstudio`). */
+  provider: z.string(),
+  /** Its kind (`anthropic`, `openai`, ..., `ollama`, `openai-compatible`): the key of pricing.ts. */
+  providerKind: z.string().optional(),
+  model: z.string(),
+  /** The agent role, or `completion` for orchestrator.llm.complete without a role. */
+  role: z.string(),
+  sessionId: z.string().optional(),
+  runId: z.string().optional(),
+  projectId: z.string().optional(),
+  user: z.string().optional(),
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  /** Priced from libs/contracts pricing.ts; 0 for local or unknown models. */
+  costUsd: z.number().nonnegative(),
+  at: z.string().optional(),
+});
+export type LlmUsageV1 = z.infer<typeof LlmUsageV1>;
+export const ProviderChangedV1 = z.object({
+  projectId: z.string().optional(),
+  name: z.string(),
+  change: z.enum(['set', 'circuit-open', 'circuit-closed']),
+  at: z.string(),
+});
+
+export const agentCommands = {
+  'orchestrator.agent.run': command('orchestrator', { request: AgentRunRequestV1, reply: AgentRunReplyV1, summary: "start an agent run (one role or the full pipeline) in a session's workspace and jail" }),
+  'orchestrator.agent.get': command('orchestrator', { request: AgentRunRefV1, reply: AgentRunV1, summary: 'a run: status, steps, tool calls, tokens, cost, providers' }),
+  'orchestrator.agent.list': command('orchestrator', { request: AgentRunListV1, reply: z.object({ runs: z.array(AgentRunV1) }), summary: "a session's runs" }),
+  'orchestrator.agent.interrupt': command('orchestrator', { request: AgentRunRefV1, reply: AgentInterruptReplyV1, summary: 'stop a run' }),
+  'orchestrator.provider.list': command('orchestrator', { request: ProviderListV1, reply: z.object({ providers: z.array(ProviderInfoV1) }), summary: 'providers and their models' }),
+  'orchestrator.provider.set': command('orchestrator', { request: ProviderSetV1, reply: ProviderInfoV1, summary: 'configure a provider (its key is stored encrypted)' }),
+  'orchestrator.agents.get': command('orchestrator', { request: AgentsGetV1, reply: AgentsConfigV1, summary: 'provider, model and fallbacks of each role' }),
+  'orchestrator.agents.set': command('orchestrator', { request: AgentsSetV1, reply: AgentsConfigV1, summary: "set one role's provider, model and fallbacks" }),
+  'orchestrator.llm.complete': command('orchestrator', { request: LlmCompleteV1, reply: LlmCompleteReplyV1, summary: 'one completion through the provider registry (with fallbacks)' }),
+} as const;
+
+export const agentEvents = {
+  'agent.run.started': event({ schema: AgentRunStartedV1, summary: 'an agent run began' }),
+  'agent.run.step': event({ schema: AgentRunStepEventV1, summary: 'one model step of a run, with its tool calls and usage' }),
+  'agent.run.text': event({ schema: AgentRunTextV1, summary: 'streamed model text of a run' }),
+  'agent.run.completed': event({ schema: AgentRunCompletedV1, summary: 'a run ended (any status)' }),
+  'llm.usage': event({ schema: LlmUsageV1, summary: 'tokens and cost of one model call' }),
+  'provider.changed': event({ schema: ProviderChangedV1, summary: 'a provider was configured or its circuit opened/closed' }),
+} as const;

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { command, event } from '../define';
+import { AgentRoleV1, RoleConfigV1 } from './agent';
+import { ActorV1, SandboxSpecV1, SourceInputV1 } from './session';
+import { WorkspaceSourceV1 } from './workspace';
+
+// Projects. Owned by services/orchestrator (src/projects). The gateway maps /api/v1/projects onto the
+// commands; project-ci opens a project's chat socket on `project.created` (port base + `index`) and
+// closes it on `project.deleted`.
+
+/** A project's settings; every field optional, absent means the platform default. */
+export const ProjectSettingsV1 = z.object({
+  /** Provider, model and fallbacks per agent role (seed 003), overriding the global configuration. */
+  agents: z.partialRecord(AgentRoleV1, RoleConfigV1).optional(),
+  /** The provider and model of the project's CI socket (project-ci). */
+  ci: z.object({ provider: z.string().min(1).max(64).optional(), model: z.string().min(1).max(200).optional() }).optional(),
+  /** Sandbox defaults of the project's sessions (a session's own `sandbox` wins field by field). */
+  sandbox: SandboxSpecV1.optional(),
+  /** Keep a session's workspace after it closes (default: remove). */
+  keepWorkspaces: z.boolean().optional(),
+  /** The markdown task list synced with the project's tasks, relative to its source folder (default docs/TASKS.md). */
+  tasksFile: z.string().min(1).max(400).optional(),
+});
+export type ProjectSettingsV1 = z.infer<typeof ProjectSettingsV1>;
+
+const ProjectName = z.string().trim().min(1).max(200);
+
+export const ProjectV1 = z.object({
+  /** `prj_…`, unique. */
+  id: z.string(),
+  /** Unique (case-sensitive); what `[Project: <name>]` shows. */
+  name: z.string(),
+  /** Small, stable, unique among live projects: the lowest free one at creation, reused after a delete. */
+  index: z.number().int().nonnegative(),
+  source: WorkspaceSourceV1,
+  settings: ProjectSettingsV1,
+  /** Who created it. */
+  owner: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type ProjectV1 = z.infer<typeof ProjectV1>;
+
+const actor = { /** Who acts (see messages/session.ts). */ actor: ActorV1.optional() };
+
+export const ProjectCreateV1 = z.object({
+  name: ProjectName,
+  source: SourceInputV1,
+  settings: ProjectSettingsV1.default({}),
+  /** Defaults to the actor, then metadata.user. */
+  owner: z.string().min(1).max(200).optional(),
+  ...actor,
+});
+export const ProjectListV1 = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(1000),
+  cursor: z.string().max(400).optional(),
+  ...actor,
+});
+export const ProjectListReplyV1 = z.object({ projects: z.array(ProjectV1), nextCursor: z.string().optional() });
+/** By id, or by name (the `project_name` of seed 004). */
+export const ProjectRefV1 = z.object({ projectId: z.string().min(1).max(200), ...actor });
+export const ProjectUpdateV1 = z
+  .object({
+    projectId: z.string().min(1).max(200),
+    name: ProjectName.optional(),
+    source: SourceInputV1.optional(),
+    /** Replaces the settings given, field by field (top level); `null` resets a field to the default. */
+    settings: z.record(z.string(), z.unknown()).optional(),
+    ...actor,
+  });
+export const ProjectDeleteReplyV1 = z.object({ deleted: z.boolean(), project: ProjectV1.optional() });
+
+export const projectCommands = {
+  'orchestrator.project.create': command('orchestrator', { request: ProjectCreateV1, reply: ProjectV1, summary: 'create a project (lowest free index); publishes project.created' }),
+  'orchestrator.project.list': command('orchestrator', { request: ProjectListV1, reply: ProjectListReplyV1, summary: 'projects, by index' }),
+  'orchestrator.project.get': command('orchestrator', { request: ProjectRefV1, reply: ProjectV1, summary: 'a project, by id or name' }),
+  'orchestrator.project.update': command('orchestrator', { request: ProjectUpdateV1, reply: ProjectV1, summary: 'rename, change source or settings; publishes project.updated' }),
+  'orchestrator.project.delete': command('orchestrator', { request: ProjectRefV1, reply: ProjectDeleteReplyV1, summary: 'delete a project (its index becomes free); publishes project.deleted' }),
+} as const;
+
+/** What project events carry: enough for project-ci to open or close the project's socket. */
+export const ProjectEventV1 = z.object({
+  projectId: z.string(),
+  name: z.string(),
+  index: z.number().int().nonnegative(),
+  settings: ProjectSettingsV1,
+  source: WorkspaceSourceV1,
+  owner: z.string().optional(),
+  at: z.string(),
+});
+export type ProjectEventV1 = z.infer<typeof ProjectEventV1>;
+
+export const projectEvents = {
+  'project.created': event({ schema: ProjectEventV1, summary: 'a project was created' }),
+  'project.updated': event({ schema: ProjectEventV1.extend({ /** The name before a rename. */ previousName: z.string().optional() }), summary: 'a project was renamed or its source or settings changed' }),
+  'project.deleted': event({ schema: ProjectEventV1, summary: 'a project was deleted; its index is free again' }),
+} as const;

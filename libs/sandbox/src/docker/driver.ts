@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { z } from 'zod';
+import { AppError } from '@codeagent/contracts';
+import { DEFAULT_LIMITS } from '../bubblewrap/driver';
+import { DockerfileBuilder } from './build';
+import type { OpenOptions, Sandbox, SandboxDriver } from '../types';
+import { DockerSandbox } from './sandbox';
+
+/**
+ * Keeps the container alive between commands; the shells are `docker exec`s beside it. Docker's init
+ * (Init: true) is pid 1 and reaps what they orphan.
+ */
+const KEEPER = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done';
+
+/** OpenOptions plus what only this driver uses. */
+export interface DockerOpenOptions extends OpenOptions {
+  /** Image to run; the driver's default when absent. It must be on the engine or pullable. */
+  image?: string;
+  /** A Dockerfile in the workspace (relative path) to build the image from, when `image` is absent. */
+  dockerfile?: string;
+}
+
+export interface DockerDriverOptions {
+  /** `unix:///path` or `tcp://host:port`; DOCKER_HOST's rules (docker-modem's default) when absent. */
+  dockerHost?: string;
+  defaultImage?: string;
+  /** Pull an image missing on the engine (default true). */
+  pull?: boolean;
+  /** Engine calls that hang longer than this count as "no engine" in available(). */
+  pingTimeoutMs?: number;
+  /** Network of a Dockerfile's RUN steps; the engine's default when absent. */
+  buildNetwork?: string;
+}
+
+const OpenOptionsSchema = z.object({
+  workspaceDir: z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path'),
+  network: z.enum(['none', 'open']).default('none'),
+  limits: z
+    .object({
+      memoryMb: z.number().int().min(16).max(1 << 20).optional(),
+      pids: z.number().int().min(8).max(1 << 22).optional(),
+      cpuSeconds: z.number().int().min(1).optional(),
+      diskMb: z.number().int().min(1).optional(),
+    })
+    .default({}),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment names are letters, digits and _'), z.string()).default({}),
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  image: z.string().min(1).optional(),
+  dockerfile: z.string().min(1).optional(),
+});
+
+/** Sandboxes as Docker containers (dockerode), for projects that bring a Dockerfile. */
+export class DockerDriver implements SandboxDriver {
+  readonly name = 'docker' as const;
+  readonly docker: Docker;
+  private readonly defaultImage: string;
+  private readonly builder: DockerfileBuilder;
+  private probe?: { at: number; result: Promise<{ ok: boolean; reason?: string }> };
+
+  constructor(private readonly opts: DockerDriverOptions = {}) {
+    this.docker = new Docker(engineOptions(opts.dockerHost));
+    this.defaultImage = opts.defaultImage ?? 'debian:bookworm-slim';
+    this.builder = new DockerfileBuilder(this.docker, opts.buildNetwork);
+  }
+
+  /** Whether an engine answers; remembered for 5 s so health checks do not hammer it. */
+  available(): Promise<{ ok: boolean; reason?: string }> {
+    if (this.probe && Date.now() - this.probe.at < 5000) return this.probe.result;
+    const timeoutMs = this.opts.pingTimeoutMs ?? 3000;
+    const where = this.opts.dockerHost ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    const result = Promise.race([
+      this.docker.ping().then(() => ({ ok: true })),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref()),
+    ]).catch((err: Error) => ({ ok: false, reason: `no Docker engine answers at ${where} (${err.message}); start dockerd or set DOCKER_HOST` }));
+    this.probe = { at: Date.now(), result };
+    return result;
+  }
+
+  async open(options: DockerOpenOptions): Promise<Sandbox> {
+    const parsed = OpenOptionsSchema.safeParse(options);
+    if (!parsed.success) throw AppError.validation(parsed.error, 'sandbox options');
+    const o = parsed.data;
+    const avail = await this.available();
+    if (!avail.ok) throw new AppError('SANDBOX_UNAVAILABLE', avail.reason ?? 'Docker is unavailable');
+    let workspace: string;
+    let owner: { uid: number; gid: number };
+    try {
+      workspace = realpathSync(o.workspaceDir);
+      const st = statSync(workspace);
+      if (!st.isDirectory()) throw new Error('not a directory');
+      owner = { uid: st.uid, gid: st.gid };
+    } catch {
+      throw new AppError('VALIDATION_FAILED', `workspaceDir ${o.workspaceDir} is not an existing directory`);
+    }
+    let image = o.image ?? this.defaultImage;
+    if (o.image) await this.ensureImage(o.image);
+    else if (o.dockerfile) image = await this.builder.imageFor(workspace, o.dockerfile);
+    else await this.ensureImage(image);
+    const id = o.id ?? `sb-${randomBytes(6).toString('hex')}`;
+    const limits = { ...DEFAULT_LIMITS, ...o.limits };
+    const mib = 1024 * 1024;
+    const ulimits: Docker.HostConfig['Ulimits'] = [];
+    const inForce: Record<string, string> = {
+      memory: `docker cgroup ${limits.memoryMb} MiB (no swap)`,
+      pids: `docker cgroup ${limits.pids}`,
+      network: o.network === 'none' ? 'docker network none (loopback only)' : 'docker default bridge',
+    };
+    if (limits.cpuSeconds !== undefined) {
+      ulimits.push({ Name: 'cpu', Soft: limits.cpuSeconds, Hard: limits.cpuSeconds });
+      inForce.cpu = `rlimit ${limits.cpuSeconds} s per process`;
+    }
+    if (limits.diskMb !== undefined) {
+      ulimits.push({ Name: 'fsize', Soft: limits.diskMb * mib, Hard: limits.diskMb * mib });
+      inForce.disk = `rlimit fsize ${limits.diskMb} MiB per file`;
+    }
+    // Files made in the workspace belong to its owner on the host, as with bubblewrap.
+    const user = owner.uid === 0 ? undefined : `${owner.uid}:${owner.gid}`;
+    const env = [...Object.entries(o.env).map(([k, v]) => `${k}=${v}`), `CODEAGENT_SANDBOX=${id}`, ...(user ? ['HOME=/tmp'] : [])];
+    const container = await this.docker
+      .createContainer({
+        name: `codeagent-${id}-${randomBytes(3).toString('hex')}`,
+        Image: image,
+        Entrypoint: ['/bin/sh', '-c'],
+        Cmd: [KEEPER],
+        WorkingDir: '/workspace',
+        Hostname: id.slice(0, 63),
+        Env: env,
+        Labels: { 'codeagent.sandbox': id },
+        HostConfig: {
+          Init: true,
+          NetworkMode: o.network === 'none' ? 'none' : 'bridge',
+          Binds: [`${workspace}:/workspace:rw`],
+          Tmpfs: { '/tmp': 'rw,nosuid,nodev,mode=1777' },
+          Memory: limits.memoryMb * mib,
+          MemorySwap: limits.memoryMb * mib,
+          PidsLimit: limits.pids,
+          Ulimits: ulimits,
+          SecurityOpt: ['no-new-privileges'],
+          CapDrop: ['NET_RAW', 'MKNOD', 'AUDIT_WRITE', 'SYS_CHROOT', 'SETFCAP'],
+        },
+      })
+      .catch((err: Error) => {
+        throw new AppError('SANDBOX_UNAVAILABLE', `Docker could not create the container: ${err.message}`, { cause: err });
+      });
+    return DockerSandbox.open(id, container, { env, user }, inForce);
+  }
+
+  /** Makes sure the image is on the engine, pulling it when allowed. */
+  private async ensureImage(image: string): Promise<void> {
+    const present = await this.docker
+      .getImage(image)
+      .inspect()
+      .then(() => true)
+      .catch(() => false);
+    if (present) return;
+    if (this.opts.pull === false) throw new AppError('SANDBOX_UNAVAILABLE', `image ${image} is not on the Docker engine; build or pull it first`);
+    try {
+      const stream = await this.docker.pull(image);
+      await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      throw new AppError('SANDBOX_UNAVAILABLE', `image ${image} is not on the Docker engine and could not be pulled: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}
+
+function engineOptions(host: string | undefined): Docker.DockerOptions | undefined {
+  if (!host) return undefined;
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  const url = new URL(host.replace(/^tcp:/, 'http:'));
+  return { host: url.hostname, port: Number(url.port || 2375), protocol: 'http' };
+}

@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable, Writable } from 'node:stream';
+import { AppError } from '@codeagent/contracts';
+import type { ExecOptions, ExecResult } from '../types';
+import { Delivery } from './delivery';
+import { MarkerScanner } from './marker';
+import { shQuote } from './quote';
+
+const DEFAULT_MAX_RESULT = 1 << 20;
+
+/** The pipes of a shell running somewhere (inside bwrap, a container...). */
+export interface ShellPipes {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+}
+
+interface Running {
+  scanners: { stdout: MarkerScanner; stderr: MarkerScanner };
+  done: { stdout: boolean; stderr: boolean };
+  status?: string;
+  result: { stdout: Buffer[]; stderr: Buffer[]; sizes: { stdout: number; stderr: number } };
+  truncated: boolean;
+  max: number;
+  delivery?: Delivery;
+  started: number;
+  timedOut: boolean;
+  timers: NodeJS.Timeout[];
+  silence?: NodeJS.Timeout;
+  finish: (exitCode?: number) => void;
+}
+
+/**
+ * The command protocol over a persistent shell's stdio, independent of how the shell is jailed.
+ *
+ * Each command is sent as `eval '<command>' </dev/null` followed by two printf's of a sentinel that
+ * carries a fresh random nonce (and, on stdout, the exit status). The command is complete when both
+ * sentinels are seen; because the nonce is unknown until the line is sent, output that imitates a
+ * sentinel cannot end a command early. Completion is event-driven: there is no polling.
+ *
+ * The shell must be bash with `set -m; trap : INT` run first (send it as the first exec): job control
+ * gives each command its own process group to signal, and the trap keeps a non-interactive bash alive
+ * when its foreground job dies of SIGINT. The sentinel line reports `$!`, kept in backgroundPids.
+ */
+export class ShellChannel {
+  private current: Running | null = null;
+  private idle: (() => void)[] = [];
+
+  constructor(
+    private readonly pipes: ShellPipes,
+    /** Called when a command overruns its timeout or silence timeout (the caller interrupts it). */
+    private readonly onTimeout: () => void,
+  ) {
+    pipes.stdout.on('data', (b: Buffer) => this.onData('stdout', b));
+    pipes.stderr.on('data', (b: Buffer) => this.onData('stderr', b));
+    // EPIPE when the shell died is reported through the process exit, not here.
+    pipes.stdin.on('error', () => undefined);
+  }
+
+  get busy(): boolean {
+    return this.current !== null;
+  }
+
+  /** Pids (inside the shell's pid namespace) of background jobs started by finished commands; bounded. */
+  readonly backgroundPids = new Set<number>();
+
+  private rememberBackground(pid: number): void {
+    this.backgroundPids.delete(pid);
+    this.backgroundPids.add(pid);
+    if (this.backgroundPids.size > 256) this.backgroundPids.delete(this.backgroundPids.values().next().value!);
+  }
+
+  /** Identifies the running command (0 when idle), so late signals never hit the next command. */
+  get runId(): number {
+    return this.current ? this.runs : 0;
+  }
+  private runs = 0;
+
+  /** performance.now() when the running command was sent, if one is running. */
+  get startedAt(): number | undefined {
+    return this.current?.started;
+  }
+
+  /** Resolves when no command is running (at once if none is). */
+  whenIdle(): Promise<void> {
+    return this.current ? new Promise((r) => this.idle.push(r)) : Promise.resolve();
+  }
+
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    if (this.current) throw new AppError('INVALID_STATE', 'another command is running in this sandbox; wait for it or interrupt it');
+    for (const k of ['timeoutMs', 'silenceTimeoutMs', 'maxResultBytes'] as const) {
+      const v = opts[k];
+      if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= 0)) {
+        throw new AppError('VALIDATION_FAILED', `${k} must be a non-negative number of ${k === 'maxResultBytes' ? 'bytes' : 'milliseconds'}`);
+      }
+    }
+    if (opts.onOutput !== undefined && typeof opts.onOutput !== 'function') throw new AppError('VALIDATION_FAILED', 'onOutput must be a function');
+    const nonce = randomBytes(12).toString('hex');
+    const marker = Buffer.from(`\x1eCA:${nonce}:`);
+    return new Promise<ExecResult>((resolve, reject) => {
+      const run: Running = {
+        scanners: { stdout: new MarkerScanner(marker), stderr: new MarkerScanner(marker) },
+        done: { stdout: false, stderr: false },
+        result: { stdout: [], stderr: [], sizes: { stdout: 0, stderr: 0 } },
+        truncated: false,
+        max: opts.maxResultBytes ?? DEFAULT_MAX_RESULT,
+        started: performance.now(),
+        timedOut: false,
+        timers: [],
+        finish: (forced) => {
+          if (this.current !== run) return;
+          this.current = null;
+          for (const t of run.timers) clearTimeout(t);
+          if (run.silence) clearTimeout(run.silence);
+          for (const r of this.idle.splice(0)) r();
+          const m = run.status !== undefined ? /^(\d+):(\d*)$/.exec(run.status) : null;
+          const exitCode = forced ?? (m ? Number(m[1]) : -1);
+          if (m?.[2]) this.rememberBackground(Number(m[2]));
+          const out: ExecResult = {
+            exitCode,
+            stdout: Buffer.concat(run.result.stdout).toString('utf8'),
+            stderr: Buffer.concat(run.result.stderr).toString('utf8'),
+            durationMs: performance.now() - run.started,
+            timedOut: run.timedOut,
+            truncated: run.truncated,
+          };
+          if (!run.delivery) return resolve(out);
+          run.delivery.drained().then(() => resolve(out), reject);
+        },
+      };
+      if (opts.onOutput) {
+        const { stdout, stderr } = this.pipes;
+        run.delivery = new Delivery(opts.onOutput, {
+          pause: () => (stdout.pause(), stderr.pause()),
+          resume: () => (stdout.resume(), stderr.resume()),
+        });
+      }
+      const expire = (): void => {
+        if (this.current !== run || run.timedOut) return;
+        run.timedOut = true;
+        this.onTimeout();
+      };
+      if (opts.timeoutMs !== undefined) run.timers.push(setTimeout(expire, opts.timeoutMs));
+      if (opts.silenceTimeoutMs !== undefined) run.silence = setTimeout(expire, opts.silenceTimeoutMs);
+      this.current = run;
+      this.runs++;
+      const f = `\\036CA:${nonce}:`;
+      // $! (the last background job, in the jail's pid namespace) lets interrupts spare earlier jobs.
+      // The sentinels go on lines of their own: an interrupt (SIGINT with the INT trap set by the
+      // driver) abandons the rest of the line being run, and the sentinel must still be printed.
+      this.pipes.stdin.write(`eval ${shQuote(command)} </dev/null\nprintf '${f}%d:%s\\n' "$?" "$!"; printf '${f}\\n' >&2\n`);
+    });
+  }
+
+  /** Ends the running command with what it printed so far (the shell died or is being replaced). */
+  abort(exitCode: number): void {
+    const run = this.current;
+    if (!run) return;
+    for (const s of ['stdout', 'stderr'] as const) this.keep(run, s, run.scanners[s].flush());
+    run.finish(exitCode);
+  }
+
+  private onData(stream: 'stdout' | 'stderr', chunk: Buffer): void {
+    const run = this.current;
+    // Output while idle comes from background processes of an earlier command: nobody asked for it.
+    if (!run || run.done[stream]) return;
+    run.silence?.refresh();
+    const r = run.scanners[stream].push(chunk);
+    this.keep(run, stream, r.data);
+    if (!r.done) return;
+    run.done[stream] = true;
+    if (stream === 'stdout') run.status = r.tail;
+    if (run.done.stdout && run.done.stderr) run.finish();
+  }
+
+  private keep(run: Running, stream: 'stdout' | 'stderr', data: Buffer): void {
+    if (data.length === 0) return;
+    run.delivery?.push(stream, data);
+    const room = run.max - run.result.sizes[stream];
+    if (room <= 0) {
+      run.truncated = true;
+      return;
+    }
+    // Copy: the read buffer may be a view that node reuses, and a capped slice must not pin it.
+    const part = data.length <= room ? data : data.subarray(0, room);
+    if (part.length < data.length) run.truncated = true;
+    run.result[stream].push(Buffer.from(part));
+    run.result.sizes[stream] += part.length;
+  }
+}

@@ -1,0 +1,2 @@
+export { runService, type RunningService, type ServiceDefinition } from './run';
+export { startOpsServer, type OpsServer } from './ops-server';

@@ -1,0 +1,7 @@
+export * from './broker';
+export * from './wait';
+export * from './logger';
+export * from './processes';
+export * from './fake-llm';
+export * from './database';
+export * from './stack';

@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** The repository's root, wherever the test runs from. */
+export const REPO_ROOT = path.resolve(__dirname, '../../..');
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Everything the process wrote, stdout and stderr interleaved. */
+  output(): string;
+  /** Sends SIGTERM and resolves with the exit code (or the signal's name if it was killed). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
+}
+
+/**
+ * Runs a TypeScript entry point (e.g. `services/shell/src/main.ts`) in its own node process with tsx
+ * loaded in it (`--import tsx`, not the tsx CLI, which would put a relaying process in between:
+ * signals and exit codes are then the service's own).
+ */
+export function spawnTs(entry: string, env: Record<string, string>, opts: { cwd?: string } = {}): ServiceProcess {
+  const tsx = pathToFileURL(require.resolve('tsx', { paths: [REPO_ROOT] })).href;
+  const child = spawn(process.execPath, ['--import', tsx, path.resolve(REPO_ROOT, entry)], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 1_000_000) out = out.slice(-500_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  return {
+    child,
+    output: () => out,
+    async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

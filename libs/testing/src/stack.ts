@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ServiceNames, type ServiceName } from '@codeagent/contracts';
+import { createTestBroker, type TestBroker } from './broker';
+import { spawnTs, type ServiceProcess } from './processes';
+import { waitFor } from './wait';
+
+/** A free TCP port on loopback (bound and released: good enough for a test's own servers). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Stack {
+  /** The gateway, e.g. http://127.0.0.1:41234. */
+  url: string;
+  broker: TestBroker;
+  dataDir: string;
+  env: Record<string, string>;
+  procs: Map<string, ServiceProcess>;
+  /** Starts one more replica (or a replacement) of a service with the stack's environment. */
+  startReplica(service: ServiceName, name: string): Promise<ServiceProcess>;
+  /** SIGTERM to every service, then removes the vhost and the data folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole platform as separate processes, as `npm start` runs it, in a RabbitMQ vhost and a data
+ * folder of its own (and, with `databaseUrl`, on PostgreSQL). Resolves when the gateway's /health
+ * says every service answers.
+ */
+export async function startStack(opts: { env?: Record<string, string>; databaseUrl?: string; label?: string } = {}): Promise<Stack> {
+  const broker = await createTestBroker(opts.label ?? 'stack');
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'codeagent-stack-'));
+  const gatewayPort = await freePort();
+  const env: Record<string, string> = {
+    RABBITMQ_URL: broker.url,
+    DATA_DIR: dataDir,
+    GATEWAY_PORT: String(gatewayPort),
+    ORCHESTRATOR_PORT: '0',
+    WORKSPACE_PORT: '0',
+    SHELL_PORT: '0',
+    ANALYTICS_PORT: '0',
+    PROJECT_CI_PORT: '0',
+    PROJECT_CI_PORT_BASE: String(44000 + Math.floor(Math.random() * 800) * 10),
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+    ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
+    ...opts.env,
+  };
+  const procs = new Map<string, ServiceProcess>();
+  const start = async (service: ServiceName, name: string) => {
+    const p = spawnTs(`services/${service}/src/main.ts`, { ...env, INSTANCE_ID: `${name}-${process.pid}` });
+    procs.set(name, p);
+    return p;
+  };
+  for (const s of ServiceNames) await start(s, s);
+  const url = `http://127.0.0.1:${gatewayPort}`;
+  const stop = async () => {
+    await Promise.all([...procs.values()].map((p) => p.stop('SIGTERM', 20_000)));
+    await broker.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(
+      'every service to answer the gateway’s /health',
+      async () => {
+        for (const [name, p] of procs) if (p.child.exitCode !== null) throw new Error(`${name} exited: ${p.output().slice(-3000)}`);
+        const res = await fetch(`${url}/health`);
+        return res.status === 200;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+  } catch (err) {
+    const logs = [...procs].map(([n, p]) => `--- ${n}\n${p.output().slice(-1500)}`).join('\n');
+    await stop();
+    throw new Error(`${(err as Error).message}\n${logs}`);
+  }
+  return { url, broker, dataDir, env, procs, startReplica: start, stop };
+}

@@ -1,0 +1,118 @@
+import type { Bus } from '@codeagent/bus';
+import type { Logger } from '@codeagent/telemetry';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { SessionAccess } from './auth/access';
+import type { AuthService } from './auth/auth-service';
+import { registerAuth } from './auth/hooks';
+import type { GatewayEnv } from './env';
+import { serviceClient, type ServiceClient } from './http/bus-call';
+import { gatewayMetrics } from './http/metrics';
+import { errorHandler, makeProblem, sendProblem } from './http/problem';
+import { adminRoutes } from './routes/admin';
+import { agentRoutes } from './routes/agents';
+import { analyticsRoutes } from './routes/analytics';
+import { authRoutes } from './routes/auth';
+import { healthRoutes } from './routes/health';
+import { projectChatRoutes } from './routes/project-chat';
+import { projectRoutes } from './routes/projects';
+import { providerRoutes } from './routes/providers';
+import { sessionRoutes } from './routes/sessions';
+import { taskRoutes } from './routes/tasks';
+
+export interface GatewayDeps {
+  env: GatewayEnv;
+  bus: Bus;
+  log: Logger;
+  /** Absent in local mode. */
+  auth?: AuthService;
+}
+
+/** What every route file receives. */
+export interface RouteDeps extends GatewayDeps {
+  services: ServiceClient;
+  access: SessionAccess;
+}
+
+export type ZApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+
+/** The REST API: validation, problem+json errors, OpenAPI at /docs, auth, rate limits, metrics, routes. */
+export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstance; services: ServiceClient; access: SessionAccess }> {
+  const { env, log } = deps;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log.child({ component: 'http' }),
+    // Requests are counted and timed in /metrics; a log line each would only be noise.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: env.GATEWAY_BODY_LIMIT,
+    // Behind a reverse proxy the client's address is in X-Forwarded-For; only trusted when told so.
+    trustProxy: env.GATEWAY_TRUST_PROXY,
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler((err, req, reply) => {
+    const r = errorHandler(err, req, reply);
+    if (reply.statusCode === 401 || reply.statusCode === 403) gatewayMetrics.refusals().inc({ status: String(reply.statusCode) });
+    return r;
+  });
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, makeProblem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; the API is described at /docs`)));
+
+  const requests = gatewayMetrics.requests();
+  const duration = gatewayMetrics.duration();
+  app.addHook('onResponse', async (req, reply) => {
+    const labels = { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) };
+    requests.inc(labels);
+    duration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'codeagent gateway',
+        description:
+          'Run AI coding agents on your own code. Errors are application/problem+json (RFC 9457). In team mode send `Authorization: Bearer <API key or JWT>`. Live streams: Socket.IO namespace `/v1`, event `message`, seed 003 envelopes.',
+        version: '1.0.0',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: env.GATEWAY_AUTH_MODE === 'team' ? [{ bearer: [] }] : [],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  registerAuth(app, env.GATEWAY_AUTH_MODE, deps.auth);
+  await app.register(rateLimit, {
+    max: env.GATEWAY_RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    // Before the body is read; the auth hook has already run (see auth/hooks.ts).
+    hook: 'onRequest',
+    // Per user once authenticated (so one user cannot hide behind many addresses), per address otherwise
+    // (unauthenticated calls and refused tokens).
+    keyGenerator: (req) => (req.principal && req.principal.via !== 'local' ? `user:${req.principal.userId}` : `ip:${req.ip}`),
+    allowList: (req) => req.url === '/health' || req.url === '/metrics',
+    errorResponseBuilder: (_req, ctx) => {
+      const err = Object.assign(new Error(`rate limit of ${ctx.max} requests per minute reached; retry in ${Math.ceil(ctx.ttl / 1000)} s`), { statusCode: 429 });
+      return err;
+    },
+  });
+
+  const services = serviceClient(deps.bus, { timeoutMs: env.GATEWAY_REQUEST_TIMEOUT_MS });
+  const access = new SessionAccess(services);
+  const routeDeps: RouteDeps = { ...deps, services, access };
+  const z = app.withTypeProvider<ZodTypeProvider>();
+  healthRoutes(z, routeDeps);
+  authRoutes(z, routeDeps);
+  adminRoutes(z, routeDeps);
+  projectRoutes(z, routeDeps);
+  projectChatRoutes(z, routeDeps);
+  sessionRoutes(z, routeDeps);
+  agentRoutes(z, routeDeps);
+  taskRoutes(z, routeDeps);
+  providerRoutes(z, routeDeps);
+  analyticsRoutes(z, routeDeps);
+  return { app, services, access };
+}

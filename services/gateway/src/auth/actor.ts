@@ -1,0 +1,9 @@
+import type { ActorV1 } from '@codeagent/contracts';
+import type { Principal } from './principal';
+
+/**
+ * How the role travels (agreed with the orchestrator's contract, messages/session.ts): every request
+ * about sessions, projects and tasks carries `actor: {userId, role}` in its payload, and
+ * `metadata.user` carries the same user id. The gateway also checks ownership itself.
+ */
+export const actorOf = (who: Principal): ActorV1 => ({ userId: who.userId, role: who.role });

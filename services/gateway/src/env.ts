@@ -1,0 +1,67 @@
+import { envBool, envInt, loadEnv } from '@codeagent/config';
+import { z } from 'zod';
+
+/** The gateway's environment, parsed once at start. */
+export const GatewayEnvShape = {
+  /** Port of the REST API, Socket.IO, /health and /metrics (0 picks a free one). */
+  GATEWAY_PORT: envInt(8080, 0, 65535),
+  /**
+   * `local` (default): listens on 127.0.0.1 only, no credentials, one user who is admin.
+   * `team`: bearer token (API key or JWT) on everything but /health, members see only their own things.
+   */
+  GATEWAY_AUTH_MODE: z.enum(['local', 'team']).default('local'),
+  /** Interface to listen on; default 127.0.0.1 in local mode (forced), 0.0.0.0 in team mode. */
+  GATEWAY_HOST: z.string().optional(),
+  /** Secret that signs JWTs (HS256), at least 32 characters; required in team mode. */
+  GATEWAY_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  /** Lifetime of an access token, seconds. */
+  GATEWAY_ACCESS_TOKEN_TTL_S: envInt(900, 10, 86_400),
+  /** Lifetime of a refresh token, seconds. */
+  GATEWAY_REFRESH_TOKEN_TTL_S: envInt(7 * 86_400, 60, 365 * 86_400),
+  /** Requests per minute per user (or per IP when unauthenticated). */
+  GATEWAY_RATE_LIMIT_PER_MINUTE: envInt(600, 1, 1_000_000),
+  /** How long a route waits for the service behind it, ms. */
+  GATEWAY_REQUEST_TIMEOUT_MS: envInt(15_000, 50, 600_000),
+  /**
+   * How long a command run without its own `timeoutMs` may take (HTTP and socket /exec). Sent to the
+   * orchestrator as the command's timeout, so the gateway waits exactly as long as the command may run.
+   */
+  GATEWAY_EXEC_TIMEOUT_MS: envInt(10 * 60_000, 1, 86_400_000),
+  /**
+   * How long `POST /api/projects/chat` waits for project-ci: it waits up to PROJECT_CI_LLM_TIMEOUT_MS
+   * (120 s) for the model, so this stays above that.
+   */
+  GATEWAY_CHAT_TIMEOUT_MS: envInt(130_000, 50, 3_600_000),
+  /** How long a project route waits for project-ci's registry to show a new or renamed project's CI, ms. */
+  GATEWAY_PROJECT_CI_WAIT_MS: envInt(3_000, 0, 60_000),
+  /**
+   * Trust X-Forwarded-For (team mode behind a reverse proxy): per-address rate limits then use the
+   * client's address. Off by default, since anyone could otherwise pick their own address.
+   */
+  GATEWAY_TRUST_PROXY: envBool(false),
+  /** How long /health waits for each ping, ms. */
+  GATEWAY_HEALTH_TIMEOUT_MS: envInt(1_500, 50, 60_000),
+  /** Bytes a socket may have waiting unsent before the gateway drops it as too slow (resumable by seq). */
+  GATEWAY_SOCKET_MAX_BUFFERED_BYTES: envInt(8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+  /** Events fetched per page when replaying a session's history to a socket. */
+  GATEWAY_REPLAY_PAGE_SIZE: envInt(500, 1, 10_000),
+  /** Where users and API keys are kept until the Prisma store lands (default DATA_DIR/gateway/auth.json). */
+  GATEWAY_AUTH_FILE: z.string().optional(),
+  /** Largest request body, bytes. */
+  GATEWAY_BODY_LIMIT: envInt(60 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+};
+
+export const loadServiceEnv = (source: NodeJS.ProcessEnv = process.env) => {
+  const env = loadEnv(GatewayEnvShape, source);
+  if (env.GATEWAY_AUTH_MODE === 'team' && !env.GATEWAY_JWT_SECRET) {
+    throw new Error('GATEWAY_JWT_SECRET (32+ characters) is required when GATEWAY_AUTH_MODE=team');
+  }
+  return env;
+};
+export type GatewayEnv = ReturnType<typeof loadServiceEnv>;
+
+/** Local mode never listens beyond loopback, whatever GATEWAY_HOST says. */
+export function listenHost(env: GatewayEnv): string {
+  if (env.GATEWAY_AUTH_MODE === 'local') return '127.0.0.1';
+  return env.GATEWAY_HOST ?? '0.0.0.0';
+}

@@ -1,0 +1,15 @@
+import type { Bus } from '@codeagent/bus';
+import { type CommandName, type CommandReply, type CommandRequest } from '@codeagent/contracts';
+import type { Principal } from '../auth/principal';
+
+/** How the gateway asks the services behind it: one bus request per route, on behalf of a user. */
+export interface ServiceClient {
+  /** A command of the catalog, typed. */
+  call<N extends CommandName>(name: N, payload: CommandRequest<N>, who: Principal, opts?: { timeoutMs?: number }): Promise<CommandReply<N>>;
+}
+
+export function serviceClient(bus: Bus, defaults: { timeoutMs: number; client?: string }): ServiceClient {
+  const call = <N extends CommandName>(name: N, payload: CommandRequest<N>, who: Principal, opts: { timeoutMs?: number } = {}) =>
+    bus.request(name, payload, { user: who.userId, timeoutMs: opts.timeoutMs ?? defaults.timeoutMs, client: defaults.client });
+  return { call };
+}

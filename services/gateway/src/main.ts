@@ -1,0 +1,24 @@
+import { runService } from '@codeagent/service';
+import { startGateway } from './server';
+import { loadServiceEnv } from './env';
+
+async function main(): Promise<void> {
+  const env = loadServiceEnv();
+  let stopHttp: (() => Promise<void>) | undefined;
+  await runService({
+    service: 'gateway',
+    env,
+    // The gateway serves /health and /metrics on its own port, beside the API.
+    opsPort: null,
+    start: async ({ bus, log }) => {
+      const gw = await startGateway({ env, bus, log });
+      stopHttp = gw.close;
+      return { handlers: {}, afterStart: gw.subscribe, stop: () => stopHttp?.() ?? Promise.resolve() };
+    },
+  });
+}
+
+main().catch((err: Error) => {
+  console.error(`gateway failed to start: ${err.message}`);
+  process.exit(1);
+});

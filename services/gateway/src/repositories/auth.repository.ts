@@ -1,0 +1,40 @@
+/**
+ * Users and API keys: the only data the gateway owns. Domain code depends on this interface; the file
+ * store below backs it until the Prisma pattern of libs/db is wired in (same interface).
+ */
+export type Role = 'admin' | 'member';
+
+export interface UserRecord {
+  id: string;
+  /** Unique, case-insensitive login name. */
+  name: string;
+  role: Role;
+  /** scrypt hash (`scrypt$N$salt$hash`), absent for users who sign in with API keys only. */
+  passwordHash?: string;
+  createdAt: string;
+}
+
+export interface ApiKeyRecord {
+  /** Public part of the key (`ca_<id>_<secret>`), used to find it. */
+  id: string;
+  userId: string;
+  /** What it is for, for people. */
+  label: string;
+  /** sha256 of the whole key; the key itself is never stored. */
+  hash: string;
+  createdAt: string;
+  revokedAt?: string;
+}
+
+export interface AuthRepository {
+  /** Throws AppError CONFLICT when the name is taken. */
+  createUser(user: Omit<UserRecord, 'id' | 'createdAt'>): Promise<UserRecord>;
+  findUserById(id: string): Promise<UserRecord | undefined>;
+  findUserByName(name: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  createApiKey(key: Omit<ApiKeyRecord, 'createdAt'>): Promise<ApiKeyRecord>;
+  findApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  listApiKeys(userId?: string): Promise<ApiKeyRecord[]>;
+  /** Returns whether a key was revoked. */
+  revokeApiKey(id: string): Promise<boolean>;
+}

@@ -1,0 +1,39 @@
+import { FileReadReplyV1, FileWriteReplyV1, SandboxSpecV1, SessionSnapshotReplyV1, SessionSnapshotsReplyV1, SessionV1 } from '@codeagent/contracts';
+import { z } from 'zod';
+import type { RouteDeps, ZApp } from '../app';
+import { actorOf } from '../auth/actor';
+import { IdParams } from './schemas';
+
+const PathQuery = z.object({ path: z.string().min(1).max(4096).default('.') });
+const WriteQuery = z.object({ path: z.string().min(1).max(4096) });
+const WriteBody = z.object({ content: z.string().max(50 * 1024 * 1024), encoding: z.enum(['utf8', 'base64']).default('utf8') }).strict();
+const SnapshotBody = z.object({ label: z.string().min(1).max(200).optional() }).strict();
+const ForkBody = z.object({ snapshotId: z.string().min(1).max(200).optional(), sandbox: SandboxSpecV1.optional() }).strict();
+
+/** A session's workspace: files, snapshots and forks (the orchestrator knows the session's workspace). */
+export function sessionWorkspaceRoutes(app: ZApp, deps: RouteDeps): void {
+  const { services, access } = deps;
+  app.get('/api/v1/sessions/:id/files', { schema: { summary: "a file's text or a folder's listing; no path reaches outside the workspace", tags: ['files'], params: IdParams, querystring: PathQuery, response: { 200: FileReadReplyV1 } } }, async (req) => {
+    await access.check(req.principal, req.params.id);
+    return services.call('orchestrator.session.file.read', { sessionId: req.params.id, path: req.query.path, actor: actorOf(req.principal) }, req.principal);
+  });
+  app.put('/api/v1/sessions/:id/files', { schema: { summary: 'write a file of the workspace', tags: ['files'], params: IdParams, querystring: WriteQuery, body: WriteBody, response: { 200: FileWriteReplyV1 } } }, async (req) => {
+    await access.check(req.principal, req.params.id);
+    return services.call('orchestrator.session.file.write', { sessionId: req.params.id, path: req.query.path, ...req.body, actor: actorOf(req.principal) }, req.principal);
+  });
+  app.post('/api/v1/sessions/:id/snapshots', { schema: { summary: 'snapshot the workspace', tags: ['snapshots'], params: IdParams, body: SnapshotBody.optional(), response: { 201: SessionSnapshotReplyV1 } } }, async (req, reply) => {
+    await access.check(req.principal, req.params.id);
+    const snap = await services.call('orchestrator.session.snapshot', { sessionId: req.params.id, ...(req.body ?? {}), actor: actorOf(req.principal) }, req.principal, { timeoutMs: 120_000 });
+    return reply.code(201).send(snap);
+  });
+  app.get('/api/v1/sessions/:id/snapshots', { schema: { summary: 'list snapshots', tags: ['snapshots'], params: IdParams, response: { 200: SessionSnapshotsReplyV1 } } }, async (req) => {
+    await access.check(req.principal, req.params.id);
+    return services.call('orchestrator.session.snapshots', { sessionId: req.params.id, actor: actorOf(req.principal) }, req.principal);
+  });
+  app.post('/api/v1/sessions/:id/fork', { schema: { summary: 'a new session whose workspace starts from this state', tags: ['sessions'], params: IdParams, body: ForkBody.optional(), response: { 201: SessionV1 } } }, async (req, reply) => {
+    await access.check(req.principal, req.params.id);
+    const s = await services.call('orchestrator.session.fork', { sessionId: req.params.id, ...(req.body ?? {}), owner: req.principal.userId, actor: actorOf(req.principal) }, req.principal, { timeoutMs: 180_000 });
+    access.remember(s.id, s.owner);
+    return reply.code(201).send(s);
+  });
+}

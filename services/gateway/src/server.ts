@@ -1,0 +1,57 @@
+import path from 'node:path';
+import type { Bus } from '@codeagent/bus';
+import type { Logger } from '@codeagent/telemetry';
+import { buildApp } from './app';
+import { AuthService } from './auth/auth-service';
+import { listenHost, type GatewayEnv } from './env';
+import { FileAuthRepository } from './repositories/file-auth.repository';
+import { attachSockets } from './sockets/server';
+import { SessionHub } from './sockets/session-hub';
+
+export interface RunningGateway {
+  port: number;
+  host: string;
+  hub: SessionHub;
+  /** Starts the replica's own event subscription (after the command handlers are in place). */
+  subscribe(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function authFile(env: GatewayEnv): string {
+  return env.GATEWAY_AUTH_FILE ?? path.join(env.DATA_DIR, 'gateway', 'auth.json');
+}
+
+/** Builds the HTTP API and the Socket.IO namespace on one port, and listens. */
+export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logger }): Promise<RunningGateway> {
+  const { env, bus, log } = opts;
+  const auth =
+    env.GATEWAY_AUTH_MODE === 'team'
+      ? new AuthService(new FileAuthRepository(authFile(env)), {
+          jwtSecret: env.GATEWAY_JWT_SECRET!,
+          accessTtlS: env.GATEWAY_ACCESS_TOKEN_TTL_S,
+          refreshTtlS: env.GATEWAY_REFRESH_TOKEN_TTL_S,
+        })
+      : undefined;
+  const { app, services, access } = await buildApp({ env, bus, log, auth });
+  const hub = new SessionHub();
+  const io = attachSockets(app.server, { env, log, services, access, hub, auth });
+  const host = listenHost(env);
+  await app.listen({ port: env.GATEWAY_PORT, host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : env.GATEWAY_PORT;
+  log.info({ host, port, authMode: env.GATEWAY_AUTH_MODE }, 'gateway listening');
+
+  return {
+    port,
+    host,
+    hub,
+    async subscribe() {
+      // This replica's own non-durable queue: every replica receives every event and serves its sockets.
+      await bus.subscribe('gateway', { 'session.event': async (e) => hub.dispatch(e) }, { durable: false, ordered: true });
+    },
+    async close() {
+      io.close();
+      await app.close();
+    },
+  };
+}

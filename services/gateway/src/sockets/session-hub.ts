@@ -1,0 +1,43 @@
+import type { SessionEvent } from './protocol';
+
+/** Something on this replica that wants a session's live events (a subscription, an /exec stream). */
+export interface SessionListener {
+  onEvent(e: SessionEvent): void;
+}
+
+/**
+ * The replica's local fan-out: the bus delivers every `session.event` to this replica's own
+ * non-durable queue, and the hub hands it to the sockets of this replica that follow the session.
+ * No cross-replica adapter is needed because every replica receives every event.
+ */
+export class SessionHub {
+  private readonly listeners = new Map<string, Set<SessionListener>>();
+
+  add(sessionId: string, l: SessionListener): void {
+    let set = this.listeners.get(sessionId);
+    if (!set) this.listeners.set(sessionId, (set = new Set()));
+    set.add(l);
+  }
+
+  remove(sessionId: string, l: SessionListener): void {
+    const set = this.listeners.get(sessionId);
+    if (!set) return;
+    set.delete(l);
+    if (set.size === 0) this.listeners.delete(sessionId);
+  }
+
+  dispatch(e: SessionEvent): void {
+    const set = this.listeners.get(e.sessionId);
+    if (!set) return;
+    for (const l of [...set]) l.onEvent(e);
+  }
+
+  /** How many listeners follow a session on this replica. */
+  listenersOf(sessionId: string): number {
+    return this.listeners.get(sessionId)?.size ?? 0;
+  }
+
+  get sessions(): number {
+    return this.listeners.size;
+  }
+}

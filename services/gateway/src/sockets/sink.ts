@@ -1,0 +1,106 @@
+import type { Socket } from 'socket.io';
+import { gatewayMetrics } from '../http/metrics';
+import { errorMessage, eventMessage, type SessionEvent } from './protocol';
+
+interface EngineConn {
+  writeBuffer: unknown[];
+  on(event: 'flush', fn: () => void): void;
+  once(event: 'drain' | 'close', fn: () => void): void;
+  off(event: 'drain' | 'close', fn: () => void): void;
+  close(discard?: boolean): void;
+  transport?: { name?: string; socket?: { terminate?: () => void } };
+}
+
+/** Bytes of envelope around a message's data (id, timestamp, metadata, framing): an estimate. */
+const ENVELOPE_BYTES = 256;
+
+/**
+ * The way out to one socket, with a bound: when more than `maxBytes` wait unsent in engine.io's
+ * write buffer the client is too slow, and it is dropped with a reason instead of letting the
+ * gateway's memory grow. Engine.io hands the transport one batch at a time (the next only once the
+ * previous is written), so a slow client's backlog accumulates in the write buffer; `pending` counts
+ * the bytes put there since the last flush, so at most one batch plus `maxBytes` is held per socket.
+ */
+export class SocketSink {
+  private dropped = false;
+  private pending = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly maxBytes: number,
+  ) {
+    this.conn.on('flush', () => {
+      this.pending = 0;
+    });
+  }
+
+  private get conn(): EngineConn {
+    return this.socket.conn as unknown as EngineConn;
+  }
+
+  /** Bytes waiting in the write buffer (an upper-bound estimate). */
+  get buffered(): number {
+    return this.conn.writeBuffer.length === 0 ? 0 : this.pending;
+  }
+
+  get closed(): boolean {
+    return this.dropped || this.socket.disconnected;
+  }
+
+  /** Sends one session event; false when the socket is gone or was just dropped for being slow. */
+  sendEvent(e: SessionEvent, lastSeqForResume: number): boolean {
+    if (this.closed) return false;
+    const d = e.data as { data?: unknown } | undefined;
+    const size = ENVELOPE_BYTES + (typeof d?.data === 'string' ? d.data.length : 1024);
+    if (this.buffered + size > this.maxBytes) {
+      this.drop('slow_consumer', `you were reading too slowly (more than ${this.maxBytes} bytes waiting); reconnect and /subscribe with since=${lastSeqForResume}`, { sessionId: e.sessionId, lastSeq: lastSeqForResume });
+      return false;
+    }
+    const msg = eventMessage(e);
+    this.pending += size;
+    this.socket.emit('message', msg);
+    gatewayMetrics.eventsDelivered().inc({ type: msg.type });
+    return true;
+  }
+
+  send(msg: unknown): void {
+    if (this.closed) return;
+    this.pending += ENVELOPE_BYTES;
+    this.socket.emit('message', msg);
+  }
+
+  /** Resolves true once the write buffer is below half the bound, false if that takes longer than `timeoutMs`. */
+  waitDrain(timeoutMs: number): Promise<boolean> {
+    if (this.buffered < this.maxBytes / 2) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const conn = this.conn;
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        conn.off('drain', onDrain);
+        conn.off('close', onClose);
+        resolve(ok);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      conn.once('drain', onDrain);
+      conn.once('close', onClose);
+    });
+  }
+
+  /**
+   * Cuts the client off: an `error` message with the reason, then the transport is closed discarding
+   * what is still buffered (a plain disconnect would wait for the buffer to drain, which a stuck client
+   * never does). The client reconnects and resumes with its last sequence number.
+   */
+  drop(reason: string, message: string, details: Record<string, unknown> = {}): void {
+    if (this.dropped) return;
+    this.dropped = true;
+    gatewayMetrics.socketDrops().inc({ reason });
+    this.socket.emit('message', errorMessage({ code: 'LIMIT_REACHED', message, details: { reason, ...details }, retryable: true }));
+    const conn = this.conn;
+    conn.close(true);
+    // A websocket whose peer does not read never finishes its closing handshake: end it now.
+    conn.transport?.socket?.terminate?.();
+  }
+}

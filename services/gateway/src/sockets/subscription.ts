@@ -1,0 +1,116 @@
+import type { SessionListener } from './session-hub';
+import type { SessionEvent } from './protocol';
+import type { SocketSink } from './sink';
+
+/** Reads a session's stored events after `since`, one page at a time (the orchestrator's log). */
+export type FetchPage = (since: number, limit: number) => Promise<{ events: SessionEvent[]; hasMore: boolean }>;
+
+/**
+ * One socket following one session: replay from `since`, then live, with no gap and no duplicate at
+ * the seam. Live events that arrive while replaying are held (bounded) and sent after the replay,
+ * skipping every seq already sent. A gap in the live stream (an event lost or reordered on the way)
+ * triggers a catch-up replay from the last seq sent.
+ */
+export class Subscription implements SessionListener {
+  private lastSent: number;
+  private replaying = false;
+  private held: SessionEvent[] = [];
+  private stopped = false;
+
+  constructor(
+    readonly sessionId: string,
+    since: number,
+    private readonly sink: SocketSink,
+    private readonly fetchPage: FetchPage,
+    private readonly opts: { pageSize: number; maxHeld: number; drainTimeoutMs: number; onFatal: (err: unknown) => void },
+  ) {
+    this.lastSent = since;
+  }
+
+  get lastSeq(): number {
+    return this.lastSent;
+  }
+
+  /** Replays from `since` (the caller has already registered this listener with the hub). */
+  start(): Promise<void> {
+    return this.catchUp();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.held = [];
+  }
+
+  onEvent(e: SessionEvent): void {
+    if (this.stopped) return;
+    if (this.replaying) {
+      this.held.push(e);
+      if (this.held.length > this.opts.maxHeld) {
+        this.sink.drop('slow_consumer', `too many live events arrived while replaying; reconnect and /subscribe with since=${this.lastSent}`, { sessionId: this.sessionId, lastSeq: this.lastSent });
+        this.stop();
+      }
+      return;
+    }
+    if (e.seq <= this.lastSent) return; // duplicate (redelivery, or already replayed)
+    if (e.seq > this.lastSent + 1) {
+      this.held.push(e);
+      void this.catchUp();
+      return;
+    }
+    this.deliver(e);
+  }
+
+  private deliver(e: SessionEvent): void {
+    if (this.sink.sendEvent(e, this.lastSent)) this.lastSent = e.seq;
+    else this.stop();
+  }
+
+  private async catchUp(): Promise<void> {
+    if (this.replaying) return;
+    this.replaying = true;
+    try {
+      for (;;) {
+        const before = this.lastSent;
+        if (!(await this.replay())) return;
+        const replayed = this.lastSent > before;
+        // The seam: what came live during the replay, in order, without what the replay already sent.
+        const held = this.held.sort((a, b) => a.seq - b.seq);
+        this.held = [];
+        let i = 0;
+        for (; i < held.length; i++) {
+          const e = held[i]!;
+          if (this.stopped) return;
+          if (e.seq <= this.lastSent) continue;
+          // Still a gap: replay again while the log keeps filling it (else it cannot, and order wins).
+          if (e.seq > this.lastSent + 1 && replayed) break;
+          this.deliver(e);
+        }
+        if (i === held.length) return;
+        this.held = held.slice(i);
+      }
+    } catch (err) {
+      this.stop();
+      this.opts.onFatal(err);
+    } finally {
+      this.replaying = false;
+    }
+  }
+
+  /** Sends the stored events after the last one sent, a page at a time; false when the socket went. */
+  private async replay(): Promise<boolean> {
+    for (;;) {
+      if (this.stopped || this.sink.closed) return false;
+      if (!(await this.sink.waitDrain(this.opts.drainTimeoutMs))) {
+        this.sink.drop('slow_consumer', `replay stalled: the client did not read for ${this.opts.drainTimeoutMs} ms; reconnect and /subscribe with since=${this.lastSent}`, { sessionId: this.sessionId, lastSeq: this.lastSent });
+        this.stop();
+        return false;
+      }
+      const page = await this.fetchPage(this.lastSent, this.opts.pageSize);
+      for (const e of page.events) {
+        if (this.stopped) return false;
+        if (e.seq > this.lastSent) this.deliver(e);
+      }
+      if (!page.hasMore || page.events.length === 0) return true;
+    }
+  }
+}

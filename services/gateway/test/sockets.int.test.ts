@@ -1,0 +1,217 @@
+import { createTestBroker, waitFor, type TestBroker } from '@codeagent/testing';
+import { prom } from '@codeagent/telemetry';
+import { request } from 'node:http';
+import WebSocket from 'ws';
+import { TestClient, type Msg } from './client';
+import { FakeOrchestrator } from './fake-orchestrator';
+import { http, startTestGateway, type TestGateway } from './harness';
+
+let broker: TestBroker;
+let orch: FakeOrchestrator;
+let gw: TestGateway;
+const clients: TestClient[] = [];
+const client = () => {
+  const c = new TestClient(gw.url);
+  clients.push(c);
+  return c;
+};
+const seqs = (ms: Msg[], sessionId: string) => ms.filter((m) => (m.type === 'stream' || m.type === 'status') && m.payload.sessionId === sessionId).map((m) => m.payload.seq as number);
+
+beforeAll(async () => {
+  broker = await createTestBroker('gateway-sockets');
+  orch = await FakeOrchestrator.start(broker.url);
+  gw = await startTestGateway(broker.url, { GATEWAY_REPLAY_PAGE_SIZE: '7', GATEWAY_SOCKET_MAX_BUFFERED_BYTES: String(1024 * 1024) });
+}, 30_000);
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+afterAll(async () => {
+  await gw?.stop();
+  await orch?.close();
+  await broker?.dispose();
+});
+
+test('/exec streams the output as stream messages and ends with a response carrying the command id', async () => {
+  const sessionId = orch.addSession('local');
+  const c = client();
+  await c.connected();
+  const id = c.command('/exec', ['echo hello world'], { sessionId });
+  const reply = await waitFor('exec response', () => c.reply(id), { timeoutMs: 10_000 });
+  expect(reply.type).toBe('response');
+  expect(reply.payload).toMatchObject({ commandId: id, exitCode: 0, stdout: 'hello world\n' });
+  const i = c.messages.indexOf(reply);
+  const streams = c.messages.filter((m) => m.type === 'stream');
+  expect(streams.map((m) => m.payload.data)).toEqual(['hello world\n']);
+  expect(streams[0]!.payload).toMatchObject({ sessionId, stream: 'stdout', seq: 1 });
+  expect(c.messages.indexOf(streams[0]!)).toBeLessThan(i);
+});
+
+test('/subscribe replays after `since` then follows live: no gap and no duplicate at the seam', async () => {
+  const sessionId = orch.addSession('local');
+  for (let i = 0; i < 60; i++) await orch.emit(sessionId, 'output', { stream: 'stdout', data: `old ${i}\n` }, { publish: false });
+  const c = client();
+  await c.connected();
+  const id = c.command('/subscribe', [], { sessionId, since: 10 });
+  // Live events published while the replay (pages of 7) is running.
+  for (let i = 0; i < 40; i++) await orch.emit(sessionId, 'output', { stream: 'stdout', data: `new ${i}\n` });
+  await waitFor('100 events', () => seqs(c.messages, sessionId).length >= 90, { timeoutMs: 15_000 }).catch((e) => { console.log(JSON.stringify(c.messages.slice(0, 3)), seqs(c.messages, sessionId).length); throw e; });
+  expect(c.reply(id)?.type).toBe('response');
+  const got = seqs(c.messages, sessionId);
+  expect(got).toEqual(Array.from({ length: 90 }, (_, i) => i + 11));
+});
+
+test('/subscribe without `since` follows live from the session\'s last event, replaying nothing', async () => {
+  const sessionId = orch.addSession('local');
+  for (let i = 0; i < 5; i++) await orch.emit(sessionId, 'output', { stream: 'stdout', data: `old ${i}\n` }, { publish: false });
+  const c = client();
+  await c.connected();
+  const id = c.command('/subscribe', [], { sessionId });
+  const r = await waitFor('subscribed', () => c.reply(id), { timeoutMs: 5_000 });
+  expect(r.payload).toEqual({ subscribed: sessionId, since: 5 });
+  await orch.emit(sessionId, 'output', { stream: 'stdout', data: 'live 1\n' });
+  await orch.emit(sessionId, 'output', { stream: 'stdout', data: 'live 2\n' });
+  await waitFor('two live events', () => seqs(c.messages, sessionId).length >= 2, { timeoutMs: 5_000 });
+  expect(seqs(c.messages, sessionId)).toEqual([6, 7]);
+});
+
+test('two gateway replicas each deliver a session\'s live events to their own sockets, with no adapter between them', async () => {
+  const second = await startTestGateway(broker.url);
+  try {
+    const sessionId = orch.addSession('local');
+    const one = client();
+    const other = new TestClient(second.url);
+    clients.push(other);
+    await Promise.all([one.connected(), other.connected()]);
+    const ids = [one.command('/subscribe', [], { sessionId, since: 0 }), other.command('/subscribe', [], { sessionId, since: 0 })];
+    await waitFor('both subscribed', () => one.reply(ids[0]!) && other.reply(ids[1]!), { timeoutMs: 5_000 });
+    for (let i = 0; i < 3; i++) await orch.emit(sessionId, 'output', { stream: 'stdout', data: `to all ${i}\n` });
+    await waitFor('both got the events', () => seqs(one.messages, sessionId).length === 3 && seqs(other.messages, sessionId).length === 3, { timeoutMs: 5_000 });
+    expect(seqs(other.messages, sessionId)).toEqual([1, 2, 3]);
+    expect(second.hub.listenersOf(sessionId)).toBe(1);
+  } finally {
+    await second.stop();
+  }
+});
+
+test('local mode refuses web pages of other sites and DNS-rebound host names, over HTTP and Socket.IO', async () => {
+  const sessionId = orch.addSession('local');
+  const evil = await http(gw.url, 'POST', `/api/v1/sessions/${sessionId}/exec`, { body: { command: 'echo pwned' }, headers: { origin: 'https://evil.example' } });
+  expect(evil.status).toBe(403);
+  expect(evil.headers.get('content-type')).toContain('application/problem+json');
+  expect(evil.body.detail).toContain('https://evil.example');
+  // fetch sets Host itself: a raw request names the rebound host.
+  const rebound = await new Promise<number>((resolve, reject) =>
+    request({ host: '127.0.0.1', port: gw.port, path: `/api/v1/sessions/${sessionId}/files?path=.`, headers: { host: `evil.example:${gw.port}` } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end(),
+  );
+  expect(rebound).toBe(403);
+  expect(orch.received.filter((r) => r.name === 'orchestrator.session.exec' && (r.payload as { sessionId: string }).sessionId === sessionId)).toEqual([]);
+  // A loopback page (a local web UI) is fine.
+  expect((await http(gw.url, 'GET', `/api/v1/sessions/${sessionId}`, { headers: { origin: 'http://localhost:3000' } })).status).toBe(200);
+
+  const socket = new TestClient(gw.url, { extraHeaders: { origin: 'https://evil.example' } });
+  clients.push(socket);
+  await expect(socket.connected()).rejects.toThrow();
+});
+
+test('a client that disconnects mid-stream and resubscribes with its last seq gets every byte exactly once, in order', async () => {
+  const sessionId = orch.addSession('local');
+  const first = client();
+  await first.connected();
+  const subId = first.command('/subscribe', [], { sessionId, since: 0 });
+  await waitFor('subscribed', () => first.reply(subId), { timeoutMs: 5_000 });
+  const chunks = Array.from({ length: 400 }, (_, i) => `chunk-${i}-${'x'.repeat(i % 50)}|`);
+  const producing = (async () => {
+    for (const data of chunks) await orch.emit(sessionId, 'output', { stream: 'stdout', data });
+  })();
+  await waitFor('some output', () => seqs(first.messages, sessionId).length >= 50, { timeoutMs: 15_000 });
+  first.close();
+  const kept = first.messages.filter((m) => m.type === 'stream' && m.payload.sessionId === sessionId);
+  const last = kept[kept.length - 1]!.payload.seq as number;
+
+  const second = client();
+  await second.connected();
+  second.command('/subscribe', [], { sessionId, since: last });
+  await producing;
+  await waitFor('the rest', () => seqs(second.messages, sessionId).at(-1) === 400, { timeoutMs: 20_000 });
+  const rest = second.messages.filter((m) => m.type === 'stream' && m.payload.sessionId === sessionId);
+  const all = [...kept, ...rest];
+  expect(all.map((m) => m.payload.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+  expect(all.map((m) => m.payload.data).join('')).toBe(chunks.join(''));
+});
+
+test('a client that stops reading is cut off with a reason, without the gateway buffering without bound', async () => {
+  const sessionId = orch.addSession('local');
+  const drops = async () => ((await prom.register.getSingleMetric('gateway_socket_drops_total')?.get())?.values ?? []).reduce((s, v) => s + v.value, 0);
+  const dropsBefore = await drops();
+  // A raw websocket speaking Engine.IO/Socket.IO framing, so the test controls whether it reads.
+  const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket.io/?EIO=4&transport=websocket`);
+  const frames: string[] = [];
+  ws.on('message', (d) => {
+    const s = d.toString();
+    frames.push(s.slice(0, 200));
+    if (s === '2') ws.send('3'); // heartbeat
+  });
+  await new Promise((r) => ws.once('open', r));
+  ws.send('40/v1,');
+  await waitFor('namespace joined', () => frames.some((f) => f.startsWith('40/v1,')), { timeoutMs: 5_000 });
+  ws.send(`42/v1,${JSON.stringify(['message', { id: 'sub-1', type: 'command', timestamp: new Date().toISOString(), payload: { command: '/subscribe', args: [], context: { sessionId, since: 0 } }, metadata: { version: '1' } }])}`);
+  await waitFor('subscribed', () => frames.some((f) => f.includes('sub-1')), { timeoutMs: 5_000 });
+  // Stop reading for good: ws would resume its socket on its own, so resume is disabled too.
+  const raw = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  raw.pause();
+  raw.resume = () => undefined;
+
+  const mem = () => { const m = process.memoryUsage(); return m.heapUsed + m.external + m.arrayBuffers; };
+  const base = mem();
+  let peak = 0;
+  const chunk = 'y'.repeat(64 * 1024);
+  let sent = 0;
+  while ((await drops()) === dropsBefore && sent < 1500) {
+    await orch.emit(sessionId, 'output', { stream: 'stdout', data: chunk });
+    sent++;
+    peak = Math.max(peak, mem() - base);
+  }
+  try {
+    expect(await drops()).toBe(dropsBefore + 1);
+    // The gateway let go of it: no listener left for the session, its buffer discarded.
+    await waitFor('socket released', () => gw.hub.listenersOf(sessionId) === 0, { timeoutMs: 10_000 });
+  } finally {
+    ws.terminate();
+  }
+  // 1 MiB may wait in the gateway (plus one batch in the transport and what the kernel holds); never the whole stream.
+  expect(sent).toBeLessThan(1500);
+  expect(peak).toBeLessThan(150 * 1024 * 1024);
+  // The dropped client resumes by sequence number.
+  const again = client();
+  await again.connected();
+  again.command('/subscribe', [], { sessionId, since: sent - 5 });
+  await waitFor('resumed', () => seqs(again.messages, sessionId).length === 5, { timeoutMs: 10_000 });
+  expect(seqs(again.messages, sessionId)).toEqual([sent - 4, sent - 3, sent - 2, sent - 1, sent]);
+}, 60_000);
+
+test('a malformed socket message gets an error naming the problem, and the socket goes on', async () => {
+  const c = client();
+  await c.connected();
+  c.socket.emit('message', { id: 'bad-1', type: 'command', payload: { command: 'exec' } });
+  const err = await waitFor('error', () => c.reply('bad-1'), { timeoutMs: 5_000 });
+  expect(err.type).toBe('error');
+  expect(err.payload.code).toBe('VALIDATION_FAILED');
+  expect(err.payload.message).toMatch(/timestamp|command/);
+  const id = c.command('/exec', ['echo ok'], {});
+  const r = await waitFor('error 2', () => c.reply(id), { timeoutMs: 5_000 });
+  expect(r.payload.message).toContain('context.sessionId');
+});
+
+test('/health asks every service over the bus and says which one does not answer', async () => {
+  const res = await http(gw.url, 'GET', '/health');
+  expect(res.status).toBe(503);
+  expect(res.body.services.orchestrator.status).toBe('ok');
+  expect(res.body.services.shell.status).toBe('down');
+  expect(res.body.services.shell.error).toMatch(/shell/);
+  expect(Object.keys(res.body.services).sort()).toEqual(['analytics', 'gateway', 'orchestrator', 'project-ci', 'shell', 'workspace']);
+});

@@ -1,0 +1,44 @@
+import type { Bus } from '@codeagent/bus';
+import { AppError, type ExecResultV1, type SandboxSpecV1 } from '@codeagent/contracts';
+import type { ShellOpenResult, ShellPort } from '../sessions/ports';
+
+/** The shell service over the bus: open on any replica, everything after on the replica holding the jail. */
+export class BusShell implements ShellPort {
+  constructor(
+    private readonly bus: Bus,
+    private readonly timeouts: { openMs: number; requestMs: number },
+  ) {}
+
+  async open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; env?: Record<string, string> }): Promise<ShellOpenResult> {
+    const { network, ...limits } = req.sandbox;
+    const r = await this.bus.request(
+      'shell.open',
+      { sessionId: req.sessionId, workspaceDir: req.workspaceDir, network: network ?? 'none', limits, env: req.env ?? {}, driver: 'bubblewrap' },
+      { timeoutMs: this.timeouts.openMs },
+    );
+    return { instanceId: r.instanceId, limitsInForce: r.limitsInForce };
+  }
+
+  async close(instanceId: string, sessionId: string): Promise<void> {
+    await this.bus.request('shell.close', { sessionId }, { instanceId, timeoutMs: this.timeouts.openMs });
+  }
+
+  exec(instanceId: string, req: { sessionId: string; command: string; commandId: string; timeoutMs?: number; user?: string }): Promise<ExecResultV1> {
+    // The bus waits a little longer than the command may run, so the shell's own timeout answers first.
+    return this.bus.request('shell.exec', req, { instanceId, timeoutMs: (req.timeoutMs ?? this.timeouts.requestMs) + 10_000, user: req.user });
+  }
+
+  async interrupt(instanceId: string, sessionId: string): Promise<boolean> {
+    return (await this.bus.request('shell.interrupt', { sessionId }, { instanceId, timeoutMs: this.timeouts.requestMs })).interrupted;
+  }
+
+  async list(instanceId: string): Promise<string[] | 'gone'> {
+    try {
+      const r = await this.bus.request('shell.list', {}, { instanceId, timeoutMs: this.timeouts.requestMs });
+      return r.sessions.map((s) => s.sessionId);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'SERVICE_UNAVAILABLE') return 'gone';
+      throw err;
+    }
+  }
+}

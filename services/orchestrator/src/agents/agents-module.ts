@@ -1,0 +1,88 @@
+import type { Bus, CommandHandler } from '@codeagent/bus';
+import type { Logger } from '@codeagent/telemetry';
+import { agentGetHandler } from '../handlers/agent.get.handler';
+import { agentInterruptHandler } from '../handlers/agent.interrupt.handler';
+import { agentListHandler } from '../handlers/agent.list.handler';
+import { agentRunHandler } from '../handlers/agent.run.handler';
+import { agentsGetHandler } from '../handlers/agents.get.handler';
+import { agentsSetHandler } from '../handlers/agents.set.handler';
+import { llmCompleteHandler } from '../handlers/llm.complete.handler';
+import { providerListHandler } from '../handlers/provider.list.handler';
+import { providerSetHandler } from '../handlers/provider.set.handler';
+import { CircuitBreakers } from '../providers/circuit-breaker';
+import type { AgentConfigStore } from '../providers/config-store';
+import { FileAgentConfigStore } from '../providers/file-config-store';
+import { ProviderRegistry } from '../providers/registry';
+import { createSecretBox, loadSecretKey } from '../providers/secret-box';
+import { AgentService } from './agent-service';
+import type { AgentEventSink } from './events';
+import { type AgentRunRepository, MemoryAgentRunRepository } from './run-store';
+import { BusSessionResolver, type SessionResolver } from './session-context';
+import { busToolHost } from './tools/bus-host';
+
+export type AgentCommand =
+  | 'orchestrator.agent.run'
+  | 'orchestrator.agent.get'
+  | 'orchestrator.agent.list'
+  | 'orchestrator.agent.interrupt'
+  | 'orchestrator.provider.list'
+  | 'orchestrator.provider.set'
+  | 'orchestrator.agents.get'
+  | 'orchestrator.agents.set'
+  | 'orchestrator.llm.complete';
+
+export interface AgentModuleEnv {
+  DATA_DIR: string;
+  ORCHESTRATOR_SECRET_KEY?: string;
+  ORCHESTRATOR_AGENT_MAX_STEPS: number;
+  ORCHESTRATOR_AGENT_BUDGET_USD: number;
+  ORCHESTRATOR_AGENT_TIMEOUT_MS: number;
+  ORCHESTRATOR_PROVIDER_FAILURES: number;
+  ORCHESTRATOR_PROVIDER_COOLDOWN_MS: number;
+}
+
+/**
+ * The agents and providers of the orchestrator, assembled: main.ts spreads `handlers` into the
+ * service's map and calls `stop` on shutdown. Stores default to the local files under DATA_DIR and
+ * memory; pass others (Prisma, tests) through `overrides`.
+ */
+export function createAgentModule(
+  ctx: { bus: Bus; log: Logger; env: AgentModuleEnv },
+  overrides: { config?: AgentConfigStore; runs?: AgentRunRepository; sessions?: SessionResolver; sink?: AgentEventSink } = {},
+) {
+  const { bus, env } = ctx;
+  const log = ctx.log.child({ component: 'agents' });
+  const box = createSecretBox(loadSecretKey(env.ORCHESTRATOR_SECRET_KEY, env.DATA_DIR));
+  const sink: AgentEventSink = overrides.sink ?? { publish: (name, payload) => bus.publish(name, payload) };
+  const breakers = new CircuitBreakers(env.ORCHESTRATOR_PROVIDER_FAILURES, env.ORCHESTRATOR_PROVIDER_COOLDOWN_MS, Date.now, (name, state) => {
+    log.warn({ provider: name, circuit: state }, state === 'open' ? 'provider circuit opened: skipped until its cooldown ends' : 'provider circuit closed');
+    sink.publish('provider.changed', { name, change: state === 'open' ? 'circuit-open' : 'circuit-closed', at: new Date().toISOString() }).catch(() => undefined);
+  });
+  const registry = new ProviderRegistry(overrides.config ?? new FileAgentConfigStore(env.DATA_DIR), box, breakers);
+  const service = new AgentService({
+    registry,
+    runs: overrides.runs ?? new MemoryAgentRunRepository(),
+    sessions: overrides.sessions ?? new BusSessionResolver(bus),
+    hostFor: (session, user, runId) => busToolHost(bus, session, user, runId),
+    sink,
+    log,
+    defaults: { maxSteps: env.ORCHESTRATOR_AGENT_MAX_STEPS, budgetUsd: env.ORCHESTRATOR_AGENT_BUDGET_USD, timeoutMs: env.ORCHESTRATOR_AGENT_TIMEOUT_MS },
+    instanceId: bus.instanceId,
+    interruptElsewhere: (runId, instanceId) => bus.request('orchestrator.agent.interrupt', { runId }, { instanceId, timeoutMs: 30_000 }),
+    interruptShell: async (session) => {
+      await bus.request('shell.interrupt', { sessionId: session.sessionId }, { instanceId: session.shellInstanceId, timeoutMs: 5000 });
+    },
+  });
+  const handlers: { [N in AgentCommand]: CommandHandler<N> } = {
+    'orchestrator.agent.run': agentRunHandler(service),
+    'orchestrator.agent.get': agentGetHandler(service),
+    'orchestrator.agent.list': agentListHandler(service),
+    'orchestrator.agent.interrupt': agentInterruptHandler(service),
+    'orchestrator.provider.list': providerListHandler(registry),
+    'orchestrator.provider.set': providerSetHandler(registry, sink),
+    'orchestrator.agents.get': agentsGetHandler(registry),
+    'orchestrator.agents.set': agentsSetHandler(registry),
+    'orchestrator.llm.complete': llmCompleteHandler(service),
+  };
+  return { handlers, service, registry, stop: () => service.stopAll() };
+}

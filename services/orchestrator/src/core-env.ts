@@ -1,0 +1,27 @@
+import { envInt } from '@codeagent/config';
+
+/** The environment of sessions, projects and tasks (spread into env.ts). */
+export const CoreEnv = {
+  /** Live sessions at once, all users together; the next create is refused with LIMIT_REACHED. */
+  ORCHESTRATOR_MAX_SESSIONS: envInt(200, 1, 1_000_000),
+  /** Live sessions at once per user. */
+  ORCHESTRATOR_MAX_SESSIONS_PER_USER: envInt(20, 1, 1_000_000),
+  /** A ready or idle session with no activity for this long is closed (0: never). */
+  ORCHESTRATOR_SESSION_IDLE_MS: envInt(30 * 60_000, 0, 365 * 86_400_000),
+  /** Default timeout of a command run through orchestrator.session.exec. */
+  ORCHESTRATOR_EXEC_TIMEOUT_MS: envInt(10 * 60_000, 1, 86_400_000),
+  /** How long workspace.prepare/fork may take (git clones). */
+  ORCHESTRATOR_PREPARE_TIMEOUT_MS: envInt(120_000, 1, 3_600_000),
+  /** How long shell.open/close may take. */
+  ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS: envInt(30_000, 1, 600_000),
+  /** Events kept in memory per session for live replay (older ones come from the database). */
+  ORCHESTRATOR_EVENT_RING: envInt(1000, 10, 1_000_000),
+  /** Session events are written to the database, then published live, at least this often... */
+  ORCHESTRATOR_EVENT_FLUSH_MS: envInt(20, 1, 60_000),
+  /** ...or as soon as this many wait. */
+  ORCHESTRATOR_EVENT_BATCH: envInt(500, 1, 100_000),
+  /** How often sessions are reconciled with the shell and workspace services (and orphans adopted). */
+  ORCHESTRATOR_RECONCILE_MS: envInt(30_000, 0, 86_400_000),
+  /** How often each project's TASKS.md is checked for edits (0: only on orchestrator.task.sync). */
+  ORCHESTRATOR_TASKS_SYNC_MS: envInt(10_000, 0, 86_400_000),
+};

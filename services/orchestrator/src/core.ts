@@ -1,0 +1,128 @@
+import { stat } from 'node:fs/promises';
+import type { Bus } from '@codeagent/bus';
+import { AppError } from '@codeagent/contracts';
+import type { Logger } from '@codeagent/telemetry';
+import { WatchedForwarder } from './adapters/forwarder.adapter';
+import { BusPeers } from './adapters/peers.adapter';
+import { BusShell } from './adapters/shell.adapter';
+import { LocalTasksFiles } from './adapters/tasks-file.adapter';
+import { BusWorkspace } from './adapters/workspace.adapter';
+import { coreHandlers } from './handlers';
+import { ProjectService } from './projects/service';
+import type { Db } from './repositories/database';
+import { PrismaEventsRepository } from './repositories/events.repository';
+import { PrismaProjectsRepository } from './repositories/projects.repository';
+import { PrismaSessionsRepository } from './repositories/sessions.repository';
+import { PrismaTasksRepository } from './repositories/tasks.repository';
+import { EventLog } from './sessions/event-log';
+import { EventIngest } from './sessions/ingest';
+import { SessionManager } from './sessions/manager';
+import { systemClock } from './sessions/ports';
+import { Reconciler } from './sessions/recovery';
+import { SessionService } from './sessions/service';
+import { TaskService } from './tasks/service';
+
+export interface CoreEnvValues {
+  INSTANCE_ID: string;
+  BUS_REQUEST_TIMEOUT_MS: number;
+  ORCHESTRATOR_MAX_SESSIONS: number;
+  ORCHESTRATOR_MAX_SESSIONS_PER_USER: number;
+  ORCHESTRATOR_SESSION_IDLE_MS: number;
+  ORCHESTRATOR_EXEC_TIMEOUT_MS: number;
+  ORCHESTRATOR_PREPARE_TIMEOUT_MS: number;
+  ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS: number;
+  ORCHESTRATOR_EVENT_RING: number;
+  ORCHESTRATOR_EVENT_FLUSH_MS: number;
+  ORCHESTRATOR_EVENT_BATCH: number;
+  ORCHESTRATOR_RECONCILE_MS: number;
+  ORCHESTRATOR_TASKS_SYNC_MS: number;
+}
+
+/**
+ * Sessions, projects and tasks, assembled over the bus and the database: main.ts spreads `handlers`,
+ * calls `afterStart` once the command handlers consume (subscriptions, recovery, timers) and `stop`.
+ */
+export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Logger }) {
+  const { bus, db, env } = ctx;
+  const log = ctx.log.child({ component: 'sessions' });
+  const publisher = { publish: bus.publish.bind(bus) };
+  const requestMs = env.BUS_REQUEST_TIMEOUT_MS;
+  const repo = new PrismaSessionsRepository(db);
+  const events = new EventLog(new PrismaEventsRepository(db), publisher, { ringSize: env.ORCHESTRATOR_EVENT_RING, flushMs: env.ORCHESTRATOR_EVENT_FLUSH_MS, flushBatch: env.ORCHESTRATOR_EVENT_BATCH }, systemClock, log);
+  const workspace = new BusWorkspace(bus, { prepareMs: env.ORCHESTRATOR_PREPARE_TIMEOUT_MS, requestMs });
+  const shell = new BusShell(bus, { openMs: env.ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS, requestMs });
+  const peers = new BusPeers(bus, env.INSTANCE_ID);
+  const manager = new SessionManager({
+    repo,
+    events,
+    workspace,
+    shell,
+    publisher,
+    clock: systemClock,
+    log,
+    self: env.INSTANCE_ID,
+    policy: {
+      maxSessions: env.ORCHESTRATOR_MAX_SESSIONS,
+      maxPerUser: env.ORCHESTRATOR_MAX_SESSIONS_PER_USER,
+      idleMs: env.ORCHESTRATOR_SESSION_IDLE_MS,
+      execTimeoutMs: env.ORCHESTRATOR_EXEC_TIMEOUT_MS,
+    },
+  });
+  const projectsRepo = new PrismaProjectsRepository(db);
+  const forwarder = new WatchedForwarder(bus, peers, (name) => (name === 'orchestrator.session.exec' ? env.ORCHESTRATOR_EXEC_TIMEOUT_MS + 20_000 : env.ORCHESTRATOR_PREPARE_TIMEOUT_MS));
+  const sessions = new SessionService({ manager, repo, events, projects: projectsRepo, workspace, forwarder, self: env.INSTANCE_ID });
+  const projects = new ProjectService(projectsRepo, publisher, log.child({ component: 'projects' }));
+  const tasksFiles = new LocalTasksFiles(projectsRepo);
+  const tasks = new TaskService(new PrismaTasksRepository(db), tasksFiles, publisher, log.child({ component: 'tasks' }), { holder: env.INSTANCE_ID, syncDelayMs: 100, leaseMs: 60_000 });
+  const reconciler = new Reconciler({ repo, events, manager, shell, workspace, peers, log });
+  const ingest = new EventIngest(events, manager, log);
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, what: string, fn: () => Promise<unknown>) => {
+    if (ms <= 0) return;
+    let running = false;
+    const t = setInterval(() => {
+      if (running) return;
+      running = true;
+      fn()
+        .catch((err: Error) => log.warn({ err }, `${what} failed`))
+        .finally(() => (running = false));
+    }, ms);
+    t.unref();
+    timers.push(t);
+  };
+  const mtimes = new Map<string, number>();
+
+  return {
+    handlers: coreHandlers({ bus, sessions, manager, events, projects, tasks, timeouts: { requestMs, snapshotMs: env.ORCHESTRATOR_PREPARE_TIMEOUT_MS } }),
+    manager,
+    reconciler,
+    async afterStart(): Promise<void> {
+      // This replica's own queue, in order: every replica sees every event and keeps its sessions'.
+      await bus.subscribe(`orchestrator-${env.INSTANCE_ID}`, ingest.handlers() as never, { durable: false, ordered: true });
+      const report = await reconciler.run();
+      if (report.adopted.length || report.failed.length || report.closed.length) log.info(report, 'sessions reconciled');
+      every(env.ORCHESTRATOR_RECONCILE_MS, 'reconciliation', () => reconciler.run());
+      if (env.ORCHESTRATOR_SESSION_IDLE_MS > 0) every(Math.min(env.ORCHESTRATOR_SESSION_IDLE_MS / 4, 30_000), 'idle check', () => manager.closeIdle());
+      every(env.ORCHESTRATOR_TASKS_SYNC_MS, 'TASKS.md check', async () => {
+        for (const p of await projectsRepo.list()) {
+          const located = await tasksFiles.locate(p.id);
+          if (!located) continue;
+          const m = await stat(located).then((s) => s.mtimeMs, () => 0);
+          if (m && mtimes.get(located) !== m) {
+            mtimes.set(located, m);
+            await tasks.sync(p.id).catch((err: Error) => {
+              // Another replica is syncing: look again next time rather than lose this edit.
+              if (err instanceof AppError && err.code === 'CONFLICT') mtimes.delete(located);
+              else log.warn({ err, projectId: p.id }, 'TASKS.md not synced');
+            });
+          }
+        }
+      });
+    },
+    async stop(): Promise<void> {
+      for (const t of timers) clearInterval(t);
+      tasks.close();
+      await events.close();
+    },
+  };
+}

@@ -1,0 +1,8 @@
+import type { CommandHandler } from '@codeagent/bus';
+import type { CoreDeps } from './context';
+
+/** `orchestrator.project.get`: by id or by name. */
+export const projectGetHandler =
+  (d: CoreDeps): CommandHandler<'orchestrator.project.get'> =>
+  (req) =>
+    d.projects.get(req.projectId);

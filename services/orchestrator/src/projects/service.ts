@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { AppError, ProjectSettingsV1, type CommandRequest, type ProjectV1 } from '@codeagent/contracts';
+import type { Logger } from '@codeagent/telemetry';
+import type { Publisher } from '../sessions/ports';
+import type { Project, ProjectsRepository } from './project';
+import { normaliseSource } from './source';
+
+export const newProjectId = () => `prj_${Date.now().toString(36)}${randomBytes(5).toString('hex')}`;
+
+export function toProjectV1(p: Project): ProjectV1 {
+  return {
+    id: p.id,
+    name: p.name,
+    index: p.index,
+    source: p.source as ProjectV1['source'],
+    settings: ProjectSettingsV1.parse(p.settings),
+    ...(p.owner ? { owner: p.owner } : {}),
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}
+
+/** Projects: CRUD with the lowest free index, and the project.* events project-ci follows. */
+export class ProjectService {
+  constructor(
+    private readonly repo: ProjectsRepository,
+    private readonly publisher: Publisher,
+    private readonly log: Logger,
+  ) {}
+
+  async create(req: CommandRequest<'orchestrator.project.create'>, owner: string | undefined): Promise<ProjectV1> {
+    const p = await this.repo.create({ id: newProjectId(), name: req.name, source: normaliseSource(req.source), settings: req.settings, owner });
+    await this.announce('project.created', p);
+    return toProjectV1(p);
+  }
+
+  async list(): Promise<ProjectV1[]> {
+    return (await this.repo.list()).map(toProjectV1);
+  }
+
+  /** By id, then by name. */
+  async get(idOrName: string): Promise<ProjectV1> {
+    return toProjectV1(await this.find(idOrName));
+  }
+
+  async update(req: CommandRequest<'orchestrator.project.update'>): Promise<ProjectV1> {
+    const before = await this.find(req.projectId);
+    let settings: Record<string, unknown> | undefined;
+    if (req.settings) {
+      // Top-level merge; null resets a field to the default. The result must still be valid settings.
+      const merged: Record<string, unknown> = { ...before.settings };
+      for (const [k, v] of Object.entries(req.settings)) {
+        if (v === null) delete merged[k];
+        else merged[k] = v;
+      }
+      const parsed = ProjectSettingsV1.safeParse(merged);
+      if (!parsed.success) throw AppError.validation(parsed.error, 'project settings');
+      settings = parsed.data;
+    }
+    const after = await this.repo.update(before.id, {
+      ...(req.name !== undefined ? { name: req.name } : {}),
+      ...(req.source !== undefined ? { source: normaliseSource(req.source) } : {}),
+      ...(settings ? { settings } : {}),
+    });
+    if (!after) throw new AppError('NOT_FOUND', `no project ${req.projectId}`);
+    await this.announce('project.updated', after, before.name !== after.name ? before.name : undefined);
+    return toProjectV1(after);
+  }
+
+  async delete(idOrName: string): Promise<{ deleted: boolean; project?: ProjectV1 }> {
+    const p = (await this.repo.get(idOrName)) ?? (await this.repo.getByName(idOrName));
+    if (!p) return { deleted: false };
+    const gone = await this.repo.delete(p.id);
+    if (!gone) return { deleted: false };
+    await this.announce('project.deleted', gone);
+    return { deleted: true, project: toProjectV1(gone) };
+  }
+
+  async find(idOrName: string): Promise<Project> {
+    const p = (await this.repo.get(idOrName)) ?? (await this.repo.getByName(idOrName));
+    if (!p) throw new AppError('NOT_FOUND', `no project ${idOrName}`, { details: { projectId: idOrName } });
+    return p;
+  }
+
+  private async announce(name: 'project.created' | 'project.updated' | 'project.deleted', p: Project, previousName?: string): Promise<void> {
+    const v = toProjectV1(p);
+    const payload = { projectId: v.id, name: v.name, index: v.index, settings: v.settings, source: v.source, ...(v.owner ? { owner: v.owner } : {}), at: new Date().toISOString() };
+    // Confirmed before the reply: project-ci must not miss a project the caller already sees.
+    await this.publisher.publish(name, name === 'project.updated' && previousName ? { ...payload, previousName } : payload).catch((err: Error) => {
+      this.log.error({ err, projectId: v.id }, `${name} not published`);
+    });
+  }
+}

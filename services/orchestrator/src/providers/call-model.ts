@@ -1,0 +1,132 @@
+import { AppError } from '@codeagent/contracts';
+import { type ModelMessage, type ToolSet, streamText } from 'ai';
+import type { CircuitBreakers } from './circuit-breaker';
+import { classifyFailure, describe } from './errors';
+import type { ChainLink } from './registry';
+
+export interface ModelToolCall {
+  toolCallId: string;
+  toolName: string;
+  input: unknown;
+}
+
+export interface Failover {
+  provider: string;
+  model: string;
+  reason: string;
+}
+
+export interface ModelStepRequest {
+  system?: string;
+  messages: ModelMessage[];
+  /** Tools without `execute`: the agent loop runs them itself, so it can record and limit them. */
+  tools?: ToolSet;
+  abortSignal?: AbortSignal;
+  maxOutputTokens?: number;
+  temperature?: number;
+  /** Streamed text as it arrives. */
+  onTextDelta?: (delta: string) => void;
+}
+
+export interface ModelStepResult {
+  link: ChainLink;
+  text: string;
+  toolCalls: ModelToolCall[];
+  /** The assistant message(s) to append to the conversation. */
+  responseMessages: ModelMessage[];
+  usage: { inputTokens: number; outputTokens: number };
+  finishReason: string;
+  failovers: Failover[];
+}
+
+/** The provider said the prompt does not fit its window: shrink and call the same link again. */
+export class ContextTooLongError extends Error {
+  constructor(
+    readonly link: ChainLink,
+    reason: string,
+    readonly failovers: Failover[],
+  ) {
+    super(`context too long for ${link.provider}/${link.model}: ${reason}`);
+    this.name = 'ContextTooLongError';
+  }
+}
+
+/**
+ * One model step down the chain: the first link whose circuit lets it through and that answers wins.
+ * Network errors, 5xx, 429 and 529 open the breaker towards the next link; "context too long" is
+ * thrown to the caller (it is the prompt, not the provider, that must change). Retries inside the SDK
+ * are off: the chain is the retry policy.
+ */
+export async function callWithFallback(links: ChainLink[], breakers: CircuitBreakers, req: ModelStepRequest, startAt = 0, failovers: Failover[] = []): Promise<ModelStepResult> {
+  for (let i = startAt; i < links.length; i++) {
+    const link = links[i]!;
+    if (!breakers.tryAcquire(link.provider)) {
+      failovers.push({ provider: link.provider, model: link.model, reason: 'circuit open' });
+      continue;
+    }
+    try {
+      const result = await streamOnce(link, req);
+      breakers.success(link.provider);
+      return { ...result, link, failovers };
+    } catch (err) {
+      const kind = classifyFailure(err);
+      if (kind === 'aborted' || req.abortSignal?.aborted) {
+        breakers.success(link.provider);
+        throw new AppError('INVALID_STATE', 'interrupted', { cause: err });
+      }
+      if (kind === 'context-too-long') {
+        breakers.success(link.provider);
+        throw new ContextTooLongError(link, describe(err), failovers);
+      }
+      if (kind === 'failover') breakers.failure(link.provider);
+      else breakers.success(link.provider);
+      failovers.push({ provider: link.provider, model: link.model, reason: describe(err) });
+    }
+  }
+  throw new AppError('PROVIDER_FAILED', `no provider answered (${failovers.map((f) => `${f.provider}: ${f.reason.slice(0, 120)}`).join('; ') || 'no provider configured'})`, {
+    details: { failovers },
+    retryable: true,
+  });
+}
+
+async function streamOnce(link: ChainLink, req: ModelStepRequest): Promise<Omit<ModelStepResult, 'link' | 'failovers'>> {
+  const result = streamText({
+    model: link.languageModel,
+    system: req.system,
+    messages: req.messages,
+    tools: req.tools,
+    maxRetries: 0,
+    abortSignal: req.abortSignal,
+    maxOutputTokens: req.maxOutputTokens,
+    temperature: req.temperature,
+    // Errors arrive as stream parts and are handled there; the default handler would only print them.
+    onError: () => undefined,
+  });
+  let text = '';
+  const toolCalls: ModelToolCall[] = [];
+  let usage = { inputTokens: 0, outputTokens: 0 };
+  let finishReason = 'unknown';
+  for await (const part of result.fullStream) {
+    switch (part.type) {
+      case 'text-delta':
+        text += part.text;
+        req.onTextDelta?.(part.text);
+        break;
+      case 'tool-call':
+        toolCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
+        break;
+      case 'finish-step':
+        usage = { inputTokens: part.usage.inputTokens ?? 0, outputTokens: part.usage.outputTokens ?? 0 };
+        finishReason = part.finishReason;
+        break;
+      case 'error':
+        throw part.error;
+      case 'abort':
+        throw Object.assign(new Error('aborted'), { name: 'AbortError' });
+      default:
+        break;
+    }
+  }
+  const response = await result.response;
+  return { text, toolCalls, responseMessages: response.messages as ModelMessage[], usage, finishReason };
+}

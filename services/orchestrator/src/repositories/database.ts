@@ -1,0 +1,38 @@
+import path from 'node:path';
+import { openDatabase, type Database } from '@codeagent/db';
+import type { Logger } from '@codeagent/telemetry';
+import type { PrismaClient } from '../../prisma/generated/sqlite';
+
+/**
+ * The orchestrator's Prisma client. Typed as the SQLite variant's client: the PostgreSQL one has the
+ * same models and a superset of the API, so code written against this type runs on both.
+ */
+export type Db = PrismaClient;
+export type OrchestratorDatabase = Database<Db>;
+
+/** Where the orchestrator's checked-in migrations and generated clients live. */
+export const PRISMA_DIR = path.resolve(__dirname, '../../prisma');
+
+/** Opens the orchestrator's database (SQLite under DATA_DIR, or PostgreSQL schema "orchestrator"), migrated. */
+export function openOrchestratorDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger }): Promise<OrchestratorDatabase> {
+  return openDatabase<Db>({
+    service: 'orchestrator',
+    prismaDir: PRISMA_DIR,
+    databaseUrl: opts.databaseUrl,
+    dataDir: opts.dataDir,
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: one kind per deployment
+    clients: { sqlite: () => require('../../prisma/generated/sqlite').PrismaClient, postgres: () => require('../../prisma/generated/postgres').PrismaClient },
+    onMigrated: ({ target, applied, unknown }) =>
+      opts.log?.info({ target, applied, unknown }, applied.length ? 'database migrated' : 'database up to date'),
+  });
+}
+
+/** Prisma's unique-constraint violation (P2002), whatever the driver adapter. */
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
+}
+
+/** Prisma's "record to update/delete does not exist" (P2025). */
+export function isNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2025';
+}

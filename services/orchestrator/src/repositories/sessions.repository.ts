@@ -1,0 +1,116 @@
+import type { SandboxSpecV1, SessionStatusV1, WorkspaceSourceV1 } from '@codeagent/contracts';
+import type { SessionFilter, SessionsRepository } from '../sessions/ports';
+import { LIVE_STATUSES, type SessionRecord } from '../sessions/session';
+import { isNotFound, type Db } from './database';
+import { offsetOf } from '../paging';
+
+type Row = NonNullable<Awaited<ReturnType<Db['session']['findUnique']>>>;
+
+const iso = (d: Date | null | undefined) => (d ? d.toISOString() : undefined);
+const date = (s: string | undefined) => (s === undefined ? undefined : new Date(s));
+
+function toRecord(r: Row): SessionRecord {
+  return {
+    id: r.id,
+    owner: r.owner,
+    status: r.status as SessionStatusV1,
+    ...(r.failureReason ? { failureReason: r.failureReason } : {}),
+    ...(r.closeReason ? { closeReason: r.closeReason } : {}),
+    ...(r.projectId ? { projectId: r.projectId } : {}),
+    source: r.source as WorkspaceSourceV1,
+    sandbox: r.sandbox as SandboxSpecV1,
+    workspacePolicy: r.workspacePolicy === 'keep' ? 'keep' : 'remove',
+    ...(r.workspaceId ? { workspaceId: r.workspaceId } : {}),
+    ...(r.workspacePath ? { workspacePath: r.workspacePath } : {}),
+    ...(r.shellInstanceId ? { shellInstanceId: r.shellInstanceId } : {}),
+    ...(r.limitsInForce ? { limitsInForce: r.limitsInForce as Record<string, string> } : {}),
+    ...(r.forkedFromSession ? { forkedFrom: { sessionId: r.forkedFromSession, ...(r.forkedFromSnapshot ? { snapshotId: r.forkedFromSnapshot } : {}) } } : {}),
+    ownerInstance: r.ownerInstance,
+    lastSeq: r.lastSeq,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+    ...(r.readyAt ? { readyAt: iso(r.readyAt) } : {}),
+    ...(r.closedAt ? { closedAt: iso(r.closedAt) } : {}),
+    lastActivityAt: r.lastActivityAt.toISOString(),
+  };
+}
+
+/** The columns a patch may set (undefined fields are left alone). */
+function toData(p: Partial<SessionRecord>) {
+  const d: Record<string, unknown> = {};
+  const copy = ['owner', 'status', 'failureReason', 'closeReason', 'projectId', 'workspacePolicy', 'workspaceId', 'workspacePath', 'shellInstanceId', 'ownerInstance', 'lastSeq'] as const;
+  for (const k of copy) if (p[k] !== undefined) d[k] = p[k];
+  if (p.source !== undefined) d.source = p.source;
+  if (p.sandbox !== undefined) d.sandbox = p.sandbox;
+  if (p.limitsInForce !== undefined) d.limitsInForce = p.limitsInForce;
+  if (p.forkedFrom !== undefined) {
+    d.forkedFromSession = p.forkedFrom.sessionId;
+    d.forkedFromSnapshot = p.forkedFrom.snapshotId ?? null;
+  }
+  for (const k of ['readyAt', 'closedAt', 'lastActivityAt', 'createdAt'] as const) if (p[k] !== undefined) d[k] = date(p[k]);
+  return d;
+}
+
+export class PrismaSessionsRepository implements SessionsRepository {
+  constructor(private readonly db: Db) {}
+
+  async insert(s: SessionRecord): Promise<void> {
+    await this.db.session.create({ data: { id: s.id, ...toData(s) } as Parameters<Db['session']['create']>[0]['data'] });
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const r = await this.db.session.findUnique({ where: { id } });
+    return r ? toRecord(r) : undefined;
+  }
+
+  async update(id: string, patch: Partial<SessionRecord>, expect: { statuses?: readonly SessionStatusV1[]; ownerInstance?: string } = {}): Promise<SessionRecord | undefined> {
+    // The compare-and-set: the WHERE holds the expected state; no row matching means someone else won.
+    // One statement (UPDATE ... RETURNING), so the answer is the row as this update left it.
+    const where = {
+      id,
+      ...(expect.statuses ? { status: { in: [...expect.statuses] } } : {}),
+      ...(expect.ownerInstance ? { ownerInstance: expect.ownerInstance } : {}),
+    };
+    try {
+      return toRecord(await this.db.session.update({ where, data: toData(patch) }));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.db.sessionEvent.deleteMany({ where: { sessionId: id } });
+    await this.db.session.deleteMany({ where: { id } });
+  }
+
+  async list(f: SessionFilter): Promise<{ sessions: SessionRecord[]; nextCursor?: string }> {
+    const offset = offsetOf(f.cursor);
+    const rows = await this.db.session.findMany({
+      where: {
+        ...(f.owner ? { owner: f.owner } : {}),
+        ...(f.projectId ? { projectId: f.projectId } : {}),
+        ...(f.statuses ? { status: { in: f.statuses } } : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      skip: offset,
+      take: f.limit + 1,
+    });
+    const more = rows.length > f.limit;
+    return { sessions: rows.slice(0, f.limit).map(toRecord), ...(more ? { nextCursor: String(offset + f.limit) } : {}) };
+  }
+
+  async countLive(owner?: string): Promise<number> {
+    // Raw SQL: it runs on every create, and Prisma's query building costs several times the query here.
+    // The same text on SQLite and PostgreSQL (search_path finds the table); COUNT is a bigint on the latter.
+    const [a, b, c, d, e] = LIVE_STATUSES;
+    const rows = owner
+      ? await this.db.$queryRaw<Array<{ n: number | bigint }>>`SELECT COUNT(*) AS n FROM sessions WHERE owner = ${owner} AND status IN (${a}, ${b}, ${c}, ${d}, ${e})`
+      : await this.db.$queryRaw<Array<{ n: number | bigint }>>`SELECT COUNT(*) AS n FROM sessions WHERE status IN (${a}, ${b}, ${c}, ${d}, ${e})`;
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async listLive(): Promise<SessionRecord[]> {
+    return (await this.db.session.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, orderBy: { createdAt: 'asc' } })).map(toRecord);
+  }
+}

@@ -1,0 +1,134 @@
+import type { SessionEventV1 } from '@codeagent/contracts';
+import type { Logger } from '@codeagent/telemetry';
+import { SeqTaken, type Clock, type EventsRepository, type Publisher } from './ports';
+
+interface OpenLog {
+  /** The next seq to assign. Only the owning replica assigns, so seqs never collide. */
+  next: number;
+  /** The highest seq stored in the database: only events up to it are served or published. */
+  durable: number;
+  /** The most recent events, oldest first, at most `ringSize`: live replay without the database. */
+  ring: SessionEventV1[];
+}
+
+export interface EventLogOptions {
+  ringSize: number;
+  /** Unflushed events are written at least this often... */
+  flushMs: number;
+  /** ...or as soon as this many are waiting. */
+  flushBatch: number;
+}
+
+/**
+ * The session event log of the sessions this replica owns. `append` assigns the next seq at once
+ * (synchronously, so the order of calls is the order of seqs), keeps the event in a bounded ring and
+ * queues it for the database, written in batches. Only once a batch is stored are its events
+ * published as `session.event` (in seq order: one channel, one flush at a time) and served by
+ * `since`: a client never sees a seq that a crash could take back and a later owner give to another
+ * event. `since` flushes first, then answers from the ring when it covers the range, else from the
+ * database: either way gapless and in order.
+ */
+export class EventLog {
+  private readonly logs = new Map<string, OpenLog>();
+  private pending: SessionEventV1[] = [];
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly repo: EventsRepository,
+    private readonly publisher: Publisher,
+    private readonly opts: EventLogOptions,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts assigning seqs for a session after `lastSeq` (0 for a new one; the stored max when adopting). */
+  async open(sessionId: string, lastSeq?: number): Promise<void> {
+    if (this.logs.has(sessionId)) return;
+    const stored = lastSeq ?? (await this.repo.maxSeq(sessionId));
+    if (this.logs.has(sessionId)) return; // opened by a concurrent caller meanwhile
+    this.logs.set(sessionId, { next: stored + 1, durable: stored, ring: [] });
+  }
+
+  isOpen(sessionId: string): boolean {
+    return this.logs.has(sessionId);
+  }
+
+  /** The last stored seq (undefined when this replica does not hold the log). */
+  lastSeq(sessionId: string): number | undefined {
+    return this.logs.get(sessionId)?.durable;
+  }
+
+  append(sessionId: string, kind: string, data: unknown): SessionEventV1 | undefined {
+    const l = this.logs.get(sessionId);
+    if (!l) return undefined;
+    const e: SessionEventV1 = { sessionId, seq: l.next++, kind, data, at: this.clock.now().toISOString() };
+    l.ring.push(e);
+    if (l.ring.length > this.opts.ringSize) l.ring.splice(0, l.ring.length - this.opts.ringSize);
+    this.pending.push(e);
+    if (this.pending.length >= this.opts.flushBatch) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
+    return e;
+  }
+
+  /** Events with seq > since, at most `limit`, in order; `hasMore` when the limit cut them. */
+  async since(sessionId: string, since: number, limit: number): Promise<{ events: SessionEventV1[]; hasMore: boolean }> {
+    await this.flush();
+    const l = this.logs.get(sessionId);
+    const first = l?.ring[0];
+    if (l && (l.durable <= since || (first && first.seq <= since + 1))) {
+      const from = l.ring.filter((e) => e.seq > since && e.seq <= l.durable);
+      return { events: from.slice(0, limit), hasMore: from.length > limit };
+    }
+    const rows = await this.repo.since(sessionId, since, limit + 1);
+    return { events: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  /** Writes what is waiting; concurrent calls queue behind each other so batches stay in order. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      if (this.pending.length === 0) return;
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.repo.append(batch);
+      } catch (err) {
+        if (err instanceof SeqTaken) {
+          // Another replica wrote these seqs: it adopted the session (it thought this one gone).
+          // Ours lose; the log is given up so this replica stops writing into the other's.
+          for (const id of err.sessionIds) this.logs.delete(id);
+          const lost = new Set(err.sessionIds);
+          this.log.error({ sessions: err.sessionIds }, 'session events not stored: another replica owns these sessions now');
+          this.pending = batch.filter((e) => !lost.has(e.sessionId)).concat(this.pending);
+          this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
+          return;
+        }
+        // Keep them for the next try, in front of anything appended meanwhile.
+        this.pending = batch.concat(this.pending);
+        this.log.error({ err, events: batch.length }, 'session events not stored; will retry');
+        this.timer ??= setTimeout(() => void this.flush(), Math.max(this.opts.flushMs, 1000));
+        return;
+      }
+      for (const e of batch) {
+        const l = this.logs.get(e.sessionId);
+        if (l && e.seq > l.durable) l.durable = e.seq;
+        this.publisher.publish('session.event', e).catch((err: Error) => this.log.warn({ err, sessionId: e.sessionId, seq: e.seq }, 'session.event not published; clients will get it on replay'));
+      }
+    });
+    return this.flushing;
+  }
+
+  /** Flushes and forgets a session's log (it ended, or another replica took it over). */
+  async release(sessionId: string): Promise<void> {
+    await this.flush();
+    this.logs.delete(sessionId);
+  }
+
+  /** Flushes everything (shutdown). */
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.timer) clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,148 @@
+import { AppError, type ExecResultV1, type SessionEventV1 } from '@codeagent/contracts';
+import { testLogger } from '@codeagent/testing';
+import { EventLog } from './event-log';
+import { SessionManager, type SessionPolicy } from './manager';
+import type { EventsRepository, SessionFilter, SessionsRepository, ShellPort, WorkspacePort } from './ports';
+import { isEnded, type SessionRecord } from './session';
+
+// The lifecycle rules with in-memory stand-ins for the database and the other services: the limits,
+// idle closing, and state moves under concurrency. The real database and bus are covered by
+// test/*.int.test.ts.
+
+class MemorySessions implements SessionsRepository {
+  readonly rows = new Map<string, SessionRecord>();
+  async insert(s: SessionRecord) {
+    this.rows.set(s.id, { ...s });
+  }
+  async get(id: string) {
+    const r = this.rows.get(id);
+    return r && { ...r };
+  }
+  async update(id: string, patch: Partial<SessionRecord>, expect: { statuses?: readonly string[]; ownerInstance?: string } = {}) {
+    const r = this.rows.get(id);
+    if (!r || (expect.statuses && !expect.statuses.includes(r.status)) || (expect.ownerInstance && r.ownerInstance !== expect.ownerInstance)) return undefined;
+    const next = { ...r, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) } as SessionRecord;
+    this.rows.set(id, next);
+    return { ...next };
+  }
+  async remove(id: string) {
+    this.rows.delete(id);
+  }
+  async list(_f: SessionFilter) {
+    return { sessions: [...this.rows.values()] };
+  }
+  async countLive(owner?: string) {
+    return [...this.rows.values()].filter((r) => !isEnded(r.status) && (!owner || r.owner === owner)).length;
+  }
+  async listLive() {
+    return [...this.rows.values()].filter((r) => !isEnded(r.status));
+  }
+}
+
+class MemoryEvents implements EventsRepository {
+  readonly rows: SessionEventV1[] = [];
+  async append(events: SessionEventV1[]) {
+    this.rows.push(...events);
+  }
+  async since(sessionId: string, since: number, limit: number) {
+    return this.rows.filter((e) => e.sessionId === sessionId && e.seq > since).slice(0, limit);
+  }
+  async maxSeq(sessionId: string) {
+    return Math.max(0, ...this.rows.filter((e) => e.sessionId === sessionId).map((e) => e.seq));
+  }
+}
+
+function setup(policy: Partial<SessionPolicy> = {}) {
+  let now = Date.parse('2026-11-21T12:00:00.000Z');
+  const clock = { now: () => new Date(now) };
+  const repo = new MemorySessions();
+  const stored = new MemoryEvents();
+  const events = new EventLog(stored, { publish: async () => undefined }, { ringSize: 100, flushMs: 1, flushBatch: 1000 }, clock, testLogger());
+  const removed: string[] = [];
+  const closedJails: string[] = [];
+  const pendingExec: Array<() => void> = [];
+  const workspace: WorkspacePort = {
+    prepare: async () => ({ workspaceId: `ws_${repo.rows.size}`, path: '/tmp/x' }),
+    fork: async () => ({ workspaceId: 'ws_fork', path: '/tmp/y' }),
+    remove: async (id) => void removed.push(id),
+    snapshotIds: async () => [],
+  };
+  const shell: ShellPort = {
+    open: async () => ({ instanceId: 'shell-1', limitsInForce: {} }),
+    close: async (_i, sessionId) => void closedJails.push(sessionId),
+    // Each command waits until the test lets it finish, so tests control the overlap.
+    exec: (_i, req) => new Promise<ExecResultV1>((resolve) => pendingExec.push(() => resolve({ commandId: req.commandId, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, truncated: false }))),
+    interrupt: async () => true,
+    list: async () => [],
+  };
+  const manager = new SessionManager({
+    repo,
+    events,
+    workspace,
+    shell,
+    publisher: { publish: async () => undefined },
+    clock,
+    log: testLogger(),
+    self: 'orch-1',
+    policy: { maxSessions: 100, maxPerUser: 100, idleMs: 60_000, execTimeoutMs: 1000, ...policy },
+  });
+  const create = (owner = 'ann') => manager.create({ owner, source: { kind: 'empty' }, sandbox: {}, workspacePolicy: 'remove' });
+  const statuses = async (id: string) => {
+    await events.flush();
+    return stored.rows.filter((e) => e.sessionId === id && e.kind === 'status').map((e) => (e.data as { to: string }).to);
+  };
+  return { manager, repo, create, removed, closedJails, pendingExec, statuses, advance: (ms: number) => (now += ms) };
+}
+
+test('the overall limit refuses the N+1th session, whoever asks, and leaves no trace of it', async () => {
+  const { create, repo } = setup({ maxSessions: 2, maxPerUser: 5 });
+  await create('ann');
+  await create('bob');
+  const err = (await create('carl').catch((e: unknown) => e)) as AppError;
+  expect(err).toBeInstanceOf(AppError);
+  expect(err).toMatchObject({ code: 'LIMIT_REACHED', details: { limit: 'overall', max: 2 } });
+  expect(repo.rows.size).toBe(2);
+});
+
+test('idle sessions are closed after the configured time; busy ones and recently active ones are not', async () => {
+  const t = setup({ idleMs: 60_000 });
+  const quiet = await t.create();
+  const busy = await t.create();
+  const active = await t.create();
+  const running = t.manager.exec(busy.id, { command: 'sleep' });
+  await new Promise((r) => setImmediate(r));
+  t.advance(50_000);
+  await t.manager.touch(active.id);
+  t.advance(20_000);
+  expect(await t.manager.closeIdle()).toEqual([quiet.id]);
+  expect((await t.manager.get(quiet.id)).closeReason).toBe('idle for more than 60 s');
+  expect(t.closedJails).toEqual([quiet.id]);
+  expect((await t.manager.get(busy.id)).status).toBe('busy');
+  t.pendingExec.shift()!();
+  await running;
+  expect((await t.manager.get(busy.id)).status).toBe('idle');
+});
+
+test('overlapping commands keep the session busy until the last one ends', async () => {
+  const t = setup();
+  const s = await t.create();
+  const first = t.manager.exec(s.id, { command: 'a' });
+  const second = t.manager.exec(s.id, { command: 'b' });
+  await new Promise((r) => setImmediate(r));
+  t.pendingExec.shift()!();
+  await first;
+  expect((await t.manager.get(s.id)).status).toBe('busy');
+  t.pendingExec.shift()!();
+  await second;
+  expect((await t.manager.get(s.id)).status).toBe('idle');
+  expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'busy', 'idle']);
+});
+
+test('two closes at once both answer with the closed session, which is closed once', async () => {
+  const t = setup();
+  const s = await t.create();
+  const [x, y] = await Promise.all([t.manager.close(s.id), t.manager.close(s.id)]);
+  expect([x.status, y.status]).toEqual(['closed', 'closed']);
+  expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'closing', 'closed']);
+  expect(t.removed).toEqual([s.workspaceId]);
+});

@@ -1,0 +1,301 @@
+import { randomBytes } from 'node:crypto';
+import {
+  AppError,
+  type ExecResultV1,
+  type SandboxSpecV1,
+  type SessionStatusV1,
+  type WorkspaceSourceV1,
+} from '@codeagent/contracts';
+import type { Logger } from '@codeagent/telemetry';
+import type { EventLog } from './event-log';
+import type { Clock, PreparedWorkspace, Publisher, SessionsRepository, ShellPort, WorkspacePort } from './ports';
+import { isEnded, RUNNABLE_STATUSES, type SessionRecord } from './session';
+import { assertMove } from './state';
+
+export interface SessionPolicy {
+  /** Live sessions at once, all users together. */
+  maxSessions: number;
+  /** Live sessions at once per user. */
+  maxPerUser: number;
+  /** Ready/idle sessions with no activity for this long are closed. */
+  idleMs: number;
+  /** Default time a command may run when the request says nothing. */
+  execTimeoutMs: number;
+}
+
+export interface CreateSpec {
+  owner: string;
+  source: WorkspaceSourceV1;
+  sandbox: SandboxSpecV1;
+  workspacePolicy: 'remove' | 'keep';
+  projectId?: string;
+  env?: Record<string, string>;
+  forkedFrom?: { sessionId: string; snapshotId?: string };
+  /** How the workspace is made: prepared from the source (default) or forked. */
+  workspace?: () => Promise<PreparedWorkspace>;
+}
+
+export const newSessionId = () => `ses_${Date.now().toString(36)}${randomBytes(6).toString('hex')}`;
+const reasonOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * The session lifecycle on one replica: create (workspace, then jail, undoing on failure), exec and
+ * interrupt (routed to the jail's shell replica), close (jail, then workspace per policy), fail, the
+ * concurrency limits and idle closing. Every state change is stored, appended to the session's event
+ * log and, for the lifecycle facts, published.
+ */
+export class SessionManager {
+  /** Commands in flight per session: busy while > 0. */
+  private readonly running = new Map<string, number>();
+  /** Closes in progress on this replica. */
+  private readonly closing = new Map<string, Promise<SessionRecord>>();
+  /** The busy/idle update in progress per session (see settleBusy). */
+  private readonly settling = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly deps: {
+      repo: SessionsRepository;
+      events: EventLog;
+      workspace: WorkspacePort;
+      shell: ShellPort;
+      publisher: Publisher;
+      clock: Clock;
+      log: Logger;
+      self: string;
+      policy: SessionPolicy;
+    },
+  ) {}
+
+  get self(): string {
+    return this.deps.self;
+  }
+
+  async get(id: string): Promise<SessionRecord> {
+    const s = await this.deps.repo.get(id);
+    if (!s) throw new AppError('NOT_FOUND', `no session ${id}`, { details: { sessionId: id } });
+    return s;
+  }
+
+  /** Creates a session and waits until it is ready; on failure it is `failed`, with nothing left behind. */
+  async create(spec: CreateSpec, requestedAt = this.deps.clock.now()): Promise<SessionRecord> {
+    const { repo, events, clock, policy } = this.deps;
+    const now = clock.now().toISOString();
+    const record: SessionRecord = {
+      id: newSessionId(),
+      owner: spec.owner,
+      status: 'creating',
+      projectId: spec.projectId,
+      source: spec.source,
+      sandbox: spec.sandbox,
+      workspacePolicy: spec.workspacePolicy,
+      forkedFrom: spec.forkedFrom,
+      ownerInstance: this.deps.self,
+      lastSeq: 0,
+      createdAt: now,
+      updatedAt: now,
+      lastActivityAt: now,
+    };
+    // Insert first, then count: two replicas creating at once both see both rows, so the limit can
+    // refuse one too many but never admit one too many.
+    await repo.insert(record);
+    const all = await repo.countLive();
+    // A user's count cannot exceed the total: only counted when the total could break the per-user limit.
+    const mine = all > policy.maxPerUser ? await repo.countLive(spec.owner) : all;
+    if (all > policy.maxSessions || mine > policy.maxPerUser) {
+      await repo.remove(record.id);
+      const perUser = mine > policy.maxPerUser;
+      throw new AppError(
+        'LIMIT_REACHED',
+        perUser
+          ? `${spec.owner} already has ${policy.maxPerUser} live sessions (the per-user limit); close one first`
+          : `the platform already runs ${policy.maxSessions} live sessions (the overall limit); try again when one closes`,
+        { details: { limit: perUser ? 'per-user' : 'overall', max: perUser ? policy.maxPerUser : policy.maxSessions }, retryable: true },
+      );
+    }
+    await events.open(record.id, 0);
+    events.append(record.id, 'status', { from: null, to: 'creating' });
+    this.fact('session.created', record);
+
+    let ws: PreparedWorkspace | undefined;
+    let jail: { instanceId: string } | undefined;
+    try {
+      ws = await (spec.workspace ?? (() => this.deps.workspace.prepare(spec.source, { quotaMb: spec.sandbox.diskMb, owner: spec.owner })))();
+      const dir = ws.path;
+      // Recorded while the jail opens: recovery after a crash needs the workspace id to undo it.
+      const [recorded, opened] = await Promise.allSettled([
+        this.patch(record.id, { workspaceId: ws.workspaceId, workspacePath: dir }),
+        this.deps.shell.open({ sessionId: record.id, workspaceDir: dir, sandbox: spec.sandbox, env: spec.env }),
+      ]);
+      if (opened.status === 'fulfilled') jail = opened.value;
+      if (opened.status === 'rejected') throw opened.reason;
+      if (recorded.status === 'rejected') throw recorded.reason;
+      const ready = await this.move(record.id, 'creating', 'ready', {
+        shellInstanceId: opened.value.instanceId,
+        limitsInForce: opened.value.limitsInForce,
+        readyAt: clock.now().toISOString(),
+      });
+      this.deps.publisher
+        .publish('session.ready', { ...this.factOf(ready), setupMs: clock.now().getTime() - requestedAt.getTime() })
+        .catch((err: Error) => this.deps.log.warn({ err }, 'session.ready not published'));
+      return ready;
+    } catch (err) {
+      // Undo in reverse: the jail if it opened (but could not be recorded), then the workspace.
+      const log = this.deps.log;
+      if (jail) await this.deps.shell.close(jail.instanceId, record.id).catch((e: Error) => log.warn({ err: e, sessionId: record.id }, 'jail not closed while undoing'));
+      if (ws) await this.deps.workspace.remove(ws.workspaceId).catch((e: Error) => log.warn({ err: e, workspaceId: ws?.workspaceId }, 'workspace not removed while undoing'));
+      const step = jail ? 'recording the session' : ws ? 'opening the jail' : 'preparing the workspace';
+      await this.fail(record.id, `${step} failed: ${reasonOf(err)}`);
+      throw err instanceof AppError ? err : new AppError('INTERNAL', `session setup failed while ${step}`, { cause: err });
+    }
+  }
+
+  /** Runs a command in the session's jail; busy while it runs, idle after. */
+  async exec(id: string, req: { command: string; commandId?: string; timeoutMs?: number; user?: string }): Promise<ExecResultV1> {
+    const s = await this.get(id);
+    if (!RUNNABLE_STATUSES.includes(s.status) || !s.shellInstanceId) {
+      throw new AppError('INVALID_STATE', `session ${id} is ${s.status}; commands run only in a ready, busy or idle session`, { details: { status: s.status } });
+    }
+    const commandId = req.commandId ?? `cmd_${randomBytes(8).toString('hex')}`;
+    this.running.set(id, (this.running.get(id) ?? 0) + 1);
+    await this.settleBusy(id);
+    try {
+      return await this.deps.shell.exec(s.shellInstanceId, { sessionId: id, command: req.command, commandId, timeoutMs: req.timeoutMs ?? this.deps.policy.execTimeoutMs, user: req.user });
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'SERVICE_UNAVAILABLE' && /is gone/.test(err.message)) {
+        await this.fail(id, `the jail is gone: ${err.message}`);
+      }
+      throw err;
+    } finally {
+      const left = (this.running.get(id) ?? 1) - 1;
+      if (left > 0) this.running.set(id, left);
+      else this.running.delete(id);
+      await this.settleBusy(id);
+    }
+  }
+
+  /**
+   * Brings busy/idle in line with the commands running here. One at a time per session, reading the
+   * state afresh, so a command starting as another ends never leaves the session idle while it runs.
+   */
+  private settleBusy(id: string): Promise<void> {
+    const prev = this.settling.get(id) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      const s = await this.deps.repo.get(id);
+      if (!s) return;
+      const want = this.running.has(id) ? 'busy' : 'idle';
+      if (s.status === want || !RUNNABLE_STATUSES.includes(s.status) || (want === 'idle' && s.status === 'ready')) return;
+      await this.tryMove(id, s.status, want, { lastActivityAt: this.deps.clock.now().toISOString() });
+    });
+    const done = next.catch((err: Error) => this.deps.log.warn({ err, sessionId: id }, 'busy/idle not recorded'));
+    this.settling.set(id, done);
+    void done.then(() => this.settling.get(id) === done && this.settling.delete(id));
+    return done;
+  }
+
+  async interrupt(id: string): Promise<boolean> {
+    const s = await this.get(id);
+    if (!s.shellInstanceId || isEnded(s.status)) return false;
+    return this.deps.shell.interrupt(s.shellInstanceId, id);
+  }
+
+  /**
+   * Closes: ends the jail, keeps or removes the workspace. Closing an ended session returns it as is;
+   * two closes at once both end with the closed session.
+   */
+  close(id: string, reason = 'closed by its user', policy?: 'remove' | 'keep'): Promise<SessionRecord> {
+    // A close already under way here is joined, so the jail and workspace are ended once.
+    const under = this.closing.get(id);
+    if (under) return under;
+    const p = this.closeNow(id, reason, policy).finally(() => this.closing.delete(id));
+    this.closing.set(id, p);
+    return p;
+  }
+
+  private async closeNow(id: string, reason: string, policy?: 'remove' | 'keep'): Promise<SessionRecord> {
+    const s = await this.get(id);
+    if (isEnded(s.status)) return s;
+    if (s.status === 'creating') throw new AppError('INVALID_STATE', `session ${id} is still being created; close it once it is ready`);
+    // It may change meanwhile (a command ending, another close): then look again.
+    if (s.status !== 'closing' && !(await this.tryMove(id, s.status, 'closing', { closeReason: reason }))) return this.closeNow(id, reason, policy);
+    if (s.shellInstanceId) {
+      await this.deps.shell.close(s.shellInstanceId, id).catch((err: Error) => this.deps.log.warn({ err, sessionId: id }, 'jail not closed cleanly (replica gone?)'));
+    }
+    if (s.workspaceId && (policy ?? s.workspacePolicy) === 'remove') {
+      await this.deps.workspace.remove(s.workspaceId).catch((err: Error) => this.deps.log.warn({ err, sessionId: id }, 'workspace not removed'));
+    }
+    const closed = await this.tryMove(id, 'closing', 'closed', { closedAt: this.deps.clock.now().toISOString(), closeReason: s.closeReason ?? reason });
+    if (!closed) return this.get(id); // a concurrent close (or a failure) ended it first
+    this.deps.publisher
+      .publish('session.closed', { ...this.factOf(closed), reason: closed.closeReason ?? reason, durationMs: Date.parse(closed.closedAt!) - Date.parse(closed.createdAt) })
+      .catch((err: Error) => this.deps.log.warn({ err }, 'session.closed not published'));
+    this.running.delete(id);
+    await this.deps.events.release(id);
+    return closed;
+  }
+
+  /** Marks a session failed with a reason (from any live state); its log is flushed and released. */
+  async fail(id: string, reason: string): Promise<SessionRecord | undefined> {
+    const s = await this.deps.repo.get(id);
+    if (!s || isEnded(s.status)) return s;
+    const failed = await this.deps.repo.update(id, { status: 'failed', failureReason: reason, closedAt: this.deps.clock.now().toISOString() }, { statuses: [s.status] });
+    if (!failed) return this.fail(id, reason); // it moved meanwhile: try again from its new state
+    this.deps.events.append(id, 'status', { from: s.status, to: 'failed', reason });
+    this.deps.log.warn({ sessionId: id, reason }, 'session failed');
+    this.deps.publisher.publish('session.failed', { ...this.factOf(failed), reason }).catch((err: Error) => this.deps.log.warn({ err }, 'session.failed not published'));
+    this.running.delete(id);
+    await this.deps.events.release(id);
+    return failed;
+  }
+
+  /** Closes this replica's ready/idle sessions that have been quiet for longer than the policy allows. */
+  async closeIdle(): Promise<string[]> {
+    const cutoff = this.deps.clock.now().getTime() - this.deps.policy.idleMs;
+    const closed: string[] = [];
+    for (const s of await this.deps.repo.listLive()) {
+      if (s.ownerInstance !== this.deps.self || (s.status !== 'ready' && s.status !== 'idle')) continue;
+      if (Date.parse(s.lastActivityAt) > cutoff || this.running.has(s.id)) continue;
+      await this.close(s.id, `idle for more than ${Math.round(this.deps.policy.idleMs / 1000)} s`).then(
+        () => closed.push(s.id),
+        (err: Error) => this.deps.log.warn({ err, sessionId: s.id }, 'idle session not closed'),
+      );
+    }
+    return closed;
+  }
+
+  /** Records activity (an agent step, terminal input) so the session is not closed as idle. */
+  async touch(id: string): Promise<void> {
+    await this.deps.repo.update(id, { lastActivityAt: this.deps.clock.now().toISOString() });
+  }
+
+  private async patch(id: string, patch: Partial<SessionRecord>): Promise<SessionRecord> {
+    const r = await this.deps.repo.update(id, patch);
+    if (!r) throw new AppError('NOT_FOUND', `session ${id} vanished`);
+    return r;
+  }
+
+  /** A state change: checked against the machine, stored (compare-and-set on the old state), logged. */
+  private async move(id: string, from: SessionStatusV1, to: SessionStatusV1, patch: Partial<SessionRecord> = {}): Promise<SessionRecord> {
+    const r = await this.tryMove(id, from, to, patch);
+    if (!r) {
+      const now = await this.get(id);
+      throw new AppError('INVALID_STATE', `session ${id} is ${now.status}, not ${from}`, { details: { status: now.status } });
+    }
+    return r;
+  }
+
+  /** As move, but undefined when the session is no longer `from`. */
+  private async tryMove(id: string, from: SessionStatusV1, to: SessionStatusV1, patch: Partial<SessionRecord> = {}): Promise<SessionRecord | undefined> {
+    assertMove(id, from, to);
+    const r = await this.deps.repo.update(id, { ...patch, status: to }, { statuses: [from] });
+    if (r && from !== to) this.deps.events.append(id, 'status', { from, to, ...(patch.closeReason ? { reason: patch.closeReason } : {}) });
+    return r;
+  }
+
+  private factOf(s: SessionRecord) {
+    return { sessionId: s.id, user: s.owner, ...(s.projectId ? { projectId: s.projectId } : {}), status: s.status, at: this.deps.clock.now().toISOString() };
+  }
+
+  private fact(name: 'session.created', s: SessionRecord): void {
+    this.deps.publisher.publish(name, this.factOf(s)).catch((err: Error) => this.deps.log.warn({ err }, `${name} not published`));
+  }
+}

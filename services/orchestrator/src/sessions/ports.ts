@@ -1,0 +1,100 @@
+import type {
+  EventName,
+  EventPayload,
+  ExecResultV1,
+  SandboxSpecV1,
+  SessionEventV1,
+  SessionStatusV1,
+  WorkspaceSourceV1,
+} from '@codeagent/contracts';
+import type { SessionRecord } from './session';
+
+// What the session logic needs from the outside world. Adapters (src/adapters, src/repositories)
+// implement these over the bus and Prisma; unit tests use fakes.
+
+export interface SessionFilter {
+  owner?: string;
+  projectId?: string;
+  statuses?: SessionStatusV1[];
+  limit: number;
+  cursor?: string;
+}
+
+export interface SessionsRepository {
+  insert(s: SessionRecord): Promise<void>;
+  get(id: string): Promise<SessionRecord | undefined>;
+  /**
+   * Applies `patch` if the session still matches `expect` (compare-and-set); returns the updated
+   * record, or undefined when it does not match (or does not exist).
+   */
+  update(id: string, patch: Partial<SessionRecord>, expect?: { statuses?: readonly SessionStatusV1[]; ownerInstance?: string }): Promise<SessionRecord | undefined>;
+  remove(id: string): Promise<void>;
+  list(filter: SessionFilter): Promise<{ sessions: SessionRecord[]; nextCursor?: string }>;
+  /** Sessions in a live state, overall or of one owner. */
+  countLive(owner?: string): Promise<number>;
+  /** Every session in a live state (for recovery and idle checks). */
+  listLive(): Promise<SessionRecord[]>;
+}
+
+/** Thrown by EventsRepository.append when another writer already stored different events under these sessions' seqs. */
+export class SeqTaken extends Error {
+  constructor(readonly sessionIds: string[]) {
+    super(`seqs already taken by another writer in sessions ${sessionIds.join(', ')}`);
+  }
+}
+
+export interface EventsRepository {
+  /**
+   * Stores a batch (any sessions) and raises each session's lastSeq. An event already stored as is
+   * (a batch retried after a lost answer) is skipped; a seq stored with other content throws SeqTaken
+   * after storing the rest.
+   */
+  append(events: SessionEventV1[]): Promise<void>;
+  since(sessionId: string, since: number, limit: number): Promise<SessionEventV1[]>;
+  /** The highest stored seq (0 when none). */
+  maxSeq(sessionId: string): Promise<number>;
+}
+
+export interface PreparedWorkspace {
+  workspaceId: string;
+  path: string;
+}
+
+export interface WorkspacePort {
+  prepare(source: WorkspaceSourceV1, opts: { quotaMb?: number; owner: string }): Promise<PreparedWorkspace>;
+  fork(from: { workspaceId?: string; snapshotId?: string }, owner: string): Promise<PreparedWorkspace>;
+  remove(workspaceId: string): Promise<void>;
+  /** The ids of a workspace's snapshots. */
+  snapshotIds(workspaceId: string): Promise<string[]>;
+}
+
+export interface ShellOpenResult {
+  instanceId: string;
+  limitsInForce: Record<string, string>;
+}
+
+export interface ShellPort {
+  open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; env?: Record<string, string> }): Promise<ShellOpenResult>;
+  close(instanceId: string, sessionId: string): Promise<void>;
+  exec(instanceId: string, req: { sessionId: string; command: string; commandId: string; timeoutMs?: number; user?: string }): Promise<ExecResultV1>;
+  interrupt(instanceId: string, sessionId: string): Promise<boolean>;
+  /** The sessions the replica holds, or 'gone' when the replica does not exist any more. */
+  list(instanceId: string): Promise<string[] | 'gone'>;
+}
+
+/** Other orchestrator replicas. */
+export interface PeersPort {
+  readonly self: string;
+  /** Whether a replica still consumes its own queue. */
+  isAlive(instanceId: string): Promise<boolean>;
+}
+
+export interface Publisher {
+  publish<N extends EventName>(name: N, payload: EventPayload<N>): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

@@ -1,0 +1,145 @@
+import {
+  AppError,
+  type ActorV1,
+  type CommandName,
+  type CommandReply,
+  type CommandRequest,
+  type SandboxSpecV1,
+  type SessionStatusV1,
+  type SessionV1,
+} from '@codeagent/contracts';
+import { normaliseSource } from '../projects/source';
+import type { ProjectsRepository } from '../projects/project';
+import { assertOwnerOrAdmin, ownerFilter } from './access';
+import type { EventLog } from './event-log';
+import type { SessionManager } from './manager';
+import type { SessionsRepository, WorkspacePort } from './ports';
+import { isEnded, LIVE_STATUSES, toSessionV1, type SessionRecord } from './session';
+
+/** Sends a command to another orchestrator replica's own queue. */
+export interface Forwarder {
+  forward<N extends CommandName>(name: N, payload: CommandRequest<N>, instanceId: string, user?: string): Promise<CommandReply<N>>;
+}
+
+/** What a handler knows about its caller. */
+export interface Caller {
+  actor?: ActorV1;
+  /** metadata.user of the envelope. */
+  user?: string;
+}
+
+/**
+ * The sessions API the handlers call: ownership checks, defaults from the project, and routing of
+ * session-scoped work to the replica that owns the session (adopting it when that replica is gone).
+ */
+export class SessionService {
+  constructor(
+    private readonly deps: {
+      manager: SessionManager;
+      repo: SessionsRepository;
+      events: EventLog;
+      projects: ProjectsRepository;
+      workspace: WorkspacePort;
+      forwarder: Forwarder;
+      self: string;
+    },
+  ) {}
+
+  view(s: SessionRecord): SessionV1 {
+    return toSessionV1(s, this.deps.events.lastSeq(s.id));
+  }
+
+  async create(req: CommandRequest<'orchestrator.session.create'>, caller: Caller): Promise<SessionV1> {
+    const requestedAt = new Date();
+    const owner = this.ownerFor(req.owner, caller);
+    let source = req.source ? normaliseSource(req.source) : undefined;
+    let sandbox: SandboxSpecV1 = req.sandbox ?? {};
+    let policy = req.workspacePolicy;
+    if (req.projectId) {
+      const p = (await this.deps.projects.get(req.projectId)) ?? (await this.deps.projects.getByName(req.projectId));
+      if (!p) throw new AppError('NOT_FOUND', `no project ${req.projectId}`, { details: { projectId: req.projectId } });
+      source = p.source as SessionRecord['source'];
+      const settings = p.settings as { sandbox?: SandboxSpecV1; keepWorkspaces?: boolean };
+      sandbox = { ...(settings.sandbox ?? {}), ...sandbox };
+      policy ??= settings.keepWorkspaces ? 'keep' : undefined;
+      req = { ...req, projectId: p.id };
+    }
+    const s = await this.deps.manager.create(
+      { owner, source: source!, sandbox, workspacePolicy: policy ?? 'remove', projectId: req.projectId, env: req.env },
+      requestedAt,
+    );
+    return this.view(s);
+  }
+
+  async fork(req: CommandRequest<'orchestrator.session.fork'>, caller: Caller): Promise<SessionV1> {
+    const from = await this.visible(req.sessionId, caller.actor);
+    if (!from.workspaceId) throw new AppError('INVALID_STATE', `session ${from.id} has no workspace to fork`);
+    // A snapshot id alone would reach any workspace's snapshot: it must be one of this session's.
+    if (req.snapshotId && !(await this.deps.workspace.snapshotIds(from.workspaceId)).includes(req.snapshotId)) {
+      throw new AppError('NOT_FOUND', `session ${from.id} has no snapshot ${req.snapshotId}`, { details: { sessionId: from.id, snapshotId: req.snapshotId } });
+    }
+    const owner = this.ownerFor(req.owner, caller);
+    const wsFrom = req.snapshotId ? { snapshotId: req.snapshotId } : { workspaceId: from.workspaceId };
+    const s = await this.deps.manager.create({
+      owner,
+      source: from.source,
+      sandbox: { ...from.sandbox, ...(req.sandbox ?? {}) },
+      workspacePolicy: from.workspacePolicy,
+      projectId: from.projectId,
+      forkedFrom: { sessionId: from.id, ...(req.snapshotId ? { snapshotId: req.snapshotId } : {}) },
+      workspace: () => this.deps.workspace.fork(wsFrom, owner),
+    });
+    return this.view(s);
+  }
+
+  async get(sessionId: string, caller: Caller): Promise<SessionV1> {
+    return this.view(await this.visible(sessionId, caller.actor));
+  }
+
+  async list(req: CommandRequest<'orchestrator.session.list'>, caller: Caller) {
+    const asked = req.status === undefined ? undefined : Array.isArray(req.status) ? req.status : [req.status];
+    const statuses: SessionStatusV1[] | undefined = asked ?? (req.includeEnded ? undefined : [...LIVE_STATUSES]);
+    const page = await this.deps.repo.list({ owner: ownerFilter(caller.actor, req.owner), projectId: req.projectId, statuses, limit: req.limit, cursor: req.cursor });
+    return { sessions: page.sessions.map((s) => this.view(s)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+  }
+
+  /**
+   * Runs `local` here when this replica owns the session (or it has ended: then the database has
+   * everything), else forwards the same command to the owner. An owner that is gone is replaced.
+   */
+  async routed<N extends CommandName>(
+    name: N,
+    payload: CommandRequest<N> & { sessionId: string },
+    caller: Caller,
+    local: (s: SessionRecord) => Promise<CommandReply<N>>,
+  ): Promise<CommandReply<N>> {
+    const s = await this.visible(payload.sessionId, caller.actor);
+    if (isEnded(s.status)) return local(s); // its log is complete in the database; nothing to open
+    if (s.ownerInstance === this.deps.self) {
+      await this.deps.events.open(s.id);
+      return local(s);
+    }
+    try {
+      return await this.deps.forwarder.forward(name, payload, s.ownerInstance, caller.user);
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'SERVICE_UNAVAILABLE' && /is gone/.test(err.message))) throw err;
+      const taken = await this.deps.repo.update(s.id, { ownerInstance: this.deps.self }, { ownerInstance: s.ownerInstance });
+      const now = taken ?? (await this.deps.manager.get(s.id));
+      if (now.ownerInstance !== this.deps.self) return this.deps.forwarder.forward(name, payload, now.ownerInstance, caller.user);
+      await this.deps.events.open(now.id);
+      return local(now);
+    }
+  }
+
+  /** The session, if the caller may see it (NOT_FOUND / FORBIDDEN otherwise). */
+  async visible(sessionId: string, actor: ActorV1 | undefined): Promise<SessionRecord> {
+    const s = await this.deps.manager.get(sessionId);
+    assertOwnerOrAdmin(actor, s.owner, `session ${sessionId}`);
+    return s;
+  }
+
+  private ownerFor(asked: string | undefined, caller: Caller): string {
+    if (caller.actor && caller.actor.role !== 'admin') return caller.actor.userId;
+    return asked ?? caller.actor?.userId ?? caller.user ?? 'local';
+  }
+}

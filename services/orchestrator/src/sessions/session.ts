@@ -1,0 +1,40 @@
+import type { SandboxSpecV1, SessionStatusV1, SessionV1, WorkspaceSourceV1 } from '@codeagent/contracts';
+
+/** A session as stored: the public view (SessionV1) plus the replica that owns it. */
+export interface SessionRecord {
+  id: string;
+  owner: string;
+  status: SessionStatusV1;
+  failureReason?: string;
+  closeReason?: string;
+  projectId?: string;
+  source: WorkspaceSourceV1;
+  sandbox: SandboxSpecV1;
+  workspacePolicy: 'remove' | 'keep';
+  workspaceId?: string;
+  workspacePath?: string;
+  shellInstanceId?: string;
+  limitsInForce?: Record<string, string>;
+  forkedFrom?: { sessionId: string; snapshotId?: string };
+  /** The orchestrator replica that assigns this session's seqs and runs its commands. */
+  ownerInstance: string;
+  /** Highest seq in the durable log (the owner's memory may be ahead by an unflushed batch). */
+  lastSeq: number;
+  createdAt: string;
+  updatedAt: string;
+  readyAt?: string;
+  closedAt?: string;
+  lastActivityAt: string;
+}
+
+/** States in which the session holds resources and counts against the limits. */
+export const LIVE_STATUSES = ['creating', 'ready', 'busy', 'idle', 'closing'] as const satisfies readonly SessionStatusV1[];
+/** States in which commands may run. */
+export const RUNNABLE_STATUSES: readonly SessionStatusV1[] = ['ready', 'busy', 'idle'];
+export const isEnded = (s: SessionStatusV1) => s === 'closed' || s === 'failed';
+
+/** The public view; `lastSeq` is the live one when the owner knows better than the database. */
+export function toSessionV1(r: SessionRecord, liveLastSeq?: number): SessionV1 {
+  const { ownerInstance: _owner, ...rest } = r;
+  return { ...rest, lastSeq: Math.max(r.lastSeq, liveLastSeq ?? 0) };
+}

@@ -1,0 +1,13 @@
+import { loadServiceEnv } from './env';
+
+test('defaults: seed 004 port base, loopback only, Ollama', () => {
+  const env = loadServiceEnv({});
+  expect([env.PROJECT_CI_PORT_BASE, env.PROJECT_CI_HOST, env.PROJECT_CI_DEFAULT_PROVIDER]).toEqual([42100, '127.0.0.1', 'ollama']);
+});
+
+test('CI sockets can never be exposed beyond loopback', () => {
+  expect(() => loadServiceEnv({ PROJECT_CI_HOST: '0.0.0.0' })).toThrow(/PROJECT_CI_HOST: must be a loopback address/);
+  expect(() => loadServiceEnv({ PROJECT_CI_HOST: '192.168.1.5' })).toThrow(/loopback/);
+  expect(loadServiceEnv({ PROJECT_CI_HOST: '::1' }).PROJECT_CI_HOST).toBe('::1');
+  expect(() => loadServiceEnv({ PROJECT_CI_PORT_BASE: '70000' })).toThrow(/PROJECT_CI_PORT_BASE/);
+});

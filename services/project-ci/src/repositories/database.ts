@@ -1,0 +1,24 @@
+import path from 'node:path';
+import { openDatabase, type Database } from '@codeagent/db';
+import type { Logger } from '@codeagent/telemetry';
+import type { PrismaClient } from '../../prisma/generated/sqlite';
+
+/** project-ci's Prisma client, typed as the SQLite variant's (the PostgreSQL one has the same models). */
+export type Db = PrismaClient;
+export type ProjectCiDatabase = Database<Db>;
+
+export const PRISMA_DIR = path.resolve(__dirname, '../../prisma');
+
+/** Opens project-ci's database (SQLite `$DATA_DIR/project-ci.db`, or PostgreSQL schema `project_ci`), migrated. */
+export function openProjectCiDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger }): Promise<ProjectCiDatabase> {
+  return openDatabase<Db>({
+    service: 'project-ci',
+    prismaDir: PRISMA_DIR,
+    databaseUrl: opts.databaseUrl,
+    dataDir: opts.dataDir,
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: one kind per deployment
+    clients: { sqlite: () => require('../../prisma/generated/sqlite').PrismaClient, postgres: () => require('../../prisma/generated/postgres').PrismaClient },
+    onMigrated: ({ target, applied, unknown }) =>
+      opts.log?.info({ target, applied, unknown }, applied.length ? 'database migrated' : 'database up to date'),
+  });
+}

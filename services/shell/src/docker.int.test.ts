@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Bus } from '@codeagent/bus';
+import { BubblewrapDriver, DockerDriver } from '@codeagent/sandbox';
+import { importBusyboxImage, startTestEngine } from '@codeagent/sandbox/src/docker/test-engine';
+import { runService, type RunningService } from '@codeagent/service';
+import { createTestBroker, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
+import { loadServiceEnv } from './env';
+import { buildShellService } from './service';
+
+// A real engine: the host's if one answers, else a private dockerd started for this file.
+const engine = startTestEngine();
+if (engine.skipReason) console.warn(`shell service docker tests skipped: ${engine.skipReason}`);
+const d = engine.skipReason ? describe.skip : describe;
+
+d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
+  jest.setTimeout(60_000);
+  let broker: TestBroker;
+  let service: RunningService;
+  let client: Bus;
+  let workspace: string;
+  let docker: DockerDriver;
+  let image: string;
+  const instanceId = `shell-docker-${process.pid}`;
+
+  beforeAll(async () => {
+    broker = await createTestBroker('shelldocker');
+    workspace = mkdtempSync(path.join(os.tmpdir(), 'shell-dock-'));
+    docker = new DockerDriver({ dockerHost: engine.host, pull: false, buildNetwork: 'none' });
+    image = await importBusyboxImage(docker.docker);
+    const env = loadServiceEnv({ RABBITMQ_URL: broker.url, INSTANCE_ID: instanceId, SHELL_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: workspace });
+    service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver(), docker }) }, { exitOnSignal: false });
+    client = await Bus.connect({ url: broker.url, service: 'shell-docker-test', instanceId: 'client', logger: testLogger() });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await service?.stop();
+    await broker?.dispose();
+    await engine.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  test('a docker session: exec, network none, limits, close removes the container', async () => {
+    const opened = await client.request(
+      'shell.open',
+      { sessionId: 'dk1', workspaceDir: workspace, network: 'none', limits: { memoryMb: 128, pids: 64 }, env: { HELLO: 'world' }, driver: 'docker', image },
+      { timeoutMs: 30_000 },
+    );
+    expect(opened).toMatchObject({ driver: 'docker', instanceId, limitsInForce: { memory: expect.stringContaining('128 MiB'), pids: expect.stringContaining('64') } });
+    const exec = (command: string) => client.request('shell.exec', { sessionId: 'dk1', command }, { instanceId, timeoutMs: 30_000 });
+    expect(await exec('echo $HELLO; echo err >&2; exit 3')).toMatchObject({ exitCode: 3, stdout: 'world\n', stderr: 'err\n' });
+    expect((await exec('cd /tmp && ls /sys/class/net')).stdout).toBe('lo\n');
+    expect((await exec('pwd')).stdout).toBe('/tmp\n');
+    expect(await client.request('shell.close', { sessionId: 'dk1' }, { instanceId, timeoutMs: 30_000 })).toEqual({ closed: true });
+    await waitFor('the container to be gone', async () => (await docker.docker.listContainers({ all: true, filters: { label: ['codeagent.sandbox'] } })).every((c) => !c.Labels['codeagent.sandbox']?.startsWith('dk1-')));
+  });
+  test('a project that brings a Dockerfile: shell.open with dockerfile builds and runs its image', async () => {
+    writeFileSync(path.join(workspace, 'Dockerfile'), `FROM ${image}\nRUN echo from-dockerfile > /etc/made-by\n`);
+    const opened = await client.request(
+      'shell.open',
+      { sessionId: 'dk2', workspaceDir: workspace, network: 'none', limits: {}, env: {}, driver: 'docker', dockerfile: 'Dockerfile' },
+      { timeoutMs: 45_000 },
+    );
+    expect(opened.driver).toBe('docker');
+    const r = await client.request('shell.exec', { sessionId: 'dk2', command: 'cat /etc/made-by; ls /workspace' }, { instanceId, timeoutMs: 30_000 });
+    expect(r.stdout).toBe('from-dockerfile\nDockerfile\n');
+    await expect(
+      client.request('shell.open', { sessionId: 'dk3', workspaceDir: workspace, network: 'none', limits: {}, env: {}, driver: 'docker', dockerfile: '../../etc/passwd' }, { timeoutMs: 30_000 }),
+    ).rejects.toMatchObject({ code: 'PATH_OUTSIDE_WORKSPACE' });
+    expect(await client.request('shell.close', { sessionId: 'dk2' }, { instanceId, timeoutMs: 30_000 })).toEqual({ closed: true });
+  });
+});

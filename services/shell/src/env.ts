@@ -1,0 +1,37 @@
+import { envBool, envInt, loadEnv } from '@codeagent/config';
+import { z } from 'zod';
+
+const optionalInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
+
+/** The shell service's environment, parsed once at start. */
+export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
+  loadEnv(
+    {
+      /** Port of this service's /health and /metrics (0 picks a free one). */
+      SHELL_PORT: envInt(8083, 0, 65535),
+      /** Jails one replica holds at once; shell.open beyond it is refused with LIMIT_REACHED. */
+      SHELL_MAX_SESSIONS: envInt(32, 1, 10_000),
+      /** Largest `shell.output` event: output queued while the broker confirms is merged up to this size. */
+      SHELL_OUTPUT_CHUNK_BYTES: envInt(256 * 1024, 1024, 16 * 1024 * 1024),
+      /** Output waiting for the broker beyond which the command is paused (its pipe fills). */
+      SHELL_OUTPUT_HIGH_WATER_BYTES: envInt(16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+      /** Cap of stdout and of stderr each in a shell.exec reply (the output events carry everything). */
+      SHELL_RESULT_MAX_BYTES: envInt(1024 * 1024, 1024, 64 * 1024 * 1024),
+      /** Default memory limit of a jail in MiB when shell.open gives none (unset: the driver's default). */
+      SHELL_DEFAULT_MEMORY_MB: optionalInt(16, 1_048_576),
+      /** Default process limit of a jail (unset: the driver's default). */
+      SHELL_DEFAULT_PIDS: optionalInt(8, 1_000_000),
+      /** Default CPU-time limit in seconds (unset: the driver's default). */
+      SHELL_DEFAULT_CPU_SECONDS: optionalInt(1, 31_536_000),
+      /** Whether `driver: "docker"` may be used at all (it still needs an engine that answers). */
+      SHELL_DOCKER_ENABLED: envBool(true),
+      /** Image of docker sessions whose shell.open names none. */
+      SHELL_DOCKER_IMAGE: z.string().min(1).default('debian:bookworm-slim'),
+      /** Network of the RUN steps when a project's Dockerfile is built (unset: the engine's default). */
+      SHELL_DOCKER_BUILD_NETWORK: z.string().min(1).optional(),
+      /** The Docker engine (`unix:///var/run/docker.sock` when unset), as the docker CLI reads it. */
+      DOCKER_HOST: z.string().optional(),
+    },
+    env,
+  );
+export type ServiceEnv = ReturnType<typeof loadServiceEnv>;

@@ -1,0 +1,6 @@
+import type { SessionRegistry } from '../sessions/registry';
+
+/** What every handler of the shell service needs. */
+export interface HandlerDeps {
+  registry: SessionRegistry;
+}

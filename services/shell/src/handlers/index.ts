@@ -1,0 +1,24 @@
+import type { CommandHandlers } from '@codeagent/bus';
+import type { HandlerDeps } from './deps';
+import { shellCloseHandler } from './shell.close.handler';
+import { shellExecHandler } from './shell.exec.handler';
+import { shellInterruptHandler } from './shell.interrupt.handler';
+import { shellListHandler } from './shell.list.handler';
+import { shellOpenHandler } from './shell.open.handler';
+import { shellPtyInputHandler } from './shell.pty.input.handler';
+import { shellPtyOpenHandler } from './shell.pty.open.handler';
+import { shellPtyResizeHandler } from './shell.pty.resize.handler';
+
+/** Every shell command but the ping (which the service kit answers); a missing one fails the type check. */
+export function shellHandlers(deps: HandlerDeps): Omit<CommandHandlers<'shell'>, 'shell.ping'> {
+  return {
+    'shell.open': shellOpenHandler(deps),
+    'shell.exec': shellExecHandler(deps),
+    'shell.interrupt': shellInterruptHandler(deps),
+    'shell.close': shellCloseHandler(deps),
+    'shell.pty.open': shellPtyOpenHandler(deps),
+    'shell.pty.input': shellPtyInputHandler(deps),
+    'shell.pty.resize': shellPtyResizeHandler(deps),
+    'shell.list': shellListHandler(deps),
+  };
+}

@@ -1,0 +1,55 @@
+import type { Bus } from '@codeagent/bus';
+import type { SandboxDriver } from '@codeagent/sandbox';
+import type { Logger } from '@codeagent/telemetry';
+import type { ServiceEnv } from './env';
+import { shellHandlers } from './handlers';
+import { SessionRegistry } from './sessions/registry';
+import type { DriverName } from './sessions/types';
+
+/**
+ * Builds the shell service for runService: the session registry on the given drivers, its handlers,
+ * its health checks, and closing every jail on shutdown. Tests call it in-process with their own env.
+ */
+export function buildShellService(env: ServiceEnv, drivers: Partial<Record<DriverName, SandboxDriver>>) {
+  return async ({ bus, log }: { bus: Bus; log: Logger }) => {
+    const registry = new SessionRegistry({
+      instanceId: env.INSTANCE_ID,
+      maxSessions: env.SHELL_MAX_SESSIONS,
+      drivers,
+      sink: bus,
+      log: log.child({ component: 'sessions' }),
+      stream: { maxChunkBytes: env.SHELL_OUTPUT_CHUNK_BYTES, highWaterBytes: env.SHELL_OUTPUT_HIGH_WATER_BYTES },
+      maxResultBytes: env.SHELL_RESULT_MAX_BYTES,
+      defaultLimits: {
+        ...(env.SHELL_DEFAULT_MEMORY_MB !== undefined ? { memoryMb: env.SHELL_DEFAULT_MEMORY_MB } : {}),
+        ...(env.SHELL_DEFAULT_PIDS !== undefined ? { pids: env.SHELL_DEFAULT_PIDS } : {}),
+        ...(env.SHELL_DEFAULT_CPU_SECONDS !== undefined ? { cpuSeconds: env.SHELL_DEFAULT_CPU_SECONDS } : {}),
+      },
+      defaultDockerImage: env.SHELL_DOCKER_IMAGE,
+    });
+    return {
+      handlers: shellHandlers({ registry }),
+      checks: async () => {
+        const out: Record<string, string> = { sessions: `${registry.size}/${env.SHELL_MAX_SESSIONS}` };
+        for (const [name, driver] of Object.entries(drivers)) {
+          // A missing engine is not a failure of the service: it reports it and refuses that driver.
+          const a = await withTimeout(driver.available(), 2000).catch((err: Error) => ({ ok: false, reason: err.message }));
+          out[name] = a.ok ? 'ok' : `unavailable: ${a.reason ?? 'unknown'}`;
+        }
+        return out;
+      },
+      // The bus is closed by now, so no shell.closed events: the orchestrator sees service.stopping.
+      stop: () => registry.closeAll({ publish: false }),
+    };
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e: unknown) => (clearTimeout(t), reject(e as Error)),
+    );
+  });
+}

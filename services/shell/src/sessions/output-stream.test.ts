@@ -1,0 +1,104 @@
+import { deferred, testLogger } from '@codeagent/testing';
+import { FakeSink } from './fakes';
+import { incompleteUtf8Tail, OutputStream } from './output-stream';
+
+const log = testLogger();
+
+function decode(events: { data: string; encoding?: string }[]): Buffer {
+  return Buffer.concat(events.map((e) => Buffer.from(e.data, e.encoding === 'base64' ? 'base64' : 'utf8')));
+}
+
+describe('OutputStream', () => {
+  test('seq is gapless and in order, and queued output is coalesced while the broker confirms', async () => {
+    const sink = new FakeSink();
+    let open = deferred();
+    sink.gate = () => open.promise;
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 10_000, highWaterBytes: 1 << 30 }, log);
+    const expected: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const line = `line ${i}\n`;
+      expected.push(line);
+      void s.output('c1', 'stdout', Buffer.from(line));
+    }
+    open.resolve();
+    sink.gate = undefined;
+    await s.flush();
+    const out = sink.of('shell.output');
+    expect(out.map((e) => e.seq)).toEqual(out.map((_, i) => i));
+    expect(out.length).toBeLessThan(20);
+    expect(decode(out).toString()).toBe(expected.join(''));
+    expect(out.every((e) => e.commandId === 'c1' && e.stream === 'stdout')).toBe(true);
+    open = deferred();
+  });
+
+  test('events take the seq of the next chunk and keep their place in the order', async () => {
+    const sink = new FakeSink();
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 4, highWaterBytes: 1 << 20 }, log);
+    const started = s.event('shell.command.started', (seq) => ({ sessionId: 's1', commandId: 'c', command: 'x', seq }));
+    void s.output('c', 'stdout', Buffer.from('abcdefgh'));
+    void s.output('c', 'stderr', Buffer.from('E'));
+    const completed = s.event('shell.command.completed', (seq) => ({ sessionId: 's1', commandId: 'c', command: 'x', exitCode: 0, durationMs: 1, timedOut: false, seq }));
+    await Promise.all([started, completed]);
+    expect(sink.events.map((e) => e.name)).toEqual(['shell.command.started', 'shell.output', 'shell.output', 'shell.command.completed']);
+    expect(sink.of('shell.command.started')[0]!.seq).toBe(0);
+    expect(sink.of('shell.command.completed')[0]!.seq).toBe(2);
+    expect(sink.of('shell.output').map((e) => e.stream)).toEqual(['stdout', 'stderr']);
+  });
+
+  test('a failed publish is retried, never skipped: no gap, no duplicate', async () => {
+    const sink = new FakeSink();
+    sink.failNext = 2;
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1, highWaterBytes: 1 << 20 }, log);
+    void s.output('c', 'stdout', Buffer.from('a'));
+    void s.output('c', 'stderr', Buffer.from('b'));
+    await s.flush();
+    expect(sink.of('shell.output').map((e) => [e.seq, e.data])).toEqual([
+      [0, 'a'],
+      [1, 'b'],
+    ]);
+  });
+
+  test('past the high-water mark the producer is told to wait until the queue drains', async () => {
+    const sink = new FakeSink();
+    const gate = deferred();
+    sink.gate = () => gate.promise;
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1024, highWaterBytes: 4096 }, log);
+    expect(s.output('c', 'stdout', Buffer.alloc(1000, 97))).toBeUndefined();
+    const wait = s.output('c', 'stdout', Buffer.alloc(5000, 98));
+    expect(wait).toBeInstanceOf(Promise);
+    let released = false;
+    void wait!.then(() => (released = true));
+    await new Promise((r) => setImmediate(r));
+    expect(released).toBe(false);
+    gate.resolve();
+    await wait;
+    await s.flush();
+    expect(decode(sink.of('shell.output')).length).toBe(6000);
+  });
+
+  test('a character split between chunks stays UTF-8 text', async () => {
+    const sink = new FakeSink();
+    const gate = deferred();
+    sink.gate = () => gate.promise;
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 4, highWaterBytes: 1 << 20 }, log);
+    const text = Buffer.from('ab€cd€€');
+    void s.output('c', 'stdout', Buffer.from('x'));
+    for (let i = 0; i < text.length; i += 3) void s.output('c', 'stdout', text.subarray(i, i + 3));
+    gate.resolve();
+    await s.flush();
+    const out = sink.of('shell.output');
+    expect(out.every((e) => e.encoding === 'utf8')).toBe(true);
+    expect(out.map((e) => e.data).join('')).toBe('xab€cd€€');
+    expect(incompleteUtf8Tail(Buffer.from('€').subarray(0, 2))).toBe(2);
+    expect(incompleteUtf8Tail(Buffer.from('a€'))).toBe(0);
+  });
+
+  test('binary output goes out as base64', async () => {
+    const sink = new FakeSink();
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1024, highWaterBytes: 1 << 20 }, log);
+    void s.output(undefined, 'pty', Buffer.from([0xff, 0x00, 0xfe]));
+    await s.flush();
+    expect(sink.of('shell.output')[0]).toMatchObject({ encoding: 'base64', data: Buffer.from([0xff, 0x00, 0xfe]).toString('base64'), stream: 'pty' });
+    expect(sink.of('shell.output')[0]!.commandId).toBeUndefined();
+  });
+});

@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { testLogger, waitFor } from '@codeagent/testing';
+import { FakeDriver, FakeSink, type FakeSandbox } from './fakes';
+import { SessionRegistry } from './registry';
+
+describe('SessionRegistry', () => {
+  let dir: string;
+  let sink: FakeSink;
+  let bwrap: FakeDriver;
+  let docker: FakeDriver;
+  let registry: SessionRegistry;
+
+  const openReq = (sessionId: string, extra: Record<string, unknown> = {}) => ({
+    sessionId,
+    workspaceDir: dir,
+    network: 'none' as const,
+    limits: {},
+    env: {},
+    driver: 'bubblewrap' as const,
+    ...extra,
+  });
+
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'shellreg-'));
+    sink = new FakeSink();
+    bwrap = new FakeDriver('bubblewrap');
+    docker = new FakeDriver('docker');
+    registry = new SessionRegistry({
+      instanceId: 'replica-1',
+      maxSessions: 2,
+      drivers: { bubblewrap: bwrap, docker },
+      sink,
+      log: testLogger(),
+      stream: { maxChunkBytes: 1024, highWaterBytes: 1 << 20 },
+      maxResultBytes: 1 << 20,
+      defaultLimits: { memoryMb: 256 },
+      defaultDockerImage: 'img:default',
+    });
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('open answers this replica and the limits in force; a repeated open is the same session', async () => {
+    const a = await registry.open(openReq('s1', { limits: { pids: 64 } }));
+    expect(a).toEqual({ sessionId: 's1', instanceId: 'replica-1', driver: 'bubblewrap', limitsInForce: { memory: 'fake 64 MiB' } });
+    expect(bwrap.opened[0]!.opts).toMatchObject({ workspaceDir: dir, network: 'none', limits: { memoryMb: 256, pids: 64 } });
+    expect(await registry.open(openReq('s1'))).toEqual(a);
+    expect(bwrap.opened).toHaveLength(1);
+    const other = mkdtempSync(path.join(os.tmpdir(), 'shellreg-'));
+    await expect(registry.open({ ...openReq('s1'), workspaceDir: other })).rejects.toMatchObject({ code: 'CONFLICT' });
+    rmSync(other, { recursive: true });
+  });
+
+  test('the maximum of sessions is refused with LIMIT_REACHED, and a close frees a slot', async () => {
+    await registry.open(openReq('s1'));
+    await registry.open(openReq('s2'));
+    await expect(registry.open(openReq('s3'))).rejects.toMatchObject({ code: 'LIMIT_REACHED', message: expect.stringContaining('SHELL_MAX_SESSIONS') });
+    expect(await registry.close('s1')).toBe(true);
+    await expect(registry.open(openReq('s3'))).resolves.toMatchObject({ sessionId: 's3' });
+  });
+
+  test('commands for a session this replica does not hold are NOT_FOUND; closing one is false', async () => {
+    await expect(registry.exec('nope', { command: 'out:x', commandId: 'c' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('replica-1') });
+    await expect(registry.interrupt('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(() => registry.ptyInput('nope', 'x')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(await registry.close('nope')).toBe(false);
+  });
+
+  test('exec publishes started, ordered output and the audit record, then replies', async () => {
+    await registry.open(openReq('s1'));
+    const r = await registry.exec('s1', { command: 'out:hi; err:oops; out:there; exit:3', commandId: 'c1', user: 'ada' });
+    expect(r).toMatchObject({ commandId: 'c1', exitCode: 3, stdout: 'hithere', stderr: 'oops' });
+    expect(sink.events.map((e) => e.name)).toEqual(['shell.command.started', 'shell.output', 'shell.output', 'shell.output', 'shell.command.completed']);
+    expect(sink.of('shell.output').map((e) => [e.seq, e.stream, e.data])).toEqual([
+      [0, 'stdout', 'hi'],
+      [1, 'stderr', 'oops'],
+      [2, 'stdout', 'there'],
+    ]);
+    expect(sink.of('shell.command.completed')[0]).toMatchObject({ sessionId: 's1', commandId: 'c1', user: 'ada', exitCode: 3, seq: 3 });
+    // The next command continues the same sequence.
+    await registry.exec('s1', { command: 'out:again', commandId: 'c2' });
+    expect(sink.of('shell.output').at(-1)).toMatchObject({ seq: 3, commandId: 'c2' });
+  });
+
+  test('a sandbox failure still closes the audit record (exit code -1) and the session stays usable', async () => {
+    await registry.open(openReq('s1'));
+    await expect(registry.exec('s1', { command: 'out:a; vanish', commandId: 'c1' })).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    expect(sink.of('shell.command.completed')[0]).toMatchObject({ commandId: 'c1', exitCode: -1, seq: 1 });
+    expect((await registry.exec('s1', { command: 'out:b', commandId: 'c2' })).stdout).toBe('b');
+  });
+
+  test('a second command while one runs is INVALID_STATE; interrupt ends the first', async () => {
+    await registry.open(openReq('s1'));
+    const running = registry.exec('s1', { command: 'hang', commandId: 'c1' });
+    await waitFor('busy', () => registry.list().sessions[0]?.busy);
+    await expect(registry.exec('s1', { command: 'out:x', commandId: 'c2' })).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    expect(await registry.interrupt('s1')).toBe(true);
+    expect((await running).exitCode).toBe(130);
+    expect(registry.list().sessions[0]?.busy).toBe(false);
+  });
+
+  test('a shell that crashed without a replacement is reported and released', async () => {
+    await registry.open(openReq('s1'));
+    const sb = bwrap.opened[0] as FakeSandbox;
+    sb.crash({ reason: 'killed', restarted: false });
+    await waitFor('the closed event', () => sink.of('shell.closed').length === 1);
+    expect(sink.of('shell.crashed')[0]).toEqual({ sessionId: 's1', reason: 'killed', restarted: false });
+    expect(sb.closed).toBe(true);
+    expect(registry.size).toBe(0);
+  });
+
+  test('docker sessions get the default image; an unavailable driver is SANDBOX_UNAVAILABLE', async () => {
+    await registry.open(openReq('d1', { driver: 'docker' }));
+    expect(docker.opened[0]!.opts).toMatchObject({ image: 'img:default' });
+    docker.ok = false;
+    await expect(registry.open(openReq('d2', { driver: 'docker' }))).rejects.toMatchObject({ code: 'SANDBOX_UNAVAILABLE', message: expect.stringContaining('no engine') });
+    const noDocker = new SessionRegistry({ ...(registry as unknown as { opts: ConstructorParameters<typeof SessionRegistry>[0] }).opts, drivers: { bubblewrap: bwrap } });
+    await expect(noDocker.open(openReq('d3', { driver: 'docker' }))).rejects.toMatchObject({ code: 'SANDBOX_UNAVAILABLE' });
+  });
+
+  test('bad workspaces are refused before any sandbox is made', async () => {
+    await expect(registry.open({ ...openReq('s1'), workspaceDir: 'relative/dir' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(registry.open({ ...openReq('s1'), workspaceDir: path.join(dir, 'missing') })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(bwrap.opened).toHaveLength(0);
+    expect(registry.size).toBe(0);
+  });
+
+  test('closeAll ends every jail', async () => {
+    await registry.open(openReq('s1'));
+    await registry.open(openReq('s2'));
+    await registry.closeAll();
+    expect(bwrap.opened.every((s) => (s as FakeSandbox).closed)).toBe(true);
+    expect(registry.list().sessions).toEqual([]);
+  });
+});

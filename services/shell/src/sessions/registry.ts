@@ -1,0 +1,208 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { AppError, type CommandReply, type CommandRequest } from '@codeagent/contracts';
+import type { Limits, OpenOptions, SandboxDriver } from '@codeagent/sandbox';
+import type { Logger } from '@codeagent/telemetry';
+import { shellMetrics } from './metrics';
+import { OutputStream, type OutputStreamOptions } from './output-stream';
+import { Session, type ExecRequest } from './session';
+import type { DriverName, EventSink } from './types';
+
+export interface RegistryOptions {
+  /** This replica: callers send a session's later commands to its own queue. */
+  instanceId: string;
+  maxSessions: number;
+  /** The drivers this replica can use; `docker` is absent when the service was built without it. */
+  drivers: Partial<Record<DriverName, SandboxDriver>>;
+  sink: EventSink;
+  log: Logger;
+  stream: OutputStreamOptions;
+  /** Cap of stdout and of stderr each in an exec result. */
+  maxResultBytes: number;
+  /** Limits for fields the request leaves out. */
+  defaultLimits: Limits;
+  /** Image for docker sessions that name none. */
+  defaultDockerImage?: string;
+}
+
+type OpenRequest = CommandRequest<'shell.open'>;
+type Opened = CommandReply<'shell.open'>;
+
+/**
+ * The jails this replica holds, by session id. Enforces the per-replica maximum, routes every later
+ * command to its session, and closes them all on shutdown. Free of the bus: events go to an EventSink.
+ */
+export class SessionRegistry {
+  private readonly sessions = new Map<string, Session>();
+  /** Opens in progress: they count against the maximum, and a duplicate shell.open joins them. */
+  private readonly opening = new Map<string, { workspaceDir: string; done: Promise<Opened> }>();
+
+  constructor(private readonly opts: RegistryOptions) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** Opens a jail, or answers the same again for a session already open on the same workspace. */
+  async open(req: OpenRequest): Promise<Opened> {
+    const existing = this.sessions.get(req.sessionId);
+    if (existing && !existing.isClosing) {
+      if (existing.workspaceDir !== path.resolve(req.workspaceDir)) {
+        throw new AppError('CONFLICT', `session ${req.sessionId} is already open here on another workspace (${existing.workspaceDir})`);
+      }
+      return this.opened(existing);
+    }
+    const pending = this.opening.get(req.sessionId);
+    if (pending) return pending.done;
+    if (this.sessions.size + this.opening.size >= this.opts.maxSessions) {
+      shellMetrics.refused().inc({ reason: 'limit' });
+      throw new AppError(
+        'LIMIT_REACHED',
+        `this shell replica (${this.opts.instanceId}) already holds its maximum of ${this.opts.maxSessions} sessions (SHELL_MAX_SESSIONS); close one or run another replica`,
+        { details: { maxSessions: this.opts.maxSessions, instanceId: this.opts.instanceId } },
+      );
+    }
+    const done = this.doOpen(req);
+    this.opening.set(req.sessionId, { workspaceDir: req.workspaceDir, done });
+    try {
+      return await done;
+    } finally {
+      this.opening.delete(req.sessionId);
+    }
+  }
+
+  async exec(sessionId: string, req: ExecRequest) {
+    return this.get(sessionId).exec(req);
+  }
+
+  async interrupt(sessionId: string): Promise<boolean> {
+    return this.get(sessionId).interrupt();
+  }
+
+  async openPty(sessionId: string, cols?: number, rows?: number): Promise<void> {
+    return this.get(sessionId).openPty(cols, rows);
+  }
+
+  ptyInput(sessionId: string, data: string): void {
+    this.get(sessionId).ptyInput(data);
+  }
+
+  ptyResize(sessionId: string, cols: number, rows: number): void {
+    this.get(sessionId).ptyResize(cols, rows);
+  }
+
+  /** Closes a session; false when this replica does not hold it (closing twice is not an error). */
+  async close(sessionId: string): Promise<boolean> {
+    const session = this.sessions.get(sessionId);
+    if (!session) return false;
+    try {
+      await session.close(this.opts.instanceId, { publish: true });
+    } finally {
+      this.forget(session);
+    }
+    return true;
+  }
+
+  list(): CommandReply<'shell.list'> {
+    return {
+      instanceId: this.opts.instanceId,
+      sessions: [...this.sessions.values()].map((s) => ({ sessionId: s.sessionId, busy: s.busy, openedAt: s.openedAt.toISOString() })),
+    };
+  }
+
+  /**
+   * Shutdown: ends every jail. `publish` is false when the bus is already closed (the orchestrator
+   * learns of it from `service.stopping` and the replica's queue disappearing).
+   */
+  async closeAll(opts: { publish: boolean } = { publish: false }): Promise<void> {
+    await Promise.allSettled([...this.opening.values()].map((o) => o.done));
+    const all = [...this.sessions.values()];
+    const results = await Promise.allSettled(all.map((s) => s.close(this.opts.instanceId, opts)));
+    all.forEach((s) => this.forget(s));
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') this.opts.log.error({ sessionId: all[i]!.sessionId, err: (r.reason as Error).message }, 'jail did not close cleanly');
+    });
+  }
+
+  /** The session, or NOT_FOUND naming this replica (the caller may hold a stale instanceId). */
+  private get(sessionId: string): Session {
+    const s = this.sessions.get(sessionId);
+    if (!s) {
+      throw new AppError('NOT_FOUND', `shell replica ${this.opts.instanceId} holds no session ${sessionId}; open it with shell.open (which answers the instanceId to send its commands to)`, {
+        details: { sessionId, instanceId: this.opts.instanceId },
+      });
+    }
+    return s;
+  }
+
+  private async doOpen(req: OpenRequest): Promise<Opened> {
+    const driver = await this.driverFor(req.driver);
+    const workspaceDir = await checkWorkspace(req.workspaceDir);
+    const open: OpenOptions & { image?: string; dockerfile?: string } = {
+      workspaceDir,
+      network: req.network,
+      limits: { ...this.opts.defaultLimits, ...stripUndefined(req.limits) },
+      env: req.env,
+      id: sandboxId(req.sessionId),
+      // A project's own Dockerfile wins over the default image; an explicit image wins over both.
+      ...(req.driver === 'docker' ? (req.image || !req.dockerfile ? { image: req.image ?? this.opts.defaultDockerImage } : { dockerfile: req.dockerfile }) : {}),
+    };
+    const sandbox = await driver.open(open);
+    const log = this.opts.log.child({ sessionId: req.sessionId });
+    const stream = new OutputStream(req.sessionId, this.opts.sink, this.opts.stream, log);
+    const session = new Session(req.sessionId, workspaceDir, req.driver, sandbox, stream, log, this.opts.maxResultBytes);
+    sandbox.on('crash', (info) => void this.onCrash(session, info.reason, info.restarted));
+    this.sessions.set(req.sessionId, session);
+    shellMetrics.sessions().inc({ driver: req.driver });
+    log.info({ driver: req.driver, workspaceDir, network: req.network, limitsInForce: sandbox.limitsInForce }, 'sandbox started');
+    return this.opened(session);
+  }
+
+  private opened(s: Session): Opened {
+    return { sessionId: s.sessionId, instanceId: this.opts.instanceId, driver: s.driver, limitsInForce: { ...s.sandbox.limitsInForce } };
+  }
+
+  private async driverFor(name: DriverName): Promise<SandboxDriver> {
+    const driver = this.opts.drivers[name];
+    if (!driver) throw new AppError('SANDBOX_UNAVAILABLE', `the ${name} driver is not enabled on shell replica ${this.opts.instanceId}`);
+    const a = await driver.available();
+    if (!a.ok) {
+      shellMetrics.refused().inc({ reason: 'unavailable' });
+      throw new AppError('SANDBOX_UNAVAILABLE', `${name} sandboxes cannot be made on this host: ${a.reason ?? 'unknown reason'}`, { details: { driver: name } });
+    }
+    return driver;
+  }
+
+  private async onCrash(session: Session, reason: string, restarted: boolean): Promise<void> {
+    session.stream
+      .event('shell.crashed', () => ({ sessionId: session.sessionId, reason, restarted }))
+      .catch((err: Error) => this.opts.log.error({ sessionId: session.sessionId, err: err.message }, 'could not publish shell.crashed'));
+    this.opts.log.warn({ sessionId: session.sessionId, reason, restarted }, 'session shell crashed');
+    // A shell that could not be replaced is a dead jail: release its slot and its processes.
+    if (!restarted) await this.close(session.sessionId).catch(() => undefined);
+  }
+
+  private forget(session: Session): void {
+    if (this.sessions.get(session.sessionId) !== session) return;
+    this.sessions.delete(session.sessionId);
+    shellMetrics.sessions().dec({ driver: session.driver });
+  }
+}
+
+async function checkWorkspace(dir: string): Promise<string> {
+  if (!path.isAbsolute(dir)) throw new AppError('VALIDATION_FAILED', `workspaceDir must be an absolute path (got ${JSON.stringify(dir)})`);
+  const resolved = path.resolve(dir);
+  const st = await stat(resolved).catch(() => undefined);
+  if (!st?.isDirectory()) throw new AppError('NOT_FOUND', `workspaceDir ${resolved} is not an existing folder on this shell replica's host`);
+  return resolved;
+}
+
+/** The sandbox library accepts [A-Za-z0-9_.-]{1,64}; session ids may be anything. */
+function sandboxId(sessionId: string): string {
+  const clean = sessionId.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 48);
+  return `${clean}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

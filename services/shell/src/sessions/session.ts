@@ -1,0 +1,161 @@
+import { AppError, type ExecResultV1 } from '@codeagent/contracts';
+import type { Pty, Sandbox } from '@codeagent/sandbox';
+import type { Logger } from '@codeagent/telemetry';
+import { shellMetrics } from './metrics';
+import { OutputStream } from './output-stream';
+import type { DriverName } from './types';
+
+export interface ExecRequest {
+  command: string;
+  commandId: string;
+  timeoutMs?: number;
+  silenceTimeoutMs?: number;
+  user?: string;
+}
+
+/**
+ * One open jail: its sandbox, its ordered event stream and its terminal. Runs one command at a time
+ * (the sandbox's rule); a second one while busy is refused with INVALID_STATE so the caller decides
+ * whether to wait or interrupt.
+ */
+export class Session {
+  readonly openedAt = new Date();
+  private running?: string;
+  private pty?: Pty;
+  private closing?: Promise<void>;
+
+  constructor(
+    readonly sessionId: string,
+    readonly workspaceDir: string,
+    readonly driver: DriverName,
+    readonly sandbox: Sandbox,
+    readonly stream: OutputStream,
+    private readonly log: Logger,
+    private readonly maxResultBytes: number,
+  ) {}
+
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  get isClosing(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /**
+   * Runs a command: `shell.command.started`, its output as `shell.output`, then
+   * `shell.command.completed` (the audit record). Replies only after all of them are with the broker,
+   * so a caller holding the result has every output event already published.
+   */
+  async exec(req: ExecRequest): Promise<ExecResultV1> {
+    this.assertOpen();
+    if (this.running) {
+      throw new AppError('INVALID_STATE', `session ${this.sessionId} is already running command ${this.running}; wait for it or interrupt it`, {
+        details: { sessionId: this.sessionId, running: this.running },
+      });
+    }
+    this.running = req.commandId;
+    const base = { sessionId: this.sessionId, commandId: req.commandId, command: req.command, ...(req.user ? { user: req.user } : {}) };
+    const startedAt = performance.now();
+    try {
+      await this.stream.event('shell.command.started', (seq) => ({ ...base, seq }));
+      const result = await this.runInSandbox(req, base, startedAt);
+      await this.stream.event('shell.command.completed', (seq) => ({
+        ...base,
+        exitCode: result.exitCode,
+        durationMs: result.durationMs,
+        timedOut: result.timedOut,
+        seq,
+      }));
+      shellMetrics.commands().inc({ outcome: result.timedOut ? 'timeout' : result.exitCode === 0 ? 'ok' : 'nonzero' });
+      shellMetrics.commandDuration().observe(result.durationMs / 1000);
+      // The audit line: who ran what, how it ended. The command text is cut so one line stays readable.
+      this.log.info(
+        { sessionId: this.sessionId, commandId: req.commandId, user: req.user, command: req.command.slice(0, 2000), exitCode: result.exitCode, durationMs: result.durationMs, timedOut: result.timedOut },
+        'command completed',
+      );
+      return { commandId: req.commandId, ...result };
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /**
+   * The sandbox run. Should the sandbox fail instead of answering (its shell vanished mid-command),
+   * the audit record still closes the command, with exit code -1, before the error goes back.
+   */
+  private async runInSandbox(req: ExecRequest, base: { sessionId: string; commandId: string; command: string; user?: string }, startedAt: number) {
+    try {
+      return await this.sandbox.exec(req.command, {
+        timeoutMs: req.timeoutMs,
+        silenceTimeoutMs: req.silenceTimeoutMs,
+        maxResultBytes: this.maxResultBytes,
+        onOutput: (c) => {
+          shellMetrics.outputBytes().inc({ stream: c.stream }, c.data.length);
+          return this.stream.output(req.commandId, c.stream, c.data);
+        },
+      });
+    } catch (err) {
+      const durationMs = performance.now() - startedAt;
+      await this.stream.event('shell.command.completed', (seq) => ({ ...base, exitCode: -1, durationMs, timedOut: false, seq })).catch(() => undefined);
+      shellMetrics.commands().inc({ outcome: 'failed' });
+      this.log.warn({ sessionId: this.sessionId, commandId: req.commandId, user: req.user, err: (err as Error).message }, 'command failed in the sandbox');
+      throw err;
+    }
+  }
+
+  async interrupt(): Promise<boolean> {
+    this.assertOpen();
+    return this.sandbox.interrupt();
+  }
+
+  /** Opens the session's terminal, or resizes the one already open (a reattaching client). */
+  /** Opens the terminal, or reattaches to the open one (resizing it only when a size is given). */
+  async openPty(cols?: number, rows?: number): Promise<void> {
+    this.assertOpen();
+    if (this.pty) {
+      if (cols && rows) this.pty.resize(cols, rows);
+      return;
+    }
+    const pty = await this.sandbox.openPty({ cols: cols ?? 80, rows: rows ?? 24 });
+    this.pty = pty;
+    // A terminal cannot be paused from here, so its output is queued without backpressure; a person
+    // types far slower than the broker takes it.
+    pty.onData((data) => void this.stream.output(undefined, 'pty', Buffer.from(data, 'utf8')));
+    pty.onExit((code) => {
+      if (this.pty === pty) this.pty = undefined;
+      this.log.info({ sessionId: this.sessionId, code }, 'terminal exited');
+    });
+  }
+
+  ptyInput(data: string): void {
+    this.requirePty().write(data);
+  }
+
+  ptyResize(cols: number, rows: number): void {
+    this.requirePty().resize(cols, rows);
+  }
+
+  /** Ends every process of the session, then publishes `shell.closed`. Idempotent. */
+  close(instanceId: string, opts: { publish: boolean }): Promise<void> {
+    this.closing ??= (async () => {
+      const pty = this.pty;
+      this.pty = undefined;
+      await pty?.close().catch((err: Error) => this.log.warn({ sessionId: this.sessionId, err: err.message }, 'terminal did not close cleanly'));
+      await this.sandbox.close();
+      if (opts.publish) await this.stream.event('shell.closed', () => ({ sessionId: this.sessionId, instanceId }));
+      this.stream.close();
+    })();
+    return this.closing;
+  }
+
+  private requirePty(): Pty {
+    this.assertOpen();
+    if (!this.pty) throw new AppError('INVALID_STATE', `session ${this.sessionId} has no terminal open; open one with shell.pty.open`);
+    return this.pty;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new AppError('INVALID_STATE', `session ${this.sessionId} is closing`);
+  }
+}

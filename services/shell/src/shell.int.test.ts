@@ -1,0 +1,174 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Bus } from '@codeagent/bus';
+import type { EventName, EventPayload } from '@codeagent/contracts';
+import { BubblewrapDriver } from '@codeagent/sandbox';
+import { runService, type RunningService } from '@codeagent/service';
+import { createTestBroker, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
+import { loadServiceEnv } from './env';
+import { buildShellService } from './service';
+
+jest.setTimeout(60_000);
+
+/** Host pids whose command line is exactly `argv` (the jails share this host's kernel). */
+function pidsRunning(argv: string[]): number[] {
+  const want = argv.join('\0') + '\0';
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8') === want) out.push(Number(d));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
+  let broker: TestBroker;
+  let service: RunningService;
+  let client: Bus;
+  let workspace: string;
+  const events: Array<{ name: EventName; payload: unknown }> = [];
+  const instanceId = `shell-it-${process.pid}`;
+  // A duration nobody else uses, so its processes can be found on the host.
+  const nap = (s: number) => `${s}.0${process.pid % 1000}`;
+
+  const of = <N extends EventName>(name: N, sessionId: string) =>
+    events.filter((e) => e.name === name && (e.payload as { sessionId: string }).sessionId === sessionId).map((e) => e.payload as EventPayload<N>);
+
+  beforeAll(async () => {
+    broker = await createTestBroker('shell');
+    workspace = mkdtempSync(path.join(os.tmpdir(), 'shell-ws-'));
+    const env = loadServiceEnv({
+      RABBITMQ_URL: broker.url,
+      INSTANCE_ID: instanceId,
+      SHELL_PORT: '0',
+      SHELL_MAX_SESSIONS: '2',
+      SHELL_DOCKER_ENABLED: 'false',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      DATA_DIR: workspace,
+    });
+    service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver() }) }, { exitOnSignal: false });
+    client = await Bus.connect({ url: broker.url, service: 'shell-test', instanceId: 'client', logger: testLogger() });
+    const record = async (payload: unknown, ctx: { name: string }) => void events.push({ name: ctx.name as EventName, payload });
+    await client.subscribe(
+      'shell-test',
+      { 'shell.output': record, 'shell.command.started': record, 'shell.command.completed': record, 'shell.crashed': record, 'shell.closed': record },
+      { durable: false, ordered: true },
+    );
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await service?.stop();
+    await broker?.dispose();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  const open = (sessionId: string) => client.request('shell.open', { sessionId, workspaceDir: workspace, network: 'none', limits: {}, env: {}, driver: 'bubblewrap' }, { timeoutMs: 30_000 });
+  const exec = (sessionId: string, command: string, extra: { commandId?: string; timeoutMs?: number } = {}) =>
+    client.request('shell.exec', { sessionId, command, ...extra }, { instanceId, timeoutMs: 45_000, user: 'ada' });
+
+  test('answers its ping with the bubblewrap check', async () => {
+    const pong = await client.request('shell.ping', {});
+    expect(pong).toMatchObject({ service: 'shell', instanceId, status: 'ok' });
+    expect(pong.checks?.bubblewrap).toBe('ok');
+  });
+
+  test('open, exec with a structured result, audit event, cd and export persist', async () => {
+    const opened = await open('s1');
+    expect(opened).toMatchObject({ sessionId: 's1', instanceId, driver: 'bubblewrap' });
+    expect(Object.keys(opened.limitsInForce).length).toBeGreaterThan(0);
+
+    const r = await exec('s1', 'echo hi; echo err >&2; exit 3', { commandId: 'c-exit' });
+    expect(r).toMatchObject({ commandId: 'c-exit', exitCode: 3, stdout: 'hi\n', stderr: 'err\n', timedOut: false });
+    // The reply comes after the audit record is with the broker; the subscriber gets it shortly.
+    const done = await waitFor('the audit record', () => of('shell.command.completed', 's1').find((c) => c.commandId === 'c-exit'));
+    expect(done).toMatchObject({ command: 'echo hi; echo err >&2; exit 3', user: 'ada', exitCode: 3 });
+    // `exit` ended the persistent shell: a fresh one replaced it, and subscribers were told.
+    await waitFor('shell.crashed', () => of('shell.crashed', 's1').length === 1);
+    expect(of('shell.crashed', 's1')[0]).toMatchObject({ restarted: true });
+
+    expect((await exec('s1', 'mkdir -p sub && cd sub && export FOO=bar')).exitCode).toBe(0);
+    expect((await exec('s1', 'pwd; echo $FOO')).stdout).toBe('/workspace/sub\nbar\n');
+  });
+
+  test('output events arrive in order with a gapless per-session seq, coalesced', async () => {
+    const r = await exec('s1', 'i=0; while [ $i -lt 20000 ]; do echo "line $i"; i=$((i+1)); done; echo tail >&2', { commandId: 'c-many' });
+    expect(r.exitCode).toBe(0);
+    await waitFor('the completed event', () => of('shell.command.completed', 's1').find((c) => c.commandId === 'c-many'));
+    const all = of('shell.output', 's1');
+    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i));
+    const mine = all.filter((e) => e.commandId === 'c-many');
+    const stdout = mine.filter((e) => e.stream === 'stdout').map((e) => Buffer.from(e.data, e.encoding === 'base64' ? 'base64' : 'utf8').toString()).join('');
+    expect(stdout).toBe(r.stdout);
+    expect(stdout.split('\n')[19999]).toBe('line 19999');
+    expect(mine.filter((e) => e.stream === 'stderr').map((e) => e.data).join('')).toBe('tail\n');
+    expect(mine.length).toBeLessThan(20000);
+    const started = of('shell.command.started', 's1').find((c) => c.commandId === 'c-many')!;
+    const completed = of('shell.command.completed', 's1').find((c) => c.commandId === 'c-many')!;
+    expect(mine[0]!.seq).toBe(started.seq);
+    expect(completed.seq).toBe(mine.at(-1)!.seq + 1);
+  });
+
+  test('interrupt ends a sleep 30', async () => {
+    const argv = ['sleep', nap(30)];
+    const running = exec('s1', argv.join(' '));
+    await waitFor('the sleep to run in the jail', () => pidsRunning(argv).length > 0, { timeoutMs: 15_000 });
+    expect(await client.request('shell.interrupt', { sessionId: 's1' }, { instanceId })).toEqual({ interrupted: true });
+    const r = await running;
+    expect(r.exitCode).toBe(130);
+    expect(pidsRunning(argv)).toEqual([]);
+    expect((await exec('s1', 'pwd')).stdout).toBe('/workspace/sub\n');
+  });
+
+  test('a timeout is a result; a terminal streams as shell.output with stream "pty"', async () => {
+    const t = await exec('s1', `sleep ${nap(20)}`, { timeoutMs: 500 });
+    expect(t).toMatchObject({ timedOut: true });
+    expect(t.exitCode).not.toBe(0);
+
+    await expect(client.request('shell.pty.input', { sessionId: 's1', data: 'x' }, { instanceId })).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    expect(await client.request('shell.pty.open', { sessionId: 's1', cols: 100, rows: 30 }, { instanceId, timeoutMs: 20_000 })).toEqual({ ok: true });
+    expect(await client.request('shell.pty.resize', { sessionId: 's1', cols: 120, rows: 40 }, { instanceId })).toEqual({ ok: true });
+    // Reattaching without a size keeps the size the terminal has.
+    expect(await client.request('shell.pty.open', { sessionId: 's1' }, { instanceId })).toEqual({ ok: true });
+    expect(await client.request('shell.pty.input', { sessionId: 's1', data: 'echo pty-$((6*7)) $(stty size)\n' }, { instanceId })).toEqual({ ok: true });
+    const ptyText = () =>
+      of('shell.output', 's1')
+        .filter((e) => e.stream === 'pty')
+        .map((e) => Buffer.from(e.data, e.encoding === 'base64' ? 'base64' : 'utf8').toString())
+        .join('');
+    await waitFor('terminal output', () => ptyText().includes('pty-42 40 120'), { timeoutMs: 15_000 });
+    expect(of('shell.output', 's1').filter((e) => e.stream === 'pty').every((e) => e.commandId === undefined)).toBe(true);
+    // Still one gapless sequence with the command output.
+    const all = of('shell.output', 's1');
+    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i));
+  });
+
+  test('the maximum of sessions is refused with LIMIT_REACHED', async () => {
+    await open('s2');
+    await expect(open('s3')).rejects.toMatchObject({ code: 'LIMIT_REACHED', message: expect.stringContaining('SHELL_MAX_SESSIONS') });
+    const list = await client.request('shell.list', {}, { instanceId });
+    expect(list.sessions.map((s) => s.sessionId).sort()).toEqual(['s1', 's2']);
+  });
+
+  test('a command for a session this replica does not hold is NOT_FOUND', async () => {
+    await expect(exec('nobody', 'true')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(client.request('shell.interrupt', { sessionId: 'nobody' }, { instanceId })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  test('close leaves no process behind', async () => {
+    const argv = ['sleep', nap(300)];
+    await exec('s2', `${argv.join(' ')} & ${argv.join(' ')} & echo started`);
+    await waitFor('the background sleeps', () => pidsRunning(argv).length === 2, { timeoutMs: 15_000 });
+    expect(await client.request('shell.close', { sessionId: 's2' }, { instanceId, timeoutMs: 30_000 })).toEqual({ closed: true });
+    await waitFor('every process of the jail to be gone', () => pidsRunning(argv).length === 0, { timeoutMs: 10_000 });
+    await waitFor('shell.closed', () => of('shell.closed', 's2').length === 1);
+    expect(of('shell.closed', 's2')[0]).toEqual({ sessionId: 's2', instanceId });
+    expect(await client.request('shell.close', { sessionId: 's2' }, { instanceId })).toEqual({ closed: false });
+    await expect(exec('s2', 'true')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});

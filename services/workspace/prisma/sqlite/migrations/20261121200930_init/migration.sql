@@ -1,0 +1,35 @@
+-- CreateTable
+CREATE TABLE "workspaces" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "owner" TEXT,
+    "source" JSONB NOT NULL,
+    "quota_mb" INTEGER NOT NULL,
+    "status" TEXT NOT NULL,
+    "mode" TEXT NOT NULL,
+    "hard_quota" BOOLEAN NOT NULL,
+    "layers" JSONB NOT NULL,
+    "path" TEXT NOT NULL,
+    "worktree" JSONB,
+    "parent" JSONB,
+    "notes" JSONB NOT NULL,
+    "created_at" DATETIME NOT NULL,
+    "last_active_at" DATETIME NOT NULL
+);
+
+-- CreateTable
+CREATE TABLE "snapshots" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "workspace_id" TEXT NOT NULL,
+    "label" TEXT,
+    "created_at" DATETIME NOT NULL,
+    "files" INTEGER NOT NULL,
+    "bytes" BIGINT NOT NULL,
+    "checksum" TEXT NOT NULL
+);
+
+-- CreateIndex
+CREATE INDEX "workspaces_owner_idx" ON "workspaces"("owner");
+
+-- CreateIndex
+CREATE INDEX "snapshots_workspace_id_idx" ON "snapshots"("workspace_id");
+

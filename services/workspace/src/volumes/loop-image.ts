@@ -1,0 +1,53 @@
+import { open, statfs } from 'node:fs/promises';
+import { run } from './exec';
+
+/**
+ * ext4 spends a few percent on metadata; the image is made that much larger so that the space a
+ * workspace can really write is close to its quota (measured: without a journal, 1 GiB leaves ~95%).
+ */
+export function imageSizeBytes(quotaMb: number): number {
+  return Math.ceil(quotaMb * 1.06 + 2) * 1024 * 1024;
+}
+
+/** A sparse file formatted as ext4: it takes no disk until written, and can never grow past its size. */
+export async function createImage(file: string, quotaMb: number): Promise<void> {
+  const fh = await open(file, 'wx');
+  try {
+    await fh.truncate(imageSizeBytes(quotaMb));
+  } finally {
+    await fh.close();
+  }
+  // No journal: a workspace is scratch space, and a journal would eat a fixed share of small quotas.
+  // -m 0: no blocks reserved for root, since the service writes as root and must hit the same wall.
+  await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', file]);
+}
+
+/** Mounts an image on a fresh loop device (auto-detached on unmount). */
+export async function mountImage(file: string, dir: string): Promise<void> {
+  await run('mount', ['-o', 'loop,noatime,nodev,nosuid', file, dir]);
+}
+
+/** Checks and repairs an image after a crash, before mounting it again. */
+export async function repairImage(file: string): Promise<void> {
+  // e2fsck exits 1 when it fixed something, which is fine; only >= 4 is a real failure.
+  await run('e2fsck', ['-p', file]).catch((err: Error & { cause?: { code?: number } }) => {
+    const code = err.cause?.code;
+    if (typeof code === 'number' && code < 4) return;
+    throw err;
+  });
+}
+
+/**
+ * Free space below which a volume counts as full. ext4 keeps min(2 %, 4096 blocks) back for its own
+ * metadata (s_resv_clusters) and reports it as free, though a writer gets ENOSPC first: measured, a
+ * 10 MiB quota fails with ~0.7 MiB "free", a 1 GiB one with ~16 MiB.
+ */
+export function fullBelowBytes(totalBytes: number): number {
+  return Math.min(totalBytes / 50, 16 * 1024 * 1024) + 1024 * 1024;
+}
+
+/** Bytes used and total of the filesystem holding `dir`. */
+export async function fsUsage(dir: string): Promise<{ usedBytes: number; totalBytes: number; freeBytes: number }> {
+  const s = await statfs(dir);
+  return { usedBytes: (s.blocks - s.bfree) * s.bsize, totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
+}

@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import { run } from './exec';
+
+/** A mount point from /proc/self/mountinfo. */
+export interface MountEntry {
+  mountPoint: string;
+  fsType: string;
+  source: string;
+}
+
+// mountinfo escapes space, tab, newline and backslash as octal.
+const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+export async function listMounts(): Promise<MountEntry[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [left, right] = line.split(' - ');
+      const mountPoint = unescape(left?.split(' ')[4] ?? '');
+      const [fsType = '', source = ''] = (right ?? '').split(' ');
+      return { mountPoint, fsType, source: unescape(source) };
+    });
+}
+
+/** Mount points at or below `prefix`, deepest first (the order to unmount them in). */
+export async function mountsUnder(prefix: string): Promise<MountEntry[]> {
+  const p = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  const all = await listMounts();
+  return all.filter((m) => m.mountPoint === prefix || m.mountPoint.startsWith(p)).sort((a, b) => b.mountPoint.length - a.mountPoint.length);
+}
+
+export async function isMountPoint(dir: string): Promise<boolean> {
+  return (await listMounts()).some((m) => m.mountPoint === dir);
+}
+
+/**
+ * Unmounts a path. A busy mount (a sandbox still has a file open) is detached lazily so that removal
+ * never hangs; the kernel frees it when the last user goes.
+ */
+export async function unmount(dir: string): Promise<void> {
+  try {
+    await run('umount', [dir]);
+  } catch (err) {
+    if (!(await isMountPoint(dir))) return;
+    if (/busy/i.test((err as Error).message)) {
+      await run('umount', ['-l', dir]);
+      return;
+    }
+    throw err;
+  }
+}
+
+/** Loop devices whose backing file is at or below `prefix`, including ones whose file was deleted. */
+export async function loopDevicesUnder(prefix: string): Promise<{ device: string; backingFile: string }[]> {
+  let out: string;
+  try {
+    out = (await run('losetup', ['--list', '--noheadings', '--raw', '--output', 'NAME,BACK-FILE'])).stdout;
+  } catch {
+    return [];
+  }
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const i = line.indexOf(' ');
+      return { device: line.slice(0, i), backingFile: line.slice(i + 1).replace(/ \(deleted\)$/, '') };
+    })
+    .filter((l) => l.backingFile.startsWith(prefix));
+}
+
+export async function detachLoop(device: string): Promise<void> {
+  await run('losetup', ['-d', device]).catch(() => undefined);
+}

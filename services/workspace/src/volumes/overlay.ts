@@ -1,0 +1,21 @@
+import { run } from './exec';
+
+/**
+ * Mounts an overlay: `lowers` top first, immutable; `upper` takes every write. redirect_dir, metacopy
+ * and index are off so that an upper folder can later be frozen into a plain lower layer of another
+ * overlay (a fork) without carrying references to the layers it was made over.
+ */
+export async function mountOverlay(opts: { lowers: string[]; upper: string; work: string; merged: string }): Promise<void> {
+  const options = [
+    `lowerdir=${opts.lowers.map(escape).join(':')}`,
+    `upperdir=${escape(opts.upper)}`,
+    `workdir=${escape(opts.work)}`,
+    'redirect_dir=off',
+    'metacopy=off',
+    'index=off',
+  ].join(',');
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', options, opts.merged]);
+}
+
+// The option string separates with ',' and lowerdir with ':'; both may be escaped with '\'.
+const escape = (p: string) => p.replace(/[\\,:]/g, (c) => `\\${c}`);
