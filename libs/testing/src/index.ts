@@ -5,3 +5,4 @@ export * from './processes';
 export * from './fake-llm';
 export * from './database';
 export * from './stack';
+export * from './ports';

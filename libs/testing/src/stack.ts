@@ -1,23 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ServiceNames, type ServiceName } from '@codeagent/contracts';
 import { createTestBroker, type TestBroker } from './broker';
+import { freePort, freePortBlock } from './ports';
 import { spawnTs, type ServiceProcess } from './processes';
 import { waitFor } from './wait';
-
-/** A free TCP port on loopback (bound and released: good enough for a test's own servers). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Stack {
   /** The gateway, e.g. http://127.0.0.1:41234. */
@@ -50,7 +38,7 @@ export async function startStack(opts: { env?: Record<string, string>; databaseU
     SHELL_PORT: '0',
     ANALYTICS_PORT: '0',
     PROJECT_CI_PORT: '0',
-    PROJECT_CI_PORT_BASE: String(44000 + Math.floor(Math.random() * 800) * 10),
+    PROJECT_CI_PORT_BASE: String(await freePortBlock(100)),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,

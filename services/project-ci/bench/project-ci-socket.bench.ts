@@ -1,7 +1,7 @@
 // The CI socket's own cost (the model is an instant in-process fake, so what is measured is framing,
 // the conversation bookkeeping and TCP on loopback): round-trip latency, throughput with many
 // clients at once, a 200 KB answer, and a health round over many CIs.
-import { testLogger } from '@codeagent/testing';
+import { freePortBlock, testLogger } from '@codeagent/testing';
 import { msSince, percentile, report } from '../../../bench/lib';
 import { Conversation } from '../src/conversation/conversation';
 import { ProjectCiRegistry } from '../src/registry/registry';
@@ -9,7 +9,7 @@ import { MemoryStore, RecordingModel } from '../test/fakes';
 import { NdjsonClient } from '../test/ndjson-client';
 
 async function main() {
-  const base = 44000 + Math.floor(Math.random() * 100) * 100;
+  const base = await freePortBlock(100);
   const store = new MemoryStore();
   const model = new RecordingModel(() => 'ok');
   const registry = new ProjectCiRegistry({

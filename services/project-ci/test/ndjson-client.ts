@@ -83,8 +83,3 @@ export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> 
     s.once('error', () => resolve(false));
   });
 }
-
-/** A port base of a test file's own, so parallel files and the real service never collide. */
-export function randomPortBase(): number {
-  return 43000 + Math.floor(Math.random() * 200) * 50;
-}

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Bus } from '@codeagent/bus';
-import { createTestBroker, spawnTs, startFakeLlm, testLogger, waitFor, type FakeLlm, type ServiceProcess, type TestBroker } from '@codeagent/testing';
+import { createTestBroker, freePortBlock, spawnTs, startFakeLlm, testLogger, waitFor, type FakeLlm, type ServiceProcess, type TestBroker } from '@codeagent/testing';
 import { startLlmForwarder } from './llm-forwarder';
-import { isListening, NdjsonClient, randomPortBase } from './ndjson-client';
+import { isListening, NdjsonClient } from './ndjson-client';
 import { projectCreated, projectDeleted } from './project-events';
 
 // The real service as a process, on a vhost of this file's own, the real RabbitMQ, real sockets
@@ -14,7 +14,7 @@ import { projectCreated, projectDeleted } from './project-events';
 
 jest.setTimeout(90_000);
 
-const base = randomPortBase();
+let base: number;
 let broker: TestBroker;
 let dataDir: string;
 let llm: FakeLlm;
@@ -52,6 +52,7 @@ const list = () => client.request('project-ci.list', {}, { timeoutMs: 10_000 });
 const ciOf = async (projectId: string) => (await list()).cis.find((c) => c.project_id === projectId);
 
 beforeAll(async () => {
+  base = await freePortBlock(50);
   broker = await createTestBroker('project-ci');
   dataDir = mkdtempSync(path.join(tmpdir(), 'project-ci-int-'));
   llm = await startFakeLlm({ models: ['llama3.3:70b'] });

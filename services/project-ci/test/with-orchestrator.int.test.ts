@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Bus } from '@codeagent/bus';
-import { createTestBroker, spawnTs, startFakeLlm, testLogger, waitFor, type FakeLlm, type ServiceProcess, type TestBroker } from '@codeagent/testing';
-import { isListening, NdjsonClient, randomPortBase } from './ndjson-client';
+import { createTestBroker, freePortBlock, spawnTs, startFakeLlm, testLogger, waitFor, type FakeLlm, type ServiceProcess, type TestBroker } from '@codeagent/testing';
+import { isListening, NdjsonClient } from './ndjson-client';
 
 // project-ci with the real orchestrator, both as processes on a vhost of this file's own: projects
 // are created and deleted through orchestrator.project.* (which publishes the project events and
@@ -13,7 +13,7 @@ import { isListening, NdjsonClient, randomPortBase } from './ndjson-client';
 
 jest.setTimeout(120_000);
 
-const base = randomPortBase();
+let base: number;
 let broker: TestBroker;
 let root: string;
 let llm: FakeLlm;
@@ -35,6 +35,7 @@ async function start(entry: string, name: string, env: Record<string, string>): 
 const ci = async (name: string) => (await client.request('project-ci.list', {}, { timeoutMs: 10_000 })).cis.find((c) => c.project_name === name);
 
 beforeAll(async () => {
+  base = await freePortBlock(50);
   broker = await createTestBroker('project-ci-orch');
   root = mkdtempSync(path.join(tmpdir(), 'project-ci-orch-'));
   llm = await startFakeLlm({ models: ['llama3.3:70b'] });

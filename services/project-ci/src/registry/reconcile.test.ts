@@ -1,12 +1,11 @@
-import { testLogger } from '@codeagent/testing';
+import { freePortBlock, testLogger } from '@codeagent/testing';
 import { MemoryStore, RecordingModel } from '../../test/fakes';
-import { randomPortBase } from '../../test/ndjson-client';
 import { Conversation } from '../conversation/conversation';
 import { reconcile } from './reconcile';
 import { ProjectCiRegistry } from './registry';
 
 test('the registry ends with exactly the projects the orchestrator lists, on their ports', async () => {
-  const base = randomPortBase();
+  const base = await freePortBlock(50);
   const store = new MemoryStore();
   const registry = new ProjectCiRegistry({
     host: '127.0.0.1',

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { AppError } from '@codeagent/contracts';
-import { testLogger, waitFor } from '@codeagent/testing';
-import { isListening, NdjsonClient, randomPortBase } from '../../test/ndjson-client';
+import { freePortBlock, testLogger, waitFor } from '@codeagent/testing';
+import { isListening, NdjsonClient } from '../../test/ndjson-client';
 import { MemoryStore, RecordingModel } from '../../test/fakes';
 import { Conversation } from '../conversation/conversation';
 import { CiSocketServer } from '../socket/ci-server';
@@ -11,7 +11,10 @@ import { ProjectCiRegistry, type RegistryOptions } from './registry';
 // The registry's domain with real TCP sockets on a port base of this file's own, a recording fake model
 // and an in-memory repository (the JSON and bus wiring are covered by the integration test).
 
-const base = randomPortBase();
+let base: number;
+beforeAll(async () => {
+  base = await freePortBlock(50);
+});
 const registries: ProjectCiRegistry[] = [];
 const clients: NdjsonClient[] = [];
 const foreign: Server[] = [];
