@@ -11,7 +11,8 @@ import { TestShell, TestWorkspace } from '../test/fake-services';
 // tests' ones: real consumers on the same broker), so the figures are the orchestrator's own path:
 // two stored rows and the limit count, workspace.prepare and shell.open round trips, the state
 // moves, the first events and the lifecycle facts. The real services add their own times (their
-// benchmarks: services/workspace/bench, services/shell/bench).
+// benchmarks: services/workspace/bench, services/shell/bench). It also times a command through the
+// orchestrator against the same stand-in shell asked directly.
 
 /** CPU seconds used so far by a process (utime + stime from /proc; Linux). */
 function cpuSeconds(pid: number): number {
@@ -64,8 +65,21 @@ async function main(): Promise<void> {
     floor.push(msSince(t));
   }
 
-  // tsx runs the service as its child: that child is the orchestrator whose CPU is measured.
-  // spawnTs runs the service in the spawned process itself (node --import tsx).
+  // A command through the orchestrator (the gateway's path) against the stand-in shell asked directly:
+  // the difference is the orchestrator's own exec work (routing, busy/idle, the bus hop).
+  const execSession = await create();
+  const viaOrch: number[] = [];
+  const direct: number[] = [];
+  for (let i = 0; i < 230; i++) {
+    let t = process.hrtime.bigint();
+    await client.request('orchestrator.session.exec', { sessionId: execSession.id, command: 'true' }, { timeoutMs: 30_000 });
+    if (i >= 30) viaOrch.push(msSince(t));
+    t = process.hrtime.bigint();
+    await client.request('shell.exec', { sessionId: execSession.id, command: 'true', commandId: `direct-${i}` }, { instanceId: shell.instanceId, timeoutMs: 30_000 });
+    if (i >= 30) direct.push(msSince(t));
+  }
+
+  // spawnTs runs the service in the spawned process itself (node --import tsx), so its pid is the one to measure.
   const orchPid = orch.child.pid!;
   const cpu0 = cpuSeconds(orchPid);
   let next = 0;
@@ -95,6 +109,9 @@ async function main(): Promise<void> {
       { name: 'create → ready, one at a time, p50', value: percentile(latencies, 50), unit: 'ms', goal: '<= 20' },
       { name: 'create → ready, one at a time, p99', value: percentile(latencies, 99), unit: 'ms' },
       { name: 'a one-read request through the bus (the floor), p50', value: percentile(floor, 50), unit: 'ms' },
+      { name: 'exec through the orchestrator (stand-in shell), p50', value: percentile(viaOrch, 50), unit: 'ms' },
+      { name: 'exec through the orchestrator (stand-in shell), p99', value: percentile(viaOrch, 99), unit: 'ms' },
+      { name: 'the same stand-in shell.exec asked directly, p50', value: percentile(direct, 50), unit: 'ms' },
       { name: `sustained creates, ${CONCURRENCY} in flight`, value: perSecond, unit: 'sessions/s', goal: '>= 100' },
       { name: 'orchestrator CPU per create (sustained phase)', value: cpuPerCreate, unit: 'ms' },
       { name: 'host load average (1 min) during the run', value: load, unit: '' },

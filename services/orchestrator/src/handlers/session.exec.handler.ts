@@ -6,5 +6,5 @@ export const sessionExecHandler =
   (d: CoreDeps): CommandHandler<'orchestrator.session.exec'> =>
   (req, ctx) =>
     d.sessions.routed('orchestrator.session.exec', req, callerOf(req, ctx), (s) =>
-      d.manager.exec(s.id, { command: req.command, commandId: req.commandId, timeoutMs: req.timeoutMs, user: req.actor?.userId ?? ctx.metadata.user }),
+      d.manager.exec(s, { command: req.command, commandId: req.commandId, timeoutMs: req.timeoutMs, user: req.actor?.userId ?? ctx.metadata.user }),
     );

@@ -138,6 +138,22 @@ test('overlapping commands keep the session busy until the last one ends', async
   expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'busy', 'idle']);
 });
 
+test('a command given a stale record (ready, while the session is idle) still marks it busy, then idle', async () => {
+  const t = setup();
+  const stale = await t.create();
+  const first = t.manager.exec(stale.id, { command: 'a' });
+  await new Promise((r) => setImmediate(r));
+  t.pendingExec.shift()!();
+  await first;
+  expect((await t.manager.get(stale.id)).status).toBe('idle');
+  const second = t.manager.exec(stale, { command: 'b' });
+  await new Promise((r) => setImmediate(r));
+  expect((await t.manager.get(stale.id)).status).toBe('busy');
+  t.pendingExec.shift()!();
+  await second;
+  expect(await t.statuses(stale.id)).toEqual(['creating', 'ready', 'busy', 'idle', 'busy', 'idle']);
+});
+
 test('two closes at once both answer with the closed session, which is closed once', async () => {
   const t = setup();
   const s = await t.create();

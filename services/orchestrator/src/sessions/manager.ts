@@ -149,15 +149,16 @@ export class SessionManager {
     }
   }
 
-  /** Runs a command in the session's jail; busy while it runs, idle after. */
-  async exec(id: string, req: { command: string; commandId?: string; timeoutMs?: number; user?: string }): Promise<ExecResultV1> {
-    const s = await this.get(id);
+  /** Runs a command in the session's jail; busy while it runs, idle after. A record just read saves reading it again. */
+  async exec(session: string | SessionRecord, req: { command: string; commandId?: string; timeoutMs?: number; user?: string }): Promise<ExecResultV1> {
+    const s = typeof session === 'string' ? await this.get(session) : session;
+    const id = s.id;
     if (!RUNNABLE_STATUSES.includes(s.status) || !s.shellInstanceId) {
       throw new AppError('INVALID_STATE', `session ${id} is ${s.status}; commands run only in a ready, busy or idle session`, { details: { status: s.status } });
     }
     const commandId = req.commandId ?? `cmd_${randomBytes(8).toString('hex')}`;
     this.running.set(id, (this.running.get(id) ?? 0) + 1);
-    await this.settleBusy(id);
+    await this.settleBusy(id, s.status);
     try {
       return await this.deps.shell.exec(s.shellInstanceId, { sessionId: id, command: req.command, commandId, timeoutMs: req.timeoutMs ?? this.deps.policy.execTimeoutMs, user: req.user });
     } catch (err) {
@@ -169,22 +170,24 @@ export class SessionManager {
       const left = (this.running.get(id) ?? 1) - 1;
       if (left > 0) this.running.set(id, left);
       else this.running.delete(id);
-      await this.settleBusy(id);
+      await this.settleBusy(id, 'busy');
     }
   }
 
   /**
    * Brings busy/idle in line with the commands running here. One at a time per session, reading the
    * state afresh, so a command starting as another ends never leaves the session idle while it runs.
+   * `likely` is the state the caller expects: the move is first tried from it (a compare-and-set, one
+   * statement), and the state is read only when that misses.
    */
-  private settleBusy(id: string): Promise<void> {
+  private settleBusy(id: string, likely: SessionStatusV1): Promise<void> {
     const prev = this.settling.get(id) ?? Promise.resolve();
     const next = prev.then(async () => {
-      const s = await this.deps.repo.get(id);
-      if (!s) return;
       const want = this.running.has(id) ? 'busy' : 'idle';
-      if (s.status === want || !RUNNABLE_STATUSES.includes(s.status) || (want === 'idle' && s.status === 'ready')) return;
-      await this.tryMove(id, s.status, want, { lastActivityAt: this.deps.clock.now().toISOString() });
+      const patch = () => ({ lastActivityAt: this.deps.clock.now().toISOString() });
+      if (shouldMove(likely, want) && (await this.tryMove(id, likely, want, patch()))) return;
+      const s = await this.deps.repo.get(id);
+      if (s && shouldMove(s.status, want)) await this.tryMove(id, s.status, want, patch());
     });
     const done = next.catch((err: Error) => this.deps.log.warn({ err, sessionId: id }, 'busy/idle not recorded'));
     this.settling.set(id, done);
@@ -298,4 +301,9 @@ export class SessionManager {
   private fact(name: 'session.created', s: SessionRecord): void {
     this.deps.publisher.publish(name, this.factOf(s)).catch((err: Error) => this.deps.log.warn({ err }, `${name} not published`));
   }
+}
+
+/** Whether a session in `from` moves to `want` when its commands start or end (never out of a non-runnable state, never ready → idle). */
+function shouldMove(from: SessionStatusV1, want: 'busy' | 'idle'): boolean {
+  return from !== want && RUNNABLE_STATUSES.includes(from) && !(want === 'idle' && from === 'ready');
 }
