@@ -66,6 +66,8 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
       maxPerUser: env.ORCHESTRATOR_MAX_SESSIONS_PER_USER,
       idleMs: env.ORCHESTRATOR_SESSION_IDLE_MS,
       execTimeoutMs: env.ORCHESTRATOR_EXEC_TIMEOUT_MS,
+      // The event is published and confirmed before the reply, so it is normally here already.
+      completionWaitMs: 2_000,
     },
   });
   const projectsRepo = new PrismaProjectsRepository(db);

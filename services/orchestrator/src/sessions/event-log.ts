@@ -33,6 +33,8 @@ export class EventLog {
   private pending: SessionEventV1[] = [];
   private timer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
+  /** Callers waiting for a command's `command.completed`, by session and command id. */
+  private readonly completions = new Map<string, () => void>();
 
   constructor(
     private readonly repo: EventsRepository,
@@ -66,9 +68,29 @@ export class EventLog {
     l.ring.push(e);
     if (l.ring.length > this.opts.ringSize) l.ring.splice(0, l.ring.length - this.opts.ringSize);
     this.pending.push(e);
+    if (kind === 'command.completed') this.completions.get(completionKey(sessionId, (data as { commandId?: unknown }).commandId))?.();
     if (this.pending.length >= this.opts.flushBatch) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
     return e;
+  }
+
+  /**
+   * Resolves true once the `command.completed` of `commandId` is appended to this session's log, or
+   * false after `waitMs`. Ask before the command starts: its event may come before its reply.
+   */
+  completion(sessionId: string, commandId: string, waitMs: number): { logged: Promise<boolean>; cancel: () => void } {
+    const key = completionKey(sessionId, commandId);
+    let settle: (logged: boolean) => void = () => undefined;
+    const logged = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => settle(false), waitMs);
+      settle = (ok) => {
+        clearTimeout(timer);
+        this.completions.delete(key);
+        resolve(ok);
+      };
+    });
+    this.completions.set(key, () => settle(true));
+    return { logged, cancel: () => settle(false) };
   }
 
   /** Events with seq > since, at most `limit`, in order; `hasMore` when the limit cut them. */
@@ -131,4 +153,8 @@ export class EventLog {
     await this.flush();
     if (this.timer) clearTimeout(this.timer);
   }
+}
+
+function completionKey(sessionId: string, commandId: unknown): string {
+  return `${sessionId}\n${String(commandId)}`;
 }

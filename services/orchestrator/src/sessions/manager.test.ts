@@ -61,6 +61,7 @@ function setup(policy: Partial<SessionPolicy> = {}) {
   const removed: string[] = [];
   const closedJails: string[] = [];
   const pendingExec: Array<() => void> = [];
+  let holdCompletions = false;
   const workspace: WorkspacePort = {
     prepare: async () => ({ workspaceId: `ws_${repo.rows.size}`, path: '/tmp/x' }),
     fork: async () => ({ workspaceId: 'ws_fork', path: '/tmp/y' }),
@@ -70,8 +71,15 @@ function setup(policy: Partial<SessionPolicy> = {}) {
   const shell: ShellPort = {
     open: async () => ({ instanceId: 'shell-1', limitsInForce: {} }),
     close: async (_i, sessionId) => void closedJails.push(sessionId),
-    // Each command waits until the test lets it finish, so tests control the overlap.
-    exec: (_i, req) => new Promise<ExecResultV1>((resolve) => pendingExec.push(() => resolve({ commandId: req.commandId, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, truncated: false }))),
+    // Each command waits until the test lets it finish, so tests control the overlap; as the real
+    // shell does, its completion event reaches the log before its reply (unless the test holds it).
+    exec: (_i, req) =>
+      new Promise<ExecResultV1>((resolve) =>
+        pendingExec.push(() => {
+          if (!holdCompletions) events.append(req.sessionId, 'command.completed', { commandId: req.commandId, exitCode: 0 });
+          resolve({ commandId: req.commandId, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, truncated: false });
+        }),
+      ),
     interrupt: async () => true,
     list: async () => [],
   };
@@ -84,14 +92,14 @@ function setup(policy: Partial<SessionPolicy> = {}) {
     clock,
     log: testLogger(),
     self: 'orch-1',
-    policy: { maxSessions: 100, maxPerUser: 100, idleMs: 60_000, execTimeoutMs: 1000, ...policy },
+    policy: { maxSessions: 100, maxPerUser: 100, idleMs: 60_000, execTimeoutMs: 1000, completionWaitMs: 500, ...policy },
   });
   const create = (owner = 'ann') => manager.create({ owner, source: { kind: 'empty' }, sandbox: {}, workspacePolicy: 'remove' });
   const statuses = async (id: string) => {
     await events.flush();
     return stored.rows.filter((e) => e.sessionId === id && e.kind === 'status').map((e) => (e.data as { to: string }).to);
   };
-  return { manager, repo, create, removed, closedJails, pendingExec, statuses, advance: (ms: number) => (now += ms) };
+  return { manager, repo, events, create, removed, closedJails, pendingExec, statuses, holdCompletions: () => (holdCompletions = true), advance: (ms: number) => (now += ms) };
 }
 
 test('the overall limit refuses the N+1th session, whoever asks, and leaves no trace of it', async () => {
@@ -152,6 +160,30 @@ test('a command given a stale record (ready, while the session is idle) still ma
   t.pendingExec.shift()!();
   await second;
   expect(await t.statuses(stale.id)).toEqual(['creating', 'ready', 'busy', 'idle', 'busy', 'idle']);
+});
+
+test('an exec answers only once its command.completed is in the session log, or after the bound without it', async () => {
+  const t = setup();
+  const s = await t.create();
+  t.holdCompletions();
+  let answered = false;
+  const running = t.manager.exec(s.id, { command: 'a', commandId: 'cmd_late' }).then((r) => ((answered = true), r));
+  await new Promise((r) => setImmediate(r));
+  t.pendingExec.shift()!();
+  await new Promise((r) => setTimeout(r, 50));
+  expect(answered).toBe(false); // the shell replied, but the log does not have the command yet
+  t.events.append(s.id, 'command.completed', { commandId: 'cmd_late', exitCode: 0 });
+  expect(await running).toMatchObject({ commandId: 'cmd_late' });
+  const { events } = await t.events.since(s.id, 0, 100);
+  expect(events.map((e) => e.kind)).toContain('command.completed');
+
+  // An event that never comes holds the reply for the bound only (500 ms here), not forever.
+  const started = Date.now();
+  const lost = t.manager.exec(s.id, { command: 'b' });
+  await new Promise((r) => setImmediate(r));
+  t.pendingExec.shift()!();
+  await lost;
+  expect(Date.now() - started).toBeGreaterThanOrEqual(450);
 });
 
 test('two closes at once both answer with the closed session, which is closed once', async () => {
