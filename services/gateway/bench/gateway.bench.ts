@@ -3,21 +3,13 @@
 // process (services/gateway/src/main.ts, local mode) on a vhost of its own; the orchestrator behind it is
 // a bus responder in this process (test/fake-orchestrator.ts: real messages through the real broker).
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as amqplib from 'amqplib';
 import { Exchanges } from '@codeagent/contracts';
 import { io, type Socket } from 'socket.io-client';
-import { createTestBroker, spawnTs, waitFor } from '@codeagent/testing';
+import { createTestBroker, freePort, spawnTs, waitFor } from '@codeagent/testing';
 import { msSince, percentile, report } from '../../../bench/lib';
 import { FakeOrchestrator } from '../test/fake-orchestrator';
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 /** The gateway's own resident memory (spawnTs runs it in the spawned process itself). */
 function gatewayRssMb(pid: number): number {
   const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1];

@@ -75,22 +75,33 @@ export class EventLog {
   }
 
   /**
-   * Resolves true once the `command.completed` of `commandId` is appended to this session's log, or
-   * false after `waitMs`. Ask before the command starts: its event may come before its reply.
+   * Watches for the `command.completed` of `commandId` in this session's log. Ask before the command
+   * starts (its event may come before its reply); `within(ms)`, asked once the reply is in, resolves
+   * true as soon as the event is (or was) appended, false after `ms` without it.
    */
-  completion(sessionId: string, commandId: string, waitMs: number): { logged: Promise<boolean>; cancel: () => void } {
+  completion(sessionId: string, commandId: string): { within: (ms: number) => Promise<boolean>; cancel: () => void } {
     const key = completionKey(sessionId, commandId);
-    let settle: (logged: boolean) => void = () => undefined;
-    const logged = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => settle(false), waitMs);
-      settle = (ok) => {
-        clearTimeout(timer);
-        this.completions.delete(key);
-        resolve(ok);
-      };
-    });
-    this.completions.set(key, () => settle(true));
-    return { logged, cancel: () => settle(false) };
+    let seen = false;
+    let wake = () => {};
+    const onAppended = () => {
+      seen = true;
+      wake();
+    };
+    // Only our own entry: a second exec given the same command id may have replaced it.
+    const forget = () => {
+      if (this.completions.get(key) === onAppended) this.completions.delete(key);
+    };
+    this.completions.set(key, onAppended);
+    const within = (ms: number) =>
+      new Promise<boolean>((resolve) => {
+        if (seen) return resolve(true);
+        const timer = setTimeout(() => resolve(false), ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      }).finally(forget);
+    return { within, cancel: forget };
   }
 
   /** Events with seq > since, at most `limit`, in order; `hasMore` when the limit cut them. */

@@ -163,12 +163,13 @@ test('a command given a stale record (ready, while the session is idle) still ma
 });
 
 test('an exec answers only once its command.completed is in the session log, or after the bound without it', async () => {
-  const t = setup();
+  const t = setup({ completionWaitMs: 200 });
   const s = await t.create();
   t.holdCompletions();
   let answered = false;
   const running = t.manager.exec(s.id, { command: 'a', commandId: 'cmd_late' }).then((r) => ((answered = true), r));
-  await new Promise((r) => setImmediate(r));
+  // The command runs longer than the bound: the bound counts from the shell's reply, not from the start.
+  await new Promise((r) => setTimeout(r, 300));
   t.pendingExec.shift()!();
   await new Promise((r) => setTimeout(r, 50));
   expect(answered).toBe(false); // the shell replied, but the log does not have the command yet
@@ -177,13 +178,13 @@ test('an exec answers only once its command.completed is in the session log, or 
   const { events } = await t.events.since(s.id, 0, 100);
   expect(events.map((e) => e.kind)).toContain('command.completed');
 
-  // An event that never comes holds the reply for the bound only (500 ms here), not forever.
-  const started = Date.now();
+  // An event that never comes holds the reply for the bound only (200 ms here), not forever.
   const lost = t.manager.exec(s.id, { command: 'b' });
   await new Promise((r) => setImmediate(r));
+  const replied = Date.now();
   t.pendingExec.shift()!();
   await lost;
-  expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+  expect(Date.now() - replied).toBeGreaterThanOrEqual(180);
 });
 
 test('two closes at once both answer with the closed session, which is closed once', async () => {

@@ -22,9 +22,10 @@ export interface SessionPolicy {
   /** Default time a command may run when the request says nothing. */
   execTimeoutMs: number;
   /**
-   * How long an exec's reply waits for the command's `command.completed` to reach the session log (it
-   * travels through the events exchange, the reply straight back), so that a client reading the log
-   * after the reply finds the whole command, and a close right after it loses none of it.
+   * How long an exec's reply, once the shell's is in, waits for the command's `command.completed` to
+   * reach the session log (it travels through the events exchange, the reply straight back), so that a
+   * client reading the log after the reply finds the whole command, and a close right after it loses
+   * none of it.
    */
   completionWaitMs: number;
 }
@@ -164,11 +165,11 @@ export class SessionManager {
     }
     const commandId = req.commandId ?? `cmd_${randomBytes(8).toString('hex')}`;
     this.running.set(id, (this.running.get(id) ?? 0) + 1);
-    const completion = this.deps.events.completion(id, commandId, this.deps.policy.completionWaitMs);
+    const completion = this.deps.events.completion(id, commandId);
     await this.settleBusy(id, s.status);
     try {
       const result = await this.deps.shell.exec(s.shellInstanceId, { sessionId: id, command: req.command, commandId, timeoutMs: req.timeoutMs ?? this.deps.policy.execTimeoutMs, user: req.user });
-      if (!(await completion.logged)) this.deps.log.warn({ sessionId: id, commandId, waitedMs: this.deps.policy.completionWaitMs }, 'command answered before its completion event reached the log');
+      if (!(await completion.within(this.deps.policy.completionWaitMs))) this.deps.log.warn({ sessionId: id, commandId, waitedMs: this.deps.policy.completionWaitMs }, 'command answered before its completion event reached the log');
       return result;
     } catch (err) {
       completion.cancel();
