@@ -3,8 +3,75 @@
  * service depends only on these types. Keep it stable: add optional fields, never change existing ones.
  */
 
-/** `none`: a private network namespace with only loopback. `open`: the host's network. */
-export type Network = 'none' | 'open';
+/**
+ * How a sandbox reaches the network. Every mode has a network namespace of its own whose only
+ * interface is its own loopback; `allow` and `open` reach out only through the platform's egress proxy
+ * (HTTP proxy at 127.0.0.1:3128 and a DNS server at 127.0.0.1:53 inside the jail, both served from
+ * outside it). The host, its loopback, link-local and private addresses are never reachable, unless
+ * the driver's `egress.allowAddresses` (an admin's policy) names them.
+ * - `none`: no egress at all.
+ * - `{ allow }`: only these hosts: exact names, `*.` wildcards (subdomains, not the name itself), an
+ *   optional `:port` (any port when absent), e.g. `pypi.org`, `*.npmjs.org`, `github.com:443`.
+ * - `open`: any public host.
+ */
+export type Network = 'none' | 'open' | { allow: string[] };
+
+/**
+ * A provider key that the egress proxy adds on the way out, so that the key never enters the jail.
+ * Code in the jail calls `http://<name>.credentials.internal/...` (through the proxy, plain HTTP inside
+ * the jail); the proxy forwards it to `upstream` with `headers` added.
+ */
+export interface EgressCredential {
+  /** [a-z0-9-]{1,63}, e.g. `anthropic`. */
+  name: string;
+  /** The provider's API base URL, e.g. `https://api.anthropic.com` (a path prefix is kept). */
+  upstream: string;
+  /** Added to every request (replacing what the jail sent under those names), e.g. `{ 'x-api-key': key }`. */
+  headers: Record<string, string>;
+  /** Variables set in the jail to the in-jail base URL, e.g. `['ANTHROPIC_BASE_URL']`. */
+  baseUrlEnv?: string[];
+  /** Variables set in the jail to a placeholder (tools that refuse to start without a key), e.g. `['ANTHROPIC_API_KEY']`. */
+  placeholderKeyEnv?: string[];
+}
+
+/** What a jail can really reach, read back from its network namespace after it started. */
+export interface NetworkInForce {
+  mode: 'none' | 'allow' | 'open';
+  /** Interfaces of the jail's own namespace (read from it), e.g. `['lo']`. */
+  interfaces: string[];
+  /** Routes other than loopback in the jail's namespace (0: nothing leaves it directly). */
+  routes: number;
+  /** The egress proxy as the jail sees it (`allow`/`open`), e.g. `http://127.0.0.1:3128`. */
+  proxy?: string;
+  /** The jail's DNS server (`allow`/`open`): answers only names the policy allows. */
+  dns?: string;
+  /** The allowlist in force (`allow`). */
+  allow?: string[];
+  /** Providers whose keys the proxy adds. */
+  credentials?: string[];
+  /** Address ranges an admin's policy opened despite being private/loopback/link-local. */
+  allowAddresses?: string[];
+}
+
+/** One connection the egress proxy allowed or refused (also a DNS question it refused). */
+export interface EgressDecision {
+  allowed: boolean;
+  /** The name (or address) asked for, as the jail gave it. */
+  host: string;
+  port: number;
+  /** `connect` (CONNECT tunnel), `http` (plain proxied request), `dns`, `credential`. */
+  via: 'connect' | 'http' | 'dns' | 'credential';
+  /** Why it was refused, for a person, e.g. `not in the allowlist`, `resolves to a loopback address`. */
+  reason?: string;
+}
+
+/** Egress settings of a driver (the host's, an admin's): they apply to every sandbox it opens. */
+export interface EgressOptions {
+  /** CIDRs that are reachable although private, loopback or link-local, e.g. an internal mirror. */
+  allowAddresses?: string[];
+  /** How the proxy resolves names (default: the host's resolver). Tests point names at their test hosts. */
+  resolve?: (host: string) => Promise<string[]>;
+}
 
 /** Resource caps for one sandbox. Absent fields take the driver's defaults (see README). */
 export interface Limits {
@@ -25,6 +92,8 @@ export interface OpenOptions {
   workspaceDir: string;
   /** Default `none`. */
   network?: Network;
+  /** Provider keys the egress proxy adds (needs `allow` or `open`; each credential's upstream host is allowed by it). */
+  credentials?: EgressCredential[];
   limits?: Limits;
   /** Extra environment of the shell; the host's environment is never passed through. */
   env?: Record<string, string>;
@@ -84,6 +153,8 @@ export interface Sandbox {
   readonly driver: 'bubblewrap' | 'docker';
   /** Which limits are enforced and how, e.g. { memory: 'cgroup v1 512 MiB', pids: 'cgroup v1 256', cpu: 'rlimit 600 s' }. */
   readonly limitsInForce: Record<string, string>;
+  /** What the jail can reach, read back after it started. */
+  readonly networkInForce: NetworkInForce;
   /**
    * Runs one command in the persistent shell (cd, export and functions persist; stdin is /dev/null).
    * One at a time per sandbox: a call while another runs is refused with AppError INVALID_STATE
@@ -94,6 +165,8 @@ export interface Sandbox {
   interrupt(): Promise<boolean>;
   openPty(opts?: { cols?: number; rows?: number }): Promise<Pty>;
   on(event: 'crash', cb: (info: CrashInfo) => void): void;
+  /** Every refused egress attempt (and allowed connection), as the proxy decided it. */
+  on(event: 'egress', cb: (decision: EgressDecision) => void): void;
   /** Kills every process of the sandbox, whatever it forked or detached. Idempotent. */
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@ import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@codeagent/contracts';
-import type { OpenOptions, Sandbox, SandboxDriver } from '../types';
+import type { EgressOptions, OpenOptions, Sandbox, SandboxDriver } from '../types';
 import { planLimits, removeCgroups } from './cgroups';
 import { diagnose } from './diagnose';
 import { jailEnv } from './jail';
@@ -33,6 +33,8 @@ const OpenOptionsSchema = z.object({
 export class BubblewrapDriver implements SandboxDriver {
   readonly name = 'bubblewrap' as const;
   private probe?: Promise<{ ok: boolean; reason?: string }>;
+
+  constructor(private readonly options: { egress?: EgressOptions } = {}) {}
 
   /** Probes once: bwrap installed, and able to make the namespaces open() uses. */
   available(): Promise<{ ok: boolean; reason?: string }> {
