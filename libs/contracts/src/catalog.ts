@@ -3,6 +3,7 @@ import type { CommandDef, EventDef } from './define';
 import { agentCommands, agentEvents } from './messages/agent';
 import { analyticsCommands, analyticsEvents } from './messages/analytics';
 import { healthCommands, healthEvents } from './messages/health';
+import { mcpCommands } from './messages/mcp';
 import { projectCommands, projectEvents } from './messages/project';
 import { sessionCommands, sessionEvents } from './messages/session';
 import { taskCommands, taskEvents } from './messages/task';
@@ -19,6 +20,7 @@ export const Commands = {
   ...agentCommands,
   ...analyticsCommands,
   ...healthCommands,
+  ...mcpCommands,
   ...projectCommands,
   ...sessionCommands,
   ...taskCommands,

@@ -164,6 +164,8 @@ export interface Sandbox {
   /** Interrupts the running command (SIGINT, then SIGKILL after a grace). false when nothing was running. */
   interrupt(): Promise<boolean>;
   openPty(opts?: { cols?: number; rows?: number }): Promise<Pty>;
+  /** A long-lived process with pipes in the same jail (a stdio MCP server); absent where the driver has none. */
+  spawn?(argv: string[], opts?: import('./process').SpawnOptions): Promise<import('./process').JailProcess>;
   on(event: 'crash', cb: (info: CrashInfo) => void): void;
   /** Every refused egress attempt (and allowed connection), as the proxy decided it. */
   on(event: 'egress', cb: (decision: EgressDecision) => void): void;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { command, event } from '../define';
 import { AgentRoleV1, RoleConfigV1 } from './agent';
+import { McpServerConfigV1 } from './mcp';
 import { ActorV1, SandboxSpecV1, SourceInputV1 } from './session';
 import { WorkspaceSourceV1 } from './workspace';
 
@@ -8,18 +9,35 @@ import { WorkspaceSourceV1 } from './workspace';
 // commands; project-ci opens a project's chat socket on `project.created` (port base + `index`) and
 // closes it on `project.deleted`.
 
+/** What an admin allows on a project beyond the platform's defaults. */
+export const ProjectPolicyV1 = z
+  .object({
+    /** Members' sessions of this project may ask for network `open` (team mode; default false). */
+    allowOpenNetwork: z.boolean().optional(),
+  })
+  .strict();
+export type ProjectPolicyV1 = z.infer<typeof ProjectPolicyV1>;
+
 /** A project's settings; every field optional, absent means the platform default. */
 export const ProjectSettingsV1 = z.object({
   /** Provider, model and fallbacks per agent role (seed 003), overriding the global configuration. */
   agents: z.partialRecord(AgentRoleV1, RoleConfigV1).optional(),
   /** The provider and model of the project's CI socket (project-ci). */
   ci: z.object({ provider: z.string().min(1).max(64).optional(), model: z.string().min(1).max(200).optional() }).optional(),
-  /** Sandbox defaults of the project's sessions (a session's own `sandbox` wins field by field). */
+  /**
+   * Sandbox defaults of the project's sessions (a session's own `sandbox` wins field by field). An
+   * allowlist here is also the most a member's session of the project may reach: its own allowlist
+   * may only narrow it (admins may widen it).
+   */
   sandbox: SandboxSpecV1.optional(),
+  /** An admin's policy for the project: only admins may set or change it (403 for anyone else). */
+  policy: ProjectPolicyV1.optional(),
   /** Keep a session's workspace after it closes (default: remove). */
   keepWorkspaces: z.boolean().optional(),
   /** The markdown task list synced with the project's tasks, relative to its source folder (default docs/TASKS.md). */
   tasksFile: z.string().min(1).max(400).optional(),
+  /** MCP servers whose tools the project's agents may call, per role (messages/mcp.ts); names unique. */
+  mcpServers: z.array(McpServerConfigV1).max(20).refine((a) => new Set(a.map((s) => s.name)).size === a.length, 'MCP server names must be unique').optional(),
 });
 export type ProjectSettingsV1 = z.infer<typeof ProjectSettingsV1>;
 

@@ -1,12 +1,18 @@
 import { z } from 'zod';
 import { command, event } from '../define';
-import { SandboxLimitsV1, SandboxNetworkV1 } from './shell';
+import { CredentialNameV1, NetworkInForceV1, SandboxNetworkV1 } from './network';
+import { SandboxLimitsV1 } from './shell';
 import { FileReadReplyV1, FileWriteReplyV1, WorkspaceSourceV1 } from './workspace';
 
 // Sessions. Owned by services/orchestrator (src/sessions). The gateway maps /api/v1/sessions/* onto
 // these commands. Every request may carry `actor` (who acts, and whether as an admin): when the actor
 // is a member, the orchestrator refuses (FORBIDDEN) what belongs to someone else and lists only their
 // own. Without `actor` the caller is trusted (the platform's own services).
+// Why `actor` (and the absence of one) can be trusted: libs/bus delivers only messages signed with the
+// platform secret (HMAC in the `x-codeagent-signature` header, checked before the body is read), so
+// only a platform service can have written it; anything else that reaches the broker is dead-lettered
+// as `unauthenticated`. The signer's service name is `ctx.publisher`, for handlers that must know the
+// actor came from the gateway (the edge that authenticated the user).
 
 /** Who is acting, as the gateway authenticated them. `metadata.user` carries the same user id. */
 export const ActorV1 = z.object({
@@ -14,6 +20,8 @@ export const ActorV1 = z.object({
   userId: z.string().min(1).max(200),
   /** `admin` sees and touches everything; `member` only what they own. */
   role: z.enum(['admin', 'member']),
+  /** An admin let this member ask for network `open` (a per-user grant the gateway keeps). */
+  allowOpenNetwork: z.boolean().optional(),
 });
 export type ActorV1 = z.infer<typeof ActorV1>;
 
@@ -30,8 +38,18 @@ export type SourceInputV1 = z.infer<typeof SourceInputV1>;
 
 /** The sandbox a session asks for (API.md); absent fields come from the project's defaults, then the shell's. */
 export const SandboxSpecV1 = SandboxLimitsV1.extend({
-  /** `none` (default): loopback only. `open`: the host's network. */
+  /**
+   * `none` (default): loopback only. `{allow: [...]}`: those hosts only, through the egress proxy.
+   * `open`: any public host (team mode: admins, or where an admin's policy allows it). A project's
+   * allowlist bounds its members' sessions: a member's own allowlist may only narrow it.
+   */
   network: SandboxNetworkV1.optional(),
+  /**
+   * Configured providers (by name) whose API code in the jail may call: the egress proxy adds the
+   * key, which never enters the jail. Needs `allow` or `open`; with no network given they mean
+   * `{allow: []}` (only those providers); with `none` they are refused.
+   */
+  credentials: z.array(CredentialNameV1).max(16, 'at most 16 credentials').optional(),
 });
 export type SandboxSpecV1 = z.infer<typeof SandboxSpecV1>;
 
@@ -61,6 +79,8 @@ export const SessionV1 = z.object({
   shellInstanceId: z.string().optional(),
   /** What the shell really enforces (from shell.open). */
   limitsInForce: z.record(z.string(), z.string()).optional(),
+  /** What the jail can really reach (from shell.open, read back from its network namespace). */
+  networkInForce: NetworkInForceV1.optional(),
   /** The session this one was forked from, and the snapshot, if any. */
   forkedFrom: z.object({ sessionId: z.string(), snapshotId: z.string().optional() }).optional(),
   /** The sequence number of the last event in its log (0: none yet). */
@@ -144,7 +164,10 @@ export const SessionEventKindV1 = z.enum([
   'agent', // an agent run's progress: {type: started|step|text|completed, runId, ...}
   'snapshot', // {snapshotId, label?}
   'shell.crashed', // {reason, restarted}
+  'egress.denied', // {host, port, via, reason, count}: the egress proxy refused the jail's traffic
   'note', // anything else worth recording: {message}
+  'progress', // an agent's progress report (MCP report_progress): {message, status?, percent?, from?, user?}
+  'signal', // an agent asks for a person (MCP signal_user): {message, from?, user?}
 ]);
 export type SessionEventKindV1 = z.infer<typeof SessionEventKindV1>;
 

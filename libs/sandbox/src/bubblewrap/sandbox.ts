@@ -2,12 +2,15 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '@codeagent/contracts';
-import type { CrashInfo, ExecOptions, ExecResult, Pty, Sandbox } from '../types';
+import type { SandboxEgress } from '../egress/egress';
+import type { CrashInfo, EgressDecision, ExecOptions, ExecResult, NetworkInForce, Pty, Sandbox } from '../types';
 import { cgroupPids, removeCgroups, type LimitPlan } from './cgroups';
 import { Incarnation } from './incarnation';
 import type { JailSpec } from './jail';
 import { childrenOf, CLOCK_TICKS, namespacedIds, signal, statOf, uptimeSeconds } from './proc';
 import { openJailPty } from './pty';
+import { spawnInJail } from './spawn';
+import type { JailProcess, SpawnOptions } from '../process';
 import { diagnose } from './diagnose';
 
 /** Between SIGINT and SIGKILL of a command, and between SIGKILL and giving up on the shell. */
@@ -17,6 +20,7 @@ const GRACE_MS = 2000;
 export class BubblewrapSandbox implements Sandbox {
   readonly driver = 'bubblewrap' as const;
   readonly limitsInForce: Record<string, string>;
+  networkInForce!: NetworkInForce;
   private jail!: Incarnation;
   private readonly events = new EventEmitter();
   private closed = false;
@@ -30,12 +34,13 @@ export class BubblewrapSandbox implements Sandbox {
     readonly id: string,
     private readonly spec: JailSpec,
     private readonly plan: LimitPlan,
+    private readonly egress: SandboxEgress,
   ) {
     this.limitsInForce = plan.inForce;
   }
 
-  static async open(id: string, spec: JailSpec, plan: LimitPlan): Promise<BubblewrapSandbox> {
-    const sb = new BubblewrapSandbox(id, spec, plan);
+  static async open(id: string, spec: JailSpec, plan: LimitPlan, egress: SandboxEgress): Promise<BubblewrapSandbox> {
+    const sb = new BubblewrapSandbox(id, spec, plan, egress);
     try {
       await sb.start();
     } catch (err) {
@@ -59,6 +64,14 @@ export class BubblewrapSandbox implements Sandbox {
       jail.kill();
       throw diagnose(ready.stderr, ready.exitCode);
     }
+    // The proxy is attached before the first caller's command, so nothing runs before its way out exists.
+    try {
+      await this.egress.attach(jail.initPid);
+    } catch (err) {
+      jail.kill();
+      throw err;
+    }
+    this.networkInForce = this.egress.inForce(jail.initPid);
     jail.shellPid = childrenOf(jail.initPid)[0] ?? 0;
     jail.ready = true;
   }
@@ -156,8 +169,22 @@ export class BubblewrapSandbox implements Sandbox {
     return pty;
   }
 
-  on(event: 'crash', cb: (info: CrashInfo) => void): void {
+  /** A process with pipes in the jail (spawn.ts); it dies with the jail's pid namespace at close at the latest. */
+  async spawn(argv: string[], opts?: SpawnOptions): Promise<JailProcess> {
+    if (this.closed) throw new AppError('INVALID_STATE', 'the sandbox is closed');
+    if (this.restarting) await this.restarting;
+    return spawnInJail(this.jail.initPid, this.spec, this.plan.script, argv, opts);
+  }
+
+  on(event: 'crash', cb: (info: CrashInfo) => void): void;
+  on(event: 'egress', cb: (decision: EgressDecision) => void): void;
+  on(event: 'crash' | 'egress', cb: (arg: never) => void): void {
     this.events.on(event, cb);
+  }
+
+  /** Called by the egress proxy for each decision. */
+  emitEgress(d: EgressDecision): void {
+    this.events.emit('egress', d);
   }
 
   close(): Promise<void> {
@@ -167,6 +194,7 @@ export class BubblewrapSandbox implements Sandbox {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
+    this.egress.detach();
     const jail = this.jail;
     await Promise.all([...this.ptys].map((p) => p.close()));
     if (jail) {
