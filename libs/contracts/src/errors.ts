@@ -77,9 +77,20 @@ export class AppError extends Error {
     return new AppError('INTERNAL', 'internal error', { cause: err });
   }
 
-  static validation(err: z.ZodError, what = 'message'): AppError {
-    const fields = err.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+  /** `prefix`: where the validated value sits in the request (e.g. `['settings']`), so paths name the request's field. */
+  static validation(err: z.ZodError, what = 'message', prefix: readonly PropertyKey[] = []): AppError {
+    const fields = err.issues.map((i) => ({ path: fieldPath([...prefix, ...i.path]), message: i.message }));
     const summary = fields.map((f) => (f.path ? `${f.path}: ${f.message}` : f.message)).join('; ');
     return new AppError('VALIDATION_FAILED', `invalid ${what}: ${summary}`, { details: { fields } });
   }
+}
+
+/** A field's path as people write it: `sandbox.network.allow[1]` (array indexes in brackets). */
+export function fieldPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of segments) {
+    if (typeof seg === 'number' || (typeof seg === 'string' && /^\d+$/.test(seg))) out += `[${String(seg)}]`;
+    else out += out ? `.${String(seg)}` : String(seg);
+  }
+  return out;
 }

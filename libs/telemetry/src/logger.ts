@@ -9,6 +9,8 @@ export const REDACTED_PATHS = [
   'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization',
   'req.headers.cookie', 'key', '*.key', 'accessToken', '*.accessToken', 'refreshToken', '*.refreshToken',
   'env.*_KEY', 'env.*_TOKEN', 'env.*_SECRET', 'env.*_PASSWORD',
+  // Egress credentials (shell.open, libs/contracts EgressCredentialV1): their headers hold provider keys.
+  'credentials[*].headers', '*.credentials[*].headers', 'opts.credentials[*].headers',
 ];
 
 /**

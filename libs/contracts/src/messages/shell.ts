@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { command, event } from '../define';
+import { EgressCredentialV1, NetworkInForceV1, SandboxNetworkV1, ShellEgressDeniedV1 } from './network';
 
 // The jailed shell. Owned by services/shell; the orchestrator is its main caller. Commands about an
 // open jail (exec, interrupt, pty.*, close) are sent to the replica that holds it (`instanceId`
@@ -18,15 +19,18 @@ export const SandboxLimitsV1 = z.object({
 });
 export type SandboxLimitsV1 = z.infer<typeof SandboxLimitsV1>;
 
-export const SandboxNetworkV1 = z.enum(['none', 'open']);
-
 export const ShellOpenV1 = z.object({
   /** The session the jail belongs to; one jail per session. */
   sessionId: z.string().min(1),
   /** Host path of the prepared workspace, mounted read-write at /workspace. */
   workspaceDir: z.string().min(1),
-  /** `none` (default): a network namespace with only loopback. */
+  /** `none` (default): a network namespace with only loopback; `{allow}` and `open` go out through the egress proxy. */
   network: SandboxNetworkV1.default('none'),
+  /**
+   * SECRET (headers hold provider keys; redacted in logs). Keys the egress proxy adds for code in
+   * the jail; needs `allow` or `open` (each credential's upstream host is allowed implicitly).
+   */
+  credentials: z.array(EgressCredentialV1).max(16).optional(),
   limits: SandboxLimitsV1.default({}),
   /** Extra environment variables inside the jail. */
   env: z.record(z.string(), z.string()).default({}),
@@ -44,6 +48,8 @@ export const ShellOpenedV1 = z.object({
   driver: z.enum(['bubblewrap', 'docker']),
   /** Which limits are really enforced, and how (cgroup v1/v2, rlimit, docker). */
   limitsInForce: z.record(z.string(), z.string()),
+  /** What the jail can really reach, read back from its network namespace (absent from older replicas). */
+  networkInForce: NetworkInForceV1.optional(),
 });
 
 export const ShellExecV1 = z.object({
@@ -154,4 +160,5 @@ export const shellEvents = {
   'shell.command.completed': event({ schema: ShellCommandCompletedV1, summary: 'a command ended: the audit record' }),
   'shell.crashed': event({ schema: ShellCrashedV1, summary: 'a session shell died' }),
   'shell.closed': event({ schema: ShellClosedV1, summary: 'a jail was closed' }),
+  'shell.egress.denied': event({ schema: ShellEgressDeniedV1, summary: "the egress proxy refused a jail's connection, request or DNS question (a flood is coalesced, with a count)" }),
 } as const;

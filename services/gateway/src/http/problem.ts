@@ -1,4 +1,4 @@
-import { AppError, ErrorCodes, type ErrorCode } from '@codeagent/contracts';
+import { AppError, ErrorCodes, fieldPath, type ErrorCode } from '@codeagent/contracts';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 
@@ -57,7 +57,7 @@ export function toProblem(err: unknown): { problem: Problem; unexpected: boolean
   }
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = (err as FastifyError).validationContext;
-    const errors = err.validation.map((v) => ({ in: where, path: v.instancePath.replace(/^\//, '').replace(/\//g, '.'), message: v.message ?? 'invalid' }));
+    const errors = err.validation.map((v) => ({ in: where, path: fieldPath(v.instancePath.split('/').filter(Boolean)), message: v.message ?? 'invalid' }));
     const summary = errors.map((e) => `${e.in ?? ''}${e.path ? `.${e.path}` : ''}: ${e.message}`).join('; ');
     return { problem: { ...makeProblem('VALIDATION_FAILED', `invalid request: ${summary}`), errors }, unexpected: false };
   }
