@@ -4,6 +4,7 @@ import type { Logger } from '@codeagent/telemetry';
 import type { ServiceEnv } from './env';
 import { shellHandlers } from './handlers';
 import { SessionRegistry } from './sessions/registry';
+import { StdioProcesses } from './sessions/stdio';
 import type { DriverName } from './sessions/types';
 
 /**
@@ -27,8 +28,9 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
       },
       defaultDockerImage: env.SHELL_DOCKER_IMAGE,
     });
+    const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
     return {
-      handlers: shellHandlers({ registry }),
+      handlers: shellHandlers({ registry, stdio }),
       checks: async () => {
         const out: Record<string, string> = { sessions: `${registry.size}/${env.SHELL_MAX_SESSIONS}` };
         for (const [name, driver] of Object.entries(drivers)) {

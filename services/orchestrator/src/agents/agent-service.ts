@@ -10,7 +10,7 @@ import { COMMON_INSTRUCTIONS, ROLE_INSTRUCTIONS } from './roles';
 import { RunControl } from './run-control';
 import type { AgentRunRepository } from './run-store';
 import type { SessionContext, SessionResolver } from './session-context';
-import { type ToolHost, aiSdkTools } from './tools';
+import { type ProjectMcpTools, type ToolHost, aiSdkTools } from './tools';
 
 export interface AgentDefaults {
   maxSteps: number;
@@ -24,6 +24,8 @@ export interface AgentServiceDeps {
   sessions: SessionResolver;
   /** The tools of one session (over the bus in the service). */
   hostFor: (session: SessionContext, user?: string, runId?: string) => ToolHost;
+  /** The tools of the session's project's MCP servers for one run (closed when it ends); absent: none. */
+  mcpFor?: (session: SessionContext, user?: string) => Promise<ProjectMcpTools | undefined>;
   sink: AgentEventSink;
   log: Logger;
   defaults: AgentDefaults;
@@ -147,8 +149,11 @@ export class AgentService {
     const host = this.deps.hostFor(session, run.user, run.runId);
     let status: AgentRunStatusV1 = 'completed';
     let error: string | undefined;
+    let mcp: ProjectMcpTools | undefined;
     try {
+      mcp = await this.deps.mcpFor?.(session, run.user);
       for (const role of run.roles) {
+        const mcpTools = mcp ? await mcp.toolsFor(role) : {};
         const { links, skipped } = await this.deps.registry.chain({ projectId: session.projectId, role });
         const outcome = await runRole({
           role,
@@ -158,8 +163,9 @@ export class AgentService {
           links,
           skipped,
           breakers: this.deps.registry.breakers,
-          tools: this.tools,
+          tools: Object.keys(mcpTools).length ? { ...this.tools, ...mcpTools } : this.tools,
           host,
+          callOther: mcp ? (name, input) => mcp!.call(role, name, input) : undefined,
           sink: this.deps.sink,
           ctl,
           projectId: session.projectId,
@@ -177,6 +183,8 @@ export class AgentService {
       status = 'failed';
       error = err instanceof Error ? err.message : String(err);
       this.deps.log.error({ runId: run.runId, err: error }, 'agent run failed');
+    } finally {
+      await mcp?.close().catch(() => undefined);
     }
     run.status = status;
     run.error = error;

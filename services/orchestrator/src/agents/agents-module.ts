@@ -19,6 +19,10 @@ import type { AgentEventSink } from './events';
 import { type AgentRunRepository, MemoryAgentRunRepository } from './run-store';
 import { BusSessionResolver, type SessionResolver } from './session-context';
 import { busToolHost } from './tools/bus-host';
+import { ProjectMcpTools, networkAllows } from './tools/mcp';
+import { BusStdioTransport } from './tools/stdio-over-bus';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { SessionContext } from './session-context';
 
 export type AgentCommand =
   | 'orchestrator.agent.run'
@@ -64,6 +68,7 @@ export function createAgentModule(
     runs: overrides.runs ?? new MemoryAgentRunRepository(),
     sessions: overrides.sessions ?? new BusSessionResolver(bus),
     hostFor: (session, user, runId) => busToolHost(bus, session, user, runId),
+    mcpFor: (session, user) => projectMcpTools(bus, log, session, user),
     sink,
     log,
     defaults: { maxSteps: env.ORCHESTRATOR_AGENT_MAX_STEPS, budgetUsd: env.ORCHESTRATOR_AGENT_BUDGET_USD, timeoutMs: env.ORCHESTRATOR_AGENT_TIMEOUT_MS },
@@ -85,4 +90,27 @@ export function createAgentModule(
     'orchestrator.llm.complete': llmCompleteHandler(service),
   };
   return { handlers, service, registry, stop: () => service.stopAll() };
+}
+
+/**
+ * The project's MCP servers for one run: stdio ones run inside the session's jail (over the bus to the
+ * shell replica holding it), HTTP ones are reached only when the session's network policy allows
+ * their host. None configured (or no project): undefined.
+ */
+async function projectMcpTools(bus: Bus, log: Logger, session: SessionContext, user?: string): Promise<ProjectMcpTools | undefined> {
+  if (!session.projectId) return undefined;
+  const project = await bus.request('orchestrator.project.get', { projectId: session.projectId }, { timeoutMs: 10_000 });
+  const servers = project.settings.mcpServers ?? [];
+  if (servers.length === 0) return undefined;
+  return new ProjectMcpTools(
+    servers,
+    (server) => {
+      if (server.transport === 'stdio') return new BusStdioTransport(bus, session, server, user);
+      if (!networkAllows(session.network, server.url)) {
+        throw new Error(`the session's network policy (${JSON.stringify(session.network ?? 'none')}) does not allow ${new URL(server.url).host}`);
+      }
+      return new StreamableHTTPClientTransport(new URL(server.url), { requestInit: { headers: server.headers ?? {} } });
+    },
+    log.child({ component: 'mcp-client' }),
+  );
 }

@@ -7,7 +7,7 @@ import { fitContext } from './context-window';
 import type { AgentEventSink } from './events';
 import type { RunControl } from './run-control';
 import { countTokens } from './tokens';
-import { type ToolHost, executeAgentTool } from './tools';
+import { type ToolHost, executeAgentTool, isAgentTool } from './tools';
 
 /** Give up shrinking after this many halvings (1/32 of the window): the task itself is too big. */
 const MAX_SHRINKS = 5;
@@ -24,6 +24,8 @@ export interface RoleInput {
   breakers: CircuitBreakers;
   tools: ToolSet;
   host: ToolHost;
+  /** Runs a tool call that is not a built-in tool (a project's MCP server tool); absent: unknown tool. */
+  callOther?: (name: string, input: unknown) => Promise<{ output?: unknown; error?: string }>;
   sink: AgentEventSink;
   ctl: RunControl;
   projectId?: string;
@@ -112,7 +114,8 @@ export async function runRole(input: RoleInput): Promise<RoleOutcome> {
       for (const call of r.toolCalls) {
         if (ctl.stopped) break;
         const started = performance.now();
-        const res = await executeAgentTool(input.host, call.toolName, call.input);
+        // Built-in and MCP tools are recorded alike: the step shows every call, refused ones included.
+        const res = isAgentTool(call.toolName) || !input.callOther ? await executeAgentTool(input.host, call.toolName, call.input) : await input.callOther(call.toolName, call.input);
         records.push({ toolCallId: call.toolCallId, tool: call.toolName, input: call.input, output: res.output, error: res.error, durationMs: performance.now() - started });
         results.push({ toolCallId: call.toolCallId, toolName: call.toolName, output: res.output, error: res.error });
       }

@@ -8,6 +8,8 @@ export interface SessionContext {
   /** The shell replica holding the jail (shell.exec goes to its own queue); absent: any replica. */
   shellInstanceId?: string;
   projectId?: string;
+  /** The sandbox's network policy (`none`, `open`, `{allow}`): what HTTP MCP servers it may reach. */
+  network?: unknown;
 }
 
 export interface SessionResolver {
@@ -28,6 +30,6 @@ export class BusSessionResolver implements SessionResolver {
     const s = await this.bus.request('orchestrator.session.get', { sessionId }, { timeoutMs: 10_000 });
     if (!USABLE.has(s.status)) throw new AppError('INVALID_STATE', `session ${sessionId} is ${s.status}: agents need a ready session`);
     if (!s.workspaceId) throw new AppError('INVALID_STATE', `session ${sessionId} has no workspace yet`);
-    return { sessionId, workspaceId: s.workspaceId, shellInstanceId: s.shellInstanceId, projectId: s.projectId };
+    return { sessionId, workspaceId: s.workspaceId, shellInstanceId: s.shellInstanceId, projectId: s.projectId, network: s.sandbox.network };
   }
 }

@@ -19,7 +19,9 @@ import { sessionInterruptHandler } from './session.interrupt.handler';
 import { sessionListHandler } from './session.list.handler';
 import { sessionResizeHandler } from './session.resize.handler';
 import { sessionSnapshotHandler } from './session.snapshot.handler';
+import { sessionSignalHandler } from './session.signal.handler';
 import { sessionSnapshotsHandler } from './session.snapshots.handler';
+import { sessionToolHandler } from './session.tool.handler';
 import { taskCreateHandler } from './task.create.handler';
 import { taskDeleteHandler } from './task.delete.handler';
 import { taskGetHandler } from './task.get.handler';
@@ -46,6 +48,8 @@ export function coreHandlers(d: CoreDeps): { [N in CoreCommand]: CommandHandler<
     'orchestrator.session.file.write': sessionFileWriteHandler(d),
     'orchestrator.session.input': sessionInputHandler(d),
     'orchestrator.session.resize': sessionResizeHandler(d),
+    'orchestrator.session.tool': sessionToolHandler(d),
+    'orchestrator.session.signal': sessionSignalHandler(d),
     'orchestrator.project.create': projectCreateHandler(d),
     'orchestrator.project.list': projectListHandler(d),
     'orchestrator.project.get': projectGetHandler(d),

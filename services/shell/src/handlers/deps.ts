@@ -1,6 +1,9 @@
 import type { SessionRegistry } from '../sessions/registry';
+import type { StdioProcesses } from '../sessions/stdio';
 
 /** What every handler of the shell service needs. */
 export interface HandlerDeps {
   registry: SessionRegistry;
+  /** Processes with pipes in the jails (stdio MCP servers). */
+  stdio: StdioProcesses;
 }

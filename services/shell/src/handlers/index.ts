@@ -8,6 +8,9 @@ import { shellOpenHandler } from './shell.open.handler';
 import { shellPtyInputHandler } from './shell.pty.input.handler';
 import { shellPtyOpenHandler } from './shell.pty.open.handler';
 import { shellPtyResizeHandler } from './shell.pty.resize.handler';
+import { shellStdioCloseHandler } from './shell.stdio.close.handler';
+import { shellStdioOpenHandler } from './shell.stdio.open.handler';
+import { shellStdioSendHandler } from './shell.stdio.send.handler';
 
 /** Every shell command but the ping (which the service kit answers); a missing one fails the type check. */
 export function shellHandlers(deps: HandlerDeps): Omit<CommandHandlers<'shell'>, 'shell.ping'> {
@@ -20,5 +23,8 @@ export function shellHandlers(deps: HandlerDeps): Omit<CommandHandlers<'shell'>,
     'shell.pty.input': shellPtyInputHandler(deps),
     'shell.pty.resize': shellPtyResizeHandler(deps),
     'shell.list': shellListHandler(deps),
+    'shell.stdio.open': shellStdioOpenHandler(deps),
+    'shell.stdio.send': shellStdioSendHandler(deps),
+    'shell.stdio.close': shellStdioCloseHandler(deps),
   };
 }

@@ -3,5 +3,9 @@ import type { HandlerDeps } from './deps';
 
 /** Ends every process of the session; `closed: false` when this replica does not hold it (idempotent). */
 export const shellCloseHandler =
-  ({ registry }: HandlerDeps): CommandHandler<'shell.close'> =>
-  async (payload) => ({ closed: await registry.close(payload.sessionId) });
+  ({ registry, stdio }: HandlerDeps): CommandHandler<'shell.close'> =>
+  async (payload) => {
+    // Its stdio processes die with the jail anyway; closing them first keeps the bookkeeping exact.
+    await stdio.closeSession(payload.sessionId);
+    return { closed: await registry.close(payload.sessionId) };
+  };

@@ -91,6 +91,11 @@ export class SessionRegistry {
     this.get(sessionId).ptyResize(cols, rows);
   }
 
+  /** The session's sandbox (stdio processes are started in it); NOT_FOUND as for every command. */
+  sandboxOf(sessionId: string) {
+    return this.get(sessionId).sandbox;
+  }
+
   /** Closes a session; false when this replica does not hold it (closing twice is not an error). */
   async close(sessionId: string): Promise<boolean> {
     const session = this.sessions.get(sessionId);

@@ -1,10 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { AGENT_TOOLS, type ToolHost, aiSdkTools, executeAgentTool, registerMcpTools } from './index';
+import { AGENT_TOOL_SPECS, type McpServerConfigV1 } from '@codeagent/contracts';
+import type { Logger } from '@codeagent/telemetry';
+import { z } from 'zod';
+import { AGENT_TOOLS, ProjectMcpTools, type ToolHost, aiSdkTools, executeAgentTool, networkAllows } from './index';
 
 /** A host on a real temp folder (the bus host is covered by the integration test). */
 function folderHost(dir: string): ToolHost {
@@ -63,21 +65,52 @@ describe('agent tools', () => {
     expect(Object.values(tools).every((t) => !('execute' in t) || t.execute === undefined)).toBe(true);
   });
 
-  it('exposes the same tools over MCP to an outside agent', async () => {
-    writeFileSync(path.join(dir, 'hello.txt'), 'hi there');
-    const server = new McpServer({ name: 'codeagent', version: '0.1.0' });
-    registerMcpTools(server, folderHost(dir));
-    const [a, b] = InMemoryTransport.createLinkedPair();
-    const client = new Client({ name: 'test', version: '1' });
-    await Promise.all([server.connect(a), client.connect(b)]);
-    const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(Object.keys(AGENT_TOOLS).sort());
-    expect(tools.find((t) => t.name === 'read_file')!.inputSchema.properties).toHaveProperty('path');
-    const res = await client.callTool({ name: 'read_file', arguments: { path: 'hello.txt' } });
-    expect(JSON.stringify(res.content)).toContain('hi there');
-    const err = await client.callTool({ name: 'read_file', arguments: { path: 'nope.txt' } });
-    expect(err.isError).toBe(true);
-    await client.close();
-    await server.close();
+  it('takes names, descriptions and schemas from the table the gateway serves over MCP', () => {
+    expect(Object.keys(AGENT_TOOLS).sort()).toEqual(Object.keys(AGENT_TOOL_SPECS).sort());
+    for (const [name, d] of Object.entries(AGENT_TOOLS)) {
+      const spec = AGENT_TOOL_SPECS[name as keyof typeof AGENT_TOOL_SPECS];
+      expect(d.input).toBe(spec.input);
+      expect(d.description).toBe(spec.description);
+    }
+  });
+});
+
+describe("a project's MCP servers", () => {
+  /** A real MCP server (the SDK's) with two tools, over an in-memory pair. */
+  function tools(allow: Record<string, string[]>) {
+    const server = new McpServer({ name: 'fixture', version: '1' });
+    server.registerTool('shout', { description: 'upper-cases', inputSchema: { text: z.string() } }, async ({ text }) => ({ content: [{ type: 'text' as const, text: text.toUpperCase() }] }));
+    server.registerTool('secret', { description: 'not for everyone', inputSchema: {} }, async () => ({ content: [{ type: 'text' as const, text: 'leaked' }] }));
+    server.registerTool('fails', { description: 'always fails', inputSchema: {} }, async () => ({ content: [{ type: 'text' as const, text: 'it broke' }], isError: true }));
+    const config: McpServerConfigV1 = { name: 'fx', transport: 'stdio', command: ['unused'], allow };
+    const log = { warn: jest.fn(), child: () => log } as unknown as Logger;
+    return new ProjectMcpTools([config], () => {
+      const [a, b] = InMemoryTransport.createLinkedPair();
+      void server.connect(a);
+      return b;
+    }, log);
+  }
+
+  it('offers a role only its allowlisted tools, runs them, and refuses the others with the reason', async () => {
+    const mcp = tools({ coding: ['shout', 'fails'], review: ['*'] });
+    expect(Object.keys(await mcp.toolsFor('coding')).sort()).toEqual(['mcp__fx__fails', 'mcp__fx__shout']);
+    expect(Object.keys(await mcp.toolsFor('review')).sort()).toEqual(['mcp__fx__fails', 'mcp__fx__secret', 'mcp__fx__shout']);
+    expect(await mcp.toolsFor('planning')).toEqual({});
+    expect(await mcp.call('coding', 'mcp__fx__shout', { text: 'hi' })).toEqual({ output: 'HI' });
+    expect((await mcp.call('coding', 'mcp__fx__secret', {})).error).toMatch(/refused: tool "secret" of MCP server "fx" is not in the coding role's allowlist \(shout, fails\)/);
+    expect((await mcp.call('planning', 'mcp__fx__shout', { text: 'x' })).error).toMatch(/not in the planning role's allowlist \(none\)/);
+    expect(await mcp.call('coding', 'mcp__fx__fails', {})).toEqual({ error: 'it broke' });
+    expect((await mcp.call('coding', 'mcp__nope__x', {})).error).toMatch(/no such MCP server/);
+    await mcp.close();
+  });
+
+  it('reaches HTTP servers only where the network policy allows their host', () => {
+    expect(networkAllows(undefined, 'https://mcp.example.com/mcp')).toBe(false);
+    expect(networkAllows('none', 'https://mcp.example.com/mcp')).toBe(false);
+    expect(networkAllows('open', 'https://mcp.example.com/mcp')).toBe(true);
+    expect(networkAllows({ allow: ['*.example.com'] }, 'https://mcp.example.com/mcp')).toBe(true);
+    expect(networkAllows({ allow: ['mcp.example.com:443'] }, 'https://mcp.example.com/mcp')).toBe(true);
+    expect(networkAllows({ allow: ['mcp.example.com:8443'] }, 'https://mcp.example.com/mcp')).toBe(false);
+    expect(networkAllows({ allow: ['other.org'] }, 'https://mcp.example.com/mcp')).toBe(false);
   });
 });
