@@ -17,7 +17,7 @@ import { PrismaTasksRepository } from './repositories/tasks.repository';
 import { EventLog } from './sessions/event-log';
 import { EventIngest } from './sessions/ingest';
 import { SessionManager } from './sessions/manager';
-import { systemClock } from './sessions/ports';
+import { systemClock, type CredentialsPort } from './sessions/ports';
 import { Reconciler } from './sessions/recovery';
 import { SessionService } from './sessions/service';
 import { TaskService } from './tasks/service';
@@ -42,7 +42,15 @@ export interface CoreEnvValues {
  * Sessions, projects and tasks, assembled over the bus and the database: main.ts spreads `handlers`,
  * calls `afterStart` once the command handlers consume (subscriptions, recovery, timers) and `stop`.
  */
-export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Logger }) {
+/** Without a provider registry, no session may ask for credentials. */
+const noCredentials: CredentialsPort = {
+  async resolve(names) {
+    if (names.length) throw new AppError('VALIDATION_FAILED', 'credentials are not available: this orchestrator has no provider registry', { details: { fields: [{ path: 'sandbox.credentials', message: 'no provider registry' }] } });
+    return [];
+  },
+};
+
+export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Logger; credentials?: CredentialsPort }) {
   const { bus, db, env } = ctx;
   const log = ctx.log.child({ component: 'sessions' });
   const publisher = { publish: bus.publish.bind(bus) };
@@ -72,7 +80,7 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
   });
   const projectsRepo = new PrismaProjectsRepository(db);
   const forwarder = new WatchedForwarder(bus, peers, (name) => (name === 'orchestrator.session.exec' ? env.ORCHESTRATOR_EXEC_TIMEOUT_MS + 20_000 : env.ORCHESTRATOR_PREPARE_TIMEOUT_MS));
-  const sessions = new SessionService({ manager, repo, events, projects: projectsRepo, workspace, forwarder, self: env.INSTANCE_ID });
+  const sessions = new SessionService({ manager, repo, events, projects: projectsRepo, workspace, forwarder, credentials: ctx.credentials ?? noCredentials, self: env.INSTANCE_ID });
   const projects = new ProjectService(projectsRepo, publisher, log.child({ component: 'projects' }));
   const tasksFiles = new LocalTasksFiles(projectsRepo);
   const tasks = new TaskService(new PrismaTasksRepository(db), tasksFiles, publisher, log.child({ component: 'tasks' }), { holder: env.INSTANCE_ID, syncDelayMs: 100, leaseMs: 60_000 });

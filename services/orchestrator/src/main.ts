@@ -14,8 +14,10 @@ async function main(): Promise<void> {
     opsPort: env.ORCHESTRATOR_PORT,
     start: async ({ bus, log }) => {
       const db = await openOrchestratorDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log });
-      const core = createCore({ bus, db: db.client, env, log });
       const agents = createAgentModule({ bus, log, env }, { config: new PrismaAgentConfigStore(db.client), runs: new PrismaAgentRunRepository(db.client) });
+      // Sessions' `sandbox.credentials` come from the provider registry (keys unsealed only for shell.open).
+      const credentials = { resolve: (names: string[], projectId?: string) => agents.registry.egressCredentials(names, projectId) };
+      const core = createCore({ bus, db: db.client, env, log, credentials });
       return {
         handlers: {
           ...core.handlers,

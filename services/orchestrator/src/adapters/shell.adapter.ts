@@ -1,5 +1,5 @@
 import type { Bus } from '@codeagent/bus';
-import { AppError, type ExecResultV1, type SandboxSpecV1 } from '@codeagent/contracts';
+import { AppError, type EgressCredentialV1, type ExecResultV1, type SandboxSpecV1 } from '@codeagent/contracts';
 import type { ShellOpenResult, ShellPort } from '../sessions/ports';
 
 /** The shell service over the bus: open on any replica, everything after on the replica holding the jail. */
@@ -9,14 +9,22 @@ export class BusShell implements ShellPort {
     private readonly timeouts: { openMs: number; requestMs: number },
   ) {}
 
-  async open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; env?: Record<string, string> }): Promise<ShellOpenResult> {
-    const { network, ...limits } = req.sandbox;
+  async open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; credentials?: EgressCredentialV1[]; env?: Record<string, string> }): Promise<ShellOpenResult> {
+    const { network, credentials: _names, ...limits } = req.sandbox;
     const r = await this.bus.request(
       'shell.open',
-      { sessionId: req.sessionId, workspaceDir: req.workspaceDir, network: network ?? 'none', limits, env: req.env ?? {}, driver: 'bubblewrap' },
+      {
+        sessionId: req.sessionId,
+        workspaceDir: req.workspaceDir,
+        network: network ?? 'none',
+        ...(req.credentials?.length ? { credentials: req.credentials } : {}),
+        limits,
+        env: req.env ?? {},
+        driver: 'bubblewrap',
+      },
       { timeoutMs: this.timeouts.openMs },
     );
-    return { instanceId: r.instanceId, limitsInForce: r.limitsInForce };
+    return { instanceId: r.instanceId, limitsInForce: r.limitsInForce, ...(r.networkInForce ? { networkInForce: r.networkInForce } : {}) };
   }
 
   async close(instanceId: string, sessionId: string): Promise<void> {

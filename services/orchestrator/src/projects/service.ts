@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError, ProjectSettingsV1, type CommandRequest, type ProjectV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
+import { assertProjectSettingsAllowed } from '../sessions/network-policy';
 import type { Publisher } from '../sessions/ports';
 import type { Project, ProjectsRepository } from './project';
 import { normaliseSource } from './source';
@@ -29,6 +30,7 @@ export class ProjectService {
   ) {}
 
   async create(req: CommandRequest<'orchestrator.project.create'>, owner: string | undefined): Promise<ProjectV1> {
+    assertProjectSettingsAllowed(req.actor, req.settings);
     const p = await this.repo.create({ id: newProjectId(), name: req.name, source: normaliseSource(req.source), settings: req.settings, owner });
     await this.announce('project.created', p);
     return toProjectV1(p);
@@ -54,7 +56,8 @@ export class ProjectService {
         else merged[k] = v;
       }
       const parsed = ProjectSettingsV1.safeParse(merged);
-      if (!parsed.success) throw AppError.validation(parsed.error, 'project settings');
+      if (!parsed.success) throw AppError.validation(parsed.error, 'project settings', ['settings']);
+      assertProjectSettingsAllowed(req.actor, parsed.data, ProjectSettingsV1.parse(before.settings));
       settings = parsed.data;
     }
     const after = await this.repo.update(before.id, {

@@ -1,8 +1,9 @@
-import { AgentRoleV1, AppError, MODEL_PRICES, type ModelInfoV1, type ProviderInfoV1, type RoleConfigV1, findPrice } from '@codeagent/contracts';
+import { AgentRoleV1, AppError, MODEL_PRICES, type EgressCredentialV1, type ModelInfoV1, type ProviderInfoV1, type RoleConfigV1, findPrice } from '@codeagent/contracts';
 import type { LanguageModel } from 'ai';
 import type { CircuitBreakers } from './circuit-breaker';
 import type { AgentConfigStore, ProviderConfig } from './config-store';
 import { BUILTIN_PROVIDERS, DEFAULT_ROLES } from './defaults';
+import { credentialRefusal, egressCredential } from './egress-credentials';
 import { LOCAL_KINDS, createLanguageModel, listInstalledModels } from './kinds';
 import type { SecretBox } from './secret-box';
 
@@ -80,6 +81,24 @@ export class ProviderRegistry {
     await this.store.putProvider(next);
     this.models.clear();
     return this.info({ ...next, scope: input.projectId ? 'project' : 'global' }, false);
+  }
+
+  /**
+   * The egress credentials of a jail (`sandbox.credentials`): each provider's key, unsealed only here
+   * and only into the result, which goes to shell.open and nowhere else. VALIDATION_FAILED naming the
+   * first name that is unknown, disabled or has no key.
+   */
+  async egressCredentials(names: readonly string[], projectId?: string): Promise<EgressCredentialV1[]> {
+    if (names.length === 0) return [];
+    const providers = await this.effective(projectId);
+    names.forEach((name, i) => {
+      const refusal = credentialRefusal(name, i, providers.get(name), projectId);
+      if (refusal) throw refusal;
+    });
+    return names.map((name) => {
+      const p = providers.get(name)!;
+      return egressCredential(p, this.box.open(p.sealedKey!));
+    });
   }
 
   async roles(projectId?: string): Promise<Record<AgentRoleV1, RoleConfigV1>> {

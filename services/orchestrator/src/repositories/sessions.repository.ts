@@ -1,4 +1,4 @@
-import type { SandboxSpecV1, SessionStatusV1, WorkspaceSourceV1 } from '@codeagent/contracts';
+import type { NetworkInForceV1, SandboxSpecV1, SessionStatusV1, WorkspaceSourceV1 } from '@codeagent/contracts';
 import type { SessionFilter, SessionsRepository } from '../sessions/ports';
 import { LIVE_STATUSES, type SessionRecord } from '../sessions/session';
 import { isNotFound, type Db } from './database';
@@ -24,6 +24,7 @@ function toRecord(r: Row): SessionRecord {
     ...(r.workspacePath ? { workspacePath: r.workspacePath } : {}),
     ...(r.shellInstanceId ? { shellInstanceId: r.shellInstanceId } : {}),
     ...(r.limitsInForce ? { limitsInForce: r.limitsInForce as Record<string, string> } : {}),
+    ...(r.networkInForce ? { networkInForce: r.networkInForce as NetworkInForceV1 } : {}),
     ...(r.forkedFromSession ? { forkedFrom: { sessionId: r.forkedFromSession, ...(r.forkedFromSnapshot ? { snapshotId: r.forkedFromSnapshot } : {}) } } : {}),
     ownerInstance: r.ownerInstance,
     lastSeq: r.lastSeq,
@@ -43,6 +44,7 @@ function toData(p: Partial<SessionRecord>) {
   if (p.source !== undefined) d.source = p.source;
   if (p.sandbox !== undefined) d.sandbox = p.sandbox;
   if (p.limitsInForce !== undefined) d.limitsInForce = p.limitsInForce;
+  if (p.networkInForce !== undefined) d.networkInForce = p.networkInForce;
   if (p.forkedFrom !== undefined) {
     d.forkedFromSession = p.forkedFrom.sessionId;
     d.forkedFromSnapshot = p.forkedFrom.snapshotId ?? null;

@@ -49,6 +49,10 @@ export class EventIngest {
         this.events.append(p.sessionId, 'shell.crashed', { reason: p.reason, restarted: p.restarted });
         if (!p.restarted) await this.manager.fail(p.sessionId, `the jail's shell died: ${p.reason}`);
       },
+      'shell.egress.denied': async (p: EventPayload<'shell.egress.denied'>) => {
+        if (!this.events.isOpen(p.sessionId)) return;
+        this.events.append(p.sessionId, 'egress.denied', { host: p.host, port: p.port, via: p.via, reason: p.reason, count: p.count, at: p.at });
+      },
       'shell.closed': async (p: EventPayload<'shell.closed'>) => {
         this.lastShellSeq.delete(p.sessionId);
         if (!this.events.isOpen(p.sessionId)) return;

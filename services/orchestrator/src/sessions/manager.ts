@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   AppError,
+  type EgressCredentialV1,
   type ExecResultV1,
   type SandboxSpecV1,
   type SessionStatusV1,
@@ -37,6 +38,8 @@ export interface CreateSpec {
   workspacePolicy: 'remove' | 'keep';
   projectId?: string;
   env?: Record<string, string>;
+  /** Built for this jail from the provider registry (SECRET: provider keys); given to shell.open, never stored. */
+  credentials?: EgressCredentialV1[];
   forkedFrom?: { sessionId: string; snapshotId?: string };
   /** How the workspace is made: prepared from the source (default) or forked. */
   workspace?: () => Promise<PreparedWorkspace>;
@@ -131,7 +134,7 @@ export class SessionManager {
       // Recorded while the jail opens: recovery after a crash needs the workspace id to undo it.
       const [recorded, opened] = await Promise.allSettled([
         this.patch(record.id, { workspaceId: ws.workspaceId, workspacePath: dir }),
-        this.deps.shell.open({ sessionId: record.id, workspaceDir: dir, sandbox: spec.sandbox, env: spec.env }),
+        this.deps.shell.open({ sessionId: record.id, workspaceDir: dir, sandbox: spec.sandbox, credentials: spec.credentials, env: spec.env }),
       ]);
       if (opened.status === 'fulfilled') jail = opened.value;
       if (opened.status === 'rejected') throw opened.reason;
@@ -139,6 +142,7 @@ export class SessionManager {
       const ready = await this.move(record.id, 'creating', 'ready', {
         shellInstanceId: opened.value.instanceId,
         limitsInForce: opened.value.limitsInForce,
+        ...(opened.value.networkInForce ? { networkInForce: opened.value.networkInForce } : {}),
         readyAt: clock.now().toISOString(),
       });
       this.deps.publisher

@@ -1,7 +1,9 @@
 import type {
+  EgressCredentialV1,
   EventName,
   EventPayload,
   ExecResultV1,
+  NetworkInForceV1,
   SandboxSpecV1,
   SessionEventV1,
   SessionStatusV1,
@@ -71,15 +73,23 @@ export interface WorkspacePort {
 export interface ShellOpenResult {
   instanceId: string;
   limitsInForce: Record<string, string>;
+  networkInForce?: NetworkInForceV1;
 }
 
 export interface ShellPort {
-  open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; env?: Record<string, string> }): Promise<ShellOpenResult>;
+  /** `credentials`: built for this open only (they hold provider keys), never stored. */
+  open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; credentials?: EgressCredentialV1[]; env?: Record<string, string> }): Promise<ShellOpenResult>;
   close(instanceId: string, sessionId: string): Promise<void>;
   exec(instanceId: string, req: { sessionId: string; command: string; commandId: string; timeoutMs?: number; user?: string }): Promise<ExecResultV1>;
   interrupt(instanceId: string, sessionId: string): Promise<boolean>;
   /** The sessions the replica holds, or 'gone' when the replica does not exist any more. */
   list(instanceId: string): Promise<string[] | 'gone'>;
+}
+
+/** Provider keys for a jail's egress proxy, from the provider registry (keys unsealed only here). */
+export interface CredentialsPort {
+  /** One credential per name; VALIDATION_FAILED naming the first unknown provider or one without a key. */
+  resolve(names: string[], projectId?: string): Promise<EgressCredentialV1[]>;
 }
 
 /** Other orchestrator replicas. */

@@ -4,6 +4,7 @@ import {
   type CommandName,
   type CommandReply,
   type CommandRequest,
+  type ProjectPolicyV1,
   type SandboxSpecV1,
   type SessionStatusV1,
   type SessionV1,
@@ -13,7 +14,8 @@ import type { ProjectsRepository } from '../projects/project';
 import { assertOwnerOrAdmin, ownerFilter } from './access';
 import type { EventLog } from './event-log';
 import type { SessionManager } from './manager';
-import type { SessionsRepository, WorkspacePort } from './ports';
+import { sessionSandbox, type ProjectNetworkSettings } from './network-policy';
+import type { CredentialsPort, SessionsRepository, WorkspacePort } from './ports';
 import { isEnded, LIVE_STATUSES, toSessionV1, type SessionRecord } from './session';
 
 /** Sends a command to another orchestrator replica's own queue. */
@@ -41,6 +43,8 @@ export class SessionService {
       projects: ProjectsRepository;
       workspace: WorkspacePort;
       forwarder: Forwarder;
+      /** Provider keys for jails' egress proxies (`sandbox.credentials`). */
+      credentials: CredentialsPort;
       self: string;
     },
   ) {}
@@ -53,19 +57,22 @@ export class SessionService {
     const requestedAt = new Date();
     const owner = this.ownerFor(req.owner, caller);
     let source = req.source ? normaliseSource(req.source) : undefined;
-    let sandbox: SandboxSpecV1 = req.sandbox ?? {};
     let policy = req.workspacePolicy;
+    let project: ProjectNetworkSettings | undefined;
     if (req.projectId) {
       const p = (await this.deps.projects.get(req.projectId)) ?? (await this.deps.projects.getByName(req.projectId));
       if (!p) throw new AppError('NOT_FOUND', `no project ${req.projectId}`, { details: { projectId: req.projectId } });
       source = p.source as SessionRecord['source'];
-      const settings = p.settings as { sandbox?: SandboxSpecV1; keepWorkspaces?: boolean };
-      sandbox = { ...(settings.sandbox ?? {}), ...sandbox };
+      const settings = p.settings as { sandbox?: SandboxSpecV1; keepWorkspaces?: boolean; policy?: ProjectPolicyV1 };
+      project = { name: p.name, sandbox: settings.sandbox, policy: settings.policy };
       policy ??= settings.keepWorkspaces ? 'keep' : undefined;
       req = { ...req, projectId: p.id };
     }
+    // Policy first (403/400 before anything is made), then the keys (unsealed for this open only).
+    const sandbox = sessionSandbox(req.sandbox, project, caller.actor);
+    const credentials = await this.deps.credentials.resolve(sandbox.credentials ?? [], req.projectId);
     const s = await this.deps.manager.create(
-      { owner, source: source!, sandbox, workspacePolicy: policy ?? 'remove', projectId: req.projectId, env: req.env },
+      { owner, source: source!, sandbox, workspacePolicy: policy ?? 'remove', projectId: req.projectId, env: req.env, credentials },
       requestedAt,
     );
     return this.view(s);
@@ -80,10 +87,18 @@ export class SessionService {
     }
     const owner = this.ownerFor(req.owner, caller);
     const wsFrom = req.snapshotId ? { snapshotId: req.snapshotId } : { workspaceId: from.workspaceId };
+    // The same network rules as a new session: a fork is no way around them (the grant may be gone).
+    const p = from.projectId ? await this.deps.projects.get(from.projectId) : undefined;
+    const settings = (p?.settings ?? {}) as { sandbox?: SandboxSpecV1; policy?: ProjectPolicyV1 };
+    const project = p ? { name: p.name, sandbox: settings.sandbox, policy: settings.policy } : undefined;
+    const asked = { ...from.sandbox, ...Object.fromEntries(Object.entries(req.sandbox ?? {}).filter(([, v]) => v !== undefined)) };
+    const sandbox = sessionSandbox(asked, project, caller.actor);
+    const credentials = await this.deps.credentials.resolve(sandbox.credentials ?? [], from.projectId);
     const s = await this.deps.manager.create({
       owner,
       source: from.source,
-      sandbox: { ...from.sandbox, ...(req.sandbox ?? {}) },
+      sandbox,
+      credentials,
       workspacePolicy: from.workspacePolicy,
       projectId: from.projectId,
       forkedFrom: { sessionId: from.id, ...(req.snapshotId ? { snapshotId: req.snapshotId } : {}) },

@@ -1,4 +1,4 @@
-import type { SandboxSpecV1, SessionStatusV1, SessionV1, WorkspaceSourceV1 } from '@codeagent/contracts';
+import type { NetworkInForceV1, SandboxSpecV1, SessionStatusV1, SessionV1, WorkspaceSourceV1 } from '@codeagent/contracts';
 
 /** A session as stored: the public view (SessionV1) plus the replica that owns it. */
 export interface SessionRecord {
@@ -15,6 +15,8 @@ export interface SessionRecord {
   workspacePath?: string;
   shellInstanceId?: string;
   limitsInForce?: Record<string, string>;
+  /** What the jail can really reach, as the shell read it back. */
+  networkInForce?: NetworkInForceV1;
   forkedFrom?: { sessionId: string; snapshotId?: string };
   /** The orchestrator replica that assigns this session's seqs and runs its commands. */
   ownerInstance: string;
