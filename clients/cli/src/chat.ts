@@ -40,6 +40,10 @@ export class RunRenderer {
 
   /** Returns the completion payload when this event ends a run. */
   render(m: SessionMessage, runId: string | undefined): Rec | undefined {
+    if (m.type === 'status' && (m.payload.kind === 'progress' || m.payload.kind === 'signal')) {
+      this.write(signalLine(this.ctx, m.payload.kind, (m.payload.data ?? {}) as Rec));
+      return undefined;
+    }
     if (m.type !== 'status' || m.payload.kind !== 'agent') return undefined;
     const d = (m.payload.data ?? {}) as Rec;
     if (runId && d.runId !== runId) return undefined;
@@ -70,6 +74,14 @@ export class RunRenderer {
         return undefined;
     }
   }
+}
+
+/** An agent's progress report or call for a person (MCP report_progress / signal_user), as one line. */
+export function signalLine(ctx: Ctx, kind: 'progress' | 'signal', d: Rec): string {
+  const from = d.from ? `${d.from}: ` : '';
+  if (kind === 'signal') return `${ctx.out.bold(ctx.out.red(`⚑ ${from}needs you:`))} ${d.message}\n`;
+  const how = [d.status, d.percent !== undefined ? `${d.percent}%` : undefined].filter(Boolean).join(', ');
+  return ctx.out.dim(`[progress] ${from}${d.message}${how ? ` (${how})` : ''}\n`);
 }
 
 /** `codeagent chat`: a prompt in seed 003's `/command [args] [prompt]` format. */

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { platformCommands } from './commands/platform';
 import { resourceCommands } from './commands/resources';
 import { liveCommands } from './commands/live';
+import { mcpCommands } from './commands/mcp';
 import { makeCtx, type Ctx, type GlobalOptions } from './context';
 import { CliError, ExitCode } from './errors';
 
@@ -32,6 +33,7 @@ function run(fn: (ctx: Ctx, ...args: any[]) => Promise<void>) {
 platformCommands(program, run);
 resourceCommands(program, run);
 liveCommands(program, run);
+mcpCommands(program, run);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : ExitCode.usage);

@@ -17,6 +17,8 @@ import { adminRoutes } from './routes/admin';
 import { agentRoutes } from './routes/agents';
 import { analyticsRoutes } from './routes/analytics';
 import { authRoutes } from './routes/auth';
+import { dashboardRoutes } from './dashboard';
+import { mcpRoutes } from './mcp/routes';
 import { healthRoutes } from './routes/health';
 import { projectChatRoutes } from './routes/project-chat';
 import { projectRoutes } from './routes/projects';
@@ -114,5 +116,7 @@ export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstanc
   taskRoutes(z, routeDeps);
   providerRoutes(z, routeDeps);
   analyticsRoutes(z, routeDeps);
+  dashboardRoutes(app);
+  mcpRoutes(z, routeDeps);
   return { app, services, access };
 }
