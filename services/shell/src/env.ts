@@ -1,5 +1,23 @@
 import { envBool, envInt, loadEnv } from '@codeagent/config';
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+/** `10.0.0.0/8,fd00::/8`: address ranges (CIDR) as a list; an empty value is no range. */
+const cidrList = z
+  .string()
+  .default('')
+  .transform((s, ctx) => {
+    const list = s.split(',').map((x) => x.trim()).filter(Boolean);
+    for (const c of list) {
+      const [addr, bits, extra] = c.split('/');
+      const family = isIP(addr ?? '');
+      const max = family === 6 ? 128 : 32;
+      if (!family || extra !== undefined || bits === undefined || !/^\d{1,3}$/.test(bits) || Number(bits) > max) {
+        ctx.addIssue({ code: 'custom', message: `"${c}" is not an address range in CIDR form (e.g. 10.1.2.0/24, fd00::/8)` });
+      }
+    }
+    return list;
+  });
 
 const optionalInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
 
@@ -29,6 +47,16 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
       SHELL_DOCKER_IMAGE: z.string().min(1).default('debian:bookworm-slim'),
       /** Network of the RUN steps when a project's Dockerfile is built (unset: the engine's default). */
       SHELL_DOCKER_BUILD_NETWORK: z.string().min(1).optional(),
+      /**
+       * Address ranges (CIDR, comma-separated) jails may reach through the egress proxy although they are
+       * private, loopback or link-local, e.g. an internal package mirror. Default: none. Never name the
+       * platform's own services (broker, database, gateway) here.
+       */
+      SHELL_EGRESS_ALLOW_ADDRESSES: cidrList,
+      /** Refused egress is published per session at most once per host, port and way in this window (repeats are counted). */
+      SHELL_EGRESS_DENIED_WINDOW_MS: envInt(10_000, 100, 3_600_000),
+      /** Distinct refused-egress events per session and window; beyond it they are summed up in one event. */
+      SHELL_EGRESS_DENIED_MAX_EVENTS: envInt(20, 1, 10_000),
       /** The Docker engine (`unix:///var/run/docker.sock` when unset), as the docker CLI reads it. */
       DOCKER_HOST: z.string().optional(),
     },

@@ -27,6 +27,7 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
         ...(env.SHELL_DEFAULT_CPU_SECONDS !== undefined ? { cpuSeconds: env.SHELL_DEFAULT_CPU_SECONDS } : {}),
       },
       defaultDockerImage: env.SHELL_DOCKER_IMAGE,
+      egressDenials: { windowMs: env.SHELL_EGRESS_DENIED_WINDOW_MS, maxEventsPerWindow: env.SHELL_EGRESS_DENIED_MAX_EVENTS },
     });
     const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
     return {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { AppError, type EventName, type EventPayload } from '@codeagent/contracts';
-import type { CrashInfo, ExecOptions, ExecResult, OpenOptions, Pty, Sandbox, SandboxDriver } from '@codeagent/sandbox';
+import type { CrashInfo, EgressDecision, ExecOptions, ExecResult, NetworkInForce, OpenOptions, Pty, Sandbox, SandboxDriver } from '@codeagent/sandbox';
 import type { EventSink } from './types';
 
 /** Records what was published, optionally slowly or failing, for unit tests of the session logic. */
@@ -32,12 +32,19 @@ export class FakeSink implements EventSink {
 export class FakeSandbox implements Sandbox {
   readonly driver = 'bubblewrap' as const;
   readonly limitsInForce = { memory: 'fake 64 MiB' };
+  readonly networkInForce: NetworkInForce;
   closed = false;
   running = false;
   private readonly emitter = new EventEmitter();
   private release?: () => void;
 
-  constructor(readonly id: string, readonly opts: OpenOptions) {}
+  constructor(readonly id: string, readonly opts: OpenOptions) {
+    const n = opts.network ?? 'none';
+    this.networkInForce =
+      n === 'none'
+        ? { mode: 'none', interfaces: ['lo'], routes: 0 }
+        : { mode: n === 'open' ? 'open' : 'allow', interfaces: ['lo'], routes: 0, proxy: 'http://127.0.0.1:3128', ...(n !== 'open' ? { allow: n.allow } : {}), ...(opts.credentials?.length ? { credentials: opts.credentials.map((c) => c.name) } : {}) };
+  }
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     if (this.closed) throw new AppError('INVALID_STATE', 'closed');
@@ -80,8 +87,15 @@ export class FakeSandbox implements Sandbox {
     throw new AppError('INVALID_STATE', 'no terminals in the fake');
   }
 
-  on(_event: 'crash', cb: (info: CrashInfo) => void): void {
-    this.emitter.on('crash', cb);
+  on(event: 'crash', cb: (info: CrashInfo) => void): void;
+  on(event: 'egress', cb: (decision: EgressDecision) => void): void;
+  on(event: 'crash' | 'egress', cb: ((info: CrashInfo) => void) | ((decision: EgressDecision) => void)): void {
+    this.emitter.on(event, cb as (...args: unknown[]) => void);
+  }
+
+  /** What the egress proxy would report. */
+  egress(d: EgressDecision): void {
+    this.emitter.emit('egress', d);
   }
 
   crash(info: CrashInfo): void {

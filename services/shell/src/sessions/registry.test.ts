@@ -43,7 +43,7 @@ describe('SessionRegistry', () => {
 
   test('open answers this replica and the limits in force; a repeated open is the same session', async () => {
     const a = await registry.open(openReq('s1', { limits: { pids: 64 } }));
-    expect(a).toEqual({ sessionId: 's1', instanceId: 'replica-1', driver: 'bubblewrap', limitsInForce: { memory: 'fake 64 MiB' } });
+    expect(a).toEqual({ sessionId: 's1', instanceId: 'replica-1', driver: 'bubblewrap', limitsInForce: { memory: 'fake 64 MiB' }, networkInForce: { mode: 'none', interfaces: ['lo'], routes: 0 } });
     expect(bwrap.opened[0]!.opts).toMatchObject({ workspaceDir: dir, network: 'none', limits: { memoryMb: 256, pids: 64 } });
     expect(await registry.open(openReq('s1'))).toEqual(a);
     expect(bwrap.opened).toHaveLength(1);

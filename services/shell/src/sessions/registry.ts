@@ -1,8 +1,9 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, type CommandReply, type CommandRequest } from '@codeagent/contracts';
-import type { Limits, OpenOptions, SandboxDriver } from '@codeagent/sandbox';
+import type { Limits, OpenOptions, Sandbox, SandboxDriver } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
+import { EgressDenials, type EgressDenialOptions } from './egress-denials';
 import { shellMetrics } from './metrics';
 import { OutputStream, type OutputStreamOptions } from './output-stream';
 import { Session, type ExecRequest } from './session';
@@ -23,6 +24,8 @@ export interface RegistryOptions {
   defaultLimits: Limits;
   /** Image for docker sessions that name none. */
   defaultDockerImage?: string;
+  /** How refused egress is coalesced before it is published (defaults: 10 s windows, 20 events each). */
+  egressDenials?: EgressDenialOptions;
 }
 
 type OpenRequest = CommandRequest<'shell.open'>;
@@ -36,8 +39,11 @@ export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   /** Opens in progress: they count against the maximum, and a duplicate shell.open joins them. */
   private readonly opening = new Map<string, { workspaceDir: string; done: Promise<Opened> }>();
+  private readonly denials: EgressDenials;
 
-  constructor(private readonly opts: RegistryOptions) {}
+  constructor(private readonly opts: RegistryOptions) {
+    this.denials = new EgressDenials(opts.sink, opts.egressDenials ?? { windowMs: 10_000, maxEventsPerWindow: 20 }, opts.log.child({ component: 'egress' }));
+  }
 
   get size(): number {
     return this.sessions.size;
@@ -100,6 +106,8 @@ export class SessionRegistry {
   async close(sessionId: string): Promise<boolean> {
     const session = this.sessions.get(sessionId);
     if (!session) return false;
+    // Before shell.closed: the orchestrator stops logging a session's events once its jail is closed.
+    this.denials.close(sessionId);
     try {
       await session.close(this.opts.instanceId, { publish: true });
     } finally {
@@ -122,6 +130,7 @@ export class SessionRegistry {
   async closeAll(opts: { publish: boolean } = { publish: false }): Promise<void> {
     await Promise.allSettled([...this.opening.values()].map((o) => o.done));
     const all = [...this.sessions.values()];
+    for (const s of all) this.denials.close(s.sessionId, opts);
     const results = await Promise.allSettled(all.map((s) => s.close(this.opts.instanceId, opts)));
     all.forEach((s) => this.forget(s));
     results.forEach((r, i) => {
@@ -146,6 +155,8 @@ export class SessionRegistry {
     const open: OpenOptions & { image?: string; dockerfile?: string } = {
       workspaceDir,
       network: req.network,
+      // SECRET: provider keys for the egress proxy (outside the jail); never logged.
+      ...(req.credentials?.length ? { credentials: req.credentials } : {}),
       limits: { ...this.opts.defaultLimits, ...stripUndefined(req.limits) },
       env: req.env,
       id: sandboxId(req.sessionId),
@@ -157,14 +168,17 @@ export class SessionRegistry {
     const stream = new OutputStream(req.sessionId, this.opts.sink, this.opts.stream, log);
     const session = new Session(req.sessionId, workspaceDir, req.driver, sandbox, stream, log, this.opts.maxResultBytes);
     sandbox.on('crash', (info) => void this.onCrash(session, info.reason, info.restarted));
+    sandbox.on('egress', (d) => this.denials.record(req.sessionId, d));
     this.sessions.set(req.sessionId, session);
     shellMetrics.sessions().inc({ driver: req.driver });
-    log.info({ driver: req.driver, workspaceDir, network: req.network, limitsInForce: sandbox.limitsInForce }, 'sandbox started');
+    log.info({ driver: req.driver, workspaceDir, network: req.network, credentials: req.credentials?.map((c) => c.name), limitsInForce: sandbox.limitsInForce, networkInForce: sandbox.networkInForce }, 'sandbox started');
     return this.opened(session);
   }
 
   private opened(s: Session): Opened {
-    return { sessionId: s.sessionId, instanceId: this.opts.instanceId, driver: s.driver, limitsInForce: { ...s.sandbox.limitsInForce } };
+    // Read back by the driver after the jail started (a driver from before network policies has none).
+    const net = s.sandbox.networkInForce as Sandbox['networkInForce'] | undefined;
+    return { sessionId: s.sessionId, instanceId: this.opts.instanceId, driver: s.driver, limitsInForce: { ...s.sandbox.limitsInForce }, ...(net ? { networkInForce: { ...net } } : {}) };
   }
 
   private async driverFor(name: DriverName): Promise<SandboxDriver> {
@@ -189,6 +203,7 @@ export class SessionRegistry {
 
   private forget(session: Session): void {
     if (this.sessions.get(session.sessionId) !== session) return;
+    this.denials.close(session.sessionId, { publish: false });
     this.sessions.delete(session.sessionId);
     shellMetrics.sessions().dec({ driver: session.driver });
   }
