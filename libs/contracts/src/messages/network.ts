@@ -51,10 +51,13 @@ export function allowEntryProblem(entry: string): string | undefined {
  * the name itself), with an optional `:port` (any port when absent). Lower case; no scheme, path,
  * user, IPv6 or empty labels. E.g. `pypi.org`, `*.npmjs.org`, `github.com:443`.
  */
-export const AllowEntryV1 = z.string().superRefine((s, ctx) => {
-  const problem = allowEntryProblem(s);
-  if (problem) ctx.addIssue({ code: 'custom', message: `"${s.length > 80 ? `${s.slice(0, 80)}…` : s}": ${problem}` });
-});
+export const AllowEntryV1 = z
+  .string()
+  .superRefine((s, ctx) => {
+    const problem = allowEntryProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', message: `"${s.length > 80 ? `${s.slice(0, 80)}…` : s}": ${problem}` });
+  })
+  .meta({ description: 'An exact host name (or IPv4 address), or "*." and a name (its subdomains), with an optional ":port"; lower case.', examples: ['pypi.org', '*.npmjs.org', 'github.com:443'] });
 
 /** `{allow: [...]}`: only those hosts, through the platform's egress proxy; names resolve only if allowed. */
 export const AllowNetworkV1 = z
@@ -73,9 +76,15 @@ export type AllowNetworkV1 = z.infer<typeof AllowNetworkV1>;
  * through the egress proxy. `open`: any public host (team mode: admins, or where an admin's policy
  * allows it). No mode ever reaches the host, its loopback, private or link-local addresses.
  */
-export const SandboxNetworkV1 = z.union([z.literal('none'), z.literal('open'), AllowNetworkV1], {
-  error: 'network is "none", "open" or {"allow": ["host", "*.domain", "host:port", ...]}',
-});
+export const SandboxNetworkV1 = z
+  .union([z.literal('none'), z.literal('open'), AllowNetworkV1], {
+    error: 'network is "none", "open" or {"allow": ["host", "*.domain", "host:port", ...]}',
+  })
+  .meta({
+    description:
+      '"none" (default): loopback only. {"allow": [...]}: only those hosts (exact names, "*." wildcards for subdomains, optional ":port"; lower case, no scheme or path; at most 256), through the platform\'s egress proxy; names resolve only if allowed. "open": any public host (team mode: admins, or where an admin\'s policy allows it). No mode reaches the host, its loopback, private or link-local addresses.',
+    examples: ['none', { allow: ['pypi.org', '*.npmjs.org', 'github.com:443'] }, 'open'],
+  });
 export type SandboxNetworkV1 = z.infer<typeof SandboxNetworkV1>;
 
 /**

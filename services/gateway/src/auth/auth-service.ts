@@ -21,6 +21,8 @@ export type Grant =
 interface Claims {
   sub: string;
   role: Role;
+  /** The user's grant of network `open` (re-read from the store on refresh, like the role). */
+  aon?: boolean;
   typ: 'access' | 'refresh';
   /** Expiry, seconds since the epoch (set by the signer). */
   exp?: number;
@@ -57,11 +59,11 @@ export class AuthService {
   async authenticateToken(token: string): Promise<Principal> {
     if (token.startsWith('ca_')) {
       const user = await this.userOfApiKey(token);
-      return { userId: user.id, role: user.role, via: 'api-key' };
+      return { userId: user.id, role: user.role, via: 'api-key', ...(user.allowOpenNetwork ? { allowOpenNetwork: true } : {}) };
     }
     const claims = this.claims(token);
     if (claims.typ !== 'access') throw refused('a refresh token cannot be used as an access token; exchange it at POST /api/v1/auth/token');
-    return { userId: claims.sub, role: claims.role, via: 'jwt' };
+    return { userId: claims.sub, role: claims.role, via: 'jwt', ...(claims.aon ? { allowOpenNetwork: true } : {}) };
   }
 
   /**
@@ -89,7 +91,7 @@ export class AuthService {
       user = await this.repo.findUserById(claims.sub);
       if (!user) throw refused('the user of this refresh token no longer exists');
     }
-    const claims = { sub: user.id, role: user.role };
+    const claims = { sub: user.id, role: user.role, ...(user.allowOpenNetwork ? { aon: true } : {}) };
     return {
       tokenType: 'Bearer',
       accessToken: this.signAccess({ ...claims, typ: 'access' }),
@@ -110,6 +112,13 @@ export class AuthService {
     const k = newApiKey();
     const rec = await this.repo.createApiKey({ id: k.id, userId, label, hash: k.hash });
     return { id: rec.id, key: k.key, userId, label, createdAt: rec.createdAt };
+  }
+
+  /** An admin's per-user grants; a change reaches JWTs at their next refresh, API keys at once. */
+  async setGrants(userId: string, grants: { allowOpenNetwork: boolean }): Promise<UserRecord> {
+    const user = await this.repo.updateUser(userId, { allowOpenNetwork: grants.allowOpenNetwork });
+    if (!user) throw new AppError('NOT_FOUND', `no user ${userId}`);
+    return user;
   }
 
   listUsers(): Promise<UserRecord[]> {

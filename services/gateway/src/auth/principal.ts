@@ -6,6 +6,8 @@ export interface Principal {
   role: 'admin' | 'member';
   /** How they proved it. */
   via: 'local' | 'api-key' | 'jwt';
+  /** An admin let this member use network `open` (PATCH /api/v1/users/:id); admins need no grant. */
+  allowOpenNetwork?: boolean;
 }
 
 export const LOCAL_PRINCIPAL: Principal = { userId: 'local', role: 'admin', via: 'local' };

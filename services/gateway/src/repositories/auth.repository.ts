@@ -11,6 +11,8 @@ export interface UserRecord {
   role: Role;
   /** scrypt hash (`scrypt$N$salt$hash`), absent for users who sign in with API keys only. */
   passwordHash?: string;
+  /** An admin let this member use network `open` in their sessions (admins need no grant). */
+  allowOpenNetwork?: boolean;
   createdAt: string;
 }
 
@@ -32,6 +34,8 @@ export interface AuthRepository {
   findUserById(id: string): Promise<UserRecord | undefined>;
   findUserByName(name: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
+  /** Changes a user's grants; undefined when there is no such user. */
+  updateUser(id: string, patch: Pick<UserRecord, 'allowOpenNetwork'>): Promise<UserRecord | undefined>;
   createApiKey(key: Omit<ApiKeyRecord, 'createdAt'>): Promise<ApiKeyRecord>;
   findApiKey(id: string): Promise<ApiKeyRecord | undefined>;
   listApiKeys(userId?: string): Promise<ApiKeyRecord[]>;

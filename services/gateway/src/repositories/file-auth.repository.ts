@@ -67,6 +67,16 @@ export class FileAuthRepository implements AuthRepository {
     return [...this.load().users];
   }
 
+  async updateUser(id: string, patch: Pick<UserRecord, 'allowOpenNetwork'>): Promise<UserRecord | undefined> {
+    const store = this.load();
+    const user = store.users.find((u) => u.id === id);
+    if (!user) return undefined;
+    const next: UserRecord = { ...user, ...patch };
+    if (!next.allowOpenNetwork) delete next.allowOpenNetwork;
+    this.save({ ...store, users: store.users.map((u) => (u.id === id ? next : u)) });
+    return next;
+  }
+
   async createApiKey(key: Omit<ApiKeyRecord, 'createdAt'>): Promise<ApiKeyRecord> {
     const store = this.load();
     const record: ApiKeyRecord = { ...key, createdAt: new Date().toISOString() };

@@ -9,14 +9,34 @@ const CreateUser = z.object({
   /** Optional: users may sign in with API keys only. */
   password: z.string().min(8).max(1000).optional(),
 });
-const User = z.object({ id: z.string(), name: z.string(), role: z.enum(['admin', 'member']), createdAt: z.string() });
+const User = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(['admin', 'member']),
+  /** An admin let this member use network `open` in their sessions (team mode). */
+  allowOpenNetwork: z.boolean().optional(),
+  createdAt: z.string(),
+});
+const PatchUser = z
+  .object({
+    /** Let this member ask for network `open` (admins always may). Takes effect at once for API keys, at the next token refresh for JWTs. */
+    allowOpenNetwork: z.boolean(),
+  })
+  .strict();
+const userView = (u: { id: string; name: string; role: 'admin' | 'member'; allowOpenNetwork?: boolean; createdAt: string }) => ({
+  id: u.id,
+  name: u.name,
+  role: u.role,
+  ...(u.allowOpenNetwork ? { allowOpenNetwork: true } : {}),
+  createdAt: u.createdAt,
+});
 const CreateKey = z.object({ label: z.string().min(1).max(200).default('api key') });
 const UserParams = z.object({ userId: z.string().min(1).max(100) });
 const KeyParams = z.object({ keyId: z.string().regex(/^[0-9a-f]{16}$/, "a key's id: the 16 hex digits after ca_") });
 const ApiKeyInfo = z.object({ id: z.string(), userId: z.string(), label: z.string(), createdAt: z.string(), revokedAt: z.string().optional() });
 
 function requireAdmin(who: Principal): void {
-  if (!isAdmin(who)) throw new AppError('FORBIDDEN', 'only an admin may manage users and API keys');
+  if (!isAdmin(who)) throw new AppError('FORBIDDEN', "only an admin may manage users, their grants and API keys");
 }
 
 /** Users and API keys (team mode). Admins manage everyone; a member may create keys for themselves. */
@@ -33,8 +53,16 @@ export function adminRoutes(app: ZApp, deps: RouteDeps): void {
   app.get('/api/v1/users', { schema: { summary: 'users (admin)', tags: ['auth'], response: { 200: z.object({ users: z.array(User) }) } } }, async (req) => {
     requireAdmin(req.principal);
     const users = await auth().listUsers();
-    return { users: users.map((u) => ({ id: u.id, name: u.name, role: u.role, createdAt: u.createdAt })) };
+    return { users: users.map(userView) };
   });
+  app.patch(
+    '/api/v1/users/:userId',
+    { schema: { summary: "change a user's grants (admin): `allowOpenNetwork` lets a member ask for network \"open\"", tags: ['auth'], params: UserParams, body: PatchUser, response: { 200: User } } },
+    async (req) => {
+      requireAdmin(req.principal);
+      return userView(await auth().setGrants(req.params.userId, req.body));
+    },
+  );
   app.get(
     '/api/v1/users/:userId/api-keys',
     { schema: { summary: "a user's API keys, without the keys themselves", tags: ['auth'], params: UserParams, response: { 200: z.object({ apiKeys: z.array(ApiKeyInfo) }) } } },
