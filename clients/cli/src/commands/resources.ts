@@ -18,6 +18,28 @@ async function projectId(ctx: Ctx, idOrName: string): Promise<string> {
   return String(p.id);
 }
 
+/** `--network none|open|allow:host1,host2` as the API's `sandbox.network` (the gateway validates the hosts). */
+export function parseNetwork(value: string): 'none' | 'open' | { allow: string[] } {
+  if (value === 'none' || value === 'open') return value;
+  const m = /^allow:(.*)$/.exec(value);
+  if (!m) throw new CliError(`--network is none, open or allow:host1,host2 (got "${value}")`, ExitCode.usage);
+  return { allow: m[1]!.split(',').map((h) => h.trim()).filter(Boolean) };
+}
+
+/** networkInForce for people: the mode, what it allows, and what the jail's namespace really has. */
+export function describeNetwork(n: Rec | undefined): string | undefined {
+  if (!n || typeof n !== 'object') return undefined;
+  const parts = [String(n.mode)];
+  if (Array.isArray(n.allow)) parts.push(n.allow.length ? `only ${n.allow.join(', ')}` : 'no host but credentials');
+  if (Array.isArray(n.credentials) && n.credentials.length) parts.push(`keys added for ${n.credentials.join(', ')}`);
+  if (n.proxy) parts.push(`through ${n.proxy}`);
+  if (Array.isArray(n.allowAddresses) && n.allowAddresses.length) parts.push(`also ${n.allowAddresses.join(', ')}`);
+  parts.push(`interfaces ${Array.isArray(n.interfaces) ? n.interfaces.join(',') : '?'}, ${n.routes ?? '?'} routes out`);
+  return parts.join('; ');
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
 const isGitUrl = (s: string) => /^(https?|git|ssh|file):\/\//.test(s) || /^[\w.-]+@[\w.-]+:/.test(s) || s.endsWith('.git');
 
 export function resourceCommands(program: Command, run: Run): void {
@@ -75,19 +97,21 @@ export function resourceCommands(program: Command, run: Run): void {
     .description('open a session')
     .option('--project <project>', 'project id or name (default: defaults.project)')
     .option('--path <folder>', 'a folder to work on, without a project')
-    .option('--network <mode>', 'none or open')
+    .option('--network <mode>', 'none, open, or allow:host1,host2 (exact names, *.wildcards, optional :port)')
+    .option('--credential <provider>', "let code in the jail call this configured provider's API; the key is added outside the jail (repeatable)", collect)
     .option('--memory <MiB>', 'memory limit', toInt)
     .option('--pids <n>', 'process limit', toInt)
     .option('--cpu <seconds>', 'CPU-time limit', toInt)
     .option('--disk <MiB>', 'disk quota', toInt)
     .action(
-      run(async (ctx, o: { project?: string; path?: string; network?: string; memory?: number; pids?: number; cpu?: number; disk?: number }) => {
-        const network = o.network ?? ctx.config.defaults.network;
-        if (network && network !== 'none' && network !== 'open') throw new CliError('--network is none or open', ExitCode.usage);
+      run(async (ctx, o: { project?: string; path?: string; network?: string; credential?: string[]; memory?: number; pids?: number; cpu?: number; disk?: number }) => {
+        const asked = o.network ?? ctx.config.defaults.network;
+        const network = asked === undefined ? undefined : parseNetwork(asked);
+        const credentials = o.credential?.length ? o.credential : undefined;
         const project = o.project ?? (o.path ? undefined : ctx.config.defaults.project);
         if (!project && !o.path) throw new CliError('say what to work on: --project P or --path FOLDER', ExitCode.usage);
         const sandbox = Object.fromEntries(
-          Object.entries({ network, memoryMb: o.memory ?? ctx.config.defaults.memoryMb, pids: o.pids, cpuSeconds: o.cpu, diskMb: o.disk }).filter(([, v]) => v !== undefined),
+          Object.entries({ network, credentials, memoryMb: o.memory ?? ctx.config.defaults.memoryMb, pids: o.pids, cpuSeconds: o.cpu, diskMb: o.disk }).filter(([, v]) => v !== undefined),
         );
         const body = project ? { projectId: await projectId(ctx, project) } : { source: { path: path.resolve(o.path!) } };
         const s = await withSpinner(ctx.out, 'preparing the workspace and the sandbox', () => ctx.api.post<Rec>('/api/v1/sessions', { ...body, ...(Object.keys(sandbox).length ? { sandbox } : {}) }));
@@ -108,7 +132,7 @@ export function resourceCommands(program: Command, run: Run): void {
     .description('one session')
     .action(run(async (ctx, id: string) => {
       const s = await ctx.api.get<Rec>(`/api/v1/sessions/${encodeURIComponent(id)}`);
-      ctx.out.result(s, () => ctx.out.fields(s));
+      ctx.out.result(s, () => ctx.out.fields({ ...s, networkInForce: describeNetwork(s.networkInForce) }));
     }));
   sessions
     .command('close <session>')
