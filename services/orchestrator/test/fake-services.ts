@@ -86,6 +86,8 @@ export class TestWorkspace {
 export class TestShell {
   readonly jails = new Map<string, { workspaceDir: string }>();
   readonly closed: string[] = [];
+  /** Every shell.open payload, as received (network, credentials...). */
+  readonly opens: Array<Record<string, any>> = [];
   failOpen?: string;
   private readonly outSeq = new Map<string, number>();
   private constructor(readonly bus: Bus, readonly instanceId: string) {}
@@ -93,10 +95,21 @@ export class TestShell {
   static async start(url: string, instanceId = `shell-${process.pid}-${Date.now()}`): Promise<TestShell> {
     let self!: TestShell;
     const bus = await serve(url, 'shell', instanceId, {
-      'shell.open': async (p: { sessionId: string; workspaceDir: string }) => {
+      'shell.open': async (p: { sessionId: string; workspaceDir: string; network: 'none' | 'open' | { allow: string[] }; credentials?: Array<{ name: string }> }) => {
+        self.opens.push(p);
         if (self.failOpen) throw new AppError('SANDBOX_UNAVAILABLE', self.failOpen);
         self.jails.set(p.sessionId, { workspaceDir: p.workspaceDir });
-        return { sessionId: p.sessionId, instanceId, driver: 'bubblewrap', limitsInForce: { memory: 'test' } };
+        // What a driver reads back from the jail's namespace, derived from what was asked.
+        const mode = typeof p.network === 'object' ? 'allow' : p.network;
+        const networkInForce = {
+          mode,
+          interfaces: ['lo'],
+          routes: 0,
+          ...(mode !== 'none' ? { proxy: 'http://127.0.0.1:3128', dns: '127.0.0.1' } : {}),
+          ...(typeof p.network === 'object' ? { allow: p.network.allow } : {}),
+          ...(p.credentials?.length ? { credentials: p.credentials.map((c) => c.name) } : {}),
+        };
+        return { sessionId: p.sessionId, instanceId, driver: 'bubblewrap', limitsInForce: { memory: 'test' }, networkInForce };
       },
       'shell.exec': async (p: { sessionId: string; command: string; commandId: string; user?: string }) => self.exec(p),
       'shell.interrupt': async () => ({ interrupted: true }),
