@@ -17,9 +17,22 @@ const one = (v: string | string[] | undefined): string => (Array.isArray(v) ? (v
 export function registerResources(server: McpServer, ctx: McpContext): void {
   const { services, access } = ctx.deps;
   const who = ctx.who;
+  const readEvents = async (uri: URL, vars: Record<string, string | string[]>) => {
+    try {
+      const sessionId = one(vars.sessionId);
+      await access.check(who, sessionId);
+      const since = Number(one(vars.since) || 0) || 0;
+      const page = await services.call('orchestrator.session.events', { sessionId, since, limit: EVENTS_PER_READ, actor: actorOf(who) }, who);
+      const next = page.hasMore ? `codeagent://sessions/${sessionId}/events?since=${page.events[page.events.length - 1]?.seq ?? since}` : undefined;
+      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ ...page, ...(next ? { next } : {}) }) }] };
+    } catch (err) {
+      throw resourceError(err);
+    }
+  };
+  const eventsMeta = { description: "A session's event log: commands, output, agent steps, progress reports and signals, in order (seq).", mimeType: 'application/json' };
   server.registerResource(
     'session-events',
-    new ResourceTemplate('codeagent://sessions/{sessionId}/events{?since}', {
+    new ResourceTemplate('codeagent://sessions/{sessionId}/events', {
       list: async () => {
         const out = await services.call('orchestrator.session.list', { limit: 100, owner: isAdmin(who) ? undefined : who.userId, actor: actorOf(who) }, who);
         return {
@@ -29,20 +42,11 @@ export function registerResources(server: McpServer, ctx: McpContext): void {
         };
       },
     }),
-    { description: "A session's event log: commands, output, agent steps, progress reports and signals, in order (seq).", mimeType: 'application/json' },
-    async (uri, vars) => {
-      try {
-        const sessionId = one(vars.sessionId);
-        await access.check(who, sessionId);
-        const since = Number(one(vars.since) || 0) || 0;
-        const page = await services.call('orchestrator.session.events', { sessionId, since, limit: EVENTS_PER_READ, actor: actorOf(who) }, who);
-        const next = page.hasMore ? `codeagent://sessions/${sessionId}/events?since=${page.events[page.events.length - 1]?.seq ?? since}` : undefined;
-        return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify({ ...page, ...(next ? { next } : {}) }) }] };
-      } catch (err) {
-        throw resourceError(err);
-      }
-    },
+    eventsMeta,
+    readEvents,
   );
+  // The same log from a sequence number on (a page's `next`).
+  server.registerResource('session-events-since', new ResourceTemplate('codeagent://sessions/{sessionId}/events{?since}', { list: undefined }), eventsMeta, readEvents);
   server.registerResource(
     'session-file',
     new ResourceTemplate('codeagent://sessions/{sessionId}/files/{+path}', { list: undefined }),
