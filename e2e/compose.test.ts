@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
@@ -10,12 +11,46 @@ const run = promisify(execFile);
 
 // No Docker engine or registry runs on CI machines: the team stack is validated, not started.
 describe('docker-compose.yml', () => {
-  test('is valid for Debian’s docker-compose and needs the JWT secret', async () => {
-    const env = { ...process.env, GATEWAY_JWT_SECRET: 'compose-validation-secret-0123456789' };
-    await run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: REPO_ROOT, env });
-    const withoutSecret = { ...process.env };
-    delete withoutSecret.GATEWAY_JWT_SECRET;
-    await expect(run('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: REPO_ROOT, env: withoutSecret })).rejects.toThrow(/GATEWAY_JWT_SECRET/);
+  /** Every credential the stack needs; none has a default (issue 16: no guest/guest, no postgres/postgres). */
+  const REQUIRED = ['RABBITMQ_PASSWORD', 'POSTGRES_PASSWORD', 'CODEAGENT_BUS_SECRET', 'GATEWAY_JWT_SECRET', 'GRAFANA_ADMIN_PASSWORD'];
+  const filled = Object.fromEntries(REQUIRED.map((v) => [v, `compose-validation-${v.toLowerCase()}-0123456789abcdef`]));
+  // An empty env file of our own: a developer's .env must not fill in what the test leaves out.
+  const emptyEnvFile = path.join(mkdtempSync(path.join(tmpdir(), 'compose-')), 'empty.env');
+  writeFileSync(emptyEnvFile, '');
+  const config = (env: NodeJS.ProcessEnv) => run('docker-compose', ['--env-file', emptyEnvFile, '-f', 'docker-compose.yml', 'config'], { cwd: REPO_ROOT, env });
+  const without = (...names: string[]) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...filled };
+    for (const n of names) delete env[n];
+    return env;
+  };
+
+  test('is valid for Debian’s docker-compose when every credential is given', async () => {
+    const { stdout } = await config(without());
+    const resolved = parse(stdout) as { services: Record<string, { environment?: Record<string, string> }> };
+    for (const s of ServiceNames) {
+      expect(resolved.services[s]?.environment?.CODEAGENT_BUS_SECRET).toBe(filled.CODEAGENT_BUS_SECRET);
+      expect(resolved.services[s]?.environment?.RABBITMQ_URL).toBe(`amqp://codeagent:${filled.RABBITMQ_PASSWORD}@rabbitmq:5672`);
+    }
+    expect(resolved.services.rabbitmq?.environment?.RABBITMQ_DEFAULT_PASS).toBe(filled.RABBITMQ_PASSWORD);
+    expect(resolved.services.postgres?.environment?.POSTGRES_PASSWORD).toBe(filled.POSTGRES_PASSWORD);
+  });
+
+  test.each(REQUIRED)('refuses to start without %s (no default credential)', async (name) => {
+    await expect(config(without(name))).rejects.toThrow(new RegExp(`set ${name}`));
+    // Empty counts as missing: an unfilled line of .env.example must not become an empty password.
+    await expect(config({ ...without(), [name]: '' })).rejects.toThrow(new RegExp(`set ${name}`));
+  });
+
+  test('.env.example names every required credential, with no value filled in', () => {
+    const example = readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8');
+    for (const name of REQUIRED) expect(example).toMatch(new RegExp(`^${name}=$`, 'm'));
+  });
+
+  test('no credential in the file has a default, and no service connects as guest', () => {
+    const text = readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8').replace(/#.*$/gm, '');
+    expect(text).not.toMatch(/guest/);
+    // An empty default (ORCHESTRATOR_SECRET_KEY: unset means "generate one") is not a credential.
+    expect(text).not.toMatch(/\$\{[A-Z_]*(PASSWORD|SECRET)[A-Z_]*:?-[^}]/);
   });
 
   const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {

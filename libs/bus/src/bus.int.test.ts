@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { AppError, Headers, Queues } from '@codeagent/contracts';
-import { createTestBroker, deferred, spawnTs, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
-import { Bus } from './index';
+import { createTestBroker, deferred, spawnTs, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
+import { Bus, BusSigner } from './index';
 import { TestCatalog } from '../test/catalog';
 
 const run = promisify(execFile);
@@ -75,15 +75,13 @@ test('a malformed message is dead-lettered with its reason and the consumer goes
   await consumer.subscribe('dlq-test', { 'test.happened': async (p: { n: number }) => void received.push(p.n) } as never);
   const producer = await connect('gateway');
   const raw = await connect('raw');
-  // Bypass validation on publish the way a buggy or foreign producer would: straight onto the exchange.
-  const rawPublish = (raw as unknown as { publisher: { publish: Function } }).publisher;
-  await rawPublish.publish('codeagent.events', 'test.happened', Buffer.from('{not json'), { type: 'test.happened' });
-  await rawPublish.publish(
-    'codeagent.events',
-    'test.happened',
-    Buffer.from(JSON.stringify({ id: 'bad-1', type: 'event', timestamp: new Date().toISOString(), payload: { n: 'seven' }, metadata: { version: '1' } })),
-    { type: 'test.happened' },
-  );
+  // Bypass validation on publish the way a buggy platform producer would: straight onto the exchange,
+  // signed (an unsigned message is refused before validation: auth.int.test.ts).
+  const publisher = (raw as unknown as { publisher: { publish: Function } }).publisher;
+  const signer = new BusSigner(TEST_BUS_SECRET);
+  const rawPublish = (body: Buffer) => publisher.publish('codeagent.events', 'test.happened', body, { type: 'test.happened', headers: signer.headers('raw', { type: 'test.happened' }, body) });
+  await rawPublish(Buffer.from('{not json'));
+  await rawPublish(Buffer.from(JSON.stringify({ id: 'bad-1', type: 'event', timestamp: new Date().toISOString(), payload: { n: 'seven' }, metadata: { version: '1' } })));
   await any(producer).publish('test.happened', { n: 1 });
   await waitFor('the valid message after the bad ones', () => received.includes(1));
   const dead = await waitFor('two dead letters', async () => {

@@ -17,10 +17,13 @@ import {
   type EventPayload,
   type MessageType,
   type ServiceName,
+  UNAUTHENTICATED_REASON,
 } from '@codeagent/contracts';
 import { busMetrics, injectTraceHeaders, SpanKind, withSpan, type Logger } from '@codeagent/telemetry';
 import { openConnection } from './connection';
 import { Consumer, type ConsumerSpec } from './consumer';
+import { refusedMetric } from './refusals';
+import { BusSigner } from './signing';
 import { declareBaseTopology, type QueueType } from './topology';
 import type { AnyEventHandler, CommandHandlers, MessageContext, EventHandlers, PublishOptions, RequestOptions } from './types';
 
@@ -47,6 +50,11 @@ export interface BusOptions {
   queueType?: QueueType;
   /** The message catalog; the platform's own unless a test brings its own. */
   catalog?: Catalog;
+  /**
+   * The platform secret every message is signed and verified with (32+ characters, the same on every
+   * service). Defaults to CODEAGENT_BUS_SECRET from the environment; connect fails without one.
+   */
+  secret?: string;
 }
 
 interface Pending {
@@ -75,7 +83,8 @@ export class Bus {
     private readonly conn: AmqpConnectionManager,
     private readonly publisher: ChannelWrapper,
     private readonly requester: ChannelWrapper,
-    private readonly opts: Required<Omit<BusOptions, 'catalog'>> & { catalog: Catalog },
+    private readonly opts: Required<Omit<BusOptions, 'catalog' | 'secret'>> & { catalog: Catalog },
+    private readonly signer: BusSigner,
   ) {
     this.service = opts.service;
     this.instanceId = opts.instanceId;
@@ -94,6 +103,8 @@ export class Bus {
       catalog: defaultCatalog as Catalog,
       ...options,
     };
+    // Before any connection: a service without the secret must not start at all.
+    const signer = new BusSigner(options.secret ?? process.env.CODEAGENT_BUS_SECRET);
     const log = opts.logger.child({ component: 'bus' });
     const conn = await openConnection({
       url: opts.url,
@@ -110,7 +121,8 @@ export class Bus {
     });
     // Requests need no confirm: the reply (or its timeout) is the acknowledgement.
     const requester = conn.createChannel({ name: 'requester', confirm: false });
-    const bus = new Bus(conn, publisher, requester, { ...opts, logger: log });
+    const { secret: _secret, ...rest } = opts;
+    const bus = new Bus(conn, publisher, requester, { ...rest, logger: log }, signer);
     await requester.addSetup(async (ch: ConfirmChannel) => {
       ch.on('return', (msg: ConsumeMessage) => bus.onReturned(msg));
       await ch.consume(REPLY_TO, (msg) => msg && bus.onReply(msg), { noAck: true });
@@ -151,12 +163,13 @@ export class Bus {
     await withSpan(`${name} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': name } }, async () => {
       const headers = injectTraceHeaders();
       const env = makeEnvelope(type, payload, this.metadata(version, headers, options), options.id);
-      await this.publisher.publish(exchange, routingKey, Buffer.from(JSON.stringify(env)), {
+      const body = Buffer.from(JSON.stringify(env));
+      await this.publisher.publish(exchange, routingKey, body, {
         persistent: true,
         contentType: 'application/json',
         messageId: env.id,
         type: name,
-        headers,
+        headers: { ...headers, ...this.signer.headers(this.service, { messageId: env.id, type: name }, body) },
       });
       busMetrics.published().inc({ key: name });
     });
@@ -194,13 +207,14 @@ export class Bus {
       try {
         // While the broker is away the publish waits for the reconnect; the timeout must still win,
         // and whichever of the two loses must not become an unhandled rejection.
-        const published = this.requester.publish(exchange, key, Buffer.from(JSON.stringify(env)), {
+        const body = Buffer.from(JSON.stringify(env));
+        const published = this.requester.publish(exchange, key, body, {
           contentType: 'application/json',
           messageId: env.id,
           correlationId: env.id,
           replyTo: REPLY_TO,
           type: name,
-          headers,
+          headers: { ...headers, ...this.signer.headers(this.service, { messageId: env.id, type: name, correlationId: env.id }, body) },
           mandatory: true,
           // A request nobody took in time is worthless: let the broker drop it instead of running it late.
           expiration: String(timeoutMs),
@@ -274,7 +288,7 @@ export class Bus {
     this.channels.push(channel);
     const consumer = new Consumer(
       { ...spec, prefetch: this.opts.prefetch, queueType: this.opts.queueType },
-      { catalog: this.catalog, publisher: this.publisher, log: this.log, service: this.service },
+      { catalog: this.catalog, publisher: this.publisher, log: this.log, service: this.service, signer: this.signer },
     );
     this.consumers.push(consumer);
     await channel.addSetup((ch: ConfirmChannel) => consumer.attach(ch));
@@ -327,6 +341,19 @@ export class Bus {
     if (!id || !pending) return; // late reply to a request that already timed out
     this.pending.delete(id);
     clearTimeout(pending.timer);
+    const auth = this.signer.verify(msg.properties.headers, msg.properties, msg.content);
+    if (!auth.ok) {
+      // Only something that holds the reply address and the correlation id can get here: a forged
+      // answer, or a service running with another secret. Either way the answer is not believed.
+      refusedMetric().inc({ kind: 'reply', reason: auth.reason });
+      this.log.warn({ command: pending.name, reason: auth.reason }, 'reply refused: its signature does not verify');
+      pending.reject(
+        new AppError('INTERNAL', `the reply to ${pending.name} was refused: it is not signed with this platform's CODEAGENT_BUS_SECRET (${auth.reason})`, {
+          details: { service: pending.service, command: pending.name, reason: UNAUTHENTICATED_REASON },
+        }),
+      );
+      return;
+    }
     let env: Envelope;
     try {
       env = Envelope.parse(JSON.parse(msg.content.toString('utf8')));

@@ -1,8 +1,10 @@
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import { AppError, Envelope, Exchanges, Headers, makeEnvelope, type Catalog, type Metadata } from '@codeagent/contracts';
+import { AppError, Envelope, Exchanges, Headers, makeEnvelope, UNAUTHENTICATED_REASON, type Catalog, type Metadata } from '@codeagent/contracts';
 import { busMetrics, extractTraceContext, SpanKind, withSpan, type Logger } from '@codeagent/telemetry';
 import { RecentIds } from './dedupe';
+import { RefusalLog, refusedMetric } from './refusals';
+import type { BusSigner, RefusalReason } from './signing';
 import { declareQueue, retryExchange, RETRY_DELAYS_MS, type QueueLifetime, type QueueType } from './topology';
 import type { MessageContext } from './types';
 
@@ -28,15 +30,19 @@ interface Deps {
   publisher: ChannelWrapper;
   log: Logger;
   service: string;
+  signer: BusSigner;
 }
 
 /** Why a message cannot be handled at all: it goes straight to the dead-letter queue. */
 class Unhandleable extends Error {}
 
 /**
- * One queue's consumer. Each delivery is parsed, validated against the catalog, de-duplicated on the
+ * One queue's consumer. Each delivery is authenticated (signed by a platform service, or
+ * dead-lettered as `unauthenticated`), parsed, validated against the catalog, de-duplicated on the
  * envelope id, handled in a span continuing the sender's trace, then acknowledged; a failure is
  * retried with back-off (events and fire-and-forget commands) or dead-lettered with the reason.
+ * A retry republishes the same bytes and signed properties, so it keeps the original signature and
+ * publisher: a gateway's command retried by the orchestrator is still the gateway's.
  */
 export class Consumer {
   private channel?: ConfirmChannel;
@@ -45,11 +51,14 @@ export class Consumer {
   private readonly recent = new RecentIds();
   private chain: Promise<void> = Promise.resolve();
   private cancelled = false;
+  private readonly refusals: RefusalLog;
 
   constructor(
     private readonly spec: ConsumerSpec,
     private readonly deps: Deps,
-  ) {}
+  ) {
+    this.refusals = new RefusalLog(deps.log);
+  }
 
   /** The channel setup: runs on first connect and again after every reconnect. */
   async attach(ch: ConfirmChannel): Promise<void> {
@@ -79,6 +88,9 @@ export class Consumer {
 
   private async handle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
     const name = (msg.properties.type as string | undefined) ?? msg.fields.routingKey;
+    // Before the body is even parsed: what a platform service did not sign is never handled.
+    const auth = this.deps.signer.verify(msg.properties.headers, msg.properties, msg.content);
+    if (!auth.ok) return this.refuse(ch, msg, name, auth.reason);
     const attempt = Number(msg.properties.headers?.[Headers.retryCount] ?? 0);
     let env: Envelope | undefined;
     try {
@@ -94,6 +106,7 @@ export class Consumer {
         id: env.id,
         name,
         metadata: env.metadata as Metadata,
+        publisher: auth.publisher,
         redelivered: msg.fields.redelivered || attempt > 0,
         attempt,
         log: this.deps.log.child({ msgId: env.id, msg: name }),
@@ -111,6 +124,36 @@ export class Consumer {
       this.ack(ch, msg);
     } catch (err) {
       await this.fail(ch, msg, name, attempt, env, err);
+    }
+  }
+
+  /**
+   * Dead-letters a message that is not signed by a platform service, without retry and without an
+   * answer (a forger learns nothing, and gets no signed reply to reuse). Its routing key and claimed
+   * publisher are logged; its body, which nothing has authenticated, is not.
+   */
+  private async refuse(ch: ConfirmChannel, msg: ConsumeMessage, name: string, reason: RefusalReason): Promise<void> {
+    refusedMetric().inc({ kind: this.spec.kind, reason });
+    const claimed = msg.properties.headers?.[Headers.publisher];
+    this.refusals.refused({
+      queue: this.spec.queue,
+      exchange: msg.fields.exchange,
+      routingKey: msg.fields.routingKey,
+      claimedPublisher: typeof claimed === 'string' ? claimed : undefined,
+      reason,
+    });
+    // The metric label must stay one of ours whatever type a forger wrote.
+    const known = Object.hasOwn(this.deps.catalog.commands, name) || Object.hasOwn(this.deps.catalog.events, name);
+    try {
+      await this.deadLetter(msg, known ? name : 'unknown', UNAUTHENTICATED_REASON);
+      this.ack(ch, msg);
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message }, 'could not dead-letter an unauthenticated message; returning it to the queue');
+      try {
+        ch.nack(msg, false, true);
+      } catch {
+        /* channel already gone: the broker requeues it */
+      }
     }
   }
 
@@ -185,16 +228,21 @@ export class Consumer {
       },
       persistent: true,
     });
-    busMetrics.deadLettered().inc({ key: name, reason: reason.startsWith('invalid') ? 'invalid' : 'failed' });
+    const label = reason === UNAUTHENTICATED_REASON ? UNAUTHENTICATED_REASON : reason.startsWith('invalid') ? 'invalid' : 'failed';
+    busMetrics.deadLettered().inc({ key: name, reason: label });
   }
 
   private reply(ch: ConfirmChannel, msg: ConsumeMessage, req: Envelope | undefined, type: 'response' | 'error', payload: unknown): void {
     const env = makeEnvelope(type, payload, { version: req?.metadata.version ?? '1', client: this.deps.service });
+    const body = Buffer.from(JSON.stringify(env));
+    const correlationId = (msg.properties.correlationId as string | undefined) ?? req?.id;
     try {
-      ch.sendToQueue(msg.properties.replyTo as string, Buffer.from(JSON.stringify(env)), {
-        correlationId: msg.properties.correlationId ?? req?.id,
+      ch.sendToQueue(msg.properties.replyTo as string, body, {
+        correlationId,
         contentType: 'application/json',
+        messageId: env.id,
         type,
+        headers: this.deps.signer.headers(this.deps.service, { messageId: env.id, type, correlationId }, body),
       });
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, 'could not send reply; the requester will time out');

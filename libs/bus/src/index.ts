@@ -1,4 +1,5 @@
 export { Bus, within, type BusOptions } from './bus';
 export { safeUrl } from './connection';
+export { BusSigner, MIN_BUS_SECRET_LENGTH, type SignedProperties, type Verification } from './signing';
 export { RETRY_DELAYS_MS, retryExchange } from './topology';
 export type * from './types';

@@ -17,6 +17,12 @@ export interface MessageContext {
   /** The routing key (catalog name). */
   name: string;
   metadata: Metadata;
+  /**
+   * The platform service that signed the message (`gateway`, `orchestrator`, ...). Every delivered
+   * message is signed with the platform secret, so this is a platform service's word; check it where
+   * it matters who relayed a user's `actor` (the gateway is the edge that authenticates users).
+   */
+  publisher: string;
   /** Whether the broker delivered it before (a retry or a redelivery after a lost ack). */
   redelivered: boolean;
   /** How many times the bus has retried it after a failure. */

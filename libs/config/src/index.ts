@@ -29,6 +29,13 @@ export const envInt = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER)
 export const CommonEnv = z.object({
   /** The broker. */
   RABBITMQ_URL: z.string().url().default('amqp://guest:guest@127.0.0.1:5672'),
+  /**
+   * The platform secret (32+ characters, the same on every service) that signs every bus message; a
+   * message without its signature is never handled. Required: `npm start` creates one in DATA_DIR.
+   */
+  CODEAGENT_BUS_SECRET: z
+    .string({ error: (i) => (i.input === undefined ? 'required: the same random value of 32+ characters on every service (`npm start` creates one; e.g. `openssl rand -hex 32`)' : undefined) })
+    .min(32, 'at least 32 characters'),
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where services keep their files (SQLite databases, workspaces, snapshots). */

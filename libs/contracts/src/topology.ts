@@ -32,7 +32,20 @@ export const Headers = {
   retryCount: 'x-retry-count',
   /** The service that rejected a message. */
   deathService: 'x-death-service',
+  /**
+   * The platform service that published a message (or reply), as it claims under `signature`.
+   * Consumers refuse a message whose signature does not verify; handlers see it as `ctx.publisher`.
+   */
+  publisher: 'x-codeagent-publisher',
+  /**
+   * `v1=<base64 HMAC-SHA256>` with the platform secret (CODEAGENT_BUS_SECRET) over the publisher, the
+   * message id, type and correlation id properties and the exact body bytes (libs/bus, signing.ts).
+   */
+  signature: 'x-codeagent-signature',
 } as const;
+
+/** `x-death-reason` of a message refused because its signature is missing or wrong: never retried. */
+export const UNAUTHENTICATED_REASON = 'unauthenticated';
 
 /** The six services; each has a command queue and answers `<service>.ping`. */
 export const ServiceNames = ['gateway', 'orchestrator', 'workspace', 'shell', 'analytics', 'project-ci'] as const;

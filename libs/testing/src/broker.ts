@@ -13,6 +13,14 @@ export const BROKER = {
   password: process.env.TEST_RABBITMQ_PASSWORD ?? 'guest',
 };
 
+/**
+ * The platform secret test buses and test stacks sign their messages with: the run's own
+ * CODEAGENT_BUS_SECRET if it brings one, else a random one per test process. It is put in this
+ * process's environment as the module loads, so a test's `Bus.connect` (which falls back to it) and
+ * every process `spawnTs` starts (which inherits the environment) share it, like a platform's services.
+ */
+export const TEST_BUS_SECRET = (process.env.CODEAGENT_BUS_SECRET ||= `test-bus-secret-${randomBytes(24).toString('hex')}`);
+
 const auth = () => 'Basic ' + Buffer.from(`${BROKER.user}:${BROKER.password}`).toString('base64');
 
 /** Calls the management API (enabled by .ci/run and the start script). */

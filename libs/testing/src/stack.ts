@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ServiceNames, type ServiceName } from '@codeagent/contracts';
-import { createTestBroker, type TestBroker } from './broker';
+import { createTestBroker, TEST_BUS_SECRET, type TestBroker } from './broker';
 import { freePort, freePortBlock } from './ports';
 import { spawnTs, type ServiceProcess } from './processes';
 import { waitFor } from './wait';
@@ -31,6 +31,7 @@ export async function startStack(opts: { env?: Record<string, string>; databaseU
   const gatewayPort = await freePort();
   const env: Record<string, string> = {
     RABBITMQ_URL: broker.url,
+    CODEAGENT_BUS_SECRET: TEST_BUS_SECRET,
     DATA_DIR: dataDir,
     GATEWAY_PORT: String(gatewayPort),
     ORCHESTRATOR_PORT: '0',

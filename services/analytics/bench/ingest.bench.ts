@@ -11,7 +11,7 @@
 import { Bus } from '@codeagent/bus';
 import { Queues, type EventPayload } from '@codeagent/contracts';
 import type { RunningService } from '@codeagent/service';
-import { createTestBroker, createTestDatabase, testLogger, waitFor, type TestDatabaseKind } from '@codeagent/testing';
+import { createTestBroker, createTestDatabase, TEST_BUS_SECRET, testLogger, waitFor, type TestDatabaseKind } from '@codeagent/testing';
 import { prom } from '@codeagent/telemetry';
 import { msSince, percentile, report, type Figure } from '../../../bench/lib';
 import { loadServiceEnv } from '../src/env';
@@ -44,7 +44,7 @@ async function measure(kind: TestDatabaseKind): Promise<Figure[]> {
   const broker = await createTestBroker(`bench-analytics-${kind}`);
   const tdb = await createTestDatabase(kind, 'bench-analytics');
   const env = (i: number) =>
-    loadServiceEnv({ ...TUNING, RABBITMQ_URL: broker.url, DATABASE_URL: tdb.url, DATA_DIR: tdb.dataDir, ANALYTICS_PORT: '0', LOG_LEVEL: 'warn', INSTANCE_ID: `bench-${kind}-${i}` });
+    loadServiceEnv({ ...TUNING, RABBITMQ_URL: broker.url, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, DATABASE_URL: tdb.url, DATA_DIR: tdb.dataDir, ANALYTICS_PORT: '0', LOG_LEVEL: 'warn', INSTANCE_ID: `bench-${kind}-${i}` });
   let service: RunningService = await startAnalytics(env(0), { exitOnSignal: false });
   await service.stop();
   const watchDb = await openAnalyticsDatabase({ databaseUrl: tdb.url, dataDir: tdb.dataDir, poolSize: 1 });
@@ -149,7 +149,7 @@ async function busCeiling(): Promise<Figure> {
 }
 
 async function main() {
-  const tuned = loadServiceEnv({ ...TUNING });
+  const tuned = loadServiceEnv({ ...TUNING, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET });
   const figures: Figure[] = [];
   if (process.env.BENCH_BUS_CEILING !== '0') figures.push(await busCeiling());
   for (const kind of KINDS) figures.push(...(await measure(kind)));

@@ -1,10 +1,10 @@
 // The analytics service end to end on the real broker and real databases: events published on the
 // bus appear in the reports with the right sums, a redelivered envelope id is not counted twice (even
 // by a restarted replica), a malformed event is dead-lettered while ingestion goes on.
-import { Bus } from '@codeagent/bus';
+import { Bus, BusSigner } from '@codeagent/bus';
 import { Exchanges, Headers, Queues, type EventPayload } from '@codeagent/contracts';
 import type { RunningService } from '@codeagent/service';
-import { createTestBroker, createTestDatabase, management, TEST_DATABASE_KINDS, testLogger, waitFor, type TestBroker, type TestDatabase } from '@codeagent/testing';
+import { createTestBroker, createTestDatabase, management, TEST_BUS_SECRET, TEST_DATABASE_KINDS, testLogger, waitFor, type TestBroker, type TestDatabase } from '@codeagent/testing';
 import { loadServiceEnv } from './env';
 import { startAnalytics } from './service';
 
@@ -20,6 +20,7 @@ describe.each(TEST_DATABASE_KINDS)('analytics service on %s', (kind) => {
   const start = async () => {
     const env = loadServiceEnv({
       RABBITMQ_URL: broker.url,
+      CODEAGENT_BUS_SECRET: TEST_BUS_SECRET,
       DATABASE_URL: tdb.url,
       DATA_DIR: tdb.dataDir,
       ANALYTICS_PORT: '0',
@@ -116,11 +117,14 @@ describe.each(TEST_DATABASE_KINDS)('analytics service on %s', (kind) => {
     const openaiCalls = () => client.request('analytics.usage', { groupBy: [], interval: 'none', filter: { provider: 'openai' }, limit: 1 });
     const openaiBefore = (await openaiCalls()).totals.calls;
     const bad = { id: 'bad-1', type: 'event', timestamp: new Date().toISOString(), metadata: { version: '1' }, payload: { provider: 'openai', model: 'gpt-5', role: 'x', inputTokens: -5, outputTokens: 1, costUsd: 0 } };
+    // Signed as a platform service would sign it: a buggy producer, not a foreign one (that one is refused before validation).
+    const body = JSON.stringify(bad);
+    const headers = new BusSigner(TEST_BUS_SECRET).headers('gateway', { messageId: 'bad-1', type: 'llm.usage' }, Buffer.from(body));
     const routed = (await management('POST', `/exchanges/${encodeURIComponent(broker.vhost)}/${Exchanges.events}/publish`, {
       routing_key: 'llm.usage',
-      payload: JSON.stringify(bad),
+      payload: body,
       payload_encoding: 'string',
-      properties: { type: 'llm.usage', message_id: 'bad-1', content_type: 'application/json', delivery_mode: 2 },
+      properties: { type: 'llm.usage', message_id: 'bad-1', content_type: 'application/json', delivery_mode: 2, headers },
     })) as { routed: boolean };
     expect(routed.routed).toBe(true);
     const dead = await waitFor(

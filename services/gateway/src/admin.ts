@@ -21,7 +21,13 @@ async function main(argv: string[]): Promise<void> {
     options: { role: { type: 'string', default: 'member' }, password: { type: 'string' }, label: { type: 'string', default: 'cli' } },
   });
   const [cmd, arg] = positionals;
-  const env = loadServiceEnv({ ...process.env, GATEWAY_JWT_SECRET: process.env.GATEWAY_JWT_SECRET ?? 'x'.repeat(32), GATEWAY_AUTH_MODE: 'local' });
+  // Neither secret is used: the CLI issues no tokens and never touches the bus.
+  const env = loadServiceEnv({
+    ...process.env,
+    GATEWAY_JWT_SECRET: process.env.GATEWAY_JWT_SECRET ?? 'x'.repeat(32),
+    CODEAGENT_BUS_SECRET: process.env.CODEAGENT_BUS_SECRET || 'x'.repeat(32),
+    GATEWAY_AUTH_MODE: 'local',
+  });
   const repo = new FileAuthRepository(authFile(env));
   // The secret only signs tokens, which the CLI never issues.
   const auth = new AuthService(repo, { jwtSecret: 'cli-does-not-sign-tokens-0000000000', accessTtlS: 60, refreshTtlS: 60 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Bus } from '@codeagent/bus';
-import { testLogger } from '@codeagent/testing';
+import { TEST_BUS_SECRET, testLogger } from '@codeagent/testing';
 import { loadServiceEnv } from '../src/env';
 import { startGateway, type RunningGateway } from '../src/server';
 
@@ -16,7 +16,7 @@ export interface TestGateway extends RunningGateway {
 /** A real gateway on a real port (127.0.0.1, port 0) on the test's own vhost. */
 export async function startTestGateway(brokerUrl: string, env: Record<string, string> = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gw-test-'));
-  const parsed = loadServiceEnv({ RABBITMQ_URL: brokerUrl, DATA_DIR: dataDir, GATEWAY_PORT: '0', LOG_LEVEL: 'silent', ...env });
+  const parsed = loadServiceEnv({ RABBITMQ_URL: brokerUrl, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, DATA_DIR: dataDir, GATEWAY_PORT: '0', LOG_LEVEL: 'silent', ...env });
   const log = testLogger('gateway');
   const bus = await Bus.connect({ url: brokerUrl, service: 'gateway', instanceId: `gw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, logger: log });
   const gw = await startGateway({ env: parsed, bus, log });

@@ -1,4 +1,7 @@
-import { loadServiceEnv } from './env';
+import { loadServiceEnv as load } from './env';
+
+/** Every service requires the bus secret; these tests are about the other variables. */
+const loadServiceEnv = (env: NodeJS.ProcessEnv) => load({ CODEAGENT_BUS_SECRET: 'b'.repeat(32), ...env });
 
 test('defaults: seed 004 port base, loopback only, Ollama', () => {
   const env = loadServiceEnv({});

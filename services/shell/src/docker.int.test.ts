@@ -5,7 +5,7 @@ import { Bus } from '@codeagent/bus';
 import { BubblewrapDriver, DockerDriver } from '@codeagent/sandbox';
 import { importBusyboxImage, startTestEngine } from '@codeagent/sandbox/src/docker/test-engine';
 import { runService, type RunningService } from '@codeagent/service';
-import { createTestBroker, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
+import { createTestBroker, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
 import { loadServiceEnv } from './env';
 import { buildShellService } from './service';
 
@@ -29,7 +29,7 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
     workspace = mkdtempSync(path.join(os.tmpdir(), 'shell-dock-'));
     docker = new DockerDriver({ dockerHost: engine.host, pull: false, buildNetwork: 'none' });
     image = await importBusyboxImage(docker.docker);
-    const env = loadServiceEnv({ RABBITMQ_URL: broker.url, INSTANCE_ID: instanceId, SHELL_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: workspace });
+    const env = loadServiceEnv({ RABBITMQ_URL: broker.url, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, INSTANCE_ID: instanceId, SHELL_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: workspace });
     service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver(), docker }) }, { exitOnSignal: false });
     client = await Bus.connect({ url: broker.url, service: 'shell-docker-test', instanceId: 'client', logger: testLogger() });
   });

@@ -5,7 +5,7 @@ import { Bus } from '@codeagent/bus';
 import type { EventName, EventPayload } from '@codeagent/contracts';
 import { BubblewrapDriver } from '@codeagent/sandbox';
 import { runService, type RunningService } from '@codeagent/service';
-import { createTestBroker, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
+import { createTestBroker, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
 import { loadServiceEnv } from './env';
 import { buildShellService } from './service';
 
@@ -44,6 +44,7 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     workspace = mkdtempSync(path.join(os.tmpdir(), 'shell-ws-'));
     const env = loadServiceEnv({
       RABBITMQ_URL: broker.url,
+      CODEAGENT_BUS_SECRET: TEST_BUS_SECRET,
       INSTANCE_ID: instanceId,
       SHELL_PORT: '0',
       SHELL_MAX_SESSIONS: '2',

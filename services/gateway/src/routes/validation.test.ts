@@ -1,5 +1,5 @@
 import type { Bus } from '@codeagent/bus';
-import { testLogger } from '@codeagent/testing';
+import { TEST_BUS_SECRET, testLogger } from '@codeagent/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app';
 import { loadServiceEnv } from '../env';
@@ -23,7 +23,7 @@ async function inject(o: { method: string; url: string; payload?: unknown; heade
 }
 
 beforeAll(async () => {
-  const env = loadServiceEnv({ LOG_LEVEL: 'silent', DATA_DIR: '/tmp/gw-validation' });
+  const env = loadServiceEnv({ LOG_LEVEL: 'silent', DATA_DIR: '/tmp/gw-validation', CODEAGENT_BUS_SECRET: TEST_BUS_SECRET });
   app = (await buildApp({ env, bus, log: testLogger() })).app;
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
