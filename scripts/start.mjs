@@ -6,12 +6,16 @@
 //   npm start -- --replicas orchestrator=2,shell=2
 //   npm start -- --only gateway,orchestrator
 //   npm start -- --json                    raw JSON log lines instead of the readable form
+//
+// Every service signs its bus messages with CODEAGENT_BUS_SECRET; when it is not set, the one kept in
+// <DATA_DIR>/bus-secret (made on first start, mode 0600) is passed to them (scripts/bus-credentials.mjs).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { busSecret, guestBrokerWarning } from './bus-credentials.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -41,7 +45,21 @@ function fail(msg) {
 }
 
 const brokerUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const guestWarning = guestBrokerWarning(brokerUrl);
+if (guestWarning) console.warn(`codeagent: WARNING: ${guestWarning}`);
 await ensureBroker(new URL(brokerUrl));
+
+// Every service signs and verifies bus messages with one secret; they refuse to start without it.
+// The services resolve a relative DATA_DIR against their working folder, which is the repository's.
+const dataDir = path.resolve(root, process.env.DATA_DIR ?? 'data');
+let bus;
+try {
+  bus = busSecret(dataDir);
+} catch (err) {
+  fail(err.message);
+}
+if (bus.created) console.log(`codeagent: created the platform's bus secret in ${bus.file} (mode 0600); every service signs its messages with it`);
+if (bus.tightened !== undefined) console.warn(`codeagent: WARNING: ${bus.file} was readable by others (mode ${bus.tightened.toString(8)}); it is now 0600`);
 
 // tsx loaded into each service's own process (its file URL, so the working folder does not matter).
 const tsx = pathToFileURL(require.resolve('tsx')).href;
@@ -53,7 +71,7 @@ for (const service of SERVICES.filter((s) => only.includes(s))) {
     const name = (replicas[service] ?? 1) > 1 ? `${service}-${n}` : service;
     const portVar = `${service.toUpperCase().replace('-', '_')}_PORT`;
     const port = process.env[portVar] ? Number(process.env[portVar]) + 100 * (n - 1) : OPS_PORTS[service] + 100 * (n - 1);
-    const env = { ...process.env, [portVar]: String(port), INSTANCE_ID: `${name}-${process.pid}` };
+    const env = { ...process.env, CODEAGENT_BUS_SECRET: bus.secret, [portVar]: String(port), INSTANCE_ID: `${name}-${process.pid}` };
     const child = spawn(process.execPath, ['--import', tsx, path.join(root, 'services', service, 'src', 'main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const color = COLORS[index++ % COLORS.length];
     const prefix = process.stdout.isTTY ? `\x1b[${color}m${name.padEnd(14)}\x1b[0m|` : `${name.padEnd(14)}|`;
