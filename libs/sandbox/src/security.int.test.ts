@@ -1,6 +1,7 @@
 /**
  * The security battery: each attack must fail safely inside its own sandbox while another session
- * keeps working. Real bwrap, real cgroups, real sockets. Network is only ever tested switched off
+ * keeps working. Real bwrap, real cgroups, real sockets. Network off is tested here; every network mode
+ * (the egress proxy, the allowlist, credentials) in network.int.test.ts. Network is only ever tested switched off
  * (or on loopback): no traffic is sent to outside addresses.
  */
 import { randomBytes } from 'node:crypto';

@@ -6,3 +6,4 @@ export * from './fake-llm';
 export * from './database';
 export * from './stack';
 export * from './ports';
+export * from './test-hosts';

@@ -9,13 +9,15 @@ import { planLimits, removeCgroups } from './cgroups';
 import { diagnose } from './diagnose';
 import { jailEnv } from './jail';
 import { BubblewrapSandbox } from './sandbox';
+import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
 
 /** Defaults when OpenOptions.limits leaves a field out. */
 export const DEFAULT_LIMITS = { memoryMb: 2048, pids: 512, cpus: 1 } as const;
 
 const OpenOptionsSchema = z.object({
   workspaceDir: z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path'),
-  network: z.enum(['none', 'open']).default('none'),
+  network: NetworkSchema.default('none'),
+  credentials: CredentialsSchema,
   limits: z
     .object({
       memoryMb: z.number().int().min(16).max(1 << 20).optional(),
@@ -34,7 +36,12 @@ export class BubblewrapDriver implements SandboxDriver {
   readonly name = 'bubblewrap' as const;
   private probe?: Promise<{ ok: boolean; reason?: string }>;
 
-  constructor(private readonly options: { egress?: EgressOptions } = {}) {}
+  private readonly egress: EgressSettings;
+
+  /** `egress`: the host's egress settings (an admin's address exceptions, the resolver), for every sandbox. */
+  constructor(options: { egress?: EgressOptions } = {}) {
+    this.egress = new EgressSettings(options.egress);
+  }
 
   /** Probes once: bwrap installed, and able to make the namespaces open() uses. */
   available(): Promise<{ ok: boolean; reason?: string }> {
@@ -64,9 +71,14 @@ export class BubblewrapDriver implements SandboxDriver {
     const id = o.id ?? `sb-${randomBytes(6).toString('hex')}`;
     const hostname = id.slice(0, 63);
     // The cgroup name gets a random suffix: two sandboxes given the same id must not share limits.
+    let sandbox: BubblewrapSandbox | undefined;
+    // Parses the allowlist and credentials before anything is started (VALIDATION_FAILED naming the entry).
+    const egress = new SandboxEgress(o.network, o.credentials, this.egress.addresses, this.egress.resolve, (d) => sandbox?.emitEgress(d));
     const plan = planLimits(`${id}-${randomBytes(4).toString('hex')}`, { ...DEFAULT_LIMITS, ...o.limits });
     try {
-      return await BubblewrapSandbox.open(id, { workspace, network: o.network, hostname, env: jailEnv(hostname, o.env) }, plan);
+      const spec = { workspace, network: o.network, hostname, env: jailEnv(hostname, { ...o.env, ...egress.env() }), resolvConf: egress.hasEgress ? jailResolvConf() : undefined };
+      sandbox = await BubblewrapSandbox.open(id, spec, plan, egress);
+      return sandbox;
     } catch (err) {
       removeCgroups(plan.dirs);
       throw err;

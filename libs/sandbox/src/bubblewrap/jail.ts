@@ -75,6 +75,8 @@ export interface JailSpec {
   network: Network;
   hostname: string;
   env: Record<string, string>;
+  /** A resolv.conf mounted over /etc/resolv.conf (the jail's own DNS server, for `allow` and `open`). */
+  resolvConf?: string;
 }
 
 /** Where the sandbox user lives; a tmpfs, so nothing of it outlives the jail. */
@@ -89,8 +91,8 @@ export function bwrapArgs(spec: JailSpec, command: string[]): string[] {
   const m = etcMasks();
   const a = [
     '--unshare-user', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID),
-    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
-    ...(spec.network === 'none' ? ['--unshare-net'] : []),
+    // Every mode has its own network namespace: `allow` and `open` leave it only through the egress proxy.
+    '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try', '--unshare-net',
     '--cap-drop', 'ALL',
     '--hostname', spec.hostname,
     '--ro-bind', '/usr', '/usr',
@@ -98,6 +100,7 @@ export function bwrapArgs(spec: JailSpec, command: string[]): string[] {
     '--ro-bind', '/etc', '/etc',
     ...m.files.flatMap((f) => ['--ro-bind', '/dev/null', f]),
     ...m.dirs.flatMap((d) => ['--tmpfs', d, '--remount-ro', d]),
+    ...(spec.resolvConf ? ['--ro-bind', spec.resolvConf, '/etc/resolv.conf'] : []),
     // Read-only: jailed processes are host uid 0 without capabilities, and sysctls under /proc/sys
     // check only the uid, so a writable /proc would let the jail change the host's kernel settings.
     '--proc', '/proc', '--remount-ro', '/proc',

@@ -179,7 +179,7 @@ export class BubblewrapSandbox implements Sandbox {
   on(event: 'crash', cb: (info: CrashInfo) => void): void;
   on(event: 'egress', cb: (decision: EgressDecision) => void): void;
   on(event: 'crash' | 'egress', cb: (arg: never) => void): void {
-    this.events.on(event, cb);
+    this.events.on(event, cb as (...args: unknown[]) => void);
   }
 
   /** Called by the egress proxy for each decision. */

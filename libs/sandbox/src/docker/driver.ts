@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { AppError } from '@codeagent/contracts';
 import { DEFAULT_LIMITS } from '../bubblewrap/driver';
 import { DockerfileBuilder } from './build';
-import type { OpenOptions, Sandbox, SandboxDriver } from '../types';
+import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
+import type { EgressOptions, OpenOptions, Sandbox, SandboxDriver } from '../types';
 import { DockerSandbox } from './sandbox';
 
 /**
@@ -33,11 +34,14 @@ export interface DockerDriverOptions {
   pingTimeoutMs?: number;
   /** Network of a Dockerfile's RUN steps; the engine's default when absent. */
   buildNetwork?: string;
+  /** The host's egress settings (see BubblewrapDriver). */
+  egress?: EgressOptions;
 }
 
 const OpenOptionsSchema = z.object({
   workspaceDir: z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path'),
-  network: z.enum(['none', 'open']).default('none'),
+  network: NetworkSchema.default('none'),
+  credentials: CredentialsSchema,
   limits: z
     .object({
       memoryMb: z.number().int().min(16).max(1 << 20).optional(),
@@ -60,7 +64,10 @@ export class DockerDriver implements SandboxDriver {
   private readonly builder: DockerfileBuilder;
   private probe?: { at: number; result: Promise<{ ok: boolean; reason?: string }> };
 
+  private readonly egress: EgressSettings;
+
   constructor(private readonly opts: DockerDriverOptions = {}) {
+    this.egress = new EgressSettings(opts.egress);
     this.docker = new Docker(engineOptions(opts.dockerHost));
     this.defaultImage = opts.defaultImage ?? 'debian:bookworm-slim';
     this.builder = new DockerfileBuilder(this.docker, opts.buildNetwork);
@@ -106,7 +113,6 @@ export class DockerDriver implements SandboxDriver {
     const inForce: Record<string, string> = {
       memory: `docker cgroup ${limits.memoryMb} MiB (no swap)`,
       pids: `docker cgroup ${limits.pids}`,
-      network: o.network === 'none' ? 'docker network none (loopback only)' : 'docker default bridge',
     };
     if (limits.cpuSeconds !== undefined) {
       ulimits.push({ Name: 'cpu', Soft: limits.cpuSeconds, Hard: limits.cpuSeconds });
@@ -118,7 +124,13 @@ export class DockerDriver implements SandboxDriver {
     }
     // Files made in the workspace belong to its owner on the host, as with bubblewrap.
     const user = owner.uid === 0 ? undefined : `${owner.uid}:${owner.gid}`;
-    const env = [...Object.entries(o.env).map(([k, v]) => `${k}=${v}`), `CODEAGENT_SANDBOX=${id}`, ...(user ? ['HOME=/tmp'] : [])];
+    let sandbox: DockerSandbox | undefined;
+    const egress = new SandboxEgress(o.network, o.credentials, this.egress.addresses, this.egress.resolve, (d) => sandbox?.emitEgress(d));
+    if (egress.hasEgress && this.opts.dockerHost && !this.opts.dockerHost.startsWith('unix://')) {
+      throw new AppError('SANDBOX_UNAVAILABLE', `network ${JSON.stringify(o.network)} needs the egress proxy on the engine's host; the engine at ${this.opts.dockerHost} is remote`);
+    }
+    const vars = { ...o.env, ...egress.env() };
+    const env = [...Object.entries(vars).map(([k, v]) => `${k}=${v}`), `CODEAGENT_SANDBOX=${id}`, ...(user ? ['HOME=/tmp'] : [])];
     const container = await this.docker
       .createContainer({
         name: `codeagent-${id}-${randomBytes(3).toString('hex')}`,
@@ -131,8 +143,9 @@ export class DockerDriver implements SandboxDriver {
         Labels: { 'codeagent.sandbox': id },
         HostConfig: {
           Init: true,
-          NetworkMode: o.network === 'none' ? 'none' : 'bridge',
-          Binds: [`${workspace}:/workspace:rw`],
+          // Never a bridge (it reaches the host): every mode has only loopback, and the egress proxy.
+          NetworkMode: 'none',
+          Binds: [`${workspace}:/workspace:rw`, ...(egress.hasEgress ? [`${jailResolvConf()}:/etc/resolv.conf:ro`] : [])],
           Tmpfs: { '/tmp': 'rw,nosuid,nodev,mode=1777' },
           Memory: limits.memoryMb * mib,
           MemorySwap: limits.memoryMb * mib,
@@ -145,7 +158,8 @@ export class DockerDriver implements SandboxDriver {
       .catch((err: Error) => {
         throw new AppError('SANDBOX_UNAVAILABLE', `Docker could not create the container: ${err.message}`, { cause: err });
       });
-    return DockerSandbox.open(id, container, { env, user }, inForce);
+    sandbox = await DockerSandbox.open(id, container, { env, user }, inForce, egress);
+    return sandbox;
   }
 
   /** Makes sure the image is on the engine, pulling it when allowed. */

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { AppError } from '@codeagent/contracts';
-import type { CrashInfo, ExecOptions, ExecResult, Pty, Sandbox } from '../types';
+import type { SandboxEgress } from '../egress/egress';
+import type { CrashInfo, EgressDecision, ExecOptions, ExecResult, NetworkInForce, Pty, Sandbox } from '../types';
 import { commandProcesses, runInContainer } from './exec';
 import { openContainerPty } from './pty';
 import { ContainerShell } from './shell';
@@ -32,18 +33,24 @@ export class DockerSandbox implements Sandbox {
   private restarting?: Promise<void>;
   /** The shell died and no new one could be started: every exec is refused. */
   private dead = false;
+  networkInForce!: NetworkInForce;
 
   private constructor(
     readonly id: string,
     private readonly container: Docker.Container,
     private readonly spec: ContainerSpec,
     readonly limitsInForce: Record<string, string>,
+    private readonly egress: SandboxEgress,
   ) {}
 
-  static async open(id: string, container: Docker.Container, spec: ContainerSpec, limitsInForce: Record<string, string>): Promise<DockerSandbox> {
-    const sb = new DockerSandbox(id, container, spec, limitsInForce);
+  static async open(id: string, container: Docker.Container, spec: ContainerSpec, limitsInForce: Record<string, string>, egress: SandboxEgress): Promise<DockerSandbox> {
+    const sb = new DockerSandbox(id, container, spec, limitsInForce, egress);
     try {
       await container.start();
+      // The container has network mode none; its way out is the egress proxy, attached through its init.
+      const pid = (await container.inspect()).State.Pid;
+      await egress.attach(pid);
+      sb.networkInForce = egress.inForce(pid);
       await sb.startShell();
     } catch (err) {
       await sb.close();
@@ -127,8 +134,15 @@ export class DockerSandbox implements Sandbox {
     return pty;
   }
 
-  on(event: 'crash', cb: (info: CrashInfo) => void): void {
-    this.events.on(event, cb);
+  on(event: 'crash', cb: (info: CrashInfo) => void): void;
+  on(event: 'egress', cb: (decision: EgressDecision) => void): void;
+  on(event: 'crash' | 'egress', cb: (arg: never) => void): void {
+    this.events.on(event, cb as (...args: unknown[]) => void);
+  }
+
+  /** Called by the egress proxy for each decision. */
+  emitEgress(d: EgressDecision): void {
+    this.events.emit('egress', d);
   }
 
   close(): Promise<void> {
@@ -138,6 +152,7 @@ export class DockerSandbox implements Sandbox {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
+    this.egress.detach();
     this.shell?.channel.abort(137);
     // Removing the container with force kills every process in it, whatever it forked or detached.
     await this.container.remove({ force: true, v: true }).catch((err: { statusCode?: number; message: string }) => {
