@@ -16,6 +16,8 @@ command -v rabbitmq-server >/dev/null || port_open 5672 || missing+=(rabbitmq-se
 command -v pg_ctlcluster >/dev/null || port_open 5432 || missing+=(postgresql)
 command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
 command -v tmux >/dev/null || missing+=(tmux)
+# The dashboard's browser tests (e2e/dashboard.e2e.test.ts) drive Debian's Chromium with playwright-core.
+command -v chromium >/dev/null || missing+=(chromium)
 if [ "${CODEAGENT_WITH_DOCKER:-1}" = 1 ]; then
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v docker-compose >/dev/null || missing+=(docker-compose)

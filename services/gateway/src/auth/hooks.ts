@@ -13,7 +13,7 @@ declare module 'fastify' {
 }
 
 /** Routes anyone may call, in every mode. */
-const PUBLIC = [/^\/health$/, /^\/docs(\/|$)/, /^\/api\/v1\/auth\/token$/];
+const PUBLIC = [/^\/health$/, /^\/docs(\/|$)/, /^\/dashboard(\/|$)/, /^\/api\/v1\/auth\/token$/];
 
 /**
  * Puts `req.principal` on every request: the local user in local mode (for programs and loopback

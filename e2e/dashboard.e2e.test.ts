@@ -1,0 +1,225 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { REPO_ROOT, startStack, waitFor, type Stack } from '@codeagent/testing';
+import { ok as gatewayOk, type Rec } from './bench/client';
+
+// The web dashboard (clients/web) in a real browser, Debian's Chromium driven by playwright-core,
+// against the whole platform: a user opens /dashboard, creates a session, types in its terminal, runs
+// a command, reloads, edits a file and closes the session; in team mode the page asks for a login.
+// Screenshots of each view go to .ci/results/dashboard/.
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = path.join(REPO_ROOT, '.ci/results/dashboard');
+// Without the networking flags Chromium keeps calling Google's services, which floods a closed network.
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+async function openBrowser(): Promise<{ context: BrowserContext; page: Page; dispose: () => Promise<void> }> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: \`apt-get install chromium\` (scripts/host-deps.sh does it)`);
+  const profile = mkdtempSync(path.join(tmpdir(), 'e2e-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 800 } });
+  context.setDefaultTimeout(30_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  return {
+    context,
+    page,
+    dispose: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** What the xterm.js screen shows (its DOM renderer's rows). */
+const terminalText = (page: Page) => page.locator('[data-testid=terminal] .xterm-rows').innerText();
+
+describe('the dashboard in a browser (local mode)', () => {
+  let stack: Stack;
+  let browser: Awaited<ReturnType<typeof openBrowser>>;
+  let page: Page;
+  let projectDir: string;
+  let sessionId: string;
+  const ok = (method: string, p: string, body?: unknown) => gatewayOk(stack.url, method, p, body);
+
+  beforeAll(async () => {
+    projectDir = mkdtempSync(path.join(tmpdir(), 'e2e-dashboard-project-'));
+    writeFileSync(path.join(projectDir, 'README.md'), '# dashboard demo\n');
+    mkdirSync(path.join(projectDir, 'src'));
+    writeFileSync(path.join(projectDir, 'src', 'main.sh'), 'echo from-main\n');
+    stack = await startStack({ label: 'e2e-dashboard' });
+    browser = await openBrowser();
+    page = browser.page;
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.dispose();
+    await stack?.stop();
+    rmSync(projectDir, { recursive: true, force: true });
+  }, 60_000);
+
+  test('/dashboard serves the application; an unknown asset is a 404, the API is untouched', async () => {
+    const res = await fetch(`${stack.url}/dashboard`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/dashboard/');
+    const index = await fetch(`${stack.url}/dashboard/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toContain('text/html');
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await index.text()).toContain('<div id="root">');
+    expect((await fetch(`${stack.url}/dashboard/assets/nope.js`)).status).toBe(404);
+    expect((await fetch(`${stack.url}/dashboard/..%2f..%2fpackage.json`)).status).not.toBe(200);
+  });
+
+  test('open the dashboard and create a session on a folder with limits', async () => {
+    await page.goto(`${stack.url}/dashboard`);
+    await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    await page.locator('[data-testid=link-state][data-state=connected]').waitFor();
+    await page.getByRole('button', { name: 'New session' }).click();
+    await page.getByText('Folder', { exact: true }).click();
+    await page.getByLabel('Folder on the server').fill(projectDir);
+    await page.getByLabel('Memory (MiB)').fill('256');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.waitForURL(/#\/sessions\/ses_[^/]+$/, { timeout: 60_000 });
+    sessionId = /#\/sessions\/(ses_[^/]+)/.exec(page.url())![1]!;
+    const s = await ok('GET', `/api/v1/sessions/${sessionId}`);
+    expect(s).toMatchObject({ status: expect.stringMatching(/ready|idle|busy/), sandbox: { memoryMb: 256 }, source: { kind: 'path', path: projectDir } });
+  }, 90_000);
+
+  test('type in the terminal and see the output; run a command and see it in the log with its exit code', async () => {
+    await page.locator('[data-testid=session-status][data-status=ready], [data-testid=session-status][data-status=idle]').first().waitFor();
+    // The PTY opens when the page sizes it; its shell's prompt says it listens.
+    await waitFor('the shell prompt in the terminal', async () => (await terminalText(page)).includes('$'), { timeoutMs: 30_000, intervalMs: 100 });
+    await page.locator('[data-testid=terminal]').click();
+    await page.keyboard.type('echo pty-$((6*7))\n');
+    await waitFor('the terminal to show pty-42', async () => (await terminalText(page)).includes('pty-42'), { timeoutMs: 30_000, intervalMs: 100 });
+
+    await page.getByLabel('command to run').fill('cat README.md; echo log-$((6*7)); echo oops >&2; exit 3');
+    await page.getByLabel('command to run').press('Enter');
+    const entry = page.locator('[data-testid=command-entry]', { hasText: 'log-42' });
+    await entry.getByTestId('exit-code').filter({ hasText: 'exit 3' }).waitFor();
+    expect(await entry.locator('[data-testid=command-output]').innerText()).toBe('# dashboard demo\nlog-42\noops\n');
+    await shot(page, 'session-dark');
+  }, 60_000);
+
+  test('a command run elsewhere (REST) shows up live; after a reload the log is replayed, each command once', async () => {
+    await ok('POST', `/api/v1/sessions/${sessionId}/exec`, { command: 'echo from-rest' });
+    await page.locator('[data-testid=command-entry]', { hasText: 'from-rest' }).getByTestId('exit-code').filter({ hasText: 'exit 0' }).waitFor();
+
+    await page.reload();
+    const { lastSeq } = await ok('GET', `/api/v1/sessions/${sessionId}`);
+    await waitFor('the page to replay the whole log', async () => Number(await page.locator('[data-last-seq]').getAttribute('data-last-seq')) >= lastSeq, { timeoutMs: 30_000, intervalMs: 100 });
+    const entries = page.locator('[data-testid=command-entry]');
+    expect(await entries.count()).toBe(2);
+    expect(await page.locator('[data-testid=command-entry]', { hasText: 'log-42' }).count()).toBe(1);
+    expect(await page.locator('[data-testid=command-entry]', { hasText: 'log-42' }).getByTestId('exit-code').innerText()).toMatch(/exit 3/i);
+    // The terminal's screen comes back from the same log.
+    await waitFor('the replayed terminal to show pty-42', async () => (await terminalText(page)).includes('pty-42'), { timeoutMs: 15_000, intervalMs: 100 });
+  }, 60_000);
+
+  test('a dropped connection says so and recovers by itself, missing nothing', async () => {
+    await browser.context.setOffline(true);
+    await page.locator('[data-testid=link-state][data-state=reconnecting]').waitFor();
+    await ok('POST', `/api/v1/sessions/${sessionId}/exec`, { command: 'echo while-offline' });
+    await browser.context.setOffline(false);
+    await page.locator('[data-testid=link-state][data-state=connected]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid=command-entry]', { hasText: 'while-offline' }).getByTestId('exit-code').filter({ hasText: 'exit 0' }).waitFor();
+    expect(await page.locator('[data-testid=command-entry]').count()).toBe(3);
+  }, 60_000);
+
+  test('open a file, edit it, save it; the API reads the new text', async () => {
+    await page.getByRole('tab', { name: 'Files' }).click();
+    await page.locator('[data-path="README.md"]').click();
+    const editor = page.getByLabel('contents of README.md');
+    await waitFor('the editor to show README.md', async () => (await editor.inputValue()) === '# dashboard demo\n', { timeoutMs: 15_000, intervalMs: 100 });
+    await editor.fill('# dashboard demo\n\nedited in the browser\n');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved README.md').waitFor();
+    const file = await ok('GET', `/api/v1/sessions/${sessionId}/files?path=README.md`);
+    expect(file).toMatchObject({ type: 'file', content: '# dashboard demo\n\nedited in the browser\n' });
+    await page.locator('[data-path="src"]').click();
+    await page.locator('[data-path="src/main.sh"]').waitFor();
+    await shot(page, 'files-dark');
+  }, 60_000);
+
+  test('light theme; the other pages render', async () => {
+    await page.getByRole('button', { name: 'switch to light theme' }).click();
+    await page.getByRole('tab', { name: 'Terminal' }).click();
+    await page.locator('[data-testid=command-entry]').first().waitFor();
+    await shot(page, 'session-light');
+    for (const [name, heading] of [['tasks', 'Tasks'], ['usage', 'Usage'], ['agents', 'Agents & providers'], ['projects', 'Projects & chat']] as const) {
+      await page.getByRole('link', { name: heading }).click();
+      await page.getByRole('heading', { name: heading, level: 2 }).waitFor();
+      if (name === 'tasks') {
+        await page.getByLabel('New task').fill('Write the dashboard docs');
+        await page.getByRole('button', { name: 'Add' }).click();
+        await page.getByTestId('column-todo').getByText('Write the dashboard docs').waitFor();
+      }
+      await shot(page, `${name}-light`);
+    }
+    await page.getByRole('button', { name: 'switch to dark theme' }).click();
+    await page.getByRole('link', { name: 'Sessions' }).click();
+    await page.locator(`[data-session-id="${sessionId}"]`).waitFor();
+    await shot(page, 'sessions-dark');
+  }, 60_000);
+
+  test('close the session from its page; the list follows without a reload', async () => {
+    await page.locator(`[data-session-id="${sessionId}"] a`).click();
+    await page.getByRole('button', { name: 'Close session' }).click();
+    await page.locator('[data-testid=session-status][data-status=closed]').waitFor({ timeout: 30_000 });
+    expect((await ok('GET', `/api/v1/sessions/${sessionId}`)).status).toBe('closed');
+    await page.getByRole('link', { name: 'Sessions' }).first().click();
+    await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    await waitFor('the closed session to leave the list of open ones', async () => (await page.locator(`[data-session-id="${sessionId}"]`).count()) === 0, { timeoutMs: 15_000, intervalMs: 100 });
+  }, 60_000);
+});
+
+describe('the dashboard in a browser (team mode)', () => {
+  let stack: Stack;
+  let browser: Awaited<ReturnType<typeof openBrowser>>;
+
+  beforeAll(async () => {
+    stack = await startStack({ label: 'e2e-dashboard-team', env: { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: 'd'.repeat(40) } });
+    browser = await openBrowser();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.dispose();
+    await stack?.stop();
+  }, 60_000);
+
+  test('the page asks for a login; a wrong key is refused with the reason, an API key works (REST and Socket.IO)', async () => {
+    const made = JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'alice'], { cwd: REPO_ROOT, env: { ...process.env, ...stack.env }, encoding: 'utf8' }),
+    ) as Rec;
+    const page = browser.page;
+    await page.goto(`${stack.url}/dashboard/`);
+    await page.getByRole('form', { name: 'log in' }).waitFor();
+    await shot(page, 'login-dark');
+    await page.getByPlaceholder('paste your API key').fill('not-a-key');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').innerText()).toMatch(/Not logged in/);
+
+    await page.getByPlaceholder('paste your API key').fill(String(made.apiKey));
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    expect(await page.getByTestId('who').innerText()).toContain(String(made.user.id));
+    expect(await page.getByTestId('who').innerText()).toContain('member');
+    await page.locator('[data-testid=link-state][data-state=connected]').waitFor();
+    // The key itself is not kept by the page: only the tokens it was traded for.
+    const stored = await page.evaluate("JSON.stringify(localStorage)");
+    expect(stored).not.toContain(String(made.apiKey));
+    // A reload stays logged in.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Sessions' }).waitFor();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('form', { name: 'log in' }).waitFor();
+  }, 60_000);
+});
