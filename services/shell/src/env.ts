@@ -19,6 +19,29 @@ const cidrList = z
     return list;
   });
 
+const HOST_NAME = /^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$/;
+
+/**
+ * `mirror.internal=10.1.2.3,pypi.internal=10.1.2.4`: names and the addresses the egress proxy uses for
+ * them; a name given twice has both addresses. Empty: no entry.
+ */
+const hostsMap = z
+  .string()
+  .default('')
+  .transform((s, ctx) => {
+    const map: Record<string, string[]> = {};
+    for (const pair of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+      const [rawName, address, extra] = pair.split('=').map((x) => x.trim());
+      const name = (rawName ?? '').toLowerCase().replace(/\.$/, '');
+      if (extra !== undefined || !HOST_NAME.test(name) || !isIP(address ?? '')) {
+        ctx.addIssue({ code: 'custom', message: `"${pair}" is not name=address (e.g. mirror.internal=10.1.2.3)` });
+        continue;
+      }
+      (map[name] ??= []).push(address!);
+    }
+    return map;
+  });
+
 const optionalInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
 
 /** The shell service's environment, parsed once at start. */
@@ -53,6 +76,15 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
        * platform's own services (broker, database, gateway) here.
        */
       SHELL_EGRESS_ALLOW_ADDRESSES: cidrList,
+      /**
+       * Names the egress proxy (and the jails' DNS) resolves to fixed addresses, before and instead of
+       * the host's resolver: `name=address` pairs, comma-separated. For air-gapped mirrors and for tests
+       * that point names at test hosts. Only where a jail's policy allows a name is it looked up at all;
+       * the address policy still applies (a private address needs SHELL_EGRESS_ALLOW_ADDRESSES too).
+       */
+      SHELL_EGRESS_HOSTS: hostsMap,
+      /** When true, names not in SHELL_EGRESS_HOSTS do not resolve: the host's resolver is never asked (air-gapped hosts, tests). */
+      SHELL_EGRESS_HOSTS_ONLY: envBool(false),
       /** Refused egress is published per session at most once per host, port and way in this window (repeats are counted). */
       SHELL_EGRESS_DENIED_WINDOW_MS: envInt(10_000, 100, 3_600_000),
       /** Distinct refused-egress events per session and window; beyond it they are summed up in one event. */

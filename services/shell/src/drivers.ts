@@ -1,0 +1,30 @@
+import { lookup } from 'node:dns/promises';
+import { BubblewrapDriver, DockerDriver, type EgressOptions, type SandboxDriver } from '@codeagent/sandbox';
+import type { ServiceEnv } from './env';
+
+/**
+ * How the jails' egress proxy resolves names: SHELL_EGRESS_HOSTS first, then (unless
+ * SHELL_EGRESS_HOSTS_ONLY) the host's resolver. Undefined when neither is set: the driver's default.
+ */
+export function egressResolver(hosts: Record<string, string[]>, only: boolean): EgressOptions['resolve'] {
+  if (!only && Object.keys(hosts).length === 0) return undefined;
+  return async (host) => {
+    const fixed = hosts[host.toLowerCase().replace(/\.$/, '')];
+    if (fixed) return [...fixed];
+    if (only) throw Object.assign(new Error(`${host} is not in SHELL_EGRESS_HOSTS`), { code: 'ENOTFOUND' });
+    return (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+  };
+}
+
+/** The Bubblewrap driver with the admin's host-wide egress policy, which applies to every jail this replica opens. */
+export function bubblewrapDriver(env: ServiceEnv): BubblewrapDriver {
+  const resolve = egressResolver(env.SHELL_EGRESS_HOSTS, env.SHELL_EGRESS_HOSTS_ONLY);
+  return new BubblewrapDriver({ egress: { allowAddresses: env.SHELL_EGRESS_ALLOW_ADDRESSES, ...(resolve ? { resolve } : {}) } });
+}
+
+/** Every driver this replica offers, as its environment configures them. */
+export function shellDrivers(env: ServiceEnv): { bubblewrap: SandboxDriver; docker?: SandboxDriver } {
+  const drivers: { bubblewrap: SandboxDriver; docker?: SandboxDriver } = { bubblewrap: bubblewrapDriver(env) };
+  if (env.SHELL_DOCKER_ENABLED) drivers.docker = new DockerDriver({ dockerHost: env.DOCKER_HOST, defaultImage: env.SHELL_DOCKER_IMAGE, buildNetwork: env.SHELL_DOCKER_BUILD_NETWORK });
+  return drivers;
+}
