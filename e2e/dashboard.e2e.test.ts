@@ -167,6 +167,11 @@ describe('the dashboard in a browser (local mode)', () => {
     await page.getByRole('link', { name: 'Sessions' }).click();
     await page.locator(`[data-session-id="${sessionId}"]`).waitFor();
     await shot(page, 'sessions-dark');
+    // Phone width: the navigation folds behind a menu button.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('button', { name: 'menu' }).waitFor();
+    await shot(page, 'sessions-phone-dark');
+    await page.setViewportSize({ width: 1280, height: 800 });
   }, 60_000);
 
   test('close the session from its page; the list follows without a reload', async () => {

@@ -25,9 +25,9 @@ export function SessionPage({ sessionId, tab }: { sessionId: string; tab: string
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [model.status]);
   const enabled = status !== undefined && RUNNABLE.includes(status);
-  const act = useAction(async (what: 'close' | 'fork' | 'snapshot') => {
+  const act = useAction(async (what: 'close' | 'fork' | 'snapshot', snapshotId?: string) => {
     if (what === 'close') await api.delete(`/api/v1/sessions/${sessionId}`);
-    else if (what === 'fork') go('sessions', (await api.post<Session>(`/api/v1/sessions/${sessionId}/fork`, {})).id);
+    else if (what === 'fork') go('sessions', (await api.post<Session>(`/api/v1/sessions/${sessionId}/fork`, snapshotId ? { snapshotId } : {})).id);
     else await api.post(`/api/v1/sessions/${sessionId}/snapshots`, {});
     await Promise.all([session.reload(), snapshots.reload()]);
   });
@@ -108,7 +108,7 @@ export function SessionPage({ sessionId, tab }: { sessionId: string; tab: string
                   <Table.Td>{sn.bytes.toLocaleString()}</Table.Td>
                   <Table.Td>{new Date(sn.createdAt).toLocaleString()}</Table.Td>
                   <Table.Td>
-                    <Button size="compact-xs" variant="default" onClick={async () => go('sessions', (await api.post<Session>(`/api/v1/sessions/${sessionId}/fork`, { snapshotId: sn.snapshotId })).id)}>
+                    <Button size="compact-xs" variant="default" onClick={() => void act.run('fork', sn.snapshotId)}>
                       Fork from here
                     </Button>
                   </Table.Td>
