@@ -54,6 +54,8 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
       SHELL_MAX_SESSIONS: envInt(32, 1, 10_000),
       /** Largest `shell.output` event: output queued while the broker confirms is merged up to this size. */
       SHELL_OUTPUT_CHUNK_BYTES: envInt(256 * 1024, 1024, 16 * 1024 * 1024),
+      /** A session's events awaiting the broker's confirm at once (in order on one channel); 1 waits for each confirm. */
+      SHELL_OUTPUT_IN_FLIGHT: envInt(8, 1, 1024),
       /** Output waiting for the broker beyond which the command is paused (its pipe fills). */
       SHELL_OUTPUT_HIGH_WATER_BYTES: envInt(16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
       /** Cap of stdout and of stderr each in a shell.exec reply (the output events carry everything). */

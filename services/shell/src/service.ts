@@ -19,7 +19,7 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
       drivers,
       sink: bus,
       log: log.child({ component: 'sessions' }),
-      stream: { maxChunkBytes: env.SHELL_OUTPUT_CHUNK_BYTES, highWaterBytes: env.SHELL_OUTPUT_HIGH_WATER_BYTES },
+      stream: { maxChunkBytes: env.SHELL_OUTPUT_CHUNK_BYTES, highWaterBytes: env.SHELL_OUTPUT_HIGH_WATER_BYTES, maxInFlight: env.SHELL_OUTPUT_IN_FLIGHT },
       maxResultBytes: env.SHELL_RESULT_MAX_BYTES,
       defaultLimits: {
         ...(env.SHELL_DEFAULT_MEMORY_MB !== undefined ? { memoryMb: env.SHELL_DEFAULT_MEMORY_MB } : {}),

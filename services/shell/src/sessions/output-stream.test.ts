@@ -1,4 +1,4 @@
-import { deferred, testLogger } from '@codeagent/testing';
+import { deferred, testLogger, waitFor } from '@codeagent/testing';
 import { FakeSink } from './fakes';
 import { incompleteUtf8Tail, OutputStream } from './output-stream';
 
@@ -43,6 +43,37 @@ describe('OutputStream', () => {
     expect(sink.of('shell.command.started')[0]!.seq).toBe(0);
     expect(sink.of('shell.command.completed')[0]!.seq).toBe(2);
     expect(sink.of('shell.output').map((e) => e.stream)).toEqual(['stdout', 'stderr']);
+  });
+
+  test('several publishes wait for their confirms at once (the window), still in seq order', async () => {
+    const sink = new FakeSink();
+    const gates: Array<() => void> = [];
+    let waiting = 0;
+    sink.gate = () => {
+      waiting += 1;
+      return new Promise<void>((r) => gates.push(r));
+    };
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1, highWaterBytes: 1 << 20, maxInFlight: 4 }, log);
+    for (const c of 'abcdef') void s.output('c', 'stdout', Buffer.from(c));
+    // Four are sent before the first confirm: the confirm round trip no longer serialises the stream.
+    await waitFor('four publishes in flight', () => waiting === 4);
+    gates.splice(0).forEach((g) => g());
+    sink.gate = undefined;
+    await s.flush();
+    expect(sink.of('shell.output').map((e) => [e.seq, e.data])).toEqual([...'abcdef'].map((c, i) => [i, c]));
+  });
+
+  test('a failure in the window: what follows is held, the failed ones are republished in order', async () => {
+    const sink = new FakeSink();
+    // The broker drops a channel's unconfirmed messages together: all five in the window fail.
+    sink.failNext = 5;
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1, highWaterBytes: 1 << 20, maxInFlight: 8 }, log);
+    const started = s.event('shell.command.started', (seq) => ({ sessionId: 's1', commandId: 'c', command: 'x', seq }));
+    for (const c of 'wxyz') void s.output('c', 'stdout', Buffer.from(c));
+    await started;
+    await s.flush();
+    expect(sink.events.map((e) => e.name)).toEqual(['shell.command.started', 'shell.output', 'shell.output', 'shell.output', 'shell.output']);
+    expect(sink.of('shell.output').map((e) => [e.seq, e.data])).toEqual([...'wxyz'].map((c, i) => [i, c]));
   });
 
   test('a failed publish is retried, never skipped: no gap, no duplicate', async () => {

@@ -8,30 +8,50 @@ export interface OutputStreamOptions {
   maxChunkBytes: number;
   /** Output waiting to be published beyond which the producer is paused (backpressure). */
   highWaterBytes: number;
+  /**
+   * Publishes awaiting the broker's confirm at once (default 8). One channel with publisher confirms
+   * keeps them in order on the wire; the window only removes the confirm round trip from each event.
+   */
+  maxInFlight?: number;
 }
 
 type OutputItem = { kind: 'output'; commandId?: string; stream: OutputStreamName; chunks: Buffer[]; bytes: number };
-type EventItem = { kind: 'event'; run: (seq: number) => Promise<void>; resolve: () => void; reject: (err: Error) => void };
+type EventItem = { kind: 'event'; publish: (seq: number) => Sent };
 type Item = OutputItem | EventItem;
+
+/** One publish on its way: `done` settles with true (confirmed) or the error; `settle` reports it to whoever queued it. */
+interface Sent {
+  again: () => Promise<void>;
+  done: Promise<true | Error>;
+  settle: (err?: Error) => void;
+}
 
 const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
 
 /**
  * One session's ordered event stream. Everything a session publishes (output chunks and the
- * command/crash/close events) goes through here, one publish at a time, each awaited until the broker
- * confirms it, so consumers see them in order. `shell.output` events carry `seq`: per session, starting
- * at 0, gapless (a failed publish is retried, never skipped).
+ * command/crash/close events) goes through here in order; `shell.output` events carry `seq`: per
+ * session, starting at 0, gapless (a failed publish is retried, never skipped).
  *
- * Coalescing: while one publish is in flight, later output of the same command and stream is appended
+ * Pipelining: up to `maxInFlight` publishes wait for their confirms at once (they leave on one
+ * channel, so the broker receives them in order). Should one fail (the broker went away), nothing new
+ * is sent: the stream waits for every publish in flight to settle, then publishes the failed ones
+ * again, oldest first, retrying until they are confirmed, and only then carries on. A broker drops a
+ * channel's unconfirmed messages together, so what was sent after a failed message failed with it.
+ *
+ * Coalescing: while publishes are in flight, later output of the same command and stream is appended
  * to the last queued chunk (up to maxChunkBytes), so a fast producer makes few large events instead of
  * one per pipe read. When more than highWaterBytes wait, `output()` returns a promise that resolves once
  * half of it has gone: the sandbox stops reading, and the command blocks on its full pipe.
  */
 export class OutputStream {
   private readonly queue: Item[] = [];
+  private readonly inFlight: Sent[] = [];
   private nextSeq = 0;
   private queuedBytes = 0;
   private pumping = false;
+  /** Set while the pump waits with nothing queued: queuing wakes it so the new item joins the window. */
+  private wakePump?: () => void;
   private closed = false;
   private drainWaiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
@@ -70,7 +90,7 @@ export class OutputStream {
    */
   event<N extends EventName>(name: N, build: (seq: number) => EventPayload<N>): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind: 'event', run: (seq) => this.publish(name, build(seq)), resolve, reject });
+      this.queue.push({ kind: 'event', publish: (seq) => this.send(name, build(seq), (err) => (err ? reject(err) : resolve())) });
       this.kick();
     });
   }
@@ -88,6 +108,7 @@ export class OutputStream {
   }
 
   private kick(): void {
+    this.wakePump?.();
     if (this.pumping) return;
     this.pumping = true;
     void this.pump().finally(() => {
@@ -99,60 +120,98 @@ export class OutputStream {
   }
 
   private async pump(): Promise<void> {
-    while (this.queue.length > 0) {
-      const item = this.queue.shift()!;
-      if (item.kind === 'event') {
-        try {
-          await item.run(this.nextSeq);
-          item.resolve();
-        } catch (err) {
-          item.reject(err as Error);
-        }
+    const window = Math.max(1, this.opts.maxInFlight ?? 8);
+    for (;;) {
+      const item = this.queue.shift();
+      if (!item) {
+        // Nothing more to send: wait for the oldest confirm, or for more to send (which may join the window).
+        if (this.inFlight.length === 0) return;
+        const queued = new Promise<false>((resolve) => (this.wakePump = () => resolve(false)));
+        const confirmed = await Promise.race([this.inFlight[0]!.done.then(() => true), queued]);
+        this.wakePump = undefined;
+        if (confirmed) await this.settleOldest();
         continue;
       }
-      let data = item.chunks.length === 1 ? item.chunks[0]! : Buffer.concat(item.chunks, item.bytes);
-      this.queuedBytes -= item.bytes;
-      // A multi-byte character cut at the chunk boundary would force base64 on both halves: move its
-      // first bytes to the next chunk when that chunk continues the same stream.
-      const next = this.queue[0];
-      const cut = incompleteUtf8Tail(data);
-      if (cut > 0 && next?.kind === 'output' && next.commandId === item.commandId && next.stream === item.stream) {
-        next.chunks.unshift(data.subarray(data.length - cut));
-        next.bytes += cut;
-        this.queuedBytes += cut;
-        data = data.subarray(0, data.length - cut);
-      }
-      const text = isUtf8(data);
-      const payload: EventPayload<'shell.output'> = {
-        sessionId: this.sessionId,
-        ...(item.commandId !== undefined ? { commandId: item.commandId } : {}),
-        seq: this.nextSeq,
-        stream: item.stream,
-        data: text ? data.toString('utf8') : data.toString('base64'),
-        encoding: text ? 'utf8' : 'base64',
-      };
-      try {
-        await this.publish('shell.output', payload);
-        this.nextSeq += 1;
-      } catch (err) {
-        // Only reached when the stream was closed while retrying: the seq is not consumed.
-        this.log.error({ sessionId: this.sessionId, seq: payload.seq, err: (err as Error).message }, 'output dropped: session closed while the broker was unreachable');
-      }
+      this.inFlight.push(item.kind === 'event' ? item.publish(this.nextSeq) : this.sendOutput(item));
+      if (this.inFlight.length >= window) await this.settleOldest();
+    }
+  }
+
+  private sendOutput(item: OutputItem): Sent {
+    let data = item.chunks.length === 1 ? item.chunks[0]! : Buffer.concat(item.chunks, item.bytes);
+    // A multi-byte character cut at the chunk boundary would force base64 on both halves: move its
+    // first bytes to the next chunk when that chunk continues the same stream.
+    const next = this.queue[0];
+    const cut = incompleteUtf8Tail(data);
+    if (cut > 0 && next?.kind === 'output' && next.commandId === item.commandId && next.stream === item.stream) {
+      next.chunks.unshift(data.subarray(data.length - cut));
+      next.bytes += cut;
+      data = data.subarray(0, data.length - cut);
+    }
+    const text = isUtf8(data);
+    const payload: EventPayload<'shell.output'> = {
+      sessionId: this.sessionId,
+      ...(item.commandId !== undefined ? { commandId: item.commandId } : {}),
+      seq: this.nextSeq++,
+      stream: item.stream,
+      data: text ? data.toString('utf8') : data.toString('base64'),
+      encoding: text ? 'utf8' : 'base64',
+    };
+    // Bytes count against the high-water mark until the broker has confirmed them.
+    const bytes = data.length;
+    return this.send('shell.output', payload, (err) => {
+      this.queuedBytes -= bytes;
       if (this.queuedBytes <= this.opts.highWaterBytes / 2) this.releaseDrainWaiters(false);
+      // Only reached when the stream was closed while retrying.
+      if (err) this.log.error({ sessionId: this.sessionId, seq: payload.seq, err: err.message }, 'output dropped: session closed while the broker was unreachable');
+    });
+  }
+
+  private send<N extends EventName>(name: N, payload: EventPayload<N>, settle: (err?: Error) => void): Sent {
+    const attempt = () => this.sink.publish(name, payload);
+    return {
+      done: attempt().then(
+        () => true as const,
+        (err: Error) => err,
+      ),
+      again: () => this.publishRetrying(name, attempt),
+      settle,
+    };
+  }
+
+  /** Waits for the oldest publish; on a failure, drains the window and republishes the failed ones in order. */
+  private async settleOldest(): Promise<void> {
+    const first = this.inFlight.shift()!;
+    const outcome = await first.done;
+    if (outcome === true) return first.settle();
+    const rest = this.inFlight.splice(0);
+    const outcomes = await Promise.all(rest.map((r) => r.done));
+    for (const [sent, result] of [[first, outcome] as const, ...rest.map((r, i) => [r, outcomes[i]!] as const)]) {
+      if (result === true) {
+        sent.settle();
+        continue;
+      }
+      try {
+        await sent.again();
+        sent.settle();
+      } catch (err) {
+        sent.settle(err as Error);
+      }
     }
   }
 
   /** Publishes, retrying while the broker is unreachable, until it succeeds or the stream is closed. */
-  private async publish<N extends EventName>(name: N, payload: EventPayload<N>): Promise<void> {
-    for (let attempt = 0; ; attempt += 1) {
+  private async publishRetrying(name: EventName, attempt: () => Promise<void>): Promise<void> {
+    for (let n = 0; ; n += 1) {
+      if (this.closed) throw new Error('the stream was closed while the broker was unreachable');
+      const delay = RETRY_DELAYS_MS[Math.min(n, RETRY_DELAYS_MS.length - 1)]!;
+      this.log.warn({ sessionId: this.sessionId, event: name, attempt: n + 1, delayMs: delay }, 'publish failed; retrying');
+      await new Promise((r) => setTimeout(r, delay));
       try {
-        await this.sink.publish(name, payload);
+        await attempt();
         return;
       } catch (err) {
         if (this.closed) throw err;
-        const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)]!;
-        this.log.warn({ sessionId: this.sessionId, event: name, attempt: attempt + 1, delayMs: delay, err: (err as Error).message }, 'publish failed; retrying');
-        await new Promise((r) => setTimeout(r, delay));
       }
     }
   }
