@@ -107,13 +107,18 @@ export class FakeOrchestrator {
     const events = all.filter((e) => e.seq > p.since).slice(0, limit);
     return { events, hasMore: all.filter((e) => e.seq > p.since).length > limit, lastSeq: all.length };
   }
-  /** `echo <text>` prints text; `spam <n> <bytes>` prints n chunks of that many bytes; `wait <ms>` takes that long; anything else prints nothing. */
+  /** `echo <text>` prints text; `quiet <text>` too, its events lost on the live path; `spam <n> <bytes>` prints n chunks of that many bytes; `wait <ms>` takes that long; anything else prints nothing. */
   async session_exec(p: { sessionId: string; command: string; commandId?: string }) {
     this.session(p.sessionId);
     const commandId = p.commandId ?? `cmd_${++this.n}`;
     const [verb, ...rest] = p.command.split(' ');
     let stdout = '';
-    if (verb === 'echo') {
+    // `quiet <text>`: as echo, but the live path loses every event of it (stored, never published).
+    const live = verb !== 'quiet';
+    if (verb === 'quiet') {
+      stdout = rest.join(' ') + '\n';
+      await this.emit(p.sessionId, 'output', { commandId, stream: 'stdout', data: stdout }, { publish: false });
+    } else if (verb === 'echo') {
       stdout = rest.join(' ') + '\n';
       await this.emit(p.sessionId, 'output', { commandId, stream: 'stdout', data: stdout });
     } else if (verb === 'wait') {
@@ -122,7 +127,7 @@ export class FakeOrchestrator {
       const [n, size] = rest.map(Number);
       for (let i = 0; i < n!; i++) await this.emit(p.sessionId, 'output', { commandId, stream: 'stdout', data: String(i % 10).repeat(size!) });
     }
-    await this.emit(p.sessionId, 'command.completed', { commandId, exitCode: 0 });
+    await this.emit(p.sessionId, 'command.completed', { commandId, exitCode: 0 }, { publish: live });
     return { commandId, exitCode: 0, stdout, stderr: '', durationMs: 1, timedOut: false };
   }
   async session_file_read(p: { sessionId: string; path: string }) {

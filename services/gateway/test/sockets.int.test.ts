@@ -38,12 +38,61 @@ test('/exec streams the output as stream messages and ends with a response carry
   const id = c.command('/exec', ['echo hello world'], { sessionId });
   const reply = await waitFor('exec response', () => c.reply(id), { timeoutMs: 10_000 });
   expect(reply.type).toBe('response');
-  expect(reply.payload).toMatchObject({ commandId: id, exitCode: 0, stdout: 'hello world\n' });
+  expect(reply.payload).toMatchObject({ commandId: id, exitCode: 0 });
+  // The output arrived as stream messages: the response carries the result, not a second copy.
+  expect(reply.payload).not.toHaveProperty('stdout');
+  expect(reply.payload).not.toHaveProperty('stderr');
   const i = c.messages.indexOf(reply);
   const streams = c.messages.filter((m) => m.type === 'stream');
   expect(streams.map((m) => m.payload.data)).toEqual(['hello world\n']);
   expect(streams[0]!.payload).toMatchObject({ sessionId, stream: 'stdout', seq: 1 });
   expect(c.messages.indexOf(streams[0]!)).toBeLessThan(i);
+});
+
+test('/subscribe then /exec on one socket: each seq arrives once, and the response carries no output', async () => {
+  const sessionId = orch.addSession('local');
+  const c = client();
+  await c.connected();
+  const sub = c.command('/subscribe', [], { sessionId, since: 0 });
+  await waitFor('subscribed', () => c.reply(sub), { timeoutMs: 10_000 });
+  const id = c.command('/exec', ['spam 3 10'], { sessionId });
+  const reply = await waitFor('exec response', () => c.reply(id), { timeoutMs: 10_000 });
+  expect(reply.payload).toMatchObject({ commandId: id, exitCode: 0 });
+  expect(reply.payload).not.toHaveProperty('stdout');
+  // Everything up to the completion, once each: the subscription carried it, the /exec feed did not repeat it.
+  await waitFor('the completion event', () => c.messages.find((m) => m.type === 'status' && m.payload.kind === 'command.completed' && (m.payload.data as { commandId?: string })?.commandId === id));
+  const seqs = c.messages.filter((m) => (m.type === 'stream' || m.type === 'status') && m.payload.sessionId === sessionId).map((m) => m.payload.seq as number);
+  expect(seqs).toEqual([...new Set(seqs)]);
+  expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, k) => seqs[0]! + k));
+  const out = c.messages.filter((m) => m.type === 'stream' && (m.payload as { commandId?: string }).commandId === id).map((m) => m.payload.data).join('');
+  expect(out).toBe(c.messages.filter((m) => m.type === 'stream').map((m) => m.payload.data).join(''));
+});
+
+test('/exec whose live events were lost: the output and the completion come from the durable log, once', async () => {
+  const sessionId = orch.addSession('local');
+  const c = client();
+  await c.connected();
+  const id = c.command('/exec', ['quiet from the log'], { sessionId });
+  const reply = await waitFor('exec response', () => c.reply(id), { timeoutMs: 10_000 });
+  expect(reply.payload).toMatchObject({ commandId: id, exitCode: 0 });
+  const streams = c.messages.filter((m) => m.type === 'stream');
+  expect(streams.map((m) => m.payload.data)).toEqual(['from the log\n']);
+  expect(c.messages.indexOf(streams[0]!)).toBeLessThan(c.messages.indexOf(reply));
+});
+
+test('/exec then /subscribe while it runs: the subscription skips what the /exec feed already sent', async () => {
+  const sessionId = orch.addSession('local');
+  const c = client();
+  await c.connected();
+  const id = c.command('/exec', ['echo early'], { sessionId });
+  const reply = await waitFor('exec response', () => c.reply(id), { timeoutMs: 10_000 });
+  expect(reply.payload).toMatchObject({ exitCode: 0 });
+  const sub = c.command('/subscribe', [], { sessionId, since: 0 });
+  await waitFor('subscribed', () => c.reply(sub), { timeoutMs: 10_000 });
+  await waitFor('the completion replayed', () => c.messages.some((m) => m.type === 'status' && m.payload.kind === 'command.completed'));
+  const seqs = c.messages.filter((m) => m.type === 'stream' || m.type === 'status').map((m) => m.payload.seq as number);
+  expect(seqs.filter((s, k) => seqs.indexOf(s) !== k)).toEqual([]);
+  expect(c.messages.filter((m) => m.type === 'stream').map((m) => m.payload.data)).toEqual(['early\n']);
 });
 
 test('/subscribe replays after `since` then follows live: no gap and no duplicate at the seam', async () => {

@@ -17,6 +17,8 @@ export interface SocketContext {
   hub: SessionHub;
   /** This socket's subscriptions, by session. */
   subscriptions: Map<string, Subscription>;
+  /** Seqs sent on this socket by /exec feeds, by session: a subscription skips them (each seq once per socket). */
+  sent: Map<string, Set<number>>;
   opts: { pageSize: number; maxHeld: number; drainTimeoutMs: number; execTimeoutMs: number };
   onFatal(err: unknown, id: string): void;
 }
@@ -58,7 +60,7 @@ export async function runCommand(ctx: SocketContext, msg: ClientMessage): Promis
     // Without `since` the client wants the live stream only: it starts after the session's last event.
     const asked = msg.payload.context.since ?? msg.payload.since;
     const since = asked ?? (await fetchPage(0, 1)).lastSeq;
-    const sub = new Subscription(sessionId, since, ctx.sink, fetchPage, { ...ctx.opts, onFatal: (err) => ctx.onFatal(err, msg.id) });
+    const sub = new Subscription(sessionId, since, ctx.sink, fetchPage, { ...ctx.opts, onFatal: (err) => ctx.onFatal(err, msg.id) }, sentSeqs(ctx, sessionId));
     const old = ctx.subscriptions.get(sessionId);
     if (old) ctx.hub.remove(sessionId, old);
     ctx.subscriptions.set(sessionId, sub);
@@ -123,29 +125,30 @@ export async function runCommand(ctx: SocketContext, msg: ClientMessage): Promis
 }
 
 /**
- * /exec: the command's output goes to the client as `stream` messages (unless a subscription to the
- * session already carries them), and the result follows as the `response` only after the command's
- * last output chunk has been sent, so the response really ends the stream.
+ * /exec: the command's output goes to the client as `stream` messages, each seq once on this socket
+ * (a subscription to the session carries them, else this command's own feed does, and `sent` makes
+ * sure a subscription started meanwhile skips what the feed already sent). The `response` carries the
+ * result without the output (the stream did) and is sent only once the command's `command.completed`
+ * has been seen: live from the hub, or, when the live path lost it, read from the durable log.
+ * No timer joins the two paths.
  */
 async function execStreaming(ctx: SocketContext, msg: ClientMessage, sessionId: string, line: string): Promise<unknown> {
   const commandId = msg.id;
-  const subscribed = ctx.subscriptions.has(sessionId);
-  let lastOutputSeq = 0;
-  let completedSeq: number | undefined;
-  let notify: (() => void) | undefined;
-  const listener: SessionListener = {
-    onEvent(e) {
-      const d = (e.data ?? {}) as { commandId?: unknown; stream?: unknown };
-      if (d.commandId !== commandId) return;
-      if (typeof d.stream === 'string') {
-        if (!subscribed && e.seq > lastOutputSeq && !ctx.sink.sendEvent(e, lastOutputSeq)) return;
-        lastOutputSeq = Math.max(lastOutputSeq, e.seq);
-      } else if (e.kind === 'command.completed') {
-        completedSeq = e.seq;
-      }
-      notify?.();
-    },
+  const sent = sentSeqs(ctx, sessionId);
+  let lastSeen = 0;
+  let completed = false;
+  const take = (e: SessionEvent) => {
+    const d = (e.data ?? {}) as { commandId?: unknown; stream?: unknown };
+    if (d.commandId !== commandId) return;
+    lastSeen = Math.max(lastSeen, e.seq);
+    if (typeof d.stream === 'string') {
+      // A subscription on this socket carries it (or already did): never a second copy.
+      if (!ctx.subscriptions.has(sessionId) && !sent.has(e.seq) && ctx.sink.sendEvent(e, e.seq - 1)) sent.add(e.seq);
+    } else if (e.kind === 'command.completed') {
+      completed = true;
+    }
   };
+  const listener: SessionListener = { onEvent: take };
   ctx.hub.add(sessionId, listener);
   try {
     const timeoutMs = msg.payload.timeoutMs ?? ctx.opts.execTimeoutMs;
@@ -155,21 +158,34 @@ async function execStreaming(ctx: SocketContext, msg: ClientMessage, sessionId: 
       ctx.principal,
       { timeoutMs: timeoutMs + 5_000 },
     );
-    // The reply comes straight back while output travels through the events exchange: wait (briefly)
-    // for the command's completion event, which the orchestrator publishes after its last output.
-    if (completedSeq === undefined) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 2_000);
-        notify = () => {
-          if (completedSeq !== undefined) {
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-      });
+    // The orchestrator answers once the completion is in the session log. If its live event has not
+    // reached this replica yet (or never will: the live path lost it), read the log from the last of
+    // this command's events seen: what the stream missed is sent from there, in order.
+    let after = lastSeen;
+    while (!completed) {
+      const page = await ctx.services.call('orchestrator.session.events', { sessionId, since: after, limit: ctx.opts.pageSize, actor: actorOf(ctx.principal) }, ctx.principal);
+      for (const e of page.events as SessionEvent[]) take(e);
+      const last = page.events[page.events.length - 1];
+      if (!page.hasMore || !last) break;
+      after = last.seq;
     }
-    return { ...result, commandId, sessionId };
+    const { stdout: _o, stderr: _e, ...rest } = result;
+    return { ...rest, commandId, sessionId };
   } finally {
     ctx.hub.remove(sessionId, listener);
   }
 }
+
+/** The seqs of a session an /exec feed has sent on this socket (bounded: the newest are kept). */
+function sentSeqs(ctx: SocketContext, sessionId: string): Set<number> {
+  let set = ctx.sent.get(sessionId);
+  if (!set) ctx.sent.set(sessionId, (set = new Set()));
+  if (set.size > MAX_SENT_REMEMBERED) {
+    const keep = [...set].slice(-MAX_SENT_REMEMBERED / 2);
+    set.clear();
+    for (const s of keep) set.add(s);
+  }
+  return set;
+}
+
+const MAX_SENT_REMEMBERED = 100_000;

@@ -87,6 +87,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): Server {
       access: deps.access,
       hub: deps.hub,
       subscriptions,
+      sent: new Map(),
       opts: { pageSize: env.GATEWAY_REPLAY_PAGE_SIZE, maxHeld: 1_000, drainTimeoutMs: 30_000, execTimeoutMs: env.GATEWAY_EXEC_TIMEOUT_MS },
       onFatal: (err, id) => fail(err, id),
     };

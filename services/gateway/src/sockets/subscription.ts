@@ -23,6 +23,8 @@ export class Subscription implements SessionListener {
     private readonly sink: SocketSink,
     private readonly fetchPage: FetchPage,
     private readonly opts: { pageSize: number; maxHeld: number; drainTimeoutMs: number; onFatal: (err: unknown) => void },
+    /** Seqs already sent on this socket by an /exec feed: passed over, never sent twice. */
+    private readonly alreadySent: ReadonlySet<number> = new Set(),
   ) {
     this.lastSent = since;
   }
@@ -61,7 +63,8 @@ export class Subscription implements SessionListener {
   }
 
   private deliver(e: SessionEvent): void {
-    if (this.sink.sendEvent(e, this.lastSent)) this.lastSent = e.seq;
+    if (this.alreadySent.has(e.seq)) this.lastSent = e.seq;
+    else if (this.sink.sendEvent(e, this.lastSent)) this.lastSent = e.seq;
     else this.stop();
   }
 
