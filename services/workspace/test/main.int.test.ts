@@ -51,6 +51,10 @@ describe('workspace main.ts over the bus', () => {
     const diff = await client.request('workspace.diff', { workspaceId: id, from: snap.snapshotId, to: 'live' });
     expect(diff.changed).toEqual(['index.js']);
     expect(diff.patch).toContain('+console.log(2)');
+    // From the state it was prepared in (its lower layer), without a snapshot.
+    const sinceStart = await client.request('workspace.diff', { workspaceId: id, from: 'start', to: 'live' });
+    expect(sinceStart).toMatchObject({ added: [], changed: ['index.js'], removed: [], truncated: false });
+    expect(sinceStart.patch).toContain('-console.log(1)\n+console.log(2)');
     await expect(client.request('workspace.file.read', { workspaceId: id, path: '../../etc/passwd' })).rejects.toMatchObject({ code: 'PATH_OUTSIDE_WORKSPACE' });
     await expect(client.request('workspace.file.write', { workspaceId: id, path: 'x', content: 'x', encoding: 'utf8', extra: 1 } as never)).resolves.toBeDefined();
 
@@ -58,6 +62,13 @@ describe('workspace main.ts over the bus', () => {
     await client.request('workspace.restore', { workspaceId: id, snapshotId: snap.snapshotId });
     expect(await client.request('workspace.file.read', { workspaceId: id, path: 'index.js' })).toMatchObject({ content: 'console.log(1)\n' });
     expect(await client.request('workspace.file.read', { workspaceId: fork.workspaceId, path: 'index.js' })).toMatchObject({ content: 'console.log(2)\n' });
+    // A fork starts from its parent's state at the fork (two lowers, mounted read-only for the call).
+    await client.request('workspace.file.delete', { workspaceId: fork.workspaceId, path: 'package.json' });
+    await client.request('workspace.file.write', { workspaceId: fork.workspaceId, path: 'new.txt', content: 'hi\n', encoding: 'utf8' });
+    const forkDiff = await client.request('workspace.diff', { workspaceId: fork.workspaceId, from: 'start', to: 'live' });
+    expect(forkDiff).toMatchObject({ added: ['new.txt'], changed: [], removed: ['package.json'] });
+    expect(forkDiff.patch).toContain('+hi');
+    expect((await mountsUnder(path.join(tmp, 'data'))).filter((m) => m.mountPoint.endsWith('/start'))).toEqual([]);
 
     // 16 MiB quota: a few 5 MiB writes through the API end with QUOTA_EXCEEDED and one event.
     const five = Buffer.alloc(5 * 1024 * 1024, 1).toString('base64');

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { command, event } from '../define';
 import { CredentialNameV1, NetworkInForceV1, SandboxNetworkV1 } from './network';
 import { SandboxLimitsV1 } from './shell';
-import { FileReadReplyV1, FileWriteReplyV1, WorkspaceSourceV1 } from './workspace';
+import { DiffReplyV1, FileReadReplyV1, FileWriteReplyV1, WorkspaceSourceV1 } from './workspace';
 
 // Sessions. Owned by services/orchestrator (src/sessions). The gateway maps /api/v1/sessions/* onto
 // these commands. Every request may carry `actor` (who acts, and whether as an admin): when the actor
@@ -209,6 +209,16 @@ export const SessionSnapshotReplyV1 = z.object({
   bytes: z.number().int().nonnegative(),
 });
 export const SessionSnapshotsReplyV1 = z.object({ snapshots: z.array(SessionSnapshotReplyV1) });
+export const SessionDiffV1 = z.object({
+  ...ref,
+  /** A snapshot of the session's workspace; absent: the state the session started from. */
+  from: z.string().min(1).max(200).optional(),
+});
+export const SessionDiffReplyV1 = DiffReplyV1.extend({
+  sessionId: z.string(),
+  /** What the diff starts from: "start" or the snapshot id given. */
+  from: z.string(),
+});
 
 export const SessionForkV1 = z.object({
   ...ref,
@@ -240,6 +250,7 @@ export const sessionCommands = {
   'orchestrator.session.events': command('orchestrator', { request: SessionEventsV1, reply: SessionEventsReplyV1, summary: 'the session events after seq `since`, in order' }),
   'orchestrator.session.snapshot': command('orchestrator', { request: SessionSnapshotV1, reply: SessionSnapshotReplyV1, summary: "snapshot the session's workspace" }),
   'orchestrator.session.snapshots': command('orchestrator', { request: SessionRefRequestV1, reply: SessionSnapshotsReplyV1, summary: "the session workspace's snapshots" }),
+  'orchestrator.session.diff': command('orchestrator', { request: SessionDiffV1, reply: SessionDiffReplyV1, summary: "files added, changed and removed in the session's workspace since it started (or a snapshot), with a unified diff" }),
   'orchestrator.session.fork': command('orchestrator', { request: SessionForkV1, reply: SessionV1, summary: 'a new session whose workspace starts from a snapshot or the live state' }),
   'orchestrator.session.file.read': command('orchestrator', { request: SessionFileReadV1, reply: FileReadReplyV1, summary: "a file's content or a folder's listing in the session's workspace" }),
   'orchestrator.session.file.write': command('orchestrator', { request: SessionFileWriteV1, reply: FileWriteReplyV1, summary: "write a file of the session's workspace" }),

@@ -83,6 +83,10 @@ export const WorkspaceSnapshotV1 = z.object({ workspaceId: z.string().min(1), la
 export const WorkspaceRestoreV1 = z.object({ workspaceId: z.string().min(1), snapshotId: z.string().min(1) });
 export const WorkspaceDiffV1 = z.object({
   workspaceId: z.string().min(1),
+  /**
+   * A snapshot id, or "start" for the workspace as it was prepared or forked (its immutable overlay
+   * layers; a copy-mode or worktree workspace keeps no such state and answers INVALID_STATE).
+   */
   from: z.string().min(1),
   /** A snapshot id, or "live" (default) for the workspace as it is now. */
   to: z.string().min(1).default('live'),

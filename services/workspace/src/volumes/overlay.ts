@@ -19,3 +19,11 @@ export async function mountOverlay(opts: { lowers: string[]; upper: string; work
 
 // The option string separates with ',' and lowerdir with ':'; both may be escaped with '\'.
 const escape = (p: string) => p.replace(/[\\,:]/g, (c) => `\\${c}`);
+
+/**
+ * Mounts `lowers` (top first) alone, read-only: the state a workspace started from, whiteouts and
+ * opaque folders of frozen uppers applied by the kernel. Needs two or more lowers (one is its own view).
+ */
+export async function mountLowersReadOnly(lowers: string[], target: string): Promise<void> {
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lowers.map(escape).join(':')}`, target]);
+}

@@ -4,7 +4,7 @@ import type { Capabilities } from './capabilities';
 import { copyTree } from './layers';
 import { createImage, fsUsage, mountImage, repairImage } from './loop-image';
 import { detachLoop, isMountPoint, loopDevicesUnder, mountsUnder, unmount } from './mounts';
-import { mountOverlay } from './overlay';
+import { mountLowersReadOnly, mountOverlay } from './overlay';
 
 /** How a workspace's files are stored. */
 export type StorageMode = 'overlay' | 'copy' | 'worktree';
@@ -123,6 +123,24 @@ export class Volumes {
     await createImage(this.imageFile(id), quotaMb);
     await mountImage(this.imageFile(id), this.volDir(id));
     return { hardQuota: true };
+  }
+
+  /**
+   * Runs `fn` on the read-only view of `lowers` alone (an overlay workspace as it started: its layers
+   * are never written). One layer is its own view; more are mounted at <id>/start for the call only.
+   * Callers serialize per workspace (one mount point each); destroy() unmounts a leftover.
+   */
+  async withLowersView<T>(id: string, lowers: string[], fn: (dir: string) => Promise<T>): Promise<T> {
+    if (lowers.length === 1) return fn(lowers[0]!);
+    const target = path.join(this.wsDir(id), 'start');
+    await mkdir(target, { recursive: true });
+    if (await isMountPoint(target)) await unmount(target);
+    await mountLowersReadOnly(lowers, target);
+    try {
+      return await fn(target);
+    } finally {
+      await unmount(target);
+    }
   }
 
   /** Stacks an overlay over `lowers` (layer folders, top first) with its upper on the volume. */

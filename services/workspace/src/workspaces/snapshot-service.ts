@@ -17,6 +17,8 @@ import { mapFsError, newId, type WorkspaceService, type WorkspaceView } from './
 export class SnapshotService {
   /** Per-workspace stat cache: unchanged files are not re-hashed by the next snapshot or diff. */
   private readonly caches = new Map<string, HashCache>();
+  /** Per-workspace manifest of its starting state (its lower layers, named by `key`). */
+  private readonly starts = new Map<string, { key: string; manifest: Manifest }>();
 
   constructor(private readonly ws: WorkspaceService) {}
 
@@ -28,6 +30,7 @@ export class SnapshotService {
 
   forget(id: string): void {
     this.caches.delete(id);
+    this.starts.delete(id);
   }
 
   async snapshot(workspaceId: string, label?: string): Promise<SnapshotRecord> {
@@ -83,9 +86,10 @@ export class SnapshotService {
     return this.ws.get(workspaceId);
   }
 
-  /** `from` is a snapshot id; `to` a snapshot id or "live". */
+  /** `from` is a snapshot id or "start"; `to` a snapshot id or "live". */
   async diff(workspaceId: string, from: string, to: string): Promise<TreeDiff> {
     const r = await this.ws.touch(workspaceId);
+    if (from === 'start') return this.diffFromStart(r, to);
     const a = await this.loadSnapshot(from);
     const blobs = this.ws.storage.snapshots.blobs;
     const fromBlob = (e: { hash?: string }) => blobs.read(e.hash!);
@@ -96,6 +100,34 @@ export class SnapshotService {
     }
     const b = await this.loadSnapshot(to);
     return lock.read(() => diffManifests(a.manifest, b.manifest, { from: fromBlob, to: fromBlob }));
+  }
+
+  /**
+   * From the state the workspace was prepared or forked in to `to`. Only an overlay workspace keeps
+   * that state (its lower layers, never written); the base manifest is kept in memory since those
+   * layers do not change, so a repeated diff walks only the live tree (through its stat cache).
+   */
+  private async diffFromStart(r: WorkspaceRecord, to: string): Promise<TreeDiff> {
+    if (r.mode !== 'overlay' || r.layers.length === 0) {
+      throw new AppError('INVALID_STATE', `workspace ${r.workspaceId} is a ${r.mode} workspace, which keeps no copy of its starting state: diff from a snapshot instead`);
+    }
+    const { storage } = this.ws;
+    const lowers = r.layers.map((l) => storage.layers.dir(l));
+    const key = r.layers.join(':');
+    return this.ws.lock.run(r.workspaceId, () =>
+      storage.volumes.withLowersView(r.workspaceId, lowers, async (base) => {
+        let start = this.starts.get(r.workspaceId);
+        if (start?.key !== key) this.starts.set(r.workspaceId, (start = { key, manifest: await buildManifest(base) }));
+        const readBase = (e: { path: string }) => readLive(base, e.path);
+        if (to === 'live') {
+          const live = await buildManifest(r.path, { cache: this.cache(r.workspaceId) });
+          return diffManifests(start.manifest, live, { from: readBase, to: (e) => readLive(r.path, e.path) });
+        }
+        const b = await this.loadSnapshot(to);
+        const blobs = storage.snapshots.blobs;
+        return storage.snapshots.lock.read(() => diffManifests(start.manifest, b.manifest, { from: readBase, to: (e) => blobs.read(e.hash!) }));
+      }),
+    );
   }
 
   /**
