@@ -107,6 +107,15 @@ test(`the broker going away (${FAULT}) in the middle of a streamed command loses
     lastSeqA = Math.max(0, ...seenA.map((m) => m.payload.seq as number));
     if (FAULT === 'restart') {
       await waitFor('the gateway to notice the broker is gone', async () => (await fetch(`${stack.url}/health`)).status !== 200, { timeoutMs: 60_000 });
+      // Fail fast: a request while the broker is down is refused at once (503 + Retry-After), it does
+      // not wait for the reconnect (it used to hang for over 20 s).
+      const t0 = Date.now();
+      const during = await fetch(`${stack.url}/api/v1/sessions/${id}`);
+      const tookMs = Date.now() - t0;
+      expect(during.status).toBe(503);
+      expect(Number(during.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(((await during.json()) as Rec).reason).toBe('broker_unreachable');
+      expect(tookMs).toBeLessThan(5_000);
     }
   });
 

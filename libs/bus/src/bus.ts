@@ -184,7 +184,15 @@ export class Bus {
     const def = this.commandDef(name);
     const parsed = def.request.safeParse(payload);
     if (!parsed.success) throw AppError.validation(parsed.error, `${name} request`);
-    if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'the bus is closing', { retryable: true });
+    if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'the bus is closing', { retryable: true, details: { reason: 'bus_closing' } });
+    // While the broker is away a request could only wait for the reconnect: the caller (a person at
+    // the REST API, a socket client) is better served by an immediate, retryable refusal.
+    if (!this.conn.isConnected()) {
+      throw new AppError('SERVICE_UNAVAILABLE', `the message broker is unreachable; ${name} was not sent: try again shortly`, {
+        retryable: true,
+        details: { reason: 'broker_unreachable', service: def.service, command: name, retryAfterSeconds: BROKER_RETRY_AFTER_S },
+      });
+    }
     const timeoutMs = options.timeoutMs ?? this.opts.requestTimeoutMs;
     const [exchange, key] = this.route(name, def.service, options.instanceId);
     const started = process.hrtime.bigint();
@@ -382,7 +390,9 @@ export class Bus {
         direct
           ? `the ${pending.service} replica that held this (${msg.fields.routingKey}) is gone`
           : `no ${pending.service} service is running to answer ${pending.name}`,
-        { details: { service: pending.service, command: pending.name }, retryable: true },
+        // `reason` is the contract callers match on (never the message text): `no_consumer` for a
+        // replica's queue that no longer exists, `no_service` when no replica consumes the command.
+        { details: { service: pending.service, command: pending.name, reason: direct ? 'no_consumer' : 'no_service' }, retryable: true },
       ),
     );
   }
@@ -390,11 +400,14 @@ export class Bus {
   private failPending(reason: string): void {
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(new AppError('SERVICE_UNAVAILABLE', `${p.service}: ${reason}`, { details: { service: p.service, command: p.name }, retryable: true }));
+      p.reject(new AppError('SERVICE_UNAVAILABLE', `${p.service}: ${reason}`, { details: { service: p.service, command: p.name, reason: 'broker_unreachable', retryAfterSeconds: BROKER_RETRY_AFTER_S }, retryable: true }));
       this.pending.delete(id);
     }
   }
 }
+
+/** What a caller refused while the broker is unreachable is told to wait before trying again. */
+export const BROKER_RETRY_AFTER_S = 2;
 
 /** How long one step of close() may wait on the broker. */
 const STEP_MS = 5_000;

@@ -94,3 +94,16 @@ export function fieldPath(segments: readonly PropertyKey[]): string {
   }
   return out;
 }
+
+/**
+ * `details.reason` of a SERVICE_UNAVAILABLE, set by libs/bus: the code callers match on, never the
+ * message text. `no_consumer`: the replica a request was sent to has no queue any more (it is gone);
+ * `no_service`: no replica consumes the command; `broker_unreachable`: the bus is disconnected (the
+ * error carries `details.retryAfterSeconds`); `bus_closing`: this process is shutting down.
+ */
+export type UnavailableReason = 'no_consumer' | 'no_service' | 'broker_unreachable' | 'bus_closing';
+
+/** Whether `err` says the replica a request was addressed to is gone (not merely unreachable for now). */
+export function isReplicaGone(err: unknown): boolean {
+  return err instanceof AppError && err.code === 'SERVICE_UNAVAILABLE' && err.details?.reason === 'no_consumer';
+}

@@ -81,5 +81,7 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
   if (unexpected) req.log.error({ err }, 'request failed');
   else if (problem.status >= 500) req.log.warn({ code: problem.code, detail: problem.detail }, 'service behind the route failed');
   if (problem.status === 401 || problem.status === 403) req.log.warn({ status: problem.status, detail: problem.detail, url: req.url }, 'refused');
+  // A 503 is always worth retrying later: say when (the bus's hint, else a short default).
+  if (problem.status === 503) reply.header('retry-after', String(typeof problem.retryAfterSeconds === 'number' ? problem.retryAfterSeconds : 2));
   return sendProblem(reply, problem);
 }
