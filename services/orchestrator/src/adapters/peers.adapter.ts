@@ -1,5 +1,5 @@
 import type { Bus } from '@codeagent/bus';
-import { AppError } from '@codeagent/contracts';
+import { isReplicaGone } from '@codeagent/contracts';
 import type { PeersPort } from '../sessions/ports';
 
 /**
@@ -19,7 +19,8 @@ export class BusPeers implements PeersPort {
       await this.bus.request('orchestrator.ping', {}, { instanceId, timeoutMs: this.timeoutMs });
       return true;
     } catch (err) {
-      return !(err instanceof AppError && err.code === 'SERVICE_UNAVAILABLE');
+      // Only a missing queue means gone: a broker outage says nothing about the replica.
+      return !isReplicaGone(err);
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { Bus } from '@codeagent/bus';
-import { AppError, type EgressCredentialV1, type ExecResultV1, type SandboxSpecV1 } from '@codeagent/contracts';
+import { isReplicaGone, type EgressCredentialV1, type ExecResultV1, type SandboxSpecV1 } from '@codeagent/contracts';
 import type { ShellOpenResult, ShellPort } from '../sessions/ports';
 
 /** The shell service over the bus: open on any replica, everything after on the replica holding the jail. */
@@ -45,7 +45,7 @@ export class BusShell implements ShellPort {
       const r = await this.bus.request('shell.list', {}, { instanceId, timeoutMs: this.timeouts.requestMs });
       return r.sessions.map((s) => s.sessionId);
     } catch (err) {
-      if (err instanceof AppError && err.code === 'SERVICE_UNAVAILABLE') return 'gone';
+      if (isReplicaGone(err)) return 'gone';
       throw err;
     }
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   AppError,
+  isReplicaGone,
   type EgressCredentialV1,
   type ExecResultV1,
   type SandboxSpecV1,
@@ -177,8 +178,8 @@ export class SessionManager {
       return result;
     } catch (err) {
       completion.cancel();
-      if (err instanceof AppError && err.code === 'SERVICE_UNAVAILABLE' && /is gone/.test(err.message)) {
-        await this.fail(id, `the jail is gone: ${err.message}`);
+      if (isReplicaGone(err)) {
+        await this.fail(id, `the jail is gone: ${(err as Error).message}`);
       }
       throw err;
     } finally {
