@@ -20,6 +20,12 @@ export const CoreEnv = {
   ORCHESTRATOR_EVENT_FLUSH_MS: envInt(20, 1, 60_000),
   /** ...or as soon as this many wait. */
   ORCHESTRATOR_EVENT_BATCH: envInt(500, 1, 100_000),
+  /** Retention of the session event log: events older than this go (0: kept for ever). */
+  ORCHESTRATOR_EVENTS_RETENTION_MS: envInt(30 * 86_400_000, 0, 10 * 365 * 86_400_000),
+  /** Retention: a session's oldest events beyond this many bytes of data go (0: no cap). */
+  ORCHESTRATOR_EVENTS_RETENTION_BYTES: envInt(256 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+  /** How often the retention job runs (0: never). A replay of what it removed starts with a `pruned` marker. */
+  ORCHESTRATOR_EVENTS_PRUNE_MS: envInt(3_600_000, 0, 86_400_000),
   /** How often sessions are reconciled with the shell and workspace services (and orphans adopted). */
   ORCHESTRATOR_RECONCILE_MS: envInt(30_000, 0, 86_400_000),
   /** How often each project's TASKS.md is checked for edits (0: only on orchestrator.task.sync). */

@@ -35,6 +35,9 @@ export interface CoreEnvValues {
   ORCHESTRATOR_EVENT_FLUSH_MS: number;
   ORCHESTRATOR_EVENT_BATCH: number;
   ORCHESTRATOR_RECONCILE_MS: number;
+  ORCHESTRATOR_EVENTS_RETENTION_MS: number;
+  ORCHESTRATOR_EVENTS_RETENTION_BYTES: number;
+  ORCHESTRATOR_EVENTS_PRUNE_MS: number;
   ORCHESTRATOR_TASKS_SYNC_MS: number;
 }
 
@@ -112,6 +115,11 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
       const report = await reconciler.run();
       if (report.adopted.length || report.failed.length || report.closed.length) log.info(report, 'sessions reconciled');
       every(env.ORCHESTRATOR_RECONCILE_MS, 'reconciliation', () => reconciler.run());
+      // Every replica may run it: deletes are idempotent, and a replay reports the gap as a marker.
+      every(env.ORCHESTRATOR_EVENTS_PRUNE_MS, 'event retention', async () => {
+        const gone = await events.prune({ maxAgeMs: env.ORCHESTRATOR_EVENTS_RETENTION_MS, maxBytesPerSession: env.ORCHESTRATOR_EVENTS_RETENTION_BYTES });
+        if (gone) log.info({ gone }, 'session events pruned (retention)');
+      });
       if (env.ORCHESTRATOR_SESSION_IDLE_MS > 0) every(Math.min(env.ORCHESTRATOR_SESSION_IDLE_MS / 4, 30_000), 'idle check', () => manager.closeIdle());
       every(env.ORCHESTRATOR_TASKS_SYNC_MS, 'TASKS.md check', async () => {
         for (const p of await projectsRepo.list()) {

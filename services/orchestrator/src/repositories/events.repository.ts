@@ -37,6 +37,27 @@ export class PrismaEventsRepository implements EventsRepository {
     return rows.map((r) => ({ sessionId: r.sessionId, seq: r.seq, kind: r.kind, data: JSON.parse(r.data) as unknown, at: r.at.toISOString() }));
   }
 
+  async prune(opts: { olderThan?: Date; maxBytesPerSession?: number }): Promise<number> {
+    let gone = 0;
+    if (opts.olderThan) gone += (await this.db.sessionEvent.deleteMany({ where: { at: { lt: opts.olderThan } } })).count;
+    const cap = opts.maxBytesPerSession ?? 0;
+    if (cap > 0) {
+      // Sessions over the cap, then for each the newest seq whose running total (newest first) passes
+      // it: everything up to that seq goes. Plain SQL that SQLite and PostgreSQL both take.
+      // `cap` is a whole number from the env (validated), inlined so both engines read the same text.
+      const over = await this.db.$queryRawUnsafe<Array<{ sessionId: string }>>(
+        `SELECT "sessionId" FROM session_events GROUP BY "sessionId" HAVING SUM(LENGTH(data)) > ${Math.floor(cap)}`,
+      );
+      for (const { sessionId } of over) {
+        const rows = await this.db.sessionEvent.findMany({ where: { sessionId }, orderBy: { seq: 'desc' }, select: { seq: true, data: true } });
+        let total = 0;
+        const cut = rows.find((r) => (total += r.data.length) > cap);
+        if (cut) gone += (await this.db.sessionEvent.deleteMany({ where: { sessionId, seq: { lte: cut.seq } } })).count;
+      }
+    }
+    return gone;
+  }
+
   async maxSeq(sessionId: string): Promise<number> {
     const r = await this.db.sessionEvent.aggregate({ where: { sessionId }, _max: { seq: true } });
     return r._max.seq ?? 0;

@@ -105,7 +105,7 @@ export class EventLog {
   }
 
   /** Events with seq > since, at most `limit`, in order; `hasMore` when the limit cut them. */
-  async since(sessionId: string, since: number, limit: number): Promise<{ events: SessionEventV1[]; hasMore: boolean }> {
+  async since(sessionId: string, since: number, limit: number, knownLast = 0): Promise<{ events: SessionEventV1[]; hasMore: boolean }> {
     await this.flush();
     const l = this.logs.get(sessionId);
     const first = l?.ring[0];
@@ -114,7 +114,25 @@ export class EventLog {
       return { events: from.slice(0, limit), hasMore: from.length > limit };
     }
     const rows = await this.repo.since(sessionId, since, limit + 1);
+    // The log is gapless but for retention: a first stored seq past since + 1 means those were pruned.
+    // Say so with a marker first (at the last pruned seq, so a client resumes after it), never a silent gap.
+    const oldest = rows[0];
+    const last = Math.max(knownLast, l?.durable ?? (await this.repo.maxSeq(sessionId)));
+    const prunedTo = oldest ? oldest.seq - 1 : last > since && rows.length === 0 ? last : since;
+    if (prunedTo > since) {
+      const marker: SessionEventV1 = { sessionId, seq: prunedTo, kind: 'pruned', data: { from: since + 1, to: prunedTo, reason: 'retention' }, at: this.clock.now().toISOString() };
+      return { events: [marker, ...rows.slice(0, limit - 1)], hasMore: rows.length > limit - 1 };
+    }
     return { events: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+
+  /** Retention (the periodic job): what is older than `maxAgeMs`, or beyond a session's byte cap, goes. */
+  async prune(opts: { maxAgeMs: number; maxBytesPerSession: number }): Promise<number> {
+    await this.flush();
+    return this.repo.prune({
+      ...(opts.maxAgeMs > 0 ? { olderThan: new Date(this.clock.now().getTime() - opts.maxAgeMs) } : {}),
+      maxBytesPerSession: opts.maxBytesPerSession,
+    });
   }
 
   /** Writes what is waiting; concurrent calls queue behind each other so batches stay in order. */

@@ -50,6 +50,9 @@ class MemoryEvents implements EventsRepository {
   async maxSeq(sessionId: string) {
     return Math.max(0, ...this.rows.filter((e) => e.sessionId === sessionId).map((e) => e.seq));
   }
+  async prune() {
+    return 0;
+  }
 }
 
 function setup(policy: Partial<SessionPolicy> = {}) {

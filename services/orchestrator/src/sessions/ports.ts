@@ -52,6 +52,11 @@ export interface EventsRepository {
    * after storing the rest.
    */
   append(events: SessionEventV1[]): Promise<void>;
+  /**
+   * Retention: deletes events recorded before `olderThan`, and each session's oldest events beyond
+   * `maxBytesPerSession` of data (0: no byte cap). Returns how many rows went.
+   */
+  prune(opts: { olderThan?: Date; maxBytesPerSession?: number }): Promise<number>;
   since(sessionId: string, since: number, limit: number): Promise<SessionEventV1[]>;
   /** The highest stored seq (0 when none). */
   maxSeq(sessionId: string): Promise<number>;

@@ -1,0 +1,64 @@
+import type { SessionEventV1 } from '@codeagent/contracts';
+import { testLogger } from '@codeagent/testing';
+import { EventLog } from './event-log';
+import type { EventsRepository } from './ports';
+
+/** The database's part, in memory: retention deletes by age as the Prisma repository does. */
+class MemoryEvents implements EventsRepository {
+  rows: SessionEventV1[] = [];
+  async append(events: SessionEventV1[]) {
+    this.rows.push(...events);
+  }
+  async since(sessionId: string, since: number, limit: number) {
+    return this.rows.filter((e) => e.sessionId === sessionId && e.seq > since).slice(0, limit);
+  }
+  async maxSeq(sessionId: string) {
+    return Math.max(0, ...this.rows.filter((e) => e.sessionId === sessionId).map((e) => e.seq));
+  }
+  async prune(opts: { olderThan?: Date }) {
+    const before = this.rows.length;
+    if (opts.olderThan) this.rows = this.rows.filter((e) => Date.parse(e.at) >= opts.olderThan!.getTime());
+    return before - this.rows.length;
+  }
+}
+
+async function logWithTenEvents() {
+  let now = Date.parse('2026-11-21T12:00:00.000Z');
+  const clock = { now: () => new Date(now) };
+  const repo = new MemoryEvents();
+  const log = new EventLog(repo, { publish: async () => undefined }, { ringSize: 4, flushMs: 1, flushBatch: 1000 }, clock, testLogger());
+  await log.open('s1', 0);
+  for (let i = 1; i <= 10; i++) {
+    log.append('s1', 'note', { message: `n${i}` });
+    if (i === 6) now += 2 * 86_400_000; // events 1..6 are two days older than 7..10
+  }
+  await log.release('s1'); // the session ended: replay comes from the database alone
+  return { log, repo, advance: (ms: number) => (now += ms) };
+}
+
+describe('EventLog retention', () => {
+  test('a replay of what retention removed starts with a pruned marker naming the range, then the rest in order', async () => {
+    const { log } = await logWithTenEvents();
+    expect(await log.prune({ maxAgeMs: 86_400_000, maxBytesPerSession: 0 })).toBe(6);
+    const page = await log.since('s1', 0, 100, 10);
+    expect(page.events[0]).toMatchObject({ seq: 6, kind: 'pruned', data: { from: 1, to: 6, reason: 'retention' } });
+    expect(page.events.slice(1).map((e) => e.seq)).toEqual([7, 8, 9, 10]);
+    expect(page.hasMore).toBe(false);
+  });
+
+  test('a replay from after the pruned range has no marker; one from inside it names only what it missed', async () => {
+    const { log } = await logWithTenEvents();
+    await log.prune({ maxAgeMs: 86_400_000, maxBytesPerSession: 0 });
+    expect((await log.since('s1', 6, 100, 10)).events.map((e) => e.kind)).toEqual(['note', 'note', 'note', 'note']);
+    expect((await log.since('s1', 3, 100, 10)).events[0]).toMatchObject({ kind: 'pruned', seq: 6, data: { from: 4, to: 6 } });
+  });
+
+  test('everything pruned: the marker covers up to the session’s last seq', async () => {
+    const { log, advance } = await logWithTenEvents();
+    advance(10 * 86_400_000);
+    await log.prune({ maxAgeMs: 86_400_000, maxBytesPerSession: 0 });
+    const page = await log.since('s1', 2, 100, 10);
+    expect(page.events).toEqual([expect.objectContaining({ kind: 'pruned', seq: 10, data: { from: 3, to: 10, reason: 'retention' } })]);
+    expect((await log.since('s1', 10, 100, 10)).events).toEqual([]);
+  });
+});
