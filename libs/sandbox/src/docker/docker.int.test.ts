@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { waitFor } from '@codeagent/testing';
+import { startTestHost, waitFor } from '@codeagent/testing';
 import type { CrashInfo, OutputChunk, Sandbox } from '../types';
 import { DockerDriver } from './driver';
 import { importBusyboxImage, startTestEngine } from './test-engine';
@@ -71,6 +71,33 @@ d('DockerDriver (real engine)', () => {
     // The pids limit really holds: 40 background sleeps cannot all start.
     const fork = await sb.exec('i=0; while [ $i -lt 40 ]; do sleep 20 & i=$((i+1)); done; echo tried');
     expect(fork.stderr).toMatch(/fork|resource temporarily unavailable/i);
+  });
+
+  test('network allow: its own namespace, egress only through the proxy to allowed names (a test host it makes)', async () => {
+    const host = await startTestHost();
+    try {
+      const names: Record<string, string> = { 'allowed.test': host.address, 'denied.test': host.address };
+      const egressDriver = new DockerDriver({
+        dockerHost: engine.host,
+        pull: false,
+        egress: { allowAddresses: [host.cidr], resolve: async (n) => (names[n] ? [names[n]!] : Promise.reject(Object.assign(new Error(n), { code: 'ENOTFOUND' }))) },
+      });
+      const sb = await egressDriver.open({ workspaceDir: workspace, image, network: { allow: ['allowed.test'] } });
+      open.push(sb);
+      const denied: string[] = [];
+      sb.on('egress', (d) => void (d.allowed ? undefined : denied.push(d.host)));
+      expect(sb.networkInForce).toMatchObject({ mode: 'allow', interfaces: ['lo'], routes: 0, proxy: 'http://127.0.0.1:3128' });
+      const ok = await sb.exec('wget -q -O - http://allowed.test/from-docker');
+      expect(ok).toMatchObject({ exitCode: 0 });
+      expect(JSON.parse(ok.stdout)).toEqual({ host: 'allowed.test', path: '/from-docker' });
+      const no = await sb.exec('wget -q -O - http://denied.test/ 2>&1; echo "exit $?"');
+      expect(no.stdout).toMatch(/403|Forbidden/);
+      expect(denied).toContain('denied.test');
+      // No route of its own: the test host's address straight is unreachable (the bridge is never used).
+      expect((await sb.exec(`nc -w 3 ${host.address} 80 </dev/null; echo "exit $?"`)).stdout).not.toContain('exit 0');
+    } finally {
+      host.close();
+    }
   });
 
   test('interrupt ends a running command; timeouts are reported', async () => {
