@@ -69,9 +69,10 @@ export class BusSigner {
 
   private digest(publisher: string, props: SignedProperties, body: Buffer): Buffer {
     // A JSON array keeps the fields unambiguous (no value can pose as its neighbour); it is a few
-    // dozen bytes, while the body is hashed as it is.
-    const fields = JSON.stringify([SCHEME, publisher, props.messageId ?? '', props.type ?? '', props.correlationId ?? '']);
-    return createHmac('sha256', this.key).update(fields).update('\n').update(body).digest();
+    // dozen bytes, while the body is hashed as it is, never copied. Each update crosses into native
+    // code, so the separator rides with the fields: most of the cost is the Hmac object itself.
+    const fields = JSON.stringify([SCHEME, publisher, props.messageId ?? '', props.type ?? '', props.correlationId ?? '']) + '\n';
+    return createHmac('sha256', this.key).update(fields).update(body).digest();
   }
 }
 
