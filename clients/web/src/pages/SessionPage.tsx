@@ -7,6 +7,7 @@ import { useAction, useApi } from '../hooks';
 import { go, href } from '../router';
 import { Agents } from '../session/Agents';
 import { CommandLog } from '../session/CommandLog';
+import { Diff } from '../session/Diff';
 import { Files } from '../session/Files';
 import { Terminal } from '../session/Terminal';
 import { useSessionModel } from '../session/useSessionModel';
@@ -70,6 +71,7 @@ export function SessionPage({ sessionId, tab }: { sessionId: string; tab: string
         <Tabs.List>
           <Tabs.Tab value="terminal">Terminal</Tabs.Tab>
           <Tabs.Tab value="files">Files</Tabs.Tab>
+          <Tabs.Tab value="diff">Diff</Tabs.Tab>
           <Tabs.Tab value="agents">Agents</Tabs.Tab>
           <Tabs.Tab value="snapshots">Snapshots</Tabs.Tab>
         </Tabs.List>
@@ -82,6 +84,9 @@ export function SessionPage({ sessionId, tab }: { sessionId: string; tab: string
         </Tabs.Panel>
         <Tabs.Panel value="files" pt="sm">
           <Files sessionId={sessionId} enabled={enabled} />
+        </Tabs.Panel>
+        <Tabs.Panel value="diff" pt="sm">
+          <Diff sessionId={sessionId} snapshots={snapshots.data ?? []} />
         </Tabs.Panel>
         <Tabs.Panel value="agents" pt="sm">
           <Agents sessionId={sessionId} model={model} enabled={enabled} />

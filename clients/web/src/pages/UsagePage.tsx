@@ -24,12 +24,13 @@ export function UsagePage() {
   for (const r of series.data?.rows ?? []) {
     const day = r.period ?? '';
     const row = byDay.get(day) ?? { day };
-    const k = top.includes(key(r)) ? key(r) : 'other';
+    // Series keys are s0, s1...: a group name such as gpt-4.1 would be read as a path by the chart.
+    const k = top.includes(key(r)) ? `s${top.indexOf(key(r))}` : 'other';
     row[k] = Number(row[k] ?? 0) + r[metric];
     byDay.set(day, row);
   }
   const data = [...byDay.values()].sort((a, b) => String(a.day).localeCompare(String(b.day)));
-  const names = [...top, ...(data.some((d) => d.other !== undefined) ? ['other'] : [])];
+  const chartSeries = [...top.map((label, i) => ({ name: `s${i}`, label })), ...(data.some((d) => d.other !== undefined) ? [{ name: 'other', label: 'other' }] : [])];
   const t = totals.data?.totals;
   return (
     <Stack>
@@ -53,7 +54,7 @@ export function UsagePage() {
           {metric === 'costUsd' ? 'Cost (USD)' : 'Tokens'} per day, by {by}
         </Text>
         {data.length ? (
-          <BarChart h={300} data={data} dataKey="day" type="stacked" series={names.map((name, i) => ({ name, color: COLORS[i % COLORS.length]! }))} withLegend valueFormatter={(v) => (metric === 'costUsd' ? `$${v.toFixed(4)}` : v.toLocaleString())} />
+          <BarChart h={300} data={data} dataKey="day" type="stacked" series={chartSeries.map((x, i) => ({ ...x, color: COLORS[i % COLORS.length]! }))} withLegend valueFormatter={(v) => (metric === 'costUsd' ? `$${v.toFixed(4)}` : v.toLocaleString())} />
         ) : (
           <Text c="dimmed">No usage in this range yet: it appears once agents or project chat call a model.</Text>
         )}
