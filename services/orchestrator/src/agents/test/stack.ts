@@ -10,11 +10,12 @@ import { MemoryAgentRunRepository } from '../run-store';
 import type { SessionContext } from '../session-context';
 
 // Test stack for the agents: the real orchestrator agent module on a real broker, plus small real
-// consumers standing in for the workspace and shell services (not ready when this was written):
+// consumers standing in for the workspace and shell services (not ready when this was written) and for
+// the orchestrator's projects (orchestrator.project.get: a project without MCP servers):
 // workspace.file.* do real file operations on a temp folder per workspace, shell.exec runs in a real
 // Bubblewrap jail from libs/sandbox over that folder. Sessions resolve to {workspaceId = sessionId}.
 
-const USED = ['workspace.file.read', 'workspace.file.write', 'workspace.file.list', 'workspace.file.search', 'workspace.file.delete', 'shell.exec', 'shell.interrupt'];
+const USED = ['workspace.file.read', 'workspace.file.write', 'workspace.file.list', 'workspace.file.search', 'workspace.file.delete', 'shell.exec', 'shell.interrupt', 'orchestrator.project.get'];
 const AGENT: AgentCommand[] = [
   'orchestrator.agent.run',
   'orchestrator.agent.get',
@@ -144,7 +145,12 @@ export async function startAgentStack(url: string, env: Partial<Parameters<typeo
     },
     { runs, sessions: { resolve: async (sessionId): Promise<SessionContext> => ({ sessionId, workspaceId: sessionId, shellInstanceId: shell.instanceId, projectId: `p-${sessionId}` }) } },
     );
-    await bus.handleCommands('orchestrator', module.handlers as never);
+    // The agents read their session's project (its MCP servers); here every project is a plain one without any.
+    const projectGet = async ({ projectId }: { projectId: string }) => {
+      const at = new Date().toISOString();
+      return { id: projectId, name: projectId, index: 0, source: { kind: 'empty' }, settings: {}, createdAt: at, updatedAt: at };
+    };
+    await bus.handleCommands('orchestrator', { ...module.handlers, 'orchestrator.project.get': projectGet } as never);
     return { bus, module };
   };
   const first = await replica();
