@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { REPO_ROOT, startStack, waitFor, type Stack } from '@codeagent/testing';
-import { ok as gatewayOk, type Rec } from './bench/client';
+import { REPO_ROOT, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
+import { api as gatewayApi, ok as gatewayOk, type Rec } from './bench/client';
 
 // The web dashboard (clients/web) in a real browser, Debian's Chromium driven by playwright-core,
 // against the whole platform: a user opens /dashboard, creates a session, types in its terminal, runs
@@ -45,15 +45,21 @@ describe('the dashboard in a browser (local mode)', () => {
   let browser: Awaited<ReturnType<typeof openBrowser>>;
   let page: Page;
   let projectDir: string;
+  let tasksProjectDir: string;
   let sessionId: string;
+  let llm: FakeLlm;
   const ok = (method: string, p: string, body?: unknown) => gatewayOk(stack.url, method, p, body);
+  const call = (method: string, p: string, body?: unknown) => gatewayApi(stack.url, method, p, body);
 
   beforeAll(async () => {
     projectDir = mkdtempSync(path.join(tmpdir(), 'e2e-dashboard-project-'));
     writeFileSync(path.join(projectDir, 'README.md'), '# dashboard demo\n');
     mkdirSync(path.join(projectDir, 'src'));
     writeFileSync(path.join(projectDir, 'src', 'main.sh'), 'echo from-main\n');
-    stack = await startStack({ label: 'e2e-dashboard' });
+    tasksProjectDir = mkdtempSync(path.join(tmpdir(), 'e2e-dashboard-tasks-'));
+    llm = await startFakeLlm();
+    // TASKS.md edits are picked up within a second (the default checks every 10 s).
+    stack = await startStack({ label: 'e2e-dashboard', env: { ORCHESTRATOR_TASKS_SYNC_MS: '1000' } });
     browser = await openBrowser();
     page = browser.page;
   }, 180_000);
@@ -61,7 +67,9 @@ describe('the dashboard in a browser (local mode)', () => {
   afterAll(async () => {
     await browser?.dispose();
     await stack?.stop();
+    await llm?.close();
     rmSync(projectDir, { recursive: true, force: true });
+    rmSync(tasksProjectDir, { recursive: true, force: true });
   }, 60_000);
 
   test('/dashboard serves the application; an unknown asset is a 404, the API is untouched', async () => {
@@ -146,6 +154,89 @@ describe('the dashboard in a browser (local mode)', () => {
     await page.locator('[data-path="src"]').click();
     await page.locator('[data-path="src/main.sh"]').waitFor();
     await shot(page, 'files-dark');
+  }, 60_000);
+
+  test('the Diff tab shows what changed since the session started, file by file; the route answers problems', async () => {
+    await ok('PUT', `/api/v1/sessions/${sessionId}/files?path=notes.txt`, { content: 'a new note\n' });
+    await ok('POST', `/api/v1/sessions/${sessionId}/exec`, { command: 'rm src/main.sh' });
+    await page.getByRole('tab', { name: 'Diff' }).click();
+    const file = (p: string) => page.locator(`[data-testid=diff-file][data-path="${p}"]`);
+    await file('README.md').waitFor();
+    expect(await file('README.md').getAttribute('data-change')).toBe('changed');
+    expect(await file('notes.txt').getAttribute('data-change')).toBe('added');
+    expect(await file('src/main.sh').getAttribute('data-change')).toBe('removed');
+    expect(await file('README.md').getByTestId('diff-text').innerText()).toContain('+edited in the browser');
+    expect(await file('src/main.sh').getByTestId('diff-text').innerText()).toContain('-echo from-main');
+    expect(await page.getByTestId('diff-summary').innerText()).toMatch(/1 added.*1 changed.*1 removed/is);
+    await shot(page, 'diff-dark');
+
+    const diff = await ok('GET', `/api/v1/sessions/${sessionId}/diff`);
+    expect(diff).toMatchObject({ sessionId, from: 'start', added: ['notes.txt'], changed: ['README.md'], removed: ['src/main.sh'], truncated: false });
+    // A snapshot taken now: nothing changed since it. Another session's (or no) snapshot is a 404.
+    const snap = await ok('POST', `/api/v1/sessions/${sessionId}/snapshots`, { label: 'after-edits' });
+    expect(await ok('GET', `/api/v1/sessions/${sessionId}/diff?from=${snap.snapshotId}`)).toMatchObject({ added: [], changed: [], removed: [], patch: '' });
+    const missing = await fetch(`${stack.url}/api/v1/sessions/${sessionId}/diff?from=snap_nope`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await missing.json()) as Rec).detail).toContain('snap_nope');
+    expect((await call('GET', '/api/v1/sessions/ses_nope/diff')).status).toBe(404);
+    // The page offers the snapshot as a starting point.
+    await page.reload();
+    await page.getByRole('combobox', { name: 'diff from' }).click();
+    await page.getByRole('option', { name: /after-edits/ }).click();
+    await page.getByText('No changes since that snapshot.').waitFor();
+  }, 60_000);
+
+  test('/code from the page: the streamed text, the tool call and the command it ran appear; Usage counts its tokens', async () => {
+    await ok('PUT', '/api/v1/providers/openai', { baseURL: llm.openaiBaseURL, apiKey: 'sk-e2e-dashboard' });
+    await ok('PUT', '/api/v1/agents/coding', { config: { provider: 'openai', model: 'gpt-4.1', fallbacks: [] } });
+    llm.push(
+      { toolCalls: [{ name: 'run_command', args: { command: 'echo agent-$((6*7))' } }], usage: { inputTokens: 1234, outputTokens: 56 } },
+      { text: 'The check printed agent-42, all good.', usage: { inputTokens: 1300, outputTokens: 9 } },
+    );
+    await page.getByRole('tab', { name: 'Agents' }).click();
+    await page.getByLabel('message to the agents').fill('/code run the check');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const run = page.locator('[data-testid=agent-run]', { hasText: 'run the check' });
+    await run.waitFor();
+    await run.getByText('The check printed agent-42, all good.').waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid=agent-run][data-status=completed]', { hasText: 'run the check' }).waitFor({ timeout: 60_000 });
+    const step = run.getByTestId('agent-step').first();
+    expect(await step.innerText()).toMatch(/\[coding\] run_command .*echo agent-\$\(\(6\*7\)\)/);
+    expect(await step.innerText()).toContain('openai/gpt-4.1, 1234 in, 56 out');
+    expect(await run.innerText()).toContain('2534 in, 65 out');
+    // The model asked with its own words, not the page's /code prefix; the command really ran in the jail.
+    expect(JSON.stringify(llm.requests.at(0)?.body)).toContain('run the check');
+    expect(JSON.stringify(llm.requests.at(-1)?.body)).toContain('agent-42');
+    await shot(page, 'agents-dark');
+    await page.getByRole('tab', { name: 'Terminal' }).click();
+    await page.locator('[data-testid=command-entry]', { hasText: 'agent-42' }).getByTestId('exit-code').filter({ hasText: 'exit 0' }).waitFor();
+
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('heading', { name: 'Usage', level: 2 }).waitFor();
+    const usageRow = page.getByRole('table', { name: 'usage by group' }).getByRole('row', { name: /gpt-4\.1/ });
+    await waitFor('the usage table to count the run', async () => (await usageRow.count()) > 0 && /2,534/.test(await usageRow.innerText()), { timeoutMs: 30_000, intervalMs: 250 });
+    expect(await usageRow.innerText()).toMatch(/2\s+2,534\s+65/);
+    expect(await page.getByTestId('usage-chart').locator('.recharts-bar-rectangle').count()).toBeGreaterThan(0);
+    // The legend names the model (a dotted name is not read as a path).
+    expect(await page.getByTestId('usage-chart').innerText()).toContain('gpt-4.1');
+    await shot(page, 'usage-dark');
+    await page.getByRole('link', { name: 'Sessions' }).first().click();
+    await page.locator(`[data-session-id="${sessionId}"] a`).click();
+  }, 120_000);
+
+  test('a task written into a project\'s docs/TASKS.md appears on the board', async () => {
+    const project = await ok('POST', '/api/v1/projects', { name: 'dash-tasks', source: { path: tasksProjectDir } });
+    expect(project.id).toBeDefined();
+    await page.getByRole('link', { name: 'Tasks' }).click();
+    await page.getByRole('heading', { name: 'Tasks', level: 2 }).waitFor();
+    mkdirSync(path.join(tasksProjectDir, 'docs'), { recursive: true });
+    writeFileSync(path.join(tasksProjectDir, 'docs', 'TASKS.md'), '# Tasks\n\n- [ ] Ship the diff view (owner: local)\n- [x] Write the browser test\n');
+    await page.getByTestId('column-todo').getByText('Ship the diff view').waitFor({ timeout: 30_000 });
+    await page.getByTestId('column-done').getByText('Write the browser test').waitFor({ timeout: 30_000 });
+    await page.getByRole('link', { name: 'Sessions' }).first().click();
+    await page.locator(`[data-session-id="${sessionId}"] a`).click();
+    await page.getByRole('tab', { name: 'Terminal' }).waitFor();
   }, 60_000);
 
   test('light theme; the other pages render', async () => {
