@@ -16,6 +16,9 @@ export const SNIFF_LIMIT = 16 * 1024 + 5;
 export function sniff(buf: Buffer): Sniffed {
   if (buf.length === 0) return { kind: 'need-more' };
   if (buf[0] === 0x16) return sniffTls(buf);
+  // Servers skip empty lines before a request line (RFC 9112 2.2; Node's does), so a request behind a
+  // leading CR or LF is still plain HTTP. No other protocol's client opens with one.
+  if (buf[0] === 0x0d || buf[0] === 0x0a) return { kind: 'http' };
   if (/^[A-Z]{3,10} /.test(buf.subarray(0, 11).toString('latin1'))) return { kind: 'http' };
   if (buf.length < 11 && /^[A-Z]+$/.test(buf.toString('latin1'))) return { kind: 'need-more' };
   return { kind: 'other' };
