@@ -24,7 +24,9 @@ export class Incarnation {
     this.proc = spawn('/bin/sh', ['-c', `${limitScript}\nexec bwrap "$@"`, 'sh', ...args], {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       detached: true,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      // The jail's pid 1 keeps these: nothing of the service's (its PATH, its working folder) shows there.
+      cwd: '/',
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     this.exited = new Promise((resolve) => this.proc.once('close', (code, signal) => resolve({ code, signal })));
     this.proc.on('error', () => undefined);

@@ -12,15 +12,24 @@ export type Sniffed =
 
 /** Largest prefix buffered to read a ClientHello (one TLS record). */
 export const SNIFF_LIMIT = 16 * 1024 + 5;
+const MAX_REQUEST_LINE = 8 * 1024;
+const REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9a-z-]+ +\S+ +http\/\d/i;
 
 export function sniff(buf: Buffer): Sniffed {
   if (buf.length === 0) return { kind: 'need-more' };
   if (buf[0] === 0x16) return sniffTls(buf);
-  // Servers skip empty lines before a request line (RFC 9112 2.2; Node's does), so a request behind a
-  // leading CR or LF is still plain HTTP. No other protocol's client opens with one.
-  if (buf[0] === 0x0d || buf[0] === 0x0a) return { kind: 'http' };
-  if (/^[A-Z]{3,10} /.test(buf.subarray(0, 11).toString('latin1'))) return { kind: 'http' };
-  if (buf.length < 11 && /^[A-Z]+$/.test(buf.toString('latin1'))) return { kind: 'need-more' };
+  // Servers skip empty lines before a request line (RFC 9112 2.2; Node's does): look past them.
+  let start = 0;
+  while (start < buf.length && (buf[start] === 0x0d || buf[start] === 0x0a)) start++;
+  if (start === buf.length) return { kind: 'need-more' };
+  const nl = buf.indexOf(0x0a, start);
+  const line = buf.subarray(start, nl === -1 ? Math.min(buf.length, start + MAX_REQUEST_LINE) : nl).toString('latin1');
+  if (nl === -1) {
+    // A text line still coming (a request line arrives whole in practice, but need not): wait for its end.
+    return /^[\x20-\x7e]*$/.test(line) && buf.length - start < MAX_REQUEST_LINE ? { kind: 'need-more' } : { kind: 'other' };
+  }
+  // Any method token in any case: what a lenient server would take for a request is one.
+  if (REQUEST_LINE.test(line)) return { kind: 'http' };
   return { kind: 'other' };
 }
 
