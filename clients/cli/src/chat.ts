@@ -1,6 +1,7 @@
 import readline from 'node:readline';
 import { CliError, ExitCode } from './errors';
-import { SessionStream, type SessionMessage } from './stream';
+import type { AgentDataV1 } from '@codeagent/contracts';
+import { SessionStream, type SessionMessage, type StreamMessage } from './stream';
 import type { Ctx } from './context';
 
 type Rec = Record<string, any>;
@@ -23,9 +24,8 @@ export async function headSeq(ctx: Ctx, sessionId: string): Promise<number> {
 }
 
 /** The bytes of a stream message (text, or base64 for binary output). */
-export function bytesOf(m: SessionMessage): Buffer {
-  const data = String(m.payload.data ?? '');
-  return m.payload.encoding === 'base64' ? Buffer.from(data, 'base64') : Buffer.from(data, 'utf8');
+export function bytesOf(m: StreamMessage): Buffer {
+  return Buffer.from(m.payload.data, m.payload.encoding === 'base64' ? 'base64' : 'utf8');
 }
 
 /**
@@ -38,46 +38,46 @@ export class RunRenderer {
   private streamed = new Set<number>();
   constructor(private readonly ctx: Ctx, private readonly write: (s: string) => void) {}
 
-  /** Returns the completion payload when this event ends a run. */
-  render(m: SessionMessage, runId: string | undefined): Rec | undefined {
-    if (m.type === 'status' && (m.payload.kind === 'progress' || m.payload.kind === 'signal')) {
-      this.write(signalLine(this.ctx, m.payload.kind, (m.payload.data ?? {}) as Rec));
+  /** Returns the completion when this event ends a run. */
+  render(m: SessionMessage, runId: string | undefined): Extract<AgentDataV1, { type: 'completed' }> | undefined {
+    if (m.type !== 'status') return undefined;
+    const e = m.payload;
+    if (e.kind === 'progress' || e.kind === 'signal') {
+      this.write(signalLine(this.ctx, e.kind, e.data));
       return undefined;
     }
-    if (m.type !== 'status' || m.payload.kind !== 'agent') return undefined;
-    const d = (m.payload.data ?? {}) as Rec;
+    if (e.kind !== 'agent') return undefined;
+    const d = e.data;
     if (runId && d.runId !== runId) return undefined;
     const dim = this.ctx.out.dim;
     switch (d.type) {
       case 'started':
-        this.write(dim(`[run ${d.runId}: ${(d.roles ?? []).join(' → ')}]\n`));
+        this.write(dim(`[run ${d.runId}: ${d.roles.join(' → ')}]\n`));
         return undefined;
       case 'text':
-        this.streamed.add(Number(d.step));
-        this.write(String(d.delta ?? ''));
+        this.streamed.add(d.step);
+        this.write(d.delta);
         return undefined;
       case 'step': {
-        if (!this.streamed.has(Number(d.index)) && d.text) this.write(`${d.text}\n`);
-        else if (this.streamed.has(Number(d.index))) this.write('\n');
-        for (const t of (d.toolCalls ?? []) as Rec[]) {
+        if (!this.streamed.has(d.index) && d.text) this.write(`${d.text}\n`);
+        else if (this.streamed.has(d.index)) this.write('\n');
+        for (const t of d.toolCalls) {
           this.write(dim(`  [${d.role}] ${t.tool} ${JSON.stringify(t.input ?? {}).slice(0, 160)}${t.error ? ` ✗ ${t.error}` : ''}\n`));
         }
-        this.write(dim(`  [${d.role} step ${d.index}: ${d.provider}/${d.model}, ${d.usage?.inputTokens ?? 0} in, ${d.usage?.outputTokens ?? 0} out]\n`));
+        this.write(dim(`  [${d.role} step ${d.index}: ${d.provider}/${d.model}, ${d.usage.inputTokens} in, ${d.usage.outputTokens} out]\n`));
         return undefined;
       }
       case 'completed':
         this.write(
-          `${this.ctx.out.status(String(d.status))}${dim(` (${d.steps} steps, ${d.usage?.inputTokens ?? 0} in, ${d.usage?.outputTokens ?? 0} out, $${Number(d.costUsd ?? 0).toFixed(4)})`)}${d.error ? ` ${this.ctx.out.red(String(d.error))}` : ''}\n`,
+          `${this.ctx.out.status(d.status)}${dim(` (${d.steps} steps, ${d.usage.inputTokens} in, ${d.usage.outputTokens} out, $${d.costUsd.toFixed(4)})`)}${d.error ? ` ${this.ctx.out.red(d.error)}` : ''}\n`,
         );
         return d;
-      default:
-        return undefined;
     }
   }
 }
 
 /** An agent's progress report or call for a person (MCP report_progress / signal_user), as one line. */
-export function signalLine(ctx: Ctx, kind: 'progress' | 'signal', d: Rec): string {
+export function signalLine(ctx: Ctx, kind: 'progress' | 'signal', d: { message: string; from?: string; status?: string; percent?: number }): string {
   const from = d.from ? `${d.from}: ` : '';
   if (kind === 'signal') return `${ctx.out.bold(ctx.out.red(`⚑ ${from}needs you:`))} ${d.message}\n`;
   const how = [d.status, d.percent !== undefined ? `${d.percent}%` : undefined].filter(Boolean).join(', ');
@@ -101,7 +101,7 @@ export async function chat(ctx: Ctx, sessionId: string): Promise<void> {
       if (m.type === 'stream') return void out(bytesOf(m).toString('utf8'));
       const ended = renderer.render(m, currentRun);
       if (!ended) return;
-      finished.add(String(ended.runId));
+      finished.add(ended.runId);
       if (ended.runId === currentRun) runDone?.();
     },
   });

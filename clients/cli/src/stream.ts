@@ -1,19 +1,26 @@
 import { randomUUID } from 'node:crypto';
+import {
+  clientMessage,
+  ServerMessageV1,
+  SOCKET_EVENT,
+  SOCKET_NAMESPACE,
+  SocketResponsesV1,
+  type ClientCommandInputV1,
+  type ClientCommandName,
+  type ErrorPayload,
+  type SocketResponseOf,
+  type StreamMessageV1,
+} from '@codeagent/contracts';
 import { io, type Socket } from 'socket.io-client';
 import { CliError, ExitCode } from './errors';
 
-/** Seed 003's envelope, as the gateway sends and receives it on the `/v1` namespace. */
-export interface Envelope<P = Record<string, unknown>> {
-  id: string;
-  type: 'command' | 'response' | 'stream' | 'status' | 'error';
-  timestamp: string;
-  payload: P;
-  metadata: { version: string; client?: string; user?: string };
-}
+/** What a stream delivers: the session's events (`stream`, `status`) and errors not tied to a command. */
+export type SessionMessage = Exclude<ServerMessageV1, { type: 'response' }>;
+export type StreamMessage = StreamMessageV1;
 
-export interface SessionMessage extends Envelope {
-  payload: Record<string, any> & { seq?: number; sessionId?: string; stream?: string; kind?: string };
-}
+/** The payload a command takes, by its name (libs/contracts socket.ts). */
+type InputOf<C extends ClientCommandName> = ClientCommandInputV1 extends infer U ? (U extends { command: infer K } ? (C extends K ? U : never) : never) : never;
+type Extra<C extends ClientCommandName> = Omit<InputOf<C>, 'command' | 'args' | 'context'>;
 
 /**
  * One session's live stream over Socket.IO. It subscribes from a sequence number and, when the
@@ -23,7 +30,7 @@ export interface SessionMessage extends Envelope {
 export class SessionStream {
   private socket?: Socket;
   private lastSeq: number;
-  private readonly waiters = new Map<string, { resolve: (p: Record<string, unknown>) => void; reject: (e: Error) => void }>();
+  private readonly waiters = new Map<string, { command: ClientCommandName; resolve: (p: unknown) => void; reject: (e: Error) => void }>();
 
   constructor(
     private readonly opts: {
@@ -43,14 +50,14 @@ export class SessionStream {
   }
 
   async connect(): Promise<void> {
-    const socket = io(new URL('/v1', this.opts.baseUrl).toString(), {
+    const socket = io(new URL(SOCKET_NAMESPACE, this.opts.baseUrl).toString(), {
       auth: this.opts.token ? { token: this.opts.token } : {},
       transports: ['websocket'],
       reconnectionDelay: 200,
       reconnectionDelayMax: 2_000,
     });
     this.socket = socket;
-    socket.on('message', (m: SessionMessage) => this.onMessage(m));
+    socket.on(SOCKET_EVENT, (raw: unknown) => this.onMessage(raw));
     socket.io.on('reconnect', () => {
       this.opts.onReconnect?.(this.lastSeq);
       this.subscribe();
@@ -68,17 +75,17 @@ export class SessionStream {
     await this.subscribe();
   }
 
-  /** Sends a command envelope; resolves with the `response` payload that carries the same id. */
-  request(command: string, args: unknown[] = [], extra: Record<string, unknown> = {}): { id: string; done: Promise<Record<string, unknown>> } {
+  /** Sends a command envelope; resolves with the `response` payload that carries the same id, typed by the command. */
+  request<C extends ClientCommandName>(command: C, args: InputOf<C>['args'], extra?: Extra<C>): { id: string; done: Promise<SocketResponseOf<C>> } {
     const id = randomUUID();
-    const done = new Promise<Record<string, unknown>>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
+    const done = new Promise<SocketResponseOf<C>>((resolve, reject) => this.waiters.set(id, { command, resolve: resolve as (p: unknown) => void, reject }));
     this.send(id, command, args, extra);
     return { id, done };
   }
 
   /** Sends a command without waiting for its answer (keystrokes, resizes). */
-  fire(command: string, args: unknown[] = []): void {
-    this.send(randomUUID(), command, args, {});
+  fire<C extends ClientCommandName>(command: C, args: InputOf<C>['args']): void {
+    this.send(randomUUID(), command, args, undefined);
   }
 
   close(): void {
@@ -90,42 +97,48 @@ export class SessionStream {
     this.socket?.io.engine?.close();
   }
 
-  private subscribe(): Promise<Record<string, unknown>> {
+  private subscribe(): Promise<unknown> {
     const { done } = this.request('/subscribe', [], { since: this.lastSeq });
     done.catch(() => undefined);
     return done;
   }
 
-  private send(id: string, command: string, args: unknown[], extra: Record<string, unknown>): void {
-    const envelope: Envelope = {
-      id,
-      type: 'command',
-      timestamp: new Date().toISOString(),
-      payload: { command, args, context: { sessionId: this.opts.sessionId }, ...extra },
-      metadata: { version: '1', client: 'cli' },
-    };
-    this.socket?.emit('message', envelope);
+  private send(id: string, command: ClientCommandName, args: unknown, extra: object | undefined): void {
+    const payload = { command, args, context: { sessionId: this.opts.sessionId }, ...extra } as ClientCommandInputV1;
+    this.socket?.emit(SOCKET_EVENT, clientMessage(payload, { version: '1', client: 'cli' }, id));
   }
 
-  private onMessage(m: SessionMessage): void {
+  private onMessage(raw: unknown): void {
+    const parsed = ServerMessageV1.safeParse(raw);
+    if (!parsed.success) {
+      // A newer gateway's message this client does not know: said once per message, never fatal.
+      process.stderr.write(`codeagent: ignored a message this client does not understand (${parsed.error.issues[0]?.message ?? 'invalid'})\n`);
+      return;
+    }
+    const m = parsed.data;
     if (m.type === 'response' || m.type === 'error') {
       const w = this.waiters.get(m.id);
       if (w) {
         this.waiters.delete(m.id);
-        if (m.type === 'response') w.resolve(m.payload);
-        else w.reject(new CliError(String(m.payload.message ?? 'error'), codeToExit(String(m.payload.code ?? '')), undefined, String(m.payload.code ?? '')));
+        if (m.type === 'response') {
+          // The payload's exact shape follows from the command it answers.
+          const answer = SocketResponsesV1[w.command].safeParse(m.payload);
+          if (answer.success) w.resolve(answer.data);
+          else w.reject(new CliError(`the gateway's answer to ${w.command} was not understood: ${answer.error.issues[0]?.message ?? ''}`, ExitCode.error));
+        } else w.reject(errorOf(m.payload));
         return;
       }
       if (m.type === 'error') this.opts.onEvent(m);
       return;
     }
-    const seq = typeof m.payload.seq === 'number' ? m.payload.seq : undefined;
-    if (seq !== undefined) {
-      if (seq <= this.lastSeq) return; // already shown before a reconnect
-      this.lastSeq = seq;
-    }
+    if (m.payload.seq <= this.lastSeq) return; // already shown before a reconnect
+    this.lastSeq = m.payload.seq;
     this.opts.onEvent(m);
   }
+}
+
+function errorOf(p: ErrorPayload): CliError {
+  return new CliError(p.message, codeToExit(p.code), undefined, p.code);
 }
 
 function codeToExit(code: string): number {

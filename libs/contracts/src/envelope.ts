@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
 /** The kinds of message of seed 003's protocol, plus `event` for facts published on the bus. */
@@ -35,8 +34,9 @@ export const Envelope = z.object({
 });
 export type Envelope<P = unknown> = Omit<z.infer<typeof Envelope>, 'payload'> & { payload: P };
 
+/** Web Crypto's, so that this file (and the socket protocol) also runs in a browser. */
 export function newMessageId(): string {
-  return randomUUID();
+  return globalThis.crypto.randomUUID();
 }
 
 export function makeEnvelope<P>(

@@ -16,3 +16,4 @@ export * from './messages/project';
 export * from './messages/task';
 export * from './messages/mcp';
 export * from './tools';
+export * from './socket';

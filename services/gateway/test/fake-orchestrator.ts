@@ -127,8 +127,8 @@ export class FakeOrchestrator {
       const [n, size] = rest.map(Number);
       for (let i = 0; i < n!; i++) await this.emit(p.sessionId, 'output', { commandId, stream: 'stdout', data: String(i % 10).repeat(size!) });
     }
-    await this.emit(p.sessionId, 'command.completed', { commandId, exitCode: 0 }, { publish: live });
-    return { commandId, exitCode: 0, stdout, stderr: '', durationMs: 1, timedOut: false };
+    await this.emit(p.sessionId, 'command.completed', { commandId, command: p.command, exitCode: 0, durationMs: 1, timedOut: false }, { publish: live });
+    return { commandId, exitCode: 0, stdout, stderr: '', durationMs: 1, timedOut: false, truncated: false };
   }
   async session_file_read(p: { sessionId: string; path: string }) {
     this.session(p.sessionId);

@@ -39,9 +39,10 @@ export function liveCommands(program: Command, run: Run): void {
 async function runCommand(ctx: Ctx, sessionId: string, command: string, timeoutMs?: number): Promise<void> {
   const since = await headSeq(ctx, sessionId);
   let commandId: string | undefined;
-  let completed: Rec | undefined;
-  let settle!: (r: Rec) => void;
-  const done = new Promise<Rec>((r) => (settle = r));
+  type Outcome = { exitCode: number; durationMs: number; timedOut: boolean } | { error: Error };
+  let completed: Outcome | undefined;
+  let settle!: (r: Outcome) => void;
+  const done = new Promise<Outcome>((r) => (settle = r));
   const stream = new SessionStream({
     baseUrl: ctx.baseUrl,
     token: ctx.token,
@@ -50,17 +51,17 @@ async function runCommand(ctx: Ctx, sessionId: string, command: string, timeoutM
     // Said on stderr, once per reconnect, so a person (or a test) knows the link dropped and resumed.
     onReconnect: (seq) => process.stderr.write(`codeagent: reconnected; resuming after event ${seq}\n`),
     onEvent: (m) => {
-      const p = m.payload;
       if (m.type === 'stream') {
+        const p = m.payload;
         if (p.commandId !== commandId || p.stream === 'pty') return;
         // --json: one JSON line per chunk on stdout, so a script gets both streams in order.
         if (ctx.out.json) ctx.out.line(JSON.stringify({ seq: p.seq, stream: p.stream, data: bytesOf(m).toString('utf8') }));
         else (p.stream === 'stderr' ? process.stderr : process.stdout).write(bytesOf(m));
-      } else if (m.type === 'status' && p.kind === 'command.completed' && p.data?.commandId === commandId) {
-        completed = p.data;
-        settle(p.data);
+      } else if (m.type === 'status' && m.payload.kind === 'command.completed' && m.payload.data.commandId === commandId) {
+        completed = m.payload.data;
+        settle(m.payload.data);
       } else if (m.type === 'error') {
-        process.stderr.write(`codeagent: ${p.message ?? 'stream error'}\n`);
+        process.stderr.write(`codeagent: ${m.payload.message}\n`);
       }
     },
   });
@@ -78,7 +79,7 @@ async function runCommand(ctx: Ctx, sessionId: string, command: string, timeoutM
       process.exit(ExitCode.interrupted);
     }
     process.stderr.write('\ncodeagent: interrupting the command (Ctrl-C again to quit and leave it running)\n');
-    stream.fire('/interrupt');
+    stream.fire('/interrupt', []);
   };
   process.on('SIGINT', onSigint);
   const dropAfter = Number(process.env.CODEAGENT_TEST_DROP_AFTER_MS);
@@ -90,10 +91,10 @@ async function runCommand(ctx: Ctx, sessionId: string, command: string, timeoutM
   // The gateway answers after the command's last output, but its completion event may trail the
   // answer by a moment on a resubscribed stream: wait for it, so the output is complete.
   const deadline = Date.now() + 3_000;
-  while (!completed && !result.error && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  while (!completed && !('error' in result) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   stream.close();
-  if (result.error) throw result.error;
-  const final = { ...completed, ...result };
+  if ('error' in result) throw result.error;
+  const final = result;
   if (ctx.out.json) ctx.out.line(JSON.stringify({ done: true, commandId, exitCode: final.exitCode, durationMs: final.durationMs, timedOut: final.timedOut ?? false }));
   if (final.timedOut) process.stderr.write(`codeagent: the command timed out after ${final.durationMs} ms\n`);
   process.exitCode = typeof final.exitCode === 'number' ? final.exitCode : ExitCode.error;

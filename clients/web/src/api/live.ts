@@ -1,19 +1,28 @@
+import {
+  clientMessage,
+  serverMessageToEvent,
+  ServerMessageV1,
+  SOCKET_EVENT,
+  SOCKET_NAMESPACE,
+  SocketResponsesV1,
+  type ClientCommandInputV1,
+  type ClientCommandName,
+  type SocketResponseOf,
+  type StatusMessageV1,
+  type StreamMessageV1,
+} from '@codeagent/contracts';
 import { io, type Socket } from 'socket.io-client';
 import { currentTokens, refreshTokens } from './auth';
 import type { SessionEvent } from './types';
 
-/** Seed 003's envelope, as the gateway sends and receives it on the Socket.IO namespace `/v1`. */
-export interface Envelope<P = Record<string, unknown>> {
-  id: string;
-  type: 'command' | 'response' | 'stream' | 'status' | 'error';
-  timestamp: string;
-  payload: P;
-  metadata: { version: string; client?: string; user?: string };
-}
+// The Socket.IO protocol is libs/contracts/src/socket.ts: commands are built and every message the
+// gateway sends is parsed with its schemas, so nothing here guesses at a payload's shape.
 
 export type LinkState = 'connecting' | 'connected' | 'reconnecting' | 'refused';
 
-type Payload = Record<string, unknown>;
+/** The payload a command takes, by its name. */
+type InputOf<C extends ClientCommandName> = ClientCommandInputV1 extends infer U ? (U extends { command: infer K } ? (C extends K ? U : never) : never) : never;
+type Extra<C extends ClientCommandName> = Omit<InputOf<C>, 'command' | 'args' | 'context'>;
 
 /**
  * The page's one Socket.IO connection. Commands are envelopes whose answer (`response` or `error`)
@@ -26,11 +35,11 @@ export class Live {
   private state: LinkState = 'connecting';
   private reason = '';
   private readonly stateListeners = new Set<(s: LinkState, reason: string) => void>();
-  private readonly waiters = new Map<string, { resolve: (p: Payload) => void; reject: (e: Error) => void }>();
+  private readonly waiters = new Map<string, { command: ClientCommandName; resolve: (p: unknown) => void; reject: (e: Error) => void }>();
   private readonly feeds = new Map<string, SessionFeed>();
 
   constructor() {
-    this.socket = io('/v1', {
+    this.socket = io(SOCKET_NAMESPACE, {
       transports: ['websocket'],
       reconnectionDelay: 250,
       reconnectionDelayMax: 3_000,
@@ -40,7 +49,7 @@ export class Live {
         cb(t ? { token: t } : {});
       },
     });
-    this.socket.on('message', (m: Envelope) => this.onMessage(m));
+    this.socket.on(SOCKET_EVENT, (raw: unknown) => this.onMessage(raw));
     this.socket.on('connect', () => {
       this.setState('connected');
       for (const f of this.feeds.values()) f.resubscribe();
@@ -83,18 +92,12 @@ export class Live {
     for (const l of this.stateListeners) l(s, reason);
   }
 
-  /** Sends a command; resolves with its `response` payload, rejects with its `error` message. */
-  request(command: string, args: unknown[] = [], context: Payload = {}, extra: Payload = {}): { id: string; done: Promise<Payload> } {
+  /** Sends a command; resolves with its `response` payload (typed by the command), rejects with its `error` message. */
+  request<C extends ClientCommandName>(command: C, args: InputOf<C>['args'], context: { sessionId: string; since?: number }, extra?: Extra<C>): { id: string; done: Promise<SocketResponseOf<C>> } {
     const id = crypto.randomUUID();
-    const done = new Promise<Payload>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
-    const envelope: Envelope = {
-      id,
-      type: 'command',
-      timestamp: new Date().toISOString(),
-      payload: { command, args, context, ...extra },
-      metadata: { version: '1', client: 'web' },
-    };
-    this.socket.emit('message', envelope);
+    const done = new Promise<SocketResponseOf<C>>((resolve, reject) => this.waiters.set(id, { command, resolve: resolve as (p: unknown) => void, reject }));
+    const payload = { command, args, context, ...extra } as ClientCommandInputV1;
+    this.socket.emit(SOCKET_EVENT, clientMessage(payload, { version: '1', client: 'web' }, id));
     return { id, done };
   }
 
@@ -112,18 +115,26 @@ export class Live {
     this.socket.close();
   }
 
-  private onMessage(m: Envelope): void {
+  private onMessage(raw: unknown): void {
+    const parsed = ServerMessageV1.safeParse(raw);
+    if (!parsed.success) {
+      // A newer gateway's message this page does not know: skipped, said in the console.
+      console.warn('codeagent: ignored a socket message this page does not understand', parsed.error.issues[0]);
+      return;
+    }
+    const m = parsed.data;
     if (m.type === 'response' || m.type === 'error') {
       const w = this.waiters.get(m.id);
       if (w) {
         this.waiters.delete(m.id);
-        if (m.type === 'response') w.resolve(m.payload);
-        else w.reject(new Error(String(m.payload.message ?? 'error')));
+        if (m.type === 'error') return w.reject(new Error(m.payload.message));
+        const answer = SocketResponsesV1[w.command].safeParse(m.payload);
+        if (answer.success) w.resolve(answer.data);
+        else w.reject(new Error(`the gateway's answer to ${w.command} was not understood`));
       }
       return;
     }
-    const sessionId = typeof m.payload.sessionId === 'string' ? m.payload.sessionId : undefined;
-    if (sessionId) this.feeds.get(sessionId)?.deliver(m);
+    this.feeds.get(m.payload.sessionId)?.deliver(m);
   }
 }
 
@@ -172,15 +183,11 @@ export class SessionFeed {
     this.live.request('/subscribe', [], { sessionId: this.sessionId, since: this.lastSeq }).done.catch(() => undefined);
   }
 
-  deliver(m: Envelope): void {
-    const p = m.payload;
-    const seq = typeof p.seq === 'number' ? p.seq : undefined;
-    if (seq === undefined || seq <= this.lastSeq) return; // seen before a reconnect
+  deliver(m: StreamMessageV1 | StatusMessageV1): void {
+    const seq = m.payload.seq;
+    if (seq <= this.lastSeq) return; // seen before a reconnect
     this.lastSeq = seq;
-    const event: SessionEvent =
-      m.type === 'stream'
-        ? { seq, kind: 'output', data: { stream: p.stream, data: p.data, commandId: p.commandId, encoding: p.encoding } }
-        : { seq, kind: String(p.kind), data: (p.data ?? {}) as Record<string, unknown>, at: typeof p.at === 'string' ? p.at : undefined };
+    const event: SessionEvent = serverMessageToEvent(m);
     for (const l of this.listeners) l(event);
   }
 }

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { command, event } from '../define';
+import { AgentRunCompletedV1, AgentRunStartedV1, AgentRunStepEventV1, AgentRunTextV1 } from './agent';
 import { CredentialNameV1, NetworkInForceV1, SandboxNetworkV1 } from './network';
-import { SandboxLimitsV1 } from './shell';
+import { ExecResultV1, SandboxLimitsV1 } from './shell';
 import { DiffReplyV1, FileReadReplyV1, FileWriteReplyV1, WorkspaceSourceV1 } from './workspace';
 
 // Sessions. Owned by services/orchestrator (src/sessions). The gateway maps /api/v1/sessions/* onto
@@ -142,47 +143,167 @@ export const SessionExecV1 = z.object({
   commandId: z.string().min(1).max(200).optional(),
   timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
 });
-/** API.md's exec result, plus the command's id and whether output was cut (the events carry all of it). */
-export const SessionExecReplyV1 = z.object({
-  commandId: z.string(),
-  exitCode: z.number().int(),
-  stdout: z.string(),
-  stderr: z.string(),
-  durationMs: z.number().nonnegative(),
-  timedOut: z.boolean(),
-  truncated: z.boolean().optional(),
-});
-
 export const SessionInterruptReplyV1 = z.object({ interrupted: z.boolean() });
 
-/** What a session event is about. `output` data: `{commandId?, stream, data, encoding?}`. */
+/** What a session event is about: the `kind` its `data` is keyed on (SessionEventV1). */
 export const SessionEventKindV1 = z.enum([
-  'status', // {from, to, reason?}
-  'command.started', // {commandId, command, user?}
-  'output', // {commandId?, stream: stdout|stderr|pty, data, encoding?}
-  'command.completed', // {commandId, command, exitCode, durationMs, timedOut}
-  'agent', // an agent run's progress: {type: started|step|text|completed, runId, ...}
-  'snapshot', // {snapshotId, label?}
-  'shell.crashed', // {reason, restarted}
-  'egress.denied', // {host, port, via, reason, count}: the egress proxy refused the jail's traffic
-  'note', // anything else worth recording: {message}
-  'progress', // an agent's progress report (MCP report_progress): {message, status?, percent?, from?, user?}
-  'signal', // an agent asks for a person (MCP signal_user): {message, from?, user?}
+  'status',
+  'command.started',
+  'output',
+  'command.completed',
+  'agent',
+  'snapshot',
+  'shell.crashed',
+  'egress.denied',
+  'note',
+  'progress',
+  'signal',
+  'pruned',
 ]);
 export type SessionEventKindV1 = z.infer<typeof SessionEventKindV1>;
 
-/** One entry of a session's event log: the payload of `session.event` and of events replies. */
-export const SessionEventV1 = z.object({
-  sessionId: z.string(),
-  /** Per session, from 1, gapless, in order; the durable log and the live stream share it. */
-  seq: z.number().int().positive(),
-  /** A SessionEventKindV1 (kept a string so that new kinds do not break old readers). */
-  kind: z.string(),
-  data: z.unknown(),
-  /** When the orchestrator recorded it, ISO 8601. */
-  at: z.string(),
+// The data of each kind. Loose objects: a producer may add a field (a compatible change) without
+// breaking a reader; a new kind, or a field changing meaning, is a new version of the union.
+
+/** `status`: the session moved from one state to another. */
+export const SessionStatusDataV1 = z.looseObject({
+  /** The state before (null for the first event, `creating`). */
+  from: SessionStatusV1.nullable(),
+  to: SessionStatusV1,
+  /** Why, for a person (a failure, an idle close, a recovery). */
+  reason: z.string().optional(),
 });
+/** `command.started`: a command began in the jail. */
+export const CommandStartedDataV1 = z.looseObject({
+  commandId: z.string(),
+  /** The command line. */
+  command: z.string(),
+  /** Who asked, for the audit record. */
+  user: z.string().optional(),
+});
+/** `output`: a chunk of a command's (or the terminal's) output. */
+export const OutputDataV1 = z.looseObject({
+  /** The command it belongs to; absent for terminal (pty) output. */
+  commandId: z.string().optional(),
+  stream: z.enum(['stdout', 'stderr', 'pty']),
+  /** The bytes, as UTF-8 text, or base64 when `encoding` says so. */
+  data: z.string(),
+  encoding: z.literal('base64').optional(),
+});
+/** `command.completed`: the one authoritative completion of a command. */
+export const CommandCompletedDataV1 = z.looseObject({
+  commandId: z.string(),
+  command: z.string(),
+  exitCode: z.number().int(),
+  durationMs: z.number().nonnegative(),
+  timedOut: z.boolean(),
+});
+/** `agent`: an agent run's progress, the agent.run.* event without its sessionId, keyed on `type`. */
+export const AgentDataV1 = z.discriminatedUnion('type', [
+  AgentRunStartedV1.omit({ sessionId: true }).extend({ type: z.literal('started') }).loose(),
+  AgentRunStepEventV1.omit({ sessionId: true }).extend({ type: z.literal('step') }).loose(),
+  AgentRunTextV1.omit({ sessionId: true }).extend({ type: z.literal('text') }).loose(),
+  AgentRunCompletedV1.omit({ sessionId: true }).extend({ type: z.literal('completed') }).loose(),
+]);
+export type AgentDataV1 = z.infer<typeof AgentDataV1>;
+/** `snapshot`: the workspace was snapshotted. */
+export const SnapshotDataV1 = z.looseObject({ snapshotId: z.string(), label: z.string().optional() });
+/** `shell.crashed`: the jail's shell died (and was or was not restarted). */
+export const ShellCrashedDataV1 = z.looseObject({ reason: z.string(), restarted: z.boolean() });
+/** `egress.denied`: the egress proxy refused the jail's traffic (ShellEgressDeniedV1 without sessionId). */
+export const EgressDeniedDataV1 = z.looseObject({
+  host: z.string(),
+  port: z.number().int(),
+  /** `connect`, `http`, `dns` or `credential`. */
+  via: z.string(),
+  reason: z.string(),
+  /** Attempts it stands for. */
+  count: z.number().int().positive(),
+  /** When the first was refused. */
+  at: z.string().optional(),
+});
+/** `note`: anything else worth recording. */
+export const NoteDataV1 = z.looseObject({ message: z.string() });
+/** `progress`: an agent's progress report (MCP report_progress). */
+export const ProgressDataV1 = z.looseObject({
+  message: z.string(),
+  status: z.string().optional(),
+  percent: z.number().optional(),
+  /** Which agent reported it. */
+  from: z.string().optional(),
+  user: z.string().optional(),
+});
+/** `signal`: an agent asks for a person (MCP signal_user). */
+export const SignalDataV1 = z.looseObject({ message: z.string(), from: z.string().optional(), user: z.string().optional() });
+/**
+ * `pruned`: never stored; a replay that asks for events the retention removed gets this first, with
+ * the seq of the last one gone (so the next event follows it), naming the range: never a silent gap.
+ */
+export const PrunedDataV1 = z.looseObject({
+  /** The first seq gone. */
+  from: z.number().int().nonnegative(),
+  /** The last seq gone (this event's seq). */
+  to: z.number().int().nonnegative(),
+  reason: z.string(),
+});
+
+/** The data schema of each kind. */
+export const SessionEventDataV1 = {
+  status: SessionStatusDataV1,
+  'command.started': CommandStartedDataV1,
+  output: OutputDataV1,
+  'command.completed': CommandCompletedDataV1,
+  agent: AgentDataV1,
+  snapshot: SnapshotDataV1,
+  'shell.crashed': ShellCrashedDataV1,
+  'egress.denied': EgressDeniedDataV1,
+  note: NoteDataV1,
+  progress: ProgressDataV1,
+  signal: SignalDataV1,
+  pruned: PrunedDataV1,
+} as const satisfies Record<SessionEventKindV1, z.ZodType>;
+/** The data of one kind of session event. */
+export type SessionEventData<K extends SessionEventKindV1> = z.infer<(typeof SessionEventDataV1)[K]>;
+
+const eventOf = <K extends SessionEventKindV1>(kind: K) =>
+  z.object({
+    sessionId: z.string(),
+    /** Per session, from 1, gapless, in order; the durable log and the live stream share it. */
+    seq: z.number().int().positive(),
+    kind: z.literal(kind),
+    data: SessionEventDataV1[kind],
+    /** When it was recorded, ISO 8601. */
+    at: z.string(),
+  });
+
+/** Every kind but `output`: what the Socket.IO `status` message carries. */
+export const SessionStatusEventV1 = z.discriminatedUnion('kind', [
+  eventOf('status'),
+  eventOf('command.started'),
+  eventOf('command.completed'),
+  eventOf('agent'),
+  eventOf('snapshot'),
+  eventOf('shell.crashed'),
+  eventOf('egress.denied'),
+  eventOf('note'),
+  eventOf('progress'),
+  eventOf('signal'),
+  eventOf('pruned'),
+]);
+export type SessionStatusEventV1 = z.infer<typeof SessionStatusEventV1>;
+/** An `output` event: what the Socket.IO `stream` message carries. */
+export const SessionOutputEventV1 = eventOf('output');
+export type SessionOutputEventV1 = z.infer<typeof SessionOutputEventV1>;
+
+/**
+ * One entry of a session's event log: the payload of `session.event` and of events replies, a union
+ * keyed on `kind` (narrow on it: `if (e.kind === 'output') e.data.stream ...`). A reader that meets a
+ * kind it does not know (a newer producer) fails the parse: new kinds are a new version.
+ */
+export const SessionEventV1 = z.discriminatedUnion('kind', [SessionOutputEventV1, ...SessionStatusEventV1.options]);
 export type SessionEventV1 = z.infer<typeof SessionEventV1>;
+/** The event of one kind. */
+export type SessionEventOf<K extends SessionEventKindV1> = Extract<SessionEventV1, { kind: K }>;
 
 export const SessionEventsV1 = z.object({
   ...ref,
@@ -245,7 +366,7 @@ export const sessionCommands = {
   'orchestrator.session.get': command('orchestrator', { request: SessionRefRequestV1, reply: SessionV1, summary: 'a session' }),
   'orchestrator.session.list': command('orchestrator', { request: SessionListV1, reply: SessionListReplyV1, summary: 'sessions, newest first (a member sees their own)' }),
   'orchestrator.session.close': command('orchestrator', { request: SessionCloseV1, reply: SessionV1, summary: 'close: end the jail, keep or remove the workspace' }),
-  'orchestrator.session.exec': command('orchestrator', { request: SessionExecV1, reply: SessionExecReplyV1, summary: 'run a command in the session jail; output streams as session events' }),
+  'orchestrator.session.exec': command('orchestrator', { request: SessionExecV1, reply: ExecResultV1, summary: 'run a command in the session jail; output streams as session events' }),
   'orchestrator.session.interrupt': command('orchestrator', { request: SessionRefRequestV1, reply: SessionInterruptReplyV1, summary: 'interrupt the running command' }),
   'orchestrator.session.events': command('orchestrator', { request: SessionEventsV1, reply: SessionEventsReplyV1, summary: 'the session events after seq `since`, in order' }),
   'orchestrator.session.snapshot': command('orchestrator', { request: SessionSnapshotV1, reply: SessionSnapshotReplyV1, summary: "snapshot the session's workspace" }),

@@ -1,4 +1,4 @@
-import { SessionEventsReplyV1, SessionExecReplyV1, SessionInterruptReplyV1, SessionListReplyV1, SandboxSpecV1, SessionV1, SourceInputV1, SessionStatusV1 } from '@codeagent/contracts';
+import { ExecResultV1, SessionEventsReplyV1, SessionInterruptReplyV1, SessionListReplyV1, SandboxSpecV1, SessionV1, SourceInputV1, SessionStatusV1 } from '@codeagent/contracts';
 import { z } from 'zod';
 import type { RouteDeps, ZApp } from '../app';
 import { assertOwner } from '../auth/access';
@@ -55,7 +55,7 @@ export function sessionRoutes(app: ZApp, deps: RouteDeps): void {
     await access.check(req.principal, req.params.id);
     return services.call('orchestrator.session.close', { sessionId: req.params.id, ...req.query, actor: actorOf(req.principal) }, req.principal, { timeoutMs: 60_000 });
   });
-  app.post('/api/v1/sessions/:id/exec', { schema: { summary: 'run a command; `cd` and `export` persist', tags: ['sessions'], params: IdParams, body: ExecBody, response: { 200: SessionExecReplyV1 } } }, async (req) => {
+  app.post('/api/v1/sessions/:id/exec', { schema: { summary: 'run a command; `cd` and `export` persist', tags: ['sessions'], params: IdParams, body: ExecBody, response: { 200: ExecResultV1 } } }, async (req) => {
     await access.check(req.principal, req.params.id);
     const timeoutMs = req.body.timeoutMs ?? deps.env.GATEWAY_EXEC_TIMEOUT_MS;
     // The command's own timeout, plus time for the orchestrator to answer once it has stopped it.

@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import { AppError } from '@codeagent/contracts';
+import { AppError, ClientMessageV1, SOCKET_EVENT, SOCKET_NAMESPACE } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import { Server } from 'socket.io';
 import type { SessionAccess } from '../auth/access';
@@ -10,7 +10,6 @@ import type { ServiceClient } from '../http/bus-call';
 import { localRequestRefusal } from '../http/local-origin';
 import { gatewayMetrics } from '../http/metrics';
 import { runCommand, type SocketContext } from './commands';
-import { ClientMessage, errorMessage } from './protocol';
 import type { SessionHub } from './session-hub';
 import { SocketSink } from './sink';
 import type { Subscription } from './subscription';
@@ -52,7 +51,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): Server {
           }
         : undefined,
   });
-  const nsp = io.of('/v1');
+  const nsp = io.of(SOCKET_NAMESPACE);
   const connected = gatewayMetrics.socketsConnected();
 
   nsp.use((socket, next) => {
@@ -95,11 +94,11 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): Server {
       const e = AppError.from(err);
       if (e.code === 'FORBIDDEN' || e.code === 'UNAUTHENTICATED') log.warn({ user: principal.userId, reason: e.message }, 'socket command refused');
       else if (e.fault === 'ours') log.warn({ err: e, code: e.code }, 'socket command failed');
-      sink.send(errorMessage(e.toPayload(), id));
+      sink.error(e.toPayload(), id);
     };
 
-    socket.on('message', (raw: unknown) => {
-      const parsed = ClientMessage.safeParse(raw);
+    socket.on(SOCKET_EVENT, (raw: unknown) => {
+      const parsed = ClientMessageV1.safeParse(raw);
       if (!parsed.success) {
         const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : undefined;
         return fail(AppError.validation(parsed.error, 'command message'), id);
@@ -114,7 +113,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): Server {
         ? undefined
         : setTimeout(() => {
             const lastSeqs = Object.fromEntries([...subscriptions].map(([id, sub]) => [id, sub.lastSeq]));
-            sink.send(errorMessage({ code: 'UNAUTHENTICATED', message: 'your token expired: reconnect with a fresh one and /subscribe with since = the last seq you got', details: { lastSeqs } }));
+            sink.error({ code: 'UNAUTHENTICATED', message: 'your token expired: reconnect with a fresh one and /subscribe with since = the last seq you got', details: { lastSeqs } });
             socket.disconnect(true);
           }, Math.max(0, expiresAt - Date.now()));
 

@@ -1,8 +1,8 @@
-import type { SessionEvent } from './protocol';
+import type { SessionEventV1 } from '@codeagent/contracts';
 
 /** Something on this replica that wants a session's live events (a subscription, an /exec stream). */
 export interface SessionListener {
-  onEvent(e: SessionEvent): void;
+  onEvent(e: SessionEventV1): void;
 }
 
 /**
@@ -26,7 +26,7 @@ export class SessionHub {
     if (set.size === 0) this.listeners.delete(sessionId);
   }
 
-  dispatch(e: SessionEvent): void {
+  dispatch(e: SessionEventV1): void {
     const set = this.listeners.get(e.sessionId);
     if (!set) return;
     for (const l of [...set]) l.onEvent(e);

@@ -1,6 +1,14 @@
+import { eventToServerMessage, makeEnvelope, SOCKET_EVENT, type ClientCommandName, type ErrorPayload, type SessionEventV1, type SocketResponseOf } from '@codeagent/contracts';
 import type { Socket } from 'socket.io';
 import { gatewayMetrics } from '../http/metrics';
-import { errorMessage, eventMessage, type SessionEvent } from './protocol';
+
+/** The metadata of every message the gateway sends on a socket. */
+const META = { version: '1', client: 'gateway' } as const;
+
+/** An `error` message (libs/contracts socket.ts), answering the command with `id` if given. */
+export function errorMessage(error: ErrorPayload, id?: string) {
+  return makeEnvelope('error', error, META, id);
+}
 
 interface EngineConn {
   writeBuffer: unknown[];
@@ -48,25 +56,34 @@ export class SocketSink {
   }
 
   /** Sends one session event; false when the socket is gone or was just dropped for being slow. */
-  sendEvent(e: SessionEvent, lastSeqForResume: number): boolean {
+  sendEvent(e: SessionEventV1, lastSeqForResume: number): boolean {
     if (this.closed) return false;
-    const d = e.data as { data?: unknown } | undefined;
-    const size = ENVELOPE_BYTES + (typeof d?.data === 'string' ? d.data.length : 1024);
+    const size = ENVELOPE_BYTES + (e.kind === 'output' ? e.data.data.length : 1024);
     if (this.buffered + size > this.maxBytes) {
       this.drop('slow_consumer', `you were reading too slowly (more than ${this.maxBytes} bytes waiting); reconnect and /subscribe with since=${lastSeqForResume}`, { sessionId: e.sessionId, lastSeq: lastSeqForResume });
       return false;
     }
-    const msg = eventMessage(e);
+    const msg = eventToServerMessage(e, META);
     this.pending += size;
-    this.socket.emit('message', msg);
+    this.socket.emit(SOCKET_EVENT, msg);
     gatewayMetrics.eventsDelivered().inc({ type: msg.type });
     return true;
   }
 
-  send(msg: unknown): void {
+  /** The `response` to the command with envelope id `id`, its payload typed by the command. */
+  respond<C extends ClientCommandName>(_command: C, id: string, payload: SocketResponseOf<C>): void {
+    this.sendMessage(makeEnvelope('response', payload, META, id));
+  }
+
+  /** An `error` message, answering the command with `id` if given. */
+  error(error: ErrorPayload, id?: string): void {
+    this.sendMessage(errorMessage(error, id));
+  }
+
+  private sendMessage(msg: ReturnType<typeof makeEnvelope>): void {
     if (this.closed) return;
     this.pending += ENVELOPE_BYTES;
-    this.socket.emit('message', msg);
+    this.socket.emit(SOCKET_EVENT, msg);
   }
 
   /** Resolves true once the write buffer is below half the bound, false if that takes longer than `timeoutMs`. */
@@ -97,7 +114,7 @@ export class SocketSink {
     if (this.dropped) return;
     this.dropped = true;
     gatewayMetrics.socketDrops().inc({ reason });
-    this.socket.emit('message', errorMessage({ code: 'LIMIT_REACHED', message, details: { reason, ...details }, retryable: true }));
+    this.socket.emit(SOCKET_EVENT, errorMessage({ code: 'LIMIT_REACHED', message, details: { reason, ...details }, retryable: true }));
     const conn = this.conn;
     conn.close(true);
     // A websocket whose peer does not read never finishes its closing handshake: end it now.

@@ -1,9 +1,9 @@
+import type { SessionEventV1 } from '@codeagent/contracts';
 import type { SessionListener } from './session-hub';
-import type { SessionEvent } from './protocol';
 import type { SocketSink } from './sink';
 
 /** Reads a session's stored events after `since`, one page at a time (the orchestrator's log). */
-export type FetchPage = (since: number, limit: number) => Promise<{ events: SessionEvent[]; hasMore: boolean }>;
+export type FetchPage = (since: number, limit: number) => Promise<{ events: SessionEventV1[]; hasMore: boolean }>;
 
 /**
  * One socket following one session: replay from `since`, then live, with no gap and no duplicate at
@@ -14,7 +14,7 @@ export type FetchPage = (since: number, limit: number) => Promise<{ events: Sess
 export class Subscription implements SessionListener {
   private lastSent: number;
   private replaying = false;
-  private held: SessionEvent[] = [];
+  private held: SessionEventV1[] = [];
   private stopped = false;
 
   constructor(
@@ -43,7 +43,7 @@ export class Subscription implements SessionListener {
     this.held = [];
   }
 
-  onEvent(e: SessionEvent): void {
+  onEvent(e: SessionEventV1): void {
     if (this.stopped) return;
     if (this.replaying) {
       this.held.push(e);
@@ -62,7 +62,7 @@ export class Subscription implements SessionListener {
     this.deliver(e);
   }
 
-  private deliver(e: SessionEvent): void {
+  private deliver(e: SessionEventV1): void {
     if (this.alreadySent.has(e.seq)) this.lastSent = e.seq;
     else if (this.sink.sendEvent(e, this.lastSent)) this.lastSent = e.seq;
     else this.stop();

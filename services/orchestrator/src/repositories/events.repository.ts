@@ -34,7 +34,9 @@ export class PrismaEventsRepository implements EventsRepository {
 
   async since(sessionId: string, since: number, limit: number): Promise<SessionEventV1[]> {
     const rows = await this.db.sessionEvent.findMany({ where: { sessionId, seq: { gt: since } }, orderBy: { seq: 'asc' }, take: limit });
-    return rows.map((r) => ({ sessionId: r.sessionId, seq: r.seq, kind: r.kind, data: JSON.parse(r.data) as unknown, at: r.at.toISOString() }));
+    // Rows are written only by append() from typed events (validated again when published or
+    // replied), so they are read back as such rather than parsed once more on every replay.
+    return rows.map((r) => ({ sessionId: r.sessionId, seq: r.seq, kind: r.kind, data: JSON.parse(r.data) as unknown, at: r.at.toISOString() }) as SessionEventV1);
   }
 
   async prune(opts: { olderThan?: Date; maxBytesPerSession?: number }): Promise<number> {

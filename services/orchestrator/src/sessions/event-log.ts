@@ -1,4 +1,4 @@
-import type { SessionEventV1 } from '@codeagent/contracts';
+import type { SessionEventData, SessionEventKindV1, SessionEventV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import { SeqTaken, type Clock, type EventsRepository, type Publisher } from './ports';
 
@@ -61,14 +61,15 @@ export class EventLog {
     return this.logs.get(sessionId)?.durable;
   }
 
-  append(sessionId: string, kind: string, data: unknown): SessionEventV1 | undefined {
+  append<K extends SessionEventKindV1>(sessionId: string, kind: K, data: SessionEventData<K>): SessionEventV1 | undefined {
     const l = this.logs.get(sessionId);
     if (!l) return undefined;
-    const e: SessionEventV1 = { sessionId, seq: l.next++, kind, data, at: this.clock.now().toISOString() };
+    // The signature ties `data` to `kind`; TypeScript cannot carry that through the generic object.
+    const e = { sessionId, seq: l.next++, kind, data, at: this.clock.now().toISOString() } as SessionEventV1;
     l.ring.push(e);
     if (l.ring.length > this.opts.ringSize) l.ring.splice(0, l.ring.length - this.opts.ringSize);
     this.pending.push(e);
-    if (kind === 'command.completed') this.completions.get(completionKey(sessionId, (data as { commandId?: unknown }).commandId))?.();
+    if (e.kind === 'command.completed') this.completions.get(completionKey(sessionId, e.data.commandId))?.();
     if (this.pending.length >= this.opts.flushBatch) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.opts.flushMs);
     return e;

@@ -1,4 +1,4 @@
-import type { EventName, EventPayload } from '@codeagent/contracts';
+import type { AgentDataV1, EventName, EventPayload } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { EventLog } from './event-log';
 import type { SessionManager } from './manager';
@@ -67,17 +67,16 @@ export class EventIngest {
   }
 
   private agentHandlers() {
-    const agent = (type: string) => async (p: { sessionId: string; runId: string } & Record<string, unknown>) => {
-      if (!this.events.isOpen(p.sessionId)) return;
-      const { sessionId: _s, ...rest } = p;
-      this.events.append(p.sessionId, 'agent', { type, ...rest });
-      if (type === 'step' || type === 'started') await this.manager.touch(p.sessionId).catch((err: Error) => this.log.debug({ err }, 'touch failed'));
+    const record = async (sessionId: string, data: AgentDataV1) => {
+      if (!this.events.isOpen(sessionId)) return;
+      this.events.append(sessionId, 'agent', data);
+      if (data.type === 'step' || data.type === 'started') await this.manager.touch(sessionId).catch((err: Error) => this.log.debug({ err }, 'touch failed'));
     };
     return {
-      'agent.run.started': agent('started') as (p: EventPayload<'agent.run.started'>) => Promise<void>,
-      'agent.run.step': agent('step') as (p: EventPayload<'agent.run.step'>) => Promise<void>,
-      'agent.run.text': agent('text') as (p: EventPayload<'agent.run.text'>) => Promise<void>,
-      'agent.run.completed': agent('completed') as (p: EventPayload<'agent.run.completed'>) => Promise<void>,
+      'agent.run.started': async ({ sessionId, ...p }: EventPayload<'agent.run.started'>) => record(sessionId, { type: 'started', ...p }),
+      'agent.run.step': async ({ sessionId, ...p }: EventPayload<'agent.run.step'>) => record(sessionId, { type: 'step', ...p }),
+      'agent.run.text': async ({ sessionId, ...p }: EventPayload<'agent.run.text'>) => record(sessionId, { type: 'text', ...p }),
+      'agent.run.completed': async ({ sessionId, ...p }: EventPayload<'agent.run.completed'>) => record(sessionId, { type: 'completed', ...p }),
     };
   }
 }

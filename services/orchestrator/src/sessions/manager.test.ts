@@ -79,7 +79,7 @@ function setup(policy: Partial<SessionPolicy> = {}) {
     exec: (_i, req) =>
       new Promise<ExecResultV1>((resolve) =>
         pendingExec.push(() => {
-          if (!holdCompletions) events.append(req.sessionId, 'command.completed', { commandId: req.commandId, exitCode: 0 });
+          if (!holdCompletions) events.append(req.sessionId, 'command.completed', { commandId: req.commandId!, command: req.command, exitCode: 0, durationMs: 1, timedOut: false });
           resolve({ commandId: req.commandId, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, truncated: false });
         }),
       ),
@@ -176,7 +176,7 @@ test('an exec answers only once its command.completed is in the session log, or 
   t.pendingExec.shift()!();
   await new Promise((r) => setTimeout(r, 50));
   expect(answered).toBe(false); // the shell replied, but the log does not have the command yet
-  t.events.append(s.id, 'command.completed', { commandId: 'cmd_late', exitCode: 0 });
+  t.events.append(s.id, 'command.completed', { commandId: 'cmd_late', command: 'late', exitCode: 0, durationMs: 1, timedOut: false });
   expect(await running).toMatchObject({ commandId: 'cmd_late' });
   const { events } = await t.events.since(s.id, 0, 100);
   expect(events.map((e) => e.kind)).toContain('command.completed');
