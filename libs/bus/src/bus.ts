@@ -69,6 +69,20 @@ interface Pending {
  * The platform's only door to RabbitMQ: validated, traced, confirmed publishing; request/reply
  * over direct reply-to; consumers with manual acks, retries and dead-lettering; graceful drain.
  */
+/** How an event consumer is set up. */
+export interface SubscribeOptions {
+  /** A queue shared by every replica (competing consumers; default) or one of this replica's own. */
+  durable?: boolean;
+  /** Handle one message at a time, in delivery order. */
+  ordered?: boolean;
+  /**
+   * Called each time the queue is declared, bound and consumed: at start (false) and after every
+   * reconnect (true). A replica's own queue is lost with the connection, and what was published
+   * meanwhile with it: a consumer that must not miss anything reads it from its source here.
+   */
+  onAttached?: (reattached: boolean) => void;
+}
+
 export class Bus {
   readonly service: string;
   readonly instanceId: string;
@@ -269,13 +283,13 @@ export class Bus {
    * down and are shared by its replicas; a non-durable one is this replica's alone: it survives a
    * broker restart and is deleted by the broker some minutes after its replica is gone.
    */
-  async subscribe(consumer: string, handlers: EventHandlers, opts: { durable?: boolean; ordered?: boolean } = {}): Promise<void> {
+  async subscribe(consumer: string, handlers: EventHandlers, opts: SubscribeOptions = {}): Promise<void> {
     const table = handlers as unknown as Record<string, RawHandler>;
     await this.addEventConsumer(consumer, Object.keys(handlers), { kind: 'event', handlers: table }, opts);
   }
 
   /** Subscribes to every event of the catalog through one handler. */
-  async subscribeAll(consumer: string, handler: AnyEventHandler, opts: { durable?: boolean; ordered?: boolean } = {}): Promise<void> {
+  async subscribeAll(consumer: string, handler: AnyEventHandler, opts: SubscribeOptions = {}): Promise<void> {
     await this.addEventConsumer(consumer, ['#'], { kind: 'event', any: handler as never }, opts);
   }
 
@@ -283,14 +297,14 @@ export class Bus {
     consumer: string,
     keys: string[],
     spec: Pick<ConsumerSpec, 'kind' | 'handlers' | 'any'>,
-    opts: { durable?: boolean; ordered?: boolean },
+    opts: SubscribeOptions,
   ): Promise<void> {
     const durable = opts.durable ?? true;
     const queue = durable ? Queues.events(consumer) : `${Queues.events(consumer)}.${this.instanceId}`;
-    await this.addConsumer({ ...spec, queue, lifetime: durable ? 'shared' : 'replica', ordered: opts.ordered, bindings: keys.map((k) => [Exchanges.events, k]) });
+    await this.addConsumer({ ...spec, queue, lifetime: durable ? 'shared' : 'replica', ordered: opts.ordered, bindings: keys.map((k) => [Exchanges.events, k]) }, opts.onAttached);
   }
 
-  private async addConsumer(spec: Omit<ConsumerSpec, 'prefetch' | 'queueType'>): Promise<void> {
+  private async addConsumer(spec: Omit<ConsumerSpec, 'prefetch' | 'queueType'>, onAttached?: (reattached: boolean) => void): Promise<void> {
     if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'the bus is closing');
     const channel = this.conn.createChannel({ name: `consumer:${spec.queue}`, confirm: true });
     this.channels.push(channel);
@@ -299,7 +313,16 @@ export class Bus {
       { catalog: this.catalog, publisher: this.publisher, log: this.log, service: this.service, signer: this.signer },
     );
     this.consumers.push(consumer);
-    await channel.addSetup((ch: ConfirmChannel) => consumer.attach(ch));
+    let attached = 0;
+    await channel.addSetup(async (ch: ConfirmChannel) => {
+      await consumer.attach(ch);
+      const reattached = attached++ > 0;
+      try {
+        onAttached?.(reattached);
+      } catch (err) {
+        this.log.error({ err, queue: spec.queue }, 'onAttached failed');
+      }
+    });
     await channel.waitForConnect();
   }
 

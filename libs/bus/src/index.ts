@@ -1,4 +1,4 @@
-export { Bus, within, type BusOptions } from './bus';
+export { Bus, within, type BusOptions, type SubscribeOptions } from './bus';
 export { safeUrl } from './connection';
 export { BusSigner, MIN_BUS_SECRET_LENGTH, type SignedProperties, type Verification } from './signing';
 export { RETRY_DELAYS_MS, retryExchange } from './topology';

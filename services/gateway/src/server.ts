@@ -47,7 +47,19 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
     hub,
     async subscribe() {
       // This replica's own non-durable queue: every replica receives every event and serves its sockets.
-      await bus.subscribe('gateway', { 'session.event': async (e) => hub.dispatch(e) }, { durable: false, ordered: true });
+      // After a reconnect the queue is new and what was published meanwhile is gone: every
+      // subscription of this replica catches up from the durable log.
+      await bus.subscribe(
+        'gateway',
+        { 'session.event': async (e) => hub.dispatch(e) },
+        {
+          durable: false,
+          ordered: true,
+          onAttached: (reattached) => {
+            if (reattached) log.info({ subscriptions: hub.resyncAll() }, 'bus reconnected; subscriptions catch up from the log');
+          },
+        },
+      );
     },
     async close() {
       io.close();

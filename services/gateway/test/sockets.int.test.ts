@@ -1,4 +1,4 @@
-import { createTestBroker, waitFor, type TestBroker } from '@codeagent/testing';
+import { createTestBroker, management, waitFor, type TestBroker } from '@codeagent/testing';
 import { prom } from '@codeagent/telemetry';
 import { request } from 'node:http';
 import WebSocket from 'ws';
@@ -241,6 +241,36 @@ test('a client that stops reading is cut off with a reason, without the gateway 
   again.command('/subscribe', [], { sessionId, since: sent - 5 });
   await waitFor('resumed', () => seqs(again.messages, sessionId).length === 5, { timeoutMs: 10_000 });
   expect(seqs(again.messages, sessionId)).toEqual([sent - 4, sent - 3, sent - 2, sent - 1, sent]);
+}, 60_000);
+
+test('after the bus reconnects, a subscription catches up from the log: events lost with the old queue arrive once, in order', async () => {
+  const sessionId = orch.addSession('local');
+  const c = client();
+  await c.connected();
+  const sub = c.command('/subscribe', [], { sessionId, since: 0 });
+  await waitFor('subscribed', () => c.reply(sub), { timeoutMs: 5_000 });
+  await orch.emit(sessionId, 'output', { commandId: 'c1', stream: 'stdout', data: 'live\n' });
+  await waitFor('the live event', () => seqs(c.messages, sessionId).length === 1, { timeoutMs: 5_000 });
+  // The gateway's connection drops (as in a broker restart, but for this connection only): its queue
+  // goes with it. What the orchestrator publishes while it is gone never reaches the gateway live,
+  // and no later live event reveals the gap: a command that finished during the outage.
+  const ours = async () =>
+    ((await management('GET', `/vhosts/${encodeURIComponent(broker.vhost)}/connections`)) as Array<{ name: string; client_properties?: { connection_name?: string } }>).filter((x) =>
+      x.client_properties?.connection_name?.startsWith(`gateway:${gw.bus.instanceId}`),
+    );
+  const before = await waitFor('the gateway connection listed', async () => ((await ours()).length ? await ours() : undefined), { timeoutMs: 15_000 });
+  for (const conn of before) await management('DELETE', `/connections/${encodeURIComponent(conn.name)}`);
+  await orch.emit(sessionId, 'output', { commandId: 'c1', stream: 'stdout', data: 'during 1\n' }, { publish: false });
+  await orch.emit(sessionId, 'output', { commandId: 'c1', stream: 'stderr', data: 'during 2\n' }, { publish: false });
+  await orch.emit(sessionId, 'command.completed', { commandId: 'c1', command: 'x', exitCode: 7, durationMs: 1, timedOut: false }, { publish: false });
+  await waitFor('the outage caught up', () => seqs(c.messages, sessionId).length === 4, { timeoutMs: 30_000 });
+  expect(seqs(c.messages, sessionId)).toEqual([1, 2, 3, 4]);
+  const done = c.messages.find((m) => m.type === 'status' && m.payload.kind === 'command.completed');
+  expect(done?.payload.data).toMatchObject({ commandId: 'c1', exitCode: 7 });
+  // Live again afterwards, still once each.
+  await orch.emit(sessionId, 'output', { stream: 'stdout', data: 'after\n' });
+  await waitFor('live after the reconnect', () => seqs(c.messages, sessionId).length === 5, { timeoutMs: 10_000 });
+  expect(seqs(c.messages, sessionId)).toEqual([1, 2, 3, 4, 5]);
 }, 60_000);
 
 test('a malformed socket message gets an error naming the problem, and the socket goes on', async () => {

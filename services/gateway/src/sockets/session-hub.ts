@@ -3,6 +3,8 @@ import type { SessionEventV1 } from '@codeagent/contracts';
 /** Something on this replica that wants a session's live events (a subscription, an /exec stream). */
 export interface SessionListener {
   onEvent(e: SessionEventV1): void;
+  /** The live path may have lost events (the bus reconnected): read what was missed from the log. */
+  resync?(): void;
 }
 
 /**
@@ -30,6 +32,23 @@ export class SessionHub {
     const set = this.listeners.get(e.sessionId);
     if (!set) return;
     for (const l of [...set]) l.onEvent(e);
+  }
+
+  /**
+   * After the bus reconnected: this replica's queue was lost with the connection, and every event
+   * published meanwhile with it. Each listener catches up from the durable log (a command that
+   * finished during the outage has its output and exit delivered then, once, in order).
+   */
+  resyncAll(): number {
+    let n = 0;
+    for (const set of this.listeners.values()) {
+      for (const l of set) {
+        if (!l.resync) continue;
+        l.resync();
+        n++;
+      }
+    }
+    return n;
   }
 
   /** How many listeners follow a session on this replica. */

@@ -1,4 +1,4 @@
-import type { SessionEventV1 } from '@codeagent/contracts';
+import { AppError, type SessionEventV1 } from '@codeagent/contracts';
 import type { SessionListener } from './session-hub';
 import type { SocketSink } from './sink';
 
@@ -16,6 +16,8 @@ export class Subscription implements SessionListener {
   private replaying = false;
   private held: SessionEventV1[] = [];
   private stopped = false;
+  /** Retries of a catch-up the log could not serve yet (the orchestrator reconnecting too). */
+  private retries = 0;
 
   constructor(
     readonly sessionId: string,
@@ -36,6 +38,11 @@ export class Subscription implements SessionListener {
   /** Replays from `since` (the caller has already registered this listener with the hub). */
   start(): Promise<void> {
     return this.catchUp();
+  }
+
+  /** The live path may have lost events: read the log from the last seq sent (a no-op when nothing is missing). */
+  resync(): void {
+    if (!this.stopped) void this.catchUp();
   }
 
   stop(): void {
@@ -75,6 +82,7 @@ export class Subscription implements SessionListener {
       for (;;) {
         const before = this.lastSent;
         if (!(await this.replay())) return;
+        this.retries = 0;
         const replayed = this.lastSent > before;
         // The seam: what came live during the replay, in order, without what the replay already sent.
         const held = this.held.sort((a, b) => a.seq - b.seq);
@@ -92,6 +100,12 @@ export class Subscription implements SessionListener {
         this.held = held.slice(i);
       }
     } catch (err) {
+      // The log's owner may be reconnecting as well (after a broker restart): try again, with a bound.
+      if (AppError.from(err).retryable && this.retries < MAX_CATCH_UP_RETRIES && !this.stopped) {
+        const delay = Math.min(5_000, 200 * 2 ** this.retries++);
+        setTimeout(() => this.resync(), delay).unref();
+        return;
+      }
       this.stop();
       this.opts.onFatal(err);
     } finally {
@@ -117,3 +131,6 @@ export class Subscription implements SessionListener {
     }
   }
 }
+
+/** With delays of 0.2, 0.4, ... up to 5 s: about a minute before the client is told to come back. */
+const MAX_CATCH_UP_RETRIES = 16;
