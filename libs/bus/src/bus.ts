@@ -22,7 +22,6 @@ import {
 import { busMetrics, injectTraceHeaders, SpanKind, withSpan, type Logger } from '@codeagent/telemetry';
 import { openConnection } from './connection';
 import { Consumer, type ConsumerSpec } from './consumer';
-import { refusedMetric } from './refusals';
 import { BusSigner } from './signing';
 import { declareBaseTopology, type QueueType } from './topology';
 import type { AnyEventHandler, CommandHandlers, MessageContext, EventHandlers, PublishOptions, RequestOptions } from './types';
@@ -376,7 +375,7 @@ export class Bus {
     if (!auth.ok) {
       // Only something that holds the reply address and the correlation id can get here: a forged
       // answer, or a service running with another secret. Either way the answer is not believed.
-      refusedMetric().inc({ kind: 'reply', reason: auth.reason });
+      busMetrics.unauthenticated().inc({ kind: 'reply', reason: auth.reason });
       this.log.warn({ command: pending.name, reason: auth.reason }, 'reply refused: its signature does not verify');
       pending.reject(
         new AppError('INTERNAL', `the reply to ${pending.name} was refused: it is not signed with this platform's CODEAGENT_BUS_SECRET (${auth.reason})`, {

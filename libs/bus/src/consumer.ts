@@ -3,7 +3,7 @@ import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { AppError, Envelope, Exchanges, Headers, makeEnvelope, UNAUTHENTICATED_REASON, type Catalog, type Metadata } from '@codeagent/contracts';
 import { busMetrics, extractTraceContext, SpanKind, withSpan, type Logger } from '@codeagent/telemetry';
 import { RecentIds } from './dedupe';
-import { RefusalLog, refusedMetric } from './refusals';
+import { RefusalLog } from './refusals';
 import type { BusSigner, RefusalReason } from './signing';
 import { declareQueue, retryExchange, RETRY_DELAYS_MS, type QueueLifetime, type QueueType } from './topology';
 import type { MessageContext } from './types';
@@ -133,7 +133,7 @@ export class Consumer {
    * publisher are logged; its body, which nothing has authenticated, is not.
    */
   private async refuse(ch: ConfirmChannel, msg: ConsumeMessage, name: string, reason: RefusalReason): Promise<void> {
-    refusedMetric().inc({ kind: this.spec.kind, reason });
+    busMetrics.unauthenticated().inc({ kind: this.spec.kind, reason });
     const claimed = msg.properties.headers?.[Headers.publisher];
     this.refusals.refused({
       queue: this.spec.queue,

@@ -1,13 +1,5 @@
-import { counter, type Logger } from '@codeagent/telemetry';
+import type { Logger } from '@codeagent/telemetry';
 import type { RefusalReason } from './signing';
-
-/**
- * Messages refused because they are not signed by a platform service. `kind` is command, event or
- * reply, `reason` unsigned or bad-signature: both label sets are fixed, whatever a forger sends.
- * The process's default labels add the service.
- */
-export const refusedMetric = () =>
-  counter('bus_unauthenticated_total', 'Messages and replies refused because their signature is missing or wrong', ['kind', 'reason']);
 
 /** At most one line per interval: a flood of forged messages must not become a flood of logs. */
 const LOG_INTERVAL_MS = 5_000;

@@ -33,6 +33,8 @@ export const busMetrics = {
   consumed: () => counter('bus_consumed_total', 'Messages handled successfully', ['key']),
   failed: () => counter('bus_failed_total', 'Handler failures (each retry counts)', ['key']),
   deadLettered: () => counter('bus_dead_lettered_total', 'Messages sent to the dead-letter queue', ['key', 'reason']),
+  /** `kind` command, event or reply; `reason` unsigned or bad-signature: fixed label sets whatever a forger sends. */
+  unauthenticated: () => counter('bus_unauthenticated_total', 'Messages and replies refused because their signature is missing or wrong', ['kind', 'reason']),
   handlerDuration: () =>
     histogram('bus_handler_duration_seconds', 'Time spent in message handlers', ['key'], [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
   requestDuration: () =>
