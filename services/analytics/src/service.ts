@@ -1,5 +1,6 @@
 import { runService, type RunningService } from '@codeagent/service';
 import type { ServiceEnv } from './env';
+import { analyticsLatencyHandler } from './handlers/analytics.latency.handler';
 import { analyticsOverviewHandler } from './handlers/analytics.overview.handler';
 import { analyticsSessionsHandler } from './handlers/analytics.sessions.handler';
 import { analyticsUsageHandler } from './handlers/analytics.usage.handler';
@@ -10,6 +11,7 @@ import { DAY_MS } from './ingest/time';
 import { rawHorizon } from './reports/range';
 import { openAnalyticsDatabase } from './repositories/database';
 import { IngestRepository } from './repositories/ingest.repository';
+import { LatencyRepository } from './repositories/latency.repository';
 import { ReportRepository } from './repositories/report.repository';
 import { WorkerIngestStore } from './repositories/worker-ingest.store';
 
@@ -55,6 +57,7 @@ export function startAnalytics(env: ServiceEnv, opts: { exitOnSignal?: boolean }
             'analytics.usage': analyticsUsageHandler(reports, env.ANALYTICS_RAW_RETENTION_DAYS),
             'analytics.sessions': analyticsSessionsHandler(reports, env.ANALYTICS_RAW_RETENTION_DAYS),
             'analytics.overview': analyticsOverviewHandler(reports, env.ANALYTICS_RAW_RETENTION_DAYS),
+            'analytics.latency': analyticsLatencyHandler(new LatencyRepository(db.sql), env.ANALYTICS_RAW_RETENTION_DAYS),
           },
           checks: async (): Promise<Record<string, string>> => {
             await db.ping();

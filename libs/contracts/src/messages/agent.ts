@@ -288,6 +288,10 @@ export const LlmUsageV1 = z.object({
   /** Priced from libs/contracts pricing.ts; 0 for local or unknown models. */
   costUsd: z.number().nonnegative(),
   at: z.string().optional(),
+  /** Wall time of the call that answered, from the request to the end of its stream, in ms (failed links before it not included). */
+  durationMs: z.number().nonnegative().optional(),
+  /** From the request to the first streamed part of the answer (text, reasoning or tool call), in ms. */
+  firstTokenMs: z.number().nonnegative().optional(),
 });
 export type LlmUsageV1 = z.infer<typeof LlmUsageV1>;
 export const ProviderChangedV1 = z.object({

@@ -163,6 +163,77 @@ export const OverviewReportV1 = z.object({
 });
 export type OverviewReportV1 = z.infer<typeof OverviewReportV1>;
 
+/** What LLM latency can be grouped by. */
+export const LatencyDimensionV1 = z.enum(['provider', 'model', 'role']);
+export type LatencyDimensionV1 = z.infer<typeof LatencyDimensionV1>;
+
+/**
+ * Response times over a range, read from raw facts only (a percentile cannot be rebuilt from daily
+ * sums): a range reaching before ANALYTICS_RAW_RETENTION_DAYS is cut to what is kept, and the reply's
+ * `from` says so. `GET /api/v1/analytics/latency` maps onto it like the usage report.
+ */
+export const AnalyticsLatencyV1 = z.object({
+  /** Dimensions of the LLM rows; default provider and model. */
+  groupBy: z.array(LatencyDimensionV1).max(3).default(['provider', 'model']),
+  /** Start of the range, inclusive; default 30 days before `to`. */
+  from: Instant.optional(),
+  /** End of the range, exclusive; default now. */
+  to: Instant.optional(),
+  /** Only calls (and, for `user` and `session`, commands) matching every given field. */
+  filter: z
+    .object({
+      provider: z.string().min(1).max(200),
+      model: z.string().min(1).max(200),
+      role: z.string().min(1).max(200),
+      session: z.string().min(1).max(200),
+      user: z.string().min(1).max(200),
+      project: z.string().min(1).max(200),
+    })
+    .partial()
+    .default({}),
+});
+export type AnalyticsLatencyV1 = z.infer<typeof AnalyticsLatencyV1>;
+
+/**
+ * Percentiles of a set of durations, in ms, by nearest rank: pN is the smallest duration that at
+ * least N% of the set is at or under (the ceil(N/100 x count)-th in ascending order), so always a
+ * duration that was measured. null when the set is empty.
+ */
+export const LatencyStatsV1 = z.object({
+  /** Durations in the set. */
+  count: z.number().int().nonnegative(),
+  p50Ms: z.number().nonnegative().nullable(),
+  p95Ms: z.number().nonnegative().nullable(),
+  maxMs: z.number().nonnegative().nullable(),
+});
+export type LatencyStatsV1 = z.infer<typeof LatencyStatsV1>;
+
+/** LLM calls of one group: full call time (llm.usage durationMs) and time to first token (firstTokenMs). */
+export const LlmLatencyRowV1 = LatencyStatsV1.extend({
+  /** Time to the first streamed part, over the calls that reported it. */
+  firstToken: LatencyStatsV1,
+  provider: z.string().nullable().optional(),
+  model: z.string().nullable().optional(),
+  role: z.string().nullable().optional(),
+});
+export type LlmLatencyRowV1 = z.infer<typeof LlmLatencyRowV1>;
+
+export const LatencyReportV1 = z.object({
+  /** The range actually reported (from is later than asked when raw facts were pruned). */
+  from: z.string(),
+  to: z.string(),
+  groupBy: z.array(LatencyDimensionV1),
+  /** One row per group with at least one timed call, the slowest p95 first. */
+  llm: z.array(LlmLatencyRowV1),
+  /** Every timed LLM call of the range and filter together. */
+  llmTotal: LlmLatencyRowV1,
+  /** LLM calls in the range whose event carried no duration (from producers before durationMs). */
+  untimedCalls: z.number().int().nonnegative(),
+  /** Shell commands completed in the range (shell.command.completed durationMs). */
+  commands: LatencyStatsV1,
+});
+export type LatencyReportV1 = z.infer<typeof LatencyReportV1>;
+
 export const analyticsCommands = {
   'analytics.usage': command('analytics', {
     request: AnalyticsUsageV1,
@@ -173,6 +244,11 @@ export const analyticsCommands = {
     request: AnalyticsSessionsV1,
     reply: SessionsReportV1,
     summary: 'session counts and durations and command counts, grouped by user or project, over a range',
+  }),
+  'analytics.latency': command('analytics', {
+    request: AnalyticsLatencyV1,
+    reply: LatencyReportV1,
+    summary: 'p50/p95 of LLM call times per provider, model or role and of shell command times, over a range',
   }),
   'analytics.overview': command('analytics', {
     request: AnalyticsOverviewV1,

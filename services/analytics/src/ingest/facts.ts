@@ -34,6 +34,10 @@ export interface UsageFact {
   costUsd: number;
   /** False when neither the event nor the price table gave a price for a paid provider. */
   priced: boolean;
+  /** Wall time of the model call (ms), when the event carried it. */
+  durationMs?: number;
+  /** Time to its first streamed part (ms), when the event carried it. */
+  firstTokenMs?: number;
 }
 
 export interface CommandFact {
@@ -136,7 +140,7 @@ export function toFacts(e: IncomingEvent): Facts {
       eventId: e.id, atMs, day, week,
       provider: k('provider', u.provider), model: k('model', u.model), role: k('role', u.role),
       session: k('sessionId', u.sessionId), user: k('user', u.user ?? e.user), project: k('projectId', u.projectId), run: k('runId', u.runId),
-      inputTokens: u.inputTokens, outputTokens: u.outputTokens, costUsd, priced,
+      inputTokens: u.inputTokens, outputTokens: u.outputTokens, costUsd, priced, durationMs: u.durationMs, firstTokenMs: u.firstTokenMs,
     };
     return base;
   }

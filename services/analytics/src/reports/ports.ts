@@ -1,4 +1,4 @@
-import type { UsageDimensionV1 } from '@codeagent/contracts';
+import type { LatencyDimensionV1, UsageDimensionV1 } from '@codeagent/contracts';
 import type { Segment } from './range';
 
 export type Period = 'none' | 'day' | 'week';
@@ -46,4 +46,26 @@ export interface ReportStore {
   tasksCompleted(fromMs: number, toMs: number): Promise<number>;
   /** Events ingested per routing key over whole days [fromDay, toDay). */
   eventCounts(fromDay: number, toDay: number): Promise<Record<string, number>>;
+}
+
+/** The duration sets latency is reported over: an LLM call's full time, its time to first token, a command's time. */
+export type DurationSet = 'llm.duration' | 'llm.firstToken' | 'command';
+
+/** Nearest-rank percentiles of one group's durations (ms). */
+export interface Percentiles {
+  dims: Partial<Record<LatencyDimensionV1, string>>;
+  count: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+}
+
+/** What the latency report reads (implemented in repositories/); raw facts only. */
+export interface LatencyStore {
+  /**
+   * Percentiles per group over [fromMs, toMs). For `command` only the `session` and `user` filters
+   * apply and groupBy must be empty (commands have no provider, model or role).
+   */
+  percentiles(set: DurationSet, fromMs: number, toMs: number, groupBy: readonly LatencyDimensionV1[], filter: Partial<Record<UsageDimensionV1, string>>): Promise<Percentiles[]>;
+  untimedCalls(fromMs: number, toMs: number, filter: Partial<Record<UsageDimensionV1, string>>): Promise<number>;
 }

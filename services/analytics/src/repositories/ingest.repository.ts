@@ -6,7 +6,7 @@ import { weekOf } from '../ingest/time';
 import { raw, sql, type Sql, type SqlClient, type SqlRunner } from './sql';
 
 /** Column types of the JSON row sets below; each becomes a portable CAST. */
-type ColumnType = 'text' | 'int' | 'bigint' | 'double' | 'text?' | 'bigint?';
+type ColumnType = 'text' | 'int' | 'bigint' | 'double' | 'text?' | 'bigint?' | 'double?';
 const CAST: Record<ColumnType, (e: string) => string> = {
   text: (e) => e,
   'text?': (e) => e,
@@ -14,6 +14,7 @@ const CAST: Record<ColumnType, (e: string) => string> = {
   bigint: (e) => `CAST(${e} AS BIGINT)`,
   'bigint?': (e) => `CAST(${e} AS BIGINT)`,
   double: (e) => `CAST(${e} AS DOUBLE PRECISION)`,
+  'double?': (e) => `CAST(${e} AS DOUBLE PRECISION)`,
 };
 
 /**
@@ -128,9 +129,12 @@ const USAGE_NUMS: ColumnType[] = ['bigint', 'bigint', 'bigint', 'double', 'bigin
 async function applyWrites(tx: SqlRunner, rows: RowSets, w: Writes): Promise<void> {
   await insert(
     tx, rows,
-    'INSERT INTO analytics_usage (event_id, at_ms, "day", "week", provider, model, "role", "session", user_id, project, run, input_tokens, output_tokens, cost_usd, priced)',
-    ['text', 'bigint', 'int', 'int', ...DIMS, 'text', 'bigint', 'bigint', 'double', 'int'],
-    w.usage.map((u) => [u.eventId, u.atMs, u.day, u.week, u.provider, u.model, u.role, u.session, u.user, u.project, u.run, u.inputTokens, u.outputTokens, u.costUsd, u.priced ? 1 : 0]),
+    'INSERT INTO analytics_usage (event_id, at_ms, "day", "week", provider, model, "role", "session", user_id, project, run, input_tokens, output_tokens, cost_usd, priced, duration_ms, first_token_ms)',
+    ['text', 'bigint', 'int', 'int', ...DIMS, 'text', 'bigint', 'bigint', 'double', 'int', 'double?', 'double?'],
+    w.usage.map((u) => [
+      u.eventId, u.atMs, u.day, u.week, u.provider, u.model, u.role, u.session, u.user, u.project, u.run, u.inputTokens, u.outputTokens, u.costUsd, u.priced ? 1 : 0,
+      u.durationMs ?? null, u.firstTokenMs ?? null,
+    ]),
   );
   await insert(
     tx, rows,

@@ -1,4 +1,4 @@
-import { IntervalV1, UsageDimensionV1, UsageReportV1 } from '@codeagent/contracts';
+import { IntervalV1, LatencyDimensionV1, LatencyReportV1, UsageDimensionV1, UsageReportV1 } from '@codeagent/contracts';
 import { z } from 'zod';
 import type { RouteDeps, ZApp } from '../app';
 import { isAdmin } from '../auth/principal';
@@ -24,6 +24,26 @@ const UsageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 
+const LatencyQuery = z.object({
+  /** Comma-separated: provider,model,role; default provider,model. */
+  groupBy: z
+    .string()
+    .max(100)
+    .optional()
+    .transform((s) => (s === undefined ? ['provider', 'model'] : s.split(',').map((x) => x.trim()).filter(Boolean)))
+    .pipe(z.array(LatencyDimensionV1).max(3)),
+  from: Instant.optional(),
+  to: Instant.optional(),
+  provider: z.string().min(1).max(200).optional(),
+  model: z.string().min(1).max(200).optional(),
+  role: z.string().min(1).max(200).optional(),
+  session: z.string().min(1).max(200).optional(),
+  user: z.string().min(1).max(200).optional(),
+  project: z.string().min(1).max(200).optional(),
+});
+
+const FILTERS = ['provider', 'model', 'role', 'session', 'user', 'project'] as const;
+
 /** Usage reports of services/analytics. A member's report is always filtered to their own usage. */
 export function analyticsRoutes(app: ZApp, deps: RouteDeps): void {
   app.get(
@@ -32,7 +52,7 @@ export function analyticsRoutes(app: ZApp, deps: RouteDeps): void {
     async (req) => {
       const q = req.query;
       const filter = Object.fromEntries(
-        (['provider', 'model', 'role', 'session', 'user', 'project'] as const).flatMap((k) => (q[k] ? [[k, q[k]]] : [])),
+        FILTERS.flatMap((k) => (q[k] ? [[k, q[k]]] : [])),
       ) as Record<string, string>;
       if (!isAdmin(req.principal)) filter.user = req.principal.userId;
       return deps.services.call(
@@ -40,6 +60,27 @@ export function analyticsRoutes(app: ZApp, deps: RouteDeps): void {
         { groupBy: q.groupBy, interval: q.interval ?? 'none', from: q.from, to: q.to, filter, limit: q.limit ?? 1000 },
         req.principal,
       );
+    },
+  );
+
+  app.get(
+    '/api/v1/analytics/latency',
+    {
+      schema: {
+        summary: 'response times: p50/p95/max of LLM calls by provider, model or role (full call and first token) and of shell commands, over from/to',
+        description:
+          'Nearest-rank percentiles in milliseconds, from raw facts only: a range reaching past ANALYTICS_RAW_RETENTION_DAYS starts where they are kept, and `from` in the reply says so. ' +
+          'The provider, model, role and project filters apply to LLM calls; user and session to both. A member sees only their own calls and commands.',
+        tags: ['analytics'],
+        querystring: LatencyQuery,
+        response: { 200: LatencyReportV1 },
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const filter = Object.fromEntries(FILTERS.flatMap((k) => (q[k] ? [[k, q[k]]] : []))) as Record<string, string>;
+      if (!isAdmin(req.principal)) filter.user = req.principal.userId;
+      return deps.services.call('analytics.latency', { groupBy: q.groupBy, from: q.from, to: q.to, filter }, req.principal);
     },
   );
 }

@@ -59,6 +59,7 @@ const cases: Array<{ method: string; url: string; body?: unknown; field: string;
   { method: 'PUT', url: '/api/v1/agents/coding', body: { config: { provider: 'openai' } }, field: 'config.model', where: 'body' },
   { method: 'GET', url: '/api/v1/analytics/usage?groupBy=provider,colour', field: 'groupBy[1]', where: 'querystring' },
   { method: 'GET', url: '/api/v1/analytics/usage?from=yesterday', field: 'from', where: 'querystring' },
+  { method: 'GET', url: '/api/v1/analytics/latency?groupBy=provider,colour', field: 'groupBy[1]', where: 'querystring' },
   { method: 'POST', url: '/api/v1/auth/token', body: { grantType: 'magic' }, field: 'grantType', where: 'body' },
   { method: 'POST', url: '/api/v1/users', body: { name: 'has space' }, field: 'name', where: 'body' },
   { method: 'POST', url: '/api/v1/users/u1/api-keys', body: { label: '' }, field: 'label', where: 'body' },
@@ -95,6 +96,6 @@ test('an unknown route is a 404 problem pointing at /docs; the OpenAPI document 
   expect(res.statusCode).toBe(404);
   expect(res.json().detail).toContain('/docs');
   const doc = (await inject({ method: 'GET', url: '/docs/json' })).json();
-  expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/sessions/{id}/exec', '/api/projects/chat', '/api/v1/analytics/usage', '/health']));
+  expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/sessions/{id}/exec', '/api/projects/chat', '/api/v1/analytics/usage', '/api/v1/analytics/latency', '/health']));
   expect((await inject({ method: 'GET', url: '/docs' })).statusCode).toBeLessThan(400);
 });

@@ -85,6 +85,9 @@ test('a coding run reads, fixes a file and runs the tests in a real jail; steps,
   const usage = eventsOf('llm.usage', run.runId).map((e) => e.payload);
   expect(usage.map((u) => [u.inputTokens, u.outputTokens])).toEqual([[1000, 20], [1200, 40], [1300, 15], [1400, 12]]);
   expect(usage[0]).toMatchObject({ provider: 'openai', providerKind: 'openai', model: 'gpt-4.1', role: 'coding', sessionId, projectId: `p-${sessionId}`, costUsd: (1000 * 2 + 20 * 8) / 1e6 });
+  // Each call's wall time: to its first streamed part, then to the end of its stream.
+  for (const u of usage) expect(u.firstTokenMs).toBeLessThanOrEqual(u.durationMs);
+  expect(usage.every((u) => u.firstTokenMs >= 0 && u.durationMs > 0)).toBe(true);
   expect(eventsOf('agent.run.step', run.runId)).toHaveLength(4);
   expect(eventsOf('agent.run.text', run.runId).map((e) => e.payload.delta).join('')).toContain('Fixed the subtraction');
   expect(events.some((e) => e.name === 'agent.run.started' && e.payload.runId === run.runId)).toBe(true);

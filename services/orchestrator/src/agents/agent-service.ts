@@ -242,6 +242,8 @@ export class AgentService {
           outputTokens: r.usage.outputTokens,
           costUsd,
           at: new Date().toISOString(),
+          durationMs: r.timing.durationMs,
+          firstTokenMs: r.timing.firstTokenMs,
         });
         return { text: r.text, provider: r.link.provider, model: r.link.model, usage: r.usage, costUsd, finishReason: r.finishReason };
       } catch (err) {

@@ -104,6 +104,8 @@ export async function runRole(input: RoleInput): Promise<RoleOutcome> {
       outputTokens: r.usage.outputTokens,
       costUsd,
       at: new Date().toISOString(),
+      durationMs: r.timing.durationMs,
+      firstTokenMs: r.timing.firstTokenMs,
     });
 
     // Over budget after this answer: record it, but run none of the tools it asked for.

@@ -37,6 +37,8 @@ export interface ModelStepResult {
   usage: { inputTokens: number; outputTokens: number };
   finishReason: string;
   failovers: Failover[];
+  /** Wall time of the answering link's call: to its first streamed part and to the end of its stream (ms). */
+  timing: { durationMs: number; firstTokenMs?: number };
 }
 
 /** The provider said the prompt does not fit its window: shrink and call the same link again. */
@@ -89,7 +91,12 @@ export async function callWithFallback(links: ChainLink[], breakers: CircuitBrea
   });
 }
 
+/** Parts that mean the model has started answering (the time to first token). */
+const FIRST_PARTS = new Set(['text-delta', 'reasoning-delta', 'tool-input-start', 'tool-call']);
+
 async function streamOnce(link: ChainLink, req: ModelStepRequest): Promise<Omit<ModelStepResult, 'link' | 'failovers'>> {
+  const started = performance.now();
+  let firstTokenMs: number | undefined;
   const result = streamText({
     model: link.languageModel,
     system: req.system,
@@ -107,6 +114,7 @@ async function streamOnce(link: ChainLink, req: ModelStepRequest): Promise<Omit<
   let usage = { inputTokens: 0, outputTokens: 0 };
   let finishReason = 'unknown';
   for await (const part of result.fullStream) {
+    if (firstTokenMs === undefined && FIRST_PARTS.has(part.type)) firstTokenMs = performance.now() - started;
     switch (part.type) {
       case 'text-delta':
         text += part.text;
@@ -128,5 +136,6 @@ async function streamOnce(link: ChainLink, req: ModelStepRequest): Promise<Omit<
     }
   }
   const response = await result.response;
-  return { text, toolCalls, responseMessages: response.messages as ModelMessage[], usage, finishReason };
+  const timing = { durationMs: Math.round(performance.now() - started), firstTokenMs: firstTokenMs === undefined ? undefined : Math.round(firstTokenMs) };
+  return { text, toolCalls, responseMessages: response.messages as ModelMessage[], usage, finishReason, timing };
 }
