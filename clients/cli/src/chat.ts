@@ -23,9 +23,11 @@ export async function headSeq(ctx: Ctx, sessionId: string): Promise<number> {
   return typeof s.lastSeq === 'number' ? s.lastSeq : 0;
 }
 
-/** The bytes of a stream message (text, or base64 for binary output). */
+/** The bytes of a stream message (text, base64, or bytes on a binary subscription). */
 export function bytesOf(m: StreamMessage): Buffer {
-  return Buffer.from(m.payload.data, m.payload.encoding === 'base64' ? 'base64' : 'utf8');
+  const { data, encoding } = m.payload;
+  if (typeof data !== 'string') return data instanceof Uint8Array ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
+  return Buffer.from(data, encoding === 'base64' ? 'base64' : 'utf8');
 }
 
 /**

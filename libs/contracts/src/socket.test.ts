@@ -1,6 +1,6 @@
 import { AppError } from './errors';
 import { SessionEventV1 } from './messages/session';
-import { ClientMessageV1, eventToServerMessage, serverMessageToEvent, ServerMessageV1, SocketResponsesV1 } from './socket';
+import { bytesToBase64, ClientMessageV1, eventToServerMessage, serverMessageToEvent, ServerMessageV1, SocketResponsesV1 } from './socket';
 
 const envelope = (payload: unknown) => ({ id: 'c1', type: 'command', timestamp: new Date().toISOString(), payload, metadata: { version: '1' } });
 const META = { version: '1', client: 'test' };
@@ -46,6 +46,18 @@ describe('the Socket.IO protocol (server side)', () => {
     expect(s).toMatchObject({ type: 'status', payload: done });
     if (s.type !== 'status') throw new Error('status expected');
     expect(serverMessageToEvent(s)).toEqual(done);
+  });
+
+  test('binary output: bytes in the stream message, back to the base64 the log keeps', () => {
+    const out = SessionEventV1.parse({ sessionId: 's', seq: 4, kind: 'output', data: { stream: 'stdout', data: 'aé' }, at });
+    const m = ServerMessageV1.parse(eventToServerMessage(out, META, { toBytes: (d, enc) => Buffer.from(d, enc) }));
+    if (m.type !== 'stream') throw new Error('stream expected');
+    expect(Buffer.isBuffer(m.payload.data)).toBe(true);
+    expect(m.payload.encoding).toBeUndefined();
+    expect(serverMessageToEvent(m).data).toEqual({ stream: 'stdout', data: Buffer.from('aé').toString('base64'), encoding: 'base64' });
+    const big = Buffer.alloc(100_000, 7);
+    expect(bytesToBase64(big)).toBe(big.toString('base64'));
+    expect(bytesToBase64(big.buffer.slice(big.byteOffset, big.byteOffset + big.length) as ArrayBuffer)).toBe(big.toString('base64'));
   });
 
   test('the event union checks each kind’s data and keeps fields it does not know', () => {

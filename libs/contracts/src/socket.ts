@@ -51,6 +51,11 @@ export const ClientCommandPayloadV1 = z.discriminatedUnion(
       context: SessionContext,
       /** The last seq the client has (also accepted in `context`); absent: live events only. */
       since: Since.optional(),
+      /**
+       * Output of this subscription as bytes: each `stream` message's `data` is a binary attachment
+       * (a Buffer in Node, an ArrayBuffer in a browser) with no `encoding`, instead of text or base64.
+       */
+      binary: z.boolean().optional(),
     }),
     z.object({ command: z.literal('/unsubscribe'), args: NoArgs, context: SessionContext }),
     z.object({
@@ -97,13 +102,16 @@ export function clientMessage(payload: ClientCommandInputV1, metadata: Metadata,
   return makeEnvelope('command', payload, metadata, id);
 }
 
+/** Bytes as Socket.IO delivers a binary attachment: a Buffer (a Uint8Array) in Node, an ArrayBuffer in a browser. */
+const Bytes = z.custom<Uint8Array | ArrayBuffer>((v) => v instanceof Uint8Array || v instanceof ArrayBuffer, 'bytes');
+
 /** `stream`: one `output` event (API.md: `{sessionId, seq, stream, data}`), plus its command and encoding. */
 export const StreamPayloadV1 = z.object({
   sessionId: z.string(),
   seq: z.number().int().positive(),
   stream: SessionOutputEventV1.shape.data.shape.stream,
-  /** UTF-8 text, or base64 when `encoding` says so. */
-  data: z.string(),
+  /** UTF-8 text, base64 when `encoding` says so, or bytes on a `/subscribe` with `binary: true`. */
+  data: z.union([z.string(), Bytes]),
   /** The command it belongs to (absent for terminal output). */
   commandId: z.string().optional(),
   encoding: z.literal('base64').optional(),
@@ -154,17 +162,18 @@ export type ServerMessageV1 = z.infer<typeof ServerMessageV1>;
 export type StreamMessageV1 = Extract<ServerMessageV1, { type: 'stream' }>;
 export type StatusMessageV1 = Extract<ServerMessageV1, { type: 'status' }>;
 
-/** A session event as the server sends it: `output` as `stream`, every other kind as `status`. */
-export function eventToServerMessage(e: SessionEventV1, metadata: Metadata): StreamMessageV1 | StatusMessageV1 {
+/** A session event as the server sends it: `output` as `stream` (text, or bytes given `toBytes`), every other kind as `status`. */
+export function eventToServerMessage(e: SessionEventV1, metadata: Metadata, opts: { toBytes?: (data: string, encoding: 'utf8' | 'base64') => Uint8Array } = {}): StreamMessageV1 | StatusMessageV1 {
   if (e.kind === 'output') {
     const d = e.data;
+    // `toBytes` (the gateway's, on a binary subscription): the output as a binary attachment.
+    const data = opts.toBytes ? { data: opts.toBytes(d.data, d.encoding ?? 'utf8') } : { data: d.data, ...(d.encoding === 'base64' ? { encoding: 'base64' as const } : {}) };
     const payload: StreamPayloadV1 = {
       sessionId: e.sessionId,
       seq: e.seq,
       stream: d.stream,
-      data: d.data,
+      ...data,
       ...(d.commandId !== undefined ? { commandId: d.commandId } : {}),
-      ...(d.encoding === 'base64' ? { encoding: 'base64' as const } : {}),
     };
     return makeEnvelope('stream', payload, metadata) as StreamMessageV1;
   }
@@ -175,11 +184,21 @@ export function eventToServerMessage(e: SessionEventV1, metadata: Metadata): Str
 export function serverMessageToEvent(m: StreamMessageV1 | StatusMessageV1): SessionEventV1 {
   if (m.type === 'status') return m.payload;
   const p = m.payload;
+  // Bytes (a binary subscription) become base64, as the log stores output that is not UTF-8.
+  const text = typeof p.data === 'string' ? { data: p.data, ...(p.encoding ? { encoding: p.encoding } : {}) } : { data: bytesToBase64(p.data), encoding: 'base64' as const };
   return {
     sessionId: p.sessionId,
     seq: p.seq,
     kind: 'output',
-    data: { stream: p.stream, data: p.data, ...(p.commandId !== undefined ? { commandId: p.commandId } : {}), ...(p.encoding ? { encoding: p.encoding } : {}) },
+    data: { stream: p.stream, ...text, ...(p.commandId !== undefined ? { commandId: p.commandId } : {}) },
     at: m.timestamp,
   };
+}
+
+/** Base64 of bytes, without Node's Buffer (this file also runs in browsers). */
+export function bytesToBase64(data: Uint8Array | ArrayBuffer): string {
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
 }

@@ -273,6 +273,25 @@ test('after the bus reconnects, a subscription catches up from the log: events l
   expect(seqs(c.messages, sessionId)).toEqual([1, 2, 3, 4, 5]);
 }, 60_000);
 
+test('/subscribe with binary: true gets output as bytes (a binary attachment), byte-exact whatever its encoding in the log', async () => {
+  const sessionId = orch.addSession('local');
+  await orch.emit(sessionId, 'output', { commandId: 'c', stream: 'stdout', data: 'h\u00e9llo \u2603\n' }, { publish: false });
+  const c = client();
+  await c.connected();
+  const sub = c.command('/subscribe', [], { sessionId, since: 0 }, { binary: true });
+  await waitFor('subscribed', () => c.reply(sub), { timeoutMs: 5_000 });
+  await orch.emit(sessionId, 'output', { commandId: 'c', stream: 'stderr', data: Buffer.from([0, 255, 1, 128]).toString('base64'), encoding: 'base64' });
+  await orch.emit(sessionId, 'command.completed', { commandId: 'c', command: 'x', exitCode: 0, durationMs: 1, timedOut: false });
+  await waitFor('three events', () => seqs(c.messages, sessionId).length === 3, { timeoutMs: 10_000 });
+  const streams = c.messages.filter((m) => m.type === 'stream' && m.payload.sessionId === sessionId);
+  expect(streams.map((m) => Buffer.isBuffer(m.payload.data))).toEqual([true, true]);
+  expect((streams[0]!.payload.data as Buffer).toString('utf8')).toBe('h\u00e9llo \u2603\n');
+  expect([...(streams[1]!.payload.data as Buffer)]).toEqual([0, 255, 1, 128]);
+  expect(streams.every((m) => m.payload.encoding === undefined)).toBe(true);
+  // Other kinds are unchanged: a status message, as stored.
+  expect(c.messages.find((m) => m.type === 'status' && m.payload.sessionId === sessionId)?.payload).toMatchObject({ kind: 'command.completed', seq: 3 });
+});
+
 test('a malformed socket message gets an error naming the problem, and the socket goes on', async () => {
   const c = client();
   await c.connected();

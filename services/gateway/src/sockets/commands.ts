@@ -41,7 +41,7 @@ export async function runCommand(ctx: SocketContext, msg: ClientMessageV1): Prom
       // Without `since` the client wants the live stream only: it starts after the session's last event.
       const asked = p.context.since ?? p.since;
       const since = asked ?? (await fetchPage(0, 1)).lastSeq;
-      const sub = new Subscription(sessionId, since, ctx.sink, fetchPage, { ...ctx.opts, onFatal: (err) => ctx.onFatal(err, msg.id) }, sentSeqs(ctx, sessionId));
+      const sub = new Subscription(sessionId, since, ctx.sink, fetchPage, { ...ctx.opts, binary: p.binary, onFatal: (err) => ctx.onFatal(err, msg.id) }, sentSeqs(ctx, sessionId));
       const old = ctx.subscriptions.get(sessionId);
       if (old) ctx.hub.remove(sessionId, old);
       ctx.subscriptions.set(sessionId, sub);

@@ -19,6 +19,9 @@ interface EngineConn {
   transport?: { name?: string; socket?: { terminate?: () => void } };
 }
 
+/** Output as a binary attachment (a `/subscribe` with `binary: true`): Socket.IO sends a Buffer as its own frame. */
+const BINARY = { toBytes: (data: string, encoding: 'utf8' | 'base64') => Buffer.from(data, encoding) };
+
 /** Bytes of envelope around a message's data (id, timestamp, metadata, framing): an estimate. */
 const ENVELOPE_BYTES = 256;
 
@@ -56,14 +59,14 @@ export class SocketSink {
   }
 
   /** Sends one session event; false when the socket is gone or was just dropped for being slow. */
-  sendEvent(e: SessionEventV1, lastSeqForResume: number): boolean {
+  sendEvent(e: SessionEventV1, lastSeqForResume: number, binary = false): boolean {
     if (this.closed) return false;
     const size = ENVELOPE_BYTES + (e.kind === 'output' ? e.data.data.length : 1024);
     if (this.buffered + size > this.maxBytes) {
       this.drop('slow_consumer', `you were reading too slowly (more than ${this.maxBytes} bytes waiting); reconnect and /subscribe with since=${lastSeqForResume}`, { sessionId: e.sessionId, lastSeq: lastSeqForResume });
       return false;
     }
-    const msg = eventToServerMessage(e, META);
+    const msg = eventToServerMessage(e, META, binary ? BINARY : {});
     this.pending += size;
     this.socket.emit(SOCKET_EVENT, msg);
     gatewayMetrics.eventsDelivered().inc({ type: msg.type });

@@ -24,7 +24,7 @@ export class Subscription implements SessionListener {
     since: number,
     private readonly sink: SocketSink,
     private readonly fetchPage: FetchPage,
-    private readonly opts: { pageSize: number; maxHeld: number; drainTimeoutMs: number; onFatal: (err: unknown) => void },
+    private readonly opts: { pageSize: number; maxHeld: number; drainTimeoutMs: number; onFatal: (err: unknown) => void; /** Output as bytes. */ binary?: boolean },
     /** Seqs already sent on this socket by an /exec feed: passed over, never sent twice. */
     private readonly alreadySent: ReadonlySet<number> = new Set(),
   ) {
@@ -71,7 +71,7 @@ export class Subscription implements SessionListener {
 
   private deliver(e: SessionEventV1): void {
     if (this.alreadySent.has(e.seq)) this.lastSent = e.seq;
-    else if (this.sink.sendEvent(e, this.lastSent)) this.lastSent = e.seq;
+    else if (this.sink.sendEvent(e, this.lastSent, this.opts.binary)) this.lastSent = e.seq;
     else this.stop();
   }
 
