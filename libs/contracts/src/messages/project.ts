@@ -43,6 +43,14 @@ export type ProjectSettingsV1 = z.infer<typeof ProjectSettingsV1>;
 
 const ProjectName = z.string().trim().min(1).max(200);
 
+/**
+ * Who sees a project besides its owner and admins: `private` (nobody; the default in team mode) or
+ * `team` (every member, who may then open sessions and add tasks on it; only the owner or an admin
+ * changes or deletes it). A project without an owner (made by the platform itself) is the team's.
+ */
+export const ProjectVisibilityV1 = z.enum(['private', 'team']);
+export type ProjectVisibilityV1 = z.infer<typeof ProjectVisibilityV1>;
+
 export const ProjectV1 = z.object({
   /** `prj_…`, unique. */
   id: z.string(),
@@ -54,6 +62,8 @@ export const ProjectV1 = z.object({
   settings: ProjectSettingsV1,
   /** Who created it. */
   owner: z.string().optional(),
+  /** Who else sees it (ProjectVisibilityV1); always set by the orchestrator. */
+  visibility: ProjectVisibilityV1.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -67,15 +77,18 @@ export const ProjectCreateV1 = z.object({
   settings: ProjectSettingsV1.default({}),
   /** Defaults to the actor, then metadata.user. */
   owner: z.string().min(1).max(200).optional(),
+  /** Defaults to `private`. */
+  visibility: ProjectVisibilityV1.optional(),
   ...actor,
 });
+/** A member's list holds their own projects and the team's; an admin's (and the platform's) all. */
 export const ProjectListV1 = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(1000),
   cursor: z.string().max(400).optional(),
   ...actor,
 });
 export const ProjectListReplyV1 = z.object({ projects: z.array(ProjectV1), nextCursor: z.string().optional() });
-/** By id, or by name (the `project_name` of seed 004). */
+/** By id, or by name (the `project_name` of seed 004). A project the actor may not see is NOT_FOUND. */
 export const ProjectRefV1 = z.object({ projectId: z.string().min(1).max(200), ...actor });
 export const ProjectUpdateV1 = z
   .object({
@@ -84,6 +97,8 @@ export const ProjectUpdateV1 = z
     source: SourceInputV1.optional(),
     /** Replaces the settings given, field by field (top level); `null` resets a field to the default. */
     settings: z.record(z.string(), z.unknown()).optional(),
+    /** Only the owner or an admin changes it. */
+    visibility: ProjectVisibilityV1.optional(),
     ...actor,
   });
 export const ProjectDeleteReplyV1 = z.object({ deleted: z.boolean(), project: ProjectV1.optional() });
@@ -104,6 +119,7 @@ export const ProjectEventV1 = z.object({
   settings: ProjectSettingsV1,
   source: WorkspaceSourceV1,
   owner: z.string().optional(),
+  visibility: ProjectVisibilityV1.optional(),
   at: z.string(),
 });
 export type ProjectEventV1 = z.infer<typeof ProjectEventV1>;

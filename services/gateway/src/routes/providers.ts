@@ -3,6 +3,7 @@ import { AppError } from '@codeagent/contracts';
 import { z } from 'zod';
 import type { RouteDeps, ZApp } from '../app';
 import { isAdmin, type Principal } from '../auth/principal';
+import { visibleProjectId } from '../auth/project-access';
 
 const ProjectQuery = z.object({ projectId: z.string().min(1).max(200).optional() });
 const ProviderListQuery = ProjectQuery.extend({ refreshModels: z.enum(['true', 'false']).optional() });
@@ -20,7 +21,10 @@ export function providerRoutes(app: ZApp, deps: RouteDeps): void {
   app.get(
     '/api/v1/providers',
     { schema: { summary: 'providers and their models', tags: ['providers'], querystring: ProviderListQuery, response: { 200: z.object({ providers: z.array(ProviderInfoV1) }) } } },
-    async (req) => deps.services.call('orchestrator.provider.list', { projectId: req.query.projectId, refreshModels: req.query.refreshModels === 'true' }, req.principal),
+    async (req) => {
+      const projectId = req.query.projectId && (await visibleProjectId(deps.services, req.principal, req.query.projectId));
+      return deps.services.call('orchestrator.provider.list', { projectId, refreshModels: req.query.refreshModels === 'true' }, req.principal);
+    },
   );
   app.put(
     '/api/v1/providers/:name',
@@ -33,7 +37,10 @@ export function providerRoutes(app: ZApp, deps: RouteDeps): void {
   app.get(
     '/api/v1/agents',
     { schema: { summary: 'which provider, model and fallbacks each agent role uses', tags: ['agents'], querystring: ProjectQuery, response: { 200: AgentsConfigV1 } } },
-    async (req) => deps.services.call('orchestrator.agents.get', { projectId: req.query.projectId }, req.principal),
+    async (req) => {
+      const projectId = req.query.projectId && (await visibleProjectId(deps.services, req.principal, req.query.projectId));
+      return deps.services.call('orchestrator.agents.get', { projectId }, req.principal);
+    },
   );
   app.put(
     '/api/v1/agents/:role',

@@ -1,5 +1,5 @@
 import type { CommandHandler } from '@codeagent/bus';
-import { assertOwnerOrAdmin } from '../sessions/access';
+import { canSeeProject, assertProjectChangeable } from '../projects/access';
 import type { CoreDeps } from './context';
 
 /**
@@ -10,8 +10,9 @@ export const projectDeleteHandler =
   (d: CoreDeps): CommandHandler<'orchestrator.project.delete'> =>
   async (req, ctx) => {
     const p = await d.projects.find(req.projectId).catch(() => undefined);
-    if (!p) return { deleted: false };
-    if (p.owner) assertOwnerOrAdmin(req.actor, p.owner, `project ${p.name}`);
+    // One the actor may not see is, to them, no project.
+    if (!p || !canSeeProject(req.actor, p)) return { deleted: false };
+    assertProjectChangeable(req.actor, p, req.projectId);
     const { sessions } = await d.sessions.list({ projectId: p.id, status: ['ready', 'busy', 'idle', 'closing'], limit: 1000 }, {});
     for (const s of sessions) {
       await d.sessions.routed('orchestrator.session.close', { sessionId: s.id }, { user: ctx.metadata.user }, async (live) =>

@@ -8,7 +8,8 @@ export const taskCreateHandler =
   async (req, ctx) => {
     const owner = req.actor && req.actor.role !== 'admin' ? req.actor.userId : (req.owner ?? req.actor?.userId ?? ctx.metadata.user);
     // By id or name; stored by id, so the task follows a renamed project and lands in its TASKS.md.
-    const projectId = req.projectId ? (await d.projects.find(req.projectId)).id : undefined;
+    // On a project the actor may see (NOT_FOUND otherwise): their own or the team's.
+    const projectId = req.projectId ? (await d.projects.findVisible(req.projectId, req.actor)).id : undefined;
     if (req.sessionId) assertOwnerOrAdmin(req.actor, (await d.manager.get(req.sessionId)).owner, `session ${req.sessionId}`);
     return d.tasks.create({ ...req, projectId }, owner);
   };

@@ -7,6 +7,6 @@ export const taskListHandler =
   (d: CoreDeps): CommandHandler<'orchestrator.task.list'> =>
   async (req) => {
     // An id no project has any more (deleted) still lists the tasks left with it.
-    const projectId = req.projectId ? ((await d.projects.find(req.projectId).catch(() => undefined))?.id ?? req.projectId) : undefined;
+    const projectId = req.projectId ? ((await d.projects.findVisible(req.projectId, req.actor).catch(() => undefined))?.id ?? req.projectId) : undefined;
     return d.tasks.list({ ...req, projectId }, ownerFilter(req.actor, req.owner));
   };

@@ -10,12 +10,15 @@ export interface Project {
   source: Record<string, unknown>;
   settings: Record<string, unknown>;
   owner?: string;
+  /** `private` (owner and admins) or `team`; see ProjectVisibilityV1. */
+  visibility: 'private' | 'team';
   createdAt: Date;
   updatedAt: Date;
 }
 
-export type NewProject = Pick<Project, 'id' | 'name' | 'source' | 'settings' | 'owner'>;
-export type ProjectPatch = Partial<Pick<Project, 'name' | 'source' | 'settings'>>;
+/** `visibility` defaults to `private`. */
+export type NewProject = Pick<Project, 'id' | 'name' | 'source' | 'settings' | 'owner'> & Partial<Pick<Project, 'visibility'>>;
+export type ProjectPatch = Partial<Pick<Project, 'name' | 'source' | 'settings' | 'visibility'>>;
 
 /** What the projects logic needs from storage; repositories/projects.repository.ts implements it with Prisma. */
 export interface ProjectsRepository {

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, ProjectSettingsV1, type CommandRequest, type ProjectV1 } from '@codeagent/contracts';
+import { AppError, ProjectSettingsV1, type ActorV1, type CommandRequest, type ProjectV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import { assertProjectSettingsAllowed } from '../sessions/network-policy';
 import type { Publisher } from '../sessions/ports';
+import { assertProjectVisible, canSeeProject } from './access';
 import type { Project, ProjectsRepository } from './project';
 import { normaliseSource } from './source';
 
@@ -16,6 +17,7 @@ export function toProjectV1(p: Project): ProjectV1 {
     source: p.source as ProjectV1['source'],
     settings: ProjectSettingsV1.parse(p.settings),
     ...(p.owner ? { owner: p.owner } : {}),
+    visibility: p.visibility,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };
@@ -31,18 +33,19 @@ export class ProjectService {
 
   async create(req: CommandRequest<'orchestrator.project.create'>, owner: string | undefined): Promise<ProjectV1> {
     assertProjectSettingsAllowed(req.actor, req.settings);
-    const p = await this.repo.create({ id: newProjectId(), name: req.name, source: normaliseSource(req.source), settings: req.settings, owner });
+    const p = await this.repo.create({ id: newProjectId(), name: req.name, source: normaliseSource(req.source), settings: req.settings, owner, visibility: req.visibility ?? 'private' });
     await this.announce('project.created', p);
     return toProjectV1(p);
   }
 
-  async list(): Promise<ProjectV1[]> {
-    return (await this.repo.list()).map(toProjectV1);
+  /** What the actor may see (canSeeProject), by index. */
+  async list(actor?: ActorV1): Promise<ProjectV1[]> {
+    return (await this.repo.list()).filter((p) => canSeeProject(actor, p)).map(toProjectV1);
   }
 
-  /** By id, then by name. */
-  async get(idOrName: string): Promise<ProjectV1> {
-    return toProjectV1(await this.find(idOrName));
+  /** By id, then by name; NOT_FOUND when the actor may not see it. */
+  async get(idOrName: string, actor?: ActorV1): Promise<ProjectV1> {
+    return toProjectV1(await this.findVisible(idOrName, actor));
   }
 
   async update(req: CommandRequest<'orchestrator.project.update'>): Promise<ProjectV1> {
@@ -64,6 +67,7 @@ export class ProjectService {
       ...(req.name !== undefined ? { name: req.name } : {}),
       ...(req.source !== undefined ? { source: normaliseSource(req.source) } : {}),
       ...(settings ? { settings } : {}),
+      ...(req.visibility !== undefined ? { visibility: req.visibility } : {}),
     });
     if (!after) throw new AppError('NOT_FOUND', `no project ${req.projectId}`);
     await this.announce('project.updated', after, before.name !== after.name ? before.name : undefined);
@@ -79,6 +83,13 @@ export class ProjectService {
     return { deleted: true, project: toProjectV1(gone) };
   }
 
+  /** find, then NOT_FOUND (as for no project) when the actor may not see it. */
+  async findVisible(idOrName: string, actor: ActorV1 | undefined): Promise<Project> {
+    const p = await this.find(idOrName);
+    assertProjectVisible(actor, p, idOrName);
+    return p;
+  }
+
   async find(idOrName: string): Promise<Project> {
     const p = (await this.repo.get(idOrName)) ?? (await this.repo.getByName(idOrName));
     if (!p) throw new AppError('NOT_FOUND', `no project ${idOrName}`, { details: { projectId: idOrName } });
@@ -87,7 +98,7 @@ export class ProjectService {
 
   private async announce(name: 'project.created' | 'project.updated' | 'project.deleted', p: Project, previousName?: string): Promise<void> {
     const v = toProjectV1(p);
-    const payload = { projectId: v.id, name: v.name, index: v.index, settings: v.settings, source: v.source, ...(v.owner ? { owner: v.owner } : {}), at: new Date().toISOString() };
+    const payload = { projectId: v.id, name: v.name, index: v.index, settings: v.settings, source: v.source, ...(v.owner ? { owner: v.owner } : {}), visibility: v.visibility, at: new Date().toISOString() };
     // Confirmed before the reply: project-ci must not miss a project the caller already sees.
     await this.publisher.publish(name, name === 'project.updated' && previousName ? { ...payload, previousName } : payload).catch((err: Error) => {
       this.log.error({ err, projectId: v.id }, `${name} not published`);

@@ -12,6 +12,7 @@ function toProject(r: Row): Project {
     source: r.source as Record<string, unknown>,
     settings: r.settings as Record<string, unknown>,
     ...(r.owner ? { owner: r.owner } : {}),
+    visibility: r.visibility === 'team' ? 'team' : 'private',
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
   };
@@ -31,7 +32,7 @@ export class PrismaProjectsRepository implements ProjectsRepository {
       const index = lowestFreeIndex(used.map((u) => u.index));
       try {
         const row = await this.db.project.create({
-          data: { id: p.id, name: p.name, index, source: p.source as object, settings: p.settings as object, owner: p.owner ?? null },
+          data: { id: p.id, name: p.name, index, source: p.source as object, settings: p.settings as object, owner: p.owner ?? null, visibility: p.visibility ?? 'private' },
         });
         return toProject(row);
       } catch (err) {
@@ -63,6 +64,7 @@ export class PrismaProjectsRepository implements ProjectsRepository {
           ...(patch.name !== undefined ? { name: patch.name } : {}),
           ...(patch.source !== undefined ? { source: patch.source as object } : {}),
           ...(patch.settings !== undefined ? { settings: patch.settings as object } : {}),
+          ...(patch.visibility !== undefined ? { visibility: patch.visibility } : {}),
         },
       });
       return toProject(row);

@@ -11,6 +11,7 @@ import {
 } from '@codeagent/contracts';
 import { normaliseSource } from '../projects/source';
 import type { ProjectsRepository } from '../projects/project';
+import { canSeeProject } from '../projects/access';
 import { assertOwnerOrAdmin, ownerFilter } from './access';
 import type { EventLog } from './event-log';
 import type { SessionManager } from './manager';
@@ -61,7 +62,7 @@ export class SessionService {
     let project: ProjectNetworkSettings | undefined;
     if (req.projectId) {
       const p = (await this.deps.projects.get(req.projectId)) ?? (await this.deps.projects.getByName(req.projectId));
-      if (!p) throw new AppError('NOT_FOUND', `no project ${req.projectId}`, { details: { projectId: req.projectId } });
+      if (!p || !canSeeProject(caller.actor, p)) throw new AppError('NOT_FOUND', `no project ${req.projectId}`, { details: { projectId: req.projectId } });
       source = p.source as SessionRecord['source'];
       const settings = p.settings as { sandbox?: SandboxSpecV1; keepWorkspaces?: boolean; policy?: ProjectPolicyV1 };
       project = { name: p.name, sandbox: settings.sandbox, policy: settings.policy };

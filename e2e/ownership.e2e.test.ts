@@ -1,0 +1,179 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT, startStack, type Stack } from '@codeagent/testing';
+import { io } from 'socket.io-client';
+
+// Ownership on a team-mode platform (issue 23), every service a real process: member ben tries every
+// route and socket command on member ana's project, session, task, run, usage and chat. A private
+// project is, to him, no project (404); what he can see but does not own is a 403; once ana makes
+// the project the team's he sees it and works on it, still without changing it; the admin sees all.
+type Rec = Record<string, any>;
+let stack: Stack;
+let dir: string;
+const keys: Record<'admin' | 'ana' | 'ben', string> = { admin: '', ana: '', ben: '' };
+const ids: Record<'ana' | 'ben', string> = { ana: '', ben: '' };
+
+async function api(who: keyof typeof keys, method: string, url: string, body?: unknown): Promise<{ status: number; body: Rec }> {
+  const res = await fetch(stack.url + url, {
+    method,
+    headers: { authorization: `Bearer ${keys[who]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json().catch(() => ({}))) as Rec };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'ownership-project-'));
+  stack = await startStack({ label: 'e2e-ownership', env: { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: 'o'.repeat(40), GATEWAY_RATE_LIMIT_PER_MINUTE: '100000' } });
+  const made = JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'root', '--role', 'admin'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...stack.env },
+      encoding: 'utf8',
+    }),
+  ) as { apiKey: string };
+  keys.admin = made.apiKey;
+  for (const name of ['ana', 'ben'] as const) {
+    const u = await api('admin', 'POST', '/api/v1/users', { name, role: 'member' });
+    expect(u.status).toBe(201);
+    ids[name] = u.body.id;
+    keys[name] = (await api('admin', 'POST', `/api/v1/users/${u.body.id}/api-keys`, { label: 'e2e' })).body.key;
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+/** One Socket.IO command as ben; resolves with the first `error` or `response` answering it. */
+async function benOverSocket(command: string, sessionId: string, args: string[] = []): Promise<Rec> {
+  const socket = io(`${stack.url}/v1`, { transports: ['websocket'], reconnection: false, auth: { token: keys.ben } });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+    const id = `${command}-${Math.random().toString(36).slice(2)}`;
+    const answer = new Promise<Rec>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer to ${command} in 10 s`)), 10_000);
+      socket.on('message', (m: Rec) => {
+        if (m.type === 'error' || (m.type === 'response' && m.id === id)) {
+          clearTimeout(timer);
+          resolve(m);
+        }
+      });
+    });
+    socket.emit('message', { id, type: 'command', timestamp: new Date().toISOString(), payload: { command, args, context: { sessionId } }, metadata: { version: '1', client: 'e2e' } });
+    return await answer;
+  } finally {
+    socket.close();
+  }
+}
+
+test("a private project is no project to another member: every route on it, its session, task, run, usage and chat", async () => {
+  const p = await api('ana', 'POST', '/api/v1/projects', { name: 'anas-app', source: { path: dir } });
+  expect(p.status).toBe(201);
+  expect(p.body).toMatchObject({ owner: ids.ana, visibility: 'private' });
+  const projectId = p.body.id as string;
+
+  // The project, by id and by name.
+  expect((await api('ben', 'GET', '/api/v1/projects')).body.projects.map((x: Rec) => x.id)).not.toContain(projectId);
+  for (const ref of [projectId, 'anas-app']) {
+    expect((await api('ben', 'GET', `/api/v1/projects/${ref}`)).status).toBe(404);
+    expect((await api('ben', 'PATCH', `/api/v1/projects/${ref}`, { name: 'mine-now' })).status).toBe(404);
+    expect((await api('ben', 'PATCH', `/api/v1/projects/${ref}`, { visibility: 'team' })).status).toBe(404);
+    expect((await api('ben', 'DELETE', `/api/v1/projects/${ref}`)).body).toEqual({ deleted: false });
+    expect((await api('ben', 'POST', '/api/v1/sessions', { projectId: ref })).status).toBe(404);
+    expect((await api('ben', 'POST', '/api/v1/tasks', { title: 'sneak', projectId: ref })).status).toBe(404);
+    expect((await api('ben', 'GET', `/api/v1/agents?projectId=${ref}`)).status).toBe(404);
+    expect((await api('ben', 'GET', `/api/v1/providers?projectId=${ref}`)).status).toBe(404);
+  }
+  const chat = await api('ben', 'POST', '/api/projects/chat', { project_name: 'anas-app', message: 'what is in it?' });
+  expect(chat.status).toBe(404);
+  expect(chat.body.detail).toBe('no project anas-app');
+  expect((await api('ben', 'POST', '/api/projects/chat', { project_name: 'ANAS-APP', message: 'and now?' })).status).toBe(404);
+  expect((await api('ana', 'GET', `/api/v1/projects/${projectId}`)).body).toMatchObject({ name: 'anas-app', visibility: 'private' });
+  expect((await api('admin', 'GET', '/api/v1/projects')).body.projects.map((x: Rec) => x.id)).toContain(projectId);
+
+  // Ana's session on it, and what hangs off it.
+  const s = await api('ana', 'POST', '/api/v1/sessions', { projectId });
+  expect(s.status).toBe(201);
+  const sessionId = s.body.id as string;
+  const task = await api('ana', 'POST', '/api/v1/tasks', { title: 'Write the README', projectId, sessionId });
+  expect(task.status).toBe(201);
+  const run = await api('ana', 'POST', `/api/v1/sessions/${sessionId}/agent`, { prompt: 'hello', roles: ['coding'] });
+  expect(run.status).toBe(202);
+  const refused: Array<[string, string, unknown?]> = [
+    ['GET', `/api/v1/sessions/${sessionId}`],
+    ['POST', `/api/v1/sessions/${sessionId}/exec`, { command: 'cat README* || true' }],
+    ['POST', `/api/v1/sessions/${sessionId}/interrupt`, {}],
+    ['GET', `/api/v1/sessions/${sessionId}/events?since=0`],
+    ['GET', `/api/v1/sessions/${sessionId}/files?path=.`],
+    ['PUT', `/api/v1/sessions/${sessionId}/files?path=x.txt`, { content: 'x' }],
+    ['GET', `/api/v1/sessions/${sessionId}/snapshots`],
+    ['POST', `/api/v1/sessions/${sessionId}/snapshots`, {}],
+    ['POST', `/api/v1/sessions/${sessionId}/fork`, {}],
+    ['POST', `/api/v1/sessions/${sessionId}/agent`, { prompt: 'mine' }],
+    ['GET', `/api/v1/sessions/${sessionId}/diff`],
+    ['DELETE', `/api/v1/sessions/${sessionId}`],
+    ['GET', `/api/v1/tasks/${task.body.id}`],
+    ['PATCH', `/api/v1/tasks/${task.body.id}`, { status: 'done' }],
+    ['DELETE', `/api/v1/tasks/${task.body.id}`],
+    ['GET', `/api/v1/agent-runs/${run.body.runId}`],
+    ['POST', `/api/v1/agent-runs/${run.body.runId}/interrupt`, {}],
+  ];
+  for (const [method, url, body] of refused) {
+    const r = await api('ben', method, url, body);
+    expect([method, url, r.status]).toEqual([method, url, 403]);
+  }
+  expect((await api('ben', 'GET', '/api/v1/sessions')).body.sessions.map((x: Rec) => x.id)).not.toContain(sessionId);
+  expect((await api('ben', 'GET', `/api/v1/sessions?owner=${ids.ana}`)).body.sessions).toEqual([]);
+  expect((await api('ben', 'GET', `/api/v1/tasks?projectId=${projectId}`)).body.tasks).toEqual([]);
+  const usage = await api('ben', 'GET', `/api/v1/analytics/usage?groupBy=user&user=${ids.ana}`);
+  expect(usage.status).toBe(200);
+  expect(JSON.stringify(usage.body)).not.toContain(ids.ana);
+
+  // The same over Socket.IO.
+  for (const [command, args] of [['/subscribe', []], ['/exec', ['id']], ['/interrupt', []], ['/code', ['hello']]] as const) {
+    const m = await benOverSocket(command, sessionId, [...args]);
+    expect([command, m.type, m.payload?.code]).toEqual([command, 'error', 'FORBIDDEN']);
+  }
+
+  // Still all there for ana.
+  expect((await api('ana', 'GET', `/api/v1/sessions/${sessionId}`)).body).toMatchObject({ id: sessionId, owner: ids.ana });
+  expect((await api('ana', 'GET', `/api/v1/tasks/${task.body.id}`)).body).toMatchObject({ status: 'todo' });
+  expect((await api('admin', 'GET', `/api/v1/sessions/${sessionId}`)).status).toBe(200);
+  expect((await api('ana', 'DELETE', `/api/v1/sessions/${sessionId}`)).status).toBe(200);
+}, 180_000);
+
+test("a team project: every member sees it and works on it; only its owner or an admin changes it", async () => {
+  const p = await api('ana', 'POST', '/api/v1/projects', { name: 'shared-app', source: { path: dir } });
+  const projectId = p.body.id as string;
+  expect((await api('ben', 'PATCH', `/api/v1/projects/${projectId}`, { visibility: 'team' })).status).toBe(404);
+  expect((await api('ana', 'PATCH', `/api/v1/projects/${projectId}`, { visibility: 'team' })).body).toMatchObject({ visibility: 'team' });
+
+  expect((await api('ben', 'GET', '/api/v1/projects')).body.projects.map((x: Rec) => x.id)).toContain(projectId);
+  expect((await api('ben', 'GET', '/api/v1/projects/shared-app')).body).toMatchObject({ id: projectId, owner: ids.ana, visibility: 'team' });
+  const rename = await api('ben', 'PATCH', `/api/v1/projects/${projectId}`, { name: 'bens-now' });
+  expect(rename.status).toBe(403);
+  expect(rename.body.detail).toBe('project shared-app belongs to another user');
+  expect((await api('ben', 'PATCH', `/api/v1/projects/${projectId}`, { visibility: 'private' })).status).toBe(403);
+  expect((await api('ben', 'DELETE', `/api/v1/projects/${projectId}`)).status).toBe(403);
+
+  const s = await api('ben', 'POST', '/api/v1/sessions', { projectId });
+  expect(s.status).toBe(201);
+  expect(s.body).toMatchObject({ owner: ids.ben, projectId });
+  const t = await api('ben', 'POST', '/api/v1/tasks', { title: 'Ben helps', projectId: 'shared-app' });
+  expect(t.status).toBe(201);
+  // His session stays his: ana sees the project, not his session.
+  expect((await api('ana', 'GET', `/api/v1/sessions/${s.body.id}`)).status).toBe(403);
+  expect((await api('ben', 'DELETE', `/api/v1/sessions/${s.body.id}`)).status).toBe(200);
+
+  // Back to private: gone from ben's view again; the admin changes any project.
+  expect((await api('admin', 'PATCH', `/api/v1/projects/${projectId}`, { visibility: 'private' })).body).toMatchObject({ visibility: 'private' });
+  expect((await api('ben', 'GET', `/api/v1/projects/${projectId}`)).status).toBe(404);
+  expect((await api('admin', 'DELETE', `/api/v1/projects/${projectId}`)).body).toMatchObject({ deleted: true });
+}, 180_000);

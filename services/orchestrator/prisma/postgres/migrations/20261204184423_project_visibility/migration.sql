@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "projects" ADD COLUMN     "visibility" TEXT NOT NULL DEFAULT 'private';
+
