@@ -1,5 +1,5 @@
 // The shapes of the public API this page reads (API.md; the zod schemas in libs/contracts are the
-// source of truth: SessionV1, ProjectV1, TaskV1, ProviderInfoV1, UsageReportV1, FileReadReplyV1).
+// source of truth: SessionV1, ProjectV1, TaskV1, ProviderInfoV1, UsageReportV1, LatencyReportV1, FileReadReplyV1).
 
 export type SessionStatus = 'creating' | 'ready' | 'busy' | 'idle' | 'closing' | 'closed' | 'failed';
 
@@ -123,6 +123,32 @@ export interface UsageReport {
   totals: Omit<UsageRow, 'period'>;
   truncated: boolean;
   unpricedCalls: number;
+}
+
+/** Nearest-rank percentiles in ms; null when nothing was measured. */
+export interface LatencyStats {
+  count: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  maxMs: number | null;
+}
+
+export interface LlmLatencyRow extends LatencyStats {
+  firstToken: LatencyStats;
+  provider?: string | null;
+  model?: string | null;
+  role?: string | null;
+}
+
+/** GET /api/v1/analytics/latency. */
+export interface LatencyReport {
+  from: string;
+  to: string;
+  groupBy: ('provider' | 'model' | 'role')[];
+  llm: LlmLatencyRow[];
+  llmTotal: LlmLatencyRow;
+  untimedCalls: number;
+  commands: LatencyStats;
 }
 
 export interface Principal {

@@ -5,6 +5,7 @@ import { api } from '../api/http';
 import { USAGE_DIMENSIONS, type UsageDimension, type UsageReport, type UsageRow } from '../api/types';
 import { ErrorAlert } from '../components/common';
 import { useApi } from '../hooks';
+import { ResponseTimes } from './ResponseTimes';
 
 const COLORS = ['teal.6', 'blue.6', 'grape.6', 'orange.6', 'pink.6', 'lime.6', 'cyan.6', 'yellow.6', 'red.6', 'indigo.6'];
 type Metric = 'costUsd' | 'totalTokens';
@@ -86,6 +87,7 @@ export function UsagePage() {
           ))}
         </Table.Tbody>
       </Table>
+      <ResponseTimes from={from} />
     </Stack>
   );
 }
