@@ -16,6 +16,12 @@ command -v rabbitmq-server >/dev/null || port_open 5672 || missing+=(rabbitmq-se
 command -v pg_ctlcluster >/dev/null || port_open 5432 || missing+=(postgresql)
 command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
 command -v tmux >/dev/null || missing+=(tmux)
+# The egress proxy joins a jail's network namespace with nsenter; the network tests make test hosts with
+# ip netns and veth, and use curl and openssl inside jails.
+command -v nsenter >/dev/null || missing+=(util-linux)
+command -v ip >/dev/null || missing+=(iproute2)
+command -v curl >/dev/null || missing+=(curl)
+command -v openssl >/dev/null || missing+=(openssl)
 # The dashboard's browser tests (e2e/dashboard.e2e.test.ts) drive Debian's Chromium with playwright-core.
 command -v chromium >/dev/null || missing+=(chromium)
 if [ "${CODEAGENT_WITH_DOCKER:-1}" = 1 ]; then
