@@ -4,9 +4,10 @@
 // a bus responder in this process (test/fake-orchestrator.ts: real messages through the real broker).
 import { readFileSync } from 'node:fs';
 import * as amqplib from 'amqplib';
+import { BusSigner } from '@codeagent/bus';
 import { Exchanges } from '@codeagent/contracts';
 import { io, type Socket } from 'socket.io-client';
-import { createTestBroker, freePort, spawnTs, waitFor } from '@codeagent/testing';
+import { createTestBroker, freePort, spawnTs, TEST_BUS_SECRET, waitFor } from '@codeagent/testing';
 import { msSince, percentile, report } from '../../../bench/lib';
 import { FakeOrchestrator } from '../test/fake-orchestrator';
 
@@ -15,11 +16,11 @@ function gatewayRssMb(pid: number): number {
   const kb = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
   return Number(kb) / 1024;
 }
-const envelope = (command: string, args: unknown[], context: Record<string, unknown>) => ({
+const envelope = (command: string, args: unknown[], context: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
   id: `${command}-${Math.random().toString(36).slice(2)}`,
   type: 'command',
   timestamp: new Date().toISOString(),
-  payload: { command, args, context },
+  payload: { command, args, context, ...extra },
   metadata: { version: '1', client: 'bench' },
 });
 
@@ -37,7 +38,7 @@ async function main() {
     const sessionId = orch.addSession('local');
 
     // 1. exec latency: `true` answered at once by the responder (no event published), sequential requests.
-    orch.session_exec = async (p: { commandId?: string }) => ({ commandId: p.commandId ?? 'c', exitCode: 0, stdout: '', stderr: '', durationMs: 0, timedOut: false });
+    orch.session_exec = async (p: { commandId?: string }) => ({ commandId: p.commandId ?? 'c', exitCode: 0, stdout: '', stderr: '', durationMs: 0, timedOut: false, truncated: false });
     const exec = () => fetch(`${base}/api/v1/sessions/${sessionId}/exec`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"command":"true"}' }).then(async (r) => {
         const text = await r.text();
         // Only answered execs count: a refusal or error would be measured as a (fast) success otherwise.
@@ -51,45 +52,53 @@ async function main() {
       lat.push(msSince(t));
     }
 
-    // 2. output throughput: 64 KiB output chunks published as session.event, received by a Socket.IO client.
-    const client = io(`${base}/v1`, { transports: ['websocket'], reconnection: false });
-    closeLater.push(client);
-    await new Promise<void>((r) => client.once('connect', () => r()));
+    // 2. output throughput: 64 KiB output chunks published as session.event, received by a Socket.IO
+    // client, as text (the default) and as bytes (`/subscribe` with `binary: true`).
     const chunk = 'z'.repeat(64 * 1024);
     const total = 3_200; // 200 MiB
-    let bytes = 0;
-    let lastSeq = 0;
-    const done = new Promise<void>((resolve) =>
-      client.on('message', (m: { type: string; payload: { seq: number; data: string } }) => {
-        if (m.type === 'error') console.error('socket error', m.payload);
-        if (m.type !== 'stream') return;
-        bytes += m.payload.data.length;
-        lastSeq = m.payload.seq;
-        if (lastSeq === total) resolve();
-      }),
-    );
-    const subscribed = new Promise((r) => client.once('message', r));
-    client.emit('message', envelope('/subscribe', [], { sessionId: orch.addSession('local') }));
-    await subscribed;
-    const streamSession = [...orch.sessions.keys()].at(-1)!;
     // Published straight onto the events exchange with amqplib (no confirms): the bus's confirmed
     // publisher is measured by libs/bus's own benchmark; this one measures the gateway's delivery.
     const conn = await amqplib.connect(broker.url);
     const ch = await conn.createChannel();
-    const t0 = process.hrtime.bigint();
-    // At most 64 chunks (4 MiB) ahead of the client: the publisher shares this process with the client,
-    // and an unpaced publisher would starve it until the gateway dropped it as a slow consumer.
-    for (let seq = 1; seq <= total; seq++) {
-      while (seq - lastSeq > 64) await new Promise((r) => setImmediate(r));
-      const env = { id: `ev-${seq}`, type: 'event', timestamp: new Date().toISOString(), metadata: { version: '1', client: 'bench' }, payload: { sessionId: streamSession, seq, kind: 'output', data: { stream: 'stdout', data: chunk }, at: new Date().toISOString() } };
-      if (!ch.publish(Exchanges.events, 'session.event', Buffer.from(JSON.stringify(env)), { contentType: 'application/json', messageId: env.id, type: 'session.event' })) {
-        await new Promise((r) => ch.once('drain', r));
+    const signer = new BusSigner(TEST_BUS_SECRET);
+    const streamOnce = async (binary: boolean) => {
+      const client = io(`${base}/v1`, { transports: ['websocket'], reconnection: false });
+      closeLater.push(client);
+      await new Promise<void>((r) => client.once('connect', () => r()));
+      let bytes = 0;
+      let lastSeq = 0;
+      const done = new Promise<void>((resolve) =>
+        client.on('message', (m: { type: string; payload: { seq: number; data: string | Buffer } }) => {
+          if (m.type === 'error') console.error('socket error', m.payload);
+          if (m.type !== 'stream') return;
+          bytes += m.payload.data.length;
+          lastSeq = m.payload.seq;
+          if (lastSeq === total) resolve();
+        }),
+      );
+      const subscribed = new Promise((r) => client.once('message', r));
+      const streamSession = orch.addSession('local');
+      client.emit('message', envelope('/subscribe', [], { sessionId: streamSession }, binary ? { binary: true } : {}));
+      await subscribed;
+      const t0 = process.hrtime.bigint();
+      // At most 64 chunks (4 MiB) ahead of the client: the publisher shares this process with the client,
+      // and an unpaced publisher would starve it until the gateway dropped it as a slow consumer.
+      for (let seq = 1; seq <= total; seq++) {
+        while (seq - lastSeq > 64) await new Promise((r) => setImmediate(r));
+        const env = { id: `ev-${binary}-${seq}`, type: 'event', timestamp: new Date().toISOString(), metadata: { version: '1', client: 'bench' }, payload: { sessionId: streamSession, seq, kind: 'output', data: { stream: 'stdout', data: chunk }, at: new Date().toISOString() } };
+        const body = Buffer.from(JSON.stringify(env));
+        // Signed as a platform service signs it (libs/bus): the gateway refuses anything else.
+        const headers = signer.headers('orchestrator', { messageId: env.id, type: 'session.event' }, body);
+        if (!ch.publish(Exchanges.events, 'session.event', body, { contentType: 'application/json', messageId: env.id, type: 'session.event', headers })) {
+          await new Promise((r) => ch.once('drain', r));
+        }
       }
-    }
-    await done;
-    const seconds = msSince(t0) / 1000;
-    const mbps = bytes / 2 ** 20 / seconds;
-    client.close();
+      await done;
+      client.close();
+      return bytes / 2 ** 20 / (msSince(t0) / 1000);
+    };
+    const mbps = await streamOnce(false);
+    const binaryMbps = await streamOnce(true);
 
     // For reference: the same chunks through the broker alone (publish → a queue → an amqplib consumer
     // acking each, prefetch 64, same pacing), i.e. the ceiling this machine's broker sets right now.
@@ -114,7 +123,7 @@ async function main() {
     await allIn;
     const brokerMbps = (total * chunk.length) / 2 ** 20 / (msSince(tb) / 1000);
     await conn.close();
-    console.log(`exec p50 ${percentile(lat, 50).toFixed(3)} ms, p99 ${percentile(lat, 99).toFixed(3)} ms; output ${mbps.toFixed(1)} MiB/s (broker alone ${brokerMbps.toFixed(1)} MiB/s)`);
+    console.log(`exec p50 ${percentile(lat, 50).toFixed(3)} ms, p99 ${percentile(lat, 99).toFixed(3)} ms; output ${mbps.toFixed(1)} MiB/s, binary ${binaryMbps.toFixed(1)} MiB/s (broker alone ${brokerMbps.toFixed(1)} MiB/s)`);
 
     // 3. idle sockets: the gateway's resident memory before and after 2,000 connections.
     await new Promise((r) => setTimeout(r, 1_000));
@@ -135,6 +144,7 @@ async function main() {
         { name: 'exec p50 (HTTP → gateway → bus → responder → back)', value: percentile(lat, 50), unit: 'ms', goal: '<= 2' },
         { name: 'exec p99', value: percentile(lat, 99), unit: 'ms', goal: '<= 10' },
         { name: 'output to a Socket.IO client (64 KiB chunks, live)', value: mbps, unit: 'MiB/s', goal: '>= 100' },
+        { name: 'output to a Socket.IO client as bytes (/subscribe binary: true)', value: binaryMbps, unit: 'MiB/s', goal: '>= 100' },
         { name: 'reference: the same chunks through the broker alone, no gateway', value: brokerMbps, unit: 'MiB/s' },
         { name: 'gateway RSS, idle', value: before, unit: 'MiB' },
         { name: 'gateway RSS with 2,000 idle sockets', value: after, unit: 'MiB' },
