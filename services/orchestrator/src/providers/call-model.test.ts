@@ -36,6 +36,9 @@ describe('callWithFallback against the fake LLM over real HTTP', () => {
     expect(deltas.length).toBeGreaterThan(1);
     expect(r.toolCalls).toEqual([expect.objectContaining({ toolName: 'read_file', input: { path: 'a.txt' } })]);
     expect(r.usage).toEqual({ inputTokens: 120, outputTokens: 17 });
+    // Timed from the request: the first streamed part comes no later than the end of the stream.
+    expect(r.timing.firstTokenMs).toEqual(expect.any(Number));
+    expect(r.timing.firstTokenMs!).toBeLessThanOrEqual(r.timing.durationMs);
     expect(a.requests[0]?.body.stream).toBe(true);
     expect(a.requests[0]?.headers.authorization).toBe('Bearer sk-test-1234');
   });
