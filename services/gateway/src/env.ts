@@ -1,8 +1,11 @@
 import { envBool, envInt, loadEnv } from '@codeagent/config';
+import { DatabaseEnv } from '@codeagent/db';
 import { z } from 'zod';
 
 /** The gateway's environment, parsed once at start. */
 export const GatewayEnvShape = {
+  /** Users, API keys, refresh tokens and SSH keys (SQLite under DATA_DIR by default). */
+  ...DatabaseEnv,
   /** Port of the REST API, Socket.IO, /health and /metrics (0 picks a free one). */
   GATEWAY_PORT: envInt(8080, 0, 65535),
   /**
@@ -45,7 +48,10 @@ export const GatewayEnvShape = {
   GATEWAY_SOCKET_MAX_BUFFERED_BYTES: envInt(8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
   /** Events fetched per page when replaying a session's history to a socket. */
   GATEWAY_REPLAY_PAGE_SIZE: envInt(500, 1, 10_000),
-  /** Where users and API keys are kept until the Prisma store lands (default DATA_DIR/gateway/auth.json). */
+  /**
+   * The JSON file users and API keys were kept in before the database (default DATA_DIR/gateway/auth.json):
+   * imported into the database on the first start that finds it, then renamed `<file>.imported`.
+   */
   GATEWAY_AUTH_FILE: z.string().optional(),
   /** Largest request body, bytes. */
   GATEWAY_BODY_LIMIT: envInt(60 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -4,7 +4,7 @@ import type { Logger } from '@codeagent/telemetry';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth-service';
 import { listenHost, type GatewayEnv } from './env';
-import { FileAuthRepository } from './repositories/file-auth.repository';
+import { openAuthStore } from './repositories/auth-store';
 import { attachSockets } from './sockets/server';
 import { SessionHub } from './sockets/session-hub';
 
@@ -17,6 +17,7 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** The JSON file users and API keys were kept in before the database; imported from on first start. */
 export function authFile(env: GatewayEnv): string {
   return env.GATEWAY_AUTH_FILE ?? path.join(env.DATA_DIR, 'gateway', 'auth.json');
 }
@@ -24,9 +25,10 @@ export function authFile(env: GatewayEnv): string {
 /** Builds the HTTP API and the Socket.IO namespace on one port, and listens. */
 export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logger }): Promise<RunningGateway> {
   const { env, bus, log } = opts;
+  const store = env.GATEWAY_AUTH_MODE === 'team' ? await openAuthStore({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, authFile: authFile(env), log }) : undefined;
   const auth =
-    env.GATEWAY_AUTH_MODE === 'team'
-      ? new AuthService(new FileAuthRepository(authFile(env)), {
+    store
+      ? new AuthService(store.repo, {
           jwtSecret: env.GATEWAY_JWT_SECRET!,
           accessTtlS: env.GATEWAY_ACCESS_TOKEN_TTL_S,
           refreshTtlS: env.GATEWAY_REFRESH_TOKEN_TTL_S,
@@ -64,6 +66,7 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
     async close() {
       io.close();
       await app.close();
+      await store?.close();
     },
   };
 }

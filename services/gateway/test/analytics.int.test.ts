@@ -6,13 +6,14 @@ import { Bus } from '@codeagent/bus';
 import { AppError, catalog, type AnalyticsLatencyV1, type LatencyReportV1 } from '@codeagent/contracts';
 import { createTestBroker, testLogger, type TestBroker } from '@codeagent/testing';
 import { AuthService } from '../src/auth/auth-service';
-import { FileAuthRepository } from '../src/repositories/file-auth.repository';
+import { openAuthStore, type AuthStore } from '../src/repositories/auth-store';
 import { http, startTestGateway, type TestGateway } from './harness';
 
 const SECRET = 'analytics-route-test-secret-0123456789abcdef';
 let broker: TestBroker;
 let analytics: Bus;
 let gw: TestGateway;
+let store: AuthStore;
 let adminKey: string;
 let member: { id: string; key: string };
 const asked: AnalyticsLatencyV1[] = [];
@@ -45,13 +46,16 @@ beforeAll(async () => {
     },
   } as never);
   gw = await startTestGateway(broker.url, { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: SECRET, GATEWAY_RATE_LIMIT_PER_MINUTE: '100000' });
-  const auth = new AuthService(new FileAuthRepository(path.join(gw.dataDir, 'gateway', 'auth.json')), { jwtSecret: SECRET, accessTtlS: 60, refreshTtlS: 600 });
+  // The first admin goes straight into the gateway's database, as the admin CLI puts it.
+  store = await openAuthStore({ dataDir: gw.dataDir, authFile: path.join(gw.dataDir, 'gateway', 'auth.json') });
+  const auth = new AuthService(store.repo, { jwtSecret: SECRET, accessTtlS: 60, refreshTtlS: 600 });
   adminKey = (await auth.createApiKey((await auth.createUser({ name: 'root', role: 'admin' })).id, 'test')).key;
   const u = await http(gw.url, 'POST', '/api/v1/users', { token: adminKey, body: { name: 'member-m', role: 'member', password: 'correct horse battery' } });
   const k = await http(gw.url, 'POST', `/api/v1/users/${u.body.id}/api-keys`, { token: adminKey, body: { label: 'test' } });
   member = { id: u.body.id, key: k.body.key };
 }, 30_000);
 afterAll(async () => {
+  await store?.close();
   await gw?.stop();
   await analytics?.close(1_000);
   await broker?.dispose();

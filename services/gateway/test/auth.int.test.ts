@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createSigner } from 'fast-jwt';
 import { createTestBroker, waitFor, type TestBroker } from '@codeagent/testing';
 import { AuthService } from '../src/auth/auth-service';
-import { FileAuthRepository } from '../src/repositories/file-auth.repository';
+import { openAuthStore, type AuthStore } from '../src/repositories/auth-store';
 import { TestClient } from './client';
 import { FakeOrchestrator } from './fake-orchestrator';
 import { http, startTestGateway, type TestGateway } from './harness';
@@ -12,6 +12,7 @@ let broker: TestBroker;
 let orch: FakeOrchestrator;
 let gw: TestGateway;
 let adminKey: string;
+let store: AuthStore;
 const users: Record<'a' | 'b', { id: string; key: string }> = {} as never;
 const clients: TestClient[] = [];
 
@@ -20,7 +21,8 @@ beforeAll(async () => {
   orch = await FakeOrchestrator.start(broker.url);
   gw = await startTestGateway(broker.url, { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: SECRET, GATEWAY_RATE_LIMIT_PER_MINUTE: '100000' });
   // The first admin is made the way the admin CLI makes it: straight into the gateway's store.
-  const auth = new AuthService(new FileAuthRepository(path.join(gw.dataDir, 'gateway', 'auth.json')), { jwtSecret: SECRET, accessTtlS: 60, refreshTtlS: 600 });
+  store = await openAuthStore({ dataDir: gw.dataDir, authFile: path.join(gw.dataDir, 'gateway', 'auth.json') });
+  const auth = new AuthService(store.repo, { jwtSecret: SECRET, accessTtlS: 60, refreshTtlS: 600 });
   const admin = await auth.createUser({ name: 'root', role: 'admin' });
   adminKey = (await auth.createApiKey(admin.id, 'test')).key;
   for (const name of ['a', 'b'] as const) {
@@ -35,6 +37,7 @@ afterEach(() => {
   for (const c of clients.splice(0)) c.close();
 });
 afterAll(async () => {
+  await store?.close();
   await gw?.stop();
   await orch?.close();
   await broker?.dispose();
@@ -68,6 +71,11 @@ test('JWTs: an API key or a password gives an access token and a refresh token; 
   const refreshed = await http(gw.url, 'POST', '/api/v1/auth/token', { body: { grantType: 'refresh_token', refreshToken: viaKey.body.refreshToken } });
   expect(refreshed.status).toBe(200);
   expect((await http(gw.url, 'GET', '/api/v1/auth/me', { token: refreshed.body.accessToken })).body.userId).toBe(users.b.id);
+  // Each refresh token is used once (stored hashed in the gateway's database): a replay is refused.
+  const replay = await http(gw.url, 'POST', '/api/v1/auth/token', { body: { grantType: 'refresh_token', refreshToken: viaKey.body.refreshToken } });
+  expect(replay.status).toBe(401);
+  expect(replay.body.detail).toContain('already used or revoked');
+  expect((await http(gw.url, 'POST', '/api/v1/auth/token', { body: { grantType: 'refresh_token', refreshToken: refreshed.body.refreshToken } })).status).toBe(200);
   const misuse = await http(gw.url, 'GET', '/api/v1/auth/me', { token: viaKey.body.refreshToken });
   expect(misuse.status).toBe(401);
   expect(misuse.body.detail).toContain('refresh token');
@@ -209,7 +217,7 @@ test('a socket authenticated with a JWT is disconnected with a reason when the t
 });
 
 test('rate limits: past the limit a user gets 429 with Retry-After; another user is not affected', async () => {
-  const limited = await startTestGateway(broker.url, { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: SECRET, GATEWAY_RATE_LIMIT_PER_MINUTE: '5', GATEWAY_AUTH_FILE: path.join(gw.dataDir, 'gateway', 'auth.json') });
+  const limited = await startTestGateway(broker.url, { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: SECRET, GATEWAY_RATE_LIMIT_PER_MINUTE: '5', DATABASE_URL: `file:${path.join(gw.dataDir, 'gateway.db')}` });
   try {
     const statuses: number[] = [];
     let last;

@@ -1,4 +1,5 @@
 import { AppError } from '@codeagent/contracts';
+import { createHash, randomBytes } from 'node:crypto';
 import { createSigner, createVerifier } from 'fast-jwt';
 import type { AuthRepository, Role, UserRecord } from '../repositories/auth.repository';
 import { apiKeyMatches, hashPassword, newApiKey, parseApiKey, verifyPassword } from './credentials';
@@ -24,11 +25,14 @@ interface Claims {
   /** The user's grant of network `open` (re-read from the store on refresh, like the role). */
   aon?: boolean;
   typ: 'access' | 'refresh';
+  /** A refresh token's id, stored (hashed) where the store keeps refresh tokens: each is used once. */
+  jti?: string;
   /** Expiry, seconds since the epoch (set by the signer). */
   exp?: number;
 }
 
 const refused = (why: string) => new AppError('UNAUTHENTICATED', why);
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
  * Who a bearer token belongs to (API key or JWT), and how tokens are issued. The role is re-read from
@@ -88,15 +92,22 @@ export class AuthService {
     } else {
       const claims = this.claims(grant.refreshToken);
       if (claims.typ !== 'refresh') throw refused('not a refresh token');
+      // Tokens signed before the store kept them carry no jti: accepted until they expire, as they were.
+      if (claims.jti && this.repo.refreshTokens && !(await this.repo.refreshTokens.use(claims.jti, sha256(grant.refreshToken)))) {
+        throw refused('this refresh token was already used or revoked: sign in again');
+      }
       user = await this.repo.findUserById(claims.sub);
       if (!user) throw refused('the user of this refresh token no longer exists');
     }
     const claims = { sub: user.id, role: user.role, ...(user.allowOpenNetwork ? { aon: true } : {}) };
+    const jti = this.repo.refreshTokens ? randomBytes(16).toString('hex') : undefined;
+    const refreshToken = this.signRefresh({ ...claims, typ: 'refresh', ...(jti ? { jti } : {}) });
+    if (jti) await this.repo.refreshTokens!.save({ id: jti, userId: user.id, hash: sha256(refreshToken), expiresAt: new Date(Date.now() + this.opts.refreshTtlS * 1000) });
     return {
       tokenType: 'Bearer',
       accessToken: this.signAccess({ ...claims, typ: 'access' }),
       expiresIn: this.opts.accessTtlS,
-      refreshToken: this.signRefresh({ ...claims, typ: 'refresh' }),
+      refreshToken,
       refreshExpiresIn: this.opts.refreshTtlS,
     };
   }

@@ -28,6 +28,14 @@ export interface ApiKeyRecord {
   revokedAt?: string;
 }
 
+/** A refresh token as stored: only its id (`jti`) and the sha256 of the token. */
+export interface RefreshTokenRecord {
+  id: string;
+  userId: string;
+  hash: string;
+  expiresAt: Date;
+}
+
 export interface AuthRepository {
   /** Throws AppError CONFLICT when the name is taken. */
   createUser(user: Omit<UserRecord, 'id' | 'createdAt'>): Promise<UserRecord>;
@@ -41,4 +49,13 @@ export interface AuthRepository {
   listApiKeys(userId?: string): Promise<ApiKeyRecord[]>;
   /** Returns whether a key was revoked. */
   revokeApiKey(id: string): Promise<boolean>;
+  /**
+   * Refresh tokens, where the store keeps them (the database does; the old JSON file did not): each is
+   * usable once (rotation), so a stolen one that was used is refused.
+   */
+  refreshTokens?: {
+    save(t: RefreshTokenRecord): Promise<void>;
+    /** Marks it used; true only for a stored, unused, unexpired token of that hash (atomically: one winner). */
+    use(id: string, hash: string): Promise<boolean>;
+  };
 }

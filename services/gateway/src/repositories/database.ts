@@ -1,0 +1,24 @@
+import path from 'node:path';
+import { openDatabase, type Database } from '@codeagent/db';
+import type { Logger } from '@codeagent/telemetry';
+import type { PrismaClient } from '../../prisma/generated/sqlite';
+
+/** The gateway's Prisma client, typed as the SQLite variant's (the PostgreSQL one has the same models). */
+export type Db = PrismaClient;
+export type GatewayDatabase = Database<Db>;
+
+/** Opens the gateway's database (SQLite under DATA_DIR, or PostgreSQL schema "gateway"), migrated. */
+export function openGatewayDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger }): Promise<GatewayDatabase> {
+  return openDatabase<Db>({
+    service: 'gateway',
+    prismaDir: path.resolve(__dirname, '../../prisma'),
+    databaseUrl: opts.databaseUrl,
+    dataDir: opts.dataDir,
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: one kind per deployment
+    clients: { sqlite: () => require('../../prisma/generated/sqlite').PrismaClient, postgres: () => require('../../prisma/generated/postgres').PrismaClient },
+    onMigrated: ({ target, applied, unknown }) => opts.log?.info({ target, applied, unknown }, applied.length ? 'database migrated' : 'database up to date'),
+  });
+}
+
+/** Prisma's unique-constraint violation (P2002), whatever the driver adapter. */
+export const isUniqueViolation = (err: unknown) => typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2002';
