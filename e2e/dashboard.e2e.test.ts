@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { REPO_ROOT, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
+import { formatMs } from '../clients/web/src/pages/format-ms';
 import { api as gatewayApi, ok as gatewayOk, type Rec } from './bench/client';
 
 // The web dashboard (clients/web) in a real browser, Debian's Chromium driven by playwright-core,
@@ -187,7 +188,7 @@ describe('the dashboard in a browser (local mode)', () => {
     await page.getByText('No changes since that snapshot.').waitFor();
   }, 60_000);
 
-  test('/code from the page: the streamed text, the tool call and the command it ran appear; Usage counts its tokens', async () => {
+  test('/code from the page: the streamed text, the tool call and the command it ran appear; Usage counts its tokens and shows its response times', async () => {
     await ok('PUT', '/api/v1/providers/openai', { baseURL: llm.openaiBaseURL, apiKey: 'sk-e2e-dashboard' });
     await ok('PUT', '/api/v1/agents/coding', { config: { provider: 'openai', model: 'gpt-4.1', fallbacks: [] } });
     llm.push(
@@ -220,7 +221,21 @@ describe('the dashboard in a browser (local mode)', () => {
     expect(await page.getByTestId('usage-chart').locator('.recharts-bar-rectangle').count()).toBeGreaterThan(0);
     // The legend names the model (a dotted name is not read as a path).
     expect(await page.getByTestId('usage-chart').innerText()).toContain('gpt-4.1');
+    // Response times: the run's two model calls, timed by the orchestrator, with the figures the API reports.
+    const latency = (await ok('GET', '/api/v1/analytics/latency?groupBy=provider,model')) as Rec;
+    const gpt = (latency.llm as Rec[]).find((r) => r.provider === 'openai' && r.model === 'gpt-4.1');
+    expect(gpt).toMatchObject({ count: 2, firstToken: { count: 2 } });
+    expect(gpt!.p50Ms as number).toBeGreaterThan(0);
+    expect(gpt!.p50Ms as number).toBeLessThanOrEqual(gpt!.p95Ms as number);
+    expect((latency.commands as Rec).count as number).toBeGreaterThan(0);
+    const times = page.getByTestId('response-times');
+    const gptRow = times.getByTestId('latency-row').filter({ hasText: 'openai / gpt-4.1' });
+    await waitFor('the response times to show the run', async () => (await gptRow.count()) > 0 && (await gptRow.innerText()).includes(formatMs(gpt!.p95Ms as number)), { timeoutMs: 30_000, intervalMs: 250 });
+    expect(await gptRow.innerText()).toMatch(new RegExp(`^openai / gpt-4\\.1\\s+2\\s+${formatMs(gpt!.p50Ms as number)}\\s+${formatMs(gpt!.p95Ms as number)}`));
+    expect(await times.getByTestId('latency-commands').innerText()).toMatch(/shell commands\s+\d+\s+\d+(\.\d+)? m?s/);
     await shot(page, 'usage-dark');
+    await times.getByText('by role', { exact: true }).click();
+    await times.getByTestId('latency-row').filter({ hasText: 'coding' }).waitFor();
     await page.getByRole('link', { name: 'Sessions' }).first().click();
     await page.locator(`[data-session-id="${sessionId}"] a`).click();
   }, 120_000);
