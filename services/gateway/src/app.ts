@@ -19,6 +19,7 @@ import { analyticsRoutes } from './routes/analytics';
 import { authRoutes } from './routes/auth';
 import { dashboardRoutes } from './dashboard';
 import { mcpRoutes } from './mcp/routes';
+import { fastifyStoreOf, MemoryRateLimitCounter, type RateLimitCounter } from './http/rate-limit';
 import { healthRoutes } from './routes/health';
 import { projectChatRoutes } from './routes/project-chat';
 import { projectRoutes } from './routes/projects';
@@ -32,6 +33,8 @@ export interface GatewayDeps {
   log: Logger;
   /** Absent in local mode. */
   auth?: AuthService;
+  /** Where request counts are kept (shared with socket commands); default: this process's memory. */
+  rateLimits?: RateLimitCounter;
 }
 
 /** What every route file receives. */
@@ -90,6 +93,8 @@ export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstanc
   await app.register(rateLimit, {
     max: env.GATEWAY_RATE_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
+    // The same counter as socket commands' (http/socket-rate-limit.ts); in team mode the database's.
+    store: fastifyStoreOf(deps.rateLimits ?? new MemoryRateLimitCounter()),
     // Before the body is read; the auth hook has already run (see auth/hooks.ts).
     hook: 'onRequest',
     // Per user once authenticated (so one user cannot hide behind many addresses), per address otherwise

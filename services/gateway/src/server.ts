@@ -5,6 +5,8 @@ import { buildApp } from './app';
 import { AuthService } from './auth/auth-service';
 import { listenHost, type GatewayEnv } from './env';
 import { openAuthStore } from './repositories/auth-store';
+import { DbRateLimitCounter, MemoryRateLimitCounter } from './http/rate-limit';
+import { limitSocketCommands } from './http/socket-rate-limit';
 import { attachSockets } from './sockets/server';
 import { SessionHub } from './sockets/session-hub';
 
@@ -34,9 +36,12 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
           refreshTtlS: env.GATEWAY_REFRESH_TOKEN_TTL_S,
         })
       : undefined;
-  const { app, services, access } = await buildApp({ env, bus, log, auth });
+  // Team mode: counted in the gateway's database, so every replica on it shares each user's limit.
+  const rateLimits = store ? new DbRateLimitCounter(store.db.client) : new MemoryRateLimitCounter();
+  const { app, services, access } = await buildApp({ env, bus, log, auth, rateLimits });
   const hub = new SessionHub();
   const io = attachSockets(app.server, { env, log, services, access, hub, auth });
+  limitSocketCommands(io.of('/v1'), rateLimits, { max: env.GATEWAY_RATE_LIMIT_PER_MINUTE, windowMs: 60_000, log });
   const host = listenHost(env);
   await app.listen({ port: env.GATEWAY_PORT, host });
   const address = app.server.address();

@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createSigner } from 'fast-jwt';
 import { createTestBroker, waitFor, type TestBroker } from '@codeagent/testing';
@@ -216,25 +218,46 @@ test('a socket authenticated with a JWT is disconnected with a reason when the t
   expect(k.socket.connected).toBe(true);
 });
 
-test('rate limits: past the limit a user gets 429 with Retry-After; another user is not affected', async () => {
-  const limited = await startTestGateway(broker.url, { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: SECRET, GATEWAY_RATE_LIMIT_PER_MINUTE: '5', DATABASE_URL: `file:${path.join(gw.dataDir, 'gateway.db')}` });
+test('rate limits: past the limit a user gets 429 with Retry-After, over HTTP and the socket alike, counted across replicas; another user is not affected', async () => {
+  // Two replicas on one database of their own (counts from the other tests stay out of it).
+  const dir = mkdtempSync(path.join(tmpdir(), 'gw-rate-'));
+  const env = { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: SECRET, GATEWAY_RATE_LIMIT_PER_MINUTE: '5', DATABASE_URL: `file:${path.join(dir, 'gateway.db')}` };
+  const one = await startTestGateway(broker.url, env);
+  const two = await startTestGateway(broker.url, env);
+  const own = await openAuthStore({ dataDir: dir, authFile: path.join(dir, 'none.json') });
   try {
+    const auth = new AuthService(own.repo, { jwtSecret: SECRET, accessTtlS: 60, refreshTtlS: 600 });
+    const [kA, kB] = [await auth.createUser({ name: 'rate-a', role: 'member' }), await auth.createUser({ name: 'rate-b', role: 'member' })];
+    const keyA = (await auth.createApiKey(kA.id, 't')).key;
+    const keyB = (await auth.createApiKey(kB.id, 't')).key;
+    // A window boundary in the middle would reset the counts: start just after one.
+    const intoWindow = Date.now() % 60_000;
+    if (intoWindow > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoWindow));
     const statuses: number[] = [];
     let last;
     for (let i = 0; i < 7; i++) {
-      last = await http(limited.url, 'GET', '/api/v1/auth/me', { token: users.a.key });
+      last = await http((i % 2 ? two : one).url, 'GET', '/api/v1/auth/me', { token: keyA });
       statuses.push(last.status);
     }
     expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(last!.headers.get('content-type')).toContain('application/problem+json');
-    expect(last!.body.status).toBe(429);
-    expect((await http(limited.url, 'GET', '/api/v1/auth/me', { token: users.b.key })).status).toBe(200);
+    expect(last!.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
+    // The socket counts against the same budget, on either replica.
+    const c = new TestClient(two.url, { token: keyA });
+    clients.push(c);
+    await c.connected();
+    const id = c.command('/subscribe', [], { sessionId: 'ses_any' });
+    expect(await waitFor('the refusal', () => c.reply(id), { timeoutMs: 5_000 })).toMatchObject({ type: 'error', payload: { code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } } });
+    expect((await http(one.url, 'GET', '/api/v1/auth/me', { token: keyB })).status).toBe(200);
     // Guessing keys is limited per address: refused tokens count too, then 429 before any check.
     const guesses: number[] = [];
-    for (let i = 0; i < 7; i++) guesses.push((await http(limited.url, 'GET', '/api/v1/sessions', { token: `ca_${i.toString(16).padStart(16, '0')}_${'x'.repeat(32)}` })).status);
+    for (let i = 0; i < 7; i++) guesses.push((await http(one.url, 'GET', '/api/v1/sessions', { token: `ca_${i.toString(16).padStart(16, '0')}_${'x'.repeat(32)}` })).status);
     expect(guesses).toEqual([401, 401, 401, 401, 401, 429, 429]);
   } finally {
-    await limited.stop();
+    await own.close();
+    await one.stop();
+    await two.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
