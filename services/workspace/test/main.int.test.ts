@@ -63,7 +63,7 @@ describe('workspace main.ts over the bus', () => {
     expect(await client.request('workspace.file.read', { workspaceId: id, path: 'index.js' })).toMatchObject({ content: 'console.log(1)\n' });
     expect(await client.request('workspace.file.read', { workspaceId: fork.workspaceId, path: 'index.js' })).toMatchObject({ content: 'console.log(2)\n' });
     // A fork starts from its parent's state at the fork (two lowers, mounted read-only for the call).
-    await client.request('workspace.file.delete', { workspaceId: fork.workspaceId, path: 'package.json' });
+    await client.request('workspace.file.delete', { workspaceId: fork.workspaceId, path: 'package.json', recursive: false });
     await client.request('workspace.file.write', { workspaceId: fork.workspaceId, path: 'new.txt', content: 'hi\n', encoding: 'utf8' });
     const forkDiff = await client.request('workspace.diff', { workspaceId: fork.workspaceId, from: 'start', to: 'live' });
     expect(forkDiff).toMatchObject({ added: ['new.txt'], changed: [], removed: ['package.json'] });
