@@ -2,6 +2,7 @@ import { AppError, type ExecResultV1, type SessionEventV1 } from '@codeagent/con
 import { testLogger } from '@codeagent/testing';
 import { EventLog } from './event-log';
 import { SessionManager, type SessionPolicy } from './manager';
+import { Reconciler } from './recovery';
 import type { EventsRepository, SessionFilter, SessionsRepository, ShellPort, WorkspacePort } from './ports';
 import { isEnded, type SessionRecord } from './session';
 
@@ -65,6 +66,7 @@ function setup(policy: Partial<SessionPolicy> = {}) {
   const closedJails: string[] = [];
   const pendingExec: Array<() => void> = [];
   let holdCompletions = false;
+  let closeGate: Promise<void> | undefined;
   const workspace: WorkspacePort = {
     prepare: async () => ({ workspaceId: `ws_${repo.rows.size}`, path: '/tmp/x' }),
     fork: async () => ({ workspaceId: 'ws_fork', path: '/tmp/y' }),
@@ -73,7 +75,10 @@ function setup(policy: Partial<SessionPolicy> = {}) {
   };
   const shell: ShellPort = {
     open: async () => ({ instanceId: 'shell-1', limitsInForce: {} }),
-    close: async (_i, sessionId) => void closedJails.push(sessionId),
+    close: async (_i, sessionId) => {
+      await closeGate;
+      closedJails.push(sessionId);
+    },
     // Each command waits until the test lets it finish, so tests control the overlap; as the real
     // shell does, its completion event reaches the log before its reply (unless the test holds it).
     exec: (_i, req) =>
@@ -102,7 +107,13 @@ function setup(policy: Partial<SessionPolicy> = {}) {
     await events.flush();
     return stored.rows.filter((e) => e.sessionId === id && e.kind === 'status').map((e) => (e.data as { to: string }).to);
   };
-  return { manager, repo, events, create, removed, closedJails, pendingExec, statuses, holdCompletions: () => (holdCompletions = true), advance: (ms: number) => (now += ms) };
+  /** Jails close only once the returned function is called. */
+  const holdCloses = () => {
+    let release = () => {};
+    closeGate = new Promise((r) => (release = r));
+    return release;
+  };
+  return { manager, repo, events, workspace, create, removed, closedJails, pendingExec, statuses, holdCompletions: () => (holdCompletions = true), holdCloses, advance: (ms: number) => (now += ms) };
 }
 
 test('the overall limit refuses the N+1th session, whoever asks, and leaves no trace of it', async () => {
@@ -196,5 +207,39 @@ test('two closes at once both answer with the closed session, which is closed on
   const [x, y] = await Promise.all([t.manager.close(s.id), t.manager.close(s.id)]);
   expect([x.status, y.status]).toEqual(['closed', 'closed']);
   expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'closing', 'closed']);
+  expect(t.removed).toEqual([s.workspaceId]);
+});
+
+test('a reconcile that misses a jail does not fail a session whose close began meanwhile: the close ends it closed', async () => {
+  // The race behind a session closed by its user ending `failed`: the reconciler read the session
+  // idle, asked the shell for its jails, and the close removed the jail in between.
+  const t = setup();
+  const s = await t.create();
+  const release = t.holdCloses();
+  let closing: Promise<SessionRecord> | undefined;
+  const reconciler = new Reconciler({
+    repo: t.repo,
+    events: t.events,
+    manager: t.manager,
+    workspace: t.workspace,
+    peers: { self: 'orch-1', isAlive: async () => true },
+    log: testLogger(),
+    shell: {
+      open: async () => ({ instanceId: 'shell-1', limitsInForce: {} }),
+      close: async () => undefined,
+      exec: async () => Promise.reject(new Error('not used')),
+      interrupt: async () => false,
+      // The close starts while the shell answers, and its jail is already gone from the answer.
+      list: async () => {
+        closing = t.manager.close(s.id);
+        while ((await t.repo.get(s.id))?.status !== 'closing') await new Promise((r) => setImmediate(r));
+        return [];
+      },
+    },
+  });
+  const report = await reconciler.run();
+  release();
+  expect((await closing!).status).toBe('closed');
+  expect(report.failed).toEqual([]);
   expect(t.removed).toEqual([s.workspaceId]);
 });

@@ -252,12 +252,16 @@ export class SessionManager {
     return closed;
   }
 
-  /** Marks a session failed with a reason (from any live state); its log is flushed and released. */
-  async fail(id: string, reason: string): Promise<SessionRecord | undefined> {
+  /**
+   * Marks a session failed with a reason (from any live state); its log is flushed and released.
+   * `onlyFrom`: fail it only if it is still in one of these states, for a verdict drawn from a state
+   * that may since have moved on (the reconciler saw `idle` and no jail; meanwhile a close began).
+   */
+  async fail(id: string, reason: string, onlyFrom?: SessionStatusV1[]): Promise<SessionRecord | undefined> {
     const s = await this.deps.repo.get(id);
-    if (!s || isEnded(s.status)) return s;
+    if (!s || isEnded(s.status) || (onlyFrom && !onlyFrom.includes(s.status))) return s;
     const failed = await this.deps.repo.update(id, { status: 'failed', failureReason: reason, closedAt: this.deps.clock.now().toISOString() }, { statuses: [s.status] });
-    if (!failed) return this.fail(id, reason); // it moved meanwhile: try again from its new state
+    if (!failed) return this.fail(id, reason, onlyFrom); // it moved meanwhile: try again from its new state
     this.deps.events.append(id, 'status', { from: s.status, to: 'failed', reason });
     this.deps.log.warn({ sessionId: id, reason }, 'session failed');
     this.deps.publisher.publish('session.failed', { ...this.factOf(failed), reason }).catch((err: Error) => this.deps.log.warn({ err }, 'session.failed not published'));

@@ -98,8 +98,11 @@ export class Reconciler {
           ? `the jail is gone: shell replica ${s.shellInstanceId} no longer exists`
           : `the jail is gone: shell replica ${s.shellInstanceId} no longer holds it`
         : 'the session has no jail on record';
+      // The jail was missed after `s` was read: a close that began meanwhile removes it too. Only a
+      // session still in the state that was checked has lost its jail.
+      const failed = await manager.fail(s.id, reason, [s.status]);
+      if (failed?.status !== 'failed' || failed.failureReason !== reason) return report.kept.push(s.id), undefined;
       if (s.workspaceId && s.workspacePolicy === 'remove') await this.deps.workspace.remove(s.workspaceId).catch(() => undefined);
-      await manager.fail(s.id, reason);
       report.failed.push({ sessionId: s.id, reason });
       return;
     }
