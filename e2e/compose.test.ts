@@ -8,6 +8,7 @@ import { ServiceNames } from '@codeagent/contracts';
 import { REPO_ROOT } from '@codeagent/testing';
 
 const run = promisify(execFile);
+type Rec = Record<string, any>;
 
 // No Docker engine or registry runs on CI machines: the team stack is validated, not started.
 describe('docker-compose.yml', () => {
@@ -54,7 +55,7 @@ describe('docker-compose.yml', () => {
   });
 
   const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-    services: Record<string, { build?: { dockerfile: string }; environment?: Record<string, string> }>;
+    services: Record<string, { build?: { dockerfile: string }; environment?: Record<string, string>; ports?: string[]; volumes?: unknown[] }>;
   };
 
   test.each(ServiceNames)('%s is built from its own Dockerfile with a healthcheck', (service) => {
@@ -75,10 +76,28 @@ describe('docker-compose.yml', () => {
 
   test('Prometheus scrapes every service, and Grafana is provisioned with a datasource and a dashboard', () => {
     const prom = readFileSync(path.join(REPO_ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8');
-    for (const s of ServiceNames) expect(prom).toContain(`${s}:80`);
+    for (const s of ServiceNames) expect(prom).toMatch(new RegExp(`"${s}:\\d+"`));
     expect(existsSync(path.join(REPO_ROOT, 'deploy/grafana/provisioning/datasources'))).toBe(true);
     expect(existsSync(path.join(REPO_ROOT, 'deploy/grafana/provisioning/dashboards'))).toBe(true);
     expect(existsSync(path.join(REPO_ROOT, 'deploy/grafana/dashboards/codeagent.json'))).toBe(true);
     for (const infra of ['rabbitmq', 'postgres', 'prometheus', 'grafana', 'otel-collector', 'jaeger']) expect(compose.services[infra]).toBeDefined();
+  });
+
+  test('Prometheus can scrape in team mode: the gateway on its unauthenticated ops port, the broker by its plugin; the alert rules load', () => {
+    const prom = parse(readFileSync(path.join(REPO_ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')) as Rec;
+    const targets = (job: string) => (prom.scrape_configs as Rec[]).filter((c) => c.job_name === job).flatMap((c) => c.static_configs.flatMap((sc: Rec) => sc.targets as string[]));
+    const gw = compose.services.gateway!.environment!;
+    expect(gw.GATEWAY_AUTH_MODE).toBe('team');
+    expect(targets('codeagent')).toContain(`gateway:${gw.GATEWAY_OPS_PORT}`);
+    expect(compose.services.gateway!.ports ?? []).not.toContainEqual(expect.stringContaining(String(gw.GATEWAY_OPS_PORT)));
+    expect(targets('rabbitmq')).toEqual(['rabbitmq:15692']);
+    expect(readFileSync(path.join(REPO_ROOT, 'deploy/rabbitmq/enabled_plugins'), 'utf8')).toContain('rabbitmq_prometheus');
+    expect(JSON.stringify(compose.services.rabbitmq!.volumes)).toContain('enabled_plugins');
+    expect(prom.rule_files).toEqual(['/etc/prometheus/alerts.yml']);
+    expect(JSON.stringify(compose.services.prometheus!.volumes)).toContain('alerts.yml:/etc/prometheus/alerts.yml');
+    const alerts = parse(readFileSync(path.join(REPO_ROOT, 'deploy/prometheus/alerts.yml'), 'utf8')) as Rec;
+    const names = (alerts.groups as Rec[]).flatMap((g) => (g.rules as Rec[]).map((r) => r.alert as string));
+    expect(names).toEqual(expect.arrayContaining(['CodeagentServiceDown', 'CodeagentDeadLettersGrowing', 'CodeagentSessionsFailing', 'CodeagentLlmErrors', 'CodeagentCostPerHourOverBudget']));
+    for (const r of (alerts.groups as Rec[]).flatMap((g) => g.rules as Rec[])) expect(typeof r.expr).toBe('string');
   });
 });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, startStack, type Stack } from '@codeagent/testing';
+import { freePort, REPO_ROOT, startStack, type Stack } from '@codeagent/testing';
 import { io } from 'socket.io-client';
 
 // Ownership on a team-mode platform (issue 23), every service a real process: member ben tries every
@@ -12,6 +12,7 @@ import { io } from 'socket.io-client';
 type Rec = Record<string, any>;
 let stack: Stack;
 let dir: string;
+let opsPort: number;
 const keys: Record<'admin' | 'ana' | 'ben', string> = { admin: '', ana: '', ben: '' };
 const ids: Record<'ana' | 'ben', string> = { ana: '', ben: '' };
 
@@ -26,7 +27,8 @@ async function api(who: keyof typeof keys, method: string, url: string, body?: u
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'ownership-project-'));
-  stack = await startStack({ label: 'e2e-ownership', env: { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: 'o'.repeat(40), GATEWAY_RATE_LIMIT_PER_MINUTE: '100000' } });
+  opsPort = await freePort();
+  stack = await startStack({ label: 'e2e-ownership', env: { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: 'o'.repeat(40), GATEWAY_RATE_LIMIT_PER_MINUTE: '100000', GATEWAY_OPS_PORT: String(opsPort) } });
   const made = JSON.parse(
     execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'root', '--role', 'admin'], {
       cwd: REPO_ROOT,
@@ -177,3 +179,12 @@ test("a team project: every member sees it and works on it; only its owner or an
   expect((await api('ben', 'GET', `/api/v1/projects/${projectId}`)).status).toBe(404);
   expect((await api('admin', 'DELETE', `/api/v1/projects/${projectId}`)).body).toMatchObject({ deleted: true });
 }, 180_000);
+
+test("Prometheus scrapes the team-mode gateway on its ops port without a token; the API port's /metrics still wants one", async () => {
+  expect((await fetch(`${stack.url}/metrics`)).status).toBe(401);
+  const res = await fetch(`http://127.0.0.1:${opsPort}/metrics`);
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  expect(text).toContain('gateway_http_requests_total');
+  expect(text).toContain('bus_published_total');
+});

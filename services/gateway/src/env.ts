@@ -9,6 +9,12 @@ export const GatewayEnvShape = {
   /** Port of the REST API, Socket.IO, /health and /metrics (0 picks a free one). */
   GATEWAY_PORT: envInt(8080, 0, 65535),
   /**
+   * An ops port of its own serving /metrics and /health without credentials, on OPS_HOST, for
+   * Prometheus in team mode (where /metrics on GATEWAY_PORT needs a token). Unset: none. Keep it off
+   * the public network.
+   */
+  GATEWAY_OPS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /**
    * `local` (default): listens on 127.0.0.1 only, no credentials, one user who is admin.
    * `team`: bearer token (API key or JWT) on everything but /health, members see only their own things.
    */

@@ -8,8 +8,9 @@ async function main(): Promise<void> {
   await runService({
     service: 'gateway',
     env,
-    // The gateway serves /health and /metrics on its own port, beside the API.
-    opsPort: null,
+    // The gateway serves /health and /metrics on its own port, beside the API (behind auth in team
+    // mode); GATEWAY_OPS_PORT adds the ops port the other services have, for Prometheus.
+    opsPort: env.GATEWAY_OPS_PORT ?? null,
     start: async ({ bus, log }) => {
       const gw = await startGateway({ env, bus, log });
       stopHttp = gw.close;
