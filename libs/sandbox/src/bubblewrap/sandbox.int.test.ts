@@ -133,6 +133,17 @@ describe('BubblewrapDriver (real bwrap)', () => {
     expect(crashes).toHaveLength(2);
   });
 
+  it('a close while a dead shell is being replaced is a close, not a crash that could not restart', async () => {
+    // `exit` ends the shell; the caller closes at once, while the replacement starts. The failed start
+    // is the close's doing: reporting it as a crash made the orchestrator fail a session being closed.
+    const { sb } = await sandbox();
+    const crashes: CrashInfo[] = [];
+    sb.on('crash', (c) => crashes.push(c));
+    expect(await sb.exec('exit 3')).toMatchObject({ exitCode: 3 });
+    await sb.close();
+    expect(crashes.filter((c) => !c.restarted)).toEqual([]);
+  });
+
   it('opens a PTY in the same jail: input, output, resize', async () => {
     const { sb } = await sandbox();
     await sb.exec('echo from-exec > /tmp/shared.txt');

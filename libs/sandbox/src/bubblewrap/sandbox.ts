@@ -93,6 +93,8 @@ export class BubblewrapSandbox implements Sandbox {
       this.events.emit('crash', { reason, restarted: true } satisfies CrashInfo);
     } catch (err) {
       this.broken = `${reason}; restart failed: ${(err as Error).message}`;
+      // A close during the restart is why it failed: that is a close, not a crash to report.
+      if (this.closed) return;
       this.events.emit('crash', { reason: this.broken, restarted: false } satisfies CrashInfo);
     }
   }

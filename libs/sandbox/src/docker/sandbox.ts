@@ -80,6 +80,8 @@ export class DockerSandbox implements Sandbox {
   private async replaceShell(code: number): Promise<void> {
     const reason = `the shell ended (exit status ${code})`;
     const state = await this.container.inspect().catch(() => undefined);
+    // A close meanwhile removed the container: that is a close, not a crash to report.
+    if (this.closed) return;
     if (!state?.State.Running) {
       this.dead = true;
       const why = state?.State.OOMKilled ? 'the container ran out of memory' : 'the container stopped';
@@ -91,6 +93,7 @@ export class DockerSandbox implements Sandbox {
       this.events.emit('crash', { reason, restarted: true } satisfies CrashInfo);
     } catch (err) {
       this.dead = true;
+      if (this.closed) return;
       this.events.emit('crash', { reason: `${reason}; restart failed: ${(err as Error).message}`, restarted: false } satisfies CrashInfo);
     }
   }
