@@ -20,6 +20,7 @@ import { authRoutes } from './routes/auth';
 import { dashboardRoutes } from './dashboard';
 import { mcpRoutes } from './mcp/routes';
 import { fastifyStoreOf, MemoryRateLimitCounter, type RateLimitCounter } from './http/rate-limit';
+import { registerHttpSpans } from './http/tracing';
 import { healthRoutes } from './routes/health';
 import { projectChatRoutes } from './routes/project-chat';
 import { projectRoutes } from './routes/projects';
@@ -65,6 +66,8 @@ export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstanc
   });
   app.setNotFoundHandler((req, reply) => sendProblem(reply, makeProblem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; the API is described at /docs`)));
 
+  // First of the onRequest hooks: auth, rate limits and the route all run inside the request's span.
+  registerHttpSpans(app);
   const requests = gatewayMetrics.requests();
   const duration = gatewayMetrics.duration();
   app.addHook('onResponse', async (req, reply) => {
