@@ -1,7 +1,8 @@
-import { AppError } from '@codeagent/contracts';
+import { AppError, type TokenUsage } from '@codeagent/contracts';
 import { type ModelMessage, type ToolSet, streamText } from 'ai';
 import type { CircuitBreakers } from './circuit-breaker';
 import { classifyFailure, describe } from './errors';
+import { llmCallSpan } from './llm-span';
 import type { ChainLink } from './registry';
 
 export interface ModelToolCall {
@@ -34,7 +35,8 @@ export interface ModelStepResult {
   toolCalls: ModelToolCall[];
   /** The assistant message(s) to append to the conversation. */
   responseMessages: ModelMessage[];
-  usage: { inputTokens: number; outputTokens: number };
+  /** Input tokens include those read from or written to the prompt cache (priced apart: libs/contracts pricing). */
+  usage: TokenUsage;
   finishReason: string;
   failovers: Failover[];
   /** Wall time of the answering link's call: to its first streamed part and to the end of its stream (ms). */
@@ -67,7 +69,7 @@ export async function callWithFallback(links: ChainLink[], breakers: CircuitBrea
       continue;
     }
     try {
-      const result = await streamOnce(link, req);
+      const result = await llmCallSpan(link, () => streamOnce(link, req));
       breakers.success(link.provider);
       return { ...result, link, failovers };
     } catch (err) {
@@ -111,7 +113,7 @@ async function streamOnce(link: ChainLink, req: ModelStepRequest): Promise<Omit<
   });
   let text = '';
   const toolCalls: ModelToolCall[] = [];
-  let usage = { inputTokens: 0, outputTokens: 0 };
+  let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   let finishReason = 'unknown';
   for await (const part of result.fullStream) {
     if (firstTokenMs === undefined && FIRST_PARTS.has(part.type)) firstTokenMs = performance.now() - started;
@@ -124,7 +126,7 @@ async function streamOnce(link: ChainLink, req: ModelStepRequest): Promise<Omit<
         toolCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
         break;
       case 'finish-step':
-        usage = { inputTokens: part.usage.inputTokens ?? 0, outputTokens: part.usage.outputTokens ?? 0 };
+        usage = { inputTokens: part.usage.inputTokens ?? 0, outputTokens: part.usage.outputTokens ?? 0, ...cacheTokens(part.usage.inputTokenDetails) };
         finishReason = part.finishReason;
         break;
       case 'error':
@@ -138,4 +140,9 @@ async function streamOnce(link: ChainLink, req: ModelStepRequest): Promise<Omit<
   const response = await result.response;
   const timing = { durationMs: Math.round(performance.now() - started), firstTokenMs: firstTokenMs === undefined ? undefined : Math.round(firstTokenMs) };
   return { text, toolCalls, responseMessages: response.messages as ModelMessage[], usage, finishReason, timing };
+}
+
+/** The prompt-cache part of a call's input tokens, where the provider reports it. */
+function cacheTokens(d: { cacheReadTokens?: number; cacheWriteTokens?: number } | undefined): Pick<TokenUsage, 'cacheReadTokens' | 'cacheWriteTokens'> {
+  return { ...(d?.cacheReadTokens ? { cacheReadTokens: d.cacheReadTokens } : {}), ...(d?.cacheWriteTokens ? { cacheWriteTokens: d.cacheWriteTokens } : {}) };
 }
