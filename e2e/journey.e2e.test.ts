@@ -242,6 +242,24 @@ describe.each(['sqlite', 'postgres'] as const)('the journey on %s', (db) => {
     }, { timeoutMs: 30_000 });
   });
 
+  test('one trace from the REST request to the model and the jail: HTTP, bus, database, LLM and jail spans share its id', async () => {
+    llm.push(
+      { toolCalls: [{ name: 'run_command', args: { command: 'echo traced-by-agent' } }], usage: { inputTokens: 300, outputTokens: 20 } },
+      { text: 'Ran it.', usage: { inputTokens: 350, outputTokens: 4 } },
+    );
+    const started = await api('POST', `/api/v1/sessions/${sessionId}/agent`, { prompt: 'run echo', roles: ['coding'] });
+    expect(started.status).toBe(202);
+    await waitFor('the run to end', async () => ((await ok('GET', `/api/v1/agent-runs/${started.body.runId}`)).status === 'running' ? undefined : true), { timeoutMs: 60_000 });
+    const trace = await waitFor('one trace with every kind of span', () => {
+      const edge = traces.spans.find((s) => s.service === 'gateway' && s.name === 'POST /api/v1/sessions/:id/agent' && traces.spans.some((t) => t.traceId === s.traceId && t.name === 'jail exec'));
+      if (!edge) return undefined;
+      const inTrace = traces.spans.filter((s) => s.traceId === edge.traceId);
+      const has = (service: string, name: RegExp) => inTrace.some((s) => s.service === service && name.test(s.name));
+      return has('orchestrator', /^llm openai\/gpt-4\.1$/) && has('shell', /^jail exec$/) && has('orchestrator', /^db /) ? inTrace : undefined;
+    }, { timeoutMs: 30_000 });
+    expect([...new Set(trace.map((s) => s.service))]).toEqual(expect.arrayContaining(['gateway', 'orchestrator', 'shell']));
+  });
+
   test('closing leaves nothing behind: no jail processes, no mounts, no workspace folders', async () => {
     for (const id of [forkId, sessionId]) {
       const r = await api('DELETE', `/api/v1/sessions/${id}`);
