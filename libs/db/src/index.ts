@@ -3,3 +3,4 @@ export { resolveTarget, describeTarget, schemaNameFor, type DatabaseTarget } fro
 export { applyMigrations, MigrationError, type MigrationResult } from './migrator';
 export { readMigrations, migrationsDir, type Migration, type DatabaseKind } from './migrations';
 export { DatabaseEnv } from './env';
+export { withQuerySpans } from './tracing';

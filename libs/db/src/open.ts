@@ -1,6 +1,5 @@
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { withQuerySpans } from './tracing';
 import { readMigrations } from './migrations';
 import { applyMigrations, type MigrationResult } from './migrator';
 import { describeTarget, resolveTarget, type DatabaseTarget } from './target';
@@ -70,7 +69,6 @@ export async function openDatabase<C extends PrismaLike>(opts: OpenDatabaseOptio
     client = new Client({ adapter: adapter as never }) as C;
   }
   await client.$connect();
-  client = withQuerySpans(client, target.kind === 'sqlite' ? 'sqlite' : 'postgresql');
   const raw = client as unknown as { $queryRawUnsafe(sql: string): Promise<unknown> };
   return {
     client,

@@ -5,6 +5,8 @@ interface Extendable {
 }
 
 /**
+ * Opt-in per service (a service's database.ts wraps its client; a client extension is a new object
+ * that code doing its own thing with the client, such as analytics' ingest, may not expect).
  * Every Prisma query made inside a trace becomes a CLIENT span (`db <model>.<operation>`, with
  * db.system and the table's model), so a trace from the edge shows its database work. Queries made
  * outside any trace (timers, reconcilers) make no span: no orphan traces, and nothing to pay for them.

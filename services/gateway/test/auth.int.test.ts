@@ -218,7 +218,7 @@ test('a socket authenticated with a JWT is disconnected with a reason when the t
   expect(k.socket.connected).toBe(true);
 });
 
-test('rate limits: past the limit a user gets 429 with Retry-After, over HTTP and the socket alike, counted across replicas; another user is not affected', async () => {
+test('rate limits: past the limit a user gets 429 with Retry-After over HTTP and RATE_LIMITED over the socket, counted across replicas; another user is not affected', async () => {
   // Two replicas on one database of their own (counts from the other tests stay out of it).
   const dir = mkdtempSync(path.join(tmpdir(), 'gw-rate-'));
   const env = { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: SECRET, GATEWAY_RATE_LIMIT_PER_MINUTE: '5', DATABASE_URL: `file:${path.join(dir, 'gateway.db')}` };
@@ -243,10 +243,17 @@ test('rate limits: past the limit a user gets 429 with Retry-After, over HTTP an
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(last!.headers.get('content-type')).toContain('application/problem+json');
     expect(last!.body).toMatchObject({ status: 429, code: 'RATE_LIMITED' });
-    // The socket counts against the same budget, on either replica.
+    // Socket commands have a budget of their own (as each route has), counted across replicas too.
     const c = new TestClient(two.url, { token: keyA });
-    clients.push(c);
+    const c1 = new TestClient(one.url, { token: keyA });
+    clients.push(c, c1);
     await c.connected();
+    await c1.connected();
+    for (let i = 0; i < 5; i++) {
+      const ok = (i % 2 ? c : c1).command('/subscribe', [], { sessionId: 'ses_any' });
+      const answer = await waitFor('an answer', () => (i % 2 ? c : c1).reply(ok), { timeoutMs: 5_000 });
+      expect(answer.payload?.code).not.toBe('RATE_LIMITED');
+    }
     const id = c.command('/subscribe', [], { sessionId: 'ses_any' });
     expect(await waitFor('the refusal', () => c.reply(id), { timeoutMs: 5_000 })).toMatchObject({ type: 'error', payload: { code: 'RATE_LIMITED', details: { retryAfterSeconds: expect.any(Number) } } });
     expect((await http(one.url, 'GET', '/api/v1/auth/me', { token: keyB })).status).toBe(200);

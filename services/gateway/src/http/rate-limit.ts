@@ -67,19 +67,24 @@ export class DbRateLimitCounter implements RateLimitCounter {
 }
 
 /**
- * The counter as a store of @fastify/rate-limit (its `incr(key, cb, timeWindow)` contract). A counter
- * that fails (the database is down) lets the request through rather than refusing everyone.
+ * The counter as a store of @fastify/rate-limit (its `incr(key, cb, timeWindow)` contract). As the
+ * plugin's own stores do, each route counts apart (`GET /api/v1/sessions/:id` for user X), so a page
+ * polling one route does not use up the user's other routes. A counter that fails (the database is
+ * down) lets the request through rather than refusing everyone.
  */
 export function fastifyStoreOf(counter: RateLimitCounter) {
   return class CounterStore {
+    /** The plugin constructs it with its options (unused); child() with a route's prefix. */
+    constructor(_options?: unknown, private readonly prefix = '') {}
     incr(key: string, cb: (err: Error | null, res: { current: number; ttl: number }) => void, timeWindow: number): void {
-      counter.hit(key, timeWindow).then(
+      counter.hit(`${this.prefix}${key}`, timeWindow).then(
         (h) => cb(null, { current: h.count, ttl: h.resetInMs }),
         () => cb(null, { current: 0, ttl: timeWindow }),
       );
     }
-    child(): CounterStore {
-      return this;
+    child(routeOptions: object): CounterStore {
+      const r = (routeOptions as { routeInfo?: { method?: string | string[]; url?: string } }).routeInfo;
+      return new CounterStore(undefined, r ? `${String(r.method)} ${r.url ?? ''} ` : '');
     }
   };
 }

@@ -9,7 +9,7 @@ import type { RateLimitCounter } from './rate-limit';
 const UNCOUNTED = new Set(['/input', '/resize']);
 
 /**
- * Socket.IO commands count against the same per-user budget as HTTP requests (same counter, same key):
+ * Socket.IO commands are rate-limited per user like HTTP routes (same counter, a budget of their own):
  * past it, the command is not run and its sender gets an `error` (`RATE_LIMITED`, with
  * `details.retryAfterSeconds`) carrying the command's id. A socket's commands keep their order: each
  * waits for the one before it to be counted.
@@ -25,7 +25,7 @@ export function limitSocketCommands(nsp: Namespace, counter: RateLimitCounter, o
         return;
       }
       const who = socket.data.principal as Principal | undefined;
-      const key = who && who.via !== 'local' ? `user:${who.userId}` : `ip:${socket.handshake.address}`;
+      const key = `socket ${who && who.via !== 'local' ? `user:${who.userId}` : `ip:${socket.handshake.address}`}`;
       chain = chain.then(async () => {
         const hit = await counter.hit(key, opts.windowMs).catch(() => undefined);
         if (!hit || hit.count <= opts.max) return nextPacket();

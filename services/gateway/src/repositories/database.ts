@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openDatabase, type Database } from '@codeagent/db';
+import { openDatabase, withQuerySpans, type Database } from '@codeagent/db';
 import type { Logger } from '@codeagent/telemetry';
 import type { PrismaClient } from '../../prisma/generated/sqlite';
 
@@ -8,8 +8,8 @@ export type Db = PrismaClient;
 export type GatewayDatabase = Database<Db>;
 
 /** Opens the gateway's database (SQLite under DATA_DIR, or PostgreSQL schema "gateway"), migrated. */
-export function openGatewayDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger }): Promise<GatewayDatabase> {
-  return openDatabase<Db>({
+export async function openGatewayDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger }): Promise<GatewayDatabase> {
+  const db = await openDatabase<Db>({
     service: 'gateway',
     prismaDir: path.resolve(__dirname, '../../prisma'),
     databaseUrl: opts.databaseUrl,
@@ -18,6 +18,8 @@ export function openGatewayDatabase(opts: { databaseUrl?: string; dataDir: strin
     clients: { sqlite: () => require('../../prisma/generated/sqlite').PrismaClient, postgres: () => require('../../prisma/generated/postgres').PrismaClient },
     onMigrated: ({ target, applied, unknown }) => opts.log?.info({ target, applied, unknown }, applied.length ? 'database migrated' : 'database up to date'),
   });
+  // Queries made in a trace are its spans (libs/db tracing.ts).
+  return { ...db, client: withQuerySpans(db.client, db.target.kind === 'sqlite' ? 'sqlite' : 'postgresql') };
 }
 
 /** Prisma's unique-constraint violation (P2002), whatever the driver adapter. */

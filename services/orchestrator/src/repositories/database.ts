@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openDatabase, type Database } from '@codeagent/db';
+import { openDatabase, withQuerySpans, type Database } from '@codeagent/db';
 import type { Logger } from '@codeagent/telemetry';
 import type { PrismaClient } from '../../prisma/generated/sqlite';
 
@@ -14,8 +14,8 @@ export type OrchestratorDatabase = Database<Db>;
 export const PRISMA_DIR = path.resolve(__dirname, '../../prisma');
 
 /** Opens the orchestrator's database (SQLite under DATA_DIR, or PostgreSQL schema "orchestrator"), migrated. */
-export function openOrchestratorDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger }): Promise<OrchestratorDatabase> {
-  return openDatabase<Db>({
+export async function openOrchestratorDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger }): Promise<OrchestratorDatabase> {
+  const db = await openDatabase<Db>({
     service: 'orchestrator',
     prismaDir: PRISMA_DIR,
     databaseUrl: opts.databaseUrl,
@@ -25,6 +25,8 @@ export function openOrchestratorDatabase(opts: { databaseUrl?: string; dataDir: 
     onMigrated: ({ target, applied, unknown }) =>
       opts.log?.info({ target, applied, unknown }, applied.length ? 'database migrated' : 'database up to date'),
   });
+  // Queries made in a trace are its spans (libs/db tracing.ts).
+  return { ...db, client: withQuerySpans(db.client, db.target.kind === 'sqlite' ? 'sqlite' : 'postgresql') };
 }
 
 /** Prisma's unique-constraint violation (P2002), whatever the driver adapter. */
