@@ -16,6 +16,19 @@ export type UsageDimensionV1 = z.infer<typeof UsageDimensionV1>;
 export const IntervalV1 = z.enum(['none', 'day', 'week']);
 export type IntervalV1 = z.infer<typeof IntervalV1>;
 
+/** Only usage matching every given field (of the usage and latency reports). */
+const UsageFilterV1 = z
+  .object({
+    provider: z.string().min(1).max(200),
+    model: z.string().min(1).max(200),
+    role: z.string().min(1).max(200),
+    session: z.string().min(1).max(200),
+    user: z.string().min(1).max(200),
+    project: z.string().min(1).max(200),
+  })
+  .partial()
+  .default({});
+
 export const AnalyticsUsageV1 = z.object({
   /** Dimensions to group by, several at once; empty: one row with the total. */
   groupBy: z.array(UsageDimensionV1).max(6).default([]),
@@ -26,17 +39,7 @@ export const AnalyticsUsageV1 = z.object({
   /** End of the range, exclusive; default now. */
   to: Instant.optional(),
   /** Only usage matching every given field. */
-  filter: z
-    .object({
-      provider: z.string().min(1).max(200),
-      model: z.string().min(1).max(200),
-      role: z.string().min(1).max(200),
-      session: z.string().min(1).max(200),
-      user: z.string().min(1).max(200),
-      project: z.string().min(1).max(200),
-    })
-    .partial()
-    .default({}),
+  filter: UsageFilterV1,
   /** At most this many rows, the costliest first. */
   limit: z.number().int().min(1).max(10_000).default(1000),
 });
@@ -180,17 +183,7 @@ export const AnalyticsLatencyV1 = z.object({
   /** End of the range, exclusive; default now. */
   to: Instant.optional(),
   /** Only calls (and, for `user` and `session`, commands) matching every given field. */
-  filter: z
-    .object({
-      provider: z.string().min(1).max(200),
-      model: z.string().min(1).max(200),
-      role: z.string().min(1).max(200),
-      session: z.string().min(1).max(200),
-      user: z.string().min(1).max(200),
-      project: z.string().min(1).max(200),
-    })
-    .partial()
-    .default({}),
+  filter: UsageFilterV1,
 });
 export type AnalyticsLatencyV1 = z.infer<typeof AnalyticsLatencyV1>;
 
