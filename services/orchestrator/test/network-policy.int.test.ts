@@ -91,6 +91,8 @@ test("a project's allowlist is its sessions' default and its members' ceiling; n
     name: 'net-allow',
     source: { path: '/tmp' },
     actor: admin,
+    // A project the members work in: an admin's private one is invisible to them (ownership, issue 23).
+    visibility: 'team',
     settings: { sandbox: { network: { allow: ['*.npmjs.org', 'pypi.org'] } } },
   });
   const s = await create(member, { projectId: p.id });
