@@ -1,16 +1,8 @@
 import type { LatencyDimensionV1, UsageDimensionV1 } from '@codeagent/contracts';
 import type { DurationSet, LatencyStore, Percentiles } from '../reports/ports';
+import { USAGE_COLUMN } from './report.repository';
 import { empty, join, num, raw, sql, type Sql, type SqlRunner } from './sql';
 
-/** Column of each usage dimension (a fixed list: never a caller's string in the SQL). */
-const USAGE_COLUMN: Record<UsageDimensionV1, string> = {
-  provider: 'provider',
-  model: 'model',
-  role: '"role"',
-  session: '"session"',
-  user: 'user_id',
-  project: 'project',
-};
 
 /** The duration columns percentiles are taken over (fixed, like the dimensions). */
 const SETS: Record<DurationSet, { table: string; column: string }> = {

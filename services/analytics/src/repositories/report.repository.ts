@@ -4,7 +4,7 @@ import type { Segment } from '../reports/range';
 import { chunks, empty, join, num, raw, sql, type Sql, type SqlRunner } from './sql';
 
 /** Column of each usage dimension (a fixed list: never a caller's string in the SQL). */
-const USAGE_COLUMN: Record<UsageDimensionV1, string> = {
+export const USAGE_COLUMN: Record<UsageDimensionV1, string> = {
   provider: 'provider',
   model: 'model',
   role: '"role"',

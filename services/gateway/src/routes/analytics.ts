@@ -4,6 +4,16 @@ import type { RouteDeps, ZApp } from '../app';
 import { isAdmin } from '../auth/principal';
 
 const Instant = z.iso.datetime({ offset: true });
+/** The usage filters, one query parameter each (the usage and latency reports take the same). */
+const FilterFields = {
+  provider: z.string().min(1).max(200).optional(),
+  model: z.string().min(1).max(200).optional(),
+  role: z.string().min(1).max(200).optional(),
+  session: z.string().min(1).max(200).optional(),
+  user: z.string().min(1).max(200).optional(),
+  project: z.string().min(1).max(200).optional(),
+};
+
 const UsageQuery = z.object({
   /** Comma-separated: provider,model,role,session,user,project. */
   groupBy: z
@@ -15,12 +25,7 @@ const UsageQuery = z.object({
   interval: IntervalV1.optional(),
   from: Instant.optional(),
   to: Instant.optional(),
-  provider: z.string().min(1).max(200).optional(),
-  model: z.string().min(1).max(200).optional(),
-  role: z.string().min(1).max(200).optional(),
-  session: z.string().min(1).max(200).optional(),
-  user: z.string().min(1).max(200).optional(),
-  project: z.string().min(1).max(200).optional(),
+  ...FilterFields,
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 
@@ -34,12 +39,7 @@ const LatencyQuery = z.object({
     .pipe(z.array(LatencyDimensionV1).max(3)),
   from: Instant.optional(),
   to: Instant.optional(),
-  provider: z.string().min(1).max(200).optional(),
-  model: z.string().min(1).max(200).optional(),
-  role: z.string().min(1).max(200).optional(),
-  session: z.string().min(1).max(200).optional(),
-  user: z.string().min(1).max(200).optional(),
-  project: z.string().min(1).max(200).optional(),
+  ...FilterFields,
 });
 
 const FILTERS = ['provider', 'model', 'role', 'session', 'user', 'project'] as const;
