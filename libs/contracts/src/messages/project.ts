@@ -3,7 +3,7 @@ import { command, event } from '../define';
 import { AgentRoleV1, RoleConfigV1 } from './agent';
 import { McpServerConfigV1 } from './mcp';
 import { ActorV1, SandboxSpecV1, SourceInputV1 } from './session';
-import { WorkspaceSourceV1 } from './workspace';
+import { DiscoveryV1, WorkspaceSourceV1 } from './workspace';
 
 // Projects. Owned by services/orchestrator (src/projects). The gateway maps /api/v1/projects onto the
 // commands; project-ci opens a project's chat socket on `project.created` (port base + `index`) and
@@ -51,6 +51,33 @@ const ProjectName = z.string().trim().min(1).max(200);
 export const ProjectVisibilityV1 = z.enum(['private', 'team']);
 export type ProjectVisibilityV1 = z.infer<typeof ProjectVisibilityV1>;
 
+/**
+ * API.md's "Project discovery": what the project's files ask for (seed 000's order: Dockerfile →
+ * devcontainer.json → language files → default) and the sandbox driver that follows from it. Computed
+ * when the project is added and when its files change.
+ */
+export const ProjectDiscoveryV1 = z.object({
+  tier: z.enum(['dockerfile', 'devcontainer', 'language', 'default']),
+  /** Every language whose files the project holds, the main one first. */
+  languages: z.array(z.string()),
+  /** The driver its sessions get unless they ask for another (`docker` for dockerfile and devcontainer with an image or build). */
+  driver: z.enum(['bubblewrap', 'docker']),
+  /** The base image (a Dockerfile's FROM, a devcontainer's `image`). */
+  image: z.string().optional(),
+  /** The Dockerfile built for its sessions (relative to the project). */
+  dockerfile: z.string().optional(),
+  /** Suggested: install the dependencies. */
+  setupCommand: z.string().optional(),
+  /** Suggested: run the tests. */
+  testCommand: z.string().optional(),
+  /** Tools the language tier needs that the sandbox host lacks. */
+  missing: z.array(z.string()).optional(),
+  devcontainer: DiscoveryV1.shape.devcontainer,
+  /** When it was computed. */
+  checkedAt: z.string(),
+});
+export type ProjectDiscoveryV1 = z.infer<typeof ProjectDiscoveryV1>;
+
 export const ProjectV1 = z.object({
   /** `prj_…`, unique. */
   id: z.string(),
@@ -64,6 +91,8 @@ export const ProjectV1 = z.object({
   owner: z.string().optional(),
   /** Who else sees it (ProjectVisibilityV1); always set by the orchestrator. */
   visibility: ProjectVisibilityV1.optional(),
+  /** What its files ask for (absent until first computed, e.g. a remote git project before its first session). */
+  discovery: ProjectDiscoveryV1.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -82,6 +82,12 @@ export const SessionV1 = z.object({
   limitsInForce: z.record(z.string(), z.string()).optional(),
   /** What the jail can really reach (from shell.open, read back from its network namespace). */
   networkInForce: NetworkInForceV1.optional(),
+  /** The sandbox driver that runs it (from shell.open). */
+  driver: z.enum(['bubblewrap', 'docker']).optional(),
+  /** Docker sessions: the container's name on the engine. */
+  container: z.string().optional(),
+  /** Why the driver differs from the one its project's discovery chose (e.g. a fallback), for a person. */
+  driverNote: z.string().optional(),
   /** The session this one was forked from, and the snapshot, if any. */
   forkedFrom: z.object({ sessionId: z.string(), snapshotId: z.string().optional() }).optional(),
   /** The sequence number of the last event in its log (0: none yet). */
@@ -111,6 +117,10 @@ export const SessionCreateV1 = z
     workspacePolicy: z.enum(['remove', 'keep']).optional(),
     /** Extra environment variables in the jail. */
     env: z.record(z.string(), z.string()).optional(),
+    /** The sandbox driver, overriding the one the project's discovery chose (API.md "Project discovery"). */
+    driver: z.enum(['bubblewrap', 'docker']).optional(),
+    /** When the discovery chose docker and this host has no engine: run in a jail instead of failing (default false). */
+    fallbackToBubblewrap: z.boolean().optional(),
     ...actor,
   })
   .refine((b) => Boolean(b.projectId) !== Boolean(b.source), { message: 'give exactly one of projectId or source', path: ['projectId'] });

@@ -40,6 +40,10 @@ export const ShellOpenV1 = z.object({
   image: z.string().optional(),
   /** For the docker driver when `image` is absent: a Dockerfile in the workspace (relative path) to build the image from. */
   dockerfile: z.string().min(1).max(1000).optional(),
+  /** Docker driver: the image's user the shell and terminals run as (a devcontainer's `remoteUser`) instead of the workspace's owner. */
+  user: z.string().min(1).max(200).optional(),
+  /** Docker driver: run once after the container starts, before the reply (a devcontainer's `postCreateCommand`); a failure fails the open. */
+  postCreateCommand: z.string().min(1).max(100_000).optional(),
 });
 export const ShellOpenedV1 = z.object({
   sessionId: z.string(),
@@ -50,6 +54,8 @@ export const ShellOpenedV1 = z.object({
   limitsInForce: z.record(z.string(), z.string()),
   /** What the jail can really reach, read back from its network namespace (absent from older replicas). */
   networkInForce: NetworkInForceV1.optional(),
+  /** Docker driver: the container's name on the engine. */
+  container: z.string().optional(),
 });
 
 export const ShellExecV1 = z.object({
@@ -95,7 +101,16 @@ export const OkV1 = z.object({ ok: z.boolean() });
 
 export const ShellListReplyV1 = z.object({
   /** The sessions whose jail this replica holds. */
-  sessions: z.array(z.object({ sessionId: z.string(), busy: z.boolean(), openedAt: z.string() })),
+  sessions: z.array(
+    z.object({
+      sessionId: z.string(),
+      busy: z.boolean(),
+      openedAt: z.string(),
+      driver: z.enum(['bubblewrap', 'docker']).optional(),
+      /** Docker sessions: the container's name. */
+      container: z.string().optional(),
+    }),
+  ),
   instanceId: z.string(),
 });
 

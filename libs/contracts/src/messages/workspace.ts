@@ -27,7 +27,33 @@ export const DiscoveryV1 = z.object({
   driver: z.enum(['bubblewrap', 'docker']),
   image: z.string().optional(),
   details: z.record(z.string(), z.unknown()).default({}),
+  /** API.md's name for `kind`. */
+  tier: z.enum(['dockerfile', 'devcontainer', 'language', 'default']).optional(),
+  /** Every language whose files the project holds, the main one first (empty for the default tier). */
+  languages: z.array(z.string()).optional(),
+  /** How to install the dependencies, e.g. `npm ci`, `pip install -e .`. */
+  setupCommand: z.string().optional(),
+  /** Tools the language tier needs that the sandbox host lacks (the jail sees the host's /usr). */
+  missing: z.array(z.string()).optional(),
+  /** The Dockerfile to build (relative to the project), for the dockerfile tier and a devcontainer's `build`. */
+  dockerfile: z.string().optional(),
+  /** What a devcontainer.json asks for, as the docker driver honours it. */
+  devcontainer: z
+    .object({
+      /** The devcontainer.json, relative to the project. */
+      file: z.string(),
+      /** Variables set in the container (`containerEnv`). */
+      containerEnv: z.record(z.string(), z.string()).optional(),
+      /** The user the shell runs as (`remoteUser`, else `containerUser`). */
+      remoteUser: z.string().optional(),
+      /** Run once in the container after it starts (`postCreateCommand`, an array joined as one command line). */
+      postCreateCommand: z.string().optional(),
+      /** What is not honoured, for a person (e.g. features, which need a registry: not supported offline). */
+      unsupported: z.array(z.string()).optional(),
+    })
+    .optional(),
 });
+export type DiscoveryV1 = z.infer<typeof DiscoveryV1>;
 
 /** How a workspace is stored. */
 export const WorkspaceStorageV1 = z.object({
@@ -67,6 +93,14 @@ export const WorkspacePrepareV1 = z.object({
   owner: z.string().optional(),
 });
 export const WorkspaceRefV1 = z.object({ workspaceId: z.string().min(1) });
+/**
+ * What to discover: a workspace, or a project's source as it is now (a local folder, worktree or local
+ * git repository, read in place; WORKSPACE_ALLOWED_ROOTS applies). A remote git URL is not fetched for
+ * this: its discovery comes from a session's workspace.
+ */
+export const WorkspaceDiscoverV1 = z
+  .object({ workspaceId: z.string().min(1).optional(), source: WorkspaceSourceV1.optional() })
+  .refine((r) => Boolean(r.workspaceId) !== Boolean(r.source), { message: 'give exactly one of workspaceId or source', path: ['workspaceId'] });
 export const WorkspaceRemovedReplyV1 = z.object({ removed: z.boolean() });
 
 export const SnapshotV1 = z.object({
@@ -140,7 +174,7 @@ export const workspaceCommands = {
   'workspace.restore': command('workspace', { request: WorkspaceRestoreV1, reply: WorkspaceV1, summary: 'put a snapshot back as the live state' }),
   'workspace.diff': command('workspace', { request: WorkspaceDiffV1, reply: DiffReplyV1, summary: 'differences between snapshots or a snapshot and the live state' }),
   'workspace.fork': command('workspace', { request: WorkspaceForkV1, reply: WorkspaceV1, summary: 'a new workspace from a snapshot or a live workspace' }),
-  'workspace.discover': command('workspace', { request: WorkspaceRefV1, reply: DiscoveryV1, summary: 'what toolchain and sandbox the project needs' }),
+  'workspace.discover': command('workspace', { request: WorkspaceDiscoverV1, reply: DiscoveryV1, summary: 'what toolchain and sandbox the project needs' }),
   'workspace.file.read': command('workspace', { request: FileReadV1, reply: FileReadReplyV1, summary: "a file's content or a folder's listing" }),
   'workspace.file.write': command('workspace', { request: FileWriteV1, reply: FileWriteReplyV1, summary: 'write a file atomically' }),
   'workspace.file.list': command('workspace', { request: FileListV1, reply: FileListReplyV1, summary: 'list files, honouring .gitignore' }),
