@@ -50,7 +50,9 @@ describe('workspace sources (real filesystems, real git)', () => {
     const branch = `codeagent/${ws.workspaceId}`;
     expect(git(repo, 'worktree', 'list')).toContain(ws.path);
     expect(git(repo, 'branch', '--list', branch)).toContain(branch);
-    expect((await h.app.discover(ws.workspaceId)).toolchain).toBe('go');
+    expect((await h.app.discover({ workspaceId: ws.workspaceId })).toolchain).toBe('go');
+    // The project's own folder, read in place (a project's discovery before any session).
+    expect(await h.app.discover({ source: { kind: 'worktree', path: repo } })).toMatchObject({ tier: 'language', languages: ['go'], testCommand: 'go test ./...' });
     await h.app.lifecycle.remove(ws.workspaceId);
     expect(git(repo, 'worktree', 'list')).not.toContain(ws.path);
     // Nothing was committed on the branch, so it went too.

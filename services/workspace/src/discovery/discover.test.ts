@@ -15,13 +15,61 @@ describe('discoverProject (seed 000 priority order)', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('falls back to a generic default', async () => {
-    expect(await discoverProject(dir)).toEqual({ kind: 'default', toolchain: 'generic', driver: 'bubblewrap', details: {} });
+    expect(await discoverProject(dir)).toEqual({ kind: 'default', tier: 'default', languages: [], toolchain: 'generic', driver: 'bubblewrap', details: {} });
   });
 
   it('reads package.json scripts and the package manager', async () => {
     put('package.json', JSON.stringify({ scripts: { build: 'tsc', test: 'jest' } }));
     put('pnpm-lock.yaml', '');
     expect(await discoverProject(dir)).toMatchObject({ kind: 'language', toolchain: 'node', buildCommand: 'pnpm build', testCommand: 'pnpm test', driver: 'bubblewrap' });
+  });
+
+  it('language tier: languages found, setup and test suggested, present tools not reported missing', async () => {
+    put('package.json', JSON.stringify({ scripts: { test: 'jest' } }));
+    put('package-lock.json', '{}');
+    put('requirements.txt', '');
+    const d = await discoverProject(dir);
+    expect(d).toMatchObject({ tier: 'language', languages: ['node', 'python'], setupCommand: 'npm ci', testCommand: 'npm test', driver: 'bubblewrap' });
+    // node and npm are what this test itself runs on, from the host's /usr.
+    expect(d.missing).toBeUndefined();
+  });
+
+  it('language tier: a toolchain the host lacks is reported as missing (the jail sees the host /usr)', async () => {
+    put('mix.exs', '');
+    const d = await discoverProject(dir);
+    expect(d).toMatchObject({ tier: 'language', languages: ['elixir'], setupCommand: 'mix deps.get', testCommand: 'mix test' });
+    // Elixir is not part of this machine's image; were it installed, this test would say so, not pass wrongly.
+    expect(d.missing).toEqual(expect.arrayContaining(['mix']));
+  });
+
+  it('devcontainer with build: its Dockerfile (relative to .devcontainer), containerEnv, remoteUser, postCreateCommand; features reported unsupported offline', async () => {
+    put(
+      '.devcontainer/devcontainer.json',
+      `{
+        "build": { "dockerfile": "Dockerfile", "context": ".." },
+        "containerEnv": { "APP_MODE": "dev", "N": 3 },
+        "remoteUser": "dev",
+        "postCreateCommand": ["sh", "-c", "echo it's made > made.txt"],
+        "features": { "ghcr.io/devcontainers/features/go:1": {} }
+      }`,
+    );
+    expect(await discoverProject(dir)).toMatchObject({
+      tier: 'devcontainer',
+      driver: 'docker',
+      dockerfile: '.devcontainer/Dockerfile',
+      devcontainer: {
+        file: '.devcontainer/devcontainer.json',
+        containerEnv: { APP_MODE: 'dev' },
+        remoteUser: 'dev',
+        postCreateCommand: `'sh' '-c' 'echo it'\\''s made > made.txt'`,
+        unsupported: [expect.stringContaining('not supported offline')],
+      },
+    });
+  });
+
+  it('devcontainer without image or build: settings for the jail, driver bubblewrap', async () => {
+    put('.devcontainer.json', '{"postCreateCommand": "make setup"}');
+    expect(await discoverProject(dir)).toMatchObject({ tier: 'devcontainer', driver: 'bubblewrap', devcontainer: { file: '.devcontainer.json', postCreateCommand: 'make setup' } });
   });
 
   it.each([
@@ -61,7 +109,7 @@ describe('discoverProject (seed 000 priority order)', () => {
     put('package.json', '{}');
     put('.devcontainer/devcontainer.json', '{"image":"x"}');
     put('Dockerfile', '# syntax=docker/dockerfile:1\nFROM node:20-slim AS base\nRUN true\n');
-    expect(await discoverProject(dir)).toMatchObject({ kind: 'dockerfile', toolchain: 'node', driver: 'docker', image: 'node:20-slim' });
+    expect(await discoverProject(dir)).toMatchObject({ kind: 'dockerfile', tier: 'dockerfile', toolchain: 'node', languages: ['node'], driver: 'docker', image: 'node:20-slim', dockerfile: 'Dockerfile' });
   });
 
   it('reads nothing a link leads out to: a planted package.json or devcontainer.json shows no host file', async () => {

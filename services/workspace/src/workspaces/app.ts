@@ -1,6 +1,6 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError } from '@codeagent/contracts';
+import { AppError, type WorkspaceSourceV1 } from '@codeagent/contracts';
 import { WorkspaceFiles } from '../files/file-ops';
 import type { WorkspaceRepository } from '../repositories/workspace-repository';
 import { probeCapabilities, type CowSetting, type QuotaSetting } from '../volumes/capabilities';
@@ -18,7 +18,8 @@ export interface WorkspaceApp {
   lifecycle: Lifecycle;
   /** The file API over a ready workspace (marks it active). */
   files(workspaceId: string): Promise<{ files: WorkspaceFiles; hardQuota: boolean; quotaMb: number }>;
-  discover(workspaceId: string): ReturnType<typeof discoverProject>;
+  /** What a workspace's files, or a project's source folder read in place, ask for (discovery/discover.ts). */
+  discover(target: { workspaceId?: string; source?: WorkspaceSourceV1 }): ReturnType<typeof discoverProject>;
   /** Soft-quota check for writes where the kernel does not enforce one. */
   checkSoftQuota(workspaceId: string, addBytes: number): Promise<void>;
   storage: Storage;
@@ -53,8 +54,9 @@ export async function createWorkspaceApp(opts: { root: string; snapshotDir?: str
       const r = await workspaces.touch(id);
       return { files: new WorkspaceFiles(await realpath(r.path), limits), hardQuota: r.hardQuota, quotaMb: r.quotaMb };
     },
-    async discover(id) {
-      const r = await workspaces.touch(id);
+    async discover(target) {
+      if (target.source) return discoverProject(await workspaces.sourceFolder(target.source));
+      const r = await workspaces.touch(target.workspaceId ?? '');
       return discoverProject(r.path);
     },
     async checkSoftQuota(id, addBytes) {

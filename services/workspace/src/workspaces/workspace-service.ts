@@ -205,6 +205,18 @@ export class WorkspaceService {
     }
   }
 
+  /**
+   * The folder a source's files can be read from in place (for discovery): a local folder or worktree
+   * source, or a local git repository's working tree when no ref is asked for; checked as prepare
+   * checks it. INVALID_STATE for a source that has no such folder (a remote URL, a ref, empty).
+   */
+  async sourceFolder(source: WorkspaceSourceV1): Promise<string> {
+    if (source.kind === 'path' || source.kind === 'worktree') return this.checkLocalFolder(source.path, source.path, false);
+    const local = source.kind === 'git' && !source.ref ? localRepoPath(source.url) : undefined;
+    if (local === undefined) throw new AppError('INVALID_STATE', `a ${source.kind === 'git' ? 'git source with a remote URL or a ref' : `${source.kind} source`} has no folder to read in place; discover a workspace prepared from it instead`);
+    return this.checkLocalFolder(local, source.kind === 'git' ? source.url : local, false);
+  }
+
   private async checkSource(source: WorkspaceSourceV1): Promise<WorkspaceSourceV1> {
     if (source.kind === 'empty') return source;
     if (source.kind === 'git') {
