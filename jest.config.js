@@ -15,8 +15,13 @@ const shared = {
   },
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
-  // The Vercel AI SDK and its providers ship ESM only; jest's CommonJS runtime needs them compiled by swc.
-  transformIgnorePatterns: ['/node_modules/(?!(ai|@ai-sdk|ollama-ai-provider-v2|eventsource-parser|@standard-schema|@workflow)/)'],
+  // The Vercel AI SDK and its providers, and unified/remark (TASKS.md) with their micromark and mdast
+  // helpers, ship ESM only; jest's CommonJS runtime needs them compiled by swc.
+  transformIgnorePatterns: [
+    '/node_modules/(?!(ai|@ai-sdk|ollama-ai-provider-v2|eventsource-parser|@standard-schema|@workflow' +
+      '|unified|remark-[^/]+|mdast-util-[^/]+|micromark[^/]*|unist-util-[^/]+|vfile[^/]*|bail|ccount|character-entities' +
+      '|decode-named-character-reference|devlop|is-plain-obj|longest-streak|markdown-table|trough|zwitch|escape-string-regexp)/)',
+  ],
   // ...and one of them imports zod's ESM locale file by its .js path; its CommonJS twin is beside it.
   moduleNameMapper: { '^zod/v4/locales/en\\.js$': 'zod/v4/locales/en.cjs' },
 };

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AppError, type ProjectV1, type TaskV1 } from '@codeagent/contracts';
 import { createTestBroker, createTestDatabase, waitFor, type ServiceProcess, type TestBroker, type TestDatabase } from '@codeagent/testing';
 import { connectClient, startOrchestrator } from './harness';
+import { tasksCorpus } from './tasks-corpus';
 
 // Projects and tasks through the real orchestrator process over the bus, with a project folder on
 // disk: its docs/TASKS.md follows changes made through the API, changes made in the file come back
@@ -118,4 +119,39 @@ test('a task changed on both sides is a conflict: the database keeps its version
     const f = readTasksFile();
     return f.includes(`${t.id} Name chosen through the API`) && f.includes('conflict: TASKS.md had title="Name chosen in the file"');
   });
+});
+
+test('a TASKS.md a person wrote (headings, prose, nested lists, every task form, CRLF) survives sync with only the task lines it changed differing', async () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'orch-corpus-'));
+  try {
+    const p = await req<ProjectV1>('orchestrator.project.create', { name: 'tasks-corpus', source: { path: folder } });
+    const file = path.join(folder, 'docs', 'TASKS.md');
+    const syncIt = () => req<{ imported: string[]; removed: string[]; exported: boolean }>('orchestrator.task.sync', { projectId: p.id });
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, tasksCorpus(() => ''));
+
+    // Every item is a new task; the file changes only by the ids written into their lines.
+    const first = await syncIt();
+    expect(first.imported).toHaveLength(8);
+    const ids = first.imported;
+    const withIds = tasksCorpus((n) => `${ids[n - 1]} `);
+    expect(readFileSync(file, 'utf8')).toBe(withIds);
+    expect(await syncIt()).toMatchObject({ imported: [], removed: [], exported: false });
+    expect(await getTask(ids[0]!)).toMatchObject({ title: 'Dash task', owner: 'ann', description: 'Its description,\non two lines.', notes: [{ author: 'ann', text: 'a tab-indented note' }] });
+    expect(await getTask(ids[3]!)).toMatchObject({ title: 'Plus task', status: 'blocked' });
+    expect(await getTask(ids[6]!)).toMatchObject({ title: 'Ordered with a parenthesis', status: 'todo' });
+
+    // Changes through the API: a status, a deletion, a new task; only their lines differ after the sync.
+    await req('orchestrator.task.update', { taskId: ids[2], status: 'review' });
+    await req('orchestrator.task.delete', { taskId: ids[5] });
+    const added = await req<TaskV1>('orchestrator.task.create', { title: 'Made through the API', projectId: p.id });
+    await syncIt();
+    const expected = withIds
+      .replace(`* [X] ${ids[2]} Star with a capital X\r\n`, `* [ ] ${ids[2]} Star with a capital X (status: review)\r\n`)
+      .replace(`2. [x] ${ids[5]} Ordered done\r\n`, '')
+      .replace(`> - [ ] ${ids[7]} Quoted task\r\n`, `> - [ ] ${ids[7]} Quoted task\r\n> - [ ] ${added.id} Made through the API\r\n`);
+    await waitFor('the file to follow the API', () => readFileSync(file, 'utf8') === expected);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 });

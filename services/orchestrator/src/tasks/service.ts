@@ -1,7 +1,8 @@
 import { AppError, type CommandRequest, type TaskConflictV1, type TaskV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { Publisher } from '../sessions/ports';
-import { parseTasks, renderTasks } from './markdown';
+import { parseTasks, renderTasks, type ParsedTask } from './markdown';
+import { rewriteTasks } from './rewrite';
 import { planSync } from './sync';
 import { fieldsOf, type Task, type TaskFields, type TaskPatch, type TasksFilePort, type TasksRepository } from './task';
 
@@ -132,20 +133,22 @@ export class TaskService {
     const file = await this.files.locate(projectId);
     if (!file) throw new AppError('INVALID_STATE', `project ${projectId} has no local folder, so it has no TASKS.md to sync`);
     const text = await this.files.read(file);
-    const parsed = text === undefined ? { tasks: [], problems: [] } : parseTasks(text);
-    for (const p of parsed.problems) this.log.warn({ projectId, file }, `TASKS.md: ${p}`);
+    const doc = text === undefined ? undefined : parseTasks(text);
+    for (const p of doc?.problems ?? []) this.log.warn({ projectId, file }, `TASKS.md: ${p}`);
     const base = await this.repo.getBase(projectId);
     const db = await this.repo.ofProject(projectId);
     // No file yet: nothing was deleted from it; everything in the database is simply exported.
-    const plan = planSync(db, parsed.tasks, text === undefined ? new Map() : base);
+    const plan = planSync(db, doc?.tasks ?? [], doc ? base : new Map());
     const result: SyncResult = { projectId, file, imported: [], removed: [], exported: false, conflicts: plan.conflicts };
     if (dryRun) {
       result.imported = [...plan.create.map((c) => c.id ?? `(new) ${c.title}`), ...plan.update.map((u) => u.id)];
       result.removed = plan.remove;
       return result;
     }
+    const created = new Map<ParsedTask, string>();
     for (const c of plan.create) {
       const t = await this.repo.create({ ...fieldsOf(c), projectId, sessionIds: [], runIds: [], notes: c.notes });
+      created.set(c, t.id);
       result.imported.push(t.id);
       this.fact('task.created', t);
     }
@@ -173,7 +176,8 @@ export class TaskService {
       this.log.warn({ projectId, taskId: c.taskId, fields: c.fields }, 'task changed on both sides; database version kept');
     }
     const now = (await this.repo.ofProject(projectId)).sort((a, b) => Number(a.id.slice(2)) - Number(b.id.slice(2)));
-    const rendered = renderTasks(now);
+    // An existing file is edited where its task items are, so everything else in it stays as written.
+    const rendered = doc ? rewriteTasks(doc, now, created) : renderTasks(now);
     if (rendered !== text && (now.length > 0 || text !== undefined)) {
       await this.files.write(file, rendered);
       result.exported = true;
