@@ -2,5 +2,18 @@ export { openDatabase, type Database, type OpenDatabaseOptions, type PrismaLike 
 export { resolveTarget, describeTarget, schemaNameFor, type DatabaseTarget } from './target';
 export { applyMigrations, MigrationError, type MigrationResult } from './migrator';
 export { readMigrations, migrationsDir, type Migration, type DatabaseKind } from './migrations';
-export { DatabaseEnv } from './env';
-export { withQuerySpans } from './tracing';
+export { DatabaseEnv, snapshotPolicyOf } from './env';
+export { withQuerySpans, withRawQuerySpans } from './tracing';
+export {
+  dumpDatabase,
+  dumpFileName,
+  restoreDatabase,
+  readPgDumpHeader,
+  inspectSqlite,
+  scheduleDatabaseSnapshots,
+  snapshotStamp,
+  PG_DUMP_FORMAT,
+  type DatabaseSnapshotPolicy,
+  type PgDumpHeader,
+  type TableCounts,
+} from './backup';

@@ -1,5 +1,6 @@
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { scheduleDatabaseSnapshots, type DatabaseSnapshotPolicy } from './backup';
 import { readMigrations } from './migrations';
 import { applyMigrations, type MigrationResult } from './migrator';
 import { describeTarget, resolveTarget, type DatabaseTarget } from './target';
@@ -32,6 +33,8 @@ export interface OpenDatabaseOptions<C extends PrismaLike> {
   poolSize?: number;
   /** Told what was migrated (for the service's log). */
   onMigrated?: (info: { target: string } & MigrationResult) => void;
+  /** Seed 003's automatic snapshots of this database (snapshotPolicyOf(env)); none when absent. */
+  snapshots?: DatabaseSnapshotPolicy & { log?: { info(obj: object, msg: string): void; error(obj: object, msg: string): void } };
 }
 
 export interface Database<C> {
@@ -69,6 +72,15 @@ export async function openDatabase<C extends PrismaLike>(opts: OpenDatabaseOptio
     client = new Client({ adapter: adapter as never }) as C;
   }
   await client.$connect();
+  const snapshots = opts.snapshots?.intervalMs
+    ? scheduleDatabaseSnapshots({
+        service: opts.service,
+        target,
+        policy: opts.snapshots,
+        onSnapshot: ({ file, tables }) => opts.snapshots?.log?.info({ file, tables }, 'database snapshot taken'),
+        onError: (err) => opts.snapshots?.log?.error({ err: err.message }, 'database snapshot failed; retried at the next check'),
+      })
+    : undefined;
   const raw = client as unknown as { $queryRawUnsafe(sql: string): Promise<unknown> };
   return {
     client,
@@ -77,6 +89,9 @@ export async function openDatabase<C extends PrismaLike>(opts: OpenDatabaseOptio
     ping: async () => {
       await raw.$queryRawUnsafe('SELECT 1');
     },
-    close: () => client.$disconnect(),
+    close: async () => {
+      await snapshots?.stop();
+      await client.$disconnect();
+    },
   };
 }

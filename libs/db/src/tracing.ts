@@ -35,3 +35,34 @@ export function withQuerySpans<C>(client: C, system: 'sqlite' | 'postgresql'): C
     },
   }) as C;
 }
+
+const RAW_METHODS = new Set(['$queryRaw', '$executeRaw', '$queryRawUnsafe', '$executeRawUnsafe']);
+
+/**
+ * For a client used through raw SQL only (analytics): its raw-query methods made inside a trace are
+ * CLIENT spans (`db <method>`), the client itself untouched (a Proxy, not a client extension, so its
+ * interactive transactions and worker-thread use behave exactly as before).
+ */
+export function withRawQuerySpans<C extends object>(client: C, system: 'sqlite' | 'postgresql'): C {
+  const tracer = trace.getTracer('codeagent-db');
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (typeof prop !== 'string' || !RAW_METHODS.has(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
+      return async (...args: unknown[]) => {
+        if (!trace.getSpan(context.active())) return (value as (...a: unknown[]) => unknown).apply(target, args);
+        const span = tracer.startSpan(`db ${prop}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': system, 'db.operation.name': prop } });
+        try {
+          return await context.with(trace.setSpan(context.active(), span), () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+        } catch (err) {
+          span.recordException(err as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+          throw err;
+        } finally {
+          span.end();
+        }
+      };
+    },
+  });
+}

@@ -1,5 +1,5 @@
 import { envBool, envInt, loadEnv } from '@codeagent/config';
-import { z } from 'zod';
+import { DatabaseEnv } from '@codeagent/db';
 
 /** The analytics service's environment, parsed once at start. */
 export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
@@ -7,8 +7,7 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
     {
       /** Port of this service's /health and /metrics (0 picks a free one). */
       ANALYTICS_PORT: envInt(8084, 0, 65535),
-      /** unset: SQLite at DATA_DIR/analytics.db; `file:<path>`: that SQLite file; `postgres://…`: PostgreSQL, schema `analytics` unless `?schema=`. */
-      DATABASE_URL: z.string().optional(),
+      ...DatabaseEnv,
       /** Events per database transaction at most: bigger batches cost less CPU per event (README, benchmark), but BUS_PREFETCH must stay at least twice this. */
       ANALYTICS_BATCH_SIZE: envInt(1000, 1, 5000),
       /** How long the first event of a batch waits for more before the batch is written. */

@@ -1,4 +1,5 @@
 import { runService, type RunningService } from '@codeagent/service';
+import { snapshotPolicyOf } from '@codeagent/db';
 import type { ServiceEnv } from './env';
 import { analyticsLatencyHandler } from './handlers/analytics.latency.handler';
 import { analyticsOverviewHandler } from './handlers/analytics.overview.handler';
@@ -32,7 +33,7 @@ export function startAnalytics(env: ServiceEnv, opts: { exitOnSignal?: boolean }
         if (env.BUS_PREFETCH < 2 * env.ANALYTICS_BATCH_SIZE) {
           log.warn({ prefetch: env.BUS_PREFETCH, batchSize: env.ANALYTICS_BATCH_SIZE }, 'BUS_PREFETCH is under twice ANALYTICS_BATCH_SIZE: the next batch cannot fill while one commits, so ingestion slows');
         }
-        const db = await openAnalyticsDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log });
+        const db = await openAnalyticsDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log, snapshots: snapshotPolicyOf(env) });
         const ingestRepo = new IngestRepository(db.sql, db.target.kind);
         const writer =
           db.target.kind === 'sqlite' && env.ANALYTICS_SQLITE_WRITER_THREAD ? await WorkerIngestStore.start({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR }) : undefined;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { snapshotPolicyOf } from '@codeagent/db';
 import type { Bus } from '@codeagent/bus';
 import type { Logger } from '@codeagent/telemetry';
 import { buildApp } from './app';
@@ -27,7 +28,7 @@ export function authFile(env: GatewayEnv): string {
 /** Builds the HTTP API and the Socket.IO namespace on one port, and listens. */
 export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logger }): Promise<RunningGateway> {
   const { env, bus, log } = opts;
-  const store = env.GATEWAY_AUTH_MODE === 'team' ? await openAuthStore({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, authFile: authFile(env), log }) : undefined;
+  const store = env.GATEWAY_AUTH_MODE === 'team' ? await openAuthStore({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, authFile: authFile(env), log, snapshots: snapshotPolicyOf(env) }) : undefined;
   const auth =
     store
       ? new AuthService(store.repo, {

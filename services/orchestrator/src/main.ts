@@ -1,4 +1,5 @@
 import { runService } from '@codeagent/service';
+import { snapshotPolicyOf } from '@codeagent/db';
 import { createAgentModule } from './agents/agents-module';
 import { createCore } from './core';
 import { loadServiceEnv } from './env';
@@ -13,7 +14,7 @@ async function main(): Promise<void> {
     env,
     opsPort: env.ORCHESTRATOR_PORT,
     start: async ({ bus, log }) => {
-      const db = await openOrchestratorDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log });
+      const db = await openOrchestratorDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log, snapshots: snapshotPolicyOf(env) });
       const agents = createAgentModule({ bus, log, env }, { config: new PrismaAgentConfigStore(db.client), runs: new PrismaAgentRunRepository(db.client) });
       // Sessions' `sandbox.credentials` come from the provider registry (keys unsealed only for shell.open).
       const credentials = { resolve: (names: string[], projectId?: string) => agents.registry.egressCredentials(names, projectId) };

@@ -1,4 +1,5 @@
 import { runService } from '@codeagent/service';
+import { snapshotPolicyOf } from '@codeagent/db';
 import { Conversation } from './conversation/conversation';
 import { loadServiceEnv } from './env';
 import { chatHandler } from './handlers/project-ci.chat.handler';
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
     env,
     opsPort: env.PROJECT_CI_PORT,
     start: async ({ bus, log }) => {
-      const db = await openProjectCiDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log });
+      const db = await openProjectCiDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log, snapshots: snapshotPolicyOf(env) });
       const conversation = new Conversation({
         history: new PrismaHistoryRepository(db.client),
         model: new BusModelClient(bus, {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { snapshotPolicyOf } from '@codeagent/db';
 import { runService } from '@codeagent/service';
 import { loadServiceEnv } from './env';
 import { workspaceHandlers } from './handlers';
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
     env,
     opsPort: env.WORKSPACE_PORT,
     start: async ({ bus, log }) => {
-      const db = await openWorkspaceDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log });
+      const db = await openWorkspaceDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log, snapshots: snapshotPolicyOf(env) });
       const repo = new PrismaWorkspaceRepository(db.client);
       const app = await createWorkspaceApp({
         root,

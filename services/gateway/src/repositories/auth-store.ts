@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs';
+import type { DatabaseSnapshotPolicy } from '@codeagent/db';
 import type { Logger } from '@codeagent/telemetry';
 import type { ApiKeyRecord, UserRecord } from './auth.repository';
 import { isUniqueViolation, openGatewayDatabase, type Db, type GatewayDatabase } from './database';
@@ -15,7 +16,7 @@ export interface AuthStore {
  * file that held users and API keys before (every field, ids and hashes as they were, so existing API
  * keys and JWTs keep working). The file is then renamed `<file>.imported` and kept, never deleted.
  */
-export async function openAuthStore(opts: { databaseUrl?: string; dataDir: string; authFile: string; log?: Logger }): Promise<AuthStore> {
+export async function openAuthStore(opts: { databaseUrl?: string; dataDir: string; authFile: string; log?: Logger; snapshots?: DatabaseSnapshotPolicy }): Promise<AuthStore> {
   const db = await openGatewayDatabase(opts);
   const repo = new PrismaAuthRepository(db.client);
   try {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openDatabase, withQuerySpans, type Database } from '@codeagent/db';
+import { openDatabase, withQuerySpans, type Database, type DatabaseSnapshotPolicy } from '@codeagent/db';
 import type { Logger } from '@codeagent/telemetry';
 import type { PrismaClient } from '../../prisma/generated/sqlite';
 
@@ -14,12 +14,13 @@ export type OrchestratorDatabase = Database<Db>;
 export const PRISMA_DIR = path.resolve(__dirname, '../../prisma');
 
 /** Opens the orchestrator's database (SQLite under DATA_DIR, or PostgreSQL schema "orchestrator"), migrated. */
-export async function openOrchestratorDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger }): Promise<OrchestratorDatabase> {
+export async function openOrchestratorDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger; snapshots?: DatabaseSnapshotPolicy }): Promise<OrchestratorDatabase> {
   const db = await openDatabase<Db>({
     service: 'orchestrator',
     prismaDir: PRISMA_DIR,
     databaseUrl: opts.databaseUrl,
     dataDir: opts.dataDir,
+    snapshots: opts.snapshots && { ...opts.snapshots, log: opts.log },
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: one kind per deployment
     clients: { sqlite: () => require('../../prisma/generated/sqlite').PrismaClient, postgres: () => require('../../prisma/generated/postgres').PrismaClient },
     onMigrated: ({ target, applied, unknown }) =>

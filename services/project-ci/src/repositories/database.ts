@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openDatabase, type Database } from '@codeagent/db';
+import { openDatabase, type Database, type DatabaseSnapshotPolicy } from '@codeagent/db';
 import type { Logger } from '@codeagent/telemetry';
 import type { PrismaClient } from '../../prisma/generated/sqlite';
 
@@ -10,12 +10,13 @@ export type ProjectCiDatabase = Database<Db>;
 export const PRISMA_DIR = path.resolve(__dirname, '../../prisma');
 
 /** Opens project-ci's database (SQLite `$DATA_DIR/project-ci.db`, or PostgreSQL schema `project_ci`), migrated. */
-export function openProjectCiDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger }): Promise<ProjectCiDatabase> {
+export function openProjectCiDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger; snapshots?: DatabaseSnapshotPolicy }): Promise<ProjectCiDatabase> {
   return openDatabase<Db>({
     service: 'project-ci',
     prismaDir: PRISMA_DIR,
     databaseUrl: opts.databaseUrl,
     dataDir: opts.dataDir,
+    snapshots: opts.snapshots && { ...opts.snapshots, log: opts.log },
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily: one kind per deployment
     clients: { sqlite: () => require('../../prisma/generated/sqlite').PrismaClient, postgres: () => require('../../prisma/generated/postgres').PrismaClient },
     onMigrated: ({ target, applied, unknown }) =>
