@@ -1,5 +1,5 @@
 import type { NetworkInForceV1, SandboxSpecV1, SessionStatusV1, WorkspaceSourceV1 } from '@codeagent/contracts';
-import type { SessionFilter, SessionsRepository } from '../sessions/ports';
+import type { SessionExpectation, SessionFilter, SessionsRepository } from '../sessions/ports';
 import { LIVE_STATUSES, type SessionRecord } from '../sessions/session';
 import { isNotFound, type Db } from './database';
 import { offsetOf } from '../paging';
@@ -33,13 +33,15 @@ function toRecord(r: Row): SessionRecord {
     ...(r.readyAt ? { readyAt: iso(r.readyAt) } : {}),
     ...(r.closedAt ? { closedAt: iso(r.closedAt) } : {}),
     lastActivityAt: r.lastActivityAt.toISOString(),
+    ...(r.runningCommandId ? { runningCommandId: r.runningCommandId } : {}),
+    ...(r.lastCompletedCommandId ? { lastCompletedCommandId: r.lastCompletedCommandId } : {}),
   };
 }
 
 /** The columns a patch may set (undefined fields are left alone). */
 function toData(p: Partial<SessionRecord>) {
   const d: Record<string, unknown> = {};
-  const copy = ['owner', 'status', 'failureReason', 'closeReason', 'projectId', 'workspacePolicy', 'workspaceId', 'workspacePath', 'shellInstanceId', 'ownerInstance', 'lastSeq'] as const;
+  const copy = ['owner', 'status', 'failureReason', 'closeReason', 'projectId', 'workspacePolicy', 'workspaceId', 'workspacePath', 'shellInstanceId', 'ownerInstance', 'lastSeq', 'runningCommandId', 'lastCompletedCommandId'] as const;
   for (const k of copy) if (p[k] !== undefined) d[k] = p[k];
   if (p.source !== undefined) d.source = p.source;
   if (p.sandbox !== undefined) d.sandbox = p.sandbox;
@@ -65,13 +67,14 @@ export class PrismaSessionsRepository implements SessionsRepository {
     return r ? toRecord(r) : undefined;
   }
 
-  async update(id: string, patch: Partial<SessionRecord>, expect: { statuses?: readonly SessionStatusV1[]; ownerInstance?: string } = {}): Promise<SessionRecord | undefined> {
+  async update(id: string, patch: Partial<SessionRecord>, expect: SessionExpectation = {}): Promise<SessionRecord | undefined> {
     // The compare-and-set: the WHERE holds the expected state; no row matching means someone else won.
     // One statement (UPDATE ... RETURNING), so the answer is the row as this update left it.
     const where = {
       id,
       ...(expect.statuses ? { status: { in: [...expect.statuses] } } : {}),
       ...(expect.ownerInstance ? { ownerInstance: expect.ownerInstance } : {}),
+      ...(expect.runningCommandId !== undefined ? { runningCommandId: expect.runningCommandId } : {}),
     };
     try {
       return toRecord(await this.db.session.update({ where, data: toData(patch) }));

@@ -34,6 +34,8 @@ export class EventIngest {
       },
       'shell.command.started': async (p: EventPayload<'shell.command.started'>) => {
         this.events.append(p.sessionId, 'command.started', { commandId: p.commandId, command: p.command, ...(p.user ? { user: p.user } : {}) });
+        // Busy/idle follow the shell's facts whoever sent the command (the gateway sends most directly).
+        await this.manager.commandStarted(p.sessionId, p.commandId);
       },
       'shell.command.completed': async (p: EventPayload<'shell.command.completed'>) => {
         this.events.append(p.sessionId, 'command.completed', {
@@ -43,6 +45,7 @@ export class EventIngest {
           durationMs: p.durationMs,
           timedOut: p.timedOut,
         });
+        await this.manager.commandCompleted(p.sessionId, p.commandId);
       },
       'shell.crashed': async (p: EventPayload<'shell.crashed'>) => {
         if (!this.events.isOpen(p.sessionId)) return;

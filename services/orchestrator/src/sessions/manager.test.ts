@@ -3,7 +3,7 @@ import { testLogger } from '@codeagent/testing';
 import { EventLog } from './event-log';
 import { SessionManager, type SessionPolicy } from './manager';
 import { Reconciler } from './recovery';
-import type { EventsRepository, SessionFilter, SessionsRepository, ShellPort, WorkspacePort } from './ports';
+import type { EventsRepository, SessionExpectation, SessionFilter, SessionsRepository, ShellPort, WorkspacePort } from './ports';
 import { isEnded, type SessionRecord } from './session';
 
 // The lifecycle rules with in-memory stand-ins for the database and the other services: the limits,
@@ -19,9 +19,10 @@ class MemorySessions implements SessionsRepository {
     const r = this.rows.get(id);
     return r && { ...r };
   }
-  async update(id: string, patch: Partial<SessionRecord>, expect: { statuses?: readonly string[]; ownerInstance?: string } = {}) {
+  async update(id: string, patch: Partial<SessionRecord>, expect: SessionExpectation = {}) {
     const r = this.rows.get(id);
     if (!r || (expect.statuses && !expect.statuses.includes(r.status)) || (expect.ownerInstance && r.ownerInstance !== expect.ownerInstance)) return undefined;
+    if (expect.runningCommandId !== undefined && (r.runningCommandId ?? null) !== expect.runningCommandId) return undefined;
     const next = { ...r, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) } as SessionRecord;
     this.rows.set(id, next);
     return { ...next };
@@ -80,13 +81,14 @@ function setup(policy: Partial<SessionPolicy> = {}) {
       closedJails.push(sessionId);
     },
     // Each command waits until the test lets it finish, so tests control the overlap; as the real
-    // shell does, its completion event reaches the log before its reply (unless the test holds it).
+    // shell does, it reports the start (applied as its event would be), and its completion event
+    // reaches the log before its reply (unless the test holds it).
     exec: (_i, req) =>
       new Promise<ExecResultV1>((resolve) =>
-        pendingExec.push(() => {
+        void manager.commandStarted(req.sessionId, req.commandId).then(() => pendingExec.push(() => {
           if (!holdCompletions) events.append(req.sessionId, 'command.completed', { commandId: req.commandId!, command: req.command, exitCode: 0, durationMs: 1, timedOut: false });
           resolve({ commandId: req.commandId, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, truncated: false });
-        }),
+        })),
       ),
     interrupt: async () => true,
     list: async () => [],
@@ -145,19 +147,48 @@ test('idle sessions are closed after the configured time; busy ones and recently
   expect((await t.manager.get(busy.id)).status).toBe('idle');
 });
 
-test('overlapping commands keep the session busy until the last one ends', async () => {
+test('a completion arriving after the next command started leaves the session busy until that one completes', async () => {
+  // Two replicas apply the shell's facts; the first command's completion is the one that lags.
   const t = setup();
   const s = await t.create();
-  const first = t.manager.exec(s.id, { command: 'a' });
-  const second = t.manager.exec(s.id, { command: 'b' });
-  await new Promise((r) => setImmediate(r));
-  t.pendingExec.shift()!();
-  await first;
+  await t.manager.commandStarted(s.id, 'cmd_a');
+  await t.manager.commandStarted(s.id, 'cmd_b');
+  await t.manager.commandCompleted(s.id, 'cmd_a');
   expect((await t.manager.get(s.id)).status).toBe('busy');
-  t.pendingExec.shift()!();
-  await second;
+  await t.manager.commandCompleted(s.id, 'cmd_b');
   expect((await t.manager.get(s.id)).status).toBe('idle');
   expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'busy', 'idle']);
+});
+
+test('a start arriving after its own completion, and facts applied twice (every replica), change nothing', async () => {
+  const t = setup();
+  const s = await t.create();
+  await t.manager.commandStarted(s.id, 'cmd_a');
+  await t.manager.commandCompleted(s.id, 'cmd_a');
+  await t.manager.commandCompleted(s.id, 'cmd_a');
+  await t.manager.commandStarted(s.id, 'cmd_a');
+  expect((await t.manager.get(s.id)).status).toBe('idle');
+  await Promise.all([t.manager.commandStarted(s.id, 'cmd_b'), t.manager.commandStarted(s.id, 'cmd_b')]);
+  expect((await t.manager.get(s.id)).status).toBe('busy');
+  await Promise.all([t.manager.commandCompleted(s.id, 'cmd_b'), t.manager.commandCompleted(s.id, 'cmd_b')]);
+  expect((await t.manager.get(s.id)).status).toBe('idle');
+  expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'busy', 'idle', 'busy', 'idle']);
+});
+
+test('an idle close does not close a session whose command started after the idle check read it', async () => {
+  const t = setup({ idleMs: 60_000 });
+  const s = await t.create();
+  t.advance(70_000);
+  const listLive = t.repo.listLive.bind(t.repo);
+  // The command's start is applied between the idle check's read and its close.
+  t.repo.listLive = async () => {
+    const live = await listLive();
+    await t.manager.commandStarted(s.id, 'cmd_late');
+    return live;
+  };
+  expect(await t.manager.closeIdle()).toEqual([]);
+  expect((await t.manager.get(s.id)).status).toBe('busy');
+  expect(t.closedJails).toEqual([]);
 });
 
 test('a command given a stale record (ready, while the session is idle) still marks it busy, then idle', async () => {

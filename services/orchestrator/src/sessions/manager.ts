@@ -10,7 +10,7 @@ import {
 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { EventLog } from './event-log';
-import type { Clock, PreparedWorkspace, Publisher, SessionsRepository, ShellPort, WorkspacePort } from './ports';
+import type { Clock, PreparedWorkspace, Publisher, SessionExpectation, SessionsRepository, ShellPort, WorkspacePort } from './ports';
 import { isEnded, RUNNABLE_STATUSES, type SessionRecord } from './session';
 import { assertMove } from './state';
 
@@ -56,12 +56,8 @@ const reasonOf = (err: unknown) => (err instanceof Error ? err.message : String(
  * log and, for the lifecycle facts, published.
  */
 export class SessionManager {
-  /** Commands in flight per session: busy while > 0. */
-  private readonly running = new Map<string, number>();
   /** Closes in progress on this replica. */
   private readonly closing = new Map<string, Promise<SessionRecord>>();
-  /** The busy/idle update in progress per session (see settleBusy). */
-  private readonly settling = new Map<string, Promise<void>>();
 
   constructor(
     private readonly deps: {
@@ -161,7 +157,12 @@ export class SessionManager {
     }
   }
 
-  /** Runs a command in the session's jail; busy while it runs, idle after. A record just read saves reading it again. */
+  /**
+   * Runs a command in the session's jail (the agents' tools; clients' commands go from the gateway
+   * straight to the shell). Busy/idle follow the shell's command events as for every other command;
+   * the reply, the command's authoritative completion, is applied too, so the session is idle once
+   * this returns even if the event is still on its way. A record just read saves reading it again.
+   */
   async exec(session: string | SessionRecord, req: { command: string; commandId?: string; timeoutMs?: number; user?: string }): Promise<ExecResultV1> {
     const s = typeof session === 'string' ? await this.get(session) : session;
     const id = s.id;
@@ -169,12 +170,11 @@ export class SessionManager {
       throw new AppError('INVALID_STATE', `session ${id} is ${s.status}; commands run only in a ready, busy or idle session`, { details: { status: s.status } });
     }
     const commandId = req.commandId ?? `cmd_${randomBytes(8).toString('hex')}`;
-    this.running.set(id, (this.running.get(id) ?? 0) + 1);
     const completion = this.deps.events.completion(id, commandId);
-    await this.settleBusy(id, s.status);
     try {
       const result = await this.deps.shell.exec(s.shellInstanceId, { sessionId: id, command: req.command, commandId, timeoutMs: req.timeoutMs ?? this.deps.policy.execTimeoutMs, user: req.user });
       if (!(await completion.within(this.deps.policy.completionWaitMs))) this.deps.log.warn({ sessionId: id, commandId, waitedMs: this.deps.policy.completionWaitMs }, 'command answered before its completion event reached the log');
+      await this.commandCompleted(id, commandId);
       return result;
     } catch (err) {
       completion.cancel();
@@ -182,33 +182,50 @@ export class SessionManager {
         await this.fail(id, `the jail is gone: ${(err as Error).message}`);
       }
       throw err;
-    } finally {
-      const left = (this.running.get(id) ?? 1) - 1;
-      if (left > 0) this.running.set(id, left);
-      else this.running.delete(id);
-      await this.settleBusy(id, 'busy');
     }
   }
 
   /**
-   * Brings busy/idle in line with the commands running here. One at a time per session, reading the
-   * state afresh, so a command starting as another ends never leaves the session idle while it runs.
-   * `likely` is the state the caller expects: the move is first tried from it (a compare-and-set, one
-   * statement), and the state is read only when that misses.
+   * The shell reported a command started: the session is busy running it. Idempotent (every replica
+   * may apply the same event) and order-proof: a start arriving after its own completion is ignored.
    */
-  private settleBusy(id: string, likely: SessionStatusV1): Promise<void> {
-    const prev = this.settling.get(id) ?? Promise.resolve();
-    const next = prev.then(async () => {
-      const want = this.running.has(id) ? 'busy' : 'idle';
-      const patch = () => ({ lastActivityAt: this.deps.clock.now().toISOString() });
-      if (shouldMove(likely, want) && (await this.tryMove(id, likely, want, patch()))) return;
-      const s = await this.deps.repo.get(id);
-      if (s && shouldMove(s.status, want)) await this.tryMove(id, s.status, want, patch());
+  async commandStarted(id: string, commandId: string): Promise<void> {
+    await this.settleCommand(id, (s) => {
+      if (s.lastCompletedCommandId === commandId || s.runningCommandId === commandId) return undefined;
+      return { status: 'busy', runningCommandId: commandId };
     });
-    const done = next.catch((err: Error) => this.deps.log.warn({ err, sessionId: id }, 'busy/idle not recorded'));
-    this.settling.set(id, done);
-    void done.then(() => this.settling.get(id) === done && this.settling.delete(id));
-    return done;
+  }
+
+  /**
+   * The shell reported a command completed (or answered it): idle unless another command started
+   * since, whose own completion will make it idle. Idempotent, like commandStarted.
+   */
+  async commandCompleted(id: string, commandId: string): Promise<void> {
+    await this.settleCommand(id, (s) => {
+      if (s.lastCompletedCommandId === commandId) return undefined;
+      const othersRun = Boolean(s.runningCommandId) && s.runningCommandId !== commandId;
+      // `ready` never becomes idle (its start was not seen): it only records the activity.
+      const status = othersRun || s.status === 'ready' ? s.status : 'idle';
+      return { status, runningCommandId: othersRun ? s.runningCommandId : null, lastCompletedCommandId: commandId };
+    });
+  }
+
+  /**
+   * Applies a command fact as a compare-and-set on the state read (status and running command), read
+   * again when another writer (a replica applying the next event) got there first. Facts about a
+   * session that is not runnable any more are dropped.
+   */
+  private async settleCommand(id: string, next: (s: SessionRecord) => { status: SessionStatusV1; runningCommandId: string | null | undefined; lastCompletedCommandId?: string } | undefined): Promise<void> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const s = await this.deps.repo.get(id);
+      if (!s || !RUNNABLE_STATUSES.includes(s.status)) return;
+      const want = next(s);
+      if (!want) return;
+      const { status, ...patch } = want;
+      const moved = await this.tryMove(id, s.status, status, { ...patch, lastActivityAt: this.deps.clock.now().toISOString() }, { runningCommandId: s.runningCommandId ?? null });
+      if (moved) return;
+    }
+    this.deps.log.warn({ sessionId: id }, 'busy/idle not recorded: the session kept changing');
   }
 
   async interrupt(id: string): Promise<boolean> {
@@ -247,7 +264,6 @@ export class SessionManager {
     this.deps.publisher
       .publish('session.closed', { ...this.factOf(closed), reason: closed.closeReason ?? reason, durationMs: Date.parse(closed.closedAt!) - Date.parse(closed.createdAt) })
       .catch((err: Error) => this.deps.log.warn({ err }, 'session.closed not published'));
-    this.running.delete(id);
     await this.deps.events.release(id);
     return closed;
   }
@@ -265,7 +281,6 @@ export class SessionManager {
     this.deps.events.append(id, 'status', { from: s.status, to: 'failed', reason });
     this.deps.log.warn({ sessionId: id, reason }, 'session failed');
     this.deps.publisher.publish('session.failed', { ...this.factOf(failed), reason }).catch((err: Error) => this.deps.log.warn({ err }, 'session.failed not published'));
-    this.running.delete(id);
     await this.deps.events.release(id);
     return failed;
   }
@@ -276,8 +291,12 @@ export class SessionManager {
     const closed: string[] = [];
     for (const s of await this.deps.repo.listLive()) {
       if (s.ownerInstance !== this.deps.self || (s.status !== 'ready' && s.status !== 'idle')) continue;
-      if (Date.parse(s.lastActivityAt) > cutoff || this.running.has(s.id)) continue;
-      await this.close(s.id, `idle for more than ${Math.round(this.deps.policy.idleMs / 1000)} s`).then(
+      if (Date.parse(s.lastActivityAt) > cutoff) continue;
+      const reason = `idle for more than ${Math.round(this.deps.policy.idleMs / 1000)} s`;
+      // Moved to closing only if still quiet: a command that started since (its event made the session
+      // busy) keeps it open; the close then finds it closing already.
+      if (!(await this.tryMove(s.id, s.status, 'closing', { closeReason: reason }, { runningCommandId: null }).catch(() => undefined))) continue;
+      await this.close(s.id, reason).then(
         () => closed.push(s.id),
         (err: Error) => this.deps.log.warn({ err, sessionId: s.id }, 'idle session not closed'),
       );
@@ -307,9 +326,10 @@ export class SessionManager {
   }
 
   /** As move, but undefined when the session is no longer `from`. */
-  private async tryMove(id: string, from: SessionStatusV1, to: SessionStatusV1, patch: Partial<SessionRecord> = {}): Promise<SessionRecord | undefined> {
-    assertMove(id, from, to);
-    const r = await this.deps.repo.update(id, { ...patch, status: to }, { statuses: [from] });
+  private async tryMove(id: string, from: SessionStatusV1, to: SessionStatusV1, patch: Partial<SessionRecord> = {}, expect: SessionExpectation = {}): Promise<SessionRecord | undefined> {
+    // Staying in a state is a compare-and-set of the patch alone (a command fact on an idle session).
+    if (from !== to) assertMove(id, from, to);
+    const r = await this.deps.repo.update(id, { ...patch, status: to }, { ...expect, statuses: [from] });
     if (r && from !== to) this.deps.events.append(id, 'status', { from, to, ...(patch.closeReason ? { reason: patch.closeReason } : {}) });
     return r;
   }
@@ -323,7 +343,3 @@ export class SessionManager {
   }
 }
 
-/** Whether a session in `from` moves to `want` when its commands start or end (never out of a non-runnable state, never ready → idle). */
-function shouldMove(from: SessionStatusV1, want: 'busy' | 'idle'): boolean {
-  return from !== want && RUNNABLE_STATUSES.includes(from) && !(want === 'idle' && from === 'ready');
-}

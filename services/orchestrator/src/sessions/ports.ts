@@ -22,6 +22,14 @@ export interface SessionFilter {
   cursor?: string;
 }
 
+/** What a compare-and-set update expects of the stored session (absent fields: anything). */
+export interface SessionExpectation {
+  statuses?: readonly SessionStatusV1[];
+  ownerInstance?: string;
+  /** The running command as last read (null: none). */
+  runningCommandId?: string | null;
+}
+
 export interface SessionsRepository {
   insert(s: SessionRecord): Promise<void>;
   get(id: string): Promise<SessionRecord | undefined>;
@@ -29,7 +37,7 @@ export interface SessionsRepository {
    * Applies `patch` if the session still matches `expect` (compare-and-set); returns the updated
    * record, or undefined when it does not match (or does not exist).
    */
-  update(id: string, patch: Partial<SessionRecord>, expect?: { statuses?: readonly SessionStatusV1[]; ownerInstance?: string }): Promise<SessionRecord | undefined>;
+  update(id: string, patch: Partial<SessionRecord>, expect?: SessionExpectation): Promise<SessionRecord | undefined>;
   remove(id: string): Promise<void>;
   list(filter: SessionFilter): Promise<{ sessions: SessionRecord[]; nextCursor?: string }>;
   /** Sessions in a live state, overall or of one owner. */

@@ -106,11 +106,8 @@ export class Reconciler {
       report.failed.push({ sessionId: s.id, reason });
       return;
     }
-    if (s.status === 'busy' && adopted) {
-      // The command's caller was the replica that died; its result went with it.
-      await this.deps.repo.update(s.id, { status: 'idle' }, { statuses: ['busy'] });
-      this.deps.events.append(s.id, 'status', { from: 'busy', to: 'idle', reason: 'the replica running the command stopped' });
-    }
+    // A busy session stays busy: its command runs in the jail whatever happened to the replica that
+    // sent it, and the shell's completion makes it idle (SessionManager.commandCompleted).
     report.kept.push(s.id);
   }
 

@@ -27,6 +27,10 @@ export interface SessionRecord {
   readyAt?: string;
   closedAt?: string;
   lastActivityAt: string;
+  /** The command the shell reported started and not yet completed; null once it completed. */
+  runningCommandId?: string | null;
+  /** The command whose completion was applied last (a start of it arriving afterwards is stale). */
+  lastCompletedCommandId?: string;
 }
 
 /** States in which the session holds resources and counts against the limits. */
@@ -37,6 +41,6 @@ export const isEnded = (s: SessionStatusV1) => s === 'closed' || s === 'failed';
 
 /** The public view; `lastSeq` is the live one when the owner knows better than the database. */
 export function toSessionV1(r: SessionRecord, liveLastSeq?: number): SessionV1 {
-  const { ownerInstance: _owner, ...rest } = r;
+  const { ownerInstance: _owner, runningCommandId: _running, lastCompletedCommandId: _completed, ...rest } = r;
   return { ...rest, lastSeq: Math.max(r.lastSeq, liveLastSeq ?? 0) };
 }
