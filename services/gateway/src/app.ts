@@ -7,6 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { SessionAccess } from './auth/access';
+import { SessionCommands } from './sessions/commands';
+import { SessionPlacements } from './sessions/placement';
 import type { AuthService } from './auth/auth-service';
 import { registerAuth } from './auth/hooks';
 import type { GatewayEnv } from './env';
@@ -42,12 +44,14 @@ export interface GatewayDeps {
 export interface RouteDeps extends GatewayDeps {
   services: ServiceClient;
   access: SessionAccess;
+  /** Session commands straight to the shell replica holding the jail. */
+  commands: SessionCommands;
 }
 
 export type ZApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
 /** The REST API: validation, problem+json errors, OpenAPI at /docs, auth, rate limits, metrics, routes. */
-export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstance; services: ServiceClient; access: SessionAccess }> {
+export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstance; services: ServiceClient; access: SessionAccess; commands: SessionCommands }> {
   const { env, log } = deps;
   const app: FastifyInstance = Fastify({
     loggerInstance: log.child({ component: 'http' }),
@@ -111,8 +115,9 @@ export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstanc
   });
 
   const services = serviceClient(deps.bus, { timeoutMs: env.GATEWAY_REQUEST_TIMEOUT_MS });
-  const access = new SessionAccess(services);
-  const routeDeps: RouteDeps = { ...deps, services, access };
+  const access = new SessionAccess(new SessionPlacements(services, { ttlMs: env.GATEWAY_PLACEMENT_TTL_MS, maxEntries: env.GATEWAY_PLACEMENT_MAX_SESSIONS }));
+  const commands = new SessionCommands(services, access, { execTimeoutMs: env.GATEWAY_EXEC_TIMEOUT_MS });
+  const routeDeps: RouteDeps = { ...deps, services, access, commands };
   const z = app.withTypeProvider<ZodTypeProvider>();
   healthRoutes(z, routeDeps);
   authRoutes(z, routeDeps);
@@ -126,5 +131,5 @@ export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstanc
   analyticsRoutes(z, routeDeps);
   dashboardRoutes(app);
   mcpRoutes(z, routeDeps);
-  return { app, services, access };
+  return { app, services, access, commands };
 }

@@ -32,10 +32,18 @@ export const GatewayEnvShape = {
   /** How long a route waits for the service behind it, ms. */
   GATEWAY_REQUEST_TIMEOUT_MS: envInt(15_000, 50, 600_000),
   /**
-   * How long a command run without its own `timeoutMs` may take (HTTP and socket /exec). Sent to the
-   * orchestrator as the command's timeout, so the gateway waits exactly as long as the command may run.
+   * How long a command run without its own `timeoutMs` may take (HTTP, socket /exec, MCP run_command).
+   * Sent to the shell as the command's timeout, so the gateway waits exactly as long as the command
+   * may run. The same default as ORCHESTRATOR_EXEC_TIMEOUT_MS (the agents' commands).
    */
   GATEWAY_EXEC_TIMEOUT_MS: envInt(10 * 60_000, 1, 86_400_000),
+  /**
+   * How long a session's cached placement (its shell replica, owner and state) is trusted before it is
+   * read again, ms: status events keep it current; this bounds how long a lost event can mislead it.
+   */
+  GATEWAY_PLACEMENT_TTL_MS: envInt(30_000, 0, 3_600_000),
+  /** Sessions whose placement the gateway caches (the oldest is dropped beyond). */
+  GATEWAY_PLACEMENT_MAX_SESSIONS: envInt(10_000, 1, 10_000_000),
   /**
    * How long `POST /api/projects/chat` waits for project-ci: it waits up to PROJECT_CI_LLM_TIMEOUT_MS
    * (120 s) for the model, so this stays above that.

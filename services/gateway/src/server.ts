@@ -39,9 +39,9 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
       : undefined;
   // Team mode: counted in the gateway's database, so every replica on it shares each user's limit.
   const rateLimits = store ? new DbRateLimitCounter(store.db.client) : new MemoryRateLimitCounter();
-  const { app, services, access } = await buildApp({ env, bus, log, auth, rateLimits });
+  const { app, services, access, commands } = await buildApp({ env, bus, log, auth, rateLimits });
   const hub = new SessionHub();
-  const io = attachSockets(app.server, { env, log, services, access, hub, auth });
+  const io = attachSockets(app.server, { env, log, services, access, commands, hub, auth });
   limitSocketCommands(io.of('/v1'), rateLimits, { max: env.GATEWAY_RATE_LIMIT_PER_MINUTE, windowMs: 60_000, log });
   const host = listenHost(env);
   await app.listen({ port: env.GATEWAY_PORT, host });
@@ -59,12 +59,20 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
       // subscription of this replica catches up from the durable log.
       await bus.subscribe(
         'gateway',
-        { 'session.event': async (e) => hub.dispatch(e) },
+        {
+          'session.event': async (e) => {
+            access.placements.observe(e);
+            hub.dispatch(e);
+          },
+        },
         {
           durable: false,
           ordered: true,
           onAttached: (reattached) => {
-            if (reattached) log.info({ subscriptions: hub.resyncAll() }, 'bus reconnected; subscriptions catch up from the log');
+            if (!reattached) return;
+            // Status changes published meanwhile were lost too: placements are read again on next use.
+            access.placements.forgetAll();
+            log.info({ subscriptions: hub.resyncAll() }, 'bus reconnected; subscriptions catch up from the log');
           },
         },
       );

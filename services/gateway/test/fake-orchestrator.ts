@@ -14,7 +14,8 @@ interface Ev {
 /**
  * A small orchestrator for the gateway's tests: real messages through the real broker, answering
  * orchestrator.* commands from memory. It enforces no ownership at all, so a test that sees a refusal
- * proves the gateway's own check.
+ * proves the gateway's own check. Its sessions' jails are on a fake shell replica of its own (shell.*
+ * commands to `shellInstanceId`, recorded in `received` too), where the gateway sends their commands.
  */
 export class FakeOrchestrator {
   readonly sessions = new Map<string, Record<string, any>>();
@@ -25,6 +26,9 @@ export class FakeOrchestrator {
   /** Every command received, with the metadata.user it carried. */
   readonly received: Array<{ name: string; user?: string; payload: unknown }> = [];
   private n = 0;
+
+  private shellBus?: Bus;
+  readonly shellInstanceId = `fake-shell-${process.pid}-${Date.now()}`;
 
   private constructor(readonly bus: Bus) {}
 
@@ -42,6 +46,19 @@ export class FakeOrchestrator {
       };
     }
     await bus.handleCommands('orchestrator', handlers as never);
+    o.shellBus = await Bus.connect({ url, service: 'shell', instanceId: o.shellInstanceId, logger: testLogger() });
+    const shell: Record<string, (p: any, ctx: any) => Promise<unknown>> = {};
+    for (const name of Object.keys(catalog.commands)) {
+      if ((catalog.commands as Record<string, { service: string }>)[name]!.service !== 'shell') continue;
+      shell[name] = async (p, ctx) => {
+        o.received.push({ name, user: ctx.metadata.user, payload: p });
+        if (name === 'shell.exec') return o.session_exec(p);
+        if (name === 'shell.interrupt') return o.session_interrupt(p);
+        if (name.startsWith('shell.pty.')) return o.session_resize(p);
+        return {};
+      };
+    }
+    await o.shellBus.handleCommands('shell', shell as never);
     return o;
   }
 
@@ -59,7 +76,7 @@ export class FakeOrchestrator {
     const id = `ses_${++this.n}_${owner}`;
     const now = new Date().toISOString();
     this.sessions.set(id, {
-      id, owner, status: 'ready', source: { kind: 'empty' }, sandbox: {}, workspacePolicy: 'remove', lastSeq: 0,
+      id, owner, status: 'ready', shellInstanceId: this.shellInstanceId, source: { kind: 'empty' }, sandbox: {}, workspacePolicy: 'remove', lastSeq: 0,
       createdAt: now, updatedAt: now, lastActivityAt: now,
     });
     return id;
@@ -229,7 +246,8 @@ export class FakeOrchestrator {
     return { interrupted: true, status: 'interrupted' };
   }
 
-  close(): Promise<void> {
-    return this.bus.close(1_000);
+  async close(): Promise<void> {
+    await this.shellBus?.close(1_000);
+    await this.bus.close(1_000);
   }
 }

@@ -72,8 +72,8 @@ test('an exec without timeoutMs is given GATEWAY_EXEC_TIMEOUT_MS (not the generi
   const res = await http(gw.url, 'POST', `/api/v1/sessions/${sessionId}/exec`, { body: { command: 'wait 1000' } });
   expect(res.status).toBe(200);
   expect(res.body).toMatchObject({ exitCode: 0, timedOut: false });
-  const sent = orch.received.filter((r) => r.name === 'orchestrator.session.exec').at(-1)!.payload as { timeoutMs?: number };
-  // The command is told the same limit the gateway waits for (default 10 minutes, the orchestrator's own default).
+  const sent = orch.received.filter((r) => r.name === 'shell.exec').at(-1)!.payload as { timeoutMs?: number };
+  // The command (sent to the shell) is told the same limit the gateway waits for (default 10 minutes, the orchestrator's own default).
   expect(sent.timeoutMs).toBe(600_000);
   const c = new TestClient(gw.url);
   try {
@@ -82,7 +82,7 @@ test('an exec without timeoutMs is given GATEWAY_EXEC_TIMEOUT_MS (not the generi
     const reply = await waitFor('socket exec reply', () => c.reply(id), { timeoutMs: 10_000 });
     expect(reply.type).toBe('response');
     expect(reply.payload).toMatchObject({ commandId: id, exitCode: 0 });
-    expect((orch.received.filter((r) => r.name === 'orchestrator.session.exec').at(-1)!.payload as { timeoutMs?: number }).timeoutMs).toBe(600_000);
+    expect((orch.received.filter((r) => r.name === 'shell.exec').at(-1)!.payload as { timeoutMs?: number }).timeoutMs).toBe(600_000);
   } finally {
     c.close();
   }

@@ -158,7 +158,7 @@ test('local mode refuses web pages of other sites and DNS-rebound host names, ov
       .end(),
   );
   expect(rebound).toBe(403);
-  expect(orch.received.filter((r) => r.name === 'orchestrator.session.exec' && (r.payload as { sessionId: string }).sessionId === sessionId)).toEqual([]);
+  expect(orch.received.filter((r) => r.name === 'shell.exec' && (r.payload as { sessionId: string }).sessionId === sessionId)).toEqual([]);
   // A loopback page (a local web UI) is fine.
   expect((await http(gw.url, 'GET', `/api/v1/sessions/${sessionId}`, { headers: { origin: 'http://localhost:3000' } })).status).toBe(200);
 

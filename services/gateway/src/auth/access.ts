@@ -1,5 +1,5 @@
-import { AppError } from '@codeagent/contracts';
-import type { ServiceClient } from '../http/bus-call';
+import { AppError, type SessionV1 } from '@codeagent/contracts';
+import type { Placement, SessionPlacements } from '../sessions/placement';
 import { isAdmin, type Principal } from './principal';
 
 /** The owner field of a record the orchestrator returns (sessions, runs, tasks). */
@@ -21,38 +21,21 @@ export function assertOwner(who: Principal, record: unknown, what: string): void
 
 /**
  * The gateway's own authorization of session access: it does not rely on the services behind it to
- * check. A session's owner never changes, so it is cached (bounded) to keep exec and subscribe cheap.
+ * check. A session's owner never changes; it is read with the session's placement (cached, see
+ * SessionPlacements), so a command is authorised here once, without a service call.
  */
 export class SessionAccess {
-  private readonly owners = new Map<string, string>();
+  constructor(readonly placements: SessionPlacements) {}
 
-  constructor(
-    private readonly services: ServiceClient,
-    private readonly maxCached = 10_000,
-  ) {}
-
-  /** Resolves when `who` may act on the session; FORBIDDEN, NOT_FOUND or the service's error otherwise. */
-  async check(who: Principal, sessionId: string): Promise<void> {
-    if (isAdmin(who)) return;
-    let owner = this.owners.get(sessionId);
-    if (owner === undefined) {
-      // Asked without the actor: the gateway decides, whatever the service would have said.
-      const session = await this.services.call('orchestrator.session.get', { sessionId }, who);
-      owner = session.owner;
-      this.remember(sessionId, owner);
-    }
-    if (owner !== who.userId) throw forbidden(`session ${sessionId}`);
+  /** The session's placement when `who` may act on it; FORBIDDEN, NOT_FOUND or the service's error otherwise. */
+  async check(who: Principal, sessionId: string): Promise<Placement> {
+    const placement = await this.placements.get(sessionId, who);
+    if (!isAdmin(who) && placement.owner !== who.userId) throw forbidden(`session ${sessionId}`);
+    return placement;
   }
 
-  remember(sessionId: string, owner: string): void {
-    if (this.owners.size >= this.maxCached) {
-      const oldest = this.owners.keys().next().value;
-      if (oldest !== undefined) this.owners.delete(oldest);
-    }
-    this.owners.set(sessionId, owner);
-  }
-
-  forget(sessionId: string): void {
-    this.owners.delete(sessionId);
+  /** A session a route just read or made. */
+  remember(session: Pick<SessionV1, 'id' | 'owner' | 'status' | 'shellInstanceId'>): void {
+    this.placements.remember(session);
   }
 }

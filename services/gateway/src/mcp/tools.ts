@@ -63,7 +63,7 @@ const registerAgentTools: Register = (server, ctx) => {
       const commandId = `mcp-${randomUUID()}`;
       const progress = extra._meta?.progressToken !== undefined ? commandProgress(ctx, sessionId, commandId, extra._meta.progressToken, extra) : undefined;
       try {
-        const r = await services.call('orchestrator.session.exec', { sessionId, command, commandId, timeoutMs, actor: actorOf(who) }, who, { timeoutMs: timeoutMs + 5_000 });
+        const r = await ctx.deps.commands.exec(who, sessionId, { command, commandId, timeoutMs });
         return execResult(sessionId, r);
       } finally {
         progress?.stop();
@@ -124,7 +124,7 @@ const registerSessionTools: Register = (server, ctx) => {
         who,
         { timeoutMs: 180_000 },
       );
-      access.remember(s.id, s.owner);
+      access.remember(s);
       return jsonResult(s, `Session ${s.id} is ${s.status}.\n${JSON.stringify(s, null, 2)}`);
     }),
   );
@@ -151,7 +151,7 @@ const registerSessionTools: Register = (server, ctx) => {
     guarded(async ({ sessionId, snapshotId }: { sessionId: string; snapshotId?: string }) => {
       await access.check(who, sessionId);
       const s = await services.call('orchestrator.session.fork', { sessionId, snapshotId, owner: who.userId, actor: actorOf(who) }, who, { timeoutMs: 180_000 });
-      access.remember(s.id, s.owner);
+      access.remember(s);
       return jsonResult(s, `Session ${s.id} (fork of ${sessionId}) is ${s.status}.\n${JSON.stringify(s, null, 2)}`);
     }),
   );

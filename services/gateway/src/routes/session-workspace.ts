@@ -50,7 +50,7 @@ export function sessionWorkspaceRoutes(app: ZApp, deps: RouteDeps): void {
   app.post('/api/v1/sessions/:id/fork', { schema: { summary: 'a new session whose workspace starts from this state', tags: ['sessions'], params: IdParams, body: ForkBody.optional(), response: { 201: SessionV1 } } }, async (req, reply) => {
     await access.check(req.principal, req.params.id);
     const s = await services.call('orchestrator.session.fork', { sessionId: req.params.id, ...(req.body ?? {}), owner: req.principal.userId, actor: actorOf(req.principal) }, req.principal, { timeoutMs: 180_000 });
-    access.remember(s.id, s.owner);
+    access.remember(s);
     return reply.code(201).send(s);
   });
 }

@@ -32,11 +32,11 @@ const CloseQuery = z.object({ workspacePolicy: z.enum(['remove', 'keep']).option
 
 /** Sessions (orchestrator): lifecycle, exec, interrupt, events. The gateway checks ownership itself. */
 export function sessionRoutes(app: ZApp, deps: RouteDeps): void {
-  const { services, access } = deps;
+  const { services, access, commands } = deps;
   app.post('/api/v1/sessions', { schema: { summary: 'open a session on a project or a source; 201 once its shell answers', tags: ['sessions'], body: CreateSession, response: { 201: SessionV1 } } }, async (req, reply) => {
     const who = req.principal;
     const session = await services.call('orchestrator.session.create', { ...req.body, owner: who.userId, actor: actorOf(who) }, who, { timeoutMs: 180_000 });
-    access.remember(session.id, session.owner);
+    access.remember(session);
     return reply.code(201).send(session);
   });
   app.get('/api/v1/sessions', { schema: { summary: 'sessions, newest first (a member sees their own)', tags: ['sessions'], querystring: ListSessions, response: { 200: SessionListReplyV1 } } }, async (req) => {
@@ -49,21 +49,20 @@ export function sessionRoutes(app: ZApp, deps: RouteDeps): void {
   app.get('/api/v1/sessions/:id', { schema: { summary: 'a session', tags: ['sessions'], params: IdParams, response: { 200: SessionV1 } } }, async (req) => {
     const s = await services.call('orchestrator.session.get', { sessionId: req.params.id, actor: actorOf(req.principal) }, req.principal);
     assertOwner(req.principal, s, `session ${req.params.id}`);
+    access.remember(s);
     return s;
   });
   app.delete('/api/v1/sessions/:id', { schema: { summary: 'close a session: ends every process of it', tags: ['sessions'], params: IdParams, querystring: CloseQuery, response: { 200: SessionV1 } } }, async (req) => {
     await access.check(req.principal, req.params.id);
-    return services.call('orchestrator.session.close', { sessionId: req.params.id, ...req.query, actor: actorOf(req.principal) }, req.principal, { timeoutMs: 60_000 });
+    const closed = await services.call('orchestrator.session.close', { sessionId: req.params.id, ...req.query, actor: actorOf(req.principal) }, req.principal, { timeoutMs: 60_000 });
+    access.remember(closed);
+    return closed;
   });
   app.post('/api/v1/sessions/:id/exec', { schema: { summary: 'run a command; `cd` and `export` persist', tags: ['sessions'], params: IdParams, body: ExecBody, response: { 200: ExecResultV1 } } }, async (req) => {
-    await access.check(req.principal, req.params.id);
-    const timeoutMs = req.body.timeoutMs ?? deps.env.GATEWAY_EXEC_TIMEOUT_MS;
-    // The command's own timeout, plus time for the orchestrator to answer once it has stopped it.
-    return services.call('orchestrator.session.exec', { sessionId: req.params.id, ...req.body, timeoutMs, actor: actorOf(req.principal) }, req.principal, { timeoutMs: timeoutMs + 5_000 });
+    return commands.exec(req.principal, req.params.id, req.body);
   });
   app.post('/api/v1/sessions/:id/interrupt', { schema: { summary: 'interrupt the running command', tags: ['sessions'], params: IdParams, response: { 200: SessionInterruptReplyV1 } } }, async (req) => {
-    await access.check(req.principal, req.params.id);
-    return services.call('orchestrator.session.interrupt', { sessionId: req.params.id, actor: actorOf(req.principal) }, req.principal);
+    return commands.interrupt(req.principal, req.params.id);
   });
   app.get('/api/v1/sessions/:id/events', { schema: { summary: "the session's events after sequence number `since`", tags: ['sessions'], params: IdParams, querystring: EventsQuery, response: { 200: SessionEventsReplyV1 } } }, async (req) => {
     await access.check(req.principal, req.params.id);

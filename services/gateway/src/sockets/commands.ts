@@ -1,5 +1,6 @@
 import { SOCKET_AGENT_COMMANDS, type ClientMessageV1, type SessionEventV1, type SocketExecResultV1 } from '@codeagent/contracts';
 import type { SessionAccess } from '../auth/access';
+import type { SessionCommands } from '../sessions/commands';
 import { actorOf } from '../auth/actor';
 import type { Principal } from '../auth/principal';
 import type { ServiceClient } from '../http/bus-call';
@@ -12,6 +13,7 @@ export interface SocketContext {
   sink: SocketSink;
   services: ServiceClient;
   access: SessionAccess;
+  commands: SessionCommands;
   hub: SessionHub;
   /** This socket's subscriptions, by session. */
   subscriptions: Map<string, Subscription>;
@@ -65,14 +67,14 @@ export async function runCommand(ctx: SocketContext, msg: ClientMessageV1): Prom
       ctx.sink.respond(p.command, msg.id, await execStreaming(ctx, msg.id, sessionId, p.args[0], p.timeoutMs));
       return;
     case '/interrupt':
-      ctx.sink.respond(p.command, msg.id, await ctx.services.call('orchestrator.session.interrupt', { sessionId, actor: actorOf(who) }, who));
+      ctx.sink.respond(p.command, msg.id, await ctx.commands.interrupt(who, sessionId));
       return;
     case '/input':
       ctx.sink.respond(p.command, msg.id, await ctx.services.call('orchestrator.session.input', { sessionId, data: p.args[0], actor: actorOf(who) }, who));
       return;
     case '/resize': {
       const [cols, rows] = p.args;
-      ctx.sink.respond(p.command, msg.id, await ctx.services.call('orchestrator.session.resize', { sessionId, cols, rows, actor: actorOf(who) }, who));
+      ctx.sink.respond(p.command, msg.id, await ctx.commands.resize(who, sessionId, cols, rows));
       return;
     }
     default: {
@@ -108,13 +110,8 @@ async function execStreaming(ctx: SocketContext, commandId: string, sessionId: s
   const listener: SessionListener = { onEvent: take };
   ctx.hub.add(sessionId, listener);
   try {
-    const result = await ctx.services.call(
-      'orchestrator.session.exec',
-      { sessionId, command: line, commandId, timeoutMs, actor: actorOf(ctx.principal) },
-      ctx.principal,
-      { timeoutMs: timeoutMs + 5_000 },
-    );
-    // The orchestrator answers once the completion is in the session log. If its live event has not
+    const result = await ctx.commands.exec(ctx.principal, sessionId, { command: line, commandId, timeoutMs });
+    // The shell answers once the command's events are published. If its live completion has not
     // reached this replica yet (or never will: the live path lost it), read the log from the last of
     // this command's events seen: what the stream missed is sent from there, in order.
     let after = lastSeen;

@@ -7,6 +7,7 @@ import type { AuthService } from '../auth/auth-service';
 import { LOCAL_PRINCIPAL, type Principal } from '../auth/principal';
 import type { GatewayEnv } from '../env';
 import type { ServiceClient } from '../http/bus-call';
+import type { SessionCommands } from '../sessions/commands';
 import { localRequestRefusal } from '../http/local-origin';
 import { gatewayMetrics } from '../http/metrics';
 import { runCommand, type SocketContext } from './commands';
@@ -19,6 +20,7 @@ export interface SocketDeps {
   log: Logger;
   services: ServiceClient;
   access: SessionAccess;
+  commands: SessionCommands;
   hub: SessionHub;
   auth?: AuthService;
 }
@@ -84,6 +86,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): Server {
       sink,
       services: deps.services,
       access: deps.access,
+      commands: deps.commands,
       hub: deps.hub,
       subscriptions,
       sent: new Map(),

@@ -1,0 +1,76 @@
+import type { SessionEventV1, SessionStatusV1, SessionV1 } from '@codeagent/contracts';
+import type { Principal } from '../auth/principal';
+import type { ServiceClient } from '../http/bus-call';
+
+/** What the gateway needs to authorise and route a session's commands without asking anyone. */
+export interface Placement {
+  sessionId: string;
+  owner: string;
+  status: SessionStatusV1;
+  /** The shell replica holding the jail (absent until the session is ready). */
+  shellInstanceId?: string;
+}
+
+interface Entry extends Placement {
+  /** When it was read from the orchestrator (ms): past the TTL it is read again. */
+  readAt: number;
+}
+
+/**
+ * Sessions' placements, cached at the edge: filled from `orchestrator.session.get` on first use, kept
+ * current by the session's `status` events (every replica receives every `session.event`), read again
+ * after `ttlMs` as a backstop for an event the live path lost, and dropped when the shell says the
+ * jail is not where the cache said (SessionCommands). Bounded: the oldest entry goes first.
+ */
+export class SessionPlacements {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly services: ServiceClient,
+    private readonly opts: { ttlMs: number; maxEntries: number; now?: () => number },
+  ) {}
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  /** The session's placement, read when absent or stale (NOT_FOUND or the service's error otherwise). */
+  async get(sessionId: string, who: Principal): Promise<Placement> {
+    const e = this.entries.get(sessionId);
+    if (e && this.now() - e.readAt < this.opts.ttlMs) return e;
+    // Asked without the actor: the gateway decides access, whatever the service would have said.
+    return this.remember(await this.services.call('orchestrator.session.get', { sessionId }, who));
+  }
+
+  /** Stores what a route just read or made (a created session is placed before its first command). */
+  remember(s: Pick<SessionV1, 'id' | 'owner' | 'status' | 'shellInstanceId'>): Placement {
+    this.entries.delete(s.id);
+    if (this.entries.size >= this.opts.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    const entry: Entry = { sessionId: s.id, owner: s.owner, status: s.status, ...(s.shellInstanceId ? { shellInstanceId: s.shellInstanceId } : {}), readAt: this.now() };
+    this.entries.set(s.id, entry);
+    return entry;
+  }
+
+  /** A live session event: a status change updates the cached state (closed and failed included, so commands get 409 at once). */
+  observe(e: SessionEventV1): void {
+    if (e.kind !== 'status') return;
+    const entry = this.entries.get(e.sessionId);
+    if (entry) entry.status = e.data.to;
+  }
+
+  forget(sessionId: string): void {
+    this.entries.delete(sessionId);
+  }
+
+  /** Every entry is read again on next use (the live events were lost: the bus reconnected). */
+  forgetAll(): void {
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
