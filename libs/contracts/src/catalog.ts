@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { CommandDef, EventDef } from './define';
 import { agentCommands, agentEvents } from './messages/agent';
 import { analyticsCommands, analyticsEvents } from './messages/analytics';
+import { externalAgentCommands, externalAgentEvents } from './messages/external-agent';
 import { healthCommands, healthEvents } from './messages/health';
 import { mcpCommands } from './messages/mcp';
 import { projectCommands, projectEvents } from './messages/project';
@@ -19,6 +20,7 @@ import type { ServiceName } from './topology';
 export const Commands = {
   ...agentCommands,
   ...analyticsCommands,
+  ...externalAgentCommands,
   ...healthCommands,
   ...mcpCommands,
   ...projectCommands,
@@ -32,6 +34,7 @@ export const Commands = {
 export const Events = {
   ...agentEvents,
   ...analyticsEvents,
+  ...externalAgentEvents,
   ...healthEvents,
   ...projectEvents,
   ...sessionEvents,

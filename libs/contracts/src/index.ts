@@ -10,6 +10,7 @@ export * from './messages/health';
 export * from './messages/project-ci';
 export * from './messages/network';
 export * from './messages/shell';
+export * from './messages/external-agent';
 export * from './messages/workspace';
 export * from './messages/session';
 export * from './messages/project';

@@ -2,6 +2,7 @@ import type { Bus } from '@codeagent/bus';
 import type { SandboxDriver } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import type { ServiceEnv } from './env';
+import { ExternalAgents } from './agents/agents';
 import { shellHandlers } from './handlers';
 import { SessionRegistry } from './sessions/registry';
 import { StdioProcesses } from './sessions/stdio';
@@ -30,8 +31,9 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
       egressDenials: { windowMs: env.SHELL_EGRESS_DENIED_WINDOW_MS, maxEventsPerWindow: env.SHELL_EGRESS_DENIED_MAX_EVENTS },
     });
     const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
+    const agents = new ExternalAgents(registry, bus, log.child({ component: 'agents' }));
     return {
-      handlers: shellHandlers({ registry, stdio }),
+      handlers: shellHandlers({ registry, stdio, agents }),
       checks: async () => {
         const out: Record<string, string> = { sessions: `${registry.size}/${env.SHELL_MAX_SESSIONS}` };
         for (const [name, driver] of Object.entries(drivers)) {
@@ -42,7 +44,10 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
         return out;
       },
       // The bus is closed by now, so no shell.closed events: the orchestrator sees service.stopping.
-      stop: () => registry.closeAll({ publish: false }),
+      stop: async () => {
+        await agents.closeAll();
+        await registry.closeAll({ publish: false });
+      },
     };
   };
 }

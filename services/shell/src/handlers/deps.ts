@@ -1,3 +1,4 @@
+import type { ExternalAgents } from '../agents/agents';
 import type { SessionRegistry } from '../sessions/registry';
 import type { StdioProcesses } from '../sessions/stdio';
 
@@ -6,4 +7,6 @@ export interface HandlerDeps {
   registry: SessionRegistry;
   /** Processes with pipes in the jails (stdio MCP servers). */
   stdio: StdioProcesses;
+  /** Outside agents (tmux + supervisor) in the jails. */
+  agents: ExternalAgents;
 }

@@ -1,5 +1,11 @@
 import type { CommandHandlers } from '@codeagent/bus';
 import type { HandlerDeps } from './deps';
+import { shellAgentKeysHandler } from './shell.agent.keys.handler';
+import { shellAgentListHandler } from './shell.agent.list.handler';
+import { shellAgentScreenHandler } from './shell.agent.screen.handler';
+import { shellAgentStartHandler } from './shell.agent.start.handler';
+import { shellAgentStatusHandler } from './shell.agent.status.handler';
+import { shellAgentStopHandler } from './shell.agent.stop.handler';
 import { shellCloseHandler } from './shell.close.handler';
 import { shellExecHandler } from './shell.exec.handler';
 import { shellInterruptHandler } from './shell.interrupt.handler';
@@ -23,6 +29,12 @@ export function shellHandlers(deps: HandlerDeps): Omit<CommandHandlers<'shell'>,
     'shell.pty.input': shellPtyInputHandler(deps),
     'shell.pty.resize': shellPtyResizeHandler(deps),
     'shell.list': shellListHandler(deps),
+    'shell.agent.start': shellAgentStartHandler(deps),
+    'shell.agent.status': shellAgentStatusHandler(deps),
+    'shell.agent.list': shellAgentListHandler(deps),
+    'shell.agent.keys': shellAgentKeysHandler(deps),
+    'shell.agent.screen': shellAgentScreenHandler(deps),
+    'shell.agent.stop': shellAgentStopHandler(deps),
     'shell.stdio.open': shellStdioOpenHandler(deps),
     'shell.stdio.send': shellStdioSendHandler(deps),
     'shell.stdio.close': shellStdioCloseHandler(deps),

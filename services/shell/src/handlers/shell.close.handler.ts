@@ -3,9 +3,10 @@ import type { HandlerDeps } from './deps';
 
 /** Ends every process of the session; `closed: false` when this replica does not hold it (idempotent). */
 export const shellCloseHandler =
-  ({ registry, stdio }: HandlerDeps): CommandHandler<'shell.close'> =>
+  ({ registry, stdio, agents }: HandlerDeps): CommandHandler<'shell.close'> =>
   async (payload) => {
     // Its stdio processes die with the jail anyway; closing them first keeps the bookkeeping exact.
     await stdio.closeSession(payload.sessionId);
+    await agents.closeSession(payload.sessionId);
     return { closed: await registry.close(payload.sessionId) };
   };

@@ -1,0 +1,159 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Bus } from '@codeagent/bus';
+import type { EventPayload } from '@codeagent/contracts';
+import { BubblewrapDriver } from '@codeagent/sandbox';
+import { runService, type RunningService } from '@codeagent/service';
+import { createTestBroker, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
+import { loadServiceEnv } from '../env';
+import { buildShellService } from '../service';
+
+jest.setTimeout(90_000);
+
+type Change = EventPayload<'shell.agent.changed'>;
+
+/**
+ * A fake CLI agent: counts its runs in its state folder (its HOME), crashes (exit 3) on the first
+ * `CRASHES` runs, then answers each line it reads until `quit` (exit 0). C-c is trapped and reported.
+ */
+const FAKE_AGENT = `#!/bin/sh
+n=$(cat "$HOME/runs" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$HOME/runs"
+echo "run $n in $(pwd) as $(id -u)"
+if [ "$n" -le "\${CRASHES:-0}" ]; then exit 3; fi
+trap 'echo "interrupted"' INT
+while true; do
+  if read -r line; then
+    [ "$line" = quit ] && exit 0
+    echo "answer: $line"
+  fi
+done
+`;
+
+describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, real bubblewrap, real tmux)', () => {
+  let broker: TestBroker;
+  let service: RunningService;
+  let client: Bus;
+  let workspace: string;
+  const changes: Change[] = [];
+  const instanceId = `shell-agents-${process.pid}`;
+  const of = (sessionId: string, name: string) => changes.filter((c) => c.sessionId === sessionId && c.name === name);
+
+  beforeAll(async () => {
+    broker = await createTestBroker('shell-agents');
+    workspace = mkdtempSync(path.join(os.tmpdir(), 'agents-ws-'));
+    writeFileSync(path.join(workspace, 'agent.sh'), FAKE_AGENT);
+    chmodSync(path.join(workspace, 'agent.sh'), 0o755);
+    const env = loadServiceEnv({
+      RABBITMQ_URL: broker.url,
+      CODEAGENT_BUS_SECRET: TEST_BUS_SECRET,
+      INSTANCE_ID: instanceId,
+      SHELL_PORT: '0',
+      SHELL_DOCKER_ENABLED: 'false',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      DATA_DIR: workspace,
+    });
+    service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver() }) }, { exitOnSignal: false });
+    client = await Bus.connect({ url: broker.url, service: 'shell-agents-test', instanceId: 'client', logger: testLogger() });
+    await client.subscribe('shell-agents-test', { 'shell.agent.changed': async (p) => void changes.push(p) }, { durable: false, ordered: true });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await service?.stop();
+    await broker?.dispose();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  const opts = { instanceId, timeoutMs: 30_000 };
+  const open = (sessionId: string) => client.request('shell.open', { sessionId, workspaceDir: workspace, network: 'none', limits: {}, env: {}, driver: 'bubblewrap' }, opts);
+  const start = (sessionId: string, name: string, crashes: number, restart: { maxFailures: number; baseDelayMs: number }) =>
+    client.request('shell.agent.start', { sessionId, name, command: '/workspace/agent.sh', args: [], env: { CRASHES: String(crashes), SECRET_TOKEN: 's3cret' }, restart }, opts);
+  const screen = (sessionId: string, name: string, lines = 20) => client.request('shell.agent.screen', { sessionId, name, lines }, opts);
+
+  it('restarts a crashing agent after base·2^(n-1), keeps its state folder, and it then answers send-keys on its screen', async () => {
+    await open('s-crash');
+    const started = await start('s-crash', 'fake', 2, { maxFailures: 5, baseDelayMs: 300 });
+    expect(started).toMatchObject({ name: 'fake', status: 'running', restarts: 0, stateDir: '/workspace/.codeagent/agents/fake', envNames: ['CRASHES', 'SECRET_TOKEN'] });
+    expect(JSON.stringify(started)).not.toContain('s3cret');
+
+    await waitFor('a third run', () => of('s-crash', 'fake').filter((c) => c.type === 'started').length === 3, { timeoutMs: 20_000 });
+    const seen = of('s-crash', 'fake');
+    expect(seen.map((c) => [c.type, c.attempt, c.exitCode ?? null, c.delayMs ?? null])).toEqual([
+      ['started', 1, null, null],
+      ['exited', 1, 3, null],
+      ['restarting', 1, null, 300],
+      ['started', 2, null, null],
+      ['exited', 2, 3, null],
+      ['restarting', 2, null, 600],
+      ['started', 3, null, null],
+    ]);
+    // Each restart came no earlier than its delay after the crash was seen.
+    const at = (i: number) => Date.parse(seen[i]!.at);
+    expect(at(3) - at(2)).toBeGreaterThanOrEqual(300 - 5);
+    expect(at(6) - at(5)).toBeGreaterThanOrEqual(600 - 5);
+
+    const status = await client.request('shell.agent.status', { sessionId: 's-crash', name: 'fake' }, opts);
+    expect(status).toMatchObject({ status: 'running', restarts: 2, failures: 2, lastExitCode: 3 });
+    // Its HOME is the state folder in the workspace: the run counter survived both crashes.
+    expect(readFileSync(path.join(workspace, '.codeagent/agents/fake/runs'), 'utf8').trim()).toBe('3');
+
+    await client.request('shell.agent.keys', { sessionId: 's-crash', name: 'fake', keys: 'hello agent', enter: true }, opts);
+    await waitFor('the answer on screen', async () => (await screen('s-crash', 'fake')).text.includes('answer: hello agent'), { timeoutMs: 10_000 });
+    await client.request('shell.agent.keys', { sessionId: 's-crash', name: 'fake', keys: ['C-c'], enter: false }, opts);
+    await waitFor('the trapped C-c on screen', async () => (await screen('s-crash', 'fake')).text.includes('interrupted'), { timeoutMs: 10_000 });
+    const text = (await screen('s-crash', 'fake', 100)).text;
+    // The agent ran in the jail: /workspace is the jail's mount of the workspace.
+    expect(text).toContain('run 3 in /workspace');
+    expect((await screen('s-crash', 'fake', 1)).text.split('\n')).toHaveLength(1);
+
+    // A clean exit ends supervision.
+    await client.request('shell.agent.keys', { sessionId: 's-crash', name: 'fake', keys: 'quit', enter: true }, opts);
+    await waitFor('a clean exit', () => of('s-crash', 'fake').some((c) => c.type === 'exited' && c.exitCode === 0), { timeoutMs: 10_000 });
+    expect(await client.request('shell.agent.status', { sessionId: 's-crash', name: 'fake' }, opts)).toMatchObject({ status: 'exited', lastExitCode: 0, restarts: 2 });
+    expect(of('s-crash', 'fake').filter((c) => c.type === 'started')).toHaveLength(3);
+    await client.request('shell.close', { sessionId: 's-crash' }, opts);
+  });
+
+  it('gives up after five straight failures, each restart twice as late as the one before', async () => {
+    await open('s-giveup');
+    await start('s-giveup', 'doomed', 1000, { maxFailures: 5, baseDelayMs: 50 });
+    await waitFor('the give-up', () => of('s-giveup', 'doomed').some((c) => c.type === 'gave-up'), { timeoutMs: 20_000 });
+    const seen = of('s-giveup', 'doomed');
+    expect(seen.filter((c) => c.type === 'started')).toHaveLength(5);
+    expect(seen.filter((c) => c.type === 'exited').map((c) => c.exitCode)).toEqual([3, 3, 3, 3, 3]);
+    expect(seen.filter((c) => c.type === 'restarting').map((c) => c.delayMs)).toEqual([50, 100, 200, 400]);
+    expect(seen.at(-1)).toMatchObject({ type: 'gave-up', failures: 5 });
+    expect(await client.request('shell.agent.status', { sessionId: 's-giveup', name: 'doomed' }, opts)).toMatchObject({ status: 'gave-up', restarts: 4, lastExitCode: 3 });
+    // The dead pane is still there to read.
+    expect((await screen('s-giveup', 'doomed', 50)).text).toContain('run 5 in /workspace');
+    await client.request('shell.close', { sessionId: 's-giveup' }, opts);
+  });
+
+  it('runs several named agents in one session; stop ends one and leaves the other; unknown names are NOT_FOUND', async () => {
+    await open('s-two');
+    await start('s-two', 'one', 0, { maxFailures: 5, baseDelayMs: 50 });
+    await start('s-two', 'two', 0, { maxFailures: 5, baseDelayMs: 50 });
+    await expect(start('s-two', 'one', 0, { maxFailures: 5, baseDelayMs: 50 })).rejects.toMatchObject({ code: 'CONFLICT' });
+    const list = await client.request('shell.agent.list', { sessionId: 's-two' }, opts);
+    expect(list.agents.map((a) => a.name).sort()).toEqual(['one', 'two']);
+
+    expect(await client.request('shell.agent.stop', { sessionId: 's-two', name: 'one' }, opts)).toEqual({ name: 'one', stopped: true });
+    await waitFor('the stop event', () => of('s-two', 'one').some((c) => c.type === 'stopped'), { timeoutMs: 10_000 });
+    expect(await client.request('shell.agent.status', { sessionId: 's-two', name: 'one' }, opts)).toMatchObject({ status: 'exited' });
+    // Stopping is not a crash: no restart followed.
+    expect(of('s-two', 'one').filter((c) => c.type === 'started')).toHaveLength(1);
+    await client.request('shell.agent.keys', { sessionId: 's-two', name: 'two', keys: 'still here', enter: true }, opts);
+    await waitFor('the second agent answering', async () => (await screen('s-two', 'two')).text.includes('answer: still here'), { timeoutMs: 10_000 });
+
+    await expect(client.request('shell.agent.status', { sessionId: 's-two', name: 'nobody' }, opts)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(client.request('shell.agent.status', { sessionId: 's-none', name: 'one' }, opts)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(client.request('shell.agent.start', { sessionId: 's-two', name: 'Bad Name', command: 'x', args: [], env: {}, restart: { maxFailures: 5, baseDelayMs: 1 } }, opts)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+
+    // Closing the session ends its agents without a restart or a crash event.
+    const before = of('s-two', 'two').length;
+    await client.request('shell.close', { sessionId: 's-two' }, opts);
+    expect(of('s-two', 'two')).toHaveLength(before);
+    expect(existsSync(path.join(workspace, '.codeagent/agents/two/tmux.conf'))).toBe(true);
+  });
+});

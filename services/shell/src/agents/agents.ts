@@ -1,0 +1,89 @@
+import { AppError, type ExternalAgentStartBodyV1, type ExternalAgentV1 } from '@codeagent/contracts';
+import type { Logger } from '@codeagent/telemetry';
+import type { SessionRegistry } from '../sessions/registry';
+import type { EventSink } from '../sessions/types';
+import { AgentSupervisor } from './supervisor';
+import { JailTmux } from './tmux';
+
+/**
+ * The outside agents of every session this replica holds, by session and name. A session's agents
+ * end with its jail (their tmux servers live in it); their state folders stay in the workspace.
+ */
+export class ExternalAgents {
+  private readonly bySession = new Map<string, Map<string, AgentSupervisor>>();
+
+  constructor(
+    private readonly registry: SessionRegistry,
+    private readonly sink: EventSink,
+    private readonly log: Logger,
+  ) {
+  }
+
+  /** Starts agent `name`; a finished one of that name is replaced, a live one is a CONFLICT. */
+  async start(sessionId: string, spec: ExternalAgentStartBodyV1): Promise<ExternalAgentV1> {
+    const sandbox = this.registry.sandboxOf(sessionId);
+    const agents = this.bySession.get(sessionId) ?? new Map<string, AgentSupervisor>();
+    const existing = agents.get(spec.name);
+    if (existing && !existing.finished) {
+      throw new AppError('CONFLICT', `session ${sessionId} already runs an outside agent named ${spec.name}; stop it first or choose another name`);
+    }
+    if (existing) await existing.stop({ publish: false });
+    const log = this.log.child({ sessionId, agent: spec.name });
+    const supervisor = new AgentSupervisor(spec.name, spec, {
+      tmux: new JailTmux(sandbox, spec.name),
+      log,
+      publish: (c) => this.sink.publish('shell.agent.changed', { sessionId, at: new Date().toISOString(), ...c }),
+    });
+    agents.set(spec.name, supervisor);
+    this.bySession.set(sessionId, agents);
+    try {
+      await supervisor.start();
+    } catch (err) {
+      agents.delete(spec.name);
+      throw err;
+    }
+    return supervisor.view();
+  }
+
+  status(sessionId: string, name: string): ExternalAgentV1 {
+    return this.get(sessionId, name).view();
+  }
+
+  list(sessionId: string): ExternalAgentV1[] {
+    this.registry.sandboxOf(sessionId);
+    return [...(this.bySession.get(sessionId)?.values() ?? [])].map((a) => a.view());
+  }
+
+  async keys(sessionId: string, name: string, keys: string | string[], enter: boolean): Promise<void> {
+    await this.get(sessionId, name).sendKeys(keys, enter);
+  }
+
+  async screen(sessionId: string, name: string, lines: number): Promise<string> {
+    return this.get(sessionId, name).screen(lines);
+  }
+
+  /** Stops it (its tmux server ends); false when it had already ended. */
+  async stop(sessionId: string, name: string): Promise<boolean> {
+    const agent = this.get(sessionId, name);
+    return agent.stop({ publish: true });
+  }
+
+  /** Before the jail closes: stops supervising its agents (they die with it), without events. */
+  async closeSession(sessionId: string): Promise<void> {
+    const agents = this.bySession.get(sessionId);
+    this.bySession.delete(sessionId);
+    await Promise.allSettled([...(agents?.values() ?? [])].map((a) => a.stop({ publish: false })));
+  }
+
+  /** Shutdown: every session's agents. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.bySession.keys()].map((id) => this.closeSession(id)));
+  }
+
+  private get(sessionId: string, name: string): AgentSupervisor {
+    this.registry.sandboxOf(sessionId);
+    const agent = this.bySession.get(sessionId)?.get(name);
+    if (!agent) throw new AppError('NOT_FOUND', `session ${sessionId} has no outside agent named ${name}`, { details: { sessionId, name } });
+    return agent;
+  }
+}

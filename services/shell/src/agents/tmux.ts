@@ -1,0 +1,105 @@
+import { AppError } from '@codeagent/contracts';
+import path from 'node:path';
+import type { Sandbox } from '@codeagent/sandbox';
+
+/** Where an agent's tmux server listens inside the jail (its /tmp is the jail's own tmpfs). */
+export function tmuxSocketPath(name: string): string {
+  return `/tmp/codeagent-agents/${name}.sock`;
+}
+
+/**
+ * Seed 001's tmux settings, plus what the supervisor needs: a pane that dies stays (remain-on-exit)
+ * so its exit status can be read and its screen captured, and every death signals the channel
+ * `died`, which the supervisor waits on (tmux remembers a signal nobody waited for yet).
+ */
+export const TMUX_CONF = [
+  'set -g history-limit 100000',
+  'set -g mouse on',
+  "set -g terminal-overrides 'xterm*:smcup@:rmcup@'",
+  'set -g base-index 1',
+  'setw -g mode-keys vi',
+  'unbind c',
+  'unbind &',
+  'unbind s',
+  'set -g status off',
+  'set -g default-terminal tmux-256color',
+  'set -g remain-on-exit on',
+  "set-hook -g pane-died 'wait-for -S died'",
+  '',
+].join('\n');
+
+export interface TmuxResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The tmux of one agent, run inside the session's jail: every call is a `tmux -S <socket> ...` process
+ * joined to the jail (same namespaces, cgroups and limits), so the server it starts, and the agent in
+ * its pane, live in the jail and die with it.
+ */
+export class JailTmux {
+  readonly socket: string;
+
+  constructor(
+    private readonly sandbox: Sandbox,
+    name: string,
+  ) {
+    this.socket = tmuxSocketPath(name);
+  }
+
+  /**
+   * Makes the socket's folder and the agent's state folder in the jail and writes its tmux.conf
+   * there, as the jail's user (so the agent owns its state folder).
+   */
+  async prepare(stateDir: string): Promise<void> {
+    const script = 'mkdir -p "$1" "$2" && cat > "$2/tmux.conf"';
+    const proc = await this.spawn(['sh', '-c', script, 'sh', path.posix.dirname(this.socket), stateDir]);
+    const stderr: Buffer[] = [];
+    proc.stderr.on('data', (c: Buffer) => stderr.push(c));
+    proc.stdout.resume();
+    proc.stdin.end(TMUX_CONF);
+    const code = await proc.exited;
+    if (code !== 0) throw new AppError('INTERNAL', `could not prepare ${stateDir} in the jail (exit ${String(code)}): ${Buffer.concat(stderr).toString('utf8').trim()}`);
+  }
+
+  /** A small file in the jail, or undefined when it cannot be read. */
+  async readFile(file: string): Promise<string | undefined> {
+    const proc = await this.spawn(['cat', file]);
+    const out: Buffer[] = [];
+    proc.stdout.on('data', (c: Buffer) => out.push(c));
+    proc.stderr.resume();
+    proc.stdin.end();
+    return (await proc.exited) === 0 ? Buffer.concat(out).toString('utf8') : undefined;
+  }
+
+  /** Runs one tmux command to its end; `env` is the environment of the client (and of a server it starts). */
+  async run(args: string[], env?: Record<string, string>): Promise<TmuxResult> {
+    const proc = await this.start(args, env);
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    proc.stdout.on('data', (c: Buffer) => stdout.push(c));
+    proc.stderr.on('data', (c: Buffer) => stderr.push(c));
+    proc.stdin.end();
+    const code = await proc.exited;
+    return { code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
+  }
+
+  /** Like run, but a non-zero exit is an error naming what tmux said. */
+  async must(args: string[], env?: Record<string, string>): Promise<string> {
+    const r = await this.run(args, env);
+    if (r.code !== 0) throw new AppError('INTERNAL', `tmux ${args[0]} failed in the jail (exit ${String(r.code)}): ${r.stderr.trim() || r.stdout.trim()}`);
+    return r.stdout;
+  }
+
+  /** A long-running tmux client (e.g. `wait-for died`): the caller awaits or kills it. */
+  start(args: string[], env?: Record<string, string>) {
+    return this.spawn(['tmux', '-S', this.socket, ...args], env);
+  }
+
+  private async spawn(argv: string[], env?: Record<string, string>) {
+    if (!this.sandbox.spawn) throw new AppError('SANDBOX_UNAVAILABLE', `the ${this.sandbox.driver} driver cannot start processes beside the shell, so it cannot run outside agents`);
+    return this.sandbox.spawn(argv, env ? { env } : {});
+  }
+}
