@@ -3,6 +3,7 @@ import { platformCommands } from './commands/platform';
 import { resourceCommands } from './commands/resources';
 import { liveCommands } from './commands/live';
 import { mcpCommands } from './commands/mcp';
+import { adminCommands } from './commands/admin';
 import { makeCtx, type Ctx, type GlobalOptions } from './context';
 import { CliError, ExitCode } from './errors';
 
@@ -34,6 +35,7 @@ platformCommands(program, run);
 resourceCommands(program, run);
 liveCommands(program, run);
 mcpCommands(program, run);
+adminCommands(program, run);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : ExitCode.usage);

@@ -25,9 +25,17 @@ export interface Stack {
  * folder of its own (and, with `databaseUrl`, on PostgreSQL). Resolves when the gateway's /health
  * says every service answers.
  */
-export async function startStack(opts: { env?: Record<string, string>; databaseUrl?: string; label?: string } = {}): Promise<Stack> {
+export async function startStack(
+  opts: {
+    env?: Record<string, string>;
+    databaseUrl?: string;
+    label?: string;
+    /** A data folder to start from (a restored backup); removed on stop like one of its own. */
+    dataDir?: string;
+  } = {},
+): Promise<Stack> {
   const broker = await createTestBroker(opts.label ?? 'stack');
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'codeagent-stack-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'codeagent-stack-'));
   const gatewayPort = await freePort();
   const env: Record<string, string> = {
     RABBITMQ_URL: broker.url,
