@@ -3,6 +3,7 @@ import { Envelope, makeEnvelope, type Metadata } from './envelope';
 import { ErrorPayload } from './errors';
 import { AgentRunReplyV1 } from './messages/agent';
 import { SessionInterruptReplyV1, SessionOkV1, SessionOutputEventV1, SessionStatusEventV1, type SessionEventV1 } from './messages/session';
+import { ExternalAgentNameV1, ExternalAgentScreenV1, ExternalAgentV1 } from './messages/external-agent';
 import { ExecResultV1 } from './messages/shell';
 
 // The Socket.IO protocol of the gateway (API.md "Socket.IO"): namespace `/v1`, every message both
@@ -80,13 +81,32 @@ export const ClientCommandPayloadV1 = z.discriminatedUnion(
       context: SessionContext,
     }),
     z.object({
+      command: z.literal('/agent-keys'),
+      /** [outside agent's name, literal text (optional when `keys` is given)] */
+      args: z.union([z.tuple([ExternalAgentNameV1, z.string().min(1).max(100_000)]), z.tuple([ExternalAgentNameV1])]),
+      context: SessionContext,
+      /** tmux key names sent after the text, e.g. `["C-c"]`. */
+      keys: z.array(z.string().min(1).max(100)).min(1).max(1000).optional(),
+      /** Enter after them. */
+      enter: z.boolean().optional(),
+    }),
+    z.object({
+      command: z.literal('/agent-screen'),
+      /** [outside agent's name] */
+      args: z.tuple([ExternalAgentNameV1]),
+      context: SessionContext,
+      /** How many of the pane's last lines (default 50). */
+      lines: z.number().int().min(1).max(100_000).optional(),
+    }),
+    z.object({ command: z.literal('/agent-status'), /** [outside agent's name] */ args: z.tuple([ExternalAgentNameV1]), context: SessionContext }),
+    z.object({
       command: z.enum(Object.keys(SOCKET_AGENT_COMMANDS) as [SocketAgentCommand, ...SocketAgentCommand[]]),
       /** The prompt (joined with spaces). */
       args: z.array(Arg).min(1, 'a prompt: /command [args] <prompt>').max(100),
       context: SessionContext,
     }),
   ],
-  { error: 'unknown command: use /subscribe, /unsubscribe, /exec, /input, /resize, /interrupt, /plan, /code, /review, /test or /doc' },
+  { error: 'unknown command: use /subscribe, /unsubscribe, /exec, /input, /resize, /interrupt, /agent-keys, /agent-screen, /agent-status, /plan, /code, /review, /test or /doc' },
 );
 export type ClientCommandPayloadV1 = z.infer<typeof ClientCommandPayloadV1>;
 /** What a client may write (defaults filled in by the parse). */
@@ -139,6 +159,9 @@ export const SocketResponsesV1 = {
   '/review': AgentRunReplyV1,
   '/test': AgentRunReplyV1,
   '/doc': AgentRunReplyV1,
+  '/agent-keys': SessionOkV1,
+  '/agent-screen': ExternalAgentScreenV1,
+  '/agent-status': ExternalAgentV1,
 } as const satisfies Record<ClientCommandName, z.ZodType>;
 export type SocketResponseOf<C extends ClientCommandName> = z.infer<(typeof SocketResponsesV1)[C]>;
 /** Any `response` payload (a client matches it to its command by the envelope id). */
@@ -149,6 +172,8 @@ export const ResponsePayloadV1 = z.union([
   SessionInterruptReplyV1,
   SessionOkV1,
   AgentRunReplyV1,
+  ExternalAgentScreenV1,
+  ExternalAgentV1,
 ]);
 
 /** What the server sends, keyed on `type`. */

@@ -19,6 +19,7 @@ import { adminRoutes } from './routes/admin';
 import { agentRoutes } from './routes/agents';
 import { analyticsRoutes } from './routes/analytics';
 import { authRoutes } from './routes/auth';
+import { externalAgentRoutes } from './routes/external-agents';
 import { dashboardRoutes } from './dashboard';
 import { mcpRoutes } from './mcp/routes';
 import { fastifyStoreOf, MemoryRateLimitCounter, type RateLimitCounter } from './http/rate-limit';
@@ -125,6 +126,7 @@ export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstanc
   projectRoutes(z, routeDeps);
   projectChatRoutes(z, routeDeps);
   sessionRoutes(z, routeDeps);
+  externalAgentRoutes(z, routeDeps);
   agentRoutes(z, routeDeps);
   taskRoutes(z, routeDeps);
   providerRoutes(z, routeDeps);

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { command, event } from '../define';
-import { ActorV1 } from './session';
 
 // Outside agents (seed 001): any CLI agent (Claude Code, Codex, Aider...) run in a session's jail, in
 // a tmux session of its own, under a supervisor in the shell service that restarts it on crashes. The
-// gateway asks the orchestrator (orchestrator.session.agent.external.*), which forwards to the shell
-// replica holding the jail (shell.agent.*).
+// gateway sends shell.agent.* straight to the shell replica holding the jail (its placement cache),
+// as it does exec, after checking the caller.
 
 /** An agent's name: part of tmux's session name, of its state folder and of the SSH user `<sessionId>+<name>`. */
 export const ExternalAgentNameV1 = z
@@ -81,7 +80,6 @@ export const ExternalAgentListV1 = z.object({ agents: z.array(ExternalAgentV1) }
 
 const sref = { sessionId: z.string().min(1).max(200) };
 const named = { ...sref, name: ExternalAgentNameV1 };
-const actor = { actor: ActorV1.optional() };
 
 export const ShellAgentStartV1 = z.object({ ...sref, ...ExternalAgentStartBodyV1.shape });
 export const ShellAgentRefV1 = z.object(named);
@@ -111,12 +109,6 @@ export const externalAgentCommands = {
   'shell.agent.keys': command('shell', { request: ShellAgentKeysV1, reply: z.object({ ok: z.boolean() }), summary: 'tmux send-keys to the agent' }),
   'shell.agent.screen': command('shell', { request: ShellAgentScreenV1, reply: ExternalAgentScreenV1, summary: "the agent's pane (tmux capture-pane)" }),
   'shell.agent.stop': command('shell', { request: ShellAgentRefV1, reply: ExternalAgentStoppedV1, summary: 'stop the supervisor and the agent' }),
-  'orchestrator.session.agent.external.start': command('orchestrator', { request: ShellAgentStartV1.extend(actor), reply: ExternalAgentV1, summary: 'start an outside agent in the session' }),
-  'orchestrator.session.agent.external.status': command('orchestrator', { request: ShellAgentRefV1.extend(actor), reply: ExternalAgentV1, summary: "an outside agent's state" }),
-  'orchestrator.session.agent.external.list': command('orchestrator', { request: z.object({ ...sref, ...actor }), reply: ExternalAgentListV1, summary: "the session's outside agents" }),
-  'orchestrator.session.agent.external.keys': command('orchestrator', { request: ShellAgentKeysV1.extend(actor), reply: z.object({ ok: z.boolean() }), summary: 'send keys to an outside agent' }),
-  'orchestrator.session.agent.external.screen': command('orchestrator', { request: ShellAgentScreenV1.extend(actor), reply: ExternalAgentScreenV1, summary: "an outside agent's screen" }),
-  'orchestrator.session.agent.external.stop': command('orchestrator', { request: ShellAgentRefV1.extend(actor), reply: ExternalAgentStoppedV1, summary: 'stop an outside agent' }),
 };
 
 export const externalAgentEvents = {

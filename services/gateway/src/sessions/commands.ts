@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, isReplicaGone, type ExecResultV1 } from '@codeagent/contracts';
+import { AppError, isReplicaGone, type CommandReply, type CommandRequest, type ExecResultV1 } from '@codeagent/contracts';
 import type { SessionAccess } from '../auth/access';
 import type { Principal } from '../auth/principal';
 import type { ServiceClient } from '../http/bus-call';
 import type { Placement } from './placement';
 
 const RUNNABLE = new Set(['ready', 'busy', 'idle']);
+
+type AgentCommand = 'shell.agent.start' | 'shell.agent.status' | 'shell.agent.list' | 'shell.agent.keys' | 'shell.agent.screen' | 'shell.agent.stop';
 
 /**
  * A session's commands, sent by the gateway straight to the shell replica that holds its jail (the
@@ -43,6 +45,13 @@ export class SessionCommands {
   /** Sizes the jail's terminal, opening it when none is open yet. */
   resize(who: Principal, sessionId: string, cols: number, rows: number): Promise<{ ok: boolean }> {
     return this.toJail(who, sessionId, 'its terminal is usable', (instanceId) => this.services.call('shell.pty.open', { sessionId, cols, rows }, who, { instanceId }));
+  }
+
+  /** An outside agent's command (shell.agent.*: start, status, list, keys, screen, stop), to the jail's replica like the others. */
+  agent<N extends AgentCommand>(who: Principal, sessionId: string, name: N, payload: Omit<CommandRequest<N>, 'sessionId'>, opts: { timeoutMs?: number } = {}): Promise<CommandReply<N>> {
+    return this.toJail(who, sessionId, 'outside agents run', (instanceId) =>
+      this.services.call(name, { sessionId, ...payload } as CommandRequest<N>, who, { instanceId, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) }),
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import { SOCKET_AGENT_COMMANDS, type ClientMessageV1, type SessionEventV1, type SocketExecResultV1 } from '@codeagent/contracts';
+import { AppError, SOCKET_AGENT_COMMANDS, type ClientMessageV1, type SessionEventV1, type SocketExecResultV1 } from '@codeagent/contracts';
 import type { SessionAccess } from '../auth/access';
 import type { SessionCommands } from '../sessions/commands';
 import { actorOf } from '../auth/actor';
@@ -77,6 +77,22 @@ export async function runCommand(ctx: SocketContext, msg: ClientMessageV1): Prom
       ctx.sink.respond(p.command, msg.id, await ctx.commands.resize(who, sessionId, cols, rows));
       return;
     }
+    case '/agent-keys': {
+      const [name, text] = p.args;
+      if (text === undefined && !p.keys && !p.enter) throw new AppError('VALIDATION_FAILED', '/agent-keys needs text (args[1]), keys or enter');
+      // Text first (literal), then the key names, then Enter: one tmux call each, in that order.
+      if (text !== undefined) await ctx.commands.agent(who, sessionId, 'shell.agent.keys', { name, keys: text, enter: false });
+      if (p.keys) await ctx.commands.agent(who, sessionId, 'shell.agent.keys', { name, keys: p.keys, enter: false });
+      if (p.enter) await ctx.commands.agent(who, sessionId, 'shell.agent.keys', { name, keys: ['Enter'], enter: false });
+      ctx.sink.respond(p.command, msg.id, { ok: true });
+      return;
+    }
+    case '/agent-screen':
+      ctx.sink.respond(p.command, msg.id, await ctx.commands.agent(who, sessionId, 'shell.agent.screen', { name: p.args[0], lines: p.lines ?? 50 }));
+      return;
+    case '/agent-status':
+      ctx.sink.respond(p.command, msg.id, await ctx.commands.agent(who, sessionId, 'shell.agent.status', { name: p.args[0] }));
+      return;
     default: {
       const prompt = p.args.map(String).join(' ').trim();
       const roles = [SOCKET_AGENT_COMMANDS[p.command]];

@@ -25,7 +25,6 @@ import { sessionSnapshotsHandler } from './session.snapshots.handler';
 import { sessionToolHandler } from './session.tool.handler';
 import { taskCreateHandler } from './task.create.handler';
 import { taskDeleteHandler } from './task.delete.handler';
-import { externalAgentHandler } from './session.agent.external.handler';
 import { taskGetHandler } from './task.get.handler';
 import { taskListHandler } from './task.list.handler';
 import { taskSyncHandler } from './task.sync.handler';
@@ -53,13 +52,6 @@ export function coreHandlers(d: CoreDeps): { [N in CoreCommand]: CommandHandler<
     'orchestrator.session.resize': sessionResizeHandler(d),
     'orchestrator.session.tool': sessionToolHandler(d),
     'orchestrator.session.signal': sessionSignalHandler(d),
-    // Starting waits for tmux in the jail; the others are one tmux call each.
-    'orchestrator.session.agent.external.start': externalAgentHandler<'orchestrator.session.agent.external.start'>('shell.agent.start', 60_000)(d),
-    'orchestrator.session.agent.external.status': externalAgentHandler<'orchestrator.session.agent.external.status'>('shell.agent.status')(d),
-    'orchestrator.session.agent.external.list': externalAgentHandler<'orchestrator.session.agent.external.list'>('shell.agent.list')(d),
-    'orchestrator.session.agent.external.keys': externalAgentHandler<'orchestrator.session.agent.external.keys'>('shell.agent.keys')(d),
-    'orchestrator.session.agent.external.screen': externalAgentHandler<'orchestrator.session.agent.external.screen'>('shell.agent.screen')(d),
-    'orchestrator.session.agent.external.stop': externalAgentHandler<'orchestrator.session.agent.external.stop'>('shell.agent.stop')(d),
     'orchestrator.project.create': projectCreateHandler(d),
     'orchestrator.project.list': projectListHandler(d),
     'orchestrator.project.get': projectGetHandler(d),
