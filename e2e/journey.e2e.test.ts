@@ -119,8 +119,11 @@ describe.each(['sqlite', 'postgres'] as const)('the journey on %s', (db) => {
     });
     const lines: string[] = [];
     let lastSeq = (await ok('GET', `/api/v1/sessions/${sessionId}`)).lastSeq as number;
+    const exec = envelope('/exec', { args: ['for i in $(seq 1 200); do echo line-$i; sleep 0.005; done'] });
+    // Only this command's output counts: a REST exec answers with the shell's reply, and the session's
+    // lastSeq may not count that command's events yet (they are logged as they reach the orchestrator).
     const onMessage = (m: Rec) => {
-      if (m.type !== 'stream' || m.payload.seq <= lastSeq) return;
+      if (m.type !== 'stream' || m.payload.commandId !== exec.id || m.payload.seq <= lastSeq) return;
       lastSeq = m.payload.seq;
       lines.push(...String(m.payload.data).split('\n').filter(Boolean));
     };
@@ -128,7 +131,6 @@ describe.each(['sqlite', 'postgres'] as const)('the journey on %s', (db) => {
     first.on('message', onMessage);
     await new Promise<void>((r) => first.once('connect', () => r()));
     first.emit('message', envelope('/subscribe', { since: lastSeq }));
-    const exec = envelope('/exec', { args: ['for i in $(seq 1 200); do echo line-$i; sleep 0.005; done'] });
     first.emit('message', exec);
     await waitFor('some output before the drop', () => lines.length >= 20, { timeoutMs: 20_000 });
     first.disconnect();

@@ -80,6 +80,14 @@ export interface SubscribeOptions {
    * meanwhile with it: a consumer that must not miss anything reads it from its source here.
    */
   onAttached?: (reattached: boolean) => void;
+  /**
+   * A shared durable queue delivered to one consumer at a time (RabbitMQ's single active consumer):
+   * the others stand by, and one of them takes over, with what was unacknowledged, when it goes. For
+   * a consumer that must handle events in publish order whichever replica runs it.
+   */
+  singleActive?: boolean;
+  /** Unacknowledged messages this consumer holds (default: the bus's `prefetch`); a batching consumer wants at least a batch. */
+  prefetch?: number;
 }
 
 export class Bus {
@@ -300,15 +308,20 @@ export class Bus {
   ): Promise<void> {
     const durable = opts.durable ?? true;
     const queue = durable ? Queues.events(consumer) : `${Queues.events(consumer)}.${this.instanceId}`;
-    await this.addConsumer({ ...spec, queue, lifetime: durable ? 'shared' : 'replica', ordered: opts.ordered, bindings: keys.map((k) => [Exchanges.events, k]) }, opts.onAttached);
+    if (opts.singleActive && !durable) throw new Error('singleActive needs a durable (shared) queue');
+    await this.addConsumer(
+      { ...spec, queue, lifetime: opts.singleActive ? 'single-active' : durable ? 'shared' : 'replica', ordered: opts.ordered, bindings: keys.map((k) => [Exchanges.events, k]) },
+      opts.onAttached,
+      opts.prefetch,
+    );
   }
 
-  private async addConsumer(spec: Omit<ConsumerSpec, 'prefetch' | 'queueType'>, onAttached?: (reattached: boolean) => void): Promise<void> {
+  private async addConsumer(spec: Omit<ConsumerSpec, 'prefetch' | 'queueType'>, onAttached?: (reattached: boolean) => void, prefetch = this.opts.prefetch): Promise<void> {
     if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'the bus is closing');
     const channel = this.conn.createChannel({ name: `consumer:${spec.queue}`, confirm: true });
     this.channels.push(channel);
     const consumer = new Consumer(
-      { ...spec, prefetch: this.opts.prefetch, queueType: this.opts.queueType },
+      { ...spec, prefetch, queueType: this.opts.queueType },
       { catalog: this.catalog, publisher: this.publisher, log: this.log, service: this.service, signer: this.signer },
     );
     this.consumers.push(consumer);

@@ -29,20 +29,22 @@ export async function declareBaseTopology(ch: ConfirmChannel): Promise<void> {
 /**
  * How long a queue lives:
  * - `shared`: durable, consumed by every replica of a service, kept while they are all down;
+ * - `single-active`: as shared, but delivered to one replica at a time (the others take over in turn);
  * - `replica`: one replica's own subscription; durable, so a broker restart loses none of its events,
  *   and deleted by the broker once nobody has used it for REPLICA_QUEUE_EXPIRES_MS (its replica is gone);
  * - `connection`: exclusive to the replica's connection and gone with it at once (a replica's command
  *   queue: its absence is how peers learn the replica is gone).
  */
-export type QueueLifetime = 'shared' | 'replica' | 'connection';
+export type QueueLifetime = 'shared' | 'single-active' | 'replica' | 'connection';
 
 /** Unused that long, a replica's own event queue is deleted (the replica has not come back). */
 export const REPLICA_QUEUE_EXPIRES_MS = 5 * 60_000;
 
 export async function declareQueue(ch: ConfirmChannel, queue: string, opts: { lifetime: QueueLifetime; queueType: QueueType }): Promise<void> {
   const version = opts.queueType === 'classic' ? { 'x-queue-version': 2 } : {};
-  if (opts.lifetime === 'shared') {
-    await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': opts.queueType, ...version } });
+  if (opts.lifetime === 'shared' || opts.lifetime === 'single-active') {
+    const single = opts.lifetime === 'single-active' ? { 'x-single-active-consumer': true } : {};
+    await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': opts.queueType, ...version, ...single } });
   } else if (opts.lifetime === 'replica') {
     await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic', 'x-queue-version': 2, 'x-expires': REPLICA_QUEUE_EXPIRES_MS } });
   } else {

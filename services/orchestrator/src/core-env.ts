@@ -14,9 +14,7 @@ export const CoreEnv = {
   ORCHESTRATOR_PREPARE_TIMEOUT_MS: envInt(120_000, 1, 3_600_000),
   /** How long shell.open/close may take. */
   ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS: envInt(30_000, 1, 600_000),
-  /** Events kept in memory per session for live replay (older ones come from the database). */
-  ORCHESTRATOR_EVENT_RING: envInt(1000, 10, 1_000_000),
-  /** Session events are written to the database, then published live, at least this often... */
+  /** Session events (already live on the bus) are stored in the database at least this often... */
   ORCHESTRATOR_EVENT_FLUSH_MS: envInt(20, 1, 60_000),
   /** ...or as soon as this many wait. */
   ORCHESTRATOR_EVENT_BATCH: envInt(500, 1, 100_000),

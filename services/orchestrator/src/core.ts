@@ -15,6 +15,7 @@ import { PrismaProjectsRepository } from './repositories/projects.repository';
 import { PrismaSessionsRepository } from './repositories/sessions.repository';
 import { PrismaTasksRepository } from './repositories/tasks.repository';
 import { EventLog } from './sessions/event-log';
+import { EventStore } from './sessions/event-store';
 import { EventIngest } from './sessions/ingest';
 import { SessionManager } from './sessions/manager';
 import { systemClock, type CredentialsPort } from './sessions/ports';
@@ -31,7 +32,6 @@ export interface CoreEnvValues {
   ORCHESTRATOR_EXEC_TIMEOUT_MS: number;
   ORCHESTRATOR_PREPARE_TIMEOUT_MS: number;
   ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS: number;
-  ORCHESTRATOR_EVENT_RING: number;
   ORCHESTRATOR_EVENT_FLUSH_MS: number;
   ORCHESTRATOR_EVENT_BATCH: number;
   ORCHESTRATOR_RECONCILE_MS: number;
@@ -59,9 +59,11 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
   const publisher = { publish: bus.publish.bind(bus) };
   const requestMs = env.BUS_REQUEST_TIMEOUT_MS;
   const repo = new PrismaSessionsRepository(db);
-  const events = new EventLog(new PrismaEventsRepository(db), publisher, { ringSize: env.ORCHESTRATOR_EVENT_RING, flushMs: env.ORCHESTRATOR_EVENT_FLUSH_MS, flushBatch: env.ORCHESTRATOR_EVENT_BATCH }, systemClock, log);
   const workspace = new BusWorkspace(bus, { prepareMs: env.ORCHESTRATOR_PREPARE_TIMEOUT_MS, requestMs });
   const shell = new BusShell(bus, { openMs: env.ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS, requestMs });
+  const eventsRepo = new PrismaEventsRepository(db);
+  const events = new EventLog(eventsRepo, publisher, shell, systemClock);
+  const store = new EventStore(eventsRepo, { flushMs: env.ORCHESTRATOR_EVENT_FLUSH_MS, flushBatch: env.ORCHESTRATOR_EVENT_BATCH, flushBytes: 8 * 2 ** 20 }, log.child({ component: 'event-store' }));
   const peers = new BusPeers(bus, env.INSTANCE_ID);
   const manager = new SessionManager({
     repo,
@@ -77,17 +79,15 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
       maxPerUser: env.ORCHESTRATOR_MAX_SESSIONS_PER_USER,
       idleMs: env.ORCHESTRATOR_SESSION_IDLE_MS,
       execTimeoutMs: env.ORCHESTRATOR_EXEC_TIMEOUT_MS,
-      // The event is published and confirmed before the reply, so it is normally here already.
-      completionWaitMs: 2_000,
     },
   });
   const projectsRepo = new PrismaProjectsRepository(db);
   const forwarder = new WatchedForwarder(bus, peers, (name) => (name === 'orchestrator.session.exec' ? env.ORCHESTRATOR_EXEC_TIMEOUT_MS + 20_000 : env.ORCHESTRATOR_PREPARE_TIMEOUT_MS));
-  const sessions = new SessionService({ manager, repo, events, projects: projectsRepo, workspace, forwarder, credentials: ctx.credentials ?? noCredentials, self: env.INSTANCE_ID });
+  const sessions = new SessionService({ manager, repo, projects: projectsRepo, workspace, forwarder, credentials: ctx.credentials ?? noCredentials, self: env.INSTANCE_ID });
   const projects = new ProjectService(projectsRepo, publisher, log.child({ component: 'projects' }));
   const tasksFiles = new LocalTasksFiles(projectsRepo);
   const tasks = new TaskService(new PrismaTasksRepository(db), tasksFiles, publisher, log.child({ component: 'tasks' }), { holder: env.INSTANCE_ID, syncDelayMs: 100, leaseMs: 60_000 });
-  const reconciler = new Reconciler({ repo, events, manager, shell, workspace, peers, log });
+  const reconciler = new Reconciler({ repo, manager, shell, workspace, peers, log });
   const ingest = new EventIngest(events, manager, log);
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, what: string, fn: () => Promise<unknown>) => {
@@ -112,6 +112,10 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
     async afterStart(): Promise<void> {
       // This replica's own queue, in order: every replica sees every event and keeps its sessions'.
       await bus.subscribe(`orchestrator-${env.INSTANCE_ID}`, ingest.handlers() as never, { durable: false, ordered: true });
+      // The session log, stored from one queue all replicas share, one of them consuming at a time
+      // (in publish order; another takes over when it goes). Prefetch: two batches, bounded, since an
+      // output chunk may be 256 KiB.
+      await bus.subscribe('orchestrator-log', { 'session.event': (e) => store.store(e) }, { singleActive: true, prefetch: Math.min(2 * env.ORCHESTRATOR_EVENT_BATCH, 256) });
       const report = await reconciler.run();
       if (report.adopted.length || report.failed.length || report.closed.length) log.info(report, 'sessions reconciled');
       every(env.ORCHESTRATOR_RECONCILE_MS, 'reconciliation', () => reconciler.run());
@@ -140,7 +144,7 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
     async stop(): Promise<void> {
       for (const t of timers) clearInterval(t);
       tasks.close();
-      await events.close();
+      store.stop();
     },
   };
 }

@@ -79,9 +79,10 @@ export class TestWorkspace {
 }
 
 /**
- * A small shell service: jails are entries in a map; exec "runs" `echo`-like commands by streaming
- * the requested chunks as shell.output events (numbered per session, like the real one) around the
- * shell.command.* audit events.
+ * A small shell service: jails are entries in a map, each the sequencer of its session's log as the
+ * real one is (from shell.open's firstSeq; shell.session.append takes the next seq; shell.close
+ * answers the last); exec "runs" `echo`-like commands by logging the requested chunks as output
+ * around command.started/completed, with the shell.command.* facts.
  */
 export class TestShell {
   readonly jails = new Map<string, { workspaceDir: string }>();
@@ -89,16 +90,18 @@ export class TestShell {
   /** Every shell.open payload, as received (network, credentials...). */
   readonly opens: Array<Record<string, any>> = [];
   failOpen?: string;
-  private readonly outSeq = new Map<string, number>();
+  /** The last seq each open jail gave. */
+  private readonly lastSeq = new Map<string, number>();
   private constructor(readonly bus: Bus, readonly instanceId: string) {}
 
   static async start(url: string, instanceId = `shell-${process.pid}-${Date.now()}`): Promise<TestShell> {
     let self!: TestShell;
     const bus = await serve(url, 'shell', instanceId, {
-      'shell.open': async (p: { sessionId: string; workspaceDir: string; network: 'none' | 'open' | { allow: string[] }; credentials?: Array<{ name: string }> }) => {
+      'shell.open': async (p: { sessionId: string; workspaceDir: string; network: 'none' | 'open' | { allow: string[] }; credentials?: Array<{ name: string }>; firstSeq?: number }) => {
         self.opens.push(p);
         if (self.failOpen) throw new AppError('SANDBOX_UNAVAILABLE', self.failOpen);
         self.jails.set(p.sessionId, { workspaceDir: p.workspaceDir });
+        self.lastSeq.set(p.sessionId, (p.firstSeq ?? 1) - 1);
         // What a driver reads back from the jail's namespace, derived from what was asked.
         const mode = typeof p.network === 'object' ? 'allow' : p.network;
         const networkInForce = {
@@ -115,7 +118,13 @@ export class TestShell {
       'shell.interrupt': async () => ({ interrupted: true }),
       'shell.close': async (p: { sessionId: string }) => {
         self.closed.push(p.sessionId);
-        return { closed: self.jails.delete(p.sessionId) };
+        const lastSeq = self.lastSeq.get(p.sessionId);
+        self.lastSeq.delete(p.sessionId);
+        return { closed: self.jails.delete(p.sessionId), ...(lastSeq !== undefined ? { lastSeq } : {}) };
+      },
+      'shell.session.append': async (p: { sessionId: string; kind: any; data: any }) => {
+        if (!self.jails.has(p.sessionId)) throw new AppError('NOT_FOUND', `no jail for ${p.sessionId}`);
+        return { seq: await self.log(p.sessionId, p.kind, p.data) };
       },
       'shell.list': async () => ({ instanceId, sessions: [...self.jails.keys()].map((sessionId) => ({ sessionId, busy: false, openedAt: new Date().toISOString() })) }),
     });
@@ -129,16 +138,23 @@ export class TestShell {
     const started = Date.now();
     const m = /^chunks (\d+)$/.exec(p.command);
     const lines = m ? Array.from({ length: Number(m[1]) }, (_, i) => `line ${i + 1}\n`) : [`${p.command}\n`];
-    const seq = () => {
-      const s = this.outSeq.get(p.sessionId) ?? 0;
-      this.outSeq.set(p.sessionId, s + 1);
-      return s;
-    };
-    await this.bus.publish('shell.command.started', { sessionId: p.sessionId, commandId: p.commandId, command: p.command, seq: this.outSeq.get(p.sessionId) ?? 0 });
-    for (const data of lines) await this.bus.publish('shell.output', { sessionId: p.sessionId, commandId: p.commandId, seq: seq(), stream: 'stdout', data, encoding: 'utf8' });
+    const cmd = { commandId: p.commandId, command: p.command, ...(p.user ? { user: p.user } : {}) };
+    const startedSeq = await this.log(p.sessionId, 'command.started', cmd);
+    await this.bus.publish('shell.command.started', { sessionId: p.sessionId, ...cmd, seq: startedSeq });
+    for (const data of lines) await this.log(p.sessionId, 'output', { commandId: p.commandId, stream: 'stdout', data });
     const durationMs = Date.now() - started;
-    await this.bus.publish('shell.command.completed', { sessionId: p.sessionId, commandId: p.commandId, command: p.command, exitCode: 0, durationMs, timedOut: false, seq: this.outSeq.get(p.sessionId) ?? 0 });
+    const end = { exitCode: 0, durationMs, timedOut: false };
+    const completedSeq = await this.log(p.sessionId, 'command.completed', { ...cmd, ...end });
+    await this.bus.publish('shell.command.completed', { sessionId: p.sessionId, ...cmd, ...end, seq: completedSeq });
     return { commandId: p.commandId, exitCode: 0, stdout: lines.join(''), stderr: '', durationMs, timedOut: false, truncated: false };
+  }
+
+  /** Publishes the next event of the session's log, as the jail's stream does. */
+  async log(sessionId: string, kind: any, data: any): Promise<number> {
+    const seq = (this.lastSeq.get(sessionId) ?? 0) + 1;
+    this.lastSeq.set(sessionId, seq);
+    await this.bus.publish('session.event', { sessionId, seq, kind, data, at: new Date().toISOString() });
+    return seq;
   }
 
   async stop(): Promise<void> {

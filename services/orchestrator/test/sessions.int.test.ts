@@ -26,6 +26,22 @@ const create = (owner: string) => req<SessionV1>('orchestrator.session.create', 
 const events = (sessionId: string, since = 0, limit = 1000) =>
   req<{ events: SessionEventV1[]; hasMore: boolean; lastSeq: number }>('orchestrator.session.events', { sessionId, since, limit });
 
+/**
+ * The stored log once storage has caught up with the live stream (it trails it by a batch): every
+ * page after `since`, once the last stored seq is the last one seen live.
+ */
+async function storedLog(sessionId: string, since = 0): Promise<SessionEventV1[]> {
+  const lastLive = () => Math.max(0, ...client.live.filter((e) => e.sessionId === sessionId).map((e) => e.seq));
+  await waitFor('storage to catch up with the live stream', async () => lastLive() > 0 && (await events(sessionId)).lastSeq === lastLive(), { timeoutMs: 20_000, intervalMs: 50 });
+  const all: SessionEventV1[] = [];
+  for (;;) {
+    const page = await events(sessionId, since, 400);
+    all.push(...page.events);
+    if (!page.hasMore) return all;
+    since = page.events[page.events.length - 1]!.seq;
+  }
+}
+
 function assertGapless(list: SessionEventV1[], from: number) {
   expect(list.map((e) => e.seq)).toEqual(Array.from({ length: list.length }, (_, i) => from + i));
 }
@@ -67,7 +83,7 @@ test('the whole lifecycle: create → ready → busy → idle → closing → cl
   expect(shell.closed).toContain(s.id);
   expect(ws.removed).toContain(s.workspaceId);
 
-  const log = (await events(s.id)).events;
+  const log = await storedLog(s.id);
   assertGapless(log, 1);
   const statuses = log.filter((e) => e.kind === 'status').map((e) => (e.data as { to: string }).to);
   expect(statuses).toEqual(['creating', 'ready', 'busy', 'idle', 'closing', 'closed']);
@@ -108,19 +124,12 @@ test('limits refuse the N+1th live session of a user with LIMIT_REACHED, and cou
   expect((await create('carol')).status).toBe('ready');
 });
 
-test('events after N replay exactly, in order, with no gap and no duplicate, from memory and from the database', async () => {
+test('events after N replay exactly, in order, with no gap and no duplicate, from the database', async () => {
   const s = await create('erin');
   // Generous timeouts: 1800 confirmed publishes by the stand-in shell are slow on a loaded host.
   await req('orchestrator.session.exec', { sessionId: s.id, command: 'chunks 1500' }, 60_000);
   await req('orchestrator.session.exec', { sessionId: s.id, command: 'chunks 300' }, 60_000);
-  const all: SessionEventV1[] = [];
-  let since = 0;
-  for (;;) {
-    const page = await events(s.id, since, 400);
-    all.push(...page.events);
-    if (!page.hasMore) break;
-    since = page.events[page.events.length - 1]!.seq;
-  }
+  const all = await storedLog(s.id);
   assertGapless(all, 1);
   const outputs = all.filter((e) => e.kind === 'output').map((e) => (e.data as { data: string }).data);
   expect(outputs).toEqual([...Array.from({ length: 1500 }, (_, i) => `line ${i + 1}\n`), ...Array.from({ length: 300 }, (_, i) => `line ${i + 1}\n`)]);
@@ -132,6 +141,26 @@ test('events after N replay exactly, in order, with no gap and no duplicate, fro
   await waitFor('the live stream to catch up', () => client.live.filter((e) => e.sessionId === s.id).length >= all.length, { timeoutMs: 20_000 });
   expect(client.live.filter((e) => e.sessionId === s.id)).toEqual(all);
 }, 150_000);
+
+test('storage is idempotent: a redelivered event is stored once, and a seq given twice keeps the first', async () => {
+  const s = await create('ella');
+  const before = await storedLog(s.id);
+  const seq = await shell.log(s.id, 'note', { message: 'once' });
+  const e = { sessionId: s.id, seq, kind: 'note' as const, data: { message: 'once' }, at: new Date().toISOString() };
+  // The same event again (a publish retried after a lost confirm, a redelivery), then another with its seq.
+  await shell.bus.publish('session.event', e);
+  await shell.bus.publish('session.event', { ...e, data: { message: 'same seq, other content' } });
+  await shell.log(s.id, 'note', { message: 'next' });
+  const stored = await waitFor('the events stored', async () => {
+    const log = (await events(s.id, before.at(-1)!.seq)).events;
+    return log.some((x) => x.seq === seq + 1) ? log : undefined;
+  });
+  expect(stored.map((x) => [x.seq, x.data])).toEqual([
+    [seq, { message: 'once' }],
+    [seq + 1, { message: 'next' }],
+  ]);
+  await req('orchestrator.session.close', { sessionId: s.id });
+});
 
 test('a member sees and touches only their own sessions', async () => {
   const mine = await create('fred');
@@ -161,7 +190,7 @@ test('a restart (another replica taking over) keeps sessions; a session whose ja
 
   const r = await req<{ stdout: string }>('orchestrator.session.exec', { sessionId: kept.id, command: 'after restart' });
   expect(r.stdout).toBe('after restart\n');
-  const log = (await events(kept.id)).events;
+  const log = await storedLog(kept.id);
   assertGapless(log, 1);
   expect(log.filter((e) => e.seq > seqBefore).length).toBeGreaterThan(3);
   const outs = log.filter((e) => e.kind === 'output').map((e) => (e.data as { data: string }).data);
@@ -196,5 +225,5 @@ test('fork: from the live workspace or from one of the session’s own snapshots
   const err = await req('orchestrator.session.fork', { sessionId: mine.id, snapshotId: foreign.snapshotId, owner: 'jill' }).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'NOT_FOUND', message: `session ${mine.id} has no snapshot ${foreign.snapshotId}` });
   expect(ws.forks.length).toBe(forks);
-  expect((await events(mine.id)).events.filter((e) => e.kind === 'snapshot').map((e) => e.data)).toEqual([{ snapshotId: snap.snapshotId, label: 'before' }]);
+  expect((await storedLog(mine.id)).filter((e) => e.kind === 'snapshot').map((e) => e.data)).toEqual([{ snapshotId: snap.snapshotId, label: 'before' }]);
 });

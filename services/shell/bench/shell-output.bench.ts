@@ -1,5 +1,5 @@
 // Shell service benchmarks: output streamed through the bus (bytes per second from the command in
-// the jail to a subscriber of shell.output, and how many events that takes), and the round trip of a
+// the jail to a subscriber of session.event (output), and how many events that takes), and the round trip of a
 // `true` sent as shell.exec. `npm run bench -- shell-output`; BENCH_SHELL_MB sets the output size.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -26,8 +26,9 @@ async function main(): Promise<void> {
   await client.subscribe(
     'shell-bench',
     {
-      'shell.output': async (p) => {
-        bytes += p.encoding === 'base64' ? Buffer.byteLength(p.data, 'base64') : Buffer.byteLength(p.data);
+      'session.event': async (p) => {
+        if (p.kind !== 'output') return;
+        bytes += p.data.encoding === 'base64' ? Buffer.byteLength(p.data.data, 'base64') : Buffer.byteLength(p.data.data);
         events += 1;
         lastAt = process.hrtime.bigint();
       },
@@ -58,13 +59,13 @@ async function main(): Promise<void> {
     const chunk = 'a'.repeat(env.SHELL_OUTPUT_CHUNK_BYTES);
     const n = Math.ceil((50 * 2 ** 20) / chunk.length);
     const tb = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) await client.publish('shell.output', { sessionId: 'bus-only', seq: i, stream: 'stdout', data: chunk, encoding: 'utf8' });
+    for (let i = 0; i < n; i++) await client.publish('session.event', { sessionId: 'bus-only', seq: i + 1, kind: 'output', data: { stream: 'stdout', data: chunk }, at: new Date().toISOString() });
     const busOnly = (n * chunk.length) / 2 ** 20 / (msSince(tb) / 1000);
 
     const figures: Figure[] = [
       { name: 'bus alone: sequential confirmed publishes of one chunk size', value: busOnly, unit: 'MB/s' },
       { name: 'output through the bus to a subscriber', value: total / 2 ** 20 / (streamMs / 1000), unit: 'MB/s', goal: '>= 100' },
-      { name: `shell.output events for ${mb} MB`, value: events, unit: 'events', goal: `<= ${mb * 10}` },
+      { name: `output events for ${mb} MB`, value: events, unit: 'events', goal: `<= ${mb * 10}` },
       { name: 'exec reply (all output confirmed) after', value: replyMs, unit: 'ms' },
       { name: 'shell.exec `true` round trip p50', value: percentile(rtt, 50), unit: 'ms', goal: '<= 20' },
       { name: 'shell.exec `true` round trip p95', value: percentile(rtt, 95), unit: 'ms', goal: '<= 50' },

@@ -38,6 +38,7 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
 
   const of = <N extends EventName>(name: N, sessionId: string) =>
     events.filter((e) => e.name === name && (e.payload as { sessionId: string }).sessionId === sessionId).map((e) => e.payload as EventPayload<N>);
+  const outputOf = (sessionId: string) => of('session.event', sessionId).flatMap((e) => (e.kind === 'output' ? [{ seq: e.seq, ...e.data }] : []));
 
   beforeAll(async () => {
     broker = await createTestBroker('shell');
@@ -57,7 +58,7 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     const record = async (payload: unknown, ctx: { name: string }) => void events.push({ name: ctx.name as EventName, payload });
     await client.subscribe(
       'shell-test',
-      { 'shell.output': record, 'shell.command.started': record, 'shell.command.completed': record, 'shell.crashed': record, 'shell.closed': record },
+      { 'session.event': record, 'shell.command.started': record, 'shell.command.completed': record, 'shell.crashed': record, 'shell.closed': record },
       { durable: false, ordered: true },
     );
   });
@@ -101,9 +102,9 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     const r = await exec('s1', 'i=0; while [ $i -lt 20000 ]; do echo "line $i"; i=$((i+1)); done; echo tail >&2', { commandId: 'c-many' });
     expect(r.exitCode).toBe(0);
     await waitFor('the completed event', () => of('shell.command.completed', 's1').find((c) => c.commandId === 'c-many'));
-    const all = of('shell.output', 's1');
-    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i));
-    const mine = all.filter((e) => e.commandId === 'c-many');
+    const log = of('session.event', 's1');
+    expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
+    const mine = outputOf('s1').filter((e) => e.commandId === 'c-many');
     const stdout = mine.filter((e) => e.stream === 'stdout').map((e) => Buffer.from(e.data, e.encoding === 'base64' ? 'base64' : 'utf8').toString()).join('');
     expect(stdout).toBe(r.stdout);
     expect(stdout.split('\n')[19999]).toBe('line 19999');
@@ -111,8 +112,9 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     expect(mine.length).toBeLessThan(20000);
     const started = of('shell.command.started', 's1').find((c) => c.commandId === 'c-many')!;
     const completed = of('shell.command.completed', 's1').find((c) => c.commandId === 'c-many')!;
-    expect(mine[0]!.seq).toBe(started.seq);
+    expect(mine[0]!.seq).toBe(started.seq + 1);
     expect(completed.seq).toBe(mine.at(-1)!.seq + 1);
+    expect(log.find((e) => e.seq === completed.seq)).toMatchObject({ kind: 'command.completed', data: { commandId: 'c-many', exitCode: 0 } });
   });
 
   test('interrupt ends a sleep 30', async () => {
@@ -126,7 +128,7 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     expect((await exec('s1', 'pwd')).stdout).toBe('/workspace/sub\n');
   });
 
-  test('a timeout is a result; a terminal streams as shell.output with stream "pty"', async () => {
+  test('a timeout is a result; a terminal streams as output with stream "pty"', async () => {
     const t = await exec('s1', `sleep ${nap(20)}`, { timeoutMs: 500 });
     expect(t).toMatchObject({ timedOut: true });
     expect(t.exitCode).not.toBe(0);
@@ -138,15 +140,15 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     expect(await client.request('shell.pty.open', { sessionId: 's1' }, { instanceId })).toEqual({ ok: true });
     expect(await client.request('shell.pty.input', { sessionId: 's1', data: 'echo pty-$((6*7)) $(stty size)\n' }, { instanceId })).toEqual({ ok: true });
     const ptyText = () =>
-      of('shell.output', 's1')
+      outputOf('s1')
         .filter((e) => e.stream === 'pty')
         .map((e) => Buffer.from(e.data, e.encoding === 'base64' ? 'base64' : 'utf8').toString())
         .join('');
     await waitFor('terminal output', () => ptyText().includes('pty-42 40 120'), { timeoutMs: 15_000 });
-    expect(of('shell.output', 's1').filter((e) => e.stream === 'pty').every((e) => e.commandId === undefined)).toBe(true);
+    expect(outputOf('s1').filter((e) => e.stream === 'pty').every((e) => e.commandId === undefined)).toBe(true);
     // Still one gapless sequence with the command output.
-    const all = of('shell.output', 's1');
-    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i));
+    const all = of('session.event', 's1');
+    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
   });
 
   test('the maximum of sessions is refused with LIMIT_REACHED', async () => {
@@ -165,10 +167,13 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     const argv = ['sleep', nap(300)];
     await exec('s2', `${argv.join(' ')} & ${argv.join(' ')} & echo started`);
     await waitFor('the background sleeps', () => pidsRunning(argv).length === 2, { timeoutMs: 15_000 });
-    expect(await client.request('shell.close', { sessionId: 's2' }, { instanceId, timeoutMs: 30_000 })).toEqual({ closed: true });
+    const closed = await client.request('shell.close', { sessionId: 's2' }, { instanceId, timeoutMs: 30_000 });
+    expect(closed).toEqual({ closed: true, lastSeq: expect.any(Number) });
+    // The last seq the jail gave is the last of the session's log.
+    await waitFor('the log up to lastSeq', () => of('session.event', 's2').at(-1)?.seq === closed.lastSeq);
     await waitFor('every process of the jail to be gone', () => pidsRunning(argv).length === 0, { timeoutMs: 10_000 });
     await waitFor('shell.closed', () => of('shell.closed', 's2').length === 1);
-    expect(of('shell.closed', 's2')[0]).toEqual({ sessionId: 's2', instanceId });
+    expect(of('shell.closed', 's2')[0]).toEqual({ sessionId: 's2', instanceId, lastSeq: closed.lastSeq });
     expect(await client.request('shell.close', { sessionId: 's2' }, { instanceId })).toEqual({ closed: false });
     await expect(exec('s2', 'true')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });

@@ -315,6 +315,30 @@ export type SessionEventV1 = z.infer<typeof SessionEventV1>;
 /** The event of one kind. */
 export type SessionEventOf<K extends SessionEventKindV1> = Extract<SessionEventV1, { kind: K }>;
 
+/** The kinds an orchestrator appends through the jail's stream (output is the shell's own; pruned is never stored). */
+export type AppendedKindV1 = Exclude<SessionEventKindV1, 'output' | 'pruned'>;
+const appendOf = <K extends AppendedKindV1>(kind: K) => z.object({ sessionId: z.string().min(1), kind: z.literal(kind), data: SessionEventDataV1[kind] });
+/**
+ * `shell.session.append`: an event the orchestrator adds to a session's log while its jail lives,
+ * sent to the shell replica holding the jail: the jail's stream gives it the next seq, so it takes its
+ * place among the output in the one order every reader sees.
+ */
+export const ShellSessionAppendV1 = z.discriminatedUnion('kind', [
+  appendOf('status'),
+  appendOf('command.started'),
+  appendOf('command.completed'),
+  appendOf('agent'),
+  appendOf('snapshot'),
+  appendOf('shell.crashed'),
+  appendOf('egress.denied'),
+  appendOf('note'),
+  appendOf('progress'),
+  appendOf('signal'),
+]);
+export type ShellSessionAppendV1 = z.infer<typeof ShellSessionAppendV1>;
+/** The seq the event was given (published and confirmed by the broker when this answers). */
+export const ShellSessionAppendedV1 = z.object({ seq: z.number().int().positive() });
+
 export const SessionEventsV1 = z.object({
   ...ref,
   /** Return events with seq > since. */
@@ -387,6 +411,8 @@ export const sessionCommands = {
   'orchestrator.session.file.write': command('orchestrator', { request: SessionFileWriteV1, reply: FileWriteReplyV1, summary: "write a file of the session's workspace" }),
   'orchestrator.session.input': command('orchestrator', { request: SessionInputV1, reply: SessionOkV1, summary: "keystrokes to the session's terminal (opened on first use)" }),
   'orchestrator.session.resize': command('orchestrator', { request: SessionResizeV1, reply: SessionOkV1, summary: "resize the session's terminal" }),
+  // Answered by the shell (sent to the replica holding the jail); declared here beside the union it carries.
+  'shell.session.append': command('shell', { request: ShellSessionAppendV1, reply: ShellSessionAppendedV1, summary: "append an event to a session's log through its jail's stream (the jail numbers it)" }),
 } as const;
 
 /** The lifecycle events analytics and others consume; flat, with the session's id and user. */

@@ -34,6 +34,12 @@ export const ShellOpenV1 = z.object({
   limits: SandboxLimitsV1.default({}),
   /** Extra environment variables inside the jail. */
   env: z.record(z.string(), z.string()).default({}),
+  /**
+   * The seq the jail's first session event carries (the session's last seq + 1): from then on the
+   * jail's stream numbers every event of the session's log, its own and those appended through it.
+   * Absent: 1 (a jail opened outside a session's life, as in tests and benchmarks).
+   */
+  firstSeq: z.number().int().positive().optional(),
   /** `bubblewrap` (default) or `docker` (projects with a Dockerfile, where an engine answers). */
   driver: z.enum(['bubblewrap', 'docker']).default('bubblewrap'),
   /** Image for the docker driver. */
@@ -86,8 +92,12 @@ export type ExecResultV1 = z.infer<typeof ExecResultV1>;
 export const SessionRefV1 = z.object({ /** The session whose jail is meant. */ sessionId: z.string().min(1) });
 /** `interrupted: false` when no command was running. */
 export const ShellInterruptedV1 = z.object({ interrupted: z.boolean() });
-/** `closed: false` when this replica held no such session (closing twice is not an error). */
-export const ShellClosedReplyV1 = z.object({ closed: z.boolean() });
+/**
+ * `closed: false` when this replica held no such session (closing twice is not an error). `lastSeq`:
+ * the last seq the jail's stream gave (every event up to it published), so whoever logs the session's
+ * later events continues after it; absent when nothing was closed.
+ */
+export const ShellClosedReplyV1 = z.object({ closed: z.boolean(), lastSeq: z.number().int().nonnegative().optional() });
 
 export const PtyOpenV1 = z.object({
   sessionId: z.string().min(1),
@@ -114,25 +124,13 @@ export const ShellListReplyV1 = z.object({
   instanceId: z.string(),
 });
 
-/** A chunk of a session's output. `seq` is per session, gapless, in order. */
-export const ShellOutputV1 = z.object({
-  sessionId: z.string(),
-  /** The command it belongs to; absent for PTY output. */
-  commandId: z.string().optional(),
-  seq: z.number().int().nonnegative(),
-  stream: z.enum(['stdout', 'stderr', 'pty']),
-  /** The bytes, as UTF-8 text or base64 (see `encoding`). */
-  data: z.string(),
-  encoding: z.enum(['utf8', 'base64']).default('utf8'),
-});
-export type ShellOutputV1 = z.infer<typeof ShellOutputV1>;
-
+/** A command began (a fact beside the session log, for whoever follows busy/idle). */
 export const ShellCommandStartedV1 = z.object({
   sessionId: z.string(),
   commandId: z.string(),
   command: z.string(),
   user: z.string().optional(),
-  /** The output seq the command's first chunk will carry. */
+  /** The seq of the command's `command.started` in the session's log. */
   seq: z.number().int().nonnegative(),
 });
 /** The audit record of a command: who, what, exit code, duration. */
@@ -144,7 +142,7 @@ export const ShellCommandCompletedV1 = z.object({
   exitCode: z.number().int(),
   durationMs: z.number().nonnegative(),
   timedOut: z.boolean(),
-  /** The seq after the command's last output chunk. */
+  /** The seq of the command's `command.completed` in the session's log. */
   seq: z.number().int().nonnegative(),
 });
 export const ShellCrashedV1 = z.object({
@@ -154,13 +152,18 @@ export const ShellCrashedV1 = z.object({
   /** Whether a new shell replaced it (state such as `cd` and variables is lost). */
   restarted: z.boolean(),
 });
-export const ShellClosedV1 = z.object({ sessionId: z.string(), instanceId: z.string() });
+export const ShellClosedV1 = z.object({
+  sessionId: z.string(),
+  instanceId: z.string(),
+  /** The last seq the jail's stream gave: the session's later events continue after it. */
+  lastSeq: z.number().int().nonnegative().optional(),
+});
 
 export const shellCommands = {
   'shell.open': command('shell', { request: ShellOpenV1, reply: ShellOpenedV1, summary: 'open a jail for a session on a prepared workspace' }),
   // One command at a time per session: another while one runs is refused with INVALID_STATE; a
   // session this replica does not hold is NOT_FOUND. The reply comes after every output event is published.
-  'shell.exec': command('shell', { request: ShellExecV1, reply: ExecResultV1, summary: 'run a command in the session shell; output streams as shell.output' }),
+  'shell.exec': command('shell', { request: ShellExecV1, reply: ExecResultV1, summary: 'run a command in the session shell; output streams as session.event' }),
   'shell.interrupt': command('shell', { request: SessionRefV1, reply: ShellInterruptedV1, summary: 'interrupt the running command' }),
   'shell.close': command('shell', { request: SessionRefV1, reply: ShellClosedReplyV1, summary: 'end every process of the session' }),
   'shell.pty.open': command('shell', { request: PtyOpenV1, reply: OkV1, summary: 'open (or reattach) an interactive terminal in the jail' }),
@@ -170,7 +173,6 @@ export const shellCommands = {
 } as const;
 
 export const shellEvents = {
-  'shell.output': event({ schema: ShellOutputV1, summary: 'a chunk of output' }),
   'shell.command.started': event({ schema: ShellCommandStartedV1, summary: 'a command began' }),
   'shell.command.completed': event({ schema: ShellCommandCompletedV1, summary: 'a command ended: the audit record' }),
   'shell.crashed': event({ schema: ShellCrashedV1, summary: 'a session shell died' }),

@@ -1,5 +1,5 @@
 import type { Bus } from '@codeagent/bus';
-import { isReplicaGone, type EgressCredentialV1, type ExecResultV1, type SandboxSpecV1 } from '@codeagent/contracts';
+import { isReplicaGone, type EgressCredentialV1, type ExecResultV1, type SandboxSpecV1, type ShellSessionAppendV1 } from '@codeagent/contracts';
 import type { ShellOpenResult, ShellPort } from '../sessions/ports';
 
 /** The shell service over the bus: open on any replica, everything after on the replica holding the jail. */
@@ -9,7 +9,7 @@ export class BusShell implements ShellPort {
     private readonly timeouts: { openMs: number; requestMs: number },
   ) {}
 
-  async open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; credentials?: EgressCredentialV1[]; env?: Record<string, string> }): Promise<ShellOpenResult> {
+  async open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; credentials?: EgressCredentialV1[]; env?: Record<string, string>; firstSeq: number }): Promise<ShellOpenResult> {
     const { network, credentials: _names, ...limits } = req.sandbox;
     const r = await this.bus.request(
       'shell.open',
@@ -20,6 +20,7 @@ export class BusShell implements ShellPort {
         ...(req.credentials?.length ? { credentials: req.credentials } : {}),
         limits,
         env: req.env ?? {},
+        firstSeq: req.firstSeq,
         driver: 'bubblewrap',
       },
       { timeoutMs: this.timeouts.openMs },
@@ -27,8 +28,12 @@ export class BusShell implements ShellPort {
     return { instanceId: r.instanceId, limitsInForce: r.limitsInForce, ...(r.networkInForce ? { networkInForce: r.networkInForce } : {}) };
   }
 
-  async close(instanceId: string, sessionId: string): Promise<void> {
-    await this.bus.request('shell.close', { sessionId }, { instanceId, timeoutMs: this.timeouts.openMs });
+  async close(instanceId: string, sessionId: string): Promise<number | undefined> {
+    return (await this.bus.request('shell.close', { sessionId }, { instanceId, timeoutMs: this.timeouts.openMs })).lastSeq;
+  }
+
+  async append(instanceId: string, req: ShellSessionAppendV1): Promise<number> {
+    return (await this.bus.request('shell.session.append', req, { instanceId, timeoutMs: this.timeouts.requestMs })).seq;
   }
 
   exec(instanceId: string, req: { sessionId: string; command: string; commandId: string; timeoutMs?: number; user?: string }): Promise<ExecResultV1> {

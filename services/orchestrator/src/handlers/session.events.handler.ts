@@ -1,11 +1,15 @@
 import type { CommandHandler } from '@codeagent/bus';
 import { callerOf, type CoreDeps } from './context';
 
-/** `orchestrator.session.events`: everything after `since`, from the owner's ring or the database. */
+/**
+ * `orchestrator.session.events`: what is stored after `since`, from the database, on whichever replica
+ * takes the request (the log is stored from the bus, by no replica in particular). Live events may be
+ * ahead of it: `lastSeq` is the last stored.
+ */
 export const sessionEventsHandler =
   (d: CoreDeps): CommandHandler<'orchestrator.session.events'> =>
-  (req, ctx) =>
-    d.sessions.routed('orchestrator.session.events', req, callerOf(req, ctx), async (s) => {
-      const page = await d.events.since(s.id, req.since, req.limit, s.lastSeq);
-      return { ...page, lastSeq: Math.max(s.lastSeq, d.events.lastSeq(s.id) ?? 0) };
-    });
+  async (req, ctx) => {
+    const s = await d.sessions.visible(req.sessionId, callerOf(req, ctx).actor);
+    const page = await d.events.since(s.id, req.since, req.limit, s.lastSeq);
+    return { ...page, lastSeq: Math.max(s.lastSeq, page.events.at(-1)?.seq ?? 0) };
+  };

@@ -5,7 +5,7 @@ import { callerOf, type CoreDeps } from './context';
 
 /**
  * `orchestrator.session.signal` (MCP report_progress and signal_user, seed 000's taskspace progress and
- * "signal user"): appended to the session's log on the replica that owns it, so every subscriber (CLI,
+ * "signal user"): appended to the session's log (through its jail's stream), so every subscriber (CLI,
  * dashboard, Socket.IO) sees it live and on replay.
  */
 export const sessionSignalHandler =
@@ -21,8 +21,7 @@ export const sessionSignalHandler =
         ...(req.from ? { from: req.from } : {}),
         ...(user ? { user } : {}),
       };
-      const e = d.events.append(s.id, req.kind, data);
-      if (!e) throw new AppError('SERVICE_UNAVAILABLE', `the log of session ${s.id} is not open on this replica`, { retryable: true });
+      const seq = await d.events.append(s, req.kind, data);
       await d.manager.touch(s.id).catch(() => undefined);
-      return { seq: e.seq };
+      return { seq };
     });

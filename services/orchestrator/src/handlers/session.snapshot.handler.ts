@@ -9,6 +9,6 @@ export const sessionSnapshotHandler =
     d.sessions.routed('orchestrator.session.snapshot', req, callerOf(req, ctx), async (s) => {
       if (!s.workspaceId) throw new AppError('INVALID_STATE', `session ${s.id} has no workspace`);
       const snap = await d.bus.request('workspace.snapshot', { workspaceId: s.workspaceId, ...(req.label ? { label: req.label } : {}) }, { timeoutMs: d.timeouts.snapshotMs });
-      d.events.append(s.id, 'snapshot', { snapshotId: snap.snapshotId, ...(snap.label ? { label: snap.label } : {}) });
+      await d.events.append(s, 'snapshot', { snapshotId: snap.snapshotId, ...(snap.label ? { label: snap.label } : {}) });
       return { ...snap, sessionId: s.id };
     });

@@ -1,35 +1,36 @@
 import type { SessionEventV1 } from '@codeagent/contracts';
-import { SeqTaken, type EventsRepository } from '../sessions/ports';
+import type { EventsRepository } from '../sessions/ports';
 import { isUniqueViolation, type Db } from './database';
 
 export class PrismaEventsRepository implements EventsRepository {
   constructor(private readonly db: Db) {}
 
-  async append(events: SessionEventV1[]): Promise<void> {
-    if (events.length === 0) return;
+  async append(events: SessionEventV1[]): Promise<Array<{ sessionId: string; seq: number }>> {
+    if (events.length === 0) return [];
     const rows = events.map((e) => ({ sessionId: e.sessionId, seq: e.seq, kind: e.kind, data: JSON.stringify(e.data ?? null), at: new Date(e.at) }));
     const top = new Map<string, number>();
     for (const e of events) top.set(e.sessionId, Math.max(top.get(e.sessionId) ?? 0, e.seq));
-    const raise = (skip = new Set<string>()) => [...top].filter(([id]) => !skip.has(id)).map(([id, seq]) => this.db.session.updateMany({ where: { id, lastSeq: { lt: seq } }, data: { lastSeq: seq } }));
+    const raise = () => [...top].map(([id, seq]) => this.db.session.updateMany({ where: { id, lastSeq: { lt: seq } }, data: { lastSeq: seq } }));
     try {
       await this.db.$transaction([this.db.sessionEvent.createMany({ data: rows }), ...raise()]);
+      return [];
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
-      // Row by row: a row already there as is was stored by an earlier try of this batch; one there
-      // with other content was written by another replica that took the session over.
-      const taken = new Set<string>();
-      for (const r of rows) {
-        try {
-          await this.db.sessionEvent.create({ data: r });
-        } catch (e) {
-          if (!isUniqueViolation(e)) throw e;
-          const there = await this.db.sessionEvent.findUnique({ where: { sessionId_seq: { sessionId: r.sessionId, seq: r.seq } } });
-          if (there && (there.kind !== r.kind || there.data !== r.data)) taken.add(r.sessionId);
-        }
-      }
-      await this.db.$transaction(raise(taken));
-      if (taken.size) throw new SeqTaken([...taken]);
     }
+    // Some are stored already (a redelivery): row by row, skipping those; one stored with other
+    // content is reported (a seq given twice), the first stored wins.
+    const clashes: Array<{ sessionId: string; seq: number }> = [];
+    for (const r of rows) {
+      try {
+        await this.db.sessionEvent.create({ data: r });
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        const there = await this.db.sessionEvent.findUnique({ where: { sessionId_seq: { sessionId: r.sessionId, seq: r.seq } } });
+        if (there && (there.kind !== r.kind || there.data !== r.data)) clashes.push({ sessionId: r.sessionId, seq: r.seq });
+      }
+    }
+    await this.db.$transaction(raise());
+    return clashes;
   }
 
   async since(sessionId: string, since: number, limit: number): Promise<SessionEventV1[]> {

@@ -1,5 +1,4 @@
 import type { SessionEventV1 } from '@codeagent/contracts';
-import { testLogger } from '@codeagent/testing';
 import { EventLog } from './event-log';
 import type { EventsRepository } from './ports';
 
@@ -8,6 +7,7 @@ class MemoryEvents implements EventsRepository {
   rows: SessionEventV1[] = [];
   async append(events: SessionEventV1[]) {
     this.rows.push(...events);
+    return [];
   }
   async since(sessionId: string, since: number, limit: number) {
     return this.rows.filter((e) => e.sessionId === sessionId && e.seq > since).slice(0, limit);
@@ -26,17 +26,28 @@ async function logWithTenEvents() {
   let now = Date.parse('2026-11-21T12:00:00.000Z');
   const clock = { now: () => new Date(now) };
   const repo = new MemoryEvents();
-  const log = new EventLog(repo, { publish: async () => undefined }, { ringSize: 4, flushMs: 1, flushBatch: 1000 }, clock, testLogger());
-  await log.open('s1', 0);
+  // What a published event becomes once the store has it.
+  const publisher = { publish: async (_name: string, e: unknown) => void (await repo.append([e as SessionEventV1])) };
+  const log = new EventLog(repo, publisher, { append: async () => Promise.reject(new Error('no jail here')) }, clock);
+  const session = { id: 's1', status: 'closed' as const, lastSeq: 0 };
   for (let i = 1; i <= 10; i++) {
-    log.append('s1', 'note', { message: `n${i}` });
+    await log.append(session, 'note', { message: `n${i}` });
     if (i === 6) now += 2 * 86_400_000; // events 1..6 are two days older than 7..10
   }
-  await log.release('s1'); // the session ended: replay comes from the database alone
   return { log, repo, advance: (ms: number) => (now += ms) };
 }
 
 describe('EventLog retention', () => {
+  test('with no jail, events are numbered here after the highest seq seen', async () => {
+    const { repo, log } = await logWithTenEvents();
+    expect(repo.rows.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // Another replica (nothing given here yet) continues after what is stored.
+    const other = new EventLog(repo, { publish: async (_n: string, e: unknown) => void repo.rows.push(e as SessionEventV1) }, { append: async () => 0 }, { now: () => new Date() });
+    expect(await other.append({ id: 's1', status: 'failed', lastSeq: 0 }, 'note', { message: 'late' })).toBe(11);
+    log.jailClosed('s1', 40);
+    expect(await log.append({ id: 's1', status: 'closed', lastSeq: 0 }, 'note', { message: 'after a jail' })).toBe(41);
+  });
+
   test('a replay of what retention removed starts with a pruned marker naming the range, then the rest in order', async () => {
     const { log } = await logWithTenEvents();
     expect(await log.prune({ maxAgeMs: 86_400_000, maxBytesPerSession: 0 })).toBe(6);

@@ -2,16 +2,16 @@ import type { AgentDataV1, EventName, EventPayload } from '@codeagent/contracts'
 import type { Logger } from '@codeagent/telemetry';
 import type { EventLog } from './event-log';
 import type { SessionManager } from './manager';
+import type { SessionRecord } from './session';
 
 /**
- * Turns the shell's and the agents' events into session events. Each replica receives them all (its
- * own queue, in order) and appends those of the sessions it owns. The shell numbers its output per
- * session; a chunk at or below the last one seen is a redelivery and is dropped, so the session log
- * never holds it twice.
+ * What the orchestrator does about other services' facts. Each replica receives them all (its own
+ * queue, in order): busy/idle follow the command facts; for the sessions it owns, a jail lost under a
+ * live session fails it, and an agent run's events are appended to the session's log (through the
+ * jail's stream, which numbers them). The shell's own log events (output, commands) need nothing from here: they are
+ * `session.event` already, stored by EventStore.
  */
 export class EventIngest {
-  private readonly lastShellSeq = new Map<string, number>();
-
   constructor(
     private readonly events: EventLog,
     private readonly manager: SessionManager,
@@ -20,59 +20,35 @@ export class EventIngest {
 
   handlers() {
     return {
-      'shell.output': async (p: EventPayload<'shell.output'>) => {
-        if (!this.events.isOpen(p.sessionId)) return;
-        const last = this.lastShellSeq.get(p.sessionId);
-        if (last !== undefined && p.seq <= last) return;
-        this.lastShellSeq.set(p.sessionId, p.seq);
-        this.events.append(p.sessionId, 'output', {
-          ...(p.commandId ? { commandId: p.commandId } : {}),
-          stream: p.stream,
-          data: p.data,
-          ...(p.encoding === 'base64' ? { encoding: 'base64' } : {}),
-        });
-      },
-      'shell.command.started': async (p: EventPayload<'shell.command.started'>) => {
-        this.events.append(p.sessionId, 'command.started', { commandId: p.commandId, command: p.command, ...(p.user ? { user: p.user } : {}) });
-        // Busy/idle follow the shell's facts whoever sent the command (the gateway sends most directly).
-        await this.manager.commandStarted(p.sessionId, p.commandId);
-      },
-      'shell.command.completed': async (p: EventPayload<'shell.command.completed'>) => {
-        this.events.append(p.sessionId, 'command.completed', {
-          commandId: p.commandId,
-          command: p.command,
-          exitCode: p.exitCode,
-          durationMs: p.durationMs,
-          timedOut: p.timedOut,
-        });
-        await this.manager.commandCompleted(p.sessionId, p.commandId);
-      },
+      // Busy/idle follow the shell's command facts on every replica (idempotent, order-proof).
+      'shell.command.started': async (p: EventPayload<'shell.command.started'>) => this.manager.commandStarted(p.sessionId, p.commandId),
+      'shell.command.completed': async (p: EventPayload<'shell.command.completed'>) => this.manager.commandCompleted(p.sessionId, p.commandId),
       'shell.crashed': async (p: EventPayload<'shell.crashed'>) => {
-        if (!this.events.isOpen(p.sessionId)) return;
-        this.events.append(p.sessionId, 'shell.crashed', { reason: p.reason, restarted: p.restarted });
-        if (!p.restarted) await this.manager.fail(p.sessionId, `the jail's shell died: ${p.reason}`);
-      },
-      'shell.egress.denied': async (p: EventPayload<'shell.egress.denied'>) => {
-        if (!this.events.isOpen(p.sessionId)) return;
-        this.events.append(p.sessionId, 'egress.denied', { host: p.host, port: p.port, via: p.via, reason: p.reason, count: p.count, at: p.at });
+        if (p.restarted || !(await this.owned(p.sessionId))) return;
+        await this.manager.fail(p.sessionId, `the jail's shell died: ${p.reason}`);
       },
       'shell.closed': async (p: EventPayload<'shell.closed'>) => {
-        this.lastShellSeq.delete(p.sessionId);
-        if (!this.events.isOpen(p.sessionId)) return;
-        const s = await this.manager.get(p.sessionId).catch(() => undefined);
+        const s = await this.owned(p.sessionId);
         // Our own close moves to `closing` first; a jail closed under a live session is a loss.
         if (s && (s.status === 'ready' || s.status === 'busy' || s.status === 'idle')) {
-          await this.manager.fail(p.sessionId, `the jail was closed by the shell service (replica ${p.instanceId})`);
+          await this.manager.fail(p.sessionId, `the jail was closed by the shell service (replica ${p.instanceId})`, undefined, p.lastSeq);
         }
       },
       ...this.agentHandlers(),
     } satisfies { [N in EventName]?: (p: EventPayload<N>) => Promise<void> };
   }
 
+  /** The session, when this replica owns it. */
+  private async owned(sessionId: string): Promise<SessionRecord | undefined> {
+    const s = await this.manager.get(sessionId).catch(() => undefined);
+    return s?.ownerInstance === this.manager.self ? s : undefined;
+  }
+
   private agentHandlers() {
     const record = async (sessionId: string, data: AgentDataV1) => {
-      if (!this.events.isOpen(sessionId)) return;
-      this.events.append(sessionId, 'agent', data);
+      const s = await this.owned(sessionId);
+      if (!s) return;
+      await this.events.append(s, 'agent', data).catch((err: Error) => this.log.warn({ err, sessionId, type: data.type }, 'agent event not logged'));
       if (data.type === 'step' || data.type === 'started') await this.manager.touch(sessionId).catch((err: Error) => this.log.debug({ err }, 'touch failed'));
     };
     return {

@@ -45,6 +45,7 @@ class MemoryEvents implements EventsRepository {
   readonly rows: SessionEventV1[] = [];
   async append(events: SessionEventV1[]) {
     this.rows.push(...events);
+    return [];
   }
   async since(sessionId: string, since: number, limit: number) {
     return this.rows.filter((e) => e.sessionId === sessionId && e.seq > since).slice(0, limit);
@@ -61,12 +62,16 @@ function setup(policy: Partial<SessionPolicy> = {}) {
   let now = Date.parse('2026-11-21T12:00:00.000Z');
   const clock = { now: () => new Date(now) };
   const repo = new MemorySessions();
+  // What is published is stored at once here (the store's part is covered by its own tests).
   const stored = new MemoryEvents();
-  const events = new EventLog(stored, { publish: async () => undefined }, { ringSize: 100, flushMs: 1, flushBatch: 1000 }, clock, testLogger());
+  const publisher = {
+    publish: async (name: string, payload: unknown) => void (name === 'session.event' && stored.rows.push(payload as SessionEventV1)),
+  };
+  /** The jails' streams: the last seq each gave (from shell.open's firstSeq). */
+  const jails = new Map<string, number>();
   const removed: string[] = [];
   const closedJails: string[] = [];
   const pendingExec: Array<() => void> = [];
-  let holdCompletions = false;
   let closeGate: Promise<void> | undefined;
   const workspace: WorkspacePort = {
     prepare: async () => ({ workspaceId: `ws_${repo.rows.size}`, path: '/tmp/x' }),
@@ -75,38 +80,50 @@ function setup(policy: Partial<SessionPolicy> = {}) {
     snapshotIds: async () => [],
   };
   const shell: ShellPort = {
-    open: async () => ({ instanceId: 'shell-1', limitsInForce: {} }),
+    open: async (req) => {
+      jails.set(req.sessionId, req.firstSeq - 1);
+      return { instanceId: 'shell-1', limitsInForce: {} };
+    },
     close: async (_i, sessionId) => {
       await closeGate;
+      if (!jails.has(sessionId)) return undefined;
       closedJails.push(sessionId);
+      const last = jails.get(sessionId);
+      jails.delete(sessionId);
+      return last;
+    },
+    append: async (_i, req) => {
+      if (!jails.has(req.sessionId)) throw new AppError('NOT_FOUND', `no jail for ${req.sessionId}`);
+      const seq = jails.get(req.sessionId)! + 1;
+      jails.set(req.sessionId, seq);
+      stored.rows.push({ sessionId: req.sessionId, seq, kind: req.kind, data: req.data, at: clock.now().toISOString() } as SessionEventV1);
+      return seq;
     },
     // Each command waits until the test lets it finish, so tests control the overlap; as the real
-    // shell does, it reports the start (applied as its event would be), and its completion event
-    // reaches the log before its reply (unless the test holds it).
+    // shell does, it reports the start (applied as its event would be).
     exec: (_i, req) =>
       new Promise<ExecResultV1>((resolve) =>
         void manager.commandStarted(req.sessionId, req.commandId).then(() => pendingExec.push(() => {
-          if (!holdCompletions) events.append(req.sessionId, 'command.completed', { commandId: req.commandId!, command: req.command, exitCode: 0, durationMs: 1, timedOut: false });
           resolve({ commandId: req.commandId, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, truncated: false });
         })),
       ),
     interrupt: async () => true,
     list: async () => [],
   };
+  const events = new EventLog(stored, publisher, shell, clock);
   const manager = new SessionManager({
     repo,
     events,
     workspace,
     shell,
-    publisher: { publish: async () => undefined },
+    publisher,
     clock,
     log: testLogger(),
     self: 'orch-1',
-    policy: { maxSessions: 100, maxPerUser: 100, idleMs: 60_000, execTimeoutMs: 1000, completionWaitMs: 500, ...policy },
+    policy: { maxSessions: 100, maxPerUser: 100, idleMs: 60_000, execTimeoutMs: 1000, ...policy },
   });
   const create = (owner = 'ann') => manager.create({ owner, source: { kind: 'empty' }, sandbox: {}, workspacePolicy: 'remove' });
   const statuses = async (id: string) => {
-    await events.flush();
     return stored.rows.filter((e) => e.sessionId === id && e.kind === 'status').map((e) => (e.data as { to: string }).to);
   };
   /** Jails close only once the returned function is called. */
@@ -115,7 +132,8 @@ function setup(policy: Partial<SessionPolicy> = {}) {
     closeGate = new Promise((r) => (release = r));
     return release;
   };
-  return { manager, repo, events, workspace, create, removed, closedJails, pendingExec, statuses, holdCompletions: () => (holdCompletions = true), holdCloses, advance: (ms: number) => (now += ms) };
+  const seqs = (id: string) => stored.rows.filter((e) => e.sessionId === id).map((e) => e.seq);
+  return { manager, repo, events, shell, workspace, create, removed, closedJails, pendingExec, statuses, seqs, holdCloses, advance: (ms: number) => (now += ms) };
 }
 
 test('the overall limit refuses the N+1th session, whoever asks, and leaves no trace of it', async () => {
@@ -207,29 +225,25 @@ test('a command given a stale record (ready, while the session is idle) still ma
   expect(await t.statuses(stale.id)).toEqual(['creating', 'ready', 'busy', 'idle', 'busy', 'idle']);
 });
 
-test('an exec answers only once its command.completed is in the session log, or after the bound without it', async () => {
-  const t = setup({ completionWaitMs: 200 });
+test('the log is one gapless sequence: numbered here before the jail and after it closed, by the jail in between', async () => {
+  const t = setup();
   const s = await t.create();
-  t.holdCompletions();
-  let answered = false;
-  const running = t.manager.exec(s.id, { command: 'a', commandId: 'cmd_late' }).then((r) => ((answered = true), r));
-  // The command runs longer than the bound: the bound counts from the shell's reply, not from the start.
-  await new Promise((r) => setTimeout(r, 300));
-  t.pendingExec.shift()!();
-  await new Promise((r) => setTimeout(r, 50));
-  expect(answered).toBe(false); // the shell replied, but the log does not have the command yet
-  t.events.append(s.id, 'command.completed', { commandId: 'cmd_late', command: 'late', exitCode: 0, durationMs: 1, timedOut: false });
-  expect(await running).toMatchObject({ commandId: 'cmd_late' });
-  const { events } = await t.events.since(s.id, 0, 100);
-  expect(events.map((e) => e.kind)).toContain('command.completed');
+  await t.manager.commandStarted(s.id, 'cmd_a');
+  await t.manager.close(s.id);
+  // creating (here, 1), ready and busy and closing (the jail, from firstSeq 2), closed (here, after the jail's last).
+  expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'busy', 'closing', 'closed']);
+  expect(t.seqs(s.id)).toEqual([1, 2, 3, 4, 5]);
+});
 
-  // An event that never comes holds the reply for the bound only (200 ms here), not forever.
-  const lost = t.manager.exec(s.id, { command: 'b' });
-  await new Promise((r) => setImmediate(r));
-  const replied = Date.now();
-  t.pendingExec.shift()!();
-  await lost;
-  expect(Date.now() - replied).toBeGreaterThanOrEqual(180);
+test('a session failing because its jail is gone continues after the highest seq seen', async () => {
+  const t = setup();
+  const s = await t.create();
+  await t.events.append(await t.manager.get(s.id), 'note', { message: 'from the jail' });
+  // The shell replica vanished: its close cannot answer the last seq.
+  t.shell.close = async () => Promise.reject(new AppError('SERVICE_UNAVAILABLE', 'replica gone'));
+  await t.manager.fail(s.id, 'the jail is gone');
+  expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'failed']);
+  expect(t.seqs(s.id)).toEqual([1, 2, 3, 4]);
 });
 
 test('two closes at once both answer with the closed session, which is closed once', async () => {
@@ -250,7 +264,6 @@ test('a reconcile that misses a jail does not fail a session whose close began m
   let closing: Promise<SessionRecord> | undefined;
   const reconciler = new Reconciler({
     repo: t.repo,
-    events: t.events,
     manager: t.manager,
     workspace: t.workspace,
     peers: { self: 'orch-1', isAlive: async () => true },
@@ -258,6 +271,7 @@ test('a reconcile that misses a jail does not fail a session whose close began m
     shell: {
       open: async () => ({ instanceId: 'shell-1', limitsInForce: {} }),
       close: async () => undefined,
+      append: async () => Promise.reject(new Error('not used')),
       exec: async () => Promise.reject(new Error('not used')),
       interrupt: async () => false,
       // The close starts while the shell answers, and its jail is already gone from the answer.

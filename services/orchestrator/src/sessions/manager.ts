@@ -23,13 +23,6 @@ export interface SessionPolicy {
   idleMs: number;
   /** Default time a command may run when the request says nothing. */
   execTimeoutMs: number;
-  /**
-   * How long an exec's reply, once the shell's is in, waits for the command's `command.completed` to
-   * reach the session log (it travels through the events exchange, the reply straight back), so that a
-   * client reading the log after the reply finds the whole command, and a close right after it loses
-   * none of it.
-   */
-  completionWaitMs: number;
 }
 
 export interface CreateSpec {
@@ -119,21 +112,24 @@ export class SessionManager {
         { details: { limit: perUser ? 'per-user' : 'overall', max: perUser ? policy.maxPerUser : policy.maxSessions }, retryable: true },
       );
     }
-    await events.open(record.id, 0);
-    events.append(record.id, 'status', { from: null, to: 'creating' });
     this.fact('session.created', record);
 
     let ws: PreparedWorkspace | undefined;
     let jail: { instanceId: string } | undefined;
     try {
+      // The log's first event is numbered here (there is no jail yet); the jail's stream continues after it.
+      const created = await events.append(record, 'status', { from: null, to: 'creating' });
       ws = await (spec.workspace ?? (() => this.deps.workspace.prepare(spec.source, { quotaMb: spec.sandbox.diskMb, owner: spec.owner })))();
       const dir = ws.path;
       // Recorded while the jail opens: recovery after a crash needs the workspace id to undo it.
       const [recorded, opened] = await Promise.allSettled([
         this.patch(record.id, { workspaceId: ws.workspaceId, workspacePath: dir }),
-        this.deps.shell.open({ sessionId: record.id, workspaceDir: dir, sandbox: spec.sandbox, credentials: spec.credentials, env: spec.env }),
+        this.deps.shell.open({ sessionId: record.id, workspaceDir: dir, sandbox: spec.sandbox, credentials: spec.credentials, env: spec.env, firstSeq: created + 1 }),
       ]);
-      if (opened.status === 'fulfilled') jail = opened.value;
+      if (opened.status === 'fulfilled') {
+        jail = opened.value;
+        events.jailOpened(record.id);
+      }
       if (opened.status === 'rejected') throw opened.reason;
       if (recorded.status === 'rejected') throw recorded.reason;
       const ready = await this.move(record.id, 'creating', 'ready', {
@@ -149,7 +145,10 @@ export class SessionManager {
     } catch (err) {
       // Undo in reverse: the jail if it opened (but could not be recorded), then the workspace.
       const log = this.deps.log;
-      if (jail) await this.deps.shell.close(jail.instanceId, record.id).catch((e: Error) => log.warn({ err: e, sessionId: record.id }, 'jail not closed while undoing'));
+      if (jail) {
+        const last = await this.deps.shell.close(jail.instanceId, record.id).catch((e: Error) => void log.warn({ err: e, sessionId: record.id }, 'jail not closed while undoing'));
+        events.jailClosed(record.id, last);
+      }
       if (ws) await this.deps.workspace.remove(ws.workspaceId).catch((e: Error) => log.warn({ err: e, workspaceId: ws?.workspaceId }, 'workspace not removed while undoing'));
       const step = jail ? 'recording the session' : ws ? 'opening the jail' : 'preparing the workspace';
       await this.fail(record.id, `${step} failed: ${reasonOf(err)}`);
@@ -170,14 +169,11 @@ export class SessionManager {
       throw new AppError('INVALID_STATE', `session ${id} is ${s.status}; commands run only in a ready, busy or idle session`, { details: { status: s.status } });
     }
     const commandId = req.commandId ?? `cmd_${randomBytes(8).toString('hex')}`;
-    const completion = this.deps.events.completion(id, commandId);
     try {
       const result = await this.deps.shell.exec(s.shellInstanceId, { sessionId: id, command: req.command, commandId, timeoutMs: req.timeoutMs ?? this.deps.policy.execTimeoutMs, user: req.user });
-      if (!(await completion.within(this.deps.policy.completionWaitMs))) this.deps.log.warn({ sessionId: id, commandId, waitedMs: this.deps.policy.completionWaitMs }, 'command answered before its completion event reached the log');
       await this.commandCompleted(id, commandId);
       return result;
     } catch (err) {
-      completion.cancel();
       if (isReplicaGone(err)) {
         await this.fail(id, `the jail is gone: ${(err as Error).message}`);
       }
@@ -254,7 +250,8 @@ export class SessionManager {
     // It may change meanwhile (a command ending, another close): then look again.
     if (s.status !== 'closing' && !(await this.tryMove(id, s.status, 'closing', { closeReason: reason }))) return this.closeNow(id, reason, policy);
     if (s.shellInstanceId) {
-      await this.deps.shell.close(s.shellInstanceId, id).catch((err: Error) => this.deps.log.warn({ err, sessionId: id }, 'jail not closed cleanly (replica gone?)'));
+      const last = await this.deps.shell.close(s.shellInstanceId, id).catch((err: Error) => void this.deps.log.warn({ err, sessionId: id }, 'jail not closed cleanly (replica gone?)'));
+      this.deps.events.jailClosed(id, last);
     }
     if (s.workspaceId && (policy ?? s.workspacePolicy) === 'remove') {
       await this.deps.workspace.remove(s.workspaceId).catch((err: Error) => this.deps.log.warn({ err, sessionId: id }, 'workspace not removed'));
@@ -264,7 +261,7 @@ export class SessionManager {
     this.deps.publisher
       .publish('session.closed', { ...this.factOf(closed), reason: closed.closeReason ?? reason, durationMs: Date.parse(closed.closedAt!) - Date.parse(closed.createdAt) })
       .catch((err: Error) => this.deps.log.warn({ err }, 'session.closed not published'));
-    await this.deps.events.release(id);
+    this.deps.events.forget(id);
     return closed;
   }
 
@@ -273,15 +270,21 @@ export class SessionManager {
    * `onlyFrom`: fail it only if it is still in one of these states, for a verdict drawn from a state
    * that may since have moved on (the reconciler saw `idle` and no jail; meanwhile a close began).
    */
-  async fail(id: string, reason: string, onlyFrom?: SessionStatusV1[]): Promise<SessionRecord | undefined> {
+  async fail(id: string, reason: string, onlyFrom?: SessionStatusV1[], jailLastSeq?: number): Promise<SessionRecord | undefined> {
     const s = await this.deps.repo.get(id);
     if (!s || isEnded(s.status) || (onlyFrom && !onlyFrom.includes(s.status))) return s;
     const failed = await this.deps.repo.update(id, { status: 'failed', failureReason: reason, closedAt: this.deps.clock.now().toISOString() }, { statuses: [s.status] });
-    if (!failed) return this.fail(id, reason, onlyFrom); // it moved meanwhile: try again from its new state
-    this.deps.events.append(id, 'status', { from: s.status, to: 'failed', reason });
+    if (!failed) return this.fail(id, reason, onlyFrom, jailLastSeq); // it moved meanwhile: try again from its new state
+    // A failed session keeps no jail. Closing it also answers the last seq its stream gave, after
+    // which the failure is numbered here (unknown when the replica is gone: see EventLog.append).
+    if (jailLastSeq === undefined && s.shellInstanceId && s.status !== 'creating') {
+      jailLastSeq = await this.deps.shell.close(s.shellInstanceId, id).catch(() => undefined);
+    }
+    if (s.status !== 'creating') this.deps.events.jailClosed(id, jailLastSeq);
+    await this.appendStatus(failed, { from: s.status, to: 'failed', reason });
     this.deps.log.warn({ sessionId: id, reason }, 'session failed');
     this.deps.publisher.publish('session.failed', { ...this.factOf(failed), reason }).catch((err: Error) => this.deps.log.warn({ err }, 'session.failed not published'));
-    await this.deps.events.release(id);
+    this.deps.events.forget(id);
     return failed;
   }
 
@@ -330,8 +333,13 @@ export class SessionManager {
     // Staying in a state is a compare-and-set of the patch alone (a command fact on an idle session).
     if (from !== to) assertMove(id, from, to);
     const r = await this.deps.repo.update(id, { ...patch, status: to }, { ...expect, statuses: [from] });
-    if (r && from !== to) this.deps.events.append(id, 'status', { from, to, ...(patch.closeReason ? { reason: patch.closeReason } : {}) });
+    if (r && from !== to) await this.appendStatus(r, { from, to, ...(patch.closeReason ? { reason: patch.closeReason } : {}) });
     return r;
+  }
+
+  /** Logs a state change already stored; a log that cannot take it (the jail's replica unreachable) does not undo the change. */
+  private async appendStatus(s: SessionRecord, data: { from: SessionStatusV1; to: SessionStatusV1; reason?: string }): Promise<void> {
+    await this.deps.events.append(s, 'status', data).catch((err: Error) => this.deps.log.warn({ err, sessionId: s.id, ...data }, 'state change not logged'));
   }
 
   private factOf(s: SessionRecord) {

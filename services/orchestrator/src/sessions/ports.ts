@@ -7,6 +7,7 @@ import type {
   SandboxSpecV1,
   SessionEventV1,
   SessionStatusV1,
+  ShellSessionAppendV1,
   WorkspaceSourceV1,
 } from '@codeagent/contracts';
 import type { SessionRecord } from './session';
@@ -46,20 +47,13 @@ export interface SessionsRepository {
   listLive(): Promise<SessionRecord[]>;
 }
 
-/** Thrown by EventsRepository.append when another writer already stored different events under these sessions' seqs. */
-export class SeqTaken extends Error {
-  constructor(readonly sessionIds: string[]) {
-    super(`seqs already taken by another writer in sessions ${sessionIds.join(', ')}`);
-  }
-}
-
 export interface EventsRepository {
   /**
-   * Stores a batch (any sessions) and raises each session's lastSeq. An event already stored as is
-   * (a batch retried after a lost answer) is skipped; a seq stored with other content throws SeqTaken
-   * after storing the rest.
+   * Stores a batch (any sessions) and raises each session's lastSeq. An event whose (session, seq) is
+   * stored already (a redelivery) is skipped; it is returned when the stored one has other content
+   * (a seq given twice: see EventLog.append).
    */
-  append(events: SessionEventV1[]): Promise<void>;
+  append(events: SessionEventV1[]): Promise<Array<{ sessionId: string; seq: number }>>;
   /**
    * Retention: deletes events recorded before `olderThan`, and each session's oldest events beyond
    * `maxBytesPerSession` of data (0: no byte cap). Returns how many rows went.
@@ -91,8 +85,12 @@ export interface ShellOpenResult {
 
 export interface ShellPort {
   /** `credentials`: built for this open only (they hold provider keys), never stored. */
-  open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; credentials?: EgressCredentialV1[]; env?: Record<string, string> }): Promise<ShellOpenResult>;
-  close(instanceId: string, sessionId: string): Promise<void>;
+  /** `firstSeq`: the seq the jail's stream starts the session's log at (after the events logged before it). */
+  open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; credentials?: EgressCredentialV1[]; env?: Record<string, string>; firstSeq: number }): Promise<ShellOpenResult>;
+  /** Resolves with the last seq the jail's stream gave (undefined when the replica did not hold it). */
+  close(instanceId: string, sessionId: string): Promise<number | undefined>;
+  /** Appends an event to the session's log through its jail's stream; resolves with the seq given. */
+  append(instanceId: string, req: ShellSessionAppendV1): Promise<number>;
   exec(instanceId: string, req: { sessionId: string; command: string; commandId: string; timeoutMs?: number; user?: string }): Promise<ExecResultV1>;
   interrupt(instanceId: string, sessionId: string): Promise<boolean>;
   /** The sessions the replica holds, or 'gone' when the replica does not exist any more. */

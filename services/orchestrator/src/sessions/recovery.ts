@@ -1,5 +1,4 @@
 import type { Logger } from '@codeagent/telemetry';
-import type { EventLog } from './event-log';
 import type { SessionManager } from './manager';
 import type { PeersPort, SessionsRepository, ShellPort, WorkspacePort } from './ports';
 import type { SessionRecord } from './session';
@@ -22,7 +21,6 @@ export class Reconciler {
   constructor(
     private readonly deps: {
       repo: SessionsRepository;
-      events: EventLog;
       manager: SessionManager;
       shell: ShellPort;
       workspace: WorkspacePort;
@@ -53,18 +51,13 @@ export class Reconciler {
       try {
         let mine = s;
         if (s.ownerInstance !== this.deps.peers.self) {
-          if (await isAlive(s.ownerInstance)) {
-            // Another replica took it over while this one was thought gone: stop writing its log.
-            if (this.deps.events.isOpen(s.id)) await this.deps.events.release(s.id);
-            continue;
-          }
+          if (await isAlive(s.ownerInstance)) continue;
           const taken = await this.deps.repo.update(s.id, { ownerInstance: this.deps.peers.self }, { ownerInstance: s.ownerInstance });
           if (!taken) continue; // another replica adopted it first
           mine = taken;
           report.adopted.push(s.id);
           this.deps.log.info({ sessionId: s.id, from: s.ownerInstance }, 'session adopted from a replica that is gone');
         }
-        await this.deps.events.open(mine.id);
         await this.check(mine, report, jailsOf, s.ownerInstance !== this.deps.peers.self);
       } catch (err) {
         this.deps.log.error({ err, sessionId: s.id }, 'session not reconciled; will retry');

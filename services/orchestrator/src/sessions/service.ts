@@ -13,7 +13,6 @@ import { normaliseSource } from '../projects/source';
 import type { ProjectsRepository } from '../projects/project';
 import { canSeeProject } from '../projects/access';
 import { assertOwnerOrAdmin, ownerFilter } from './access';
-import type { EventLog } from './event-log';
 import type { SessionManager } from './manager';
 import { sessionSandbox, type ProjectNetworkSettings } from './network-policy';
 import type { CredentialsPort, SessionsRepository, WorkspacePort } from './ports';
@@ -40,7 +39,6 @@ export class SessionService {
     private readonly deps: {
       manager: SessionManager;
       repo: SessionsRepository;
-      events: EventLog;
       projects: ProjectsRepository;
       workspace: WorkspacePort;
       forwarder: Forwarder;
@@ -51,7 +49,7 @@ export class SessionService {
   ) {}
 
   view(s: SessionRecord): SessionV1 {
-    return toSessionV1(s, this.deps.events.lastSeq(s.id));
+    return toSessionV1(s);
   }
 
   async create(req: CommandRequest<'orchestrator.session.create'>, caller: Caller): Promise<SessionV1> {
@@ -130,11 +128,8 @@ export class SessionService {
     local: (s: SessionRecord) => Promise<CommandReply<N>>,
   ): Promise<CommandReply<N>> {
     const s = await this.visible(payload.sessionId, caller.actor);
-    if (isEnded(s.status)) return local(s); // its log is complete in the database; nothing to open
-    if (s.ownerInstance === this.deps.self) {
-      await this.deps.events.open(s.id);
-      return local(s);
-    }
+    if (isEnded(s.status)) return local(s); // nothing of it lives on a replica any more
+    if (s.ownerInstance === this.deps.self) return local(s);
     try {
       return await this.deps.forwarder.forward(name, payload, s.ownerInstance, caller.user);
     } catch (err) {
@@ -142,7 +137,6 @@ export class SessionService {
       const taken = await this.deps.repo.update(s.id, { ownerInstance: this.deps.self }, { ownerInstance: s.ownerInstance });
       const now = taken ?? (await this.deps.manager.get(s.id));
       if (now.ownerInstance !== this.deps.self) return this.deps.forwarder.forward(name, payload, now.ownerInstance, caller.user);
-      await this.deps.events.open(now.id);
       return local(now);
     }
   }

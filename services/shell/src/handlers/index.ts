@@ -14,6 +14,7 @@ import { shellOpenHandler } from './shell.open.handler';
 import { shellPtyInputHandler } from './shell.pty.input.handler';
 import { shellPtyOpenHandler } from './shell.pty.open.handler';
 import { shellPtyResizeHandler } from './shell.pty.resize.handler';
+import { shellSessionAppendHandler } from './shell.session.append.handler';
 import { shellStdioCloseHandler } from './shell.stdio.close.handler';
 import { shellStdioOpenHandler } from './shell.stdio.open.handler';
 import { shellStdioSendHandler } from './shell.stdio.send.handler';
@@ -35,6 +36,7 @@ export function shellHandlers(deps: HandlerDeps): Omit<CommandHandlers<'shell'>,
     'shell.agent.keys': shellAgentKeysHandler(deps),
     'shell.agent.screen': shellAgentScreenHandler(deps),
     'shell.agent.stop': shellAgentStopHandler(deps),
+    'shell.session.append': shellSessionAppendHandler(deps),
     'shell.stdio.open': shellStdioOpenHandler(deps),
     'shell.stdio.send': shellStdioSendHandler(deps),
     'shell.stdio.close': shellStdioCloseHandler(deps),

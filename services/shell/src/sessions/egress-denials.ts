@@ -1,7 +1,7 @@
+import type { EventPayload } from '@codeagent/contracts';
 import type { EgressDecision } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import { shellMetrics } from './metrics';
-import type { EventSink } from './types';
 
 export interface EgressDenialOptions {
   /** Length of a coalescing window per session. */
@@ -39,7 +39,8 @@ export class EgressDenials {
   private readonly windows = new Map<string, Window>();
 
   constructor(
-    private readonly sink: EventSink,
+    /** Where a denial goes (the session's stream, so it takes its place in the session's order). */
+    private readonly deliver: (payload: EventPayload<'shell.egress.denied'>) => Promise<unknown>,
     private readonly opts: EgressDenialOptions,
     private readonly log: Logger,
   ) {}
@@ -107,6 +108,6 @@ export class EgressDenials {
   private publish(payload: { sessionId: string; host: string; port: number; via: EgressDecision['via']; reason: string; count: number; at: string }): void {
     // The jail chooses the name: cut it to what the contract carries.
     const clean = { ...payload, host: payload.host.slice(0, 300), reason: payload.reason.slice(0, 500), port: Math.min(Math.max(payload.port, 0), 65535) };
-    this.sink.publish('shell.egress.denied', clean).catch((err: Error) => this.log.warn({ sessionId: payload.sessionId, err: err.message }, 'shell.egress.denied not published'));
+    this.deliver(clean).catch((err: Error) => this.log.warn({ sessionId: payload.sessionId, err: err.message }, 'shell.egress.denied not published'));
   }
 }

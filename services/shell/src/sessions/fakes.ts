@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { AppError, type EventName, type EventPayload } from '@codeagent/contracts';
+import { AppError, type EventName, type EventPayload, type SessionEventOf, type SessionEventV1 } from '@codeagent/contracts';
 import type { CrashInfo, EgressDecision, ExecOptions, ExecResult, NetworkInForce, OpenOptions, Pty, Sandbox, SandboxDriver } from '@codeagent/sandbox';
 import type { EventSink } from './types';
 
@@ -22,6 +22,16 @@ export class FakeSink implements EventSink {
 
   of<N extends EventName>(name: N): EventPayload<N>[] {
     return this.events.filter((e) => e.name === name).map((e) => e.payload as EventPayload<N>);
+  }
+
+  /** The session log events published (`session.event`), of one kind or all. */
+  logged<K extends SessionEventV1['kind']>(kind?: K): SessionEventOf<K>[] {
+    return this.of('session.event').filter((e) => kind === undefined || e.kind === kind) as SessionEventOf<K>[];
+  }
+
+  /** The output events, flattened: seq and the chunk's fields. */
+  output(): Array<{ seq: number; sessionId: string } & SessionEventOf<'output'>['data']> {
+    return this.logged('output').map((e) => ({ seq: e.seq, sessionId: e.sessionId, ...e.data }));
   }
 }
 

@@ -9,11 +9,11 @@ function decode(events: { data: string; encoding?: string }[]): Buffer {
 }
 
 describe('OutputStream', () => {
-  test('seq is gapless and in order, and queued output is coalesced while the broker confirms', async () => {
+  test('seq is gapless and in order from firstSeq, and queued output is coalesced while the broker confirms', async () => {
     const sink = new FakeSink();
     let open = deferred();
     sink.gate = () => open.promise;
-    const s = new OutputStream('s1', sink, { maxChunkBytes: 10_000, highWaterBytes: 1 << 30 }, log);
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 10_000, highWaterBytes: 1 << 30 }, log, 7);
     const expected: string[] = [];
     for (let i = 0; i < 1000; i++) {
       const line = `line ${i}\n`;
@@ -23,26 +23,35 @@ describe('OutputStream', () => {
     open.resolve();
     sink.gate = undefined;
     await s.flush();
-    const out = sink.of('shell.output');
-    expect(out.map((e) => e.seq)).toEqual(out.map((_, i) => i));
+    const out = sink.output();
+    expect(out.map((e) => e.seq)).toEqual(out.map((_, i) => 7 + i));
+    expect(s.lastSeq).toBe(6 + out.length);
     expect(out.length).toBeLessThan(20);
     expect(decode(out).toString()).toBe(expected.join(''));
     expect(out.every((e) => e.commandId === 'c1' && e.stream === 'stdout')).toBe(true);
     open = deferred();
   });
 
-  test('events take the seq of the next chunk and keep their place in the order', async () => {
+  test('appended events take the next seq and their place in the order; facts take none', async () => {
     const sink = new FakeSink();
     const s = new OutputStream('s1', sink, { maxChunkBytes: 4, highWaterBytes: 1 << 20 }, log);
-    const started = s.event('shell.command.started', (seq) => ({ sessionId: 's1', commandId: 'c', command: 'x', seq }));
+    const started = s.append('command.started', { commandId: 'c', command: 'x' });
     void s.output('c', 'stdout', Buffer.from('abcdefgh'));
     void s.output('c', 'stderr', Buffer.from('E'));
-    const completed = s.event('shell.command.completed', (seq) => ({ sessionId: 's1', commandId: 'c', command: 'x', exitCode: 0, durationMs: 1, timedOut: false, seq }));
-    await Promise.all([started, completed]);
-    expect(sink.events.map((e) => e.name)).toEqual(['shell.command.started', 'shell.output', 'shell.output', 'shell.command.completed']);
-    expect(sink.of('shell.command.started')[0]!.seq).toBe(0);
-    expect(sink.of('shell.command.completed')[0]!.seq).toBe(2);
-    expect(sink.of('shell.output').map((e) => e.stream)).toEqual(['stdout', 'stderr']);
+    const completed = s.append('command.completed', { commandId: 'c', command: 'x', exitCode: 0, durationMs: 1, timedOut: false });
+    const fact = s.event('shell.command.completed', (seq) => ({ sessionId: 's1', commandId: 'c', command: 'x', exitCode: 0, durationMs: 1, timedOut: false, seq }));
+    expect(await Promise.all([started, completed, fact])).toEqual([1, 4, undefined]);
+    expect(sink.events.map((e) => e.name)).toEqual(['session.event', 'session.event', 'session.event', 'session.event', 'shell.command.completed']);
+    expect(sink.logged().map((e) => [e.seq, e.kind])).toEqual([
+      [1, 'command.started'],
+      [2, 'output'],
+      [3, 'output'],
+      [4, 'command.completed'],
+    ]);
+    // The fact names the seq of the log event before it.
+    expect(sink.of('shell.command.completed')[0]!.seq).toBe(4);
+    expect(sink.output().map((e) => e.stream)).toEqual(['stdout', 'stderr']);
+    expect(s.lastSeq).toBe(4);
   });
 
   test('several publishes wait for their confirms at once (the window), still in seq order', async () => {
@@ -60,7 +69,7 @@ describe('OutputStream', () => {
     gates.splice(0).forEach((g) => g());
     sink.gate = undefined;
     await s.flush();
-    expect(sink.of('shell.output').map((e) => [e.seq, e.data])).toEqual([...'abcdef'].map((c, i) => [i, c]));
+    expect(sink.output().map((e) => [e.seq, e.data])).toEqual([...'abcdef'].map((c, i) => [i + 1, c]));
   });
 
   test('a failure in the window: what follows is held, the failed ones are republished in order', async () => {
@@ -68,12 +77,12 @@ describe('OutputStream', () => {
     // The broker drops a channel's unconfirmed messages together: all five in the window fail.
     sink.failNext = 5;
     const s = new OutputStream('s1', sink, { maxChunkBytes: 1, highWaterBytes: 1 << 20, maxInFlight: 8 }, log);
-    const started = s.event('shell.command.started', (seq) => ({ sessionId: 's1', commandId: 'c', command: 'x', seq }));
+    const started = s.append('command.started', { commandId: 'c', command: 'x' });
     for (const c of 'wxyz') void s.output('c', 'stdout', Buffer.from(c));
     await started;
     await s.flush();
-    expect(sink.events.map((e) => e.name)).toEqual(['shell.command.started', 'shell.output', 'shell.output', 'shell.output', 'shell.output']);
-    expect(sink.of('shell.output').map((e) => [e.seq, e.data])).toEqual([...'wxyz'].map((c, i) => [i, c]));
+    expect(sink.logged().map((e) => e.kind)).toEqual(['command.started', 'output', 'output', 'output', 'output']);
+    expect(sink.output().map((e) => [e.seq, e.data])).toEqual([...'wxyz'].map((c, i) => [i + 2, c]));
   });
 
   test('a failed publish is retried, never skipped: no gap, no duplicate', async () => {
@@ -83,9 +92,9 @@ describe('OutputStream', () => {
     void s.output('c', 'stdout', Buffer.from('a'));
     void s.output('c', 'stderr', Buffer.from('b'));
     await s.flush();
-    expect(sink.of('shell.output').map((e) => [e.seq, e.data])).toEqual([
-      [0, 'a'],
-      [1, 'b'],
+    expect(sink.output().map((e) => [e.seq, e.data])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
     ]);
   });
 
@@ -104,7 +113,7 @@ describe('OutputStream', () => {
     gate.resolve();
     await wait;
     await s.flush();
-    expect(decode(sink.of('shell.output')).length).toBe(6000);
+    expect(decode(sink.output()).length).toBe(6000);
   });
 
   test('a character split between chunks stays UTF-8 text', async () => {
@@ -117,8 +126,8 @@ describe('OutputStream', () => {
     for (let i = 0; i < text.length; i += 3) void s.output('c', 'stdout', text.subarray(i, i + 3));
     gate.resolve();
     await s.flush();
-    const out = sink.of('shell.output');
-    expect(out.every((e) => e.encoding === 'utf8')).toBe(true);
+    const out = sink.output();
+    expect(out.every((e) => e.encoding === undefined)).toBe(true);
     expect(out.map((e) => e.data).join('')).toBe('xab€cd€€');
     expect(incompleteUtf8Tail(Buffer.from('€').subarray(0, 2))).toBe(2);
     expect(incompleteUtf8Tail(Buffer.from('a€'))).toBe(0);
@@ -129,7 +138,7 @@ describe('OutputStream', () => {
     const s = new OutputStream('s1', sink, { maxChunkBytes: 1024, highWaterBytes: 1 << 20 }, log);
     void s.output(undefined, 'pty', Buffer.from([0xff, 0x00, 0xfe]));
     await s.flush();
-    expect(sink.of('shell.output')[0]).toMatchObject({ encoding: 'base64', data: Buffer.from([0xff, 0x00, 0xfe]).toString('base64'), stream: 'pty' });
-    expect(sink.of('shell.output')[0]!.commandId).toBeUndefined();
+    expect(sink.output()[0]).toMatchObject({ encoding: 'base64', data: Buffer.from([0xff, 0x00, 0xfe]).toString('base64'), stream: 'pty' });
+    expect(sink.output()[0]!.commandId).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { EventName, EventPayload } from '@codeagent/contracts';
+import type { AppendedKindV1, EventName, EventPayload, SessionEventData, SessionEventV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { EventSink, OutputStreamName } from './types';
 
@@ -16,7 +16,8 @@ export interface OutputStreamOptions {
 }
 
 type OutputItem = { kind: 'output'; commandId?: string; stream: OutputStreamName; chunks: Buffer[]; bytes: number };
-type EventItem = { kind: 'event'; publish: (seq: number) => Sent };
+/** A log event (takes the next seq) or a fact beside the log (takes none): `publish` is given the next seq either way. */
+type EventItem = { kind: 'event'; publish: (seq: number) => Sent; takesSeq: boolean };
 type Item = OutputItem | EventItem;
 
 /** One publish on its way: `done` settles with true (confirmed) or the error; `settle` reports it to whoever queued it. */
@@ -29,9 +30,11 @@ interface Sent {
 const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
 
 /**
- * One session's ordered event stream. Everything a session publishes (output chunks and the
- * command/crash/close events) goes through here in order; `shell.output` events carry `seq`: per
- * session, starting at 0, gapless (a failed publish is retried, never skipped).
+ * One session's ordered event stream, and the sequencer of its log while the jail lives. Everything
+ * the session publishes goes through here in order: its log as `session.event` (output chunks, command
+ * started/completed, crashes, refused egress, and what the orchestrator appends through the jail),
+ * each given the session seq here, once: from `firstSeq`, gapless (a failed publish is retried, never
+ * skipped); and a few facts beside the log (the audit record, shell.closed) that take no seq.
  *
  * Pipelining: up to `maxInFlight` publishes wait for their confirms at once (they leave on one
  * channel, so the broker receives them in order). Should one fail (the broker went away), nothing new
@@ -47,7 +50,7 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
 export class OutputStream {
   private readonly queue: Item[] = [];
   private readonly inFlight: Sent[] = [];
-  private nextSeq = 0;
+  private nextSeq: number;
   private queuedBytes = 0;
   private pumping = false;
   /** Set while the pump waits with nothing queued: queuing wakes it so the new item joins the window. */
@@ -61,11 +64,15 @@ export class OutputStream {
     private readonly sink: EventSink,
     private readonly opts: OutputStreamOptions,
     private readonly log: Logger,
-  ) {}
+    /** The seq of the first event (the session's log before the jail ended at firstSeq - 1). */
+    firstSeq = 1,
+  ) {
+    this.nextSeq = firstSeq;
+  }
 
-  /** The seq the next output chunk will carry. */
-  get seq(): number {
-    return this.nextSeq;
+  /** The last seq given (firstSeq - 1 before any); once flushed, every event up to it is with the broker. */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
   }
 
   /** Queues output; returns a promise when the producer should wait before giving more. */
@@ -84,13 +91,23 @@ export class OutputStream {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /**
-   * Queues an event behind the output already queued; `build` receives the seq the next output chunk
-   * will carry. Resolves once the broker has it.
-   */
-  event<N extends EventName>(name: N, build: (seq: number) => EventPayload<N>): Promise<void> {
+  /** Appends an event to the session's log behind what is queued; resolves with its seq once the broker has it. */
+  append<K extends AppendedKindV1>(kind: K, data: SessionEventData<K>): Promise<number> {
+    return this.enqueue(true, (seq) => ({ name: 'session.event', payload: { sessionId: this.sessionId, seq, kind, data, at: new Date().toISOString() } as SessionEventV1 }));
+  }
+
+  /** Publishes a fact beside the log (no seq of its own) behind what is queued; `build` gets the last seq given. */
+  event<N extends EventName>(name: N, build: (lastSeq: number) => EventPayload<N>): Promise<void> {
+    return this.enqueue(false, (next) => ({ name, payload: build(next - 1) })).then(() => undefined);
+  }
+
+  private enqueue(takesSeq: boolean, build: (seq: number) => { name: EventName; payload: EventPayload<EventName> }): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ kind: 'event', publish: (seq) => this.send(name, build(seq), (err) => (err ? reject(err) : resolve())) });
+      const publish = (seq: number) => {
+        const { name, payload } = build(seq);
+        return this.send(name, payload, (err) => (err ? reject(err) : resolve(seq)));
+      };
+      this.queue.push({ kind: 'event', publish, takesSeq });
       this.kick();
     });
   }
@@ -132,7 +149,7 @@ export class OutputStream {
         if (confirmed) await this.settleOldest();
         continue;
       }
-      this.inFlight.push(item.kind === 'event' ? item.publish(this.nextSeq) : this.sendOutput(item));
+      this.inFlight.push(item.kind === 'event' ? item.publish(item.takesSeq ? this.nextSeq++ : this.nextSeq) : this.sendOutput(item));
       if (this.inFlight.length >= window) await this.settleOldest();
     }
   }
@@ -149,17 +166,20 @@ export class OutputStream {
       data = data.subarray(0, data.length - cut);
     }
     const text = isUtf8(data);
-    const payload: EventPayload<'shell.output'> = {
+    const payload: SessionEventV1 = {
       sessionId: this.sessionId,
-      ...(item.commandId !== undefined ? { commandId: item.commandId } : {}),
       seq: this.nextSeq++,
-      stream: item.stream,
-      data: text ? data.toString('utf8') : data.toString('base64'),
-      encoding: text ? 'utf8' : 'base64',
+      kind: 'output',
+      data: {
+        ...(item.commandId !== undefined ? { commandId: item.commandId } : {}),
+        stream: item.stream,
+        ...(text ? { data: data.toString('utf8') } : { data: data.toString('base64'), encoding: 'base64' as const }),
+      },
+      at: new Date().toISOString(),
     };
     // Bytes count against the high-water mark until the broker has confirmed them.
     const bytes = data.length;
-    return this.send('shell.output', payload, (err) => {
+    return this.send('session.event', payload, (err) => {
       this.queuedBytes -= bytes;
       if (this.queuedBytes <= this.opts.highWaterBytes / 2) this.releaseDrainWaiters(false);
       // Only reached when the stream was closed while retrying.

@@ -56,7 +56,7 @@ describe('SessionRegistry', () => {
     await registry.open(openReq('s1'));
     await registry.open(openReq('s2'));
     await expect(registry.open(openReq('s3'))).rejects.toMatchObject({ code: 'LIMIT_REACHED', message: expect.stringContaining('SHELL_MAX_SESSIONS') });
-    expect(await registry.close('s1')).toBe(true);
+    expect(await registry.close('s1')).toEqual({ closed: true, lastSeq: 0 });
     await expect(registry.open(openReq('s3'))).resolves.toMatchObject({ sessionId: 's3' });
   });
 
@@ -64,36 +64,49 @@ describe('SessionRegistry', () => {
     await expect(registry.exec('nope', { command: 'out:x', commandId: 'c' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('replica-1') });
     await expect(registry.interrupt('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(() => registry.ptyInput('nope', 'x')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
-    expect(await registry.close('nope')).toBe(false);
+    expect(await registry.close('nope')).toEqual({ closed: false });
   });
 
-  test('exec publishes started, ordered output and the audit record, then replies', async () => {
-    await registry.open(openReq('s1'));
+  test('exec logs started, ordered output and completed from the session seq given at open, with the facts, then replies', async () => {
+    await registry.open({ ...openReq('s1'), firstSeq: 5 });
     const r = await registry.exec('s1', { command: 'out:hi; err:oops; out:there; exit:3', commandId: 'c1', user: 'ada' });
     expect(r).toMatchObject({ commandId: 'c1', exitCode: 3, stdout: 'hithere', stderr: 'oops' });
-    expect(sink.events.map((e) => e.name)).toEqual(['shell.command.started', 'shell.output', 'shell.output', 'shell.output', 'shell.command.completed']);
-    expect(sink.of('shell.output').map((e) => [e.seq, e.stream, e.data])).toEqual([
-      [0, 'stdout', 'hi'],
-      [1, 'stderr', 'oops'],
-      [2, 'stdout', 'there'],
+    expect(sink.events.map((e) => (e.name === 'session.event' ? sink.logged().find((l) => l === e.payload)!.kind : e.name))).toEqual([
+      'command.started',
+      'shell.command.started',
+      'output',
+      'output',
+      'output',
+      'command.completed',
+      'shell.command.completed',
     ]);
-    expect(sink.of('shell.command.completed')[0]).toMatchObject({ sessionId: 's1', commandId: 'c1', user: 'ada', exitCode: 3, seq: 3 });
-    // The next command continues the same sequence.
+    expect(sink.output().map((e) => [e.seq, e.stream, e.data])).toEqual([
+      [6, 'stdout', 'hi'],
+      [7, 'stderr', 'oops'],
+      [8, 'stdout', 'there'],
+    ]);
+    expect(sink.logged('command.completed')[0]).toMatchObject({ seq: 9, data: { commandId: 'c1', user: 'ada', exitCode: 3 } });
+    expect(sink.of('shell.command.completed')[0]).toMatchObject({ sessionId: 's1', commandId: 'c1', user: 'ada', exitCode: 3, seq: 9 });
+    // An orchestrator's event takes the next seq; the next command continues the same sequence.
+    expect(await registry.append('s1', 'note', { message: 'between commands' })).toBe(10);
     await registry.exec('s1', { command: 'out:again', commandId: 'c2' });
-    expect(sink.of('shell.output').at(-1)).toMatchObject({ seq: 3, commandId: 'c2' });
+    expect(sink.output().at(-1)).toMatchObject({ seq: 12, commandId: 'c2' });
+    // Close answers the last seq, after which the orchestrator numbers the session's events.
+    expect(await registry.close('s1')).toEqual({ closed: true, lastSeq: 13 });
   });
 
   test('a sandbox failure still closes the audit record (exit code -1) and the session stays usable', async () => {
     await registry.open(openReq('s1'));
     await expect(registry.exec('s1', { command: 'out:a; vanish', commandId: 'c1' })).rejects.toMatchObject({ code: 'INVALID_STATE' });
-    expect(sink.of('shell.command.completed')[0]).toMatchObject({ commandId: 'c1', exitCode: -1, seq: 1 });
+    expect(sink.of('shell.command.completed')[0]).toMatchObject({ commandId: 'c1', exitCode: -1, seq: 3 });
     expect((await registry.exec('s1', { command: 'out:b', commandId: 'c2' })).stdout).toBe('b');
   });
 
   test('a second command while one runs is INVALID_STATE; interrupt ends the first', async () => {
     await registry.open(openReq('s1'));
     const running = registry.exec('s1', { command: 'hang', commandId: 'c1' });
-    await waitFor('busy', () => registry.list().sessions[0]?.busy);
+    await waitFor('the command to run', () => (bwrap.opened[0] as FakeSandbox).running);
+    expect(registry.list().sessions[0]?.busy).toBe(true);
     await expect(registry.exec('s1', { command: 'out:x', commandId: 'c2' })).rejects.toMatchObject({ code: 'INVALID_STATE' });
     expect(await registry.interrupt('s1')).toBe(true);
     expect((await running).exitCode).toBe(130);

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { AppError, type CommandReply, type CommandRequest } from '@codeagent/contracts';
+import { AppError, type AppendedKindV1, type CommandReply, type CommandRequest, type EventPayload, type SessionEventData } from '@codeagent/contracts';
 import type { Limits, OpenOptions, Sandbox, SandboxDriver } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import { EgressDenials, type EgressDenialOptions } from './egress-denials';
@@ -42,7 +42,7 @@ export class SessionRegistry {
   private readonly denials: EgressDenials;
 
   constructor(private readonly opts: RegistryOptions) {
-    this.denials = new EgressDenials(opts.sink, opts.egressDenials ?? { windowMs: 10_000, maxEventsPerWindow: 20 }, opts.log.child({ component: 'egress' }));
+    this.denials = new EgressDenials((d) => this.egressDenied(d), opts.egressDenials ?? { windowMs: 10_000, maxEventsPerWindow: 20 }, opts.log.child({ component: 'egress' }));
   }
 
   get size(): number {
@@ -102,18 +102,25 @@ export class SessionRegistry {
     return this.get(sessionId).sandbox;
   }
 
-  /** Closes a session; false when this replica does not hold it (closing twice is not an error). */
-  async close(sessionId: string): Promise<boolean> {
+  /** Appends an event to the session's log through its stream; resolves with its seq once published. */
+  append<K extends AppendedKindV1>(sessionId: string, kind: K, data: SessionEventData<K>): Promise<number> {
+    return this.get(sessionId).stream.append(kind, data);
+  }
+
+  /**
+   * Closes a session: `closed: false` when this replica does not hold it (closing twice is not an
+   * error), else the last seq its stream gave, after which the orchestrator numbers the session's events.
+   */
+  async close(sessionId: string): Promise<CommandReply<'shell.close'>> {
     const session = this.sessions.get(sessionId);
-    if (!session) return false;
-    // Before shell.closed: the orchestrator stops logging a session's events once its jail is closed.
+    if (!session) return { closed: false };
+    // Before the stream ends: what the window holds is part of the session's log.
     this.denials.close(sessionId);
     try {
-      await session.close(this.opts.instanceId, { publish: true });
+      return { closed: true, lastSeq: await session.close(this.opts.instanceId, { publish: true }) };
     } finally {
       this.forget(session);
     }
-    return true;
   }
 
   list(): CommandReply<'shell.list'> {
@@ -165,7 +172,7 @@ export class SessionRegistry {
     };
     const sandbox = await driver.open(open);
     const log = this.opts.log.child({ sessionId: req.sessionId });
-    const stream = new OutputStream(req.sessionId, this.opts.sink, this.opts.stream, log);
+    const stream = new OutputStream(req.sessionId, this.opts.sink, this.opts.stream, log, req.firstSeq);
     const session = new Session(req.sessionId, workspaceDir, req.driver, sandbox, stream, log, this.opts.maxResultBytes);
     sandbox.on('crash', (info) => void this.onCrash(session, info.reason, info.restarted));
     sandbox.on('egress', (d) => this.denials.record(req.sessionId, d));
@@ -193,12 +200,23 @@ export class SessionRegistry {
   }
 
   private async onCrash(session: Session, reason: string, restarted: boolean): Promise<void> {
+    // In the log for readers, and as a fact for the orchestrator (which fails a session whose shell stayed dead).
+    session.stream.append('shell.crashed', { reason, restarted }).catch(() => undefined);
     session.stream
       .event('shell.crashed', () => ({ sessionId: session.sessionId, reason, restarted }))
       .catch((err: Error) => this.opts.log.error({ sessionId: session.sessionId, err: err.message }, 'could not publish shell.crashed'));
     this.opts.log.warn({ sessionId: session.sessionId, reason, restarted }, 'session shell crashed');
     // A shell that could not be replaced is a dead jail: release its slot and its processes.
     if (!restarted) await this.close(session.sessionId).catch(() => undefined);
+  }
+
+  /** A refused connection, in the session's log and as the security fact `shell.egress.denied`. */
+  private async egressDenied(d: EventPayload<'shell.egress.denied'>): Promise<void> {
+    const s = this.sessions.get(d.sessionId);
+    if (!s) return;
+    const { sessionId, ...data } = d;
+    s.stream.append('egress.denied', data).catch(() => undefined);
+    await s.stream.event('shell.egress.denied', () => d);
   }
 
   private forget(session: Session): void {

@@ -13,6 +13,9 @@ export interface ExecRequest {
   user?: string;
 }
 
+type CommandBase = { sessionId: string; commandId: string; command: string; user?: string };
+const commandData = ({ commandId, command, user }: CommandBase) => ({ commandId, command, ...(user ? { user } : {}) });
+
 /**
  * One open jail: its sandbox, its ordered event stream and its terminal. Runs one command at a time
  * (the sandbox's rule); a second one while busy is refused with INVALID_STATE so the caller decides
@@ -22,7 +25,7 @@ export class Session {
   readonly openedAt = new Date();
   private running?: string;
   private pty?: Pty;
-  private closing?: Promise<void>;
+  private closing?: Promise<number>;
 
   constructor(
     readonly sessionId: string,
@@ -43,9 +46,10 @@ export class Session {
   }
 
   /**
-   * Runs a command: `shell.command.started`, its output as `shell.output`, then
-   * `shell.command.completed` (the audit record). Replies only after all of them are with the broker,
-   * so a caller holding the result has every output event already published.
+   * Runs a command: `command.started`, its output, then `command.completed` in the session's log (each
+   * followed by its fact, `shell.command.started` / `shell.command.completed`, the audit record).
+   * Replies only after all of them are with the broker, so a caller holding the result has every
+   * event of the command already published.
    */
   async exec(req: ExecRequest): Promise<ExecResultV1> {
     this.assertOpen();
@@ -58,15 +62,9 @@ export class Session {
     const base = { sessionId: this.sessionId, commandId: req.commandId, command: req.command, ...(req.user ? { user: req.user } : {}) };
     const startedAt = performance.now();
     try {
-      await this.stream.event('shell.command.started', (seq) => ({ ...base, seq }));
+      await this.started(base);
       const result = await this.runInSandbox(req, base, startedAt);
-      await this.stream.event('shell.command.completed', (seq) => ({
-        ...base,
-        exitCode: result.exitCode,
-        durationMs: result.durationMs,
-        timedOut: result.timedOut,
-        seq,
-      }));
+      await this.completed(base, { exitCode: result.exitCode, durationMs: result.durationMs, timedOut: result.timedOut });
       shellMetrics.commands().inc({ outcome: result.timedOut ? 'timeout' : result.exitCode === 0 ? 'ok' : 'nonzero' });
       shellMetrics.commandDuration().observe(result.durationMs / 1000);
       // The audit line: who ran what, how it ended. The command text is cut so one line stays readable.
@@ -84,7 +82,7 @@ export class Session {
    * The sandbox run. Should the sandbox fail instead of answering (its shell vanished mid-command),
    * the audit record still closes the command, with exit code -1, before the error goes back.
    */
-  private async runInSandbox(req: ExecRequest, base: { sessionId: string; commandId: string; command: string; user?: string }, startedAt: number) {
+  private async runInSandbox(req: ExecRequest, base: CommandBase, startedAt: number) {
     try {
       return await this.sandbox.exec(req.command, {
         timeoutMs: req.timeoutMs,
@@ -97,11 +95,22 @@ export class Session {
       });
     } catch (err) {
       const durationMs = performance.now() - startedAt;
-      await this.stream.event('shell.command.completed', (seq) => ({ ...base, exitCode: -1, durationMs, timedOut: false, seq })).catch(() => undefined);
+      await this.completed(base, { exitCode: -1, durationMs, timedOut: false }).catch(() => undefined);
       shellMetrics.commands().inc({ outcome: 'failed' });
       this.log.warn({ sessionId: this.sessionId, commandId: req.commandId, user: req.user, err: (err as Error).message }, 'command failed in the sandbox');
       throw err;
     }
+  }
+
+  // The log event's failure is the fact's too (it follows it in the stream): reported there once.
+  private started(base: CommandBase): Promise<void> {
+    this.stream.append('command.started', commandData(base)).catch(() => undefined);
+    return this.stream.event('shell.command.started', (seq) => ({ ...base, seq }));
+  }
+
+  private completed(base: CommandBase, end: { exitCode: number; durationMs: number; timedOut: boolean }): Promise<void> {
+    this.stream.append('command.completed', { ...commandData(base), ...end }).catch(() => undefined);
+    return this.stream.event('shell.command.completed', (seq) => ({ ...base, ...end, seq }));
   }
 
   async interrupt(): Promise<boolean> {
@@ -136,15 +145,19 @@ export class Session {
     this.requirePty().resize(cols, rows);
   }
 
-  /** Ends every process of the session, then publishes `shell.closed`. Idempotent. */
-  close(instanceId: string, opts: { publish: boolean }): Promise<void> {
+  /**
+   * Ends every process of the session, then publishes `shell.closed`; resolves with the last seq the
+   * stream gave (all of them published, unless the broker was gone). Idempotent.
+   */
+  close(instanceId: string, opts: { publish: boolean }): Promise<number> {
     this.closing ??= (async () => {
       const pty = this.pty;
       this.pty = undefined;
       await pty?.close().catch((err: Error) => this.log.warn({ sessionId: this.sessionId, err: err.message }, 'terminal did not close cleanly'));
       await this.sandbox.close();
-      if (opts.publish) await this.stream.event('shell.closed', () => ({ sessionId: this.sessionId, instanceId }));
+      if (opts.publish) await this.stream.event('shell.closed', (lastSeq) => ({ sessionId: this.sessionId, instanceId, lastSeq }));
       this.stream.close();
+      return this.stream.lastSeq;
     })();
     return this.closing;
   }
