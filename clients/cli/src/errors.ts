@@ -13,6 +13,23 @@ export const ExitCode = {
   interrupted: 130,
 } as const;
 
+/** The exit codes, as `codeagent --help` ends with them (and the README's table). */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    done
+  1    the platform answered with an error the CLI does not classify (or an agent run did not complete)
+  2    usage: a bad argument or a request the gateway refused as invalid
+  3    not found
+  4    authentication: no token, an expired one, or someone else's resource
+  5    the platform is unreachable or a service did not answer
+  6    conflict or rate limit
+  130  interrupted (Ctrl-C)
+  \`run\` exits with the command's own exit code instead.
+
+Every command takes --json (one JSON document; one JSON line per chunk or event for run, events -f and runs start --wait).
+Shell completion: source <(codeagent completion bash)   (or zsh; fish: codeagent completion fish | source)
+`;
+
 /** An error the CLI reports as one line (plus a hint) and an exit code, never a stack trace. */
 export class CliError extends Error {
   constructor(

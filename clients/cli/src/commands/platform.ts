@@ -31,6 +31,17 @@ export function platformCommands(program: Command, run: Run): void {
       }),
     );
 
+  program
+    .command('logout')
+    .description('forget the token kept by `codeagent login` (API keys stay valid until revoked: `codeagent keys revoke`)')
+    .action(
+      run(async (ctx) => {
+        const had = Boolean(ctx.creds.token);
+        saveCredentials({});
+        ctx.out.result({ loggedOut: had }, () => ctx.out.line(had ? 'Logged out; the token was removed from ~/.codeagent/credentials.json.' : 'Not logged in.'));
+      }),
+    );
+
   const config = program.command('config').description('show or change the CLI configuration (~/.codeagent/config.json)');
   config
     .command('show', { isDefault: true })
@@ -86,26 +97,51 @@ export function platformCommands(program: Command, run: Run): void {
       }),
     );
 
-  program
+  const usage = program
     .command('usage')
-    .description('tokens and cost')
-    .option('--group-by <fields>', 'provider,model,session,user,role', 'provider,model')
+    .description('tokens and cost, grouped and filtered (a member sees their own)')
+    .option('--group-by <fields>', 'provider,model,role,session,user,project', 'provider,model')
+    .option('--interval <interval>', 'also by time: hour, day, week or month')
     .option('--from <date>', 'ISO date or time')
     .option('--to <date>', 'ISO date or time')
+    .option('--provider <name>', 'only this provider')
+    .option('--model <id>', 'only this model')
+    .option('--role <role>', 'only this agent role')
+    .option('--session <id>', 'only this session')
+    .option('--user <id>', 'only this user (admins)')
+    .option('--project <id>', 'only this project')
     .action(
-      run(async (ctx, o: { groupBy: string; from?: string; to?: string }) => {
+      run(async (ctx, o: UsageOptions & { groupBy: string; interval?: string }) => {
         const r = await withSpinner(ctx.out, 'asking analytics', () =>
-          ctx.api.get<{ rows?: Array<Record<string, unknown>>; totals?: Record<string, unknown> }>('/api/v1/analytics/usage', { groupBy: o.groupBy, from: o.from, to: o.to }),
+          ctx.api.get<{ rows?: Array<Record<string, unknown>>; totals?: Record<string, unknown> }>('/api/v1/analytics/usage', { groupBy: o.groupBy, interval: o.interval, ...filters(o) }),
         );
         ctx.out.result(r, () => {
           const rows = r.rows ?? [];
-          const keys = o.groupBy.split(',');
+          const keys = [...(o.interval ? ['bucket'] : []), ...o.groupBy.split(',')];
           ctx.out.table([...keys, 'input tokens', 'output tokens', 'cost (USD)'], rows.map((row) => {
             const key = (row.key ?? row) as Record<string, unknown>;
             return [...keys.map((k) => String(key[k] ?? '')), num(row.inputTokens), num(row.outputTokens), usd(row.costUsd)];
           }));
           if (r.totals) ctx.out.line(ctx.out.dim(`total: ${num(r.totals.inputTokens)} in, ${num(r.totals.outputTokens)} out, $${usd(r.totals.costUsd)}`));
         });
+      }),
+    );
+  usage
+    .command('latency')
+    .description('response times (p50, p95, max in ms) of LLM calls and shell commands')
+    .option('--group-by <fields>', 'provider,model,role', 'provider,model')
+    .option('--from <date>', 'ISO date or time')
+    .option('--to <date>', 'ISO date or time')
+    .option('--provider <name>', 'only this provider')
+    .option('--model <id>', 'only this model')
+    .option('--role <role>', 'only this agent role')
+    .option('--session <id>', 'only this session')
+    .option('--user <id>', 'only this user (admins)')
+    .option('--project <id>', 'only this project')
+    .action(
+      run(async (ctx, o: UsageOptions & { groupBy: string }) => {
+        const r = await ctx.api.get<Record<string, any>>('/api/v1/analytics/latency', { groupBy: o.groupBy, ...filters(o) });
+        ctx.out.result(r, () => ctx.out.line(JSON.stringify(r, null, 2)));
       }),
     );
 
@@ -121,6 +157,18 @@ export function platformCommands(program: Command, run: Run): void {
       }),
     );
 }
+
+interface UsageOptions {
+  from?: string;
+  to?: string;
+  provider?: string;
+  model?: string;
+  role?: string;
+  session?: string;
+  user?: string;
+  project?: string;
+}
+const filters = (o: UsageOptions) => ({ from: o.from, to: o.to, provider: o.provider, model: o.model, role: o.role, session: o.session, user: o.user, project: o.project });
 
 function prefix(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [`defaults.${k}`, v]));

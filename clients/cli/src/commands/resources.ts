@@ -142,6 +142,14 @@ export function resourceCommands(program: Command, run: Run): void {
       ctx.out.result(s ?? { id, status: 'closed' }, () => ctx.out.line(`Session ${id} closed.`));
     }));
 
+  sessions
+    .command('interrupt <session>')
+    .description('interrupt the command running in a session')
+    .action(run(async (ctx, id: string) => {
+      const r = await ctx.api.post<Rec>(`/api/v1/sessions/${encodeURIComponent(id)}/interrupt`);
+      ctx.out.result(r, () => ctx.out.line(`Session ${id}: interrupted.`));
+    }));
+
   const tasks = program.command('tasks').description("tasks (kept in sync with a project's docs/TASKS.md)");
   tasks
     .command('list', { isDefault: true })
@@ -172,26 +180,49 @@ export function resourceCommands(program: Command, run: Run): void {
     .description('add a task')
     .option('--project <project>', 'project id or name')
     .option('--owner <owner>', 'who owns it')
+    .option('--description <text>', 'what it is about')
+    .option('--status <status>', 'todo (the default), in_progress, blocked, review, done, cancelled')
     .action(
-      run(async (ctx, title: string[], o: { project?: string; owner?: string }) => {
+      run(async (ctx, title: string[], o: { project?: string; owner?: string; description?: string; status?: string }) => {
         const projectIdValue = o.project ? await projectId(ctx, o.project) : undefined;
-        const t = await ctx.api.post<Rec>('/api/v1/tasks', { title: title.join(' '), ...(projectIdValue ? { projectId: projectIdValue } : {}), ...(o.owner ? { owner: o.owner } : {}) });
+        const t = await ctx.api.post<Rec>('/api/v1/tasks', { title: title.join(' '), ...(projectIdValue ? { projectId: projectIdValue } : {}), ...(o.owner ? { owner: o.owner } : {}), ...(o.description ? { description: o.description } : {}), ...(o.status ? { status: o.status } : {}) });
         ctx.out.result(t, () => ctx.out.line(`Task ${t.id} added.`));
       }),
     );
   tasks
     .command('update <task>')
     .description('change status or owner, or add a progress note')
-    .option('--status <status>', 'todo, in_progress, blocked, done')
+    .option('--status <status>', 'todo, in_progress, blocked, review, done, cancelled')
     .option('--owner <owner>', 'new owner')
+    .option('--title <title>', 'new title')
+    .option('--description <text>', 'new description')
     .option('--note <text>', 'a progress note')
     .action(
-      run(async (ctx, id: string, o: { status?: string; owner?: string; note?: string }) => {
-        if (!o.status && !o.owner && !o.note) throw new CliError('nothing to update: give --status, --owner or --note', ExitCode.usage);
-        const t = await ctx.api.patch<Rec>(`/api/v1/tasks/${encodeURIComponent(id)}`, { ...(o.status ? { status: o.status } : {}), ...(o.owner ? { owner: o.owner } : {}), ...(o.note ? { note: o.note } : {}) });
+      run(async (ctx, id: string, o: { status?: string; owner?: string; title?: string; description?: string; note?: string }) => {
+        const patch = Object.fromEntries(Object.entries({ status: o.status, owner: o.owner, title: o.title, description: o.description, note: o.note }).filter(([, v]) => v !== undefined));
+        if (Object.keys(patch).length === 0) throw new CliError('nothing to update: give --status, --owner, --title, --description or --note', ExitCode.usage);
+        const t = await ctx.api.patch<Rec>(`/api/v1/tasks/${encodeURIComponent(id)}`, patch);
         ctx.out.result(t, () => ctx.out.line(`Task ${id}: ${ctx.out.status(String(t.status))}`));
       }),
     );
+  tasks
+    .command('show <task>')
+    .description('a task with its description, links and progress notes')
+    .action(run(async (ctx, id: string) => {
+      const t = await ctx.api.get<Rec>(`/api/v1/tasks/${encodeURIComponent(id)}`);
+      ctx.out.result(t, () => {
+        ctx.out.fields({ ...t, notes: undefined });
+        for (const n of (t.notes ?? []) as Rec[]) ctx.out.line(`  ${ctx.out.dim(String(n.at))} ${n.author ?? ''}: ${n.text}`);
+      });
+    }));
+  tasks
+    .command('rm <task>')
+    .description('delete a task (its TASKS.md line goes too)')
+    .action(run(async (ctx, id: string) => {
+      const r = await ctx.api.delete<Rec>(`/api/v1/tasks/${encodeURIComponent(id)}`);
+      if (r && r.deleted === false) throw new CliError(`no task ${id}`, ExitCode.notFound);
+      ctx.out.result(r ?? { deleted: true }, () => ctx.out.line(`Task ${id} deleted.`));
+    }));
   tasks
     .command('done <task>')
     .description('mark a task done')

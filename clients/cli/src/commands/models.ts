@@ -1,0 +1,120 @@
+import type { Command } from 'commander';
+import { CliError, ExitCode } from '../errors';
+import { withSpinner } from '../output';
+import type { Ctx } from '../context';
+
+type Run = (fn: (ctx: Ctx, ...args: any[]) => Promise<void>) => (...args: any[]) => Promise<void>;
+type Rec = Record<string, any>;
+
+const ROLES = ['planning', 'coding', 'review', 'testing', 'documentation'];
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** `provider/model` (the model may itself hold slashes: `openrouter/meta/llama`). */
+export function parseModelRef(v: string): { provider: string; model: string } {
+  const i = v.indexOf('/');
+  if (i <= 0 || i === v.length - 1) throw new CliError(`"${v}" is not provider/model (e.g. anthropic/claude-sonnet-4-5)`, ExitCode.usage);
+  return { provider: v.slice(0, i), model: v.slice(i + 1) };
+}
+
+const ref = (r: { provider: string; model: string }) => `${r.provider}/${r.model}`;
+
+/** A project by id or name, for the `--project` scopes (providers and roles may be set per project). */
+async function projectScope(ctx: Ctx, idOrName?: string): Promise<string | undefined> {
+  if (!idOrName) return undefined;
+  return String((await ctx.api.get<Rec>(`/api/v1/projects/${encodeURIComponent(idOrName)}`)).id);
+}
+
+/** Seed 003's providers (with their models) and each agent role's model and fallbacks. */
+export function modelCommands(program: Command, run: Run): void {
+  const providers = program.command('providers').description('LLM providers and their models');
+  providers
+    .command('list', { isDefault: true })
+    .description('providers: kind, key stored or not, circuit state, models')
+    .option('--project <project>', "a project's own configuration (default: the global one)")
+    .option('--refresh', 'ask local servers (Ollama, OpenAI-compatible) which models they have installed')
+    .action(
+      run(async (ctx, o: { project?: string; refresh?: boolean }) => {
+        const projectId = await projectScope(ctx, o.project);
+        const r = await withSpinner(ctx.out, 'asking the providers', () => ctx.api.get<{ providers: Rec[] }>('/api/v1/providers', { projectId, refreshModels: o.refresh ? 'true' : undefined }));
+        ctx.out.result(r.providers, () =>
+          ctx.out.table(
+            ['name', 'kind', 'enabled', 'key', 'circuit', 'scope', 'models'],
+            r.providers.map((p) => [p.name, p.kind, p.enabled ? 'yes' : 'no', p.hasKey ? `…${p.keyHint ?? ''}` : '', ctx.out.status(String(p.circuit)), p.scope, (p.models as Rec[]).length]),
+          ),
+        );
+      }),
+    );
+  providers
+    .command('models <provider>')
+    .description("a provider's models, with context windows and prices")
+    .option('--project <project>', "a project's own configuration")
+    .option('--refresh', "ask a local server for what it has installed")
+    .action(
+      run(async (ctx, name: string, o: { project?: string; refresh?: boolean }) => {
+        const projectId = await projectScope(ctx, o.project);
+        const r = await ctx.api.get<{ providers: Rec[] }>('/api/v1/providers', { projectId, refreshModels: o.refresh ? 'true' : undefined });
+        const p = r.providers.find((x) => x.name === name);
+        if (!p) throw new CliError(`no provider "${name}"`, ExitCode.notFound, 'see `codeagent providers list`');
+        const models = p.models as Rec[];
+        ctx.out.result(models, () =>
+          ctx.out.table(['model', 'context', 'in $/MTok', 'out $/MTok', 'installed'], models.map((m) => [m.id, m.contextWindow, m.inputUsdPerMTok, m.outputUsdPerMTok, m.installed === undefined ? '' : m.installed ? 'yes' : 'no'])),
+        );
+      }),
+    );
+  providers
+    .command('set <name>')
+    .description('configure a provider (admins); the key is stored encrypted')
+    .option('--kind <kind>', 'anthropic, openai, google, mistral, xai, ollama or openai-compatible (needed when the name is not a kind)')
+    .option('--api-key <key>', 'its API key (or set CODEAGENT_PROVIDER_KEY); "" removes the stored key')
+    .option('--base-url <url>', 'its API base URL (local servers, proxies)')
+    .option('--enable', 'use it')
+    .option('--disable', 'stop using it')
+    .option('--model <id>', 'a model it serves beyond the built-in table (repeatable)', collect)
+    .option('--project <project>', "only for this project (default: the global configuration)")
+    .action(
+      run(async (ctx, name: string, o: { kind?: string; apiKey?: string; baseUrl?: string; enable?: boolean; disable?: boolean; model?: string[]; project?: string }) => {
+        if (o.enable && o.disable) throw new CliError('--enable or --disable, not both', ExitCode.usage);
+        const apiKey = o.apiKey ?? process.env.CODEAGENT_PROVIDER_KEY;
+        const projectId = await projectScope(ctx, o.project);
+        const body = {
+          ...(projectId ? { projectId } : {}),
+          ...(o.kind ? { kind: o.kind } : {}),
+          ...(apiKey !== undefined ? { apiKey } : {}),
+          ...(o.baseUrl ? { baseURL: o.baseUrl } : {}),
+          ...(o.enable || o.disable ? { enabled: Boolean(o.enable) } : {}),
+          ...(o.model ? { models: o.model } : {}),
+        };
+        const p = await ctx.api.call<Rec>('PUT', `/api/v1/providers/${encodeURIComponent(name)}`, body);
+        ctx.out.result(p, () => ctx.out.line(`Provider ${ctx.out.bold(String(p.name))} (${p.kind}) ${p.enabled ? 'enabled' : 'disabled'}${p.hasKey ? `, key …${p.keyHint ?? ''}` : ', no key'}.`));
+      }),
+    );
+
+  const roles = program.command('roles').description("which provider and model each agent role uses, and its fallbacks");
+  roles
+    .command('list', { isDefault: true })
+    .description("every role's model and fallbacks")
+    .option('--project <project>', "a project's own configuration")
+    .action(
+      run(async (ctx, o: { project?: string }) => {
+        const projectId = await projectScope(ctx, o.project);
+        const r = await ctx.api.get<{ roles: Record<string, Rec> }>('/api/v1/agents', { projectId });
+        ctx.out.result(r, () =>
+          ctx.out.table(['role', 'model', 'fallbacks'], Object.entries(r.roles).map(([role, c]) => [role, ref(c as never), (c.fallbacks as Rec[]).map((f) => ref(f as never)).join(', ')])),
+        );
+      }),
+    );
+  roles
+    .command('set <role> <provider/model>')
+    .description(`set a role's model and its fallbacks, tried in order (admins); roles: ${ROLES.join(', ')}`)
+    .option('--fallback <provider/model>', 'a fallback, tried in the order given (repeatable)', collect)
+    .option('--project <project>', 'only for this project')
+    .action(
+      run(async (ctx, role: string, model: string, o: { fallback?: string[]; project?: string }) => {
+        if (!ROLES.includes(role)) throw new CliError(`"${role}" is not a role; roles: ${ROLES.join(', ')}`, ExitCode.usage);
+        const config = { ...parseModelRef(model), fallbacks: (o.fallback ?? []).map(parseModelRef) };
+        const projectId = await projectScope(ctx, o.project);
+        const r = await ctx.api.call<{ roles: Record<string, Rec> }>('PUT', `/api/v1/agents/${role}`, { ...(projectId ? { projectId } : {}), config });
+        ctx.out.result(r, () => ctx.out.line(`${role}: ${model}${config.fallbacks.length ? `, then ${config.fallbacks.map(ref).join(', ')}` : ''}.`));
+      }),
+    );
+}
