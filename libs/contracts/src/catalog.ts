@@ -3,6 +3,7 @@ import type { CommandDef, EventDef } from './define';
 import { agentCommands, agentEvents } from './messages/agent';
 import { analyticsCommands, analyticsEvents } from './messages/analytics';
 import { externalAgentCommands, externalAgentEvents } from './messages/external-agent';
+import { gatewayCommands } from './messages/gateway';
 import { healthCommands, healthEvents } from './messages/health';
 import { mcpCommands } from './messages/mcp';
 import { projectCommands, projectEvents } from './messages/project';
@@ -21,6 +22,7 @@ export const Commands = {
   ...agentCommands,
   ...analyticsCommands,
   ...externalAgentCommands,
+  ...gatewayCommands,
   ...healthCommands,
   ...mcpCommands,
   ...projectCommands,

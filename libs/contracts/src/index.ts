@@ -6,6 +6,7 @@ export * from './catalog';
 export * from './messages/agent';
 export * from './pricing';
 export * from './messages/analytics';
+export * from './messages/gateway';
 export * from './messages/health';
 export * from './messages/project-ci';
 export * from './messages/network';

@@ -1,6 +1,7 @@
 import { runService } from '@codeagent/service';
 import { startGateway } from './server';
 import { loadServiceEnv } from './env';
+import { authVerifyHandler } from './handlers/gateway.auth.verify.handler';
 
 async function main(): Promise<void> {
   const env = loadServiceEnv();
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
     start: async ({ bus, log }) => {
       const gw = await startGateway({ env, bus, log });
       stopHttp = gw.close;
-      return { handlers: {}, afterStart: gw.subscribe, stop: () => stopHttp?.() ?? Promise.resolve() };
+      return { handlers: { 'gateway.auth.verify': authVerifyHandler(gw.auth) }, afterStart: gw.subscribe, stop: () => stopHttp?.() ?? Promise.resolve() };
     },
   });
 }

@@ -15,6 +15,8 @@ export interface RunningGateway {
   port: number;
   host: string;
   hub: SessionHub;
+  /** Team mode's token checks (absent in local mode): also answers other services (gateway.auth.verify). */
+  auth?: AuthService;
   /** Starts the replica's own event subscription (after the command handlers are in place). */
   subscribe(): Promise<void>;
   close(): Promise<void>;
@@ -53,6 +55,7 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
     port,
     host,
     hub,
+    auth,
     async subscribe() {
       // This replica's own non-durable queue: every replica receives every event and serves its sockets.
       // After a reconnect the queue is new and what was published meanwhile is gone: every

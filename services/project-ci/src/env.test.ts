@@ -8,9 +8,12 @@ test('defaults: seed 004 port base, loopback only, Ollama', () => {
   expect([env.PROJECT_CI_PORT_BASE, env.PROJECT_CI_HOST, env.PROJECT_CI_DEFAULT_PROVIDER]).toEqual([42100, '127.0.0.1', 'ollama']);
 });
 
-test('CI sockets can never be exposed beyond loopback', () => {
+test('CI sockets are never exposed beyond loopback without authentication', () => {
   expect(() => loadServiceEnv({ PROJECT_CI_HOST: '0.0.0.0' })).toThrow(/PROJECT_CI_HOST: must be a loopback address/);
   expect(() => loadServiceEnv({ PROJECT_CI_HOST: '192.168.1.5' })).toThrow(/loopback/);
   expect(loadServiceEnv({ PROJECT_CI_HOST: '::1' }).PROJECT_CI_HOST).toBe('::1');
   expect(() => loadServiceEnv({ PROJECT_CI_PORT_BASE: '70000' })).toThrow(/PROJECT_CI_PORT_BASE/);
+  // Team mode authenticates every connection: a container may then listen on all its interfaces.
+  expect(loadServiceEnv({ PROJECT_CI_HOST: '0.0.0.0', PROJECT_CI_AUTH: 'team' }).PROJECT_CI_HOST).toBe('0.0.0.0');
+  expect(() => loadServiceEnv({ PROJECT_CI_AUTH: 'open' })).toThrow(/PROJECT_CI_AUTH/);
 });

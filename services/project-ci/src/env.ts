@@ -5,15 +5,19 @@ import { z } from 'zod';
 const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/;
 
 /** The project-ci service's environment, parsed once at start. */
-export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
-  loadEnv(
+export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) => {
+  const parsed = loadEnv(
     {
       /** Port of this service's /health and /metrics (0 picks a free one). */
       PROJECT_CI_PORT: envInt(8085, 0, 65535),
       /** A project's CI listens on this + the project's index (seed 004: 42100). */
       PROJECT_CI_PORT_BASE: envInt(42100, 1, 65535),
-      /** Where CI sockets listen: a loopback address only (seed 004: "localhost only"). */
-      PROJECT_CI_HOST: z.string().regex(LOOPBACK, 'must be a loopback address (127.x.x.x, ::1 or localhost)').default('127.0.0.1'),
+      /** Where CI sockets listen: a loopback address (seed 004: "localhost only"), unless PROJECT_CI_AUTH is team (a container publishing them to its host's loopback listens on 0.0.0.0). */
+      PROJECT_CI_HOST: z.string().min(1).default('127.0.0.1'),
+      /** `none`: anyone who reaches the socket may chat (one user, local mode). `team`: a connection first sends `{"auth": "<API key or access token>"}`, checked by the gateway, and talks only to a project its user may see. */
+      PROJECT_CI_AUTH: z.enum(['none', 'team']).default('none'),
+      /** How long the token and visibility checks of PROJECT_CI_AUTH=team wait for the gateway and the orchestrator. */
+      PROJECT_CI_AUTH_TIMEOUT_MS: envInt(5_000, 100, 60_000),
       /** Longest line a client may send; a longer one is answered with PAYLOAD_TOO_LARGE and dropped. */
       PROJECT_CI_MAX_LINE_BYTES: envInt(2 * 1024 * 1024, 1024, 256 * 1024 * 1024),
       /** Clients one CI serves at once; one more gets a LIMIT_REACHED error line and is disconnected. */
@@ -42,4 +46,10 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
     },
     env,
   );
+  // Beyond loopback only with every connection authenticated: the sockets reach the project's model.
+  if (!LOOPBACK.test(parsed.PROJECT_CI_HOST) && parsed.PROJECT_CI_AUTH !== 'team') {
+    throw new Error(`PROJECT_CI_HOST: must be a loopback address (127.x.x.x, ::1 or localhost) unless PROJECT_CI_AUTH=team (got "${parsed.PROJECT_CI_HOST}")`);
+  }
+  return parsed;
+};
 export type ServiceEnv = ReturnType<typeof loadServiceEnv>;

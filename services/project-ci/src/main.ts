@@ -6,6 +6,7 @@ import { chatHandler } from './handlers/project-ci.chat.handler';
 import { getHandler } from './handlers/project-ci.get.handler';
 import { historyHandler } from './handlers/project-ci.history.handler';
 import { listHandler } from './handlers/project-ci.list.handler';
+import { busAuthorizer } from './bus/authorizer';
 import { BusModelClient } from './bus/model-client';
 import { busNotifier } from './bus/notifier';
 import { listProjects } from './bus/projects-source';
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
         repository: new PrismaRegistryRepository(db.client),
         conversation,
         notifier: busNotifier(bus, log),
+        ...(env.PROJECT_CI_AUTH === 'team' ? { authorizer: busAuthorizer(bus, env.PROJECT_CI_AUTH_TIMEOUT_MS) } : {}),
         log: log.child({ component: 'registry' }),
       });
       const health = new HealthMonitor(() => registry.checkHealth(), env.PROJECT_CI_HEALTH_INTERVAL_MS, log);

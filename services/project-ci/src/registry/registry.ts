@@ -8,6 +8,11 @@ import { ciMetrics } from './metrics';
 import { ciSocketName, portFor } from './naming';
 import type { CiRecord, CiStatus, ProjectInfo, RegistryRepository } from './types';
 
+/** Decides whether a client's token may talk to a project (the bus in production: bus/authorizer.ts). */
+export interface CiAuthorizer {
+  authorize(token: string, projectId: string): Promise<{ userId: string }>;
+}
+
 /** What the registry tells the outside world (the bus in production). */
 export interface RegistryNotifier {
   started(ci: { projectId: string; name: string; ciSocket: string; port: number }): void;
@@ -15,7 +20,7 @@ export interface RegistryNotifier {
 }
 
 export interface RegistryOptions {
-  /** Always a loopback address: CI sockets are never exposed beyond this machine. */
+  /** A loopback address, unless every connection is authenticated (authorizer). */
   host: string;
   portBase: number;
   maxLineBytes: number;
@@ -30,6 +35,8 @@ export interface RegistryOptions {
   conversation: Conversation;
   notifier?: RegistryNotifier;
   log: Logger;
+  /** Team mode: who may talk to a project's socket (PROJECT_CI_AUTH=team); absent, anyone who reaches it. */
+  authorizer?: CiAuthorizer;
   /** Builds a CI's socket server; tests wrap it to break a CI on purpose. */
   serverFactory?: (opts: CiServerOptions) => CiSocketServer;
 }
@@ -221,6 +228,7 @@ export class ProjectCiRegistry {
       handler: {
         projectName: () => ci.record.name,
         chat: async (content) => (await this.chat(ci.record.projectId, content, 'socket')).text,
+        ...(this.opts.authorizer ? { authorize: (token: string) => this.opts.authorizer!.authorize(token, ci.record.projectId) } : {}),
         answered: () => {
           ci.lastResponseAt = new Date();
         },

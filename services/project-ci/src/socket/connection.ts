@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { LineSplitter, type Frame } from './line-splitter';
+import { AppError } from '@codeagent/contracts';
 import { errorLine, idOf, parseClientLine, toErrorLine } from './protocol';
 
 /** What a CI does with a client's line; the socket layer knows nothing of models or the bus. */
@@ -8,6 +9,12 @@ export interface CiLineHandler {
   projectName(): string;
   /** Answers one chat message; the text is the model's reply. */
   chat(content: string): Promise<string>;
+  /**
+   * Team mode: whose token this is, if they may talk to this project (UNAUTHENTICATED or NOT_FOUND
+   * otherwise). When present, a connection must send `{"auth": token}` before chatting, and the token
+   * is checked again with every message (a revoked key or a project made private stops it at once).
+   */
+  authorize?(token: string): Promise<{ userId: string }>;
   /** Called whenever the CI answered something, for the registry's "last response" time. */
   answered?(): void;
   /** Called with what went wrong when a line is answered with an error (the edge logs it, once). */
@@ -29,6 +36,10 @@ export class CiConnection {
   /** Why the connection is closing, once it is. */
   private closing: string | undefined;
   private readonly idleWaiters: Array<() => void> = [];
+  /** Set when a refused credential must close the connection once its answer is written. */
+  private endAfterAnswer = false;
+  /** The token this connection authenticated with (team mode). */
+  private token: string | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -81,6 +92,11 @@ export class CiConnection {
             ? await this.answer(frame.line)
             : errorLine('PAYLOAD_TOO_LARGE', `line longer than ${frame.limit} bytes; it was dropped (the connection stays open)`);
         await this.write(answer);
+        if (this.endAfterAnswer) {
+          this.queue.splice(0);
+          this.socket.end();
+          break;
+        }
         if (this.queue.length < MAX_QUEUED / 2 && this.closing === undefined) this.socket.resume();
       }
     } finally {
@@ -95,9 +111,29 @@ export class CiConnection {
       const msg = parseClientLine(line);
       id = msg.id;
       const project = this.handler.projectName();
+      const authorize = this.handler.authorize?.bind(this.handler);
       if (msg.kind === 'ping') {
         this.handler.answered?.();
-        return { pong: true, project, ...(id === undefined ? {} : { id }) };
+        // Alive or not is no secret (the health monitor asks); whose project it is, is.
+        return { pong: true, ...(authorize && !this.token ? {} : { project }), ...(id === undefined ? {} : { id }) };
+      }
+      if (msg.kind === 'auth') {
+        if (!authorize) return { authenticated: true, project, ...(id === undefined ? {} : { id }) };
+        try {
+          const who = await authorize(msg.auth);
+          this.token = msg.auth;
+          return { authenticated: true, user: who.userId, project, ...(id === undefined ? {} : { id }) };
+        } catch (err) {
+          // A wrong credential ends the connection: no guessing keys on an open line.
+          this.token = undefined;
+          this.handler.failed?.(err);
+          this.endAfterAnswer = true;
+          return toErrorLine(err, id);
+        }
+      }
+      if (authorize) {
+        if (!this.token) throw new AppError('UNAUTHENTICATED', 'send {"auth": "<API key or access token>"} first: this platform runs in team mode');
+        await authorize(this.token);
       }
       const content = await this.handler.chat(msg.content);
       this.handler.answered?.();

@@ -4,6 +4,8 @@ import { z } from 'zod';
 // The CI socket's wire format (seed 004 / API.md): one JSON object per line, both ways.
 //   in:  {"content": "..."}            out: {"content": "...", "project": "..."}
 //   in:  {"ping": true}                out: {"pong": true, "project": "..."}
+//   in:  {"auth": "<token>"}           out: {"authenticated": true, "user": "...", "project": "..."}
+//        (team mode, PROJECT_CI_AUTH=team: the first line of a connection; see the README)
 //   any bad line                        out: {"error": {"code": "...", "message": "..."}}
 // An optional `id` (string or number) on a request is echoed on its answer, for clients that keep
 // several requests in flight on one connection (answers come back in request order either way).
@@ -16,8 +18,16 @@ export const ChatLine = z.object({
   id: Id,
 });
 export const PingLine = z.object({ ping: z.literal(true), id: Id });
+export const AuthLine = z.object({
+  /** An API key or access token of the platform's gateway, as REST takes it after `Bearer `. */
+  auth: z.string().min(1).max(8192),
+  id: Id,
+});
 
-export type ClientLine = ({ kind: 'chat' } & z.infer<typeof ChatLine>) | ({ kind: 'ping' } & z.infer<typeof PingLine>);
+export type ClientLine =
+  | ({ kind: 'chat' } & z.infer<typeof ChatLine>)
+  | ({ kind: 'ping' } & z.infer<typeof PingLine>)
+  | ({ kind: 'auth' } & z.infer<typeof AuthLine>);
 
 /** Parses one client line; throws AppError VALIDATION_FAILED with a sentence saying what is wrong. */
 export function parseClientLine(line: string): ClientLine {
@@ -29,6 +39,11 @@ export function parseClientLine(line: string): ClientLine {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new AppError('VALIDATION_FAILED', 'expected a JSON object such as {"content": "hello"} or {"ping": true}');
+  }
+  if ('auth' in value) {
+    const a = AuthLine.safeParse(value);
+    if (!a.success) throw AppError.validation(a.error, 'auth');
+    return { kind: 'auth', ...a.data };
   }
   if ('ping' in value) {
     const p = PingLine.safeParse(value);
