@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { SessionAccess } from './auth/access';
 import { SessionCommands } from './sessions/commands';
 import { SessionPlacements } from './sessions/placement';
@@ -14,6 +14,7 @@ import { registerAuth } from './auth/hooks';
 import type { GatewayEnv } from './env';
 import { serviceClient, type ServiceClient } from './http/bus-call';
 import { gatewayMetrics } from './http/metrics';
+import { openapiTransform, openapiTransformObject } from './http/openapi';
 import { errorHandler, makeProblem, sendProblem } from './http/problem';
 import { adminRoutes } from './routes/admin';
 import { agentRoutes } from './routes/agents';
@@ -93,7 +94,8 @@ export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstanc
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: env.GATEWAY_AUTH_MODE === 'team' ? [{ bearer: [] }] : [],
     },
-    transform: jsonSchemaTransform,
+    transform: openapiTransform,
+    transformObject: openapiTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 

@@ -23,6 +23,8 @@ export class FakeOrchestrator {
   readonly runs = new Map<string, { runId: string; sessionId: string; user: string }>();
   readonly projects = new Map<string, Record<string, any>>();
   readonly log = new Map<string, Ev[]>();
+  /** Sessions whose storage is held: replays serve their log up to this seq only (storing trails the live stream). */
+  private readonly storedUpTo = new Map<string, number>();
   /** Every command received, with the metadata.user it carried. */
   readonly received: Array<{ name: string; user?: string; payload: unknown }> = [];
   private n = 0;
@@ -60,6 +62,15 @@ export class FakeOrchestrator {
     }
     await o.shellBus.handleCommands('shell', shell as never);
     return o;
+  }
+
+  /**
+   * Holds storing a session's events from now on: they are still published live, but a replay does
+   * not see them until the returned function is called (as when the real orchestrator's storage trails).
+   */
+  holdStorage(sessionId: string): () => void {
+    this.storedUpTo.set(sessionId, this.log.get(sessionId)?.length ?? 0);
+    return () => this.storedUpTo.delete(sessionId);
   }
 
   /** Stores an event and publishes it, as the real orchestrator does (store first, then publish). */
@@ -119,7 +130,8 @@ export class FakeOrchestrator {
     return { ok: true };
   }
   async session_events(p: { sessionId: string; since: number; limit?: number }) {
-    const all = this.log.get(p.sessionId) ?? [];
+    const held = this.storedUpTo.get(p.sessionId);
+    const all = (this.log.get(p.sessionId) ?? []).filter((e) => held === undefined || e.seq <= held);
     const limit = p.limit ?? 500;
     const events = all.filter((e) => e.seq > p.since).slice(0, limit);
     return { events, hasMore: all.filter((e) => e.seq > p.since).length > limit, lastSeq: all.length };

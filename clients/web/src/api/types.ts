@@ -29,8 +29,7 @@ export interface Project {
   source: { kind: string; path?: string; url?: string };
   ciSocket?: string | null;
   socketPort?: number | null;
-  /** What its files ask for (API.md "Project discovery"): where its sessions run, and what the host lacks. */
-  discovery?: { tier: string; languages?: string[]; driver?: 'bubblewrap' | 'docker'; testCommand?: string; missing?: string[] };
+  discovery?: { tier: string; languages?: string[] };
 }
 
 /** One entry of a session's event log, as `status`/`stream` messages and GET .../events carry it. */

@@ -14,6 +14,7 @@ import { runCommand, type SocketContext } from './commands';
 import type { SessionHub } from './session-hub';
 import { SocketSink } from './sink';
 import type { Subscription } from './subscription';
+import { traceCommand } from './tracing';
 
 export interface SocketDeps {
   env: GatewayEnv;
@@ -106,7 +107,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): Server {
         const id = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : undefined;
         return fail(AppError.validation(parsed.error, 'command message'), id);
       }
-      runCommand(ctx, parsed.data).catch((err) => fail(err, parsed.data.id));
+      traceCommand(parsed.data, principal, () => runCommand(ctx, parsed.data)).catch((err) => fail(err, parsed.data.id));
     });
 
     // A JWT is checked at the handshake only: the connection ends when the token does.

@@ -9,7 +9,9 @@ export type FetchPage = (since: number, limit: number) => Promise<{ events: Sess
  * One socket following one session: replay from `since`, then live, with no gap and no duplicate at
  * the seam. Live events that arrive while replaying are held (bounded) and sent after the replay,
  * skipping every seq already sent. A gap in the live stream (an event lost or reordered on the way)
- * triggers a catch-up replay from the last seq sent.
+ * triggers a catch-up replay from the last seq sent. The log is stored behind the live stream (by a
+ * batch), so a gap it cannot fill yet is read again after a pause, a bounded number of times, while
+ * what came after it stays held: an event is never sent out of order, and none is skipped.
  */
 export class Subscription implements SessionListener {
   private lastSent: number;
@@ -18,6 +20,9 @@ export class Subscription implements SessionListener {
   private stopped = false;
   /** Retries of a catch-up the log could not serve yet (the orchestrator reconnecting too). */
   private retries = 0;
+  /** Reads again of a gap the log has not stored yet, and the timer of the next one. */
+  private gapRetries = 0;
+  private gapTimer?: NodeJS.Timeout;
 
   constructor(
     readonly sessionId: string,
@@ -48,25 +53,28 @@ export class Subscription implements SessionListener {
   stop(): void {
     this.stopped = true;
     this.held = [];
+    if (this.gapTimer) clearTimeout(this.gapTimer);
   }
 
   onEvent(e: SessionEventV1): void {
     if (this.stopped) return;
-    if (this.replaying) {
-      this.held.push(e);
-      if (this.held.length > this.opts.maxHeld) {
-        this.sink.drop('slow_consumer', `too many live events arrived while replaying; reconnect and /subscribe with since=${this.lastSent}`, { sessionId: this.sessionId, lastSeq: this.lastSent });
-        this.stop();
-      }
-      return;
-    }
+    // Replaying, or waiting for the log to fill a gap: held, sent in order once the gap is filled.
+    if (this.replaying || this.gapTimer) return this.hold(e);
     if (e.seq <= this.lastSent) return; // duplicate (redelivery, or already replayed)
     if (e.seq > this.lastSent + 1) {
-      this.held.push(e);
+      this.hold(e);
       void this.catchUp();
       return;
     }
     this.deliver(e);
+  }
+
+  private hold(e: SessionEventV1): void {
+    this.held.push(e);
+    if (this.held.length > this.opts.maxHeld) {
+      this.sink.drop('slow_consumer', `too many live events arrived while catching up from the log; reconnect and /subscribe with since=${this.lastSent}`, { sessionId: this.sessionId, lastSeq: this.lastSent });
+      this.stop();
+    }
   }
 
   private deliver(e: SessionEventV1): void {
@@ -83,21 +91,42 @@ export class Subscription implements SessionListener {
         const before = this.lastSent;
         if (!(await this.replay())) return;
         this.retries = 0;
-        const replayed = this.lastSent > before;
-        // The seam: what came live during the replay, in order, without what the replay already sent.
-        const held = this.held.sort((a, b) => a.seq - b.seq);
-        this.held = [];
+        // The seam: what came live during the replay, in order, without what the replay already sent,
+        // up to the first gap.
+        this.held.sort((a, b) => a.seq - b.seq);
         let i = 0;
-        for (; i < held.length; i++) {
-          const e = held[i]!;
+        for (; i < this.held.length; i++) {
+          const e = this.held[i]!;
           if (this.stopped) return;
           if (e.seq <= this.lastSent) continue;
-          // Still a gap: replay again while the log keeps filling it (else it cannot, and order wins).
-          if (e.seq > this.lastSent + 1 && replayed) break;
+          if (e.seq > this.lastSent + 1) break;
           this.deliver(e);
         }
-        if (i === held.length) return;
-        this.held = held.slice(i);
+        this.held = this.held.slice(i);
+        if (this.held.length === 0) {
+          this.gapRetries = 0;
+          return;
+        }
+        // Still a gap. The log is filling it: read on at once. It is not (not stored yet): read again later.
+        if (this.lastSent > before) continue;
+        if (this.gapRetries >= MAX_GAP_RETRIES) {
+          const missing = this.lastSent + 1;
+          this.stop();
+          this.opts.onFatal(
+            new AppError('SERVICE_UNAVAILABLE', `event ${missing} of session ${this.sessionId} is not in the log yet; /subscribe again with since=${missing - 1}`, {
+              retryable: true,
+              details: { sessionId: this.sessionId, lastSeq: missing - 1 },
+            }),
+          );
+          return;
+        }
+        const delay = Math.min(GAP_RETRY_MAX_MS, GAP_RETRY_FIRST_MS * 2 ** this.gapRetries++);
+        this.gapTimer = setTimeout(() => {
+          this.gapTimer = undefined;
+          this.resync();
+        }, delay);
+        this.gapTimer.unref();
+        return;
       }
     } catch (err) {
       // The log's owner may be reconnecting as well (after a broker restart): try again, with a bound.
@@ -134,3 +163,11 @@ export class Subscription implements SessionListener {
 
 /** With delays of 0.2, 0.4, ... up to 5 s: about a minute before the client is told to come back. */
 const MAX_CATCH_UP_RETRIES = 16;
+/**
+ * A gap the log has not stored yet is read again after 20, 40, ... up to 1000 ms: storing trails the
+ * live stream by a batch (tens of ms), more under a burst; 40 reads, about half a minute, before the
+ * client is told to subscribe again.
+ */
+const GAP_RETRY_FIRST_MS = 20;
+const GAP_RETRY_MAX_MS = 1000;
+const MAX_GAP_RETRIES = 40;
