@@ -100,4 +100,37 @@ describe('docker-compose.yml', () => {
     expect(names).toEqual(expect.arrayContaining(['CodeagentServiceDown', 'CodeagentDeadLettersGrowing', 'CodeagentSessionsFailing', 'CodeagentLlmErrors', 'CodeagentCostPerHourOverBudget']));
     for (const r of (alerts.groups as Rec[]).flatMap((g) => g.rules as Rec[])) expect(typeof r.expr).toBe('string');
   });
+
+  test('path projects: the host folder is mounted at the same path where projects are read (workspace) and TASKS.md is synced (orchestrator)', async () => {
+    const { stdout } = await config({ ...without(), CODEAGENT_PROJECTS: '/home/team/projects' });
+    const resolved = parse(stdout) as { services: Record<string, { environment?: Record<string, string>; volumes?: Rec[] }> };
+    for (const s of ['workspace', 'orchestrator']) {
+      const mount = (resolved.services[s]?.volumes ?? []).find((v) => v.source === '/home/team/projects');
+      expect(mount).toEqual(expect.objectContaining({ type: 'bind', target: '/home/team/projects' }));
+    }
+    // Only folders under it can be projects: the workspace service refuses the rest of the host.
+    expect(resolved.services.workspace?.environment?.WORKSPACE_ALLOWED_ROOTS).toBe('/home/team/projects');
+  });
+
+  test('the project CI sockets are on the host loopback at 42100 + index, and every connection authenticates', () => {
+    const ci = compose.services['project-ci']!;
+    expect(ci.environment?.PROJECT_CI_PORT_BASE).toBe('42100');
+    expect(ci.environment?.PROJECT_CI_AUTH).toBe('team');
+    expect(ci.environment?.PROJECT_CI_HOST).toBe('0.0.0.0');
+    expect(ci.ports).toEqual(['127.0.0.1:42100-42199:42100-42199']);
+  });
+
+  test('backups: each service with a database snapshots it daily into one volume; the backup tool sees what a backup needs', () => {
+    for (const s of ['gateway', 'orchestrator', 'workspace', 'analytics', 'project-ci']) {
+      expect(compose.services[s]?.environment?.DB_SNAPSHOT_DIR).toBe('/snapshots');
+      expect(compose.services[s]?.volumes).toContain('db-snapshots:/snapshots');
+    }
+    const backup = compose.services.backup as Rec;
+    expect(backup.profiles).toEqual(['tools']);
+    expect(backup.entrypoint).toEqual(['tini', '--', 'node', 'clients/cli/bin/codeagent.js', 'admin']);
+    expect(backup.environment.DATABASE_URL).toBe(compose.services.orchestrator!.environment!.DATABASE_URL);
+    // The orchestrator's volume holds the key that opens the stored provider keys.
+    expect(backup.volumes).toContain('orchestrator:/data');
+    expect(JSON.stringify(backup.volumes)).toContain('/srv/codeagent/workspaces');
+  });
 });
