@@ -44,6 +44,13 @@ describe('EventLog retention', () => {
     // Another replica (nothing given here yet) continues after what is stored.
     const other = new EventLog(repo, { publish: async (_n: string, e: unknown) => void repo.rows.push(e as SessionEventV1) }, { append: async () => 0 }, { now: () => new Date() });
     expect(await other.append({ id: 's1', status: 'failed', lastSeq: 0 }, 'note', { message: 'late' })).toBe(11);
+    // An event the broker did not take gives its seq back: the next one fills its place.
+    let refuse = true;
+    const flaky = new EventLog(repo, { publish: async () => (refuse ? Promise.reject(new Error('broker unreachable')) : undefined) }, { append: async () => 0 }, { now: () => new Date() });
+    flaky.jailClosed('s1', 20);
+    await expect(flaky.append({ id: 's1', status: 'closed', lastSeq: 0 }, 'note', { message: 'lost' })).rejects.toThrow('broker unreachable');
+    refuse = false;
+    expect(await flaky.append({ id: 's1', status: 'closed', lastSeq: 0 }, 'note', { message: 'next' })).toBe(21);
     log.jailClosed('s1', 40);
     expect(await log.append({ id: 's1', status: 'closed', lastSeq: 0 }, 'note', { message: 'after a jail' })).toBe(41);
   });

@@ -45,7 +45,14 @@ export class EventLog {
     const seq = Math.max(floor, this.local.get(s.id) ?? 0) + 1;
     this.local.set(s.id, seq);
     const e = { sessionId: s.id, seq, kind, data, at: this.clock.now().toISOString() } as SessionEventV1;
-    await this.publisher.publish('session.event', e);
+    try {
+      await this.publisher.publish('session.event', e);
+    } catch (err) {
+      // Not published (the broker is away): the seq is given back unless a later one was given
+      // meanwhile, so the log has no hole where this event would have been.
+      if (this.local.get(s.id) === seq) this.local.set(s.id, seq - 1);
+      throw err;
+    }
     return seq;
   }
 
