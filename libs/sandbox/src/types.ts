@@ -155,6 +155,8 @@ export interface Sandbox {
   readonly limitsInForce: Record<string, string>;
   /** What the jail can reach, read back after it started. */
   readonly networkInForce: NetworkInForce;
+  /** Docker: the container's name on the engine (absent for jails). */
+  readonly container?: string;
   /**
    * Runs one command in the persistent shell (cd, export and functions persist; stdin is /dev/null).
    * One at a time per sandbox: a call while another runs is refused with AppError INVALID_STATE
@@ -179,4 +181,6 @@ export interface SandboxDriver {
   available(): Promise<{ ok: boolean; reason?: string }>;
   /** Throws AppError SANDBOX_UNAVAILABLE (with what to do) when the host cannot make sandboxes. */
   open(opts: OpenOptions): Promise<Sandbox>;
+  /** Removes what a dead process of this host left behind (docker: its containers); the names removed. */
+  removeLeftovers?(): Promise<string[]>;
 }

@@ -14,6 +14,10 @@ export const CoreEnv = {
   ORCHESTRATOR_PREPARE_TIMEOUT_MS: envInt(120_000, 1, 3_600_000),
   /** How long shell.open/close may take. */
   ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS: envInt(30_000, 1, 600_000),
+  /** How long shell.open may take for a docker session (it may build the project's image first). */
+  ORCHESTRATOR_DOCKER_OPEN_TIMEOUT_MS: envInt(600_000, 1, 3_600_000),
+  /** How often each project's files are discovered again (its tier, driver, tools), for projects with a local folder (0: only on create, source change and sessions). */
+  ORCHESTRATOR_DISCOVERY_MS: envInt(30_000, 0, 86_400_000),
   /** Session events (already live on the bus) are stored in the database at least this often... */
   ORCHESTRATOR_EVENT_FLUSH_MS: envInt(20, 1, 60_000),
   /** ...or as soon as this many wait. */

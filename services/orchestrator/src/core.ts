@@ -32,6 +32,8 @@ export interface CoreEnvValues {
   ORCHESTRATOR_EXEC_TIMEOUT_MS: number;
   ORCHESTRATOR_PREPARE_TIMEOUT_MS: number;
   ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS: number;
+  ORCHESTRATOR_DOCKER_OPEN_TIMEOUT_MS: number;
+  ORCHESTRATOR_DISCOVERY_MS: number;
   ORCHESTRATOR_EVENT_FLUSH_MS: number;
   ORCHESTRATOR_EVENT_BATCH: number;
   ORCHESTRATOR_RECONCILE_MS: number;
@@ -60,7 +62,7 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
   const requestMs = env.BUS_REQUEST_TIMEOUT_MS;
   const repo = new PrismaSessionsRepository(db);
   const workspace = new BusWorkspace(bus, { prepareMs: env.ORCHESTRATOR_PREPARE_TIMEOUT_MS, requestMs });
-  const shell = new BusShell(bus, { openMs: env.ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS, requestMs });
+  const shell = new BusShell(bus, { openMs: env.ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS, dockerOpenMs: env.ORCHESTRATOR_DOCKER_OPEN_TIMEOUT_MS, requestMs });
   const eventsRepo = new PrismaEventsRepository(db);
   const events = new EventLog(eventsRepo, publisher, shell, systemClock);
   const store = new EventStore(eventsRepo, { flushMs: env.ORCHESTRATOR_EVENT_FLUSH_MS, flushBatch: env.ORCHESTRATOR_EVENT_BATCH, flushBytes: 8 * 2 ** 20 }, log.child({ component: 'event-store' }));
@@ -82,11 +84,9 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
     },
   });
   const projectsRepo = new PrismaProjectsRepository(db);
-  // Only the commands that must run on the session's owner are forwarded (close, snapshot, signal); a
-  // session's commands go straight to its jail's shell replica from whichever replica takes them.
-  const forwarder = new WatchedForwarder(bus, peers, () => env.ORCHESTRATOR_PREPARE_TIMEOUT_MS);
-  const sessions = new SessionService({ manager, repo, projects: projectsRepo, workspace, forwarder, credentials: ctx.credentials ?? noCredentials, self: env.INSTANCE_ID });
-  const projects = new ProjectService(projectsRepo, publisher, log.child({ component: 'projects' }));
+  const forwarder = new WatchedForwarder(bus, peers, (name) => (name === 'orchestrator.session.exec' ? env.ORCHESTRATOR_EXEC_TIMEOUT_MS + 20_000 : env.ORCHESTRATOR_PREPARE_TIMEOUT_MS));
+  const sessions = new SessionService({ manager, repo, projects: projectsRepo, workspace, forwarder, credentials: ctx.credentials ?? noCredentials, self: env.INSTANCE_ID, discovery: workspace });
+  const projects = new ProjectService(projectsRepo, publisher, log.child({ component: 'projects' }), workspace);
   const tasksFiles = new LocalTasksFiles(projectsRepo);
   const tasks = new TaskService(new PrismaTasksRepository(db), tasksFiles, publisher, log.child({ component: 'tasks' }), { holder: env.INSTANCE_ID, syncDelayMs: 100, leaseMs: 60_000 });
   const reconciler = new Reconciler({ repo, manager, shell, workspace, peers, log });
@@ -127,6 +127,10 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
         if (gone) log.info({ gone }, 'session events pruned (retention)');
       });
       if (env.ORCHESTRATOR_SESSION_IDLE_MS > 0) every(Math.min(env.ORCHESTRATOR_SESSION_IDLE_MS / 4, 30_000), 'idle check', () => manager.closeIdle());
+      // A project's files change outside the platform (it is the user's folder): what they ask for is read again.
+      every(env.ORCHESTRATOR_DISCOVERY_MS, 'project discovery', async () => {
+        for (const p of await projectsRepo.list()) if (p.source.kind !== 'git' || p.discovery) await projects.rediscover(p);
+      });
       every(env.ORCHESTRATOR_TASKS_SYNC_MS, 'TASKS.md check', async () => {
         for (const p of await projectsRepo.list()) {
           const located = await tasksFiles.locate(p.id);

@@ -25,6 +25,6 @@ export function bubblewrapDriver(env: ServiceEnv): BubblewrapDriver {
 /** Every driver this replica offers, as its environment configures them. */
 export function shellDrivers(env: ServiceEnv): { bubblewrap: SandboxDriver; docker?: SandboxDriver } {
   const drivers: { bubblewrap: SandboxDriver; docker?: SandboxDriver } = { bubblewrap: bubblewrapDriver(env) };
-  if (env.SHELL_DOCKER_ENABLED) drivers.docker = new DockerDriver({ dockerHost: env.DOCKER_HOST, defaultImage: env.SHELL_DOCKER_IMAGE, buildNetwork: env.SHELL_DOCKER_BUILD_NETWORK });
+  if (env.SHELL_DOCKER_ENABLED) drivers.docker = new DockerDriver({ dockerHost: env.DOCKER_HOST, defaultImage: env.SHELL_DOCKER_IMAGE, buildNetwork: env.SHELL_DOCKER_BUILD_NETWORK, imageCacheMb: env.SHELL_DOCKER_IMAGE_CACHE_MB });
   return drivers;
 }

@@ -70,6 +70,8 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
       SHELL_DOCKER_ENABLED: envBool(true),
       /** Image of docker sessions whose shell.open names none. */
       SHELL_DOCKER_IMAGE: z.string().min(1).default('debian:bookworm-slim'),
+      /** Built project images (Dockerfile and devcontainer builds) kept on the engine, in MiB; the least recently used beyond it are removed after a build. */
+      SHELL_DOCKER_IMAGE_CACHE_MB: envInt(10_240, 0, 10_485_760),
       /** Network of the RUN steps when a project's Dockerfile is built (unset: the engine's default). */
       SHELL_DOCKER_BUILD_NETWORK: z.string().min(1).optional(),
       /**

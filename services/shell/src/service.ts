@@ -31,6 +31,7 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
       egressDenials: { windowMs: env.SHELL_EGRESS_DENIED_WINDOW_MS, maxEventsPerWindow: env.SHELL_EGRESS_DENIED_MAX_EVENTS },
     });
     const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
+    await removeLeftovers(drivers, log);
     const agents = new ExternalAgents(registry, bus, log.child({ component: 'agents' }));
     return {
       handlers: shellHandlers({ registry, stdio, agents }),
@@ -50,6 +51,21 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
       },
     };
   };
+}
+
+/**
+ * Recovery: containers a previous shell process on this host left when it died without closing them
+ * (crash, SIGKILL) are removed before this one takes sessions; their sessions were failed by the
+ * orchestrator's reconciliation, which finds no replica holding them.
+ */
+async function removeLeftovers(drivers: Partial<Record<DriverName, SandboxDriver>>, log: Logger): Promise<void> {
+  for (const [name, driver] of Object.entries(drivers)) {
+    if (!driver.removeLeftovers) continue;
+    const a = await withTimeout(driver.available(), 5000).catch(() => ({ ok: false }));
+    if (!a.ok) continue;
+    const removed = await driver.removeLeftovers().catch((err: Error) => (log.warn({ driver: name, err: err.message }, 'leftover sandboxes not removed'), []));
+    if (removed.length) log.info({ driver: name, removed }, 'leftover sandboxes of a dead shell removed');
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -77,7 +77,17 @@ export function resourceCommands(program: Command, run: Run): void {
     .action(
       run(async (ctx, idOrName: string) => {
         const p = await ctx.api.get<Rec>(`/api/v1/projects/${await projectId(ctx, idOrName)}`);
-        ctx.out.result(p, () => ctx.out.fields(p));
+        ctx.out.result(p, () => {
+          ctx.out.fields({ ...p, discovery: undefined });
+          const d = p.discovery as Rec | undefined;
+          if (!d) return ctx.out.line(ctx.out.dim('discovery  not yet (a git project is discovered with its first session)'));
+          // What its files ask for, and so where its sessions run (API.md "Project discovery").
+          ctx.out.line(`${ctx.out.bold('runs in')}    ${d.driver === 'docker' ? 'Docker' : 'a Bubblewrap jail'} (${d.tier}${d.languages?.length ? `: ${d.languages.join(', ')}` : ''}${d.image ? `, image ${d.image}` : ''}${d.dockerfile ? `, built from ${d.dockerfile}` : ''})`);
+          if (d.setupCommand) ctx.out.line(`${ctx.out.dim('setup')}      ${d.setupCommand}`);
+          if (d.testCommand) ctx.out.line(`${ctx.out.dim('test')}       ${d.testCommand}`);
+          if (d.missing?.length) ctx.out.line(`${ctx.out.dim('missing')}    ${d.missing.join(', ')} (not on the sandbox host)`);
+          for (const u of (d.devcontainer?.unsupported ?? []) as string[]) ctx.out.line(`${ctx.out.dim('unsupported')} ${u}`);
+        });
       }),
     );
   projects
@@ -103,8 +113,11 @@ export function resourceCommands(program: Command, run: Run): void {
     .option('--pids <n>', 'process limit', toInt)
     .option('--cpu <seconds>', 'CPU-time limit', toInt)
     .option('--disk <MiB>', 'disk quota', toInt)
+    .option('--driver <driver>', "bubblewrap or docker, instead of what the project's files ask for")
+    .option('--fallback-to-bubblewrap', 'when the project runs in Docker and this host has no engine, use a jail instead of failing')
     .action(
-      run(async (ctx, o: { project?: string; path?: string; network?: string; credential?: string[]; memory?: number; pids?: number; cpu?: number; disk?: number }) => {
+      run(async (ctx, o: { project?: string; path?: string; network?: string; credential?: string[]; memory?: number; pids?: number; cpu?: number; disk?: number; driver?: string; fallbackToBubblewrap?: boolean }) => {
+        if (o.driver !== undefined && o.driver !== 'bubblewrap' && o.driver !== 'docker') throw new CliError(`--driver is bubblewrap or docker, not ${o.driver}`, ExitCode.usage);
         const asked = o.network ?? ctx.config.defaults.network;
         const network = asked === undefined ? undefined : parseNetwork(asked);
         const credentials = o.credential?.length ? o.credential : undefined;
@@ -114,8 +127,11 @@ export function resourceCommands(program: Command, run: Run): void {
           Object.entries({ network, credentials, memoryMb: o.memory ?? ctx.config.defaults.memoryMb, pids: o.pids, cpuSeconds: o.cpu, diskMb: o.disk }).filter(([, v]) => v !== undefined),
         );
         const body = project ? { projectId: await projectId(ctx, project) } : { source: { path: path.resolve(o.path!) } };
-        const s = await withSpinner(ctx.out, 'preparing the workspace and the sandbox', () => ctx.api.post<Rec>('/api/v1/sessions', { ...body, ...(Object.keys(sandbox).length ? { sandbox } : {}) }));
-        ctx.out.result(s, () => ctx.out.line(`Session ${ctx.out.bold(String(s.id))} is ${ctx.out.status(String(s.status))}. Try: codeagent run ${s.id} -- ls`));
+        const s = await withSpinner(ctx.out, 'preparing the workspace and the sandbox', () => ctx.api.post<Rec>('/api/v1/sessions', { ...body, ...(Object.keys(sandbox).length ? { sandbox } : {}), ...(o.driver ? { driver: o.driver } : {}), ...(o.fallbackToBubblewrap ? { fallbackToBubblewrap: true } : {}) }));
+        ctx.out.result(s, () => {
+          ctx.out.line(`Session ${ctx.out.bold(String(s.id))} is ${ctx.out.status(String(s.status))}${s.container ? ` in Docker (container ${s.container})` : ''}. Try: codeagent run ${s.id} -- ls`);
+          if (s.driverNote) ctx.out.line(ctx.out.dim(String(s.driverNote)));
+        });
       }),
     );
   sessions

@@ -29,7 +29,8 @@ export interface Project {
   source: { kind: string; path?: string; url?: string };
   ciSocket?: string | null;
   socketPort?: number | null;
-  discovery?: { tier: string; languages?: string[] };
+  /** What its files ask for (API.md "Project discovery"): where its sessions run, and what the host lacks. */
+  discovery?: { tier: string; languages?: string[]; driver?: 'bubblewrap' | 'docker'; testCommand?: string; missing?: string[] };
 }
 
 /** One entry of a session's event log, as `status`/`stream` messages and GET .../events carry it. */

@@ -45,6 +45,7 @@ export function ProjectsPage() {
                   <Table.Th>Name</Table.Th>
                   <Table.Th>Source</Table.Th>
                   <Table.Th>Kind</Table.Th>
+                  <Table.Th>Runs in</Table.Th>
                   <Table.Th>CI socket</Table.Th>
                 </Table.Tr>
               </Table.Thead>
@@ -54,6 +55,10 @@ export function ProjectsPage() {
                     <Table.Td>{p.name}</Table.Td>
                     <Table.Td ff="monospace">{p.source.path ?? p.source.url ?? p.source.kind}</Table.Td>
                     <Table.Td>{p.discovery ? `${p.discovery.tier}${p.discovery.languages?.length ? ` (${p.discovery.languages.join(', ')})` : ''}` : ''}</Table.Td>
+                    <Table.Td title={p.discovery?.missing?.length ? `missing on the host: ${p.discovery.missing.join(', ')}` : undefined}>
+                      {p.discovery?.driver === 'docker' ? 'Docker' : p.discovery ? 'jail' : ''}
+                      {p.discovery?.missing?.length ? ` (missing ${p.discovery.missing.join(', ')})` : ''}
+                    </Table.Td>
                     <Table.Td ff="monospace">{p.ciSocket ?? 'not open'}</Table.Td>
                   </Table.Tr>
                 ))}

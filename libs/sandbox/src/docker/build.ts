@@ -5,6 +5,9 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { AppError } from '@codeagent/contracts';
 
+/** The repository of built project images (the cache). */
+const REPO = 'codeagent-project';
+
 /**
  * Builds a project's own image from its Dockerfile. The tag is derived from the Dockerfile's path and
  * content, and an image already built from the same Dockerfile is reused: the environment is what the
@@ -18,7 +21,12 @@ export class DockerfileBuilder {
     private readonly docker: Docker,
     /** Network of RUN steps (`none` where no registry or mirror is reachable); the engine's default when absent. */
     private readonly network?: string,
+    /** Bytes of built project images kept; beyond it the least recently used unused ones are removed. */
+    private readonly cacheBytes = Number.POSITIVE_INFINITY,
   ) {}
+
+  /** When this process last used each tag: the order in which the cache lets images go. */
+  private readonly lastUsed = new Map<string, number>();
 
   /** The image tag for `dockerfile` (relative to the workspace), building it first when needed. */
   async imageFor(workspace: string, dockerfile: string): Promise<string> {
@@ -34,15 +42,49 @@ export class DockerfileBuilder {
     } catch {
       throw new AppError('NOT_FOUND', `dockerfile ${dockerfile} is not a file in the workspace`);
     }
-    const tag = `codeagent-project:${createHash('sha256').update(rel).update('\0').update(content).digest('hex').slice(0, 20)}`;
+    const tag = `${REPO}:${createHash('sha256').update(rel).update('\0').update(content).digest('hex').slice(0, 20)}`;
+    this.lastUsed.set(tag, Date.now());
     const have = await this.docker.getImage(tag).inspect().then(() => true, () => false);
     if (have) return tag;
     let p = this.building.get(tag);
     if (!p) {
-      p = this.build(workspace, rel, tag).finally(() => this.building.delete(tag));
+      p = this.build(workspace, rel, tag)
+        .then(async (built) => {
+          await this.trimCache(built);
+          return built;
+        })
+        .finally(() => this.building.delete(tag));
       this.building.set(tag, p);
     }
     return p;
+  }
+
+  /**
+   * Keeps the built images under the cache size: the least recently used go first (images built by an
+   * earlier process count as older than any used since), never `keep` nor one a container still uses
+   * (the engine refuses that removal, and the image is kept).
+   */
+  async trimCache(keep?: string): Promise<string[]> {
+    const images = await this.docker.listImages({ filters: { reference: [`${REPO}:*`] } });
+    const tagged = images.map((i) => {
+      const tag = i.RepoTags?.find((t) => t.startsWith(`${REPO}:`)) ?? i.Id;
+      return { tag, size: i.Size, at: this.lastUsed.get(tag) ?? i.Created * 1000 - 1e15 };
+    });
+    let total = tagged.reduce((n, i) => n + i.size, 0);
+    const removed: string[] = [];
+    for (const img of tagged.sort((a, b) => a.at - b.at)) {
+      if (total <= this.cacheBytes) break;
+      if (img.tag === keep) continue;
+      const gone = await this.docker
+        .getImage(img.tag)
+        .remove()
+        .then(() => true, () => false);
+      if (!gone) continue;
+      total -= img.size;
+      removed.push(img.tag);
+      this.lastUsed.delete(img.tag);
+    }
+    return removed;
   }
 
   private async build(workspace: string, dockerfile: string, tag: string): Promise<string> {

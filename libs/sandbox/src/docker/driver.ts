@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { z } from 'zod';
@@ -22,6 +23,8 @@ export interface DockerOpenOptions extends OpenOptions {
   image?: string;
   /** A Dockerfile in the workspace (relative path) to build the image from, when `image` is absent. */
   dockerfile?: string;
+  /** The image's user the shell runs as (a devcontainer's `remoteUser`); default: the workspace's owner. */
+  user?: string;
 }
 
 export interface DockerDriverOptions {
@@ -36,7 +39,13 @@ export interface DockerDriverOptions {
   buildNetwork?: string;
   /** The host's egress settings (see BubblewrapDriver). */
   egress?: EgressOptions;
+  /** Built project images kept beyond those in use, in MiB; the least recently used go first (default 10 GiB). */
+  imageCacheMb?: number;
 }
+
+/** Labels that let a restarted shell find the containers a dead one left (see removeLeftovers). */
+const HOST_LABEL = 'codeagent.host';
+const PID_LABEL = 'codeagent.pid';
 
 const OpenOptionsSchema = z.object({
   workspaceDir: z.string().refine((p) => path.isAbsolute(p), 'must be an absolute path'),
@@ -48,12 +57,14 @@ const OpenOptionsSchema = z.object({
       pids: z.number().int().min(8).max(1 << 22).optional(),
       cpuSeconds: z.number().int().min(1).optional(),
       diskMb: z.number().int().min(1).optional(),
+      cpus: z.number().positive().max(1024).optional(),
     })
     .default({}),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment names are letters, digits and _'), z.string()).default({}),
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
   image: z.string().min(1).optional(),
   dockerfile: z.string().min(1).optional(),
+  user: z.string().regex(/^[A-Za-z0-9_.-]{1,64}(:[A-Za-z0-9_.-]{1,64})?$/, 'a user name or uid, optionally :group').optional(),
 });
 
 /** Sandboxes as Docker containers (dockerode), for projects that bring a Dockerfile. */
@@ -70,7 +81,7 @@ export class DockerDriver implements SandboxDriver {
     this.egress = new EgressSettings(opts.egress);
     this.docker = new Docker(engineOptions(opts.dockerHost));
     this.defaultImage = opts.defaultImage ?? 'debian:bookworm-slim';
-    this.builder = new DockerfileBuilder(this.docker, opts.buildNetwork);
+    this.builder = new DockerfileBuilder(this.docker, opts.buildNetwork, (opts.imageCacheMb ?? 10 * 1024) * 1024 * 1024);
   }
 
   /** Whether an engine answers; remembered for 5 s so health checks do not hammer it. */
@@ -118,29 +129,32 @@ export class DockerDriver implements SandboxDriver {
       ulimits.push({ Name: 'cpu', Soft: limits.cpuSeconds, Hard: limits.cpuSeconds });
       inForce.cpu = `rlimit ${limits.cpuSeconds} s per process`;
     }
+    if (limits.cpus !== undefined) inForce.cpus = `docker cgroup ${limits.cpus} CPUs`;
     if (limits.diskMb !== undefined) {
       ulimits.push({ Name: 'fsize', Soft: limits.diskMb * mib, Hard: limits.diskMb * mib });
       inForce.disk = `rlimit fsize ${limits.diskMb} MiB per file`;
     }
     // Files made in the workspace belong to its owner on the host, as with bubblewrap.
-    const user = owner.uid === 0 ? undefined : `${owner.uid}:${owner.gid}`;
+    // A devcontainer's remoteUser is the image's own user (its home and tools are set up for it).
+    const user = o.user ?? (owner.uid === 0 ? undefined : `${owner.uid}:${owner.gid}`);
     let sandbox: DockerSandbox | undefined;
     const egress = new SandboxEgress(o.network, o.credentials, this.egress.addresses, this.egress.resolve, (d) => sandbox?.emitEgress(d));
     if (egress.hasEgress && this.opts.dockerHost && !this.opts.dockerHost.startsWith('unix://')) {
       throw new AppError('SANDBOX_UNAVAILABLE', `network ${JSON.stringify(o.network)} needs the egress proxy on the engine's host; the engine at ${this.opts.dockerHost} is remote`);
     }
     const vars = { ...o.env, ...egress.env() };
-    const env = [...Object.entries(vars).map(([k, v]) => `${k}=${v}`), `CODEAGENT_SANDBOX=${id}`, ...(user ? ['HOME=/tmp'] : [])];
+    const env = [...Object.entries(vars).map(([k, v]) => `${k}=${v}`), `CODEAGENT_SANDBOX=${id}`, ...(user && !o.user ? ['HOME=/tmp'] : [])];
+    const name = `codeagent-${id}-${randomBytes(3).toString('hex')}`;
     const container = await this.docker
       .createContainer({
-        name: `codeagent-${id}-${randomBytes(3).toString('hex')}`,
+        name,
         Image: image,
         Entrypoint: ['/bin/sh', '-c'],
         Cmd: [KEEPER],
         WorkingDir: '/workspace',
         Hostname: id.slice(0, 63),
         Env: env,
-        Labels: { 'codeagent.sandbox': id },
+        Labels: { 'codeagent.sandbox': id, [HOST_LABEL]: hostname(), [PID_LABEL]: String(process.pid) },
         HostConfig: {
           Init: true,
           // Never a bridge (it reaches the host): every mode has only loopback, and the egress proxy.
@@ -150,6 +164,7 @@ export class DockerDriver implements SandboxDriver {
           Memory: limits.memoryMb * mib,
           MemorySwap: limits.memoryMb * mib,
           PidsLimit: limits.pids,
+          ...(limits.cpus !== undefined ? { NanoCpus: Math.round(limits.cpus * 1e9) } : {}),
           Ulimits: ulimits,
           SecurityOpt: ['no-new-privileges'],
           CapDrop: ['NET_RAW', 'MKNOD', 'AUDIT_WRITE', 'SYS_CHROOT', 'SETFCAP'],
@@ -158,8 +173,27 @@ export class DockerDriver implements SandboxDriver {
       .catch((err: Error) => {
         throw new AppError('SANDBOX_UNAVAILABLE', `Docker could not create the container: ${err.message}`, { cause: err });
       });
-    sandbox = await DockerSandbox.open(id, container, { env, user }, inForce, egress);
+    sandbox = await DockerSandbox.open(id, container, { env, user, name }, inForce, egress);
     return sandbox;
+  }
+
+  /**
+   * Removes the containers a shell process on this host left when it died without closing them (a
+   * crash, SIGKILL): those labelled with this host whose process is gone. Containers of live shells on
+   * the same engine are left alone. Returns the names removed.
+   */
+  async removeLeftovers(): Promise<string[]> {
+    const list = await this.docker.listContainers({ all: true, filters: { label: ['codeagent.sandbox', `${HOST_LABEL}=${hostname()}`] } });
+    const dead = list.filter((c) => !processAlive(Number(c.Labels[PID_LABEL])));
+    const removed: string[] = [];
+    for (const c of dead) {
+      const gone = await this.docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .then(() => true, (err: { statusCode?: number }) => err.statusCode === 404);
+      if (gone) removed.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
+    }
+    return removed;
   }
 
   /** Makes sure the image is on the engine, pulling it when allowed. */
@@ -177,6 +211,17 @@ export class DockerDriver implements SandboxDriver {
     } catch (err) {
       throw new AppError('SANDBOX_UNAVAILABLE', `image ${image} is not on the Docker engine and could not be pulled: ${(err as Error).message}`, { cause: err });
     }
+  }
+}
+
+/** Whether a process of this host still runs (a pid label from before a reboot may be reused: then the container is kept until that process ends). */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

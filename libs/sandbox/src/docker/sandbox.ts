@@ -16,6 +16,8 @@ export interface ContainerSpec {
   env: string[];
   /** uid:gid the shell runs as (the workspace's owner), or the image's user when absent. */
   user?: string;
+  /** The container's name on the engine (listed with the session). */
+  name: string;
 }
 
 /**
@@ -34,10 +36,13 @@ export class DockerSandbox implements Sandbox {
   /** The shell died and no new one could be started: every exec is refused. */
   private dead = false;
   networkInForce!: NetworkInForce;
+  get container(): string {
+    return this.spec.name;
+  }
 
   private constructor(
     readonly id: string,
-    private readonly container: Docker.Container,
+    private readonly handle: Docker.Container,
     private readonly spec: ContainerSpec,
     readonly limitsInForce: Record<string, string>,
     private readonly egress: SandboxEgress,
@@ -60,7 +65,7 @@ export class DockerSandbox implements Sandbox {
   }
 
   private async startShell(): Promise<void> {
-    const shell: ContainerShell = await ContainerShell.start(this.container, {
+    const shell: ContainerShell = await ContainerShell.start(this.handle, {
       env: this.spec.env,
       user: this.spec.user,
       onTimeout: () => void this.escalate(shell),
@@ -79,7 +84,7 @@ export class DockerSandbox implements Sandbox {
 
   private async replaceShell(code: number): Promise<void> {
     const reason = `the shell ended (exit status ${code})`;
-    const state = await this.container.inspect().catch(() => undefined);
+    const state = await this.handle.inspect().catch(() => undefined);
     // A close meanwhile removed the container: that is a close, not a crash to report.
     if (this.closed) return;
     if (!state?.State.Running) {
@@ -117,21 +122,21 @@ export class DockerSandbox implements Sandbox {
     const ch = shell.channel;
     for (const sig of ['INT', 'KILL'] as const) {
       if (!ch.busy) return;
-      const targets = await commandProcesses(this.container, shell.shellPid, () => (performance.now() - (ch.startedAt ?? performance.now())) / 1000).catch(() => []);
+      const targets = await commandProcesses(this.handle, shell.shellPid, () => (performance.now() - (ch.startedAt ?? performance.now())) / 1000).catch(() => []);
       if (targets.length === 0) break;
-      await runInContainer(this.container, ['kill', `-${sig}`, ...targets.map(String)]).catch(() => undefined);
+      await runInContainer(this.handle, ['kill', `-${sig}`, ...targets.map(String)]).catch(() => undefined);
       await Promise.race([ch.whenIdle(), sleep(GRACE_MS)]);
     }
     if (!ch.busy || this.shell !== shell || this.closed) return;
     // Nothing of the command is left to signal yet it has not finished: the shell itself is stuck.
-    await runInContainer(this.container, ['kill', '-KILL', String(shell.shellPid)]).catch(() => undefined);
+    await runInContainer(this.handle, ['kill', '-KILL', String(shell.shellPid)]).catch(() => undefined);
     shell.kill();
     await ch.whenIdle();
   }
 
   async openPty(opts: { cols?: number; rows?: number } = {}): Promise<Pty> {
     if (this.closed) throw new AppError('INVALID_STATE', 'the sandbox is closed');
-    const pty = await openContainerPty(this.container, { ...this.spec, ...opts });
+    const pty = await openContainerPty(this.handle, { ...this.spec, ...opts });
     this.ptys.add(pty);
     pty.onExit(() => this.ptys.delete(pty));
     return pty;
@@ -158,7 +163,7 @@ export class DockerSandbox implements Sandbox {
     this.egress.detach();
     this.shell?.channel.abort(137);
     // Removing the container with force kills every process in it, whatever it forked or detached.
-    await this.container.remove({ force: true, v: true }).catch((err: { statusCode?: number; message: string }) => {
+    await this.handle.remove({ force: true, v: true }).catch((err: { statusCode?: number; message: string }) => {
       if (err.statusCode !== 404) throw new AppError('INTERNAL', `could not remove container of sandbox ${this.id}: ${err.message}`);
     });
     this.shell?.kill();

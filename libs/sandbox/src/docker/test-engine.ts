@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -78,6 +78,8 @@ export async function importBusyboxImage(docker: Docker, tag = 'codeagent-test-b
   const root = mkdtempSync(path.join(os.tmpdir(), 'cabb-'));
   try {
     for (const d of ['bin', 'tmp', 'workspace', 'etc', 'proc', 'sys', 'dev', 'root']) mkdirSync(path.join(root, d));
+    // As in every distribution's image: the engine copies the image's /tmp mode onto the container's tmpfs.
+    chmodSync(path.join(root, 'tmp'), 0o1777);
     copyFileSync(busybox, path.join(root, 'bin/busybox'));
     const applets = spawnSync(busybox, ['--list']).stdout.toString().split('\n').filter((a) => /^[a-z0-9_.[-]+$/.test(a) && a !== 'busybox');
     for (const a of applets) symlinkSync('busybox', path.join(root, 'bin', a));

@@ -14,9 +14,15 @@ const CreateSession = z
     sandbox: SandboxSpecV1.optional(),
     workspacePolicy: z.enum(['remove', 'keep']).optional(),
     env: z.record(z.string(), z.string()).optional(),
+    /** `bubblewrap` or `docker`, overriding the project's discovery (API.md "Project discovery"). */
+    driver: z.enum(['bubblewrap', 'docker']).optional(),
+    /** A Docker project on a host without an engine runs in a jail instead of failing (default false). */
+    fallbackToBubblewrap: z.boolean().optional(),
   })
   .strict()
   .refine((b) => Boolean(b.projectId) !== Boolean(b.source), { message: 'give exactly one of projectId or source', path: ['projectId'] });
+/** A docker session may build its project's image first (the orchestrator allows ORCHESTRATOR_DOCKER_OPEN_TIMEOUT_MS, 10 min). */
+const SESSION_CREATE_MS = 12 * 60_000;
 const ListSessions = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(400).optional(),
@@ -35,7 +41,7 @@ export function sessionRoutes(app: ZApp, deps: RouteDeps): void {
   const { services, access, commands } = deps;
   app.post('/api/v1/sessions', { schema: { summary: 'open a session on a project or a source; 201 once its shell answers', tags: ['sessions'], body: CreateSession, response: { 201: SessionV1 } } }, async (req, reply) => {
     const who = req.principal;
-    const session = await services.call('orchestrator.session.create', { ...req.body, owner: who.userId, actor: actorOf(who) }, who, { timeoutMs: 180_000 });
+    const session = await services.call('orchestrator.session.create', { ...req.body, owner: who.userId, actor: actorOf(who) }, who, { timeoutMs: SESSION_CREATE_MS });
     access.remember(session);
     return reply.code(201).send(session);
   });

@@ -1,31 +1,53 @@
 import type { Bus } from '@codeagent/bus';
-import { isReplicaGone, type EgressCredentialV1, type ExecResultV1, type SandboxSpecV1, type ShellSessionAppendV1 } from '@codeagent/contracts';
+import { AppError, isReplicaGone, type EgressCredentialV1, type ExecResultV1, type SandboxSpecV1, type ShellSessionAppendV1 } from '@codeagent/contracts';
+import type { ShellPlacement } from '../sessions/placement';
 import type { ShellOpenResult, ShellPort } from '../sessions/ports';
 
 /** The shell service over the bus: open on any replica, everything after on the replica holding the jail. */
 export class BusShell implements ShellPort {
   constructor(
     private readonly bus: Bus,
-    private readonly timeouts: { openMs: number; requestMs: number },
+    /** dockerOpenMs: a docker open may build the project's image first. */
+    private readonly timeouts: { openMs: number; dockerOpenMs: number; requestMs: number },
   ) {}
 
-  async open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; credentials?: EgressCredentialV1[]; env?: Record<string, string>; firstSeq: number }): Promise<ShellOpenResult> {
+  async open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; credentials?: EgressCredentialV1[]; placement?: ShellPlacement; env?: Record<string, string>; firstSeq: number }): Promise<ShellOpenResult> {
     const { network, credentials: _names, ...limits } = req.sandbox;
-    const r = await this.bus.request(
-      'shell.open',
-      {
-        sessionId: req.sessionId,
-        workspaceDir: req.workspaceDir,
-        network: network ?? 'none',
-        ...(req.credentials?.length ? { credentials: req.credentials } : {}),
-        limits,
-        env: req.env ?? {},
-        firstSeq: req.firstSeq,
-        driver: 'bubblewrap',
-      },
-      { timeoutMs: this.timeouts.openMs },
-    );
-    return { instanceId: r.instanceId, limitsInForce: r.limitsInForce, ...(r.networkInForce ? { networkInForce: r.networkInForce } : {}) };
+    const p = req.placement;
+    const ask = (driver: 'bubblewrap' | 'docker') =>
+      this.bus.request(
+        'shell.open',
+        {
+          sessionId: req.sessionId,
+          workspaceDir: req.workspaceDir,
+          network: network ?? 'none',
+          ...(req.credentials?.length ? { credentials: req.credentials } : {}),
+          limits,
+          env: { ...p?.env, ...req.env },
+          firstSeq: req.firstSeq,
+          ...(driver === 'docker' ? dockerFields(p) : { driver }),
+        },
+        { timeoutMs: driver === 'docker' ? this.timeouts.dockerOpenMs : this.timeouts.openMs },
+      );
+    let note: string | undefined;
+    const r = await ask(p?.driver ?? 'bubblewrap').catch(async (err: unknown) => {
+      if (!p || p.driver !== 'docker' || !(err instanceof AppError) || err.code !== 'SANDBOX_UNAVAILABLE') throw err;
+      if (!p.fallbackToBubblewrap) {
+        throw new AppError('SANDBOX_UNAVAILABLE', `This session runs in Docker (chosen by ${p.why}), but ${err.message}. Ask for driver "bubblewrap" (or fallbackToBubblewrap: true) to run it in a jail instead`, {
+          details: { ...err.details, driver: 'docker', alternatives: ['driver: "bubblewrap"', 'fallbackToBubblewrap: true'] },
+        });
+      }
+      note = `Docker (chosen by ${p.why}) was unavailable, so it fell back to a bubblewrap jail: ${err.message}`;
+      return ask('bubblewrap');
+    });
+    return {
+      instanceId: r.instanceId,
+      limitsInForce: r.limitsInForce,
+      ...(r.networkInForce ? { networkInForce: r.networkInForce } : {}),
+      driver: r.driver,
+      ...(r.container ? { container: r.container } : {}),
+      ...(note ? { driverNote: note } : {}),
+    };
   }
 
   async close(instanceId: string, sessionId: string): Promise<number | undefined> {
@@ -54,4 +76,15 @@ export class BusShell implements ShellPort {
       throw err;
     }
   }
+}
+
+/** What shell.open carries for a docker sandbox: the image (or the Dockerfile to build it from) and a devcontainer's settings. */
+function dockerFields(p: ShellPlacement | undefined) {
+  return {
+    driver: 'docker' as const,
+    ...(p?.image ? { image: p.image } : {}),
+    ...(p?.dockerfile ? { dockerfile: p.dockerfile } : {}),
+    ...(p?.user ? { user: p.user } : {}),
+    ...(p?.postCreateCommand ? { postCreateCommand: p.postCreateCommand } : {}),
+  };
 }

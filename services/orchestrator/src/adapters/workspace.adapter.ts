@@ -1,9 +1,10 @@
 import type { Bus } from '@codeagent/bus';
-import type { WorkspaceSourceV1 } from '@codeagent/contracts';
+import type { DiscoveryV1, WorkspaceSourceV1 } from '@codeagent/contracts';
+import type { DiscoveryPort } from '../projects/discovery';
 import type { PreparedWorkspace, WorkspacePort } from '../sessions/ports';
 
 /** The workspace service over the bus. */
-export class BusWorkspace implements WorkspacePort {
+export class BusWorkspace implements WorkspacePort, DiscoveryPort {
   constructor(
     private readonly bus: Bus,
     private readonly timeouts: { prepareMs: number; requestMs: number },
@@ -26,5 +27,10 @@ export class BusWorkspace implements WorkspacePort {
   async snapshotIds(workspaceId: string): Promise<string[]> {
     const r = await this.bus.request('workspace.snapshots', { workspaceId }, { timeoutMs: this.timeouts.requestMs });
     return r.snapshots.map((x) => x.snapshotId);
+  }
+
+  discover(target: { source: Record<string, unknown> } | { workspaceId: string }): Promise<DiscoveryV1> {
+    const payload = 'source' in target ? { source: target.source as WorkspaceSourceV1 } : target;
+    return this.bus.request('workspace.discover', payload, { timeoutMs: this.timeouts.requestMs });
   }
 }

@@ -1,3 +1,5 @@
+import type { ProjectDiscoveryV1 } from '@codeagent/contracts';
+
 /**
  * A project as the orchestrator's logic sees it. `source` and `settings` are JSON validated by the
  * contracts (ProjectSourceV1, ProjectSettingsV1) at the edges; stored as JSON.
@@ -12,13 +14,15 @@ export interface Project {
   owner?: string;
   /** `private` (owner and admins) or `team`; see ProjectVisibilityV1. */
   visibility: 'private' | 'team';
+  /** What its files ask for (projects/discovery.ts); absent until first computed. */
+  discovery?: ProjectDiscoveryV1;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** `visibility` defaults to `private`. */
 export type NewProject = Pick<Project, 'id' | 'name' | 'source' | 'settings' | 'owner'> & Partial<Pick<Project, 'visibility'>>;
-export type ProjectPatch = Partial<Pick<Project, 'name' | 'source' | 'settings' | 'visibility'>>;
+export type ProjectPatch = Partial<Pick<Project, 'name' | 'source' | 'settings' | 'visibility' | 'discovery'>>;
 
 /** What the projects logic needs from storage; repositories/projects.repository.ts implements it with Prisma. */
 export interface ProjectsRepository {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { AppError, ProjectSettingsV1, type ActorV1, type CommandRequest, type ProjectV1 } from '@codeagent/contracts';
+import { AppError, ProjectSettingsV1, type ActorV1, type CommandRequest, type ProjectDiscoveryV1, type ProjectV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import { assertProjectSettingsAllowed } from '../sessions/network-policy';
 import type { Publisher } from '../sessions/ports';
 import { assertProjectVisible, canSeeProject } from './access';
+import { sameDiscovery, toProjectDiscovery, type DiscoveryPort } from './discovery';
 import type { Project, ProjectsRepository } from './project';
 import { normaliseSource } from './source';
 
@@ -18,24 +19,51 @@ export function toProjectV1(p: Project): ProjectV1 {
     settings: ProjectSettingsV1.parse(p.settings),
     ...(p.owner ? { owner: p.owner } : {}),
     visibility: p.visibility,
+    ...(p.discovery ? { discovery: p.discovery } : {}),
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };
 }
 
-/** Projects: CRUD with the lowest free index, and the project.* events project-ci follows. */
+/** Projects: CRUD with the lowest free index, their discovery, and the project.* events project-ci follows. */
 export class ProjectService {
   constructor(
     private readonly repo: ProjectsRepository,
     private readonly publisher: Publisher,
     private readonly log: Logger,
+    /** Absent: projects are not discovered (tests of the CRUD alone). */
+    private readonly discovery?: DiscoveryPort,
   ) {}
 
   async create(req: CommandRequest<'orchestrator.project.create'>, owner: string | undefined): Promise<ProjectV1> {
     assertProjectSettingsAllowed(req.actor, req.settings);
-    const p = await this.repo.create({ id: newProjectId(), name: req.name, source: normaliseSource(req.source), settings: req.settings, owner, visibility: req.visibility ?? 'private' });
+    const created = await this.repo.create({ id: newProjectId(), name: req.name, source: normaliseSource(req.source), settings: req.settings, owner, visibility: req.visibility ?? 'private' });
+    const p = (await this.rediscover(created)) ?? created;
     await this.announce('project.created', p);
     return toProjectV1(p);
+  }
+
+  /**
+   * Discovers the project's source folder in place and stores the result when it changed; the project
+   * as stored after it. Undefined when the source has no folder to read (a remote git URL: its
+   * sessions' workspaces are discovered instead) or the workspace service did not answer (logged;
+   * the next check tries again).
+   */
+  async rediscover(p: Project): Promise<Project | undefined> {
+    if (!this.discovery) return undefined;
+    const found = await this.discovery.discover({ source: p.source }).catch((err: Error) => {
+      if (!(err instanceof AppError && err.code === 'INVALID_STATE')) this.log.warn({ err, projectId: p.id }, 'project not discovered');
+      return undefined;
+    });
+    return found ? this.recordDiscovery(p, toProjectDiscovery(found, new Date())) : undefined;
+  }
+
+  /** Stores a discovery (of the source folder or of a session's fresh workspace) unless it says what the stored one says. */
+  async recordDiscovery(p: Project, d: ProjectDiscoveryV1): Promise<Project> {
+    if (sameDiscovery(p.discovery, d)) return p;
+    const after = await this.repo.update(p.id, { discovery: d });
+    if (after) this.log.info({ projectId: p.id, tier: d.tier, driver: d.driver, missing: d.missing }, 'project discovery changed');
+    return after ?? p;
   }
 
   /** What the actor may see (canSeeProject), by index. */
@@ -70,8 +98,10 @@ export class ProjectService {
       ...(req.visibility !== undefined ? { visibility: req.visibility } : {}),
     });
     if (!after) throw new AppError('NOT_FOUND', `no project ${req.projectId}`);
-    await this.announce('project.updated', after, before.name !== after.name ? before.name : undefined);
-    return toProjectV1(after);
+    // Another source is other files: what they ask for is found again.
+    const now = req.source !== undefined ? ((await this.rediscover(after)) ?? after) : after;
+    await this.announce('project.updated', now, before.name !== now.name ? before.name : undefined);
+    return toProjectV1(now);
   }
 
   async delete(idOrName: string): Promise<{ deleted: boolean; project?: ProjectV1 }> {

@@ -1,4 +1,4 @@
-import { AppError } from '@codeagent/contracts';
+import { AppError, type ProjectDiscoveryV1 } from '@codeagent/contracts';
 import { lowestFreeIndex, type NewProject, type Project, type ProjectPatch, type ProjectsRepository } from '../projects/project';
 import { isNotFound, isUniqueViolation, type Db } from './database';
 
@@ -13,6 +13,7 @@ function toProject(r: Row): Project {
     settings: r.settings as Record<string, unknown>,
     ...(r.owner ? { owner: r.owner } : {}),
     visibility: r.visibility === 'team' ? 'team' : 'private',
+    ...(r.discovery ? { discovery: r.discovery as unknown as ProjectDiscoveryV1 } : {}),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
   };
@@ -65,6 +66,7 @@ export class PrismaProjectsRepository implements ProjectsRepository {
           ...(patch.source !== undefined ? { source: patch.source as object } : {}),
           ...(patch.settings !== undefined ? { settings: patch.settings as object } : {}),
           ...(patch.visibility !== undefined ? { visibility: patch.visibility } : {}),
+          ...(patch.discovery !== undefined ? { discovery: patch.discovery as object } : {}),
         },
       });
       return toProject(row);

@@ -25,6 +25,9 @@ function toRecord(r: Row): SessionRecord {
     ...(r.shellInstanceId ? { shellInstanceId: r.shellInstanceId } : {}),
     ...(r.limitsInForce ? { limitsInForce: r.limitsInForce as Record<string, string> } : {}),
     ...(r.networkInForce ? { networkInForce: r.networkInForce as NetworkInForceV1 } : {}),
+    ...(r.driver === 'docker' || r.driver === 'bubblewrap' ? { driver: r.driver } : {}),
+    ...(r.container ? { container: r.container } : {}),
+    ...(r.driverNote ? { driverNote: r.driverNote } : {}),
     ...(r.forkedFromSession ? { forkedFrom: { sessionId: r.forkedFromSession, ...(r.forkedFromSnapshot ? { snapshotId: r.forkedFromSnapshot } : {}) } } : {}),
     ownerInstance: r.ownerInstance,
     lastSeq: r.lastSeq,
@@ -47,6 +50,7 @@ function toData(p: Partial<SessionRecord>) {
   if (p.sandbox !== undefined) d.sandbox = p.sandbox;
   if (p.limitsInForce !== undefined) d.limitsInForce = p.limitsInForce;
   if (p.networkInForce !== undefined) d.networkInForce = p.networkInForce;
+  for (const k of ['driver', 'container', 'driverNote'] as const) if (p[k] !== undefined) d[k] = p[k];
   if (p.forkedFrom !== undefined) {
     d.forkedFromSession = p.forkedFrom.sessionId;
     d.forkedFromSnapshot = p.forkedFrom.snapshotId ?? null;

@@ -12,6 +12,7 @@ import type { Logger } from '@codeagent/telemetry';
 import type { EventLog } from './event-log';
 import type { Clock, PreparedWorkspace, Publisher, SessionExpectation, SessionsRepository, ShellPort, WorkspacePort } from './ports';
 import { isEnded, RUNNABLE_STATUSES, type SessionRecord } from './session';
+import type { ShellPlacement } from './placement';
 import { assertMove } from './state';
 
 export interface SessionPolicy {
@@ -37,6 +38,8 @@ export interface CreateSpec {
   forkedFrom?: { sessionId: string; snapshotId?: string };
   /** How the workspace is made: prepared from the source (default) or forked. */
   workspace?: () => Promise<PreparedWorkspace>;
+  /** The sandbox driver and its settings, from what the prepared workspace's files ask for (placement.ts); a jail when absent. */
+  placement?: (ws: PreparedWorkspace) => Promise<ShellPlacement>;
 }
 
 export const newSessionId = () => `ses_${Date.now().toString(36)}${randomBytes(6).toString('hex')}`;
@@ -121,10 +124,11 @@ export class SessionManager {
       const created = await events.append(record, 'status', { from: null, to: 'creating' });
       ws = await (spec.workspace ?? (() => this.deps.workspace.prepare(spec.source, { quotaMb: spec.sandbox.diskMb, owner: spec.owner })))();
       const dir = ws.path;
+      const placement = await spec.placement?.(ws);
       // Recorded while the jail opens: recovery after a crash needs the workspace id to undo it.
       const [recorded, opened] = await Promise.allSettled([
         this.patch(record.id, { workspaceId: ws.workspaceId, workspacePath: dir }),
-        this.deps.shell.open({ sessionId: record.id, workspaceDir: dir, sandbox: spec.sandbox, credentials: spec.credentials, env: spec.env, firstSeq: created + 1 }),
+        this.deps.shell.open({ sessionId: record.id, workspaceDir: dir, sandbox: spec.sandbox, credentials: spec.credentials, placement, env: spec.env, firstSeq: created + 1 }),
       ]);
       if (opened.status === 'fulfilled') {
         jail = opened.value;
@@ -136,6 +140,9 @@ export class SessionManager {
         shellInstanceId: opened.value.instanceId,
         limitsInForce: opened.value.limitsInForce,
         ...(opened.value.networkInForce ? { networkInForce: opened.value.networkInForce } : {}),
+        driver: opened.value.driver,
+        ...(opened.value.container ? { container: opened.value.container } : {}),
+        ...(opened.value.driverNote ? { driverNote: opened.value.driverNote } : {}),
         readyAt: clock.now().toISOString(),
       });
       this.deps.publisher

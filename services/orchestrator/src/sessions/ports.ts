@@ -10,6 +10,7 @@ import type {
   ShellSessionAppendV1,
   WorkspaceSourceV1,
 } from '@codeagent/contracts';
+import type { ShellPlacement } from './placement';
 import type { SessionRecord } from './session';
 
 // What the session logic needs from the outside world. Adapters (src/adapters, src/repositories)
@@ -81,12 +82,18 @@ export interface ShellOpenResult {
   instanceId: string;
   limitsInForce: Record<string, string>;
   networkInForce?: NetworkInForceV1;
+  /** The driver that runs it (absent from fakes that predate drivers: a jail). */
+  driver?: 'bubblewrap' | 'docker';
+  /** Docker: the container's name. */
+  container?: string;
+  /** Why the driver is not the one the placement asked for (a fallback). */
+  driverNote?: string;
 }
 
 export interface ShellPort {
   /** `credentials`: built for this open only (they hold provider keys), never stored. */
   /** `firstSeq`: the seq the jail's stream starts the session's log at (after the events logged before it). */
-  open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; credentials?: EgressCredentialV1[]; env?: Record<string, string>; firstSeq: number }): Promise<ShellOpenResult>;
+  open(req: { sessionId: string; workspaceDir: string; sandbox: SandboxSpecV1; credentials?: EgressCredentialV1[]; placement?: ShellPlacement; env?: Record<string, string>; firstSeq: number }): Promise<ShellOpenResult>;
   /** Resolves with the last seq the jail's stream gave (undefined when the replica did not hold it). */
   close(instanceId: string, sessionId: string): Promise<number | undefined>;
   /** Appends an event to the session's log through its jail's stream; resolves with the seq given. */

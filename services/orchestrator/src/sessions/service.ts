@@ -10,12 +10,14 @@ import {
   type SessionV1,
 } from '@codeagent/contracts';
 import { normaliseSource } from '../projects/source';
-import type { ProjectsRepository } from '../projects/project';
+import { sameDiscovery, toProjectDiscovery, type DiscoveryPort } from '../projects/discovery';
+import type { Project, ProjectsRepository } from '../projects/project';
 import { canSeeProject } from '../projects/access';
 import { assertOwnerOrAdmin, ownerFilter } from './access';
 import type { SessionManager } from './manager';
 import { sessionSandbox, type ProjectNetworkSettings } from './network-policy';
-import type { CredentialsPort, SessionsRepository, WorkspacePort } from './ports';
+import { placementFor, type ShellPlacement } from './placement';
+import type { CredentialsPort, PreparedWorkspace, SessionsRepository, WorkspacePort } from './ports';
 import { isEnded, LIVE_STATUSES, toSessionV1, type SessionRecord } from './session';
 
 /** Sends a command to another orchestrator replica's own queue. */
@@ -45,6 +47,8 @@ export class SessionService {
       /** Provider keys for jails' egress proxies (`sandbox.credentials`). */
       credentials: CredentialsPort;
       self: string;
+      /** What a fresh workspace's files ask for; absent: every session is a jail unless it asks otherwise. */
+      discovery?: DiscoveryPort;
     },
   ) {}
 
@@ -58,9 +62,11 @@ export class SessionService {
     let source = req.source ? normaliseSource(req.source) : undefined;
     let policy = req.workspacePolicy;
     let project: ProjectNetworkSettings | undefined;
+    let found: Project | undefined;
     if (req.projectId) {
       const p = (await this.deps.projects.get(req.projectId)) ?? (await this.deps.projects.getByName(req.projectId));
       if (!p || !canSeeProject(caller.actor, p)) throw new AppError('NOT_FOUND', `no project ${req.projectId}`, { details: { projectId: req.projectId } });
+      found = p;
       source = p.source as SessionRecord['source'];
       const settings = p.settings as { sandbox?: SandboxSpecV1; keepWorkspaces?: boolean; policy?: ProjectPolicyV1 };
       project = { name: p.name, sandbox: settings.sandbox, policy: settings.policy };
@@ -71,7 +77,7 @@ export class SessionService {
     const sandbox = sessionSandbox(req.sandbox, project, caller.actor);
     const credentials = await this.deps.credentials.resolve(sandbox.credentials ?? [], req.projectId);
     const s = await this.deps.manager.create(
-      { owner, source: source!, sandbox, workspacePolicy: policy ?? 'remove', projectId: req.projectId, env: req.env, credentials },
+      { owner, source: source!, sandbox, workspacePolicy: policy ?? 'remove', projectId: req.projectId, env: req.env, credentials, placement: this.placement(req, found) },
       requestedAt,
     );
     return this.view(s);
@@ -102,6 +108,8 @@ export class SessionService {
       projectId: from.projectId,
       forkedFrom: { sessionId: from.id, ...(req.snapshotId ? { snapshotId: req.snapshotId } : {}) },
       workspace: () => this.deps.workspace.fork(wsFrom, owner),
+      // A fork runs where its parent ran (the same files ask for the same sandbox).
+      placement: this.placement({ driver: from.driver }, p),
     });
     return this.view(s);
   }
@@ -146,6 +154,21 @@ export class SessionService {
     const s = await this.deps.manager.get(sessionId);
     assertOwnerOrAdmin(actor, s.owner, `session ${sessionId}`);
     return s;
+  }
+
+  /**
+   * The session's driver and its settings (API.md "Project discovery"): what the fresh workspace's files
+   * ask for (so a git project, or one whose files changed, is judged on what the session really gets),
+   * else the project's stored discovery; the session's own `driver` wins. A project whose files now ask
+   * for something else gets its stored discovery updated.
+   */
+  private placement(asked: { driver?: 'bubblewrap' | 'docker'; fallbackToBubblewrap?: boolean }, project: Project | undefined) {
+    return async (ws: PreparedWorkspace): Promise<ShellPlacement> => {
+      const fresh = this.deps.discovery ? await this.deps.discovery.discover({ workspaceId: ws.workspaceId }).catch(() => undefined) : undefined;
+      const d = fresh ? toProjectDiscovery(fresh, new Date()) : project?.discovery;
+      if (project && fresh && d && !sameDiscovery(project.discovery, d)) await this.deps.projects.update(project.id, { discovery: d }).catch(() => undefined);
+      return placementFor(d, asked);
+    };
   }
 
   private ownerFor(asked: string | undefined, caller: Caller): string {

@@ -17,6 +17,10 @@ export interface SessionRecord {
   limitsInForce?: Record<string, string>;
   /** What the jail can really reach, as the shell read it back. */
   networkInForce?: NetworkInForceV1;
+  /** The sandbox driver that runs it, the container (docker) and why the driver is not the project's. */
+  driver?: 'bubblewrap' | 'docker';
+  container?: string;
+  driverNote?: string;
   forkedFrom?: { sessionId: string; snapshotId?: string };
   /** The orchestrator replica that assigns this session's seqs and runs its commands. */
   ownerInstance: string;

@@ -126,7 +126,13 @@ export class SessionRegistry {
   list(): CommandReply<'shell.list'> {
     return {
       instanceId: this.opts.instanceId,
-      sessions: [...this.sessions.values()].map((s) => ({ sessionId: s.sessionId, busy: s.busy, openedAt: s.openedAt.toISOString() })),
+      sessions: [...this.sessions.values()].map((s) => ({
+        sessionId: s.sessionId,
+        busy: s.busy,
+        openedAt: s.openedAt.toISOString(),
+        driver: s.driver,
+        ...(s.sandbox.container ? { container: s.sandbox.container } : {}),
+      })),
     };
   }
 
@@ -159,7 +165,10 @@ export class SessionRegistry {
   private async doOpen(req: OpenRequest): Promise<Opened> {
     const driver = await this.driverFor(req.driver);
     const workspaceDir = await checkWorkspace(req.workspaceDir);
-    const open: OpenOptions & { image?: string; dockerfile?: string } = {
+    if (req.driver !== 'docker' && (req.user || req.postCreateCommand)) {
+      throw new AppError('VALIDATION_FAILED', 'user and postCreateCommand are for the docker driver (a devcontainer)', { details: { fields: [{ path: req.user ? 'user' : 'postCreateCommand', message: 'docker driver only' }] } });
+    }
+    const open: OpenOptions & { image?: string; dockerfile?: string; user?: string } = {
       workspaceDir,
       network: req.network,
       // SECRET: provider keys for the egress proxy (outside the jail); never logged.
@@ -169,8 +178,10 @@ export class SessionRegistry {
       id: sandboxId(req.sessionId),
       // A project's own Dockerfile wins over the default image; an explicit image wins over both.
       ...(req.driver === 'docker' ? (req.image || !req.dockerfile ? { image: req.image ?? this.opts.defaultDockerImage } : { dockerfile: req.dockerfile }) : {}),
+      ...(req.user ? { user: req.user } : {}),
     };
     const sandbox = await driver.open(open);
+    if (req.postCreateCommand) await postCreate(sandbox, req.postCreateCommand);
     const log = this.opts.log.child({ sessionId: req.sessionId });
     const stream = new OutputStream(req.sessionId, this.opts.sink, this.opts.stream, log, req.firstSeq);
     const session = new Session(req.sessionId, workspaceDir, req.driver, sandbox, stream, log, this.opts.maxResultBytes);
@@ -185,7 +196,14 @@ export class SessionRegistry {
   private opened(s: Session): Opened {
     // Read back by the driver after the jail started (a driver from before network policies has none).
     const net = s.sandbox.networkInForce as Sandbox['networkInForce'] | undefined;
-    return { sessionId: s.sessionId, instanceId: this.opts.instanceId, driver: s.driver, limitsInForce: { ...s.sandbox.limitsInForce }, ...(net ? { networkInForce: { ...net } } : {}) };
+    return {
+      sessionId: s.sessionId,
+      instanceId: this.opts.instanceId,
+      driver: s.driver,
+      limitsInForce: { ...s.sandbox.limitsInForce },
+      ...(net ? { networkInForce: { ...net } } : {}),
+      ...(s.sandbox.container ? { container: s.sandbox.container } : {}),
+    };
   }
 
   private async driverFor(name: DriverName): Promise<SandboxDriver> {
@@ -225,6 +243,24 @@ export class SessionRegistry {
     this.sessions.delete(session.sessionId);
     shellMetrics.sessions().dec({ driver: session.driver });
   }
+}
+
+/** How long a devcontainer's postCreateCommand may run (installs dependencies, so minutes). */
+const POST_CREATE_TIMEOUT_MS = 15 * 60_000;
+
+/**
+ * Runs a devcontainer's postCreateCommand in the new sandbox's shell, as its user, in /workspace. A
+ * failure ends the sandbox and fails the open with the command's output: a half-set-up container
+ * would fail later in ways harder to read.
+ */
+async function postCreate(sandbox: Sandbox, command: string): Promise<void> {
+  const r = await sandbox.exec(command, { timeoutMs: POST_CREATE_TIMEOUT_MS }).catch((err: Error) => ({ exitCode: -1, stdout: '', stderr: err.message, timedOut: false }));
+  if (r.exitCode === 0) return;
+  await sandbox.close().catch(() => undefined);
+  const tail = `${r.stdout}${r.stderr}`.trim().split('\n').slice(-5).join(' | ');
+  throw new AppError('VALIDATION_FAILED', `the devcontainer's postCreateCommand ${r.timedOut ? 'timed out' : `exited with ${r.exitCode}`}${tail ? `: ${tail}` : ''}`, {
+    details: { fields: [{ path: 'postCreateCommand', message: `exit ${r.exitCode}` }] },
+  });
 }
 
 async function checkWorkspace(dir: string): Promise<string> {
