@@ -1,4 +1,4 @@
-import { chmod, copyFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, copyFile, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeTarget, dumpDatabase, dumpFileName, readMigrations, resolveTarget, restoreDatabase, type DatabaseTarget, type TableCounts } from '@codeagent/db';
 
@@ -136,6 +136,16 @@ export async function takeBackup(dir: string, where: DataLocation, opts: { works
   return manifest;
 }
 
+/**
+ * Run as root (the compose stack's backup tool), restored files would be root's 0600 and unreadable by
+ * services running as another user: they get the data folder's owner instead.
+ */
+async function ownLikeDataDir(dataDir: string, paths: string[]): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const owner = await stat(dataDir);
+  for (const p of paths) await chown(p, owner.uid, owner.gid);
+}
+
 export interface RestoreReport {
   databases: Record<string, TableCounts>;
   secrets: string[];
@@ -190,6 +200,7 @@ export async function restoreBackup(dir: string, where: DataLocation, opts: { fo
     await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
     await copyFile(from, to);
     await chmod(to, 0o600);
+    await ownLikeDataDir(where.dataDir, [path.dirname(to), to]);
     report.secrets.push(s.name);
   }
   if (report.secrets.includes('orchestrator-secret.key') && where.secretKeyFromEnv) {
