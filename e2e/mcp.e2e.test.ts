@@ -190,9 +190,11 @@ describe('MCP against a local-mode platform', () => {
     expect(refused?.error).toMatch(/refused: tool "secret" of MCP server "fx" is not in the coding role's allowlist \(whereami\)/);
     expect(refused?.output).toBeUndefined();
 
-    // The steps reached the session's log, as built-in tool calls do.
-    const log = await ok('GET', `/api/v1/sessions/${session.id}/events?since=0`);
-    expect((log.events as Rec[]).some((e) => e.kind === 'agent' && e.data.type === 'step' && JSON.stringify(e.data.toolCalls).includes('mcp__fx__whereami'))).toBe(true);
+    // The steps reached the session's log, as built-in tool calls do (stored a moment after they are live).
+    await waitFor('the step in the stored log', async () => {
+      const log = await ok('GET', `/api/v1/sessions/${session.id}/events?since=0`);
+      return (log.events as Rec[]).some((e) => e.kind === 'agent' && e.data.type === 'step' && JSON.stringify(e.data.toolCalls).includes('mcp__fx__whereami'));
+    }, { timeoutMs: 20_000 });
     await ok('DELETE', `/api/v1/sessions/${session.id}`);
   }, 120_000);
 });
