@@ -133,6 +133,23 @@ describe('OutputStream', () => {
     expect(incompleteUtf8Tail(Buffer.from('a€'))).toBe(0);
   });
 
+  test('terminal output is coalesced like command output: a keystroke echo waits behind one event, not thousands', async () => {
+    const sink = new FakeSink();
+    const gate = deferred();
+    sink.gate = () => gate.promise;
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1 << 20, highWaterBytes: 1 << 30, maxInFlight: 1 }, log);
+    // A program flooding the terminal with tiny reads while the first publish awaits its confirm...
+    for (let i = 0; i < 5000; i++) void s.output(undefined, 'pty', Buffer.from(`${i % 10}`));
+    // ...then the echo of a keystroke: it joins the queued chunk instead of queuing behind 5000 events.
+    void s.output(undefined, 'pty', Buffer.from('$ ls'));
+    gate.resolve();
+    await s.flush();
+    const out = sink.output();
+    expect(out.length).toBeLessThanOrEqual(2);
+    expect(out.map((e) => e.data).join('')).toBe(Array.from({ length: 5000 }, (_, i) => `${i % 10}`).join('') + '$ ls');
+    expect(out.every((e) => e.stream === 'pty' && e.commandId === undefined)).toBe(true);
+  });
+
   test('binary output goes out as base64', async () => {
     const sink = new FakeSink();
     const s = new OutputStream('s1', sink, { maxChunkBytes: 1024, highWaterBytes: 1 << 20 }, log);
