@@ -19,3 +19,4 @@ export * from './messages/task';
 export * from './messages/mcp';
 export * from './tools';
 export * from './socket';
+export * from './asyncapi';

@@ -20,6 +20,7 @@ import { adminRoutes } from './routes/admin';
 import { agentRoutes } from './routes/agents';
 import { analyticsRoutes } from './routes/analytics';
 import { authRoutes } from './routes/auth';
+import { docsRoutes } from './routes/docs';
 import { externalAgentRoutes } from './routes/external-agents';
 import { dashboardRoutes } from './dashboard';
 import { mcpRoutes } from './mcp/routes';
@@ -123,6 +124,7 @@ export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstanc
   const routeDeps: RouteDeps = { ...deps, services, access, commands };
   const z = app.withTypeProvider<ZodTypeProvider>();
   healthRoutes(z, routeDeps);
+  docsRoutes(z);
   authRoutes(z, routeDeps);
   adminRoutes(z, routeDeps);
   projectRoutes(z, routeDeps);

@@ -123,7 +123,9 @@ export const SessionCreateV1 = z
     fallbackToBubblewrap: z.boolean().optional(),
     ...actor,
   })
-  .refine((b) => Boolean(b.projectId) !== Boolean(b.source), { message: 'give exactly one of projectId or source', path: ['projectId'] });
+  .refine((b) => Boolean(b.projectId) !== Boolean(b.source), { message: 'give exactly one of projectId or source', path: ['projectId'] })
+  // The same rule for JSON Schema readers (OpenAPI, AsyncAPI), which cannot run the refinement.
+  .meta({ oneOf: [{ required: ['projectId'] }, { required: ['source'] }] });
 
 export const SessionListV1 = z.object({
   /** Only this user's sessions (forced to the actor's own for a member). */

@@ -100,7 +100,9 @@ export const WorkspaceRefV1 = z.object({ workspaceId: z.string().min(1) });
  */
 export const WorkspaceDiscoverV1 = z
   .object({ workspaceId: z.string().min(1).optional(), source: WorkspaceSourceV1.optional() })
-  .refine((r) => Boolean(r.workspaceId) !== Boolean(r.source), { message: 'give exactly one of workspaceId or source', path: ['workspaceId'] });
+  .refine((r) => Boolean(r.workspaceId) !== Boolean(r.source), { message: 'give exactly one of workspaceId or source', path: ['workspaceId'] })
+  // The same rule for JSON Schema readers (AsyncAPI), which cannot run the refinement.
+  .meta({ oneOf: [{ required: ['workspaceId'] }, { required: ['source'] }] });
 export const WorkspaceRemovedReplyV1 = z.object({ removed: z.boolean() });
 
 export const SnapshotV1 = z.object({

@@ -34,6 +34,12 @@ test('the document is valid OpenAPI 3.1 (swagger-parser), every $ref resolving',
   await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
 });
 
+test('the AsyncAPI document of the socket protocol and the bus is served beside it', async () => {
+  const res = await fetch(`${base}/docs/asyncapi.json`);
+  expect(res.status).toBe(200);
+  expect(await res.json()).toMatchObject({ asyncapi: '3.0.0', channels: { socket: { address: '/v1' } } });
+});
+
 test('every operation has a unique operationId', () => {
   const ops = operations(doc);
   expect(ops.length).toBeGreaterThan(40);
