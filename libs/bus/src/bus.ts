@@ -138,7 +138,7 @@ export class Bus {
       name: 'publisher',
       confirm: true,
       publishTimeout: 30_000,
-      setup: (ch: ConfirmChannel) => declareBaseTopology(ch),
+      setup: (ch: ConfirmChannel) => declareBaseTopology(ch, opts.queueType),
     });
     // Requests need no confirm: the reply (or its timeout) is the acknowledgement.
     const requester = conn.createChannel({ name: 'requester', confirm: false });

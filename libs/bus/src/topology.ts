@@ -9,19 +9,26 @@ export const retryExchange = (delayMs: number) => `codeagent.retry.${delayMs}ms`
 
 export type QueueType = 'classic' | 'quorum';
 
+/**
+ * Queue arguments by type. Classic queues keep exactly the arguments they were first declared with
+ * (a broker refuses a redeclaration that differs), quorum ones say so: every durable queue of a
+ * deployment has the type its BUS_QUEUE_TYPE chose before the first start.
+ */
+const typed = (queueType: QueueType, args: Record<string, unknown> = {}) => (queueType === 'quorum' ? { 'x-queue-type': 'quorum', ...args } : args);
+
 /** Declares what every process needs: the three exchanges, the dead-letter queue, the retry levels. */
-export async function declareBaseTopology(ch: ConfirmChannel): Promise<void> {
+export async function declareBaseTopology(ch: ConfirmChannel, queueType: QueueType = 'classic'): Promise<void> {
   await ch.assertExchange(Exchanges.commands, 'topic', { durable: true });
   await ch.assertExchange(Exchanges.events, 'topic', { durable: true });
   await ch.assertExchange(Exchanges.deadLetter, 'fanout', { durable: true });
-  await ch.assertQueue(Queues.deadLetter, { durable: true });
+  await ch.assertQueue(Queues.deadLetter, { durable: true, arguments: typed(queueType) });
   await ch.bindQueue(Queues.deadLetter, Exchanges.deadLetter, '');
   for (const delay of RETRY_DELAYS_MS) {
     const name = retryExchange(delay);
     await ch.assertExchange(name, 'fanout', { durable: true });
     // Expired messages go to the default exchange with their routing key, which is the queue they
     // came from: so a retried message returns to exactly the queue that failed it.
-    await ch.assertQueue(name, { durable: true, arguments: { 'x-message-ttl': delay, 'x-dead-letter-exchange': '' } });
+    await ch.assertQueue(name, { durable: true, arguments: typed(queueType, { 'x-message-ttl': delay, 'x-dead-letter-exchange': '' }) });
     await ch.bindQueue(name, name, '');
   }
 }
@@ -46,7 +53,7 @@ export async function declareQueue(ch: ConfirmChannel, queue: string, opts: { li
     const single = opts.lifetime === 'single-active' ? { 'x-single-active-consumer': true } : {};
     await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': opts.queueType, ...version, ...single } });
   } else if (opts.lifetime === 'replica') {
-    await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic', 'x-queue-version': 2, 'x-expires': REPLICA_QUEUE_EXPIRES_MS } });
+    await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': opts.queueType, ...version, 'x-expires': REPLICA_QUEUE_EXPIRES_MS } });
   } else {
     await ch.assertQueue(queue, { durable: false, exclusive: true, autoDelete: true });
   }

@@ -40,3 +40,9 @@ test('a service without the bus secret, or with a short one, refuses to start an
   expect(() => loadEnv({}, { CODEAGENT_BUS_SECRET: 'short-bus-secret' })).not.toThrow(/short-bus-secret/);
   expect(loadEnv({}, base).CODEAGENT_BUS_SECRET).toBe(base.CODEAGENT_BUS_SECRET);
 });
+
+test('durable queues are classic unless BUS_QUEUE_TYPE says quorum (the bus declares them so: libs/bus quorum.int.test.ts)', () => {
+  expect(loadEnv({}, base).BUS_QUEUE_TYPE).toBe('classic');
+  expect(loadEnv({}, { ...base, BUS_QUEUE_TYPE: 'quorum' }).BUS_QUEUE_TYPE).toBe('quorum');
+  expect(() => loadEnv({}, { ...base, BUS_QUEUE_TYPE: 'stream' })).toThrow(/BUS_QUEUE_TYPE/);
+});

@@ -50,6 +50,12 @@ export const CommonEnv = z.object({
   BUS_REQUEST_TIMEOUT_MS: envInt(10_000, 1, 600_000),
   /** Messages each consumer handles at once. */
   BUS_PREFETCH: envInt(64, 1, 10_000),
+  /**
+   * Type of every durable queue: `classic` (one broker) or `quorum` (replicated on a RabbitMQ cluster).
+   * The same on every service, chosen before the first start: a queue's type cannot change in place
+   * (switching means draining and deleting the platform's queues; README, Operations).
+   */
+  BUS_QUEUE_TYPE: z.enum(['classic', 'quorum']).default('classic'),
 });
 export type CommonEnv = z.infer<typeof CommonEnv>;
 

@@ -59,6 +59,7 @@ export async function runService<S extends ServiceName>(def: ServiceDefinition<S
     logger: log,
     prefetch: env.BUS_PREFETCH,
     requestTimeoutMs: env.BUS_REQUEST_TIMEOUT_MS,
+    queueType: env.BUS_QUEUE_TYPE,
     secret: env.CODEAGENT_BUS_SECRET,
   });
   let built: Awaited<ReturnType<ServiceDefinition<S>['start']>>;
