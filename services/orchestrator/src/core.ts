@@ -84,7 +84,9 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
     },
   });
   const projectsRepo = new PrismaProjectsRepository(db);
-  const forwarder = new WatchedForwarder(bus, peers, (name) => (name === 'orchestrator.session.exec' ? env.ORCHESTRATOR_EXEC_TIMEOUT_MS + 20_000 : env.ORCHESTRATOR_PREPARE_TIMEOUT_MS));
+  // Only the commands that must run on the session's owner are forwarded (close, snapshot, signal); a
+  // session's commands go straight to its jail's shell replica from whichever replica takes them.
+  const forwarder = new WatchedForwarder(bus, peers, () => env.ORCHESTRATOR_PREPARE_TIMEOUT_MS);
   const sessions = new SessionService({ manager, repo, projects: projectsRepo, workspace, forwarder, credentials: ctx.credentials ?? noCredentials, self: env.INSTANCE_ID, discovery: workspace });
   const projects = new ProjectService(projectsRepo, publisher, log.child({ component: 'projects' }), workspace);
   const tasksFiles = new LocalTasksFiles(projectsRepo);
