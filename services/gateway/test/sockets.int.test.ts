@@ -296,6 +296,34 @@ test('after the bus reconnects, a subscription catches up from the log: events l
   expect(seqs(c.messages, sessionId)).toEqual([1, 2, 3, 4, 5]);
 }, 60_000);
 
+test('after the bus reconnects, what was published meanwhile and stored only later still arrives (the log is read again for a while)', async () => {
+  const sessionId = orch.addSession('local');
+  const c = client();
+  await c.connected();
+  const sub = c.command('/subscribe', [], { sessionId, since: 0 });
+  await waitFor('subscribed', () => c.reply(sub), { timeoutMs: 5_000 });
+  await orch.emit(sessionId, 'output', { commandId: 'c1', stream: 'stdout', data: 'live\n' });
+  await waitFor('the live event', () => seqs(c.messages, sessionId).length === 1, { timeoutMs: 5_000 });
+  const asked = () => orch.received.filter((r) => r.name === 'orchestrator.session.events' && (r.payload as { sessionId: string }).sessionId === sessionId).length;
+  const ours = async () =>
+    ((await management('GET', `/vhosts/${encodeURIComponent(broker.vhost)}/connections`)) as Array<{ name: string; client_properties?: { connection_name?: string } }>).filter((x) =>
+      x.client_properties?.connection_name?.startsWith(`gateway:${gw.bus.instanceId}`),
+    );
+  const before = await waitFor('the gateway connection listed', async () => ((await ours()).length ? await ours() : undefined), { timeoutMs: 15_000 });
+  // Storing trails: the command that finishes during the outage is not in the log when the gateway first looks.
+  const release = orch.holdStorage(sessionId);
+  const askedBefore = asked();
+  for (const conn of before) await management('DELETE', `/connections/${encodeURIComponent(conn.name)}`);
+  await orch.emit(sessionId, 'output', { commandId: 'c1', stream: 'stdout', data: 'during\n' }, { publish: false });
+  await orch.emit(sessionId, 'command.completed', { commandId: 'c1', command: 'x', exitCode: 3, durationMs: 1, timedOut: false }, { publish: false });
+  await waitFor('the catch-up after the reconnect', () => asked() > askedBefore, { timeoutMs: 30_000 });
+  expect(seqs(c.messages, sessionId)).toEqual([1]);
+  release();
+  await waitFor('the outage caught up once stored', () => seqs(c.messages, sessionId).length === 3, { timeoutMs: 20_000 });
+  expect(seqs(c.messages, sessionId)).toEqual([1, 2, 3]);
+  expect(c.messages.find((m) => m.type === 'status' && m.payload.kind === 'command.completed')?.payload.data).toMatchObject({ exitCode: 3 });
+}, 60_000);
+
 test('/subscribe with binary: true gets output as bytes (a binary attachment), byte-exact whatever its encoding in the log', async () => {
   const sessionId = orch.addSession('local');
   await orch.emit(sessionId, 'output', { commandId: 'c', stream: 'stdout', data: 'h\u00e9llo \u2603\n' }, { publish: false });

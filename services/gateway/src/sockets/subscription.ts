@@ -23,6 +23,9 @@ export class Subscription implements SessionListener {
   /** Reads again of a gap the log has not stored yet, and the timer of the next one. */
   private gapRetries = 0;
   private gapTimer?: NodeJS.Timeout;
+  /** Reads of the log after the bus reconnected, and the timer of the next one. */
+  private followUps = 0;
+  private followUpTimer?: NodeJS.Timeout;
 
   constructor(
     readonly sessionId: string,
@@ -45,15 +48,32 @@ export class Subscription implements SessionListener {
     return this.catchUp();
   }
 
-  /** The live path may have lost events: read the log from the last seq sent (a no-op when nothing is missing). */
+  /**
+   * The live path lost events (the bus reconnected; this replica's queue went with the connection):
+   * read the log from the last seq sent now, and a few times more over the next seconds, since what was
+   * published meanwhile (a command that finished during the outage) may be stored only moments later,
+   * and no live event may come to reveal the gap.
+   */
   resync(): void {
-    if (!this.stopped) void this.catchUp();
+    if (this.stopped) return;
+    void this.catchUp();
+    this.followUps = 0;
+    this.followUp();
   }
 
   stop(): void {
     this.stopped = true;
     this.held = [];
     if (this.gapTimer) clearTimeout(this.gapTimer);
+    if (this.followUpTimer) clearTimeout(this.followUpTimer);
+  }
+
+  private followUp(): void {
+    if (this.followUpTimer) clearTimeout(this.followUpTimer);
+    this.followUpTimer = undefined;
+    if (this.stopped || this.followUps >= OUTAGE_FOLLOW_UPS_MS.length) return;
+    this.followUpTimer = setTimeout(() => void this.catchUp().then(() => this.followUp()), OUTAGE_FOLLOW_UPS_MS[this.followUps++]);
+    this.followUpTimer.unref();
   }
 
   onEvent(e: SessionEventV1): void {
@@ -123,7 +143,7 @@ export class Subscription implements SessionListener {
         const delay = Math.min(GAP_RETRY_MAX_MS, GAP_RETRY_FIRST_MS * 2 ** this.gapRetries++);
         this.gapTimer = setTimeout(() => {
           this.gapTimer = undefined;
-          this.resync();
+          void this.catchUp();
         }, delay);
         this.gapTimer.unref();
         return;
@@ -132,7 +152,7 @@ export class Subscription implements SessionListener {
       // The log's owner may be reconnecting as well (after a broker restart): try again, with a bound.
       if (AppError.from(err).retryable && this.retries < MAX_CATCH_UP_RETRIES && !this.stopped) {
         const delay = Math.min(5_000, 200 * 2 ** this.retries++);
-        setTimeout(() => this.resync(), delay).unref();
+        setTimeout(() => void this.catchUp(), delay).unref();
         return;
       }
       this.stop();
@@ -169,5 +189,7 @@ const MAX_CATCH_UP_RETRIES = 16;
  * client is told to subscribe again.
  */
 const GAP_RETRY_FIRST_MS = 20;
+/** After a reconnect, the log is read again after these pauses (about 15 s in all), whatever came live meanwhile. */
+const OUTAGE_FOLLOW_UPS_MS = [250, 500, 1000, 2000, 4000, 8000];
 const GAP_RETRY_MAX_MS = 1000;
 const MAX_GAP_RETRIES = 40;
