@@ -80,6 +80,23 @@ test('/exec whose live events were lost: the output and the completion come from
   expect(c.messages.indexOf(streams[0]!)).toBeLessThan(c.messages.indexOf(reply));
 });
 
+test('/exec whose completion is neither live nor stored yet waits for the log to store it, then answers after the output', async () => {
+  const sessionId = orch.addSession('local');
+  const c = client();
+  await c.connected();
+  const asked = () => orch.received.filter((r) => r.name === 'orchestrator.session.events' && (r.payload as { sessionId: string }).sessionId === sessionId).length;
+  const release = orch.holdStorage(sessionId);
+  const id = c.command('/exec', ['quiet stored late'], { sessionId });
+  await waitFor('the log read twice', () => asked() >= 2, { timeoutMs: 10_000 });
+  expect(c.reply(id)).toBeUndefined();
+  release();
+  const reply = await waitFor('exec response', () => c.reply(id), { timeoutMs: 10_000 });
+  expect(reply.payload).toMatchObject({ commandId: id, exitCode: 0 });
+  const streams = c.messages.filter((m) => m.type === 'stream');
+  expect(streams.map((m) => m.payload.data)).toEqual(['stored late\n']);
+  expect(c.messages.indexOf(streams[0]!)).toBeLessThan(c.messages.indexOf(reply));
+});
+
 test('/exec then /subscribe while it runs: the subscription skips what the /exec feed already sent', async () => {
   const sessionId = orch.addSession('local');
   const c = client();

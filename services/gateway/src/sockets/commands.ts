@@ -129,14 +129,18 @@ async function execStreaming(ctx: SocketContext, commandId: string, sessionId: s
     const result = await ctx.commands.exec(ctx.principal, sessionId, { command: line, commandId, timeoutMs });
     // The shell answers once the command's events are published. If its live completion has not
     // reached this replica yet (or never will: the live path lost it), read the log from the last of
-    // this command's events seen: what the stream missed is sent from there, in order.
+    // this command's events seen: what the stream missed is sent from there, in order. The log is
+    // stored a batch behind the live stream, so until the completion is seen (live or stored) it is
+    // read again after a pause, a bounded number of times.
     let after = lastSeen;
-    while (!completed) {
+    for (let waited = 0; !completed; ) {
       const page = await ctx.services.call('orchestrator.session.events', { sessionId, since: after, limit: ctx.opts.pageSize, actor: actorOf(ctx.principal) }, ctx.principal);
       for (const e of page.events) take(e);
       const last = page.events[page.events.length - 1];
-      if (!page.hasMore || !last) break;
-      after = last.seq;
+      if (last) after = last.seq;
+      if (completed || (page.hasMore && last)) continue;
+      if (waited >= COMPLETION_WAITS) break;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** waited++)));
     }
     return { commandId, sessionId, exitCode: result.exitCode, durationMs: result.durationMs, timedOut: result.timedOut };
   } finally {
@@ -157,3 +161,5 @@ function sentSeqs(ctx: SocketContext, sessionId: string): Set<number> {
 }
 
 const MAX_SENT_REMEMBERED = 100_000;
+/** Reads of the log (after 20 ms doubling to 1 s: about half a minute) before an /exec answers without having seen its completion. */
+const COMPLETION_WAITS = 35;
