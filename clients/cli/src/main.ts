@@ -9,6 +9,7 @@ import { modelCommands } from './commands/models';
 import { runCommands } from './commands/runs';
 import { workspaceCommands } from './commands/workspace';
 import { adminCommands } from './commands/admin';
+import { agentCommands } from './commands/agent';
 import { makeCtx, type Ctx, type GlobalOptions } from './context';
 import { CliError, EXIT_CODES_HELP, ExitCode } from './errors';
 
@@ -51,6 +52,7 @@ modelCommands(program, run);
 accountCommands(program, run);
 completionCommands(program, run);
 adminCommands(program, run);
+agentCommands(program, run);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : ExitCode.usage);

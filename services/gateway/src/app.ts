@@ -31,6 +31,8 @@ import { projectChatRoutes } from './routes/project-chat';
 import { projectRoutes } from './routes/projects';
 import { providerRoutes } from './routes/providers';
 import { sessionRoutes } from './routes/sessions';
+import { sshKeyRoutes } from './routes/ssh-keys';
+import type { SshKeyStore } from './ssh/keys';
 import { taskRoutes } from './routes/tasks';
 
 export interface GatewayDeps {
@@ -41,6 +43,8 @@ export interface GatewayDeps {
   auth?: AuthService;
   /** Where request counts are kept (shared with socket commands); default: this process's memory. */
   rateLimits?: RateLimitCounter;
+  /** SSH public keys (absent when SSH is off). */
+  sshKeys?: SshKeyStore;
 }
 
 /** What every route file receives. */
@@ -131,6 +135,7 @@ export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstanc
   projectChatRoutes(z, routeDeps);
   sessionRoutes(z, routeDeps);
   externalAgentRoutes(z, routeDeps);
+  sshKeyRoutes(z, routeDeps);
   agentRoutes(z, routeDeps);
   taskRoutes(z, routeDeps);
   providerRoutes(z, routeDeps);

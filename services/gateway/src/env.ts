@@ -8,6 +8,14 @@ export const GatewayEnvShape = {
   ...DatabaseEnv,
   /** Port of the REST API, Socket.IO, /health and /metrics (0 picks a free one). */
   GATEWAY_PORT: envInt(8080, 0, 65535),
+  /** The SSH server (API.md "SSH"): on by default; loopback only in local mode, like GATEWAY_PORT. */
+  GATEWAY_SSH_ENABLED: envBool(true),
+  /** Its port (0 picks a free one). A port already taken is logged and SSH stays off; the API still starts. */
+  GATEWAY_SSH_PORT: envInt(2222, 0, 65535),
+  /** Local mode's keys: an OpenSSH authorized_keys file (default ~/.codeagent/authorized_keys); team mode keeps them in the database. */
+  GATEWAY_SSH_AUTHORIZED_KEYS: z.string().min(1).optional(),
+  /** The server's host key (ed25519, made on first start; default DATA_DIR/gateway/ssh_host_ed25519_key). */
+  GATEWAY_SSH_HOST_KEY: z.string().min(1).optional(),
   /**
    * An ops port of its own serving /metrics and /health without credentials, on OPS_HOST, for
    * Prometheus in team mode (where /metrics on GATEWAY_PORT needs a token). Unset: none. Keep it off

@@ -5,7 +5,11 @@ import type { Logger } from '@codeagent/telemetry';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth-service';
 import { listenHost, type GatewayEnv } from './env';
-import { openAuthStore } from './repositories/auth-store';
+import os from 'node:os';
+import { openAuthStore, type AuthStore } from './repositories/auth-store';
+import { LOCAL_PRINCIPAL, type Principal } from './auth/principal';
+import { DbSshKeys, FileSshKeys } from './ssh/keys';
+import { startSshServer, type RunningSsh, type SshDeps } from './ssh/server';
 import { DbRateLimitCounter, MemoryRateLimitCounter } from './http/rate-limit';
 import { limitSocketCommands } from './http/socket-rate-limit';
 import { attachSockets } from './sockets/server';
@@ -15,6 +19,8 @@ export interface RunningGateway {
   port: number;
   host: string;
   hub: SessionHub;
+  /** The SSH server's port; undefined when it is off (or its port was taken). */
+  sshPort?: number;
   /** Team mode's token checks (absent in local mode): also answers other services (gateway.auth.verify). */
   auth?: AuthService;
   /** Starts the replica's own event subscription (after the command handlers are in place). */
@@ -25,6 +31,25 @@ export interface RunningGateway {
 /** The JSON file users and API keys were kept in before the database; imported from on first start. */
 export function authFile(env: GatewayEnv): string {
   return env.GATEWAY_AUTH_FILE ?? path.join(env.DATA_DIR, 'gateway', 'auth.json');
+}
+
+/** The SSH server beside the API; a port already in use is logged and leaves SSH off, not the gateway down. */
+async function startSsh(
+  env: GatewayEnv,
+  host: string,
+  d: Pick<SshDeps, 'keys' | 'services' | 'access' | 'commands' | 'hub' | 'log'> & { store: AuthStore | undefined },
+): Promise<RunningSsh | undefined> {
+  const principalOf = async (userId: string): Promise<Principal | undefined> => {
+    if (!d.store) return userId === LOCAL_PRINCIPAL.userId ? LOCAL_PRINCIPAL : undefined;
+    const u = await d.store.repo.findUserById(userId);
+    return u ? { userId: u.id, role: u.role, via: 'api-key' } : undefined;
+  };
+  try {
+    return await startSshServer({ ...d, port: env.GATEWAY_SSH_PORT, host, hostKeyFile: env.GATEWAY_SSH_HOST_KEY ?? path.join(env.DATA_DIR, 'gateway', 'ssh_host_ed25519_key'), principalOf });
+  } catch (err) {
+    d.log.error({ port: env.GATEWAY_SSH_PORT, err: (err as Error).message }, 'ssh server not started; set GATEWAY_SSH_PORT to a free port or GATEWAY_SSH_ENABLED=false');
+    return undefined;
+  }
 }
 
 /** Builds the HTTP API and the Socket.IO namespace on one port, and listens. */
@@ -41,7 +66,8 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
       : undefined;
   // Team mode: counted in the gateway's database, so every replica on it shares each user's limit.
   const rateLimits = store ? new DbRateLimitCounter(store.db.client) : new MemoryRateLimitCounter();
-  const { app, services, access, commands } = await buildApp({ env, bus, log, auth, rateLimits });
+  const sshKeys = !env.GATEWAY_SSH_ENABLED ? undefined : store ? new DbSshKeys(store.db.client) : new FileSshKeys(env.GATEWAY_SSH_AUTHORIZED_KEYS ?? path.join(os.homedir(), '.codeagent', 'authorized_keys'));
+  const { app, services, access, commands } = await buildApp({ env, bus, log, auth, rateLimits, sshKeys });
   const hub = new SessionHub();
   const io = attachSockets(app.server, { env, log, services, access, commands, hub, auth });
   limitSocketCommands(io.of('/v1'), rateLimits, { max: env.GATEWAY_RATE_LIMIT_PER_MINUTE, windowMs: 60_000, log });
@@ -50,11 +76,13 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.GATEWAY_PORT;
   log.info({ host, port, authMode: env.GATEWAY_AUTH_MODE }, 'gateway listening');
+  const ssh = sshKeys ? await startSsh(env, host, { keys: sshKeys, store, services, access, commands, hub, log }) : undefined;
 
   return {
     port,
     host,
     hub,
+    sshPort: ssh?.port,
     auth,
     async subscribe() {
       // This replica's own non-durable queue: every replica receives every event and serves its sockets.
@@ -81,6 +109,7 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
       );
     },
     async close() {
+      await ssh?.close();
       io.close();
       await app.close();
       await store?.close();

@@ -1,0 +1,149 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, startStack, waitFor, type Stack } from '@codeagent/testing';
+
+// Outside agents and SSH through the whole stack (every service a real process, local mode): a fake
+// CLI agent started over REST runs in the session's jail under its supervisor and answers keys sent
+// over REST; Debian's OpenSSH client logs in with a key registered through the API, runs a command
+// in the jail and gets its exit code, uses sftp inside the workspace and is refused outside it, and
+// attaches to the agent's tmux (detaching leaves the agent running). A wrong key, an unknown session
+// and an unknown agent are refused.
+let stack: Stack;
+let dir: string;
+let keys: string;
+let sshPort: number;
+let sessionId: string;
+
+const FAKE_AGENT = `#!/bin/sh
+n=$(cat "$HOME/runs" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$HOME/runs"
+echo "fake agent run $n"
+if [ "$n" -le "\${CRASHES:-0}" ]; then exit 9; fi
+while read -r line; do echo "answer: $line"; done
+`;
+
+async function api(method: string, url: string, body?: unknown) {
+  const res = await fetch(stack.url + url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+}
+
+const sshArgs = (key: string) => ['-p', String(sshPort), '-i', key, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
+const ssh = (key: string, user: string, command: string) => spawnSync('ssh', [...sshArgs(key), `${user}@127.0.0.1`, command], { encoding: 'utf8', timeout: 60_000 });
+
+/** An interactive `ssh -tt`: what it printed so far, and its stdin. */
+function interactive(user: string) {
+  const child = spawn('ssh', ['-tt', ...sshArgs(path.join(keys, 'good')), `${user}@127.0.0.1`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { output: () => out, type: (s: string) => child.stdin.write(s), close: () => child.stdin.end(), exited, kill: () => child.kill() };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'ssh-e2e-project-'));
+  writeFileSync(path.join(dir, 'agent.sh'), FAKE_AGENT);
+  chmodSync(path.join(dir, 'agent.sh'), 0o755);
+  keys = mkdtempSync(path.join(os.tmpdir(), 'ssh-e2e-keys-'));
+  for (const k of ['good', 'wrong']) spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', path.join(keys, k)]);
+  sshPort = await freePort();
+  stack = await startStack({ label: 'e2e-ssh', env: { GATEWAY_SSH_PORT: String(sshPort), GATEWAY_SSH_AUTHORIZED_KEYS: path.join(keys, 'authorized_keys') } });
+  const added = await api('POST', '/api/v1/users/me/ssh-keys', { name: 'laptop', publicKey: readFileSync(path.join(keys, 'good.pub'), 'utf8') });
+  expect(added.status).toBe(201);
+  expect(added.body.fingerprint).toBe(spawnSync('ssh-keygen', ['-lf', path.join(keys, 'good.pub')], { encoding: 'utf8' }).stdout.split(' ')[1]);
+  const made = await api('POST', '/api/v1/sessions', { source: { path: dir } });
+  expect(made.status).toBe(201);
+  sessionId = made.body.id;
+}, 180_000);
+
+afterAll(async () => {
+  if (sessionId) await api('DELETE', `/api/v1/sessions/${sessionId}`);
+  await stack?.stop();
+  for (const d of [dir, keys]) if (d) rmSync(d, { recursive: true, force: true });
+}, 60_000);
+
+describe('outside agents over REST', () => {
+  test('a crashing agent is restarted, answers keys on its screen, and its env is never returned', async () => {
+    const base = `/api/v1/sessions/${sessionId}/agents/external`;
+    const started = await api('POST', base, { name: 'fake', command: '/workspace/agent.sh', env: { CRASHES: '1', API_KEY: 'sk-e2e-never-returned' }, restart: { maxFailures: 5, baseDelayMs: 200 } });
+    expect(started.status).toBe(201);
+    expect(started.body).toMatchObject({ name: 'fake', status: 'running', envNames: ['API_KEY', 'CRASHES'] });
+    await waitFor('the restart after the first crash', async () => (await api('GET', `${base}/fake`)).body.restarts === 1, { timeoutMs: 20_000 });
+    const status = await api('GET', `${base}/fake`);
+    expect(status.body).toMatchObject({ status: 'running', restarts: 1, lastExitCode: 9 });
+    expect(JSON.stringify(status.body)).not.toContain('sk-e2e-never-returned');
+
+    expect((await api('POST', `${base}/fake/keys`, { keys: 'over rest', enter: true })).status).toBe(200);
+    await waitFor('the answer on screen', async () => ((await api('GET', `${base}/fake/screen?lines=20`)).body.text as string).includes('answer: over rest'), { timeoutMs: 10_000 });
+    expect((await api('GET', base)).body.agents.map((a: { name: string }) => a.name)).toEqual(['fake']);
+    expect((await api('GET', `${base}/nobody`)).status).toBe(404);
+    expect((await api('POST', base, { name: 'Bad Name', command: 'x' })).status).toBe(400);
+  }, 60_000);
+});
+
+describe('SSH into the session', () => {
+  test('a command runs in the jail and its exit code comes back', () => {
+    const r = ssh(path.join(keys, 'good'), sessionId, 'echo "in $(pwd)"; echo oops >&2; exit 7');
+    expect(r.stdout).toContain('in /workspace');
+    expect(r.stderr).toContain('oops');
+    expect(r.status).toBe(7);
+  }, 60_000);
+
+  test('a wrong key, an unknown session and a malformed user are refused', () => {
+    for (const [key, user] of [
+      ['wrong', sessionId],
+      ['good', 'no-such-session'],
+      ['good', `${sessionId}+Not+Valid`],
+    ] as const) {
+      const r = ssh(path.join(keys, key), user, 'true');
+      expect(r.status).toBe(255);
+      expect(r.stderr).toMatch(/Permission denied/);
+    }
+  }, 60_000);
+
+  test('sftp puts and gets files in the workspace and is refused outside it', () => {
+    const local = path.join(keys, 'up.txt');
+    writeFileSync(local, 'sent by sftp\n');
+    const batch = path.join(keys, 'batch');
+    writeFileSync(batch, `put ${local} up.txt\nget up.txt ${path.join(keys, 'down.txt')}\nls\n`);
+    const ok = spawnSync('sftp', [...sshArgs(path.join(keys, 'good')).map((a) => (a === '-p' ? '-P' : a)), '-b', batch, `${sessionId}@127.0.0.1`], { encoding: 'utf8', timeout: 60_000 });
+    expect(ok.status).toBe(0);
+    expect(readFileSync(path.join(keys, 'down.txt'), 'utf8')).toBe('sent by sftp\n');
+    // The jail sees what sftp put.
+    expect(ssh(path.join(keys, 'good'), sessionId, 'cat /workspace/up.txt').stdout).toBe('sent by sftp\n');
+    for (const outside of ['get /etc/hostname', 'get ../../etc/passwd', 'put ' + local + ' /tmp/escape.txt']) {
+      writeFileSync(batch, `${outside} ${outside.startsWith('get') ? path.join(keys, 'x') : ''}\n`);
+      const refused = spawnSync('sftp', [...sshArgs(path.join(keys, 'good')).map((a) => (a === '-p' ? '-P' : a)), '-b', batch, `${sessionId}@127.0.0.1`], { encoding: 'utf8', timeout: 60_000 });
+      // The client reports a refused lookup as "not found", a refused open as "Permission denied".
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/Permission denied|not found/);
+    }
+    expect(existsSync(path.join(keys, 'x'))).toBe(false);
+    expect(existsSync('/tmp/escape.txt')).toBe(false);
+  }, 90_000);
+
+  test('a login shell is the session terminal', async () => {
+    const s = interactive(sessionId);
+    s.type('echo $((6*7))x\r');
+    await waitFor('the shell answering', () => s.output().includes('42x'), { timeoutMs: 20_000 });
+    s.close();
+    await s.exited;
+  }, 60_000);
+
+  test('<sessionId>+<agent> attaches to the agent; detaching leaves it running', async () => {
+    const s = interactive(`${sessionId}+fake`);
+    await waitFor('the agent screen', () => s.output().includes('over rest'), { timeoutMs: 20_000 }).catch((err: Error) => {
+      throw new Error(`${err.message}; ssh printed: ${JSON.stringify(s.output().slice(-3000))}`);
+    });
+    s.type('through ssh\r');
+    await waitFor('the answer through ssh', () => s.output().includes('answer: through ssh'), { timeoutMs: 10_000 });
+    s.type('\u0002d');
+    await waitFor('tmux detaching', () => s.output().includes('[detached'), { timeoutMs: 10_000 });
+    s.close();
+    await s.exited;
+    const status = await api('GET', `/api/v1/sessions/${sessionId}/agents/external/fake`);
+    expect(status.body).toMatchObject({ status: 'running', restarts: 1 });
+    expect((await api('GET', `/api/v1/sessions/${sessionId}/agents/external/fake/screen?lines=50`)).body.text).toContain('answer: through ssh');
+  }, 60_000);
+});

@@ -1,0 +1,192 @@
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { AppError, ExternalAgentNameV1, type SessionEventV1 } from '@codeagent/contracts';
+import type { Logger } from '@codeagent/telemetry';
+import { Server, utils, type AuthContext, type ServerChannel, type Session } from 'ssh2';
+import type { SessionAccess } from '../auth/access';
+import { actorOf } from '../auth/actor';
+import type { Principal } from '../auth/principal';
+import type { ServiceClient } from '../http/bus-call';
+import type { SessionCommands } from '../sessions/commands';
+import type { SessionHub } from '../sockets/session-hub';
+import { fingerprintOf, type SshKeyStore } from './keys';
+import { serveSftp } from './sftp';
+
+export interface SshDeps {
+  port: number;
+  host: string;
+  /** Where the server's host key is kept (made on first start). */
+  hostKeyFile: string;
+  keys: SshKeyStore;
+  /** A user's principal (role) from their id; undefined when the user is gone. */
+  principalOf(userId: string): Promise<Principal | undefined>;
+  services: ServiceClient;
+  access: SessionAccess;
+  commands: SessionCommands;
+  hub: SessionHub;
+  log: Logger;
+}
+
+export interface RunningSsh {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** `<sessionId>` or `<sessionId>+<agentName>`. */
+function parseUser(username: string): { sessionId: string; agent?: string } | undefined {
+  const [sessionId, agent, extra] = username.split('+');
+  if (!sessionId || extra !== undefined) return undefined;
+  if (agent !== undefined && !ExternalAgentNameV1.safeParse(agent).success) return undefined;
+  return { sessionId, ...(agent ? { agent } : {}) };
+}
+
+/**
+ * The gateway's SSH server (API.md "SSH"): public keys only; the user name says which session (and
+ * which outside agent) to enter. A login shell is the session's terminal (the PTY `codeagent attach`
+ * uses: shell.pty.* in, its `output` events of stream `pty` out); a command runs as exec does and
+ * its exit code is the channel's; `sftp` serves the workspace; `<sessionId>+<agent>` attaches that
+ * terminal to the agent's tmux session (detaching leaves the agent running).
+ */
+export async function startSshServer(d: SshDeps): Promise<RunningSsh> {
+  const hostKey = await loadHostKey(d.hostKeyFile);
+  const log = d.log.child({ component: 'ssh' });
+  const server = new Server({ hostKeys: [hostKey] }, (client, info) => {
+    let who: Principal | undefined;
+    let target: { sessionId: string; agent?: string } | undefined;
+    const refuse = (ctx: AuthContext, reason: string) => {
+      log.warn({ user: ctx.username, ip: info.ip, method: ctx.method, reason }, 'ssh login refused');
+      ctx.reject(['publickey']);
+    };
+    client.on('authentication', (ctx) => {
+      void (async () => {
+        if (ctx.method !== 'publickey') return ctx.method === 'none' ? ctx.reject(['publickey']) : refuse(ctx, `${ctx.method} authentication is not offered: public keys only`);
+        const t = parseUser(ctx.username);
+        if (!t) return refuse(ctx, 'the user name must be <sessionId> or <sessionId>+<agentName>');
+        const owner = await d.keys.ownerOf(fingerprintOf(ctx.key.data));
+        if (!owner || owner.key.type !== ctx.key.algo.replace(/^rsa-sha2-(256|512)$/, 'ssh-rsa')) return refuse(ctx, 'unknown key');
+        // The client only asks whether the key would do; it signs in the next round.
+        if (!ctx.signature) return ctx.accept();
+        if (owner.key.verify(ctx.blob!, ctx.signature, ctx.hashAlgo) !== true) return refuse(ctx, 'bad signature');
+        const principal = await d.principalOf(owner.userId);
+        if (!principal) return refuse(ctx, `user ${owner.userId} no longer exists`);
+        try {
+          await d.access.check(principal, t.sessionId);
+        } catch (err) {
+          return refuse(ctx, `session ${t.sessionId}: ${(err as Error).message}`);
+        }
+        who = principal;
+        target = t;
+        log.info({ user: principal.userId, sessionId: t.sessionId, agent: t.agent, ip: info.ip }, 'ssh login');
+        ctx.accept();
+      })().catch((err: Error) => refuse(ctx, err.message));
+    });
+    client.on('ready', () => {
+      client.on('session', (accept) => {
+        if (!who || !target) return;
+        handleSession(accept(), who, target, d, log);
+      });
+    });
+    client.on('error', (err) => log.debug({ err: err.message, ip: info.ip }, 'ssh connection error'));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(d.port, d.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ host: d.host, port }, 'ssh server listening');
+  return { port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+function handleSession(session: Session, who: Principal, target: { sessionId: string; agent?: string }, d: SshDeps, log: Logger): void {
+  const { sessionId, agent } = target;
+  let size = { cols: 80, rows: 24 };
+  session.on('pty', (accept, _reject, info) => {
+    size = { cols: info.cols || 80, rows: info.rows || 24 };
+    accept?.();
+  });
+  session.on('window-change', (accept, _reject, info) => {
+    size = { cols: info.cols || 80, rows: info.rows || 24 };
+    accept?.();
+    void d.commands.resize(who, sessionId, size.cols, size.rows).catch(() => undefined);
+  });
+  session.on('env', (accept) => accept?.());
+  session.on('exec', (accept, _reject, info) => {
+    const ch = accept();
+    if (agent) return endWith(ch, 'an outside agent takes no command: ssh <sessionId>+<agent>@host attaches to it\n', 2);
+    void d.commands
+      // In a subshell: `exit N` ends it with N, not the session's persistent shell.
+      .exec(who, sessionId, { command: `(\n${info.command}\n)` })
+      .then((r) => {
+        if (r.stdout) ch.write(r.stdout);
+        if (r.stderr) ch.stderr.write(r.stderr);
+        ch.exit(r.exitCode < 0 ? 255 : r.exitCode);
+        ch.end();
+      })
+      .catch((err: Error) => endWith(ch, `${err.message}\n`, 255));
+  });
+  session.on('shell', (accept) => {
+    const ch = accept();
+    void terminal(ch, who, sessionId, agent, size, d).catch((err: Error) => endWith(ch, `${err.message}\n`, 255));
+  });
+  // ssh2 turns a request for the `sftp` subsystem into this event (any other subsystem is refused).
+  session.on('sftp', (accept) => {
+    const root = d.services.call('orchestrator.session.get', { sessionId, actor: actorOf(who) }, who).then((s) => {
+      if (!s.workspacePath || !existsSync(s.workspacePath)) throw new AppError('SERVICE_UNAVAILABLE', `session ${sessionId}'s workspace is not on this gateway's host`);
+      return s.workspacePath;
+    });
+    const sftp = accept();
+    root.catch((err: Error) => {
+      log.warn({ sessionId, user: who.userId, reason: err.message }, 'sftp refused');
+      sftp.end();
+    });
+    serveSftp(sftp, root, (op, p) => log.warn({ sessionId, user: who.userId, op, path: p, reason: 'outside the workspace' }, 'sftp request refused'));
+  });
+}
+
+/**
+ * The session's terminal over the channel: keystrokes go in through orchestrator.session.input, its
+ * `pty` output comes back from the session's live events. For an agent, the terminal attaches to the
+ * agent's tmux session first; closing the connection leaves both running.
+ */
+async function terminal(ch: ServerChannel, who: Principal, sessionId: string, agent: string | undefined, size: { cols: number; rows: number }, d: SshDeps): Promise<void> {
+  if (agent) await d.commands.agent(who, sessionId, 'shell.agent.status', { name: agent });
+  const listener = {
+    onEvent: (e: SessionEventV1) => {
+      if (e.kind !== 'output' || e.data.stream !== 'pty') return;
+      ch.write(e.data.encoding === 'base64' ? Buffer.from(e.data.data, 'base64') : e.data.data);
+    },
+  };
+  d.hub.add(sessionId, listener);
+  const input = (data: string) => d.services.call('orchestrator.session.input', { sessionId, data, actor: actorOf(who) }, who);
+  let chain = Promise.resolve();
+  const send = (data: string) => (chain = chain.then(() => input(data).then(() => undefined)).catch(() => undefined));
+  const done = () => d.hub.remove(sessionId, listener);
+  ch.on('close', done);
+  ch.on('end', () => {
+    done();
+    ch.end();
+  });
+  ch.on('data', (b: Buffer) => send(b.toString('utf8')));
+  await d.commands.resize(who, sessionId, size.cols, size.rows);
+  // Ctrl-U clears what may be typed already; then attach, or just show a prompt.
+  if (agent) send(`\u0015tmux -S /tmp/codeagent-agents/${agent}.sock attach -t ${agent}\r`);
+  else send('\r');
+}
+
+function endWith(ch: ServerChannel, message: string, code: number): void {
+  ch.stderr.write(message);
+  ch.exit(code);
+  ch.end();
+}
+
+/** The host key: read, or made (ed25519, 0600) on first start so clients see the same key after restarts. */
+async function loadHostKey(file: string): Promise<string> {
+  if (existsSync(file)) return readFile(file, 'utf8');
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const pair = utils.generateKeyPairSync('ed25519');
+  await writeFile(file, pair.private, { mode: 0o600, flag: 'wx' }).catch(() => undefined);
+  await chmod(file, 0o600).catch(() => undefined);
+  return readFile(file, 'utf8');
+}
