@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
-import { locate, restoreBackup, takeBackup } from '../admin/backup';
 import { CliError, ExitCode } from '../errors';
 import { withSpinner } from '../output';
 import type { Ctx } from '../context';
 
 type Run = (fn: (ctx: Ctx, ...args: any[]) => Promise<void>) => (...args: any[]) => Promise<void>;
+
+/** Loaded when an admin command runs: the database drivers would slow every other command's start. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily on purpose
+const backups = () => require('../admin/backup') as typeof import('../admin/backup');
 
 interface DataOptions {
   dataDir?: string;
@@ -31,6 +34,7 @@ export function adminCommands(program: Command, run: Run): void {
       .option('--no-workspace-snapshots', "leave the workspace snapshots' contents out (their index, in the workspace database, is always in)"),
   ).action(
     run(async (ctx, dir: string, o: DataOptions & { workspaceSnapshots: boolean }) => {
+      const { locate, takeBackup } = backups();
       const where = locate(process.env, o);
       const manifest = await withSpinner(ctx.out, 'backing up', () => takeBackup(dir, where, { workspaceSnapshots: o.workspaceSnapshots })).catch((err: Error) => {
         throw new CliError(`backup failed: ${err.message}`, ExitCode.error);
@@ -55,9 +59,11 @@ export function adminCommands(program: Command, run: Run): void {
       .option('--force', 'replace databases and secrets that already hold something (a replaced SQLite file is kept beside the new one)'),
   ).action(
     run(async (ctx, dir: string, o: DataOptions & { force?: boolean }) => {
+      const { locate, restoreBackup } = backups();
       const where = locate(process.env, o);
       const report = await withSpinner(ctx.out, 'restoring', () => restoreBackup(dir, where, { force: Boolean(o.force) })).catch((err: Error) => {
-        throw new CliError(`restore failed: ${err.message}`, ExitCode.conflict, 'restore into a fresh data folder and an empty database, or pass --force');
+        // Refused because something is already there (the message says how to replace it): a conflict.
+        throw new CliError(`restore failed: ${err.message}`, /--force/.test(err.message) ? ExitCode.conflict : ExitCode.error);
       });
       ctx.out.result(report, () => {
         ctx.out.line(`Restored ${dir} into ${where.dataDir}${where.databaseUrl ? ' and DATABASE_URL' : ''}:`);
