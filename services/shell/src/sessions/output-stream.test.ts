@@ -137,7 +137,8 @@ describe('OutputStream', () => {
     const sink = new FakeSink();
     const gate = deferred();
     sink.gate = () => gate.promise;
-    const s = new OutputStream('s1', sink, { maxChunkBytes: 1 << 20, highWaterBytes: 1 << 30, maxInFlight: 1 }, log);
+    // The default window (8 publishes awaiting confirms): terminal chunks still go one at a time.
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1 << 20, highWaterBytes: 1 << 30 }, log);
     // A program flooding the terminal with tiny reads while the first publish awaits its confirm...
     for (let i = 0; i < 5000; i++) void s.output(undefined, 'pty', Buffer.from(`${i % 10}`));
     // ...then the echo of a keystroke: it joins the queued chunk instead of queuing behind 5000 events.

@@ -25,6 +25,8 @@ interface Sent {
   again: () => Promise<void>;
   done: Promise<true | Error>;
   settle: (err?: Error) => void;
+  /** A chunk of terminal output. */
+  terminal?: boolean;
 }
 
 const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
@@ -139,6 +141,13 @@ export class OutputStream {
   private async pump(): Promise<void> {
     const window = Math.max(1, this.opts.maxInFlight ?? 8);
     for (;;) {
+      const head = this.queue[0];
+      if (head?.kind === 'output' && head.stream === 'pty' && this.inFlight.some((s) => s.terminal)) {
+        // One terminal chunk on its way at a time: reads meanwhile join the queued one, so a
+        // keystroke's echo waits behind one event, not behind a window of tiny ones.
+        await this.settleOldest();
+        continue;
+      }
       const item = this.queue.shift();
       if (!item) {
         // Nothing more to send: wait for the oldest confirm, or for more to send (which may join the window).
@@ -179,12 +188,14 @@ export class OutputStream {
     };
     // Bytes count against the high-water mark until the broker has confirmed them.
     const bytes = data.length;
-    return this.send('session.event', payload, (err) => {
+    const sent = this.send('session.event', payload, (err) => {
       this.queuedBytes -= bytes;
       if (this.queuedBytes <= this.opts.highWaterBytes / 2) this.releaseDrainWaiters(false);
       // Only reached when the stream was closed while retrying.
       if (err) this.log.error({ sessionId: this.sessionId, seq: payload.seq, err: err.message }, 'output dropped: session closed while the broker was unreachable');
     });
+    sent.terminal = item.stream === 'pty';
+    return sent;
   }
 
   private send<N extends EventName>(name: N, payload: EventPayload<N>, settle: (err?: Error) => void): Sent {
