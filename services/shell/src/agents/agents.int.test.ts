@@ -36,6 +36,7 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
   let client: Bus;
   let workspace: string;
   const changes: Change[] = [];
+  const notes: Array<{ sessionId: string; message: string; externalAgent?: { type: string } }> = [];
   const instanceId = `shell-agents-${process.pid}`;
   const of = (sessionId: string, name: string) => changes.filter((c) => c.sessionId === sessionId && c.name === name);
 
@@ -55,7 +56,10 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
     });
     service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver() }) }, { exitOnSignal: false });
     client = await Bus.connect({ url: broker.url, service: 'shell-agents-test', instanceId: 'client', logger: testLogger() });
-    await client.subscribe('shell-agents-test', { 'shell.agent.changed': async (p) => void changes.push(p) }, { durable: false, ordered: true });
+    await client.subscribe('shell-agents-test', {
+        'shell.agent.changed': async (p) => void changes.push(p),
+        'session.event': async (e) => void (e.kind === 'note' && notes.push({ sessionId: e.sessionId, ...(e.data as { message: string; externalAgent?: { type: string } }) })),
+      }, { durable: false, ordered: true });
   });
 
   afterAll(async () => {
@@ -95,6 +99,10 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
 
     const status = await client.request('shell.agent.status', { sessionId: 's-crash', name: 'fake' }, opts);
     expect(status).toMatchObject({ status: 'running', restarts: 2, failures: 2, lastExitCode: 3 });
+    // Each change is also a note in the session's log, in order.
+    await waitFor('seven notes in the log', () => notes.filter((n) => n.sessionId === 's-crash').length >= 7, { timeoutMs: 5_000 });
+    expect(notes.filter((n) => n.sessionId === 's-crash').map((n) => n.externalAgent?.type)).toEqual(['started', 'exited', 'restarting', 'started', 'exited', 'restarting', 'started']);
+    expect(notes.find((n) => n.sessionId === 's-crash' && n.externalAgent?.type === 'exited')?.message).toBe('outside agent fake crashed (exit 3, 1 straight failures)');
     // Its HOME is the state folder in the workspace: the run counter survived both crashes.
     expect(readFileSync(path.join(workspace, '.codeagent/agents/fake/runs'), 'utf8').trim()).toBe('3');
 

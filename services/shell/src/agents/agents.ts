@@ -2,7 +2,7 @@ import { AppError, type ExternalAgentStartBodyV1, type ExternalAgentV1 } from '@
 import type { Logger } from '@codeagent/telemetry';
 import type { SessionRegistry } from '../sessions/registry';
 import type { EventSink } from '../sessions/types';
-import { AgentSupervisor } from './supervisor';
+import { AgentSupervisor, type AgentChangeSink } from './supervisor';
 import { JailTmux } from './tmux';
 
 /**
@@ -32,7 +32,11 @@ export class ExternalAgents {
     const supervisor = new AgentSupervisor(spec.name, spec, {
       tmux: new JailTmux(sandbox, spec.name),
       log,
-      publish: (c) => this.sink.publish('shell.agent.changed', { sessionId, at: new Date().toISOString(), ...c }),
+      publish: async (c) => {
+        // A fact for whoever follows agents, and a `note` in the session's log (a kind every reader knows).
+        await this.sink.publish('shell.agent.changed', { sessionId, at: new Date().toISOString(), ...c });
+        await this.registry.append(sessionId, 'note', { message: describeChange(c), externalAgent: c });
+      },
     });
     agents.set(spec.name, supervisor);
     this.bySession.set(sessionId, agents);
@@ -85,5 +89,22 @@ export class ExternalAgents {
     const agent = this.bySession.get(sessionId)?.get(name);
     if (!agent) throw new AppError('NOT_FOUND', `session ${sessionId} has no outside agent named ${name}`, { details: { sessionId, name } });
     return agent;
+  }
+}
+
+/** One line for a person: "outside agent claude crashed (exit 1, 2 straight failures)". */
+function describeChange(c: Parameters<AgentChangeSink>[0]): string {
+  const who = `outside agent ${c.name}`;
+  switch (c.type) {
+    case 'started':
+      return `${who} started (run ${c.attempt})`;
+    case 'exited':
+      return c.exitCode === 0 ? `${who} exited cleanly` : `${who} crashed (exit ${String(c.exitCode)}, ${c.failures} straight failures)`;
+    case 'restarting':
+      return `${who} restarts in ${String(c.delayMs)} ms`;
+    case 'gave-up':
+      return `${who} gave up after ${c.failures} straight failures`;
+    case 'stopped':
+      return `${who} stopped`;
   }
 }

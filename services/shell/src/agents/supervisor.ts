@@ -182,6 +182,8 @@ export class AgentSupervisor {
       await this.deps.tmux.must(['respawn-pane', '-t', this.name]);
       return;
     }
+    // The jail was replaced (its shell died): its /tmp is new, so the socket's folder is made again.
+    await this.deps.tmux.prepare(this.stateDir);
     await this.deps.tmux.must(['-f', `${this.stateDir}/tmux.conf`, 'new-session', '-d', '-s', this.name, '-x', '200', '-y', '50', '-c', '/workspace', ...this.envArgs(), '--', ...this.paneCommand()]);
   }
 
