@@ -14,6 +14,7 @@ import { registerAuth } from './auth/hooks';
 import type { GatewayEnv } from './env';
 import { serviceClient, type ServiceClient } from './http/bus-call';
 import { gatewayMetrics } from './http/metrics';
+import { MemoryIdempotencyStore, registerIdempotency, type IdempotencyStore } from './http/idempotency';
 import { openapiTransform, openapiTransformObject } from './http/openapi';
 import { errorHandler, makeProblem, sendProblem } from './http/problem';
 import { adminRoutes } from './routes/admin';
@@ -43,6 +44,8 @@ export interface GatewayDeps {
   auth?: AuthService;
   /** Where request counts are kept (shared with socket commands); default: this process's memory. */
   rateLimits?: RateLimitCounter;
+  /** Where Idempotency-Keys and their answers are kept; default: this process's memory. */
+  idempotency?: IdempotencyStore;
   /** SSH public keys (absent when SSH is off). */
   sshKeys?: SshKeyStore;
 }
@@ -121,6 +124,9 @@ export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstanc
       return err;
     },
   });
+
+  // After auth and validation, before the handlers (http/idempotency.ts names the routes it covers).
+  registerIdempotency(app, deps.idempotency ?? new MemoryIdempotencyStore(), { ttlMs: env.GATEWAY_IDEMPOTENCY_TTL_MS });
 
   const services = serviceClient(deps.bus, { timeoutMs: env.GATEWAY_REQUEST_TIMEOUT_MS });
   const access = new SessionAccess(new SessionPlacements(services, { ttlMs: env.GATEWAY_PLACEMENT_TTL_MS, maxEntries: env.GATEWAY_PLACEMENT_MAX_SESSIONS }));

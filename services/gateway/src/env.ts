@@ -37,6 +37,8 @@ export const GatewayEnvShape = {
   GATEWAY_REFRESH_TOKEN_TTL_S: envInt(7 * 86_400, 60, 365 * 86_400),
   /** Requests per minute per user (or per IP when unauthenticated). */
   GATEWAY_RATE_LIMIT_PER_MINUTE: envInt(600, 1, 1_000_000),
+  /** How long an Idempotency-Key (session create, exec) and the answer it stands for are kept (default one day). */
+  GATEWAY_IDEMPOTENCY_TTL_MS: envInt(86_400_000, 1000, 30 * 86_400_000),
   /** How long a route waits for the service behind it, ms. */
   GATEWAY_REQUEST_TIMEOUT_MS: envInt(15_000, 50, 600_000),
   /**

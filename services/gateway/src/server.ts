@@ -10,6 +10,7 @@ import { openAuthStore, type AuthStore } from './repositories/auth-store';
 import { LOCAL_PRINCIPAL, type Principal } from './auth/principal';
 import { DbSshKeys, FileSshKeys } from './ssh/keys';
 import { startSshServer, type RunningSsh, type SshDeps } from './ssh/server';
+import { DbIdempotencyStore } from './http/idempotency';
 import { DbRateLimitCounter, MemoryRateLimitCounter } from './http/rate-limit';
 import { limitSocketCommands } from './http/socket-rate-limit';
 import { attachSockets } from './sockets/server';
@@ -67,7 +68,9 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
   // Team mode: counted in the gateway's database, so every replica on it shares each user's limit.
   const rateLimits = store ? new DbRateLimitCounter(store.db.client) : new MemoryRateLimitCounter();
   const sshKeys = !env.GATEWAY_SSH_ENABLED ? undefined : store ? new DbSshKeys(store.db.client) : new FileSshKeys(env.GATEWAY_SSH_AUTHORIZED_KEYS ?? path.join(os.homedir(), '.codeagent', 'authorized_keys'));
-  const { app, services, access, commands } = await buildApp({ env, bus, log, auth, rateLimits, sshKeys });
+  // Team mode: Idempotency-Keys in the same database, so a retry reaching another replica is answered too.
+  const idempotency = store ? new DbIdempotencyStore(store.db.client) : undefined;
+  const { app, services, access, commands } = await buildApp({ env, bus, log, auth, rateLimits, sshKeys, idempotency });
   const hub = new SessionHub();
   const io = attachSockets(app.server, { env, log, services, access, commands, hub, auth });
   limitSocketCommands(io.of('/v1'), rateLimits, { max: env.GATEWAY_RATE_LIMIT_PER_MINUTE, windowMs: 60_000, log });

@@ -2,6 +2,7 @@ import * as contracts from '@codeagent/contracts';
 import { ErrorCodes } from '@codeagent/contracts';
 import type { SwaggerTransform, SwaggerTransformObject } from '@fastify/swagger';
 import { createJsonSchemaTransform, createJsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { IDEMPOTENT_ROUTES } from './idempotency';
 import { z } from 'zod';
 
 // The OpenAPI document at /docs, generated from the zod schemas the routes validate with:
@@ -96,6 +97,7 @@ export const openapiTransformObject: SwaggerTransformObject = (input) => {
       const op = item[method] as Json | undefined;
       if (!op) continue;
       op.operationId ??= operationIdOf(method, path);
+      if (IDEMPOTENT_ROUTES.has(`${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`)) documentIdempotency(op);
       if (NOT_API.test(path)) continue;
       op.responses ??= {};
       for (const [status, codes] of ERROR_STATUSES) {
@@ -106,6 +108,20 @@ export const openapiTransformObject: SwaggerTransformObject = (input) => {
   prune(doc);
   return doc;
 };
+
+function documentIdempotency(op: Json): void {
+  op.parameters = [
+    ...(op.parameters ?? []),
+    {
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description: 'Any unique string (a UUID): a retry with the same key, by the same user, with the same request gets the first answer (header Idempotency-Replayed: true) instead of doing it again; kept GATEWAY_IDEMPOTENCY_TTL_MS',
+      schema: { type: 'string', minLength: 1, maxLength: 255 },
+    },
+  ];
+  op.responses['422'] = { description: 'IDEMPOTENCY_KEY_REUSED: the key was used with a different request', content: { 'application/problem+json': { schema: PROBLEM_REF } } };
+}
 
 /** Drops the component schemas no operation reaches, directly or through another component. */
 function prune(doc: Json): void {
