@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, startStack, waitFor, type Stack } from '@codeagent/testing';
+import { io } from 'socket.io-client';
 
 // Outside agents and SSH through the whole stack (every service a real process, local mode): a fake
 // CLI agent started over REST runs in the session's jail under its supervisor and answers keys sent
@@ -77,8 +78,35 @@ describe('outside agents over REST', () => {
     expect((await api('POST', `${base}/fake/keys`, { keys: 'over rest', enter: true })).status).toBe(200);
     await waitFor('the answer on screen', async () => ((await api('GET', `${base}/fake/screen?lines=20`)).body.text as string).includes('answer: over rest'), { timeoutMs: 10_000 });
     expect((await api('GET', base)).body.agents.map((a: { name: string }) => a.name)).toEqual(['fake']);
+    // The supervisor's changes are in the session's log, as notes.
+    const notes = ((await api('GET', `/api/v1/sessions/${sessionId}/events?limit=10000`)).body.events as Array<{ kind: string; data: any }>).filter((e) => e.kind === 'note' && e.data.externalAgent);
+    expect(notes.map((e) => e.data.externalAgent.type)).toEqual(['started', 'exited', 'restarting', 'started']);
+    expect(notes[1]!.data).toMatchObject({ message: 'outside agent fake crashed (exit 9, 1 straight failures)', externalAgent: { name: 'fake', exitCode: 9 } });
     expect((await api('GET', `${base}/nobody`)).status).toBe(404);
     expect((await api('POST', base, { name: 'Bad Name', command: 'x' })).status).toBe(400);
+  }, 60_000);
+});
+
+describe('outside agents over Socket.IO', () => {
+  test('/agent-keys reaches the agent and /agent-screen shows its answer; a bad command is an error', async () => {
+    const socket = io(`${stack.url}/v1`, { transports: ['websocket'], reconnection: false });
+    const replies = new Map<string, any>();
+    socket.on('message', (m: any) => m.type !== 'stream' && m.type !== 'status' && replies.set(m.id, m));
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const send = async (command: string, payload: Record<string, unknown>) => {
+      const id = `${command}-${Math.random().toString(36).slice(2)}`;
+      socket.emit('message', { id, type: 'command', timestamp: new Date().toISOString(), payload: { command, context: { sessionId }, ...payload }, metadata: { version: '1', client: 'e2e' } });
+      return waitFor(`the reply to ${command}`, () => replies.get(id), { timeoutMs: 10_000 });
+    };
+    try {
+      expect((await send('/agent-keys', { args: ['fake', 'over socket'], enter: true })).payload).toEqual({ ok: true });
+      await waitFor('the answer on the socket screen', async () => String((await send('/agent-screen', { args: ['fake'], lines: 10 })).payload.text).includes('answer: over socket'), { timeoutMs: 10_000 });
+      expect((await send('/agent-status', { args: ['fake'] })).payload).toMatchObject({ name: 'fake', status: 'running' });
+      expect(await send('/agent-keys', { args: ['fake'] })).toMatchObject({ type: 'error', payload: { code: 'VALIDATION_FAILED' } });
+      expect(await send('/agent-status', { args: ['nobody'] })).toMatchObject({ type: 'error', payload: { code: 'NOT_FOUND' } });
+    } finally {
+      socket.disconnect();
+    }
   }, 60_000);
 });
 
