@@ -53,7 +53,7 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
     expect(await exec('echo $HELLO; echo err >&2; exit 3')).toMatchObject({ exitCode: 3, stdout: 'world\n', stderr: 'err\n' });
     expect((await exec('cd /tmp && ls /sys/class/net')).stdout).toBe('lo\n');
     expect((await exec('pwd')).stdout).toBe('/tmp\n');
-    expect(await client.request('shell.close', { sessionId: 'dk1' }, { instanceId, timeoutMs: 30_000 })).toEqual({ closed: true });
+    expect(await client.request('shell.close', { sessionId: 'dk1' }, { instanceId, timeoutMs: 30_000 })).toMatchObject({ closed: true });
     await waitFor('the container to be gone', async () => (await docker.docker.listContainers({ all: true, filters: { label: ['codeagent.sandbox'] } })).every((c) => !c.Labels['codeagent.sandbox']?.startsWith('dk1-')));
   });
   test('a project that brings a Dockerfile: shell.open with dockerfile builds and runs its image', async () => {
@@ -69,6 +69,24 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
     await expect(
       client.request('shell.open', { sessionId: 'dk3', workspaceDir: workspace, network: 'none', limits: {}, env: {}, driver: 'docker', dockerfile: '../../etc/passwd' }, { timeoutMs: 30_000 }),
     ).rejects.toMatchObject({ code: 'PATH_OUTSIDE_WORKSPACE' });
-    expect(await client.request('shell.close', { sessionId: 'dk2' }, { instanceId, timeoutMs: 30_000 })).toEqual({ closed: true });
+    expect(await client.request('shell.close', { sessionId: 'dk2' }, { instanceId, timeoutMs: 30_000 })).toMatchObject({ closed: true });
+  });
+
+  test("a devcontainer's remoteUser and postCreateCommand: run as that user before the reply; a failing one fails the open and leaves no container", async () => {
+    const open = (sessionId: string, postCreateCommand: string) =>
+      client.request('shell.open', { sessionId, workspaceDir: workspace, network: 'none', limits: {}, env: {}, driver: 'docker', image, user: '4321:4321', postCreateCommand }, { timeoutMs: 30_000 });
+    const opened = await open('dk4', 'id -u > /tmp/made-by');
+    // Listed with its container, in the reply and in shell.list.
+    expect(opened).toMatchObject({ driver: 'docker', container: expect.stringMatching(/^codeagent-dk4-/) });
+    expect((await client.request('shell.list', {}, { instanceId, timeoutMs: 30_000 })).sessions).toContainEqual(expect.objectContaining({ sessionId: 'dk4', driver: 'docker', container: opened.container }));
+    expect((await client.request('shell.exec', { sessionId: 'dk4', command: 'cat /tmp/made-by; id -u' }, { instanceId, timeoutMs: 30_000 })).stdout).toBe('4321\n4321\n');
+    await client.request('shell.close', { sessionId: 'dk4' }, { instanceId, timeoutMs: 30_000 });
+
+    await expect(open('dk5', 'echo setting up; echo broken >&2; exit 7')).rejects.toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringMatching(/postCreateCommand exited with 7: setting up \| broken/) });
+    expect((await docker.docker.listContainers({ all: true, filters: { label: ['codeagent.sandbox'] } })).filter((c) => c.Labels['codeagent.sandbox']?.startsWith('dk5-'))).toEqual([]);
+    // Not for jails: nothing there would run it as asked.
+    await expect(
+      client.request('shell.open', { sessionId: 'dk6', workspaceDir: workspace, network: 'none', limits: {}, env: {}, driver: 'bubblewrap', postCreateCommand: 'true' }, { timeoutMs: 30_000 }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
   });
 });
