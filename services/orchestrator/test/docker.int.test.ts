@@ -109,7 +109,7 @@ d('sessions in Docker chosen by project discovery (real orchestrator, workspace,
     shell = undefined;
   }, 120_000);
 
-  test('a Dockerfile project: its image is built, the session runs in its container with limits in force, no network, output in the log; close leaves no container', async () => {
+  test('a Dockerfile project: its image is built, the session runs in its container with limits in force, no network, output in the log and its terminal; close leaves no container', async () => {
     shell = await startShell(engine.host!, 'shell-docker');
     const dir = project('built', { Dockerfile: `FROM ${image}\nRUN echo from-dockerfile > /etc/made-by\n`, 'hello.txt': 'hello from the project\n' });
     const p = await req<ProjectV1>('orchestrator.project.create', { name: 'built', source: { path: dir } });
@@ -135,6 +135,10 @@ d('sessions in Docker chosen by project discovery (real orchestrator, workspace,
     expect((await exec(s.id, 'ls /sys/class/net')).stdout).toBe('lo\n');
     expect((await exec(s.id, `wget -T 3 -q -O- ${hostUrl}`)).exitCode).not.toBe(0);
     expect(await fetch(hostUrl).then((r) => r.text())).toBe('host reached\n');
+    // The terminal: the same contract as a jail's (opened on first input, its output streamed as `pty`).
+    await req('orchestrator.session.input', { sessionId: s.id, data: 'echo pty-$((6*7)); cat /etc/made-by\n' });
+    const ptyText = () => client.live.filter((e) => e.sessionId === s.id && e.kind === 'output' && (e.data as { stream: string }).stream === 'pty').map((e) => (e.data as { data: string }).data).join('');
+    await waitFor('the terminal to answer from the container', () => /pty-42[\s\S]*from-dockerfile/.test(ptyText()), { timeoutMs: 20_000, intervalMs: 50 });
 
     const closed = await req<SessionV1>('orchestrator.session.close', { sessionId: s.id });
     expect(closed.status).toBe('closed');
