@@ -86,3 +86,4 @@ const SECRET_NAME = /(SECRET|PASSWORD|TOKEN|KEY|CREDENTIAL)/i;
 function redact(name: string, value: string): string {
   return SECRET_NAME.test(name) ? '[redacted]' : value;
 }
+export { createSecretBox, loadSecretKey, type SecretBox } from './secret-box';

@@ -2,7 +2,8 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-// Provider keys at rest: AES-256-GCM, a fresh 12-byte IV per value, the 16-byte tag kept beside it.
+// Secrets at rest (provider keys in the orchestrator, outside agents' env in the shell): AES-256-GCM,
+// a fresh 12-byte IV per value, the 16-byte tag kept beside it.
 // Stored form: "v1:<iv b64>:<tag b64>:<ciphertext b64>", so a future key rotation can add "v2".
 
 export interface SecretBox {
@@ -10,14 +11,16 @@ export interface SecretBox {
   open(sealed: string): string;
 }
 
-/** The key from ORCHESTRATOR_SECRET_KEY (64 hex chars or 32 bytes base64), else a generated 0600 key file under dataDir. */
-export function loadSecretKey(envKey: string | undefined, dataDir: string): Buffer {
+/**
+ * The key from the environment variable `envName` (64 hex chars or 32 bytes base64), else the 0600 key
+ * file `file`, generated on first use (by whichever replica gets there first; the others read it).
+ */
+export function loadSecretKey(envKey: string | undefined, file: string, envName: string): Buffer {
   if (envKey) {
     const key = /^[0-9a-f]{64}$/i.test(envKey) ? Buffer.from(envKey, 'hex') : Buffer.from(envKey, 'base64');
-    if (key.length !== 32) throw new Error('ORCHESTRATOR_SECRET_KEY must be 32 bytes (64 hex characters or base64)');
+    if (key.length !== 32) throw new Error(`${envName} must be 32 bytes (64 hex characters or base64)`);
     return key;
   }
-  const file = path.join(dataDir, 'orchestrator', 'secret.key');
   if (existsSync(file)) {
     const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
     if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte hex key`);

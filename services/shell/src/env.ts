@@ -93,6 +93,8 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
       SHELL_EGRESS_DENIED_WINDOW_MS: envInt(10_000, 100, 3_600_000),
       /** Distinct refused-egress events per session and window; beyond it they are summed up in one event. */
       SHELL_EGRESS_DENIED_MAX_EVENTS: envInt(20, 1, 10_000),
+      /** Seals outside agents' env in their state folder (64 hex chars or 32 bytes base64); unset: DATA_DIR/shell/secret.key, made on first start. */
+      SHELL_SECRET_KEY: z.string().min(1).optional(),
       /** The Docker engine (`unix:///var/run/docker.sock` when unset), as the docker CLI reads it. */
       DOCKER_HOST: z.string().optional(),
     },

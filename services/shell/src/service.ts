@@ -2,6 +2,8 @@ import type { Bus } from '@codeagent/bus';
 import type { SandboxDriver } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import type { ServiceEnv } from './env';
+import path from 'node:path';
+import { createSecretBox, loadSecretKey } from '@codeagent/config';
 import { ExternalAgents } from './agents/agents';
 import { shellHandlers } from './handlers';
 import { SessionRegistry } from './sessions/registry';
@@ -32,7 +34,8 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
     });
     const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
     await removeLeftovers(drivers, log);
-    const agents = new ExternalAgents(registry, bus, log.child({ component: 'agents' }));
+    const secrets = createSecretBox(loadSecretKey(env.SHELL_SECRET_KEY, path.join(env.DATA_DIR, 'shell', 'secret.key'), 'SHELL_SECRET_KEY'));
+    const agents = new ExternalAgents(registry, bus, secrets, log.child({ component: 'agents' }));
     return {
       handlers: shellHandlers({ registry, stdio, agents }),
       checks: async () => {

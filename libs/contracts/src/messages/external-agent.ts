@@ -27,8 +27,12 @@ export const ExternalAgentStartBodyV1 = z
     /** The program, looked up on the jail's PATH (e.g. `claude`); no shell parses it. */
     command: z.string().min(1).max(4096),
     args: z.array(z.string().max(65_536)).max(256).default([]),
-    /** SECRET: extra environment (e.g. an API key); kept in memory by the shell only and never returned. */
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string().max(65_536)).default({}),
+    /**
+     * SECRET: extra environment (e.g. an API key), never returned. Stored sealed (AES-256-GCM, the shell's
+     * key) in the agent's state folder; when absent, the env stored by the last start of this agent
+     * with the same command is used again (so a reopened session needs no key handed over again).
+     */
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'), z.string().max(65_536)).optional(),
     restart: ExternalAgentRestartV1.default({ maxFailures: 5, baseDelayMs: 2000 }),
   })
   .strict();

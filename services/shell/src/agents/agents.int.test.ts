@@ -19,7 +19,7 @@ type Change = EventPayload<'shell.agent.changed'>;
  */
 const FAKE_AGENT = `#!/bin/sh
 n=$(cat "$HOME/runs" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$HOME/runs"
-echo "run $n in $(pwd) as $(id -u)"
+echo "run $n in $(pwd) as $(id -u) token=\${SECRET_TOKEN:-none}"
 if [ "$n" -le "\${CRASHES:-0}" ]; then exit 3; fi
 trap 'echo "interrupted"' INT
 while true; do
@@ -157,6 +157,18 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
     await expect(client.request('shell.agent.status', { sessionId: 's-two', name: 'nobody' }, opts)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(client.request('shell.agent.status', { sessionId: 's-none', name: 'one' }, opts)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(client.request('shell.agent.start', { sessionId: 's-two', name: 'Bad Name', command: 'x', args: [], env: {}, restart: { maxFailures: 5, baseDelayMs: 1 } }, opts)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+
+    // The env is kept sealed with the agent's definition; a start without env (same command) reuses it.
+    const stored = readFileSync(path.join(workspace, '.codeagent/agents/one/agent.json'), 'utf8');
+    expect(stored).not.toContain('s3cret');
+    expect(JSON.parse(stored)).toMatchObject({ name: 'one', command: '/workspace/agent.sh', envNames: ['CRASHES', 'SECRET_TOKEN'], sealedEnv: expect.stringMatching(/^v1:/) });
+    const again = await client.request('shell.agent.start', { sessionId: 's-two', name: 'one', command: '/workspace/agent.sh', args: [], restart: { maxFailures: 5, baseDelayMs: 50 } }, opts);
+    expect(again).toMatchObject({ status: 'running', envNames: ['CRASHES', 'SECRET_TOKEN'] });
+    await waitFor('the reused token', async () => (await screen('s-two', 'one')).text.includes('token=s3cret'), { timeoutMs: 10_000 });
+    // Another command does not get it.
+    await client.request('shell.agent.stop', { sessionId: 's-two', name: 'one' }, opts);
+    await client.request('shell.agent.start', { sessionId: 's-two', name: 'one', command: 'sh', args: ['-c', 'echo "other token=${SECRET_TOKEN:-none}"; exec cat'], restart: { maxFailures: 5, baseDelayMs: 50 } }, opts);
+    await waitFor('the other command without the token', async () => (await screen('s-two', 'one')).text.includes('other token=none'), { timeoutMs: 10_000 });
 
     // Closing the session ends its agents without a restart or a crash event.
     const before = of('s-two', 'two').length;

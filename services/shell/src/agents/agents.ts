@@ -1,9 +1,13 @@
+import type { SecretBox } from '@codeagent/config';
 import { AppError, type ExternalAgentStartBodyV1, type ExternalAgentV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { SessionRegistry } from '../sessions/registry';
 import type { EventSink } from '../sessions/types';
-import { AgentSupervisor, type AgentChangeSink } from './supervisor';
+import { AgentSupervisor, stateFolder, type AgentChangeSink, type AgentSpec } from './supervisor';
 import { JailTmux } from './tmux';
+
+/** The agent's definition in its state folder, its env sealed. */
+const STORED_SPEC = 'agent.json';
 
 /**
  * The outside agents of every session this replica holds, by session and name. A session's agents
@@ -15,6 +19,7 @@ export class ExternalAgents {
   constructor(
     private readonly registry: SessionRegistry,
     private readonly sink: EventSink,
+    private readonly secrets: SecretBox,
     private readonly log: Logger,
   ) {
   }
@@ -29,8 +34,11 @@ export class ExternalAgents {
     }
     if (existing) await existing.stop({ publish: false });
     const log = this.log.child({ sessionId, agent: spec.name });
-    const supervisor = new AgentSupervisor(spec.name, spec, {
-      tmux: new JailTmux(sandbox, spec.name),
+    const tmux = new JailTmux(sandbox, spec.name);
+    const stored = `/workspace/${stateFolder(spec.name)}/${STORED_SPEC}`;
+    const settled: AgentSpec = { ...spec, env: spec.env ?? (await this.storedEnv(tmux, stored, spec)) };
+    const supervisor = new AgentSupervisor(spec.name, settled, {
+      tmux,
       log,
       publish: async (c) => {
         // A fact for whoever follows agents, and a `note` in the session's log (a kind every reader knows).
@@ -46,6 +54,9 @@ export class ExternalAgents {
       agents.delete(spec.name);
       throw err;
     }
+    // The definition, env sealed with the shell's key (which never enters the jail), kept with the agent's state.
+    const { env, ...rest } = settled;
+    await tmux.writeFile(stored, `${JSON.stringify({ ...rest, envNames: Object.keys(env).sort(), sealedEnv: this.secrets.seal(JSON.stringify(env)) }, null, 2)}\n`);
     return supervisor.view();
   }
 
@@ -77,6 +88,24 @@ export class ExternalAgents {
     const agents = this.bySession.get(sessionId);
     this.bySession.delete(sessionId);
     await Promise.allSettled([...(agents?.values() ?? [])].map((a) => a.stop({ publish: false })));
+  }
+
+  /** The env sealed by this agent's last start, when it ran the same command; else none. */
+  private async storedEnv(tmux: JailTmux, file: string, spec: ExternalAgentStartBodyV1): Promise<Record<string, string>> {
+    const text = await tmux.readFile(file);
+    if (text === undefined) return {};
+    let stored: { command?: unknown; sealedEnv?: unknown };
+    try {
+      stored = JSON.parse(text) as typeof stored;
+    } catch {
+      return {};
+    }
+    if (stored.command !== spec.command || typeof stored.sealedEnv !== 'string') return {};
+    try {
+      return JSON.parse(this.secrets.open(stored.sealedEnv)) as Record<string, string>;
+    } catch {
+      throw new AppError('INVALID_STATE', `the env stored for outside agent ${spec.name} cannot be opened (sealed with another key, or changed); start it with env again`);
+    }
   }
 
   /** Shutdown: every session's agents. */

@@ -15,6 +15,9 @@ export function stateFolder(name: string): string {
   return path.posix.join('.codeagent', 'agents', name);
 }
 
+/** What a supervisor runs: the start request with its env settled (given, or opened from the sealed copy). */
+export type AgentSpec = ExternalAgentStartBodyV1 & { env: Record<string, string> };
+
 /** Supervisor changes go out through this (the bus in the service, an array in tests). */
 export type AgentChangeSink = (change: Omit<ShellAgentChangedV1, 'sessionId' | 'at'>) => Promise<void>;
 
@@ -45,7 +48,7 @@ export class AgentSupervisor {
 
   constructor(
     readonly name: string,
-    private readonly spec: ExternalAgentStartBodyV1,
+    private readonly spec: AgentSpec,
     private readonly deps: SupervisorDeps,
   ) {}
 

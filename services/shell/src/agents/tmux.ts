@@ -64,6 +64,16 @@ export class JailTmux {
     if (code !== 0) throw new AppError('INTERNAL', `could not prepare ${stateDir} in the jail (exit ${String(code)}): ${Buffer.concat(stderr).toString('utf8').trim()}`);
   }
 
+  /** Writes a small file in the jail (as the jail's user), replacing it. */
+  async writeFile(file: string, content: string): Promise<void> {
+    const proc = await this.spawn(['sh', '-c', 'cat > "$1.tmp" && mv "$1.tmp" "$1"', 'sh', file]);
+    proc.stdout.resume();
+    proc.stderr.resume();
+    proc.stdin.end(content);
+    const code = await proc.exited;
+    if (code !== 0) throw new AppError('INTERNAL', `could not write ${file} in the jail (exit ${String(code)})`);
+  }
+
   /** A small file in the jail, or undefined when it cannot be read. */
   async readFile(file: string): Promise<string | undefined> {
     const proc = await this.spawn(['cat', file]);
