@@ -42,6 +42,8 @@ export async function startStack(
     CODEAGENT_BUS_SECRET: TEST_BUS_SECRET,
     DATA_DIR: dataDir,
     GATEWAY_PORT: String(gatewayPort),
+    // A free port each: stacks running side by side do not contend for SSH's default 2222.
+    GATEWAY_SSH_PORT: '0',
     ORCHESTRATOR_PORT: '0',
     WORKSPACE_PORT: '0',
     SHELL_PORT: '0',

@@ -16,7 +16,7 @@ export interface TestGateway extends RunningGateway {
 /** A real gateway on a real port (127.0.0.1, port 0) on the test's own vhost. */
 export async function startTestGateway(brokerUrl: string, env: Record<string, string> = {}): Promise<TestGateway> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'gw-test-'));
-  const parsed = loadServiceEnv({ RABBITMQ_URL: brokerUrl, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, DATA_DIR: dataDir, GATEWAY_PORT: '0', LOG_LEVEL: 'silent', ...env });
+  const parsed = loadServiceEnv({ RABBITMQ_URL: brokerUrl, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, DATA_DIR: dataDir, GATEWAY_PORT: '0', GATEWAY_SSH_PORT: '0', LOG_LEVEL: 'silent', ...env });
   const log = testLogger('gateway');
   const bus = await Bus.connect({ url: brokerUrl, service: 'gateway', instanceId: `gw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, logger: log });
   const gw = await startGateway({ env: parsed, bus, log });
