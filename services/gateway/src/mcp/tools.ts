@@ -104,7 +104,8 @@ const registerSessionTools: Register = (server, ctx) => {
   server.registerTool(
     'create_session',
     {
-      description: 'Open a session: an isolated copy-on-write workspace of a project (or a local folder or git repository) with a jailed shell over it. Give projectId, path or git.',
+      description:
+        "Open a session: an isolated copy-on-write workspace of a project (or a local folder or git repository) with a jailed shell over it. Give projectId, path or git. It runs in Docker when the project's files define an image (a Dockerfile or devcontainer.json), else in a Bubblewrap jail; `driver` overrides.",
       inputSchema: {
         projectId: Id.optional(),
         path: z.string().min(1).max(4096).optional().describe('a local folder on the platform host, copied'),
@@ -112,17 +113,20 @@ const registerSessionTools: Register = (server, ctx) => {
         ref: z.string().min(1).max(400).optional(),
         sandbox: SandboxSpecV1.optional(),
         workspacePolicy: z.enum(['remove', 'keep']).optional(),
+        driver: z.enum(['bubblewrap', 'docker']).optional().describe("the sandbox, instead of what the project's files ask for"),
+        fallbackToBubblewrap: z.boolean().optional().describe('a Docker project on a host without an engine runs in a jail instead of failing'),
       },
     },
-    guarded(async (a: { projectId?: string; path?: string; git?: string; ref?: string; sandbox?: z.infer<typeof SandboxSpecV1>; workspacePolicy?: 'remove' | 'keep' }) => {
+    guarded(async (a: { projectId?: string; path?: string; git?: string; ref?: string; sandbox?: z.infer<typeof SandboxSpecV1>; workspacePolicy?: 'remove' | 'keep'; driver?: 'bubblewrap' | 'docker'; fallbackToBubblewrap?: boolean }) => {
       const given = [a.projectId, a.path, a.git].filter(Boolean).length;
       if (given !== 1) return { isError: true, content: [{ type: 'text', text: 'VALIDATION_FAILED: give exactly one of projectId, path or git' }] };
       const source = a.path ? { path: a.path } : a.git ? { git: a.git, ...(a.ref ? { ref: a.ref } : {}) } : undefined;
       const s = await services.call(
         'orchestrator.session.create',
-        { ...(a.projectId ? { projectId: a.projectId } : { source }), sandbox: a.sandbox, workspacePolicy: a.workspacePolicy, owner: who.userId, actor: actorOf(who) },
+        { ...(a.projectId ? { projectId: a.projectId } : { source }), sandbox: a.sandbox, workspacePolicy: a.workspacePolicy, driver: a.driver, fallbackToBubblewrap: a.fallbackToBubblewrap, owner: who.userId, actor: actorOf(who) },
         who,
-        { timeoutMs: 180_000 },
+        // A docker session may build its project's image first (the orchestrator allows 10 min for it).
+        { timeoutMs: 12 * 60_000 },
       );
       access.remember(s);
       return jsonResult(s, `Session ${s.id} is ${s.status}.\n${JSON.stringify(s, null, 2)}`);
