@@ -129,9 +129,10 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
         if (gone) log.info({ gone }, 'session events pruned (retention)');
       });
       if (env.ORCHESTRATOR_SESSION_IDLE_MS > 0) every(Math.min(env.ORCHESTRATOR_SESSION_IDLE_MS / 4, 30_000), 'idle check', () => manager.closeIdle());
-      // A project's files change outside the platform (it is the user's folder): what they ask for is read again.
+      // A project's files change outside the platform (it is the user's folder): what they ask for is read
+      // again. A remote git project has no folder to read (the workspace says so at once): its sessions' are.
       every(env.ORCHESTRATOR_DISCOVERY_MS, 'project discovery', async () => {
-        for (const p of await projectsRepo.list()) if (p.source.kind !== 'git' || p.discovery) await projects.rediscover(p);
+        for (const p of await projectsRepo.list()) await projects.rediscover(p);
       });
       every(env.ORCHESTRATOR_TASKS_SYNC_MS, 'TASKS.md check', async () => {
         for (const p of await projectsRepo.list()) {
