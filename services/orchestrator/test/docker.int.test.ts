@@ -77,7 +77,7 @@ d('sessions in Docker chosen by project discovery (real orchestrator, workspace,
     client = await connectClient(broker.url);
     workspace = spawnTs('services/workspace/src/main.ts', { RABBITMQ_URL: broker.url, DATA_DIR: dataDir, INSTANCE_ID: 'workspace-docker', WORKSPACE_PORT: '0' });
     await waitFor('workspace to start', () => workspace.output().includes('"service started"'), { timeoutMs: 60_000, intervalMs: 100 });
-    orch = await startOrchestrator({ RABBITMQ_URL: broker.url, ...db.env, INSTANCE_ID: 'orch-docker', ORCHESTRATOR_RECONCILE_MS: '0', ORCHESTRATOR_TASKS_SYNC_MS: '0', ORCHESTRATOR_DISCOVERY_MS: '0' });
+    orch = await startOrchestrator({ RABBITMQ_URL: broker.url, ...db.env, INSTANCE_ID: 'orch-docker', ORCHESTRATOR_RECONCILE_MS: '0', ORCHESTRATOR_TASKS_SYNC_MS: '0', ORCHESTRATOR_DISCOVERY_MS: '300' });
   }, 180_000);
 
   afterAll(async () => {
@@ -179,7 +179,7 @@ d('sessions in Docker chosen by project discovery (real orchestrator, workspace,
     expect(await containersOf(s.id)).toEqual([]);
   }, 240_000);
 
-  test('a language project runs in a jail with what it lacks reported; a session may override the driver with docker', async () => {
+  test('a language project runs in a jail with what it lacks reported; a session may override the driver with docker; a Dockerfile added later moves it to Docker', async () => {
     shell ??= await startShell(engine.host!, 'shell-docker');
     const dir = project('lang', { 'mix.exs': '', 'hello.txt': 'hi\n' });
     const p = await req<ProjectV1>('orchestrator.project.create', { name: 'lang', source: { path: dir } });
@@ -195,6 +195,13 @@ d('sessions in Docker chosen by project discovery (real orchestrator, workspace,
     expect((await exec(boxed.id, 'cat hello.txt; ls /bin/busybox')).stdout).toBe('hi\n/bin/busybox\n');
     await Promise.all([jail, boxed].map((x) => req('orchestrator.session.close', { sessionId: x.id })));
     expect(await containersOf(boxed.id)).toEqual([]);
+
+    // Its files change outside the platform: the project's discovery follows, and so do its next sessions.
+    writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${image}\n`);
+    await waitFor('the project to be discovered again', async () => (await req<ProjectV1>('orchestrator.project.get', { projectId: p.id })).discovery?.tier === 'dockerfile', { timeoutMs: 20_000, intervalMs: 200 });
+    const next = await req<SessionV1>('orchestrator.session.create', { projectId: p.id });
+    expect(next).toMatchObject({ status: 'ready', driver: 'docker' });
+    await req('orchestrator.session.close', { sessionId: next.id });
   }, 240_000);
 
   test('a shell killed with its containers running: the next shell on the host removes them at start', async () => {
