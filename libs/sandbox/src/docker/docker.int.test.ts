@@ -177,6 +177,50 @@ d('DockerDriver (real engine)', () => {
     }
   });
 
+  test('the built-image cache keeps to its size: the least recently used unused image goes, the one in use and the newest stay', async () => {
+    const { writeFileSync } = await import('node:fs');
+    // A cache of 0 bytes: after a build, every other built image that no container uses is removed.
+    const tiny = new DockerDriver({ dockerHost: engine.host, pull: false, buildNetwork: 'none', imageCacheMb: 0 });
+    const ws = mkdtempSync(path.join(os.tmpdir(), 'dockcache-'));
+    const tags = async () => (await tiny.docker.listImages({ filters: { reference: ['codeagent-project:*'] } })).flatMap((i) => i.RepoTags ?? []);
+    try {
+      const build = async (name: string) => {
+        writeFileSync(path.join(ws, name), `FROM ${image}\nRUN echo ${name} > /etc/which\n`);
+        const sb = await tiny.open({ workspaceDir: ws, dockerfile: name });
+        open.push(sb);
+        return sb;
+      };
+      const a = await build('A.Dockerfile');
+      await a.close();
+      const b = await build('B.Dockerfile'); // A's image is unused now: it goes
+      const afterB = await tags();
+      expect(afterB).toHaveLength(1);
+      const c = await build('C.Dockerfile'); // B's is in use by a container: the engine keeps it
+      const afterC = await tags();
+      expect(afterC).toEqual(expect.arrayContaining([...afterB, expect.any(String)]));
+      expect(afterC).toHaveLength(2);
+      expect((await c.exec('cat /etc/which')).stdout).toBe('C.Dockerfile\n');
+      await Promise.all([b.close(), c.close()]);
+    } finally {
+      rmSync(ws, { recursive: true, force: true });
+    }
+  });
+
+  test('removeLeftovers() removes the containers of a dead process of this host, not those of a live one', async () => {
+    const live = await openSandbox();
+    const dead = await driver.docker.createContainer({
+      Image: image,
+      Cmd: ['sleep', '300'],
+      // A pid that no process has (pid_max is at most 2^22).
+      Labels: { 'codeagent.sandbox': 'leftover-1', 'codeagent.host': os.hostname(), 'codeagent.pid': String(2 ** 22 + 1) },
+    });
+    await dead.start();
+    const removed = await driver.removeLeftovers();
+    expect(removed).toHaveLength(1);
+    await expect(dead.inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect((await live.exec('echo still here')).stdout).toBe('still here\n');
+  });
+
   test('available() names the missing engine; open() then refuses with SANDBOX_UNAVAILABLE', async () => {
     const none = new DockerDriver({ dockerHost: 'unix:///nonexistent/docker.sock' });
     const a = await none.available();
