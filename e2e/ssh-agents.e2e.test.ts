@@ -116,6 +116,13 @@ describe('SSH into the session', () => {
     expect(r.stdout).toContain('in /workspace');
     expect(r.stderr).toContain('oops');
     expect(r.status).toBe(7);
+    // Output streams from the session's events: more than the reply holds (1 MiB) arrives whole, in order.
+    const big = spawnSync('ssh', [...sshArgs(path.join(keys, 'good')), `${sessionId}@127.0.0.1`, 'seq 1 300000'], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
+    expect(big.status).toBe(0);
+    const lines = big.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(300000);
+    expect(lines[0]).toBe('1');
+    expect(lines.at(-1)).toBe('300000');
   }, 60_000);
 
   test('a wrong key, an unknown session and a malformed user are refused', () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +34,9 @@ export interface RunningSsh {
   port: number;
   close(): Promise<void>;
 }
+
+/** How long a command's completion event may trail the shell's reply before the reply's output is used instead. */
+const COMPLETION_GRACE_MS = 10_000;
 
 /** `<sessionId>` or `<sessionId>+<agentName>`. */
 function parseUser(username: string): { sessionId: string; agent?: string } | undefined {
@@ -115,16 +119,7 @@ function handleSession(session: Session, who: Principal, target: { sessionId: st
   session.on('exec', (accept, _reject, info) => {
     const ch = accept();
     if (agent) return endWith(ch, 'an outside agent takes no command: ssh <sessionId>+<agent>@host attaches to it\n', 2);
-    void d.commands
-      // In a subshell: `exit N` ends it with N, not the session's persistent shell.
-      .exec(who, sessionId, { command: `(\n${info.command}\n)` })
-      .then((r) => {
-        if (r.stdout) ch.write(r.stdout);
-        if (r.stderr) ch.stderr.write(r.stderr);
-        ch.exit(r.exitCode < 0 ? 255 : r.exitCode);
-        ch.end();
-      })
-      .catch((err: Error) => endWith(ch, `${err.message}\n`, 255));
+    void runCommand(ch, who, sessionId, info.command, d).catch((err: Error) => endWith(ch, `${err.message}\n`, 255));
   });
   session.on('shell', (accept) => {
     const ch = accept();
@@ -143,6 +138,61 @@ function handleSession(session: Session, who: Principal, target: { sessionId: st
     });
     serveSftp(sftp, root, (op, p) => log.warn({ sessionId, user: who.userId, op, path: p, reason: 'outside the workspace' }, 'sftp request refused'));
   });
+}
+
+/**
+ * A command as `ssh host 'cmd'` runs it: in the jail, in a subshell (`exit N` ends it with N, not the
+ * session's persistent shell); its output streams to the channel from the session's live events as it
+ * comes, and the channel exits with its code once both the shell's reply and its `command.completed`
+ * (the last of its events) are here. Should the live path lose events (the bus reconnected), the rest
+ * comes from the reply's output.
+ */
+async function runCommand(ch: ServerChannel, who: Principal, sessionId: string, command: string, d: SshDeps): Promise<void> {
+  const commandId = `ssh_${randomBytes(8).toString('hex')}`;
+  const written = { stdout: 0, stderr: 0 };
+  let completed = false;
+  let lost = false;
+  let wake = () => {};
+  const listener = {
+    onEvent: (e: SessionEventV1) => {
+      if (e.kind === 'command.completed' && e.data.commandId === commandId) {
+        completed = true;
+        wake();
+      }
+      if (e.kind !== 'output' || e.data.commandId !== commandId || e.data.stream === 'pty') return;
+      const bytes = Buffer.from(e.data.data, e.data.encoding === 'base64' ? 'base64' : 'utf8');
+      written[e.data.stream] += bytes.length;
+      (e.data.stream === 'stdout' ? ch : ch.stderr).write(bytes);
+    },
+    resync: () => {
+      lost = true;
+      wake();
+    },
+  };
+  d.hub.add(sessionId, listener);
+  try {
+    const r = await d.commands.exec(who, sessionId, { command: `(\n${command}\n)`, commandId });
+    await new Promise<void>((resolve) => {
+      // The events were all published before the reply was sent; a completion this late was lost on the way.
+      const late = setTimeout(() => {
+        lost = true;
+        d.log.warn({ sessionId, commandId }, 'ssh command: its completion event did not arrive; finishing from the reply');
+        resolve();
+      }, COMPLETION_GRACE_MS);
+      wake = () => (clearTimeout(late), resolve());
+      if (completed || lost) wake();
+    });
+    if (!completed) {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        const rest = Buffer.from(r[stream], 'utf8').subarray(written[stream]);
+        if (rest.length) (stream === 'stdout' ? ch : ch.stderr).write(rest);
+      }
+    }
+    ch.exit(r.exitCode < 0 ? 255 : r.exitCode);
+    ch.end();
+  } finally {
+    d.hub.remove(sessionId, listener);
+  }
 }
 
 /**
