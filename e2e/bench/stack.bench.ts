@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { percentile, msSince, report, type Figure } from '../../bench/lib';
 import { api, closeSession, ok, openSession, SocketClient } from './client';
 import { startBenchStack } from './measure';
@@ -13,6 +15,9 @@ const EXEC_N = Number(process.env.BENCH_EXEC_N ?? 300);
 const OUTPUT_MB = Number(process.env.BENCH_OUTPUT_MB ?? 32);
 
 async function main() {
+  const bare = createServer((_req, res) => res.end('{}'));
+  await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+  const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/`;
   const stack = await startBenchStack('bench-stack');
   const figures: Figure[] = [];
   const notes: string[] = [];
@@ -58,29 +63,45 @@ async function main() {
     figures.push({ name: `sustained session creates (create+close, ${CREATE_CONCURRENCY} clients)`, value: created / createSecs, unit: 'sessions/s', goal: '>= 100' });
     figures.push({ name: 'session create failures during the sustained run', value: createFailures, unit: 'count' });
 
-    // 3. Exec round trip through REST and through Socket.IO on one session.
+    // 3. Exec round trip through REST and through Socket.IO on one session, each beside its floor in
+    // the same run, taken in turn so a shared machine's noise falls on both alike: a bare loopback HTTP
+    // round trip (same client stack as REST), and a socket command the gateway answers by itself.
     const s = await openSession(base);
     const rest: number[] = [];
+    const loop: number[] = [];
     for (let i = 0; i < EXEC_N; i++) {
-      const t = process.hrtime.bigint();
+      let t = process.hrtime.bigint();
       const r = await ok(base, 'POST', `/api/v1/sessions/${s.id}/exec`, { command: 'true' });
       rest.push(msSince(t));
       if (r.exitCode !== 0) throw new Error(`exec answered ${JSON.stringify(r)}`);
+      t = process.hrtime.bigint();
+      await (await fetch(bareUrl)).text();
+      loop.push(msSince(t));
     }
     figures.push({ name: 'exec round trip p50 (REST)', value: percentile(rest, 50), unit: 'ms', goal: '<= 2' });
     figures.push({ name: 'exec round trip p99 (REST)', value: percentile(rest, 99), unit: 'ms', goal: '<= 10' });
+    figures.push({ name: 'floor: bare loopback HTTP round trip p50', value: percentile(loop, 50), unit: 'ms' });
+    figures.push({ name: 'floor: bare loopback HTTP round trip p99', value: percentile(loop, 99), unit: 'ms' });
 
     const client = new SocketClient(base);
     await client.connected();
     const sock: number[] = [];
+    const sockFloor: number[] = [];
     for (let i = 0; i < EXEC_N; i++) {
-      const t = process.hrtime.bigint();
+      let t = process.hrtime.bigint();
       const r = await client.command('/exec', ['true'], { sessionId: s.id });
       sock.push(msSince(t));
       if (r.payload.exitCode !== 0) throw new Error(`socket exec answered ${JSON.stringify(r.payload)}`);
+      // /unsubscribe of a session the socket does not follow: authorised from the cached placement and
+      // answered by the gateway alone.
+      t = process.hrtime.bigint();
+      await client.command('/unsubscribe', [], { sessionId: s.id });
+      sockFloor.push(msSince(t));
     }
     figures.push({ name: 'exec round trip p50 (Socket.IO)', value: percentile(sock, 50), unit: 'ms', goal: '<= 2' });
     figures.push({ name: 'exec round trip p99 (Socket.IO)', value: percentile(sock, 99), unit: 'ms', goal: '<= 10' });
+    figures.push({ name: 'floor: Socket.IO command the gateway answers alone p50', value: percentile(sockFloor, 50), unit: 'ms' });
+    figures.push({ name: 'floor: Socket.IO command the gateway answers alone p99', value: percentile(sockFloor, 99), unit: 'ms' });
 
     // 4. Command output to a Socket.IO client: bytes of `stream` data received for one command,
     // from sending /exec to its response (which the gateway sends after the last output chunk).
@@ -103,6 +124,7 @@ async function main() {
     throw err;
   } finally {
     await stack.stop();
+    bare.close();
   }
   report('stack', figures, notes.join('\n') || undefined);
 }
