@@ -46,6 +46,10 @@ describe('workspace main.ts over the bus', () => {
     const id = ws.workspaceId;
 
     expect(await client.request('workspace.discover', { workspaceId: id })).toMatchObject({ toolchain: 'node', testCommand: 'npm test' });
+    // A project's folder is read in place; a remote URL has no folder here; one of the two must be given.
+    expect(await client.request('workspace.discover', { source: { kind: 'path', path: src } })).toMatchObject({ tier: 'language', languages: ['node'], testCommand: 'npm test' });
+    await expect(client.request('workspace.discover', { source: { kind: 'git', url: 'https://example.invalid/x.git' } })).rejects.toMatchObject({ code: 'INVALID_STATE' });
+    await expect(client.request('workspace.discover', {} as never)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     const snap = await client.request('workspace.snapshot', { workspaceId: id, label: 'base' });
     await client.request('workspace.file.write', { workspaceId: id, path: 'index.js', content: 'console.log(2)\n', encoding: 'utf8' });
     const diff = await client.request('workspace.diff', { workspaceId: id, from: snap.snapshotId, to: 'live' });
