@@ -30,13 +30,16 @@ export class FakeOrchestrator {
   private n = 0;
 
   private shellBus?: Bus;
-  readonly shellInstanceId = `fake-shell-${process.pid}-${Date.now()}`;
+  shellInstanceId = `fake-shell-${process.pid}-${Date.now()}`;
 
-  private constructor(readonly bus: Bus) {}
+  private constructor(
+    readonly bus: Bus,
+    private readonly url: string,
+  ) {}
 
   static async start(url: string): Promise<FakeOrchestrator> {
     const bus = await Bus.connect({ url, service: 'orchestrator', instanceId: `fake-orch-${process.pid}-${Date.now()}`, logger: testLogger() });
-    const o = new FakeOrchestrator(bus);
+    const o = new FakeOrchestrator(bus, url);
     const handlers: Record<string, (p: any, ctx: any) => Promise<unknown>> = {};
     for (const name of Object.keys(catalog.commands)) {
       if ((catalog.commands as Record<string, { service: string }>)[name]!.service !== 'orchestrator') continue;
@@ -48,20 +51,38 @@ export class FakeOrchestrator {
       };
     }
     await bus.handleCommands('orchestrator', handlers as never);
-    o.shellBus = await Bus.connect({ url, service: 'shell', instanceId: o.shellInstanceId, logger: testLogger() });
+    await o.startShell();
+    return o;
+  }
+
+  /** The fake shell replica holding every session's jail, on its own queue (`shellInstanceId`). */
+  private async startShell(): Promise<void> {
+    this.shellBus = await Bus.connect({ url: this.url, service: 'shell', instanceId: this.shellInstanceId, logger: testLogger() });
     const shell: Record<string, (p: any, ctx: any) => Promise<unknown>> = {};
     for (const name of Object.keys(catalog.commands)) {
       if ((catalog.commands as Record<string, { service: string }>)[name]!.service !== 'shell') continue;
       shell[name] = async (p, ctx) => {
-        o.received.push({ name, user: ctx.metadata.user, payload: p });
-        if (name === 'shell.exec') return o.session_exec(p);
-        if (name === 'shell.interrupt') return o.session_interrupt(p);
-        if (name.startsWith('shell.pty.')) return o.session_resize(p);
+        this.received.push({ name, user: ctx.metadata.user, payload: p });
+        if (name === 'shell.exec') return this.session_exec(p);
+        if (name === 'shell.interrupt') return this.session_interrupt(p);
+        if (name.startsWith('shell.pty.')) return this.session_resize(p);
         return {};
       };
     }
-    await o.shellBus.handleCommands('shell', shell as never);
-    return o;
+    await this.shellBus.handleCommands('shell', shell as never);
+  }
+
+  /**
+   * The shell replica goes away (its queue with it). `moveJails`: a new replica takes the jails and
+   * the sessions say so; otherwise the sessions still name the replica that is gone.
+   */
+  async stopShell(opts: { moveJails: boolean }): Promise<void> {
+    await this.shellBus?.close(1_000);
+    this.shellBus = undefined;
+    if (!opts.moveJails) return;
+    this.shellInstanceId = `fake-shell-${process.pid}-${Date.now()}-moved`;
+    for (const s of this.sessions.values()) s.shellInstanceId = this.shellInstanceId;
+    await this.startShell();
   }
 
   /**
