@@ -162,8 +162,9 @@ describe('SSH into the session', () => {
     const s = interactive(sessionId);
     s.type('echo $((6*7))x\r');
     await waitFor('the shell answering', () => s.output().includes('42x'), { timeoutMs: 20_000 });
-    s.close();
-    await s.exited;
+    // Leaving the shell ends the login, with its exit code.
+    s.type('exit 3\r');
+    expect(await s.exited).toBe(3);
   }, 60_000);
 
   test('<sessionId>+<agent> attaches to the agent; detaching leaves it running', async () => {

@@ -204,6 +204,13 @@ async function terminal(ch: ServerChannel, who: Principal, sessionId: string, ag
   if (agent) await d.commands.agent(who, sessionId, 'shell.agent.status', { name: agent });
   const listener = {
     onEvent: (e: SessionEventV1) => {
+      const ended = e.kind === 'note' ? (e.data.terminal as { exitCode?: number } | undefined) : undefined;
+      if (ended) {
+        // The terminal's shell exited (`exit`, Ctrl-D): so does the login.
+        ch.exit(ended.exitCode ?? 0);
+        ch.end();
+        return;
+      }
       if (e.kind !== 'output' || e.data.stream !== 'pty') return;
       ch.write(e.data.encoding === 'base64' ? Buffer.from(e.data.data, 'base64') : e.data.data);
     },

@@ -134,6 +134,8 @@ export class Session {
     pty.onExit((code) => {
       if (this.pty === pty) this.pty = undefined;
       this.log.info({ sessionId: this.sessionId, code }, 'terminal exited');
+      // In the log, so whoever shows the terminal (an SSH login) can end with it; not when the jail closes.
+      if (!this.isClosing) void this.stream.append('note', { message: `the terminal exited (${code})`, terminal: { exitCode: code } }).catch(() => undefined);
     });
   }
 
