@@ -148,6 +148,12 @@ test('files, snapshots, diff, fork and the event log (also followed live)', asyn
   expect(d.patch).toContain('+step two');
   expect((await codeagent(['diff', s.id])).stdout).toMatch(/^A plan\.md$/m);
 
+  // Restored in place: the running session sees the snapshot's content again; a snapshot of another session is not found.
+  expect(await json(['snapshots', 'restore', s.id, snap.snapshotId])).toMatchObject({ sessionId: s.id, snapshotId: snap.snapshotId });
+  expect((await codeagent(['run', s.id, '--', 'cat plan.md'])).stdout).toBe('# plan\nstep one\n');
+  expect((await codeagent(['snapshots', 'restore', s.id, 'snp_none'])).code).toBe(3);
+  await json(['files', 'put', s.id, 'plan.md', path.join(work, 'plan-v2.md')]);
+
   const fork = await json(['fork', s.id, '--snapshot', snap.snapshotId]);
   expect(fork).toMatchObject({ status: 'ready' });
   expect((await codeagent(['files', 'get', fork.id, 'plan.md'])).stdout).toBe('# plan\nstep one\n');
@@ -196,7 +202,7 @@ test('shell completion: bash completes commands and subcommands through the inst
     return r.stdout.trim().split('\n').filter(Boolean);
   };
   expect(complete('codeagent sn')).toEqual(['snapshots']);
-  expect(complete('codeagent snapshots ')).toEqual(['create', 'list']);
+  expect(complete('codeagent snapshots ')).toEqual(['create', 'list', 'restore']);
   expect(complete('codeagent --json files g')).toEqual(['get']);
   expect(complete('codeagent runs start --r')).toEqual(['--roles']);
   expect((await codeagent(['completion', 'zsh'])).stdout).toContain('compdef _codeagent codeagent');

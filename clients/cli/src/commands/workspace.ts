@@ -41,6 +41,16 @@ export function workspaceCommands(program: Command, run: Run): void {
       }),
     );
 
+  snapshots
+    .command('restore <session> <snapshot>')
+    .description('put the workspace back to a snapshot, in place: the session keeps running and sees it at once')
+    .action(
+      run(async (ctx, sessionId: string, snapshotId: string) => {
+        const r = await withSpinner(ctx.out, 'restoring the workspace', () => ctx.api.post<Rec>(sessionPath(sessionId, '/restore'), { snapshotId }));
+        ctx.out.result(r, () => ctx.out.line(`Session ${sessionId} is back to snapshot ${snapshotId}.`));
+      }),
+    );
+
   program
     .command('fork <session>')
     .description('a new session whose workspace starts from this one (its live state, or a snapshot)')

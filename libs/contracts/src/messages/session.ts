@@ -377,6 +377,18 @@ export const SessionDiffReplyV1 = DiffReplyV1.extend({
   from: z.string(),
 });
 
+export const SessionRestoreV1 = z.object({
+  ...ref,
+  /** One of the session's snapshots: the workspace is put back to it, in place, while the session runs. */
+  snapshotId: z.string().min(1).max(200),
+});
+export const SessionRestoreReplyV1 = z.object({
+  sessionId: z.string(),
+  snapshotId: z.string(),
+  /** When the workspace was back to the snapshot. */
+  restoredAt: z.string(),
+});
+
 export const SessionForkV1 = z.object({
   ...ref,
   /** Start from this snapshot of the session's workspace; absent: from its live state. */
@@ -408,6 +420,7 @@ export const sessionCommands = {
   'orchestrator.session.snapshot': command('orchestrator', { request: SessionSnapshotV1, reply: SessionSnapshotReplyV1, summary: "snapshot the session's workspace" }),
   'orchestrator.session.snapshots': command('orchestrator', { request: SessionRefRequestV1, reply: SessionSnapshotsReplyV1, summary: "the session workspace's snapshots" }),
   'orchestrator.session.diff': command('orchestrator', { request: SessionDiffV1, reply: SessionDiffReplyV1, summary: "files added, changed and removed in the session's workspace since it started (or a snapshot), with a unified diff" }),
+  'orchestrator.session.restore': command('orchestrator', { request: SessionRestoreV1, reply: SessionRestoreReplyV1, summary: "put the session's workspace back to one of its snapshots, in place (the jail sees it at once)" }),
   'orchestrator.session.fork': command('orchestrator', { request: SessionForkV1, reply: SessionV1, summary: 'a new session whose workspace starts from a snapshot or the live state' }),
   'orchestrator.session.file.read': command('orchestrator', { request: SessionFileReadV1, reply: FileReadReplyV1, summary: "a file's content or a folder's listing in the session's workspace" }),
   'orchestrator.session.file.write': command('orchestrator', { request: SessionFileWriteV1, reply: FileWriteReplyV1, summary: "write a file of the session's workspace" }),

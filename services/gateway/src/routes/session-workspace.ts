@@ -1,4 +1,4 @@
-import { FileReadReplyV1, FileWriteReplyV1, SandboxSpecV1, SessionDiffReplyV1, SessionSnapshotReplyV1, SessionSnapshotsReplyV1, SessionV1 } from '@codeagent/contracts';
+import { FileReadReplyV1, FileWriteReplyV1, SandboxSpecV1, SessionDiffReplyV1, SessionRestoreReplyV1, SessionSnapshotReplyV1, SessionSnapshotsReplyV1, SessionV1 } from '@codeagent/contracts';
 import { z } from 'zod';
 import type { RouteDeps, ZApp } from '../app';
 import { actorOf } from '../auth/actor';
@@ -9,6 +9,7 @@ const WriteQuery = z.object({ path: z.string().min(1).max(4096) });
 const WriteBody = z.object({ content: z.string().max(50 * 1024 * 1024), encoding: z.enum(['utf8', 'base64']).default('utf8') }).strict();
 const SnapshotBody = z.object({ label: z.string().min(1).max(200).optional() }).strict();
 const DiffQuery = z.object({ from: z.string().min(1).max(200).optional().describe('a snapshot id of this session; absent: the state the session started from') });
+const RestoreBody = z.object({ snapshotId: z.string().min(1).max(200) }).strict();
 const ForkBody = z.object({ snapshotId: z.string().min(1).max(200).optional(), sandbox: SandboxSpecV1.optional() }).strict();
 
 /** A session's workspace: files, snapshots and forks (the orchestrator knows the session's workspace). */
@@ -47,6 +48,10 @@ export function sessionWorkspaceRoutes(app: ZApp, deps: RouteDeps): void {
       return services.call('orchestrator.session.diff', { sessionId: req.params.id, ...(req.query.from ? { from: req.query.from } : {}), actor: actorOf(req.principal) }, req.principal, { timeoutMs: 120_000 });
     },
   );
+  app.post('/api/v1/sessions/:id/restore', { schema: { summary: "put the workspace back to one of the session's snapshots, in place: the running session sees it at once", tags: ['snapshots'], params: IdParams, body: RestoreBody, response: { 200: SessionRestoreReplyV1 } } }, async (req) => {
+    await access.check(req.principal, req.params.id);
+    return services.call('orchestrator.session.restore', { sessionId: req.params.id, snapshotId: req.body.snapshotId, actor: actorOf(req.principal) }, req.principal, { timeoutMs: 120_000 });
+  });
   app.post('/api/v1/sessions/:id/fork', { schema: { summary: 'a new session whose workspace starts from this state', tags: ['sessions'], params: IdParams, body: ForkBody.optional(), response: { 201: SessionV1 } } }, async (req, reply) => {
     await access.check(req.principal, req.params.id);
     const s = await services.call('orchestrator.session.fork', { sessionId: req.params.id, ...(req.body ?? {}), owner: req.principal.userId, actor: actorOf(req.principal) }, req.principal, { timeoutMs: 180_000 });

@@ -19,6 +19,7 @@ import { sessionInterruptHandler } from './session.interrupt.handler';
 import { sessionListHandler } from './session.list.handler';
 import { sessionResizeHandler } from './session.resize.handler';
 import { sessionDiffHandler } from './session.diff.handler';
+import { sessionRestoreHandler } from './session.restore.handler';
 import { sessionSnapshotHandler } from './session.snapshot.handler';
 import { sessionSignalHandler } from './session.signal.handler';
 import { sessionSnapshotsHandler } from './session.snapshots.handler';
@@ -45,6 +46,7 @@ export function coreHandlers(d: CoreDeps): { [N in CoreCommand]: CommandHandler<
     'orchestrator.session.snapshot': sessionSnapshotHandler(d),
     'orchestrator.session.snapshots': sessionSnapshotsHandler(d),
     'orchestrator.session.diff': sessionDiffHandler(d),
+    'orchestrator.session.restore': sessionRestoreHandler(d),
     'orchestrator.session.fork': sessionForkHandler(d),
     'orchestrator.session.file.read': sessionFileReadHandler(d),
     'orchestrator.session.file.write': sessionFileWriteHandler(d),
