@@ -129,6 +129,9 @@ test('a socket /code is one trace from the socket to the model and the jail, wit
     },
     { timeoutMs: 30_000 },
   );
+  // The bus hops between them: the gateway's request and the orchestrator's handling of it.
+  expect(spans.some((s) => s.service === 'gateway' && s.name === 'orchestrator.agent.run request')).toBe(true);
+  expect(spans.some((s) => s.service === 'orchestrator' && /^orchestrator\.agent\.run/.test(s.name))).toBe(true);
   expect(spans.filter((s) => s.name === 'jail exec').length).toBeGreaterThanOrEqual(1);
 });
 
