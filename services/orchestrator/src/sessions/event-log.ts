@@ -1,4 +1,4 @@
-import type { AppendedKindV1, SessionEventData, SessionEventV1, SessionStatusV1 } from '@codeagent/contracts';
+import type { AppendedKindV1, SessionEventData, SessionEventV1, SessionStatusV1, ShellSessionAppendV1 } from '@codeagent/contracts';
 import type { Clock, EventsRepository, Publisher, ShellPort } from './ports';
 import type { SessionRecord } from './session';
 
@@ -34,7 +34,8 @@ export class EventLog {
    */
   async append<K extends AppendedKindV1>(s: Pick<SessionRecord, 'id' | 'status' | 'shellInstanceId' | 'lastSeq'>, kind: K, data: SessionEventData<K>): Promise<number> {
     if (s.shellInstanceId && JAIL_STATES.has(s.status) && !this.local.has(s.id)) {
-      return this.shell.append(s.shellInstanceId, { sessionId: s.id, kind, data } as never);
+      // The signature ties `data` to `kind`; TypeScript cannot carry that through the generic object.
+      return this.shell.append(s.shellInstanceId, { sessionId: s.id, kind, data } as ShellSessionAppendV1);
     }
     // Numbered here after the last seq known: given here, answered by shell.close, or else the
     // highest seen (stored, or recorded on the session). The residual risk: a jail whose replica
