@@ -20,6 +20,7 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
   let service: RunningService;
   let client: Bus;
   let workspace: string;
+  let dataDir: string;
   let docker: DockerDriver;
   let image: string;
   const instanceId = `shell-docker-${process.pid}`;
@@ -27,9 +28,11 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
   beforeAll(async () => {
     broker = await createTestBroker('shelldocker');
     workspace = mkdtempSync(path.join(os.tmpdir(), 'shell-dock-'));
+    // The service's own files (e.g. outside agents' state) apart from the workspace the tests list.
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'shell-dock-data-'));
     docker = new DockerDriver({ dockerHost: engine.host, pull: false, buildNetwork: 'none' });
     image = await importBusyboxImage(docker.docker);
-    const env = loadServiceEnv({ RABBITMQ_URL: broker.url, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, INSTANCE_ID: instanceId, SHELL_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: workspace });
+    const env = loadServiceEnv({ RABBITMQ_URL: broker.url, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, INSTANCE_ID: instanceId, SHELL_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir });
     service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver(), docker }) }, { exitOnSignal: false });
     client = await Bus.connect({ url: broker.url, service: 'shell-docker-test', instanceId: 'client', logger: testLogger() });
   });
@@ -39,7 +42,7 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
     await service?.stop();
     await broker?.dispose();
     await engine.stop();
-    rmSync(workspace, { recursive: true, force: true });
+    for (const dir of [workspace, dataDir]) rmSync(dir, { recursive: true, force: true });
   });
 
   test('a docker session: exec, network none, limits, close removes the container', async () => {
