@@ -116,7 +116,7 @@ describe.each(TEST_DATABASE_KINDS)('backup and restore on %s', (kind) => {
     expect(roundsDuringBackup).toBeGreaterThan(0); // the backup really ran under load
     const manifest = JSON.parse(backup.stdout) as Rec;
     expect(Object.keys(manifest.databases).sort()).toEqual(['analytics', 'gateway', 'orchestrator', 'project-ci', 'workspace']);
-    expect(manifest.secrets).toContain('orchestrator-secret.key');
+    expect(manifest.secrets).toEqual(expect.arrayContaining(['orchestrator-secret.key', 'shell-secret.key']));
     expect(manifest.workspaceSnapshots.manifests).toBeGreaterThanOrEqual(1);
     const after = await read(o);
     const ciPortBase = o.env.PROJECT_CI_PORT_BASE!;
@@ -180,5 +180,9 @@ describe.each(TEST_DATABASE_KINDS)('backup and restore on %s', (kind) => {
     const manifests = path.join(freshDir, 'workspace', 'snapshots', 'manifests');
     expect(readdirSync(manifests)).toHaveLength(manifest.workspaceSnapshots.manifests);
     expect(JSON.parse(readFileSync(path.join(backupDir, 'manifest.json'), 'utf8')).format).toBe('codeagent-backup/1');
+    // The key files are back where the services read them, byte for byte.
+    for (const key of ['orchestrator', 'shell']) {
+      expect(readFileSync(path.join(freshDir, key, 'secret.key'))).toEqual(readFileSync(path.join(backupDir, 'secrets', `${key}-secret.key`)));
+    }
   });
 });

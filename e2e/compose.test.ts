@@ -129,8 +129,11 @@ describe('docker-compose.yml', () => {
     expect(backup.profiles).toEqual(['tools']);
     expect(backup.entrypoint).toEqual(['tini', '--', 'node', 'clients/cli/bin/codeagent.js', 'admin']);
     expect(backup.environment.DATABASE_URL).toBe(compose.services.orchestrator!.environment!.DATABASE_URL);
-    // The orchestrator's volume holds the key that opens the stored provider keys.
-    expect(backup.volumes).toContain('orchestrator:/data');
+    // The volumes holding key files, each where CODEAGENT_DATA_DIRS says it is.
+    for (const service of ['orchestrator', 'shell', 'gateway']) {
+      expect(backup.volumes).toContain(`${service}:/volumes/${service}`);
+      expect(backup.environment.CODEAGENT_DATA_DIRS).toContain(`${service}=/volumes/${service}`);
+    }
     expect(JSON.stringify(backup.volumes)).toContain('/srv/codeagent/workspaces');
   });
 });

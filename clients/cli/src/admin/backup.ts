@@ -20,10 +20,28 @@ export const BACKUP_FORMAT = 'codeagent-backup/1';
 export interface DataLocation {
   dataDir: string;
   databaseUrl?: string;
-  /** ORCHESTRATOR_SECRET_KEY: when set, the key is not a file and the backup cannot hold it. */
-  secretKeyFromEnv: boolean;
+  /** A service's own DATA_DIR where it differs from dataDir (compose: each service has its volume). */
+  serviceDataDirs: Record<string, string>;
+  /** Secrets given by the environment (their variables' names): not files, so not in a backup. */
+  secretsFromEnv: string[];
+  /** GATEWAY_SSH_HOST_KEY: where the gateway's SSH host key is, when not under its data folder. */
+  sshHostKey?: string;
   /** The workspace service's snapshot store (WORKSPACE_SNAPSHOT_DIR, else <WORKSPACE_DATA_DIR or DATA_DIR/workspace>/snapshots). */
   snapshotDir: string;
+}
+
+/**
+ * `CODEAGENT_DATA_DIRS=gateway=/volumes/gateway,shell=/volumes/shell`: services whose DATA_DIR is not
+ * DATA_DIR here (the compose stack's backup tool sees each service's volume at its own path).
+ */
+function parseServiceDirs(spec: string | undefined): Record<string, string> {
+  const dirs: Record<string, string> = {};
+  for (const part of (spec ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z-]+)=(.+)$/.exec(part);
+    if (!m) throw new Error(`CODEAGENT_DATA_DIRS: expected service=folder pairs separated by commas (got "${part}")`);
+    dirs[m[1]!] = path.resolve(m[2]!);
+  }
+  return dirs;
 }
 
 export function locate(env: NodeJS.ProcessEnv, overrides: { dataDir?: string; databaseUrl?: string } = {}): DataLocation {
@@ -32,17 +50,25 @@ export function locate(env: NodeJS.ProcessEnv, overrides: { dataDir?: string; da
   return {
     dataDir,
     databaseUrl: overrides.databaseUrl ?? (env.DATABASE_URL || undefined),
-    secretKeyFromEnv: Boolean(env.ORCHESTRATOR_SECRET_KEY),
+    serviceDataDirs: parseServiceDirs(env.CODEAGENT_DATA_DIRS),
+    secretsFromEnv: SECRETS.flatMap((s) => (s.env && env[s.env] ? [s.env] : [])),
+    sshHostKey: env.GATEWAY_SSH_HOST_KEY || undefined,
     snapshotDir: path.resolve(env.WORKSPACE_SNAPSHOT_DIR ?? path.join(workspaceRoot, 'snapshots')),
   };
 }
 
-/** The files of a backup folder besides its databases. */
-const SECRETS = [
-  // The key that opens the provider API keys the orchestrator stores (secret-box.ts).
-  { name: 'orchestrator-secret.key', at: (l: DataLocation) => path.join(l.dataDir, 'orchestrator', 'secret.key') },
+const dirOf = (l: DataLocation, service: string) => l.serviceDataDirs[service] ?? l.dataDir;
+
+/** The secrets a backup holds when they are files: without them, what they sealed cannot be read back. */
+const SECRETS: Array<{ name: string; service: string; env?: string; at: (l: DataLocation) => string }> = [
+  // Opens the provider API keys the orchestrator stores.
+  { name: 'orchestrator-secret.key', service: 'orchestrator', env: 'ORCHESTRATOR_SECRET_KEY', at: (l) => path.join(dirOf(l, 'orchestrator'), 'orchestrator', 'secret.key') },
+  // Opens what the shell service seals at rest (outside agents' secrets).
+  { name: 'shell-secret.key', service: 'shell', env: 'SHELL_SECRET_KEY', at: (l) => path.join(dirOf(l, 'shell'), 'shell', 'secret.key') },
+  // The SSH server's identity: without it every client sees a changed host key.
+  { name: 'gateway-ssh-host-key', service: 'gateway', at: (l) => l.sshHostKey ?? path.join(dirOf(l, 'gateway'), 'gateway', 'ssh_host_ed25519_key') },
   // The bus secret `npm start` made (scripts/bus-credentials.mjs); compose gives it from .env instead.
-  { name: 'bus-secret', at: (l: DataLocation) => path.join(l.dataDir, 'bus-secret') },
+  { name: 'bus-secret', service: 'platform', at: (l) => path.join(l.dataDir, 'bus-secret') },
 ];
 
 export interface BackupManifest {
@@ -69,7 +95,7 @@ async function isEmptyDir(dir: string): Promise<boolean> {
 
 /** The service's database, or why there is none to copy (a local-mode gateway keeps no database). */
 async function presentTarget(service: string, where: DataLocation): Promise<DatabaseTarget | string> {
-  const target = resolveTarget({ service, databaseUrl: where.databaseUrl, dataDir: where.dataDir });
+  const target = resolveTarget({ service, databaseUrl: where.databaseUrl, dataDir: dirOf(where, service) });
   if (target.kind === 'sqlite' && !(await exists(target.file))) return `no database at ${target.file}`;
   return target;
 }
@@ -119,10 +145,9 @@ export async function takeBackup(dir: string, where: DataLocation, opts: { works
     await chmod(path.join(dir, 'secrets', s.name), 0o600);
     manifest.secrets.push(s.name);
   }
-  if (where.secretKeyFromEnv) {
-    manifest.notes.push('ORCHESTRATOR_SECRET_KEY is set: the key that opens stored provider keys is that value, not in this backup; keep it with your .env');
-  } else if (!manifest.secrets.includes('orchestrator-secret.key') && 'file' in (manifest.databases.orchestrator ?? {})) {
-    manifest.notes.push('no orchestrator/secret.key found under DATA_DIR: stored provider keys cannot be opened after a restore unless you have the key');
+  for (const name of where.secretsFromEnv) manifest.notes.push(`${name} is set: that key is its value, not a file, so it is not in this backup; keep it with your .env`);
+  if (!where.secretsFromEnv.includes('ORCHESTRATOR_SECRET_KEY') && !manifest.secrets.includes('orchestrator-secret.key') && 'file' in (manifest.databases.orchestrator ?? {})) {
+    manifest.notes.push('no orchestrator/secret.key found: stored provider keys cannot be opened after a restore unless you have the key');
   }
   if (opts.workspaceSnapshots && (await exists(where.snapshotDir))) {
     const to = path.join(dir, 'workspace-snapshots');
@@ -181,7 +206,7 @@ async function databaseFiles(dir: string): Promise<Array<{ service: string; file
 export async function restoreBackup(dir: string, where: DataLocation, opts: { force: boolean }): Promise<RestoreReport> {
   const report: RestoreReport = { databases: {}, secrets: [], notes: [] };
   for (const { service, file } of await databaseFiles(dir)) {
-    const target = resolveTarget({ service, databaseUrl: where.databaseUrl, dataDir: where.dataDir });
+    const target = resolveTarget({ service, databaseUrl: where.databaseUrl, dataDir: dirOf(where, service) });
     try {
       report.databases[service] = await restoreDatabase(target, file, readMigrations(prismaDir(service), target.kind), { replace: opts.force });
     } catch (err) {
@@ -200,11 +225,13 @@ export async function restoreBackup(dir: string, where: DataLocation, opts: { fo
     await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
     await copyFile(from, to);
     await chmod(to, 0o600);
-    await ownLikeDataDir(where.dataDir, [path.dirname(to), to]);
+    await ownLikeDataDir(s.service === 'platform' ? where.dataDir : dirOf(where, s.service), [path.dirname(to), to]);
     report.secrets.push(s.name);
   }
-  if (report.secrets.includes('orchestrator-secret.key') && where.secretKeyFromEnv) {
-    report.notes.push('ORCHESTRATOR_SECRET_KEY is set here, so the orchestrator uses it, not the restored key file: unset it if the backup was sealed with the file');
+  for (const secret of SECRETS) {
+    if (secret.env && report.secrets.includes(secret.name) && where.secretsFromEnv.includes(secret.env)) {
+      report.notes.push(`${secret.env} is set here, so the service uses it, not the restored ${secret.name}: unset it if the backup was sealed with the file`);
+    }
   }
   const snapshots = path.join(dir, 'workspace-snapshots');
   if (await exists(snapshots)) {
