@@ -73,8 +73,11 @@ describe('codeagent against a local-mode platform', () => {
     expect(list.stdout).toMatch(/\bid\s+name\s+source/);
     expect(list.stdout).toMatch(new RegExp(`prj_\\w+\\s+demo\\s+${projectDir}`));
     expect((await cliJson<Rec[]>(['projects', 'list'], env)).map((p) => p.name).sort()).toEqual(['demo', 'scratch']);
-    expect(await cliJson(['projects', 'show', 'demo'], env)).toMatchObject({ name: 'demo', source: { kind: 'path', path: projectDir } });
-    expect((await cli(['projects', 'show', 'demo'], env)).stdout).toMatch(/^id\s+prj_/);
+    expect(await cliJson(['projects', 'show', 'demo'], env)).toMatchObject({ name: 'demo', source: { kind: 'path', path: projectDir }, discovery: { tier: 'default', driver: 'bubblewrap', languages: [] } });
+    const shown = (await cli(['projects', 'show', 'demo'], env)).stdout;
+    expect(shown).toMatch(/^id\s+prj_/);
+    // Where its sessions run, and why (issue 22): a README alone asks for nothing, so the default jail.
+    expect(shown).toMatch(/^runs in\s+a Bubblewrap jail \(default\)$/m);
 
     expect((await cli(['projects', 'rm', 'scratch'], env)).stdout).toBe('Deleted project scratch.\n');
     const gone = await cli(['--json', 'projects', 'show', 'scratch'], env);
