@@ -46,8 +46,10 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
  *
  * Coalescing: while publishes are in flight, later output of the same command and stream is appended
  * to the last queued chunk (up to maxChunkBytes), so a fast producer makes few large events instead of
- * one per pipe read. When more than highWaterBytes wait, `output()` returns a promise that resolves once
- * half of it has gone: the sandbox stops reading, and the command blocks on its full pipe.
+ * one per pipe read; terminal output leaves one chunk at a time (its reads join the queued chunk while
+ * one awaits its confirm), so an echo never waits behind a window of tiny events. When more than
+ * highWaterBytes wait, `output()` returns a promise that resolves once half of it has gone: the sandbox
+ * stops reading, and the command blocks on its full pipe.
  */
 export class OutputStream {
   private readonly queue: Item[] = [];
