@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, startStack, waitFor, type Stack } from '@codeagent/testing';
 import { io } from 'socket.io-client';
+import { cli } from './cli-runner';
 
 // Outside agents and SSH through the whole stack (every service a real process, local mode): a fake
 // CLI agent started over REST runs in the session's jail under its supervisor and answers keys sent
@@ -84,6 +85,24 @@ describe('outside agents over REST', () => {
     expect(notes[1]!.data).toMatchObject({ message: 'outside agent fake crashed (exit 9, 1 straight failures)', externalAgent: { name: 'fake', exitCode: 9 } });
     expect((await api('GET', `${base}/nobody`)).status).toBe(404);
     expect((await api('POST', base, { name: 'Bad Name', command: 'x' })).status).toBe(400);
+  }, 60_000);
+});
+
+describe('outside agents from the CLI', () => {
+  test('codeagent agent start, send, screen, status, stop', async () => {
+    const env = { CODEAGENT_URL: stack.url, CODEAGENT_HOME: keys };
+    const started = await cli(['agent', 'start', sessionId, 'cli-agent', '--env', 'TOKEN=t0k', '--base-delay-ms', '100', '--', 'sh', '-c', 'echo "ready $TOKEN"; while read -r l; do echo "got $l"; done'], env);
+    expect(started.code).toBe(0);
+    expect(started.stdout).toContain('Started cli-agent');
+    expect(started.stdout).not.toContain('t0k');
+    expect((await cli(['agent', 'send', sessionId, 'cli-agent', '--enter', 'from', 'the', 'cli'], env)).code).toBe(0);
+    await waitFor('the answer in the CLI screen', async () => (await cli(['agent', 'screen', sessionId, 'cli-agent', '--lines', '5'], env)).stdout.includes('got from the cli'), { timeoutMs: 10_000 });
+    expect((await cli(['agent', 'screen', sessionId, 'cli-agent'], env)).stdout).toContain('ready t0k');
+    const status = await cli(['--json', 'agent', 'status', sessionId, 'cli-agent'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ name: 'cli-agent', status: 'running', command: 'sh' });
+    expect((await cli(['agent', 'stop', sessionId, 'cli-agent'], env)).stdout).toContain('Stopped cli-agent.');
+    const gone = await cli(['agent', 'status', sessionId, 'nobody'], env);
+    expect(gone.code).toBe(3);
   }, 60_000);
 });
 
