@@ -195,6 +195,77 @@ export const ProviderSetV1 = z.object({
   models: z.array(z.string().min(1).max(200)).max(200).optional(),
 });
 
+// ---- commands: a provider's own models (seed 003's GetInstalledModels, GetAvailableModels, SearchModels, InstallModel) ----
+
+/** One model as the provider's own API describes it. */
+export const ProviderModelV1 = z.object({
+  id: z.string(),
+  displayName: z.string().optional(),
+  /** On disk, for local servers. */
+  sizeBytes: z.number().nonnegative().optional(),
+  /** When the provider created (cloud) or the server last changed (local) it, ISO 8601. */
+  createdAt: z.string().optional(),
+  contextWindow: z.number().int().positive().optional(),
+  /** Local servers: on the server (true); false for a configured model that is not pulled yet. */
+  installed: z.boolean().optional(),
+});
+export type ProviderModelV1 = z.infer<typeof ProviderModelV1>;
+
+export const ProviderModelsV1 = z.object({
+  projectId: z.string().optional(),
+  name: ProviderName,
+  /** `installed`: what a local server has; `available`: what the provider offers (cloud: its model list). */
+  source: z.enum(['installed', 'available']).default('available'),
+  /** Case-insensitive substring of the id or display name. */
+  query: z.string().max(200).optional(),
+  /** `nextCursor` of the previous page. */
+  cursor: z.string().max(100).optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+});
+export const ProviderModelsReplyV1 = z.object({
+  provider: z.string(),
+  source: z.enum(['installed', 'available']),
+  models: z.array(ProviderModelV1),
+  /** Matching models in all pages. */
+  total: z.number().int().nonnegative(),
+  /** Absent on the last page. */
+  nextCursor: z.string().optional(),
+});
+
+export const ProviderPullV1 = z.object({
+  projectId: z.string().optional(),
+  name: ProviderName,
+  model: z.string().min(1).max(500),
+  /** Chosen by the caller, so it can listen for the progress events before the pull starts. */
+  pullId: z.string().min(1).max(100).optional(),
+});
+/** Where a model install stands: every `provider.model.pull` event and `orchestrator.provider.pull.status` reply. */
+export const ModelPullProgressV1 = z.object({
+  pullId: z.string(),
+  projectId: z.string().optional(),
+  provider: z.string(),
+  model: z.string(),
+  /** Counts up from 1 per pull, so a reader can order and spot missed events. */
+  seq: z.number().int().positive(),
+  state: z.enum(['running', 'succeeded', 'failed']),
+  /** The server's own words (Ollama's `status`: "pulling manifest", "downloading …", "success"). */
+  status: z.string(),
+  digest: z.string().optional(),
+  /** Bytes of the current layer (Ollama) or of the whole download (LM Studio). */
+  total: z.number().nonnegative().optional(),
+  completed: z.number().nonnegative().optional(),
+  /** Why it failed, in the server's words. */
+  error: z.string().optional(),
+  at: z.string(),
+});
+export type ModelPullProgressV1 = z.infer<typeof ModelPullProgressV1>;
+export const ProviderPullReplyV1 = z.object({
+  pullId: z.string(),
+  /** The orchestrator replica running the pull: ask it for `orchestrator.provider.pull.status`. */
+  instanceId: z.string(),
+});
+export const ProviderPullStatusV1 = z.object({ pullId: z.string().min(1).max(100) });
+
 export const AgentsGetV1 = z.object({ projectId: z.string().optional() });
 export const AgentsConfigV1 = z.object({
   projectId: z.string().optional(),
@@ -308,6 +379,9 @@ export const agentCommands = {
   'orchestrator.agent.interrupt': command('orchestrator', { request: AgentRunRefV1, reply: AgentInterruptReplyV1, summary: 'stop a run' }),
   'orchestrator.provider.list': command('orchestrator', { request: ProviderListV1, reply: z.object({ providers: z.array(ProviderInfoV1) }), summary: 'providers and their models' }),
   'orchestrator.provider.set': command('orchestrator', { request: ProviderSetV1, reply: ProviderInfoV1, summary: 'configure a provider (its key is stored encrypted)' }),
+  'orchestrator.provider.models': command('orchestrator', { request: ProviderModelsV1, reply: ProviderModelsReplyV1, summary: "a provider's installed or available models, from its own API, searched and paged" }),
+  'orchestrator.provider.pull': command('orchestrator', { request: ProviderPullV1, reply: ProviderPullReplyV1, summary: 'start installing a model on a local server (Ollama pull, LM Studio download); progress as provider.model.pull' }),
+  'orchestrator.provider.pull.status': command('orchestrator', { request: ProviderPullStatusV1, reply: ModelPullProgressV1, summary: "a model install's latest progress (sent to the replica running it)" }),
   'orchestrator.agents.get': command('orchestrator', { request: AgentsGetV1, reply: AgentsConfigV1, summary: 'provider, model and fallbacks of each role' }),
   'orchestrator.agents.set': command('orchestrator', { request: AgentsSetV1, reply: AgentsConfigV1, summary: "set one role's provider, model and fallbacks" }),
   'orchestrator.llm.complete': command('orchestrator', { request: LlmCompleteV1, reply: LlmCompleteReplyV1, summary: 'one completion through the provider registry (with fallbacks)' }),
@@ -320,4 +394,5 @@ export const agentEvents = {
   'agent.run.completed': event({ schema: AgentRunCompletedV1, summary: 'a run ended (any status)' }),
   'llm.usage': event({ schema: LlmUsageV1, summary: 'tokens and cost of one model call' }),
   'provider.changed': event({ schema: ProviderChangedV1, summary: 'a provider was configured or its circuit opened/closed' }),
+  'provider.model.pull': event({ schema: ModelPullProgressV1, summary: 'progress of a model install on a local server, in order, ending with state succeeded or failed' }),
 } as const;

@@ -8,10 +8,13 @@ import { agentsGetHandler } from '../handlers/agents.get.handler';
 import { agentsSetHandler } from '../handlers/agents.set.handler';
 import { llmCompleteHandler } from '../handlers/llm.complete.handler';
 import { providerListHandler } from '../handlers/provider.list.handler';
+import { providerModelsHandler } from '../handlers/provider.models.handler';
+import { providerPullHandler, providerPullStatusHandler } from '../handlers/provider.pull.handler';
 import { providerSetHandler } from '../handlers/provider.set.handler';
 import { CircuitBreakers } from '../providers/circuit-breaker';
 import type { AgentConfigStore } from '../providers/config-store';
 import { FileAgentConfigStore } from '../providers/file-config-store';
+import { ModelPulls } from '../providers/model-pull';
 import { ProviderRegistry } from '../providers/registry';
 import { createSecretBox, loadSecretKey } from '../providers/secret-box';
 import { AgentService } from './agent-service';
@@ -31,6 +34,9 @@ export type AgentCommand =
   | 'orchestrator.agent.interrupt'
   | 'orchestrator.provider.list'
   | 'orchestrator.provider.set'
+  | 'orchestrator.provider.models'
+  | 'orchestrator.provider.pull'
+  | 'orchestrator.provider.pull.status'
   | 'orchestrator.agents.get'
   | 'orchestrator.agents.set'
   | 'orchestrator.llm.complete';
@@ -63,6 +69,7 @@ export function createAgentModule(
     sink.publish('provider.changed', { name, change: state === 'open' ? 'circuit-open' : 'circuit-closed', at: new Date().toISOString() }).catch(() => undefined);
   });
   const registry = new ProviderRegistry(overrides.config ?? new FileAgentConfigStore(env.DATA_DIR), box, breakers);
+  const pulls = new ModelPulls(sink, log.child({ component: 'model-pull' }));
   const service = new AgentService({
     registry,
     runs: overrides.runs ?? new MemoryAgentRunRepository(),
@@ -85,11 +92,18 @@ export function createAgentModule(
     'orchestrator.agent.interrupt': agentInterruptHandler(service),
     'orchestrator.provider.list': providerListHandler(registry),
     'orchestrator.provider.set': providerSetHandler(registry, sink),
+    'orchestrator.provider.models': providerModelsHandler(registry),
+    'orchestrator.provider.pull': providerPullHandler(registry, pulls, bus.instanceId),
+    'orchestrator.provider.pull.status': providerPullStatusHandler(pulls),
     'orchestrator.agents.get': agentsGetHandler(registry),
     'orchestrator.agents.set': agentsSetHandler(registry),
     'orchestrator.llm.complete': llmCompleteHandler(service),
   };
-  return { handlers, service, registry, stop: () => service.stopAll() };
+  const stop = async () => {
+    await pulls.stop();
+    await service.stopAll();
+  };
+  return { handlers, service, registry, stop };
 }
 
 /**

@@ -26,6 +26,16 @@ export interface ProviderSetInput {
   models?: string[];
 }
 
+/** A provider's own API, for listing and installing its models. */
+export interface ProviderConnection {
+  name: string;
+  kind: ProviderConfig['kind'];
+  baseURL?: string;
+  apiKey?: string;
+  /** Models configured for it by the user. */
+  models: string[];
+}
+
 /** Used when neither the price table nor the user says how large a model's window is. */
 const DEFAULT_CONTEXT_WINDOW = 32_768;
 
@@ -81,6 +91,13 @@ export class ProviderRegistry {
     await this.store.putProvider(next);
     this.models.clear();
     return this.info({ ...next, scope: input.projectId ? 'project' : 'global' }, false);
+  }
+
+  /** Where and how to reach a provider's own API (its key unsealed for the call only); NOT_FOUND when unknown. */
+  async connection(name: string, projectId?: string): Promise<ProviderConnection> {
+    const p = (await this.effective(projectId)).get(name);
+    if (!p) throw new AppError('NOT_FOUND', `unknown provider "${name}"`, { details: { name } });
+    return { name: p.name, kind: p.kind, baseURL: p.baseURL, apiKey: p.sealedKey ? this.box.open(p.sealedKey) : undefined, models: p.models };
   }
 
   /**
