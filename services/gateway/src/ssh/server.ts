@@ -51,7 +51,7 @@ function parseUser(username: string): { sessionId: string; agent?: string } | un
  * which outside agent) to enter. A login shell is the session's terminal (the PTY `codeagent attach`
  * uses: shell.pty.* in, its `output` events of stream `pty` out); a command runs as exec does and
  * its exit code is the channel's; `sftp` serves the workspace; `<sessionId>+<agent>` attaches that
- * terminal to the agent's tmux session (detaching leaves the agent running).
+ * terminal to the agent's tmux session (`exec tmux attach`: detaching ends the login, the agent keeps running).
  */
 export async function startSshServer(d: SshDeps): Promise<RunningSsh> {
   const hostKey = await loadHostKey(d.hostKeyFile);
@@ -227,8 +227,9 @@ async function terminal(ch: ServerChannel, who: Principal, sessionId: string, ag
   });
   ch.on('data', (b: Buffer) => send(b.toString('utf8')));
   await d.commands.resize(who, sessionId, size.cols, size.rows);
-  // Ctrl-U clears what may be typed already; then attach, or just show a prompt.
-  if (agent) send(`\u0015tmux -S /tmp/codeagent-agents/${agent}.sock attach -t ${agent}\r`);
+  // Ctrl-U clears what may be typed already; then the terminal becomes the agent's tmux client (as
+  // seed 001's ForceCommand): detaching ends the terminal, hence the login; the agent keeps running.
+  if (agent) send(`\u0015exec tmux -S /tmp/codeagent-agents/${agent}.sock attach -t ${agent}\r`);
   else send('\r');
 }
 
