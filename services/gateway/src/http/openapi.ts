@@ -27,7 +27,7 @@ export const Problem = z
   .catchall(z.unknown());
 
 /** The named schemas: the contracts' exports and the Problem; filled when /docs is first asked for (it takes a while). */
-const apiSchemas = z.registry<{ id?: string }>();
+const apiSchemas = z.registry<z.GlobalMeta>();
 function registerSchemas(): void {
   if (apiSchemas.has(Problem)) return;
   apiSchemas.add(Problem, { id: 'Problem' });
@@ -40,7 +40,8 @@ function registerSchemas(): void {
     } catch {
       continue;
     }
-    apiSchemas.add(value, { id: name });
+    // With the schema's own metadata (description, examples): a registry emits only what it holds.
+    apiSchemas.add(value, { ...z.globalRegistry.get(value), id: name });
   }
 }
 
