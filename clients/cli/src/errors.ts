@@ -26,7 +26,7 @@ Exit codes:
   130  interrupted (Ctrl-C)
   \`run\` exits with the command's own exit code instead.
 
-Every command takes --json (one JSON document; one JSON line per chunk or event for run, events -f and runs start --wait).
+Every command takes --json (one JSON document; one JSON line per chunk, event or step for run, events -f, runs start --wait and providers pull).
 Shell completion: source <(codeagent completion bash)   (or zsh; fish: codeagent completion fish | source)
 `;
 

@@ -36,6 +36,39 @@ export class Api {
     return data as T;
   }
 
+  /** A route that answers NDJSON (a long operation's progress): each line as it arrives, parsed. */
+  async *lines<T = unknown>(method: string, path: string, body?: unknown): AsyncGenerator<T> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.opts.baseUrl), {
+        method,
+        headers: {
+          accept: 'application/x-ndjson, application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new CliError(`cannot reach the gateway at ${this.opts.baseUrl} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message})`, ExitCode.unavailable);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      throw fromProblem(res.status, (text ? (safeJson(text) as object) : undefined) ?? { title: text }, this.opts.baseUrl);
+    }
+    let buffered = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body) {
+      buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl).trim();
+        buffered = buffered.slice(nl + 1);
+        if (line) yield JSON.parse(line) as T;
+      }
+    }
+  }
+
   get<T>(path: string, query?: Record<string, string | number | undefined>) {
     return this.call<T>('GET', path, undefined, query);
   }

@@ -202,7 +202,9 @@ test('Ollama: a pull streams its steps as provider.model.pull events, in order, 
   expect(steps.find((s) => s.digest === 'sha256:2af3b81862c6')).toMatchObject({ total: 637_699_456, completed: 0 });
   expect(steps.at(-1)).toMatchObject({ state: 'succeeded', provider: 'ollama', model: 'tinyllama:latest' });
   expect(steps.slice(0, -1).every((s) => s.state === 'running')).toBe(true);
-  expect(await req('orchestrator.provider.pull.status', { pullId })).toEqual(steps.at(-1));
+  // The replica keeps the steps for readers that cannot subscribe (the gateway's streamed response).
+  expect(await req('orchestrator.provider.pull.status', { pullId })).toEqual({ steps });
+  expect(await req('orchestrator.provider.pull.status', { pullId, afterSeq: steps.length - 1 })).toEqual({ steps: [steps.at(-1)] });
 
   const after = await req<Models>('orchestrator.provider.models', { name: 'ollama', source: 'available', query: 'tinyllama' });
   expect(after.models).toEqual([expect.objectContaining({ id: 'tinyllama:latest', installed: true })]);

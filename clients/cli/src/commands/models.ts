@@ -16,6 +16,13 @@ export function parseModelRef(v: string): { provider: string; model: string } {
   return { provider: v.slice(0, i), model: v.slice(i + 1) };
 }
 
+function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) (n /= 1000), i++;
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
 const ref = (r: { provider: string; model: string }) => `${r.provider}/${r.model}`;
 
 /** A project by id or name, for the `--project` scopes (providers and roles may be set per project). */
@@ -46,12 +53,35 @@ export function modelCommands(program: Command, run: Run): void {
     );
   providers
     .command('models <provider>')
-    .description("a provider's models, with context windows and prices")
+    .description("a provider's models: configured ones with context windows and prices, or (--available, --installed) what its own API lists, searched and paged")
     .option('--project <project>', "a project's own configuration")
     .option('--refresh', "ask a local server for what it has installed")
+    .option('--available', "what the provider's own API offers (cloud: its model list; local: installed plus configured)")
+    .option('--installed', 'what a local server (Ollama, LM Studio, OpenAI-compatible) has installed')
+    .option('--query <text>', 'only models whose id or name contains this (with --available or --installed)')
+    .option('--limit <n>', 'models a page (1-200, default 50)')
+    .option('--cursor <cursor>', 'the page after the one that printed this cursor')
     .action(
-      run(async (ctx, name: string, o: { project?: string; refresh?: boolean }) => {
+      run(async (ctx, name: string, o: { project?: string; refresh?: boolean; available?: boolean; installed?: boolean; query?: string; limit?: string; cursor?: string }) => {
+        if (o.available && o.installed) throw new CliError('--available or --installed, not both', ExitCode.usage);
         const projectId = await projectScope(ctx, o.project);
+        if (o.available || o.installed) {
+          const page = await withSpinner(ctx.out, `asking ${name}`, () =>
+            ctx.api.get<{ models: Rec[]; total: number; nextCursor?: string }>(`/api/v1/providers/${encodeURIComponent(name)}/models`, {
+              projectId,
+              source: o.installed ? 'installed' : 'available',
+              query: o.query,
+              limit: o.limit,
+              cursor: o.cursor,
+            }),
+          );
+          ctx.out.result(page, () => {
+            ctx.out.table(['model', 'name', 'size', 'context', 'installed'], page.models.map((m) => [m.id, m.displayName, m.sizeBytes === undefined ? '' : formatBytes(m.sizeBytes), m.contextWindow, m.installed === undefined ? '' : m.installed ? 'yes' : 'no']));
+            if (page.nextCursor) ctx.out.line(ctx.out.dim(`${page.models.length} of ${page.total}; next page: --cursor ${page.nextCursor}`));
+          });
+          return;
+        }
+        if (o.query || o.limit || o.cursor) throw new CliError('--query, --limit and --cursor go with --available or --installed', ExitCode.usage);
         const r = await ctx.api.get<{ providers: Rec[] }>('/api/v1/providers', { projectId, refreshModels: o.refresh ? 'true' : undefined });
         const p = r.providers.find((x) => x.name === name);
         if (!p) throw new CliError(`no provider "${name}"`, ExitCode.notFound, 'see `codeagent providers list`');
@@ -59,6 +89,34 @@ export function modelCommands(program: Command, run: Run): void {
         ctx.out.result(models, () =>
           ctx.out.table(['model', 'context', 'in $/MTok', 'out $/MTok', 'installed'], models.map((m) => [m.id, m.contextWindow, m.inputUsdPerMTok, m.outputUsdPerMTok, m.installed === undefined ? '' : m.installed ? 'yes' : 'no'])),
         );
+      }),
+    );
+  providers
+    .command('pull <provider> <model>')
+    .description('install a model on a local server (admins): Ollama pull, LM Studio download, with its progress; --json prints each step as a JSON line')
+    .option('--project <project>', "a project's own provider configuration")
+    .action(
+      run(async (ctx, name: string, model: string, o: { project?: string }) => {
+        const projectId = await projectScope(ctx, o.project);
+        const tty = !ctx.out.json && Boolean(ctx.out.err.isTTY);
+        let last: Rec | undefined;
+        let shown = '';
+        for await (const step of ctx.api.lines<Rec>('POST', `/api/v1/providers/${encodeURIComponent(name)}/models/pull`, { model, ...(projectId ? { projectId } : {}) })) {
+          last = step;
+          if (ctx.out.json) {
+            ctx.out.line(JSON.stringify(step));
+            continue;
+          }
+          if (step.state !== 'running') continue;
+          const text = `${step.status}${step.total ? ` ${formatBytes(step.completed ?? 0)}/${formatBytes(step.total)} (${Math.floor(((step.completed ?? 0) / step.total) * 100)}%)` : ''}`;
+          // A terminal rewrites one line; a pipe gets a line each time the step (not just its bytes) changes.
+          if (tty) ctx.out.err.write(`\r\x1b[K${text}`);
+          else if (step.status !== shown) ctx.out.err.write(`${text}\n`);
+          shown = step.status;
+        }
+        if (tty) ctx.out.err.write('\r\x1b[K');
+        if (!last || last.state !== 'succeeded') throw new CliError(`${name} could not install ${model}: ${last?.error ?? 'the progress stream ended early'}`, ExitCode.error);
+        if (!ctx.out.json) ctx.out.line(`Installed ${ctx.out.bold(model)} on ${name} (${last.status}).`);
       }),
     );
   providers

@@ -239,7 +239,7 @@ export const ProviderPullV1 = z.object({
   /** Chosen by the caller, so it can listen for the progress events before the pull starts. */
   pullId: z.string().min(1).max(100).optional(),
 });
-/** Where a model install stands: every `provider.model.pull` event and `orchestrator.provider.pull.status` reply. */
+/** One step of a model install: every `provider.model.pull` event and each step of `orchestrator.provider.pull.status`. */
 export const ModelPullProgressV1 = z.object({
   pullId: z.string(),
   projectId: z.string().optional(),
@@ -264,7 +264,12 @@ export const ProviderPullReplyV1 = z.object({
   /** The orchestrator replica running the pull: ask it for `orchestrator.provider.pull.status`. */
   instanceId: z.string(),
 });
-export const ProviderPullStatusV1 = z.object({ pullId: z.string().min(1).max(100) });
+export const ProviderPullStatusV1 = z.object({
+  pullId: z.string().min(1).max(100),
+  /** Only the steps after this `seq` (0: all the replica still holds). */
+  afterSeq: z.number().int().nonnegative().default(0),
+});
+export const ProviderPullStatusReplyV1 = z.object({ steps: z.array(ModelPullProgressV1) });
 
 export const AgentsGetV1 = z.object({ projectId: z.string().optional() });
 export const AgentsConfigV1 = z.object({
@@ -381,7 +386,7 @@ export const agentCommands = {
   'orchestrator.provider.set': command('orchestrator', { request: ProviderSetV1, reply: ProviderInfoV1, summary: 'configure a provider (its key is stored encrypted)' }),
   'orchestrator.provider.models': command('orchestrator', { request: ProviderModelsV1, reply: ProviderModelsReplyV1, summary: "a provider's installed or available models, from its own API, searched and paged" }),
   'orchestrator.provider.pull': command('orchestrator', { request: ProviderPullV1, reply: ProviderPullReplyV1, summary: 'start installing a model on a local server (Ollama pull, LM Studio download); progress as provider.model.pull' }),
-  'orchestrator.provider.pull.status': command('orchestrator', { request: ProviderPullStatusV1, reply: ModelPullProgressV1, summary: "a model install's latest progress (sent to the replica running it)" }),
+  'orchestrator.provider.pull.status': command('orchestrator', { request: ProviderPullStatusV1, reply: ProviderPullStatusReplyV1, summary: "a model install's steps after a seq, as published (sent to the replica running it)" }),
   'orchestrator.agents.get': command('orchestrator', { request: AgentsGetV1, reply: AgentsConfigV1, summary: 'provider, model and fallbacks of each role' }),
   'orchestrator.agents.set': command('orchestrator', { request: AgentsSetV1, reply: AgentsConfigV1, summary: "set one role's provider, model and fallbacks" }),
   'orchestrator.llm.complete': command('orchestrator', { request: LlmCompleteV1, reply: LlmCompleteReplyV1, summary: 'one completion through the provider registry (with fallbacks)' }),

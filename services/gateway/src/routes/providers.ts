@@ -1,4 +1,7 @@
-import { AgentRoleV1, AgentsConfigV1, ProviderInfoV1, ProviderSetV1, RoleConfigV1 } from '@codeagent/contracts';
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AgentRoleV1, AgentsConfigV1, type ModelPullProgressV1, ProviderInfoV1, ProviderModelsReplyV1, ProviderModelsV1, ProviderSetV1, RoleConfigV1 } from '@codeagent/contracts';
 import { AppError } from '@codeagent/contracts';
 import { z } from 'zod';
 import type { RouteDeps, ZApp } from '../app';
@@ -9,6 +12,15 @@ const ProjectQuery = z.object({ projectId: z.string().min(1).max(200).optional()
 const ProviderListQuery = ProjectQuery.extend({ refreshModels: z.enum(['true', 'false']).optional() });
 const ProviderParams = z.object({ name: ProviderSetV1.shape.name });
 const ProviderBody = ProviderSetV1.omit({ name: true });
+const ModelsQuery = ProjectQuery.extend({
+  source: ProviderModelsV1.shape.source,
+  query: ProviderModelsV1.shape.query,
+  cursor: ProviderModelsV1.shape.cursor,
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+const PullBody = z.object({ projectId: z.string().min(1).max(200).optional(), model: z.string().min(1).max(500) });
+/** How often the replica running a pull is asked for its new steps while the response streams. */
+const PULL_POLL_MS = 200;
 const RoleParams = z.object({ role: AgentRoleV1 });
 const RoleBody = z.object({ projectId: z.string().min(1).max(200).optional(), config: RoleConfigV1 });
 
@@ -32,6 +44,62 @@ export function providerRoutes(app: ZApp, deps: RouteDeps): void {
     async (req) => {
       requireAdmin(req.principal, 'configure providers');
       return deps.services.call('orchestrator.provider.set', { ...req.body, name: req.params.name }, req.principal);
+    },
+  );
+  app.get(
+    '/api/v1/providers/:name/models',
+    {
+      schema: {
+        summary: "a provider's installed (local servers) or available models, from its own API; searched by `query`, paged by `cursor`/`limit`",
+        tags: ['providers'],
+        params: ProviderParams,
+        querystring: ModelsQuery,
+        response: { 200: ProviderModelsReplyV1 },
+      },
+    },
+    async (req) => {
+      const { projectId: asked, ...q } = req.query;
+      const projectId = asked && (await visibleProjectId(deps.services, req.principal, asked));
+      return deps.services.call('orchestrator.provider.models', { ...q, projectId, name: req.params.name }, req.principal, { timeoutMs: 60_000 });
+    },
+  );
+  app.post(
+    '/api/v1/providers/:name/models/pull',
+    {
+      schema: {
+        summary: 'install a model on a local server (admin): Ollama pull, LM Studio download; the response streams its progress as NDJSON, one provider.model.pull step a line, the last with state succeeded or failed',
+        tags: ['providers'],
+        params: ProviderParams,
+        body: PullBody,
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req.principal, 'install models');
+      const projectId = req.body.projectId && (await visibleProjectId(deps.services, req.principal, req.body.projectId));
+      // Refusals (unknown provider, a cloud kind) are problem+json before anything streams.
+      const { pullId, instanceId } = await deps.services.call('orchestrator.provider.pull', { projectId, name: req.params.name, model: req.body.model, pullId: randomUUID() }, req.principal);
+      let gone = false;
+      req.raw.on('close', () => (gone = true));
+      const steps = async function* () {
+        let seen = 0;
+        while (!gone) {
+          let steps: ModelPullProgressV1[];
+          try {
+            ({ steps } = await deps.services.call('orchestrator.provider.pull.status', { pullId, afterSeq: seen }, req.principal, { instanceId }));
+          } catch (err) {
+            yield `${JSON.stringify({ pullId, state: 'failed', status: 'failed', error: `lost track of the pull: ${(err as Error).message}` })}\n`;
+            return;
+          }
+          for (const step of steps) {
+            seen = step.seq;
+            yield `${JSON.stringify(step)}\n`;
+            if (step.state !== 'running') return;
+          }
+          await sleep(PULL_POLL_MS);
+        }
+      };
+      reply.header('content-type', 'application/x-ndjson').header('x-pull-id', pullId);
+      return reply.send(Readable.from(steps()));
     },
   );
   app.get(

@@ -12,8 +12,7 @@ export const providerPullHandler =
     return { pullId: id, instanceId };
   };
 
-/** `orchestrator.provider.pull.status`: the latest step of a pull this replica runs. */
+/** `orchestrator.provider.pull.status`: the steps of a pull this replica runs, after `afterSeq`. */
 export const providerPullStatusHandler =
   (pulls: ModelPulls): CommandHandler<'orchestrator.provider.pull.status'> =>
-  async ({ pullId }) =>
-    pulls.status(pullId);
+  async ({ pullId, afterSeq }) => ({ steps: pulls.steps(pullId, afterSeq) });

@@ -6,6 +6,9 @@ import { baseUrlOf, providerJson, upstreamMessage } from './model-catalog';
 import type { ProviderConnection } from './registry';
 
 /** A step of an install as the server reports it, before it is numbered and published. */
+/** Steps of one pull kept for readers; a reader further behind sees the gap in `seq`. */
+const MAX_STEPS = 1000;
+
 type Step = Pick<ModelPullProgressV1, 'status' | 'digest' | 'total' | 'completed'>;
 
 export interface ModelPullOptions {
@@ -21,11 +24,11 @@ export interface ModelPullOptions {
  * Seed 003's InstallModelAsync with its IProgress: installs a model on a local server and publishes
  * each step as `provider.model.pull` (ordered by `seq`, ending in `succeeded` or `failed`). Ollama
  * streams its pull as NDJSON; LM Studio (0.4+, an `openai-compatible` provider) starts a download job
- * that is polled. Pulls run in the background of this replica; the latest step is kept for
- * `orchestrator.provider.pull.status`.
+ * that is polled. Pulls run in the background of this replica; their steps are kept (the last
+ * MAX_STEPS of each) for `orchestrator.provider.pull.status`.
  */
 export class ModelPulls {
-  private readonly latest = new Map<string, ModelPullProgressV1>();
+  private readonly history = new Map<string, ModelPullProgressV1[]>();
   private readonly running = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private readonly progressEveryMs: number;
@@ -48,8 +51,10 @@ export class ModelPulls {
       throw new AppError('VALIDATION_FAILED', `provider "${c.name}" (${c.kind}) is a cloud API: its models need no install`, { details: { provider: c.name } });
     }
     const pullId = opts.pullId ?? randomUUID();
-    if (this.latest.has(pullId)) throw new AppError('CONFLICT', `pull ${pullId} already exists`);
+    if (this.history.has(pullId)) throw new AppError('CONFLICT', `pull ${pullId} already exists`);
     let seq = 0;
+    const steps: ModelPullProgressV1[] = [];
+    this.history.set(pullId, steps);
     let last: { status: string; digest?: string; at: number } | undefined;
     const emit = async (state: ModelPullProgressV1['state'], step: Step & { error?: string }): Promise<void> => {
       const now = Date.now();
@@ -57,7 +62,8 @@ export class ModelPulls {
       if (state === 'running' && sameStep && now - last!.at < this.progressEveryMs) return;
       last = { status: step.status, digest: step.digest, at: now };
       const progress: ModelPullProgressV1 = { pullId, projectId: opts.projectId, provider: c.name, model, seq: ++seq, state, ...step, at: new Date(now).toISOString() };
-      this.latest.set(pullId, progress);
+      steps.push(progress);
+      if (steps.length > MAX_STEPS) steps.shift();
       await this.sink.publish('provider.model.pull', progress);
     };
     const run = (async () => {
@@ -71,7 +77,7 @@ export class ModelPulls {
         this.log.warn({ provider: c.name, model, pullId, err: message }, 'model install failed');
         await emit('failed', { status: 'failed', error: message }).catch(() => undefined);
       } finally {
-        setTimeout(() => this.latest.delete(pullId), this.keepMs).unref();
+        setTimeout(() => this.history.delete(pullId), this.keepMs).unref();
       }
     })();
     this.running.add(run);
@@ -79,10 +85,10 @@ export class ModelPulls {
     return pullId;
   }
 
-  status(pullId: string): ModelPullProgressV1 {
-    const p = this.latest.get(pullId);
-    if (!p) throw new AppError('NOT_FOUND', `no model pull ${pullId} on this replica (finished pulls are kept ${Math.round(this.keepMs / 60_000)} min)`);
-    return p;
+  steps(pullId: string, afterSeq = 0): ModelPullProgressV1[] {
+    const steps = this.history.get(pullId);
+    if (!steps) throw new AppError('NOT_FOUND', `no model pull ${pullId} on this replica (finished pulls are kept ${Math.round(this.keepMs / 60_000)} min)`);
+    return steps.filter((s) => s.seq > afterSeq);
   }
 
   /** Stops the pulls in progress (shutdown); each ends with a `failed` event. */
