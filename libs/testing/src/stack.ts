@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ServiceNames, type ServiceName } from '@codeagent/contracts';
@@ -64,6 +64,12 @@ export async function startStack(
   const url = `http://127.0.0.1:${gatewayPort}`;
   const stop = async () => {
     await Promise.all([...procs.values()].map((p) => p.stop('SIGTERM', 20_000)));
+    // For a failure to be read afterwards: TEST_STACK_LOGS=<folder> keeps each process's output there.
+    const keep = process.env.TEST_STACK_LOGS;
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      for (const [name, p] of procs) writeFileSync(path.join(keep, `${opts.label ?? 'stack'}-${process.pid}-${name}.log`), p.output());
+    }
     await broker.dispose();
     rmSync(dataDir, { recursive: true, force: true });
   };
