@@ -20,7 +20,16 @@ export interface ServiceProcess {
  */
 export function spawnTs(entry: string, env: Record<string, string>, opts: { cwd?: string } = {}): ServiceProcess {
   const tsx = pathToFileURL(require.resolve('tsx', { paths: [REPO_ROOT] })).href;
-  const child = spawn(process.execPath, ['--import', tsx, path.resolve(REPO_ROOT, entry)], {
+  return spawnNode(['--import', tsx, path.resolve(REPO_ROOT, entry)], env, opts);
+}
+
+/** Runs a compiled entry point (e.g. `services/shell/dist/main.js`, from `npm run build`) with plain node. */
+export function spawnJs(entry: string, env: Record<string, string>, opts: { cwd?: string } = {}): ServiceProcess {
+  return spawnNode([path.resolve(REPO_ROOT, entry)], env, opts);
+}
+
+function spawnNode(args: string[], env: Record<string, string>, opts: { cwd?: string }): ServiceProcess {
+  const child = spawn(process.execPath, args, {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

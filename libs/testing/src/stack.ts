@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ServiceNames, type ServiceName } from '@codeagent/contracts';
 import { createTestBroker, TEST_BUS_SECRET, type TestBroker } from './broker';
 import { freePort, freePortBlock } from './ports';
-import { spawnTs, type ServiceProcess } from './processes';
+import { spawnJs, spawnTs, type ServiceProcess } from './processes';
 import { waitFor } from './wait';
 
 export interface Stack {
@@ -32,6 +32,8 @@ export async function startStack(
     label?: string;
     /** A data folder to start from (a restored backup); removed on stop like one of its own. */
     dataDir?: string;
+    /** Runs each service's compiled build (services/<name>/dist/main.js, `npm run build`) instead of its sources through tsx. */
+    fromBuild?: boolean;
   } = {},
 ): Promise<Stack> {
   const broker = await createTestBroker(opts.label ?? 'stack');
@@ -56,7 +58,8 @@ export async function startStack(
   };
   const procs = new Map<string, ServiceProcess>();
   const start = async (service: ServiceName, name: string) => {
-    const p = spawnTs(`services/${service}/src/main.ts`, { ...env, INSTANCE_ID: `${name}-${process.pid}` });
+    const instance = { ...env, INSTANCE_ID: `${name}-${process.pid}` };
+    const p = opts.fromBuild ? spawnJs(`services/${service}/dist/main.js`, instance) : spawnTs(`services/${service}/src/main.ts`, instance);
     procs.set(name, p);
     return p;
   };
