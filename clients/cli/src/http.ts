@@ -36,8 +36,8 @@ export class Api {
     return data as T;
   }
 
-  /** A route that answers NDJSON (a long operation's progress): each line as it arrives, parsed. */
-  async *lines<T = unknown>(method: string, path: string, body?: unknown): AsyncGenerator<T> {
+  /** A route that answers NDJSON (a long operation's progress): each line as it arrives, parsed; `signal` ends it. */
+  async *lines<T = unknown>(method: string, path: string, body?: unknown, signal?: AbortSignal): AsyncGenerator<T> {
     let res: Response;
     try {
       res = await fetch(new URL(path, this.opts.baseUrl), {
@@ -48,8 +48,10 @@ export class Api {
           ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
       });
     } catch (err) {
+      if (signal?.aborted) return;
       throw new CliError(`cannot reach the gateway at ${this.opts.baseUrl} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message})`, ExitCode.unavailable);
     }
     if (!res.ok || !res.body) {
@@ -58,8 +60,17 @@ export class Api {
     }
     let buffered = '';
     const decoder = new TextDecoder();
-    for await (const chunk of res.body) {
-      buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    const chunks = res.body[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = await chunks.next();
+      } catch (err) {
+        if (signal?.aborted) return;
+        throw err;
+      }
+      if (next.done) return;
+      buffered += decoder.decode(next.value as Uint8Array, { stream: true });
       let nl: number;
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl).trim();

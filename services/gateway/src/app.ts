@@ -28,7 +28,7 @@ import { mcpRoutes } from './mcp/routes';
 import { fastifyStoreOf, MemoryRateLimitCounter, type RateLimitCounter } from './http/rate-limit';
 import { registerHttpSpans } from './http/tracing';
 import { healthRoutes } from './routes/health';
-import { projectChatRoutes } from './routes/project-chat';
+import { projectChatAnswererRoutes, projectChatRoutes } from './routes/project-chat';
 import { projectRoutes } from './routes/projects';
 import { providerRoutes } from './routes/providers';
 import { sessionRoutes } from './routes/sessions';
@@ -139,6 +139,7 @@ export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstanc
   adminRoutes(z, routeDeps);
   projectRoutes(z, routeDeps);
   projectChatRoutes(z, routeDeps);
+  projectChatAnswererRoutes(z, routeDeps);
   sessionRoutes(z, routeDeps);
   externalAgentRoutes(z, routeDeps);
   sshKeyRoutes(z, routeDeps);

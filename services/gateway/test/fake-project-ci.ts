@@ -45,6 +45,15 @@ export class FakeProjectCi {
         if (ms) await sleep(Number(ms));
         return { response: `[Project: ${ci.project_name}] ${p.message}`, project_name: ci.project_name, ci_socket: ci.ci_socket, socket_port: ci.socket_port };
       },
+      // Answering a chat in person is driven end to end in e2e/project-chat-answer.e2e.test.ts; here nobody holds one.
+      ...Object.fromEntries(
+        ['project-ci.answerer.claim', 'project-ci.answerer.next', 'project-ci.answerer.answer', 'project-ci.answerer.release'].map((n) => [
+          n,
+          async () => {
+            throw new AppError('SERVICE_UNAVAILABLE', 'the fake project-ci takes no answerers');
+          },
+        ]),
+      ),
     } as never);
     return f;
   }

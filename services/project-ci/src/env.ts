@@ -36,6 +36,8 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) => {
       PROJECT_CI_CLOSE_GRACE_MS: envInt(5_000, 0, 600_000),
       /** How long a message waits for the model (orchestrator.llm.complete). */
       PROJECT_CI_LLM_TIMEOUT_MS: envInt(120_000, 1_000, 3_600_000),
+      /** A person answering a project's chat instead of the model (`codeagent project-chat --answer`) loses the claim this long after their client last asked for questions: a crashed client never leaves the project unanswered. */
+      PROJECT_CI_ANSWERER_LEASE_MS: envInt(15_000, 1_000, 600_000),
       /** Provider for projects that configure none (seed 004: ollama); `auto` lets the orchestrator choose. */
       PROJECT_CI_DEFAULT_PROVIDER: z.string().min(1).default('ollama'),
       /** Model for projects that configure none; absent: the provider's configured model. */

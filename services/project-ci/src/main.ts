@@ -2,6 +2,8 @@ import { runService } from '@codeagent/service';
 import { snapshotPolicyOf } from '@codeagent/db';
 import { Conversation } from './conversation/conversation';
 import { loadServiceEnv } from './env';
+import { Answerers } from './answerer/answerers';
+import { answerHandler, answererClaimHandler, answererNextHandler, answererReleaseHandler } from './handlers/project-ci.answerer.handlers';
 import { chatHandler } from './handlers/project-ci.chat.handler';
 import { getHandler } from './handlers/project-ci.get.handler';
 import { historyHandler } from './handlers/project-ci.history.handler';
@@ -27,6 +29,12 @@ async function main(): Promise<void> {
     env,
     opsPort: env.PROJECT_CI_PORT,
     start: async ({ bus, log }) => {
+      const answerers = new Answerers({
+        leaseMs: env.PROJECT_CI_ANSWERER_LEASE_MS,
+        answerTimeoutMs: env.PROJECT_CI_LLM_TIMEOUT_MS,
+        instanceId: bus.instanceId,
+        log: log.child({ component: 'answerers' }),
+      });
       const db = await openProjectCiDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log, snapshots: snapshotPolicyOf(env) });
       const conversation = new Conversation({
         history: new PrismaHistoryRepository(db.client),
@@ -49,6 +57,7 @@ async function main(): Promise<void> {
         repository: new PrismaRegistryRepository(db.client),
         conversation,
         notifier: busNotifier(bus, log),
+        answerers,
         ...(env.PROJECT_CI_AUTH === 'team' ? { authorizer: busAuthorizer(bus, env.PROJECT_CI_AUTH_TIMEOUT_MS) } : {}),
         log: log.child({ component: 'registry' }),
       });
@@ -59,6 +68,10 @@ async function main(): Promise<void> {
           'project-ci.list': listHandler(registry),
           'project-ci.get': getHandler(registry),
           'project-ci.history': historyHandler(registry),
+          'project-ci.answerer.claim': answererClaimHandler(registry),
+          'project-ci.answerer.next': answererNextHandler(answerers),
+          'project-ci.answerer.answer': answerHandler(answerers),
+          'project-ci.answerer.release': answererReleaseHandler(answerers),
         },
         checks: async () => {
           await db.ping();

@@ -3,6 +3,7 @@ import { saveConfig, saveCredentials, type Config } from '../config';
 import { CliError, ExitCode } from '../errors';
 import { withSpinner } from '../output';
 import type { Ctx } from '../context';
+import { answerProjectChat } from './project-answer';
 
 type Run = (fn: (ctx: Ctx, ...args: any[]) => Promise<void>) => (...args: any[]) => Promise<void>;
 
@@ -146,10 +147,16 @@ export function platformCommands(program: Command, run: Run): void {
     );
 
   program
-    .command('project-chat <project> <message...>')
-    .description("talk to a project's chat (the same conversation as its CI socket)")
+    .command('project-chat <project> [message...]')
+    .description("talk to a project's chat (the same conversation as its CI socket); --answer: answer it yourself instead of its model")
+    .option('--answer', "answer the project's questions from this terminal (one line each, oldest first) until Ctrl-D, Ctrl-C or exit")
     .action(
-      run(async (ctx, project: string, message: string[]) => {
+      run(async (ctx, project: string, message: string[], o: { answer?: boolean }) => {
+        if (o.answer) {
+          if (message.length) throw new CliError('--answer takes no message: the questions come from the project\'s clients', ExitCode.usage);
+          return answerProjectChat(ctx, project);
+        }
+        if (!message.length) throw new CliError('say something: codeagent project-chat <project> <message...> (or --answer)', ExitCode.usage);
         const r = await withSpinner(ctx.out, `asking ${project}`, () =>
           ctx.api.post<{ response: string; project_name: string; ci_socket: string }>('/api/projects/chat', { project_name: project, message: message.join(' ') }),
         );

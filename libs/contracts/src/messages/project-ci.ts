@@ -119,6 +119,70 @@ export const ProjectCiStoppedV1 = z.object({
   reason: z.enum(['deleted', 'port_in_use', 'conflict', 'unhealthy']),
 });
 
+
+// Seed 004's "forward a CI to a terminal": while a claim is held, a project's questions (from its socket
+// and from `project-ci.chat`) go to the person (or outside agent) holding it instead of the model. One
+// claim per project; it lives as long as its holder keeps asking for questions (a lease renewed by
+// every `project-ci.answerer.next`), so a holder that dies leaves the project to the model again.
+
+/** The claim id names the project-ci replica holding it after its first dot (later calls go there). */
+const ClaimId = z.string().trim().min(3).max(300).regex(/^[0-9a-f-]{36}\./, 'a claim id from project-ci.answerer.claim');
+
+export const ProjectCiAnswererClaimV1 = z.object({
+  /** The project's name (case-insensitive) or its id. */
+  project: z.string().trim().min(1).max(200),
+  /** Who answers (the gateway's user id); only they may take questions, answer and release. */
+  user_id: z.string().min(1).max(200),
+});
+export const ProjectCiAnswererClaimReplyV1 = z.object({
+  claim_id: z.string(),
+  project_id: z.string(),
+  project_name: z.string(),
+  ci_socket: z.string(),
+  socket_port: z.number().int(),
+  /** The claim ends this long after its holder last asked for questions (`project-ci.answerer.next`). */
+  lease_ms: z.number().int().positive(),
+});
+
+/** A question waiting for the claim's holder. */
+export const ProjectCiQuestionV1 = z.object({
+  question_id: z.string(),
+  /** As the client sent it (without the `[Project: ...]` prefix). */
+  content: z.string(),
+  /** Which door it came through. */
+  via: z.enum(['socket', 'bus']),
+  asked_at: z.string(),
+});
+export type ProjectCiQuestionV1 = z.infer<typeof ProjectCiQuestionV1>;
+
+export const ProjectCiAnswererNextV1 = z.object({
+  claim_id: ClaimId,
+  user_id: z.string().min(1).max(200),
+  /** How long to wait for a question before answering with none (the lease is renewed either way). */
+  wait_ms: z.number().int().min(0).max(60_000),
+});
+export const ProjectCiAnswererNextReplyV1 = z.object({
+  /** Questions not handed out before, oldest first. */
+  questions: z.array(ProjectCiQuestionV1),
+});
+
+export const ProjectCiAnswerV1 = z.object({
+  claim_id: ClaimId,
+  user_id: z.string().min(1).max(200),
+  question_id: z.string().min(1).max(200),
+  content: z.string().min(1).max(1_000_000),
+});
+export const ProjectCiAnswerReplyV1 = z.object({ delivered: z.literal(true) });
+
+export const ProjectCiAnswererReleaseV1 = z.object({
+  claim_id: ClaimId,
+  user_id: z.string().min(1).max(200),
+});
+export const ProjectCiAnswererReleaseReplyV1 = z.object({
+  /** false: the claim had already ended (released, expired, or its project deleted). */
+  released: z.boolean(),
+});
+
 export const projectCiCommands = {
   'project-ci.chat': command('project-ci', {
     request: ProjectCiChatV1,
@@ -139,6 +203,26 @@ export const projectCiCommands = {
     request: ProjectCiHistoryV1,
     reply: ProjectCiHistoryReplyV1,
     summary: "a project's kept conversation, oldest first, from both doors (socket and bus)",
+  }),
+  'project-ci.answerer.claim': command('project-ci', {
+    request: ProjectCiAnswererClaimV1,
+    reply: ProjectCiAnswererClaimReplyV1,
+    summary: "take over answering a project's chat (its socket and project-ci.chat) instead of the model; CONFLICT while someone else holds it",
+  }),
+  'project-ci.answerer.next': command('project-ci', {
+    request: ProjectCiAnswererNextV1,
+    reply: ProjectCiAnswererNextReplyV1,
+    summary: "the claim's new questions (waits up to wait_ms for one) and renews its lease; NOT_FOUND once the claim has ended",
+  }),
+  'project-ci.answerer.answer': command('project-ci', {
+    request: ProjectCiAnswerV1,
+    reply: ProjectCiAnswerReplyV1,
+    summary: "the holder's answer to one question, delivered to whoever asked it; NOT_FOUND when it is no longer waiting",
+  }),
+  'project-ci.answerer.release': command('project-ci', {
+    request: ProjectCiAnswererReleaseV1,
+    reply: ProjectCiAnswererReleaseReplyV1,
+    summary: "give a project's chat back to its model; questions still waiting are answered by the model",
   }),
 } as const;
 

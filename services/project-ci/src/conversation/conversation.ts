@@ -25,7 +25,8 @@ export interface ChatTarget {
 export class Conversation {
   constructor(private readonly opts: ConversationOptions) {}
 
-  async chat(target: ChatTarget, rawMessage: string, via: 'socket' | 'bus'): Promise<ModelAnswer> {
+  /** `person`: who answers instead of the model while someone holds the project's chat (undefined: the model). */
+  async chat(target: ChatTarget, rawMessage: string, via: 'socket' | 'bus', person?: (message: string) => Promise<ModelAnswer | undefined>): Promise<ModelAnswer> {
     const message = stripProjectPrefix(target.name, rawMessage);
     const history = await this.opts.history.recent(target.projectId, this.opts.keepMessages);
     const messages = buildMessages({
@@ -35,7 +36,7 @@ export class Conversation {
       message,
       budgetChars: this.opts.contextChars,
     });
-    const answer = await this.opts.model.complete({
+    const answer = (await person?.(message)) ?? await this.opts.model.complete({
       projectId: target.projectId,
       provider: target.provider,
       model: target.model,

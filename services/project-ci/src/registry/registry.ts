@@ -1,5 +1,6 @@
 import { AppError, type ProjectCiV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
+import type { Answerers } from '../answerer/answerers';
 import type { Conversation } from '../conversation/conversation';
 import type { ModelAnswer } from '../conversation/types';
 import { CiSocketServer, PortInUseError, type CiServerOptions } from '../socket/ci-server';
@@ -37,6 +38,8 @@ export interface RegistryOptions {
   log: Logger;
   /** Team mode: who may talk to a project's socket (PROJECT_CI_AUTH=team); absent, anyone who reaches it. */
   authorizer?: CiAuthorizer;
+  /** Who answers a project's chat instead of its model while they hold it (seed 004's forwarding); absent: always the model. */
+  answerers?: Answerers;
   /** Builds a CI's socket server; tests wrap it to break a CI on purpose. */
   serverFactory?: (opts: CiServerOptions) => CiSocketServer;
 }
@@ -105,6 +108,7 @@ export class ProjectCiRegistry {
       const ci = this.cis.get(projectId);
       if (!ci) return undefined;
       this.cis.delete(projectId);
+      this.opts.answerers?.releaseProject(projectId, 'the project was deleted');
       await this.stop(ci, `project "${ci.record.name}" was deleted; its CI is closed`, 'deleted');
       await this.opts.repository.remove(projectId);
       await this.opts.conversation.forget(projectId);
@@ -145,7 +149,17 @@ export class ProjectCiRegistry {
     const stopTimer = ciMetrics.replySeconds().startTimer({ door: via });
     let answer: ModelAnswer;
     try {
-      answer = await this.opts.conversation.chat(target, message, via);
+      const answerers = this.opts.answerers;
+      answer = await this.opts.conversation.chat(
+        target,
+        message,
+        via,
+        answerers &&
+          (async (asked) => {
+            const by = await answerers.ask(target.projectId, asked, via);
+            return by && { text: by.text, provider: 'answerer', model: by.userId };
+          }),
+      );
     } catch (err) {
       ciMetrics.messages().inc({ door: via, outcome: 'failed' });
       throw err;
@@ -156,6 +170,14 @@ export class ProjectCiRegistry {
     // Deleted while the model was thinking: the turn just kept must not outlive the project.
     if (!this.cis.has(ci.record.projectId)) await this.opts.conversation.forget(ci.record.projectId);
     return { ...answer, ci: await this.describe(ci) };
+  }
+
+  /** Someone takes over answering the project's chat (CONFLICT while another claim holds it). */
+  async claimAnswerer(nameOrId: string, userId: string) {
+    if (!this.opts.answerers) throw new AppError('SERVICE_UNAVAILABLE', 'this project-ci has no answerer desk');
+    const ci = this.find(nameOrId);
+    const claimId = this.opts.answerers.claim(ci.record.projectId, ci.record.name, userId);
+    return { claimId, leaseMs: this.opts.answerers.leaseMs, ci: await this.describe(ci) };
   }
 
   /**
@@ -184,6 +206,7 @@ export class ProjectCiRegistry {
   /** The service is stopping: close every CI (the registry keeps them for the next start). */
   async stopAll(): Promise<void> {
     this.stopped = true;
+    this.opts.answerers?.releaseAll('the project-ci service is stopping');
     await Promise.all(
       [...this.cis.values()].map((ci) => this.lock(ci.record.projectId, () => this.stop(ci, 'the project-ci service is stopping', undefined))),
     );

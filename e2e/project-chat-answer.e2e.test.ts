@@ -1,0 +1,170 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { REPO_ROOT, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
+import { cli, startCli } from './cli-runner';
+
+// Seed 004's "forward a CI to a terminal" (issue 21), every service a real process on a team-mode
+// platform: `codeagent project-chat <project> --answer`, the real CLI binary driven through its stdin
+// and stdout, answers the project's CI socket instead of the model. A TCP client's question shows in
+// the CLI and the typed line is its answer; a second --answer is refused with 409 (exit 6); a member who
+// may not see the project cannot claim it; once the CLI exits, or is killed, the (fake, local HTTP) model
+// answers again.
+type Rec = Record<string, any>;
+let stack: Stack;
+let llm: FakeLlm;
+let dir: string;
+let home: string;
+const keys: Record<string, string> = {};
+const MODEL_SAYS = 'hello from the project model';
+const LEASE_MS = 3_000;
+
+async function api(who: string, method: string, url: string, body?: unknown): Promise<Rec> {
+  const res = await fetch(stack.url + url, {
+    method,
+    headers: { authorization: `Bearer ${keys[who]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json().catch(() => ({}))) as Rec;
+  if (res.status >= 300) throw new Error(`${method} ${url} as ${who}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** A newline-delimited JSON client of one CI socket. */
+async function ci(port: number) {
+  const socket: Socket = await new Promise((resolve, reject) => {
+    const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  let buffered = '';
+  const lines: Rec[] = [];
+  const waiting: Array<(l: Rec) => void> = [];
+  socket.on('data', (b: Buffer) => {
+    buffered += b.toString();
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      const line = JSON.parse(buffered.slice(0, i)) as Rec;
+      buffered = buffered.slice(i + 1);
+      const w = waiting.shift();
+      if (w) w(line);
+      else lines.push(line);
+    }
+  });
+  socket.on('error', () => undefined);
+  const next = (): Promise<Rec> => (lines.length ? Promise.resolve(lines.shift()!) : new Promise((resolve) => waiting.push(resolve)));
+  return {
+    /** Sends a line; the answer arrives with next() (a person may take a while). */
+    send: (obj: unknown) => void socket.write(JSON.stringify(obj) + '\n'),
+    next,
+    ask: async (obj: unknown): Promise<Rec> => {
+      socket.write(JSON.stringify(obj) + '\n');
+      return next();
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+const cliEnv = (who: string) => ({ CODEAGENT_HOME: home, CODEAGENT_URL: stack.url, CODEAGENT_TOKEN: keys[who]! });
+
+/** `codeagent project-chat <project> --answer`, once it holds the claim. */
+async function answering(who: string, project: string) {
+  const c = startCli(['project-chat', project, '--answer'], cliEnv(who), { interactive: true });
+  await waitFor(`${who}'s CLI to hold ${project}'s chat`, () => c.stderr().includes('instead of its model') || c.child.exitCode !== null, { timeoutMs: 20_000 });
+  if (c.child.exitCode !== null) throw new Error(`project-chat --answer exited ${c.child.exitCode}: ${c.stderr()}`);
+  return c;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'chat-answer-project-'));
+  home = mkdtempSync(path.join(tmpdir(), 'chat-answer-home-'));
+  llm = await startFakeLlm({ fallbackTurn: { text: MODEL_SAYS, usage: { inputTokens: 10, outputTokens: 5 } } });
+  stack = await startStack({
+    label: 'e2e-chat-answer',
+    env: {
+      GATEWAY_AUTH_MODE: 'team',
+      GATEWAY_JWT_SECRET: 'd'.repeat(40),
+      GATEWAY_RATE_LIMIT_PER_MINUTE: '100000',
+      PROJECT_CI_AUTH: 'team',
+      PROJECT_CI_DEFAULT_PROVIDER: 'fake',
+      PROJECT_CI_DEFAULT_MODEL: 'fake-model',
+      PROJECT_CI_ANSWERER_LEASE_MS: String(LEASE_MS),
+    },
+  });
+  keys.root = (
+    JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'root', '--role', 'admin'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...stack.env },
+        encoding: 'utf8',
+      }),
+    ) as { apiKey: string }
+  ).apiKey;
+  await api('root', 'PUT', '/api/v1/providers/fake', { kind: 'openai-compatible', baseURL: llm.openaiBaseURL, models: ['fake-model'] });
+  for (const name of ['ana', 'ben']) {
+    const u = await api('root', 'POST', '/api/v1/users', { name, role: 'member' });
+    keys[name] = (await api('root', 'POST', `/api/v1/users/${u.id}/api-keys`, { label: 'e2e' })).key;
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await llm?.close();
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(home, { recursive: true, force: true });
+}, 60_000);
+
+test('a person answers the project socket from the CLI until they exit; a second claim is a conflict; then the model answers again', async () => {
+  const project = await api('ana', 'POST', '/api/v1/projects', { name: 'anas-desk', source: { path: dir } });
+  const client = await ci(project.socketPort as number);
+  expect((await client.ask({ auth: keys.ana })).authenticated).toBe(true);
+
+  // Ben may not see ana's private project: he cannot answer it either (404, exit 3), as over REST.
+  const ben = await cli(['project-chat', 'anas-desk', '--answer'], cliEnv('ben'));
+  expect(ben.code).toBe(3);
+  expect(ben.stderr).toMatch(/not found|no project/i);
+
+  const desk = await answering('ana', 'anas-desk');
+  const modelCalls = llm.requests.length;
+
+  // The question shows in the CLI; the line typed there is what the TCP client gets back.
+  client.send({ content: 'how is the build?', id: 7 });
+  await waitFor('the question in the CLI', () => desk.stdout().includes('? how is the build?'), { timeoutMs: 20_000 });
+  desk.child.stdin!.write('green: 42 tests pass\n');
+  expect(await client.next()).toEqual({ content: 'green: 42 tests pass', project: 'anas-desk', id: 7 });
+  expect(llm.requests.length).toBe(modelCalls);
+
+  // One answerer per project: a second --answer (even the admin's) is refused clearly while ana holds it.
+  const second = await cli(['project-chat', 'anas-desk', '--answer'], cliEnv('root'));
+  expect(second.code).toBe(6);
+  expect(second.stderr).toMatch(/already answered by someone else/);
+
+  // Ctrl-D: the CLI gives the chat back and exits 0; the model answers the next question.
+  desk.child.stdin!.end();
+  expect((await desk.result).code).toBe(0);
+  expect(await client.ask({ content: 'and now?' })).toEqual({ content: MODEL_SAYS, project: 'anas-desk' });
+  // The person's answer joined the project's conversation: the model gets it as context.
+  expect(JSON.stringify(llm.requests.at(-1))).toContain('green: 42 tests pass');
+  client.close();
+}, 120_000);
+
+test('a CLI that dies holding the chat leaves the project to the model within the lease', async () => {
+  const project = await api('ana', 'POST', '/api/v1/projects', { name: 'anas-crash', source: { path: dir } });
+  const client = await ci(project.socketPort as number);
+  expect((await client.ask({ auth: keys.ana })).authenticated).toBe(true);
+
+  const desk = await answering('ana', 'anas-crash');
+  desk.child.kill('SIGKILL');
+  await desk.result;
+  const died = Date.now();
+  // Asked right after the crash: answered by the model (a question already waiting for the dead holder
+  // goes to the model when its claim ends), no later than the lease.
+  expect(await client.ask({ content: 'anyone there?' })).toEqual({ content: MODEL_SAYS, project: 'anas-crash' });
+  expect(Date.now() - died).toBeLessThan(LEASE_MS + 5_000);
+
+  // The claim is gone: someone else may take the chat now.
+  const again = await answering('root', 'anas-crash');
+  again.child.stdin!.end();
+  expect((await again.result).code).toBe(0);
+  client.close();
+}, 120_000);
