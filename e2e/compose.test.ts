@@ -67,6 +67,12 @@ describe('docker-compose.yml', () => {
     expect(def?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel-collector:4318');
   });
 
+  test.each(ServiceNames)('%s’s image compiles the service and runs the build with plain node, not tsx', (service) => {
+    const dockerfile = readFileSync(path.join(REPO_ROOT, `services/${service}/Dockerfile`), 'utf8');
+    expect(dockerfile).toContain(`node scripts/build-services.mjs ${service} && npm prune --omit=dev`);
+    expect(dockerfile).toMatch(new RegExp(`^CMD \\["node", "services/${service}/dist/main\\.js"\\]$`, 'm'));
+  });
+
   test('every variable the compose file sets for a service is one the services read (docs/configuration.md, which is current)', async () => {
     await run(process.execPath, [path.join(REPO_ROOT, 'scripts/env-doc.mjs'), '--check']);
     const documented = new Set([...readFileSync(path.join(REPO_ROOT, 'docs/configuration.md'), 'utf8').matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
