@@ -2,7 +2,7 @@
 // secret, `npm start` makes one (0600, in the data folder) on first start and hands it to every
 // service, and it warns when the broker login is guest/guest on a broker that is not this machine.
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -111,4 +111,41 @@ describe('with a broker', () => {
       await waitFor('npm start to stop', () => child.exitCode !== null || child.signalCode !== null, { timeoutMs: 30_000 });
     }
   }, 90_000);
+
+  /** Runs `npm start -- --only analytics` until the service starts; its first line and the service's argv. */
+  async function startOnce(): Promise<{ out: string; argv: string[] }> {
+    const env: NodeJS.ProcessEnv = { ...process.env, RABBITMQ_URL: broker.url, DATA_DIR: tempDir(), ANALYTICS_PORT: '0', LOG_LEVEL: 'info' };
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'scripts/start.mjs'), '--only', 'analytics'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b) => (out += b));
+    child.stderr.on('data', (b) => (out += b));
+    try {
+      await waitFor('analytics started by npm start', () => {
+        if (child.exitCode !== null) throw new Error(`start.mjs exited ${child.exitCode}: ${out}`);
+        return /service started/.test(out);
+      }, { timeoutMs: 60_000 });
+      const [servicePid] = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ');
+      return { out, argv: readFileSync(`/proc/${servicePid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(1) };
+    } finally {
+      child.kill('SIGINT');
+      await waitFor('npm start to stop', () => child.exitCode !== null || child.signalCode !== null, { timeoutMs: 30_000 });
+    }
+  }
+
+  test('npm start runs the build when it is newer than its sources, else the sources through tsx, and says which', async () => {
+    await run(process.execPath, [path.join(REPO_ROOT, 'scripts/build-services.mjs'), 'analytics']);
+    const built = path.join(REPO_ROOT, 'services/analytics/dist/main.js');
+    const fresh = await startOnce();
+    expect(fresh.out).toContain('codeagent: running the build (services/*/dist/main.js)');
+    expect(fresh.argv).toEqual([built]);
+    // A build older than a source it compiles in: the sources run, and the reason is printed.
+    utimesSync(built, new Date(0), new Date(0));
+    try {
+      const stale = await startOnce();
+      expect(stale.out).toMatch(/codeagent: running the sources through tsx \(services\/analytics\/dist\/main\.js is older than (services|libs)\/[^;]+; `npm run build` updates it\)/);
+      expect(stale.argv).toEqual(['--import', expect.stringMatching(/tsx/), path.join(REPO_ROOT, 'services/analytics/src/main.ts')]);
+    } finally {
+      await run(process.execPath, [path.join(REPO_ROOT, 'scripts/build-services.mjs'), 'analytics']);
+    }
+  }, 150_000);
 });

@@ -14,7 +14,7 @@
 // - except a worker entry that registers tsx (a `.cjs` doing `require('tsx/cjs')` then a `.ts`): that
 //   `.ts` is compiled to dist/<same name>.cjs, and the files naming it get dist/ as their __dirname.
 // `npm start` and the images run dist/main.js; tsx stays for development and tests.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -71,9 +71,17 @@ export async function buildService(service) {
   const serviceDir = path.join(root, 'services', service);
   const outdir = path.join(serviceDir, 'dist');
   const workers = tsxWorkers(path.join(serviceDir, 'src'));
-  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20.19', sourcemap: true, logLevel: 'warning', plugins: [plugin(outdir, workers)] };
-  await build({ ...common, entryPoints: [path.join(serviceDir, 'src/main.ts')], outfile: path.join(outdir, 'main.js') });
-  for (const w of workers) await build({ ...common, entryPoints: [w.ts], outfile: path.join(outdir, w.name) });
+  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20.19', sourcemap: true, logLevel: 'warning', write: false, plugins: [plugin(outdir, workers)] };
+  const outputs = [await build({ ...common, entryPoints: [path.join(serviceDir, 'src/main.ts')], outfile: path.join(outdir, 'main.js') })];
+  for (const w of workers) outputs.push(await build({ ...common, entryPoints: [w.ts], outfile: path.join(outdir, w.name) }));
+  // Written aside then renamed: a service starting meanwhile (tests build while others run) reads
+  // the old file or the new one, never half of one.
+  mkdirSync(outdir, { recursive: true });
+  for (const file of outputs.flatMap((o) => o.outputFiles)) {
+    const aside = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(aside, file.contents);
+    renameSync(aside, file.path);
+  }
   return path.join(outdir, 'main.js');
 }
 

@@ -6,6 +6,11 @@
 //   npm start -- --replicas orchestrator=2,shell=2
 //   npm start -- --only gateway,orchestrator
 //   npm start -- --json                    raw JSON log lines instead of the readable form
+//   npm start -- --tsx                     the sources through tsx even when a build is there
+//
+// Each service runs its build (services/<name>/dist/main.js, made by `npm run build`) when that exists
+// and is newer than every source compiled into it (the service's src/ and libs/*/src); otherwise its
+// sources through tsx, as in development. The first line printed says which, and why.
 //
 // Every service signs its bus messages with CODEAGENT_BUS_SECRET; when it is not set, the one kept in
 // <DATA_DIR>/bus-secret (made on first start, mode 0600) is passed to them (scripts/bus-credentials.mjs).
@@ -15,6 +20,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { busSecret, guestBrokerWarning } from './bus-credentials.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -38,6 +44,7 @@ const replicas = Object.fromEntries(
 const only = opt('only')?.split(',') ?? SERVICES;
 for (const s of only) if (!SERVICES.includes(s)) fail(`--only: unknown service "${s}"; services are ${SERVICES.join(', ')}`);
 const rawJson = args.includes('--json');
+const forceTsx = args.includes('--tsx');
 
 function fail(msg) {
   console.error(`codeagent: ${msg}`);
@@ -63,16 +70,21 @@ if (bus.tightened !== undefined) console.warn(`codeagent: WARNING: ${bus.file} w
 
 // tsx loaded into each service's own process (its file URL, so the working folder does not matter).
 const tsx = pathToFileURL(require.resolve('tsx')).href;
+const started = SERVICES.filter((s) => only.includes(s));
+const stale = forceTsx ? 'asked for with --tsx' : started.map(buildProblem).find(Boolean);
+if (stale) console.log(`codeagent: running the sources through tsx (${stale})`);
+else console.log('codeagent: running the build (services/*/dist/main.js); `npm start -- --tsx` runs the sources');
+const entryArgs = (service) => (stale ? ['--import', tsx, path.join(root, 'services', service, 'src', 'main.ts')] : [path.join(root, 'services', service, 'dist', 'main.js')]);
 const children = [];
 let stopping = false;
 let index = 0;
-for (const service of SERVICES.filter((s) => only.includes(s))) {
+for (const service of started) {
   for (let n = 1; n <= (replicas[service] ?? 1); n++) {
     const name = (replicas[service] ?? 1) > 1 ? `${service}-${n}` : service;
     const portVar = `${service.toUpperCase().replace('-', '_')}_PORT`;
     const port = process.env[portVar] ? Number(process.env[portVar]) + 100 * (n - 1) : OPS_PORTS[service] + 100 * (n - 1);
     const env = { ...process.env, CODEAGENT_BUS_SECRET: bus.secret, [portVar]: String(port), INSTANCE_ID: `${name}-${process.pid}` };
-    const child = spawn(process.execPath, ['--import', tsx, path.join(root, 'services', service, 'src', 'main.ts')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, entryArgs(service), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const color = COLORS[index++ % COLORS.length];
     const prefix = process.stdout.isTTY ? `\x1b[${color}m${name.padEnd(14)}\x1b[0m|` : `${name.padEnd(14)}|`;
     pipeLines(child.stdout, (line) => print(prefix, line, name));
@@ -107,6 +119,32 @@ function print(prefix, line, name) {
     const port = process.env.GATEWAY_PORT ?? '8080';
     console.log(`\n  codeagent is up.\n  API      http://127.0.0.1:${port}/api/v1\n  Docs     http://127.0.0.1:${port}/docs\n  Health   http://127.0.0.1:${port}/health\n  Metrics  http://127.0.0.1:${port}/metrics (and each service's own on ports 8081-8085)\n  Ctrl-C stops everything.\n`);
   }
+}
+
+/** Why a service's build cannot run: missing, or older than a source compiled into it; undefined when it can. */
+function buildProblem(service) {
+  const built = path.join('services', service, 'dist', 'main.js');
+  let builtAt;
+  try {
+    builtAt = statSync(path.join(root, built)).mtimeMs;
+  } catch {
+    return `no build; \`npm run build\` makes one`;
+  }
+  const sources = [path.join('services', service, 'src'), ...readdirSync(path.join(root, 'libs')).map((lib) => path.join('libs', lib, 'src'))];
+  for (const dir of sources) {
+    let entries;
+    try {
+      entries = readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (!e.isFile()) continue;
+      const file = path.join(e.parentPath ?? e.path, e.name);
+      if (statSync(file).mtimeMs > builtAt) return `${built} is older than ${path.relative(root, file)}; \`npm run build\` updates it`;
+    }
+  }
+  return undefined;
 }
 
 function pipeLines(stream, onLine) {
