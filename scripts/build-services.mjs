@@ -13,6 +13,7 @@
 //   file means that file's own folder, so the bundle passes that folder instead of dist/;
 // - except a worker entry that registers tsx (a `.cjs` doing `require('tsx/cjs')` then a `.ts`): that
 //   `.ts` is compiled to dist/<same name>.cjs, and the files naming it get dist/ as their __dirname.
+// dist/sources.json lists the files compiled in (repository-relative).
 // `npm start` and the images run dist/main.js; tsx stays for development and tests.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -71,13 +72,16 @@ export async function buildService(service) {
   const serviceDir = path.join(root, 'services', service);
   const outdir = path.join(serviceDir, 'dist');
   const workers = tsxWorkers(path.join(serviceDir, 'src'));
-  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20.19', sourcemap: true, logLevel: 'warning', write: false, plugins: [plugin(outdir, workers)] };
+  const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20.19', sourcemap: true, logLevel: 'warning', write: false, metafile: true, absWorkingDir: root, plugins: [plugin(outdir, workers)] };
   const outputs = [await build({ ...common, entryPoints: [path.join(serviceDir, 'src/main.ts')], outfile: path.join(outdir, 'main.js') })];
   for (const w of workers) outputs.push(await build({ ...common, entryPoints: [w.ts], outfile: path.join(outdir, w.name) }));
   // Written aside then renamed: a service starting meanwhile (tests build while others run) reads
   // the old file or the new one, never half of one.
+  // The sources compiled in, for `npm start` to tell whether the build is older than one of them.
+  const sources = [...new Set(outputs.flatMap((o) => Object.keys(o.metafile.inputs)))].filter((f) => !f.includes('node_modules/')).sort();
+  const files = [...outputs.flatMap((o) => o.outputFiles), { path: path.join(outdir, 'sources.json'), contents: JSON.stringify(sources, null, 1) + '\n' }];
   mkdirSync(outdir, { recursive: true });
-  for (const file of outputs.flatMap((o) => o.outputFiles)) {
+  for (const file of files) {
     const aside = `${file.path}.${process.pid}.tmp`;
     writeFileSync(aside, file.contents);
     renameSync(aside, file.path);

@@ -9,7 +9,7 @@
 //   npm start -- --tsx                     the sources through tsx even when a build is there
 //
 // Each service runs its build (services/<name>/dist/main.js, made by `npm run build`) when that exists
-// and is newer than every source compiled into it (the service's src/ and libs/*/src); otherwise its
+// and is newer than every source compiled into it (dist/sources.json); otherwise its
 // sources through tsx, as in development. The first line printed says which, and why.
 //
 // Every service signs its bus messages with CODEAGENT_BUS_SECRET; when it is not set, the one kept in
@@ -20,7 +20,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { busSecret, guestBrokerWarning } from './bus-credentials.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -125,24 +125,22 @@ function print(prefix, line, name) {
 function buildProblem(service) {
   const built = path.join('services', service, 'dist', 'main.js');
   let builtAt;
+  let sources;
   try {
     builtAt = statSync(path.join(root, built)).mtimeMs;
+    // The files the build compiled in, as scripts/build-services.mjs lists them.
+    sources = JSON.parse(readFileSync(path.join(root, 'services', service, 'dist', 'sources.json'), 'utf8'));
   } catch {
     return `no build; \`npm run build\` makes one`;
   }
-  const sources = [path.join('services', service, 'src'), ...readdirSync(path.join(root, 'libs')).map((lib) => path.join('libs', lib, 'src'))];
-  for (const dir of sources) {
-    let entries;
+  for (const file of sources) {
+    let changedAt;
     try {
-      entries = readdirSync(path.join(root, dir), { recursive: true, withFileTypes: true });
+      changedAt = statSync(path.join(root, file)).mtimeMs;
     } catch {
-      continue;
+      return `${file}, compiled into ${built}, is gone; \`npm run build\` updates it`;
     }
-    for (const e of entries) {
-      if (!e.isFile()) continue;
-      const file = path.join(e.parentPath ?? e.path, e.name);
-      if (statSync(file).mtimeMs > builtAt) return `${built} is older than ${path.relative(root, file)}; \`npm run build\` updates it`;
-    }
+    if (changedAt > builtAt) return `${built} is older than ${file}; \`npm run build\` updates it`;
   }
   return undefined;
 }
