@@ -68,9 +68,10 @@ async function ci(port: number) {
 const cliEnv = (who: string) => ({ CODEAGENT_HOME: home, CODEAGENT_URL: stack.url, CODEAGENT_TOKEN: keys[who]! });
 
 /** `codeagent project-chat <project> --answer`, once it holds the claim. */
-async function answering(who: string, project: string) {
-  const c = startCli(['project-chat', project, '--answer'], cliEnv(who), { interactive: true });
-  await waitFor(`${who}'s CLI to hold ${project}'s chat`, () => c.stderr().includes('instead of its model') || c.child.exitCode !== null, { timeoutMs: 20_000 });
+async function answering(who: string, project: string, flags: string[] = []) {
+  const c = startCli([...flags, 'project-chat', project, '--answer'], cliEnv(who), { interactive: true });
+  const holds = () => (flags.includes('--json') ? c.stdout().includes('"claimed"') : c.stderr().includes('instead of its model'));
+  await waitFor(`${who}'s CLI to hold ${project}'s chat`, () => holds() || c.child.exitCode !== null, { timeoutMs: 20_000 });
   if (c.child.exitCode !== null) throw new Error(`project-chat --answer exited ${c.child.exitCode}: ${c.stderr()}`);
   return c;
 }
@@ -153,7 +154,24 @@ test('a CLI that dies holding the chat leaves the project to the model within th
   const client = await ci(project.socketPort as number);
   expect((await client.ask({ auth: keys.ana })).authenticated).toBe(true);
 
-  const desk = await answering('ana', 'anas-crash');
+  const desk = await answering('ana', 'anas-crash', ['--json']);
+  await waitFor('the claimed line on stdout', () => desk.stdout().includes('\n'));
+  expect(JSON.parse(desk.stdout().split('\n')[0]!)).toMatchObject({ type: 'claimed', project_name: 'anas-crash', socket_port: project.socketPort, lease_ms: LEASE_MS });
+
+  // Answers that cannot be delivered are refused, saying why: no such claim, a question no longer
+  // waiting, another user's claim.
+  const claimId = (JSON.parse(desk.stdout().split('\n')[0]!) as Rec).claim_id as string;
+  const answerAs = (who: string, claim: string, body: unknown) =>
+    fetch(`${stack.url}/api/v1/projects/anas-crash/chat/answerer/${claim}/answers`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys[who]}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then(async (r) => [r.status, ((await r.json()) as Rec).code]);
+  expect(await answerAs('ana', 'no-claim', { question_id: 'q', content: 'x' })).toEqual([404, 'NOT_FOUND']);
+  expect(await answerAs('ana', claimId, { question_id: 'gone', content: 'x' })).toEqual([404, 'NOT_FOUND']);
+  expect(await answerAs('ben', claimId, { question_id: 'gone', content: 'x' })).toEqual([403, 'FORBIDDEN']);
+  expect(await answerAs('ana', claimId, { content: 'x' })).toEqual([400, 'VALIDATION_FAILED']);
+
   desk.child.kill('SIGKILL');
   await desk.result;
   const died = Date.now();

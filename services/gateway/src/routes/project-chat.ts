@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { ProjectCiAnswerReplyV1, ProjectCiAnswererReleaseReplyV1, ProjectCiChatReplyV1, ProjectCiChatV1 } from '@codeagent/contracts';
+import { AppError, ProjectCiAnswerReplyV1, ProjectCiAnswererReleaseReplyV1, ProjectCiChatReplyV1, ProjectCiChatV1 } from '@codeagent/contracts';
 import { z } from 'zod';
 import type { RouteDeps, ZApp } from '../app';
 import { isAdmin } from '../auth/principal';
@@ -31,13 +31,17 @@ export function projectChatRoutes(app: ZApp, deps: RouteDeps): void {
 }
 
 const ProjectParams = z.object({ project: z.string().trim().min(1).max(200) });
-const ClaimParams = ProjectParams.extend({ claimId: z.string().trim().min(3).max(300).regex(/^[0-9a-f-]{36}\./, 'a claim id from the stream\'s "claimed" line') });
+const ClaimParams = ProjectParams.extend({ claimId: z.string().trim().min(1).max(300) });
 const AnswerBody = z.object({ question_id: z.string().min(1).max(200), content: z.string().min(1).max(1_000_000) });
 /** How long one poll of project-ci waits for a question; each poll also renews the claim's lease. */
 const QUESTION_WAIT_MS = 5_000;
 
 /** Claim ids name the project-ci replica holding them after their first dot: later calls go to its own queue. */
-const holderOf = (claimId: string) => ({ instanceId: claimId.slice(claimId.indexOf('.') + 1) });
+function holderOf(claimId: string): { instanceId: string } {
+  const dot = claimId.indexOf('.');
+  if (dot < 1 || dot === claimId.length - 1) throw new AppError('NOT_FOUND', `"${claimId}" is no claim: use the claim_id of the answerer stream's "claimed" line`);
+  return { instanceId: claimId.slice(dot + 1) };
+}
 
 /**
  * Seed 004's "forward a CI to a terminal" (`codeagent project-chat <project> --answer`): a person takes
