@@ -75,3 +75,9 @@ test('a project’s TASKS.md becomes tasks, and an agent run is counted by analy
   }, { timeoutMs: 30_000 });
   await closeSession(stack.url, session.id);
 }, 120_000);
+
+test('the gateway’s admin command runs from the build against the running gateway’s store', async () => {
+  const admin = (...args: string[]) => run(process.execPath, ['services/gateway/dist/admin.js', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...stack.env } });
+  await admin('create-user', 'built-admin', '--role', 'admin');
+  expect((await admin('list-users')).stdout).toMatch(/built-admin.*admin/);
+});

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Compiles each service to JavaScript: services/<name>/dist/main.js, one CommonJS file with the
-// service's code and the repository's libraries (@codeagent/*) compiled in, and every npm package left
-// as a require of node_modules (native modules, Prisma's runtime, ESM-only packages through Node's
-// require(esm)). The same approach as the CLI's build (clients/cli/scripts/build.mjs).
+// Compiles each service to JavaScript: services/<name>/dist/main.js (and the gateway's admin command,
+// dist/admin.js), one CommonJS file each with the service's code and the repository's libraries
+// (@codeagent/*) compiled in, and every npm package left as a require of node_modules (native modules,
+// Prisma's runtime, ESM-only packages through Node's require(esm)). The same approach as the CLI's
+// build (clients/cli/scripts/build.mjs).
 //
 //   node scripts/build-services.mjs                       every service (what `npm run build` makes)
 //   node scripts/build-services.mjs gateway orchestrator  only those
@@ -22,6 +23,8 @@ import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SERVICES = ['gateway', 'orchestrator', 'workspace', 'shell', 'analytics', 'project-ci'];
+/** Entry points besides src/main.ts, each compiled to dist/<name>.js: the gateway's admin command. */
+const TOOLS = { gateway: ['admin'] };
 
 const packageOf = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
 const posix = (p) => p.split(path.sep).join('/');
@@ -74,6 +77,7 @@ export async function buildService(service) {
   const workers = tsxWorkers(path.join(serviceDir, 'src'));
   const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node20.19', sourcemap: true, logLevel: 'warning', write: false, metafile: true, absWorkingDir: root, plugins: [plugin(outdir, workers)] };
   const outputs = [await build({ ...common, entryPoints: [path.join(serviceDir, 'src/main.ts')], outfile: path.join(outdir, 'main.js') })];
+  for (const tool of TOOLS[service] ?? []) outputs.push(await build({ ...common, entryPoints: [path.join(serviceDir, 'src', `${tool}.ts`)], outfile: path.join(outdir, `${tool}.js`) }));
   for (const w of workers) outputs.push(await build({ ...common, entryPoints: [w.ts], outfile: path.join(outdir, w.name) }));
   // Written aside then renamed: a service starting meanwhile (tests build while others run) reads
   // the old file or the new one, never half of one.
