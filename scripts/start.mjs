@@ -8,9 +8,10 @@
 //   npm start -- --json                    raw JSON log lines instead of the readable form
 //   npm start -- --tsx                     the sources through tsx even when a build is there
 //
-// Each service runs its build (services/<name>/dist/main.js, made by `npm run build`) when that exists
-// and is newer than every source compiled into it (dist/sources.json); otherwise its
-// sources through tsx, as in development. The first line printed says which, and why.
+// The services run their builds (services/<name>/dist/main.js, made by `npm run build`) when every one
+// started exists and is newer than each source compiled into it (dist/sources.json); otherwise all run
+// their sources through tsx, as in development: never old builds beside new sources. The first line
+// printed says which, and why.
 //
 // Every service signs its bus messages with CODEAGENT_BUS_SECRET; when it is not set, the one kept in
 // <DATA_DIR>/bus-secret (made on first start, mode 0600) is passed to them (scripts/bus-credentials.mjs).
