@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
+import { freePort, REPO_ROOT, spawnTs, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
 import { cli, startCli } from './cli-runner';
 
 // Seed 004's "forward a CI to a terminal" (issue 21), every service a real process on a team-mode
@@ -11,7 +11,7 @@ import { cli, startCli } from './cli-runner';
 // and stdout, answers the project's CI socket instead of the model. A TCP client's question shows in
 // the CLI and the typed line is its answer; a second --answer is refused with 409 (exit 6); a member who
 // may not see the project cannot claim it; once the CLI exits, or is killed, the (fake, local HTTP) model
-// answers again.
+// answers again; when the gateway holding the CLI's stream is killed, project-ci's lease ends the claim.
 type Rec = Record<string, any>;
 let stack: Stack;
 let llm: FakeLlm;
@@ -65,11 +65,11 @@ async function ci(port: number) {
   };
 }
 
-const cliEnv = (who: string) => ({ CODEAGENT_HOME: home, CODEAGENT_URL: stack.url, CODEAGENT_TOKEN: keys[who]! });
+const cliEnv = (who: string, url = stack.url) => ({ CODEAGENT_HOME: home, CODEAGENT_URL: url, CODEAGENT_TOKEN: keys[who]! });
 
 /** `codeagent project-chat <project> --answer`, once it holds the claim. */
-async function answering(who: string, project: string, flags: string[] = []) {
-  const c = startCli([...flags, 'project-chat', project, '--answer'], cliEnv(who), { interactive: true });
+async function answering(who: string, project: string, flags: string[] = [], url = stack.url) {
+  const c = startCli([...flags, 'project-chat', project, '--answer'], cliEnv(who, url), { interactive: true });
   const holds = () => (flags.includes('--json') ? c.stdout().includes('"claimed"') : c.stderr().includes('instead of its model'));
   await waitFor(`${who}'s CLI to hold ${project}'s chat`, () => holds() || c.child.exitCode !== null, { timeoutMs: 20_000 });
   if (c.child.exitCode !== null) throw new Error(`project-chat --answer exited ${c.child.exitCode}: ${c.stderr()}`);
@@ -186,3 +186,30 @@ test('a CLI that dies holding the chat leaves the project to the model within th
   expect((await again.result).code).toBe(0);
   client.close();
 }, 120_000);
+
+test("a gateway that dies with the CLI's stream: project-ci's lease gives the chat back to the model", async () => {
+  const port = await freePort();
+  const gateway2 = spawnTs('services/gateway/src/main.ts', { ...stack.env, GATEWAY_PORT: String(port), GATEWAY_SSH_ENABLED: 'false', INSTANCE_ID: `gateway-2-${process.pid}` });
+  const url2 = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor('the second gateway to answer /health', async () => (await fetch(`${url2}/health`).catch(() => undefined))?.status === 200, { timeoutMs: 90_000, intervalMs: 250 });
+    const project = await api('ana', 'POST', '/api/v1/projects', { name: 'anas-lease', source: { path: dir } });
+    const client = await ci(project.socketPort as number);
+    expect((await client.ask({ auth: keys.ana })).authenticated).toBe(true);
+
+    const desk = await answering('ana', 'anas-lease', [], url2);
+    // The gateway holding the stream dies without a word: nobody releases the claim, its lease ends it.
+    await gateway2.stop('SIGKILL');
+    const died = Date.now();
+    const lost = await desk.result;
+    expect(lost.code).toBe(5);
+    expect(lost.stderr).toContain('lost the gateway');
+    expect(await client.ask({ content: 'anyone there?' })).toEqual({ content: MODEL_SAYS, project: 'anas-lease' });
+    const waited = Date.now() - died;
+    expect(waited).toBeGreaterThanOrEqual(LEASE_MS - 500);
+    expect(waited).toBeLessThan(2 * LEASE_MS + 5_000);
+    client.close();
+  } finally {
+    await gateway2.stop('SIGKILL');
+  }
+}, 150_000);

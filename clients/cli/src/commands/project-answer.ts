@@ -70,6 +70,9 @@ export async function answerProjectChat(ctx: Ctx, project: string): Promise<void
       }
     }
     if (!stop.signal.aborted) throw new CliError('the gateway ended the stream; the chat is back with the model', ExitCode.unavailable);
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`lost the gateway (${(err as Error).message}): the chat goes back to the model within its lease`, ExitCode.unavailable);
   } finally {
     input?.close();
     process.off('SIGINT', onInterrupt);
