@@ -91,7 +91,7 @@ export function attachSockets(http: HttpServer, deps: SocketDeps): Server {
       hub: deps.hub,
       subscriptions,
       sent: new Map(),
-      opts: { pageSize: env.GATEWAY_REPLAY_PAGE_SIZE, maxHeld: 1_000, drainTimeoutMs: 30_000, execTimeoutMs: env.GATEWAY_EXEC_TIMEOUT_MS },
+      opts: { pageSize: env.GATEWAY_REPLAY_PAGE_SIZE, maxHeld: 1_000, drainTimeoutMs: env.GATEWAY_SOCKET_DRAIN_TIMEOUT_MS, execTimeoutMs: env.GATEWAY_EXEC_TIMEOUT_MS },
       onFatal: (err, id) => fail(err, id),
     };
     const fail = (err: unknown, id?: string) => {

@@ -25,6 +25,11 @@ const BINARY = { toBytes: (data: string, encoding: 'utf8' | 'base64') => Buffer.
 /** Bytes of envelope around a message's data (id, timestamp, metadata, framing): an estimate. */
 const ENVELOPE_BYTES = 256;
 
+/** What an event takes in the write buffer (an estimate). */
+export function eventBytes(e: SessionEventV1): number {
+  return ENVELOPE_BYTES + (e.kind === 'output' ? e.data.data.length : 1024);
+}
+
 /**
  * The way out to one socket, with a bound: when more than `maxBytes` wait unsent in engine.io's
  * write buffer the client is too slow, and it is dropped with a reason instead of letting the
@@ -38,7 +43,7 @@ export class SocketSink {
 
   constructor(
     private readonly socket: Socket,
-    private readonly maxBytes: number,
+    readonly maxBytes: number,
   ) {
     this.conn.on('flush', () => {
       this.pending = 0;
@@ -58,10 +63,15 @@ export class SocketSink {
     return this.dropped || this.socket.disconnected;
   }
 
+  /** Whether `e` can be sent now without going over the bound. */
+  fits(e: SessionEventV1): boolean {
+    return this.buffered + eventBytes(e) <= this.maxBytes;
+  }
+
   /** Sends one session event; false when the socket is gone or was just dropped for being slow. */
   sendEvent(e: SessionEventV1, lastSeqForResume: number, binary = false): boolean {
     if (this.closed) return false;
-    const size = ENVELOPE_BYTES + (e.kind === 'output' ? e.data.data.length : 1024);
+    const size = eventBytes(e);
     if (this.buffered + size > this.maxBytes) {
       this.drop('slow_consumer', `you were reading too slowly (more than ${this.maxBytes} bytes waiting); reconnect and /subscribe with since=${lastSeqForResume}`, { sessionId: e.sessionId, lastSeq: lastSeqForResume });
       return false;

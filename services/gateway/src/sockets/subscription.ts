@@ -1,6 +1,6 @@
 import { AppError, type SessionEventV1 } from '@codeagent/contracts';
 import type { SessionListener } from './session-hub';
-import type { SocketSink } from './sink';
+import { eventBytes, type SocketSink } from './sink';
 
 /** Reads a session's stored events after `since`, one page at a time (the orchestrator's log). */
 export type FetchPage = (since: number, limit: number) => Promise<{ events: SessionEventV1[]; hasMore: boolean }>;
@@ -12,11 +12,20 @@ export type FetchPage = (since: number, limit: number) => Promise<{ events: Sess
  * triggers a catch-up replay from the last seq sent. The log is stored behind the live stream (by a
  * batch), so a gap it cannot fill yet is read again after a pause, a bounded number of times, while
  * what came after it stays held: an event is never sent out of order, and none is skipped.
+ *
+ * A client that reads slower than the command writes (a slow terminal, a busy machine) is served from
+ * the log at its own pace: a live event that would overflow the socket's bound starts a catch-up,
+ * which sends an event only when the socket has room. What comes live meanwhile is held up to the
+ * same bound, then let go of and read from the log instead, so memory stays bounded and the client
+ * is not cut off. Only a client that reads nothing for `drainTimeoutMs` is dropped (it resumes by seq).
  */
 export class Subscription implements SessionListener {
   private lastSent: number;
   private replaying = false;
   private held: SessionEventV1[] = [];
+  private heldBytes = 0;
+  /** The newest live event let go of while holding was over its bound: the log serves up to it. */
+  private releasedUpTo = 0;
   private stopped = false;
   /** Retries of a catch-up the log could not serve yet (the orchestrator reconnecting too). */
   private retries = 0;
@@ -64,6 +73,7 @@ export class Subscription implements SessionListener {
   stop(): void {
     this.stopped = true;
     this.held = [];
+    this.heldBytes = 0;
     if (this.gapTimer) clearTimeout(this.gapTimer);
     if (this.followUpTimer) clearTimeout(this.followUpTimer);
   }
@@ -81,7 +91,8 @@ export class Subscription implements SessionListener {
     // Replaying, or waiting for the log to fill a gap: held, sent in order once the gap is filled.
     if (this.replaying || this.gapTimer) return this.hold(e);
     if (e.seq <= this.lastSent) return; // duplicate (redelivery, or already replayed)
-    if (e.seq > this.lastSent + 1) {
+    // A gap, or a client behind by more than the bound: both are caught up from the log, in order.
+    if (e.seq > this.lastSent + 1 || !this.sink.fits(e)) {
       this.hold(e);
       void this.catchUp();
       return;
@@ -91,10 +102,24 @@ export class Subscription implements SessionListener {
 
   private hold(e: SessionEventV1): void {
     this.held.push(e);
-    if (this.held.length > this.opts.maxHeld) {
-      this.sink.drop('slow_consumer', `too many live events arrived while catching up from the log; reconnect and /subscribe with since=${this.lastSent}`, { sessionId: this.sessionId, lastSeq: this.lastSent });
-      this.stop();
+    this.heldBytes += eventBytes(e);
+    if (this.held.length > this.opts.maxHeld || this.heldBytes > this.sink.maxBytes) {
+      // The log has them, or will a batch later: read them from there rather than hold more.
+      for (const h of this.held) this.releasedUpTo = Math.max(this.releasedUpTo, h.seq);
+      this.held = [];
+      this.heldBytes = 0;
     }
+  }
+
+  /** Waits for room on the socket; a client that reads nothing for drainTimeoutMs is dropped (false). */
+  private async ready(): Promise<boolean> {
+    if (this.stopped || this.sink.closed) return false;
+    if (await this.sink.waitDrain(this.opts.drainTimeoutMs)) return !this.stopped;
+    if (!this.sink.closed) {
+      this.sink.drop('slow_consumer', `the client did not read for ${this.opts.drainTimeoutMs} ms; reconnect and /subscribe with since=${this.lastSent}`, { sessionId: this.sessionId, lastSeq: this.lastSent });
+    }
+    this.stop();
+    return false;
   }
 
   private deliver(e: SessionEventV1): void {
@@ -112,23 +137,28 @@ export class Subscription implements SessionListener {
         if (!(await this.replay())) return;
         this.retries = 0;
         // The seam: what came live during the replay, in order, without what the replay already sent,
-        // up to the first gap.
-        this.held.sort((a, b) => a.seq - b.seq);
+        // up to the first gap, each when the socket has room (what comes meanwhile is held anew).
+        const seam = this.held.sort((a, b) => a.seq - b.seq);
+        this.held = [];
+        this.heldBytes = 0;
         let i = 0;
-        for (; i < this.held.length; i++) {
-          const e = this.held[i]!;
-          if (this.stopped) return;
+        for (; i < seam.length; i++) {
+          const e = seam[i]!;
           if (e.seq <= this.lastSent) continue;
           if (e.seq > this.lastSent + 1) break;
+          if (!(await this.ready())) return;
           this.deliver(e);
         }
-        this.held = this.held.slice(i);
-        if (this.held.length === 0) {
+        for (const e of seam.slice(i)) this.hold(e);
+        if (this.held.length === 0 && this.lastSent >= this.releasedUpTo) {
           this.gapRetries = 0;
           return;
         }
         // Still a gap. The log is filling it: read on at once. It is not (not stored yet): read again later.
-        if (this.lastSent > before) continue;
+        if (this.lastSent > before) {
+          this.gapRetries = 0;
+          continue;
+        }
         if (this.gapRetries >= MAX_GAP_RETRIES) {
           const missing = this.lastSent + 1;
           this.stop();
@@ -165,16 +195,14 @@ export class Subscription implements SessionListener {
   /** Sends the stored events after the last one sent, a page at a time; false when the socket went. */
   private async replay(): Promise<boolean> {
     for (;;) {
-      if (this.stopped || this.sink.closed) return false;
-      if (!(await this.sink.waitDrain(this.opts.drainTimeoutMs))) {
-        this.sink.drop('slow_consumer', `replay stalled: the client did not read for ${this.opts.drainTimeoutMs} ms; reconnect and /subscribe with since=${this.lastSent}`, { sessionId: this.sessionId, lastSeq: this.lastSent });
-        this.stop();
-        return false;
-      }
+      if (!(await this.ready())) return false;
       const page = await this.fetchPage(this.lastSent, this.opts.pageSize);
+      // Each event only when the socket has room: a page is larger than the bound, and sending it at
+      // once had the client dropped after its first event, every time it resumed.
       for (const e of page.events) {
-        if (this.stopped) return false;
-        if (e.seq > this.lastSent) this.deliver(e);
+        if (e.seq <= this.lastSent) continue;
+        if (!(await this.ready())) return false;
+        this.deliver(e);
       }
       if (!page.hasMore || page.events.length === 0) return true;
     }
