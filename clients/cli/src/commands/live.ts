@@ -9,6 +9,8 @@ type Rec = Record<string, any>;
 
 /** How far back `attach` replays, so a reattach shows the recent screen. */
 const ATTACH_REPLAY_EVENTS = 200;
+/** After a command's answer, how long `run` waits for its output while the stream brings nothing. */
+const STREAM_STALL_MS = 10_000;
 /** Ctrl-] (as telnet and docker attach use): detaches without touching the terminal's programs. */
 const DETACH_BYTE = 0x1d;
 
@@ -88,16 +90,27 @@ async function runCommand(ctx: Ctx, sessionId: string, command: string, timeoutM
   const result = await done;
   clearTimeout(dropTimer);
   process.off('SIGINT', onSigint);
-  // The gateway answers after the command's last output, but its completion event may trail the
-  // answer by a moment on a resubscribed stream: wait for it, so the output is complete.
-  const deadline = Date.now() + 3_000;
-  while (!completed && !('error' in result) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  // The answer can overtake the output: a client that fell behind is served from the log at its own
+  // pace, and a resubscribed stream replays. The completion event comes after the command's last
+  // output, so wait for it while the stream still brings events (exiting on the answer alone printed
+  // part of a large output and exited 0).
+  let lastProgress = { seq: stream.seq, at: Date.now() };
+  while (!completed && !('error' in result)) {
+    if (stream.seq !== lastProgress.seq) lastProgress = { seq: stream.seq, at: Date.now() };
+    else if (Date.now() - lastProgress.at > STREAM_STALL_MS) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
   stream.close();
   if ('error' in result) throw result.error;
   const final = result;
   if (ctx.out.json) ctx.out.line(JSON.stringify({ done: true, commandId, exitCode: final.exitCode, durationMs: final.durationMs, timedOut: final.timedOut ?? false }));
   if (final.timedOut) process.stderr.write(`codeagent: the command timed out after ${final.durationMs} ms\n`);
   process.exitCode = typeof final.exitCode === 'number' ? final.exitCode : ExitCode.error;
+  if (!completed) {
+    // Never a silent exit 0 on a cut output.
+    process.stderr.write(`codeagent: the command ended (exit ${final.exitCode}) but its output stopped arriving after event ${stream.seq}; read the rest with: codeagent events ${sessionId} --since ${stream.seq}\n`);
+    process.exitCode = ExitCode.unavailable;
+  }
 }
 
 /** `attach`: the session's terminal in raw mode; resizes follow ours; Ctrl-] detaches. */
