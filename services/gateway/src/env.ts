@@ -68,9 +68,9 @@ export const GatewayEnvShape = {
   GATEWAY_TRUST_PROXY: envBool(false),
   /** How long /health waits for each ping, ms. */
   GATEWAY_HEALTH_TIMEOUT_MS: envInt(1_500, 50, 60_000),
-  /** Bytes a socket may have waiting unsent before the gateway drops it as too slow (resumable by seq). */
+  /** Bytes a socket may have waiting unsent; past it a subscriber is served from the log at its own pace (an `/exec` without a subscription is dropped, resumable by seq). */
   GATEWAY_SOCKET_MAX_BUFFERED_BYTES: envInt(8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
-  /** How long a socket with a full buffer may read nothing before it is dropped as stuck (a slower one is served at its pace), ms. */
+  /** How long a socket with a full buffer may read nothing before the gateway drops it as stuck (resumable by seq), ms. */
   GATEWAY_SOCKET_DRAIN_TIMEOUT_MS: envInt(30_000, 100, 600_000),
   /** Events fetched per page when replaying a session's history to a socket. */
   GATEWAY_REPLAY_PAGE_SIZE: envInt(500, 1, 10_000),
