@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, REPO_ROOT, startStack, TEST_DATABASE_KINDS, type Stack, type TestDatabase } from '@codeagent/testing';
+import { createTestDatabase, createUser, startStack, TEST_DATABASE_KINDS, type Stack, type TestDatabase } from '@codeagent/testing';
 import { cli } from './cli-runner';
 
 // Issue 23's backup test: a team-mode platform on real databases (SQLite files, then PostgreSQL) with
@@ -68,15 +67,7 @@ describe.each(TEST_DATABASE_KINDS)('backup and restore on %s', (kind) => {
     const env = { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: JWT, GATEWAY_RATE_LIMIT_PER_MINUTE: '100000', ORCHESTRATOR_DISCOVERY_MS: '0' };
     original = await startStack({ label: `e2e-backup-${kind}`, env, databaseUrl: first?.url });
     const o = original;
-    keys.root = (
-      JSON.parse(
-        execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'root', '--role', 'admin'], {
-          cwd: REPO_ROOT,
-          env: { ...process.env, ...o.env },
-          encoding: 'utf8',
-        }),
-      ) as { apiKey: string }
-    ).apiKey;
+    keys.root = createUser(o, 'root', 'admin').apiKey;
     const ana = await api(o, 'root', 'POST', '/api/v1/users', { name: 'ana', role: 'member' });
     keys.ana = (await api(o, 'root', 'POST', `/api/v1/users/${ana.id}/api-keys`, { label: 'laptop' })).key;
     await api(o, 'root', 'PUT', '/api/v1/providers/lmstudio', { kind: 'openai-compatible', baseURL: models.url, apiKey: 'sk-backup-sealed-4242', models: ['local-coder'] });

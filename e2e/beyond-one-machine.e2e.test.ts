@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, freePort, management, REPO_ROOT, spawnTs, startStack, waitFor, type ServiceProcess, type Stack, type TestDatabase } from '@codeagent/testing';
+import { createTestDatabase, createUser, freePort, management, spawnTs, startStack, waitFor, type ServiceProcess, type Stack, type TestDatabase } from '@codeagent/testing';
 
 // Beyond one machine (issue 23): a second gateway, orchestrator and analytics, each with a data folder
 // of its own (as on another machine), beside the stack's on one RabbitMQ with quorum queues and one
@@ -76,15 +75,7 @@ beforeAll(async () => {
     if (gw2.child.exitCode !== null) throw new Error(`gateway 2 exited: ${gw2.output().slice(-2000)}`);
     return (await fetch(`${urls[1]}/health`).catch(() => undefined))?.status === 200;
   }, { timeoutMs: 90_000, intervalMs: 250 });
-  keys.root = (
-    JSON.parse(
-      execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'root', '--role', 'admin'], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...stack.env },
-        encoding: 'utf8',
-      }),
-    ) as { apiKey: string }
-  ).apiKey;
+  keys.root = createUser(stack, 'root', 'admin').apiKey;
 }, 240_000);
 
 afterAll(async () => {

@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
+import { createUser, REPO_ROOT, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
 
 // The CLI as someone installs it on another machine: built and packed (clients/cli/scripts/build.mjs
 // --pack), installed with `npm install -g --prefix <empty folder> <tarball>` (its dependencies from the
@@ -50,9 +50,7 @@ beforeAll(async () => {
   bin = path.join(prefix, 'bin', 'codeagent');
   llm = await startFakeLlm({ fallbackTurn: { text: 'Done by the fake model.', usage: { inputTokens: 50, outputTokens: 5 } } });
   stack = await startStack({ label: 'e2e-cli-package', env: { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: 'p'.repeat(40) } });
-  const admin = JSON.parse(
-    execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'root', '--role', 'admin'], { cwd: REPO_ROOT, env: { ...process.env, ...stack.env }, encoding: 'utf8' }),
-  ) as { apiKey: string };
+  const admin = createUser(stack, 'root', 'admin');
   projectDir = mkdtempSync(path.join(tmpdir(), 'cli-package-project-'));
   writeFileSync(path.join(projectDir, 'notes.txt'), 'first\n');
   env = { CODEAGENT_HOME: path.join(work, 'home'), CODEAGENT_URL: stack.url, ADMIN_KEY: admin.apiKey };

@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
+import { createUser, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
 import { cli, cliJson, startCli, startCliInPty } from './cli-runner';
 
 // The real `codeagent` binary, run as a subprocess against the six services running as processes
@@ -241,13 +240,7 @@ describe('codeagent against a team-mode platform', () => {
     expect(refused.stderr).toContain('codeagent login');
 
     // The gateway's admin tool writes the user and key into the same store the running gateway reads.
-    const made = JSON.parse(
-      execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'alice'], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...stack.env },
-        encoding: 'utf8',
-      }),
-    ) as { apiKey: string };
+    const made = createUser(stack, 'alice');
     const wrong = await cli(['login', '--api-key', 'not-a-key'], env);
     expect(wrong.code).toBe(4);
     const login = await cli(['login', '--api-key', made.apiKey], env);

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { REPO_ROOT, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
+import { createUser, REPO_ROOT, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
 import { formatMs } from '../clients/web/src/pages/format-ms';
 import { api as gatewayApi, ok as gatewayOk, type Rec } from './bench/client';
 
@@ -306,9 +305,7 @@ describe('the dashboard in a browser (team mode)', () => {
   }, 60_000);
 
   test('the page asks for a login; a wrong key is refused with the reason, an API key works (REST and Socket.IO)', async () => {
-    const made = JSON.parse(
-      execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'alice'], { cwd: REPO_ROOT, env: { ...process.env, ...stack.env }, encoding: 'utf8' }),
-    ) as Rec;
+    const made = createUser(stack, 'alice');
     const page = browser.page;
     await page.goto(`${stack.url}/dashboard/`);
     await page.getByRole('form', { name: 'log in' }).waitFor();

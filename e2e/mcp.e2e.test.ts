@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { REPO_ROOT, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
+import { createUser, REPO_ROOT, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
 import { ok as gatewayOk, type Rec } from './bench/client';
 import { CODEAGENT_BIN } from './cli-runner';
 
@@ -204,7 +204,7 @@ describe('MCP against a team-mode platform', () => {
   let projectDir: string;
   /** A member and an API key, made by the gateway's admin tool in the store the running gateway reads. */
   const member = (name: string) =>
-    JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', name], { cwd: REPO_ROOT, env: { ...process.env, ...stack.env }, encoding: 'utf8' })) as { user: { id: string }; apiKey: string };
+    createUser(stack, name);
 
   beforeAll(async () => {
     projectDir = mkdtempSync(path.join(tmpdir(), 'e2e-mcp-team-'));

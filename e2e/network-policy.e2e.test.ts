@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, startStack, type Stack } from '@codeagent/testing';
+import { createUser, startStack, type Stack } from '@codeagent/testing';
 
 // The network policy from the outside, on a team-mode platform (every service a real process): a
 // member's "open" is a 403 saying why, until an admin grants it (per user, or by a project's policy,
@@ -26,13 +25,7 @@ async function api(method: string, url: string, token: string, body?: unknown) {
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'net-policy-project-'));
   stack = await startStack({ label: 'e2e-net-policy', env: { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: 'n'.repeat(40), GATEWAY_RATE_LIMIT_PER_MINUTE: '100000' } });
-  const made = JSON.parse(
-    execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'root', '--role', 'admin'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...stack.env },
-      encoding: 'utf8',
-    }),
-  ) as { apiKey: string };
+  const made = createUser(stack, 'root', 'admin');
   adminKey = made.apiKey;
   const u = await api('POST', '/api/v1/users', adminKey, { name: 'mia', role: 'member' });
   expect(u.status).toBe(201);

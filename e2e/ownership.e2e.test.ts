@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, REPO_ROOT, startStack, type Stack } from '@codeagent/testing';
+import { createUser, freePort, startStack, type Stack } from '@codeagent/testing';
 import { io } from 'socket.io-client';
 
 // Ownership on a team-mode platform (issue 23), every service a real process: member ben tries every
@@ -29,13 +28,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'ownership-project-'));
   opsPort = await freePort();
   stack = await startStack({ label: 'e2e-ownership', env: { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: 'o'.repeat(40), GATEWAY_RATE_LIMIT_PER_MINUTE: '100000', GATEWAY_OPS_PORT: String(opsPort) } });
-  const made = JSON.parse(
-    execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'root', '--role', 'admin'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...stack.env },
-      encoding: 'utf8',
-    }),
-  ) as { apiKey: string };
+  const made = createUser(stack, 'root', 'admin');
   keys.admin = made.apiKey;
   for (const name of ['ana', 'ben'] as const) {
     const u = await api('admin', 'POST', '/api/v1/users', { name, role: 'member' });

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, REPO_ROOT, spawnTs, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
+import { createUser, freePort, spawnTs, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
 import { cli, startCli } from './cli-runner';
 
 // Seed 004's "forward a CI to a terminal" (issue 21), every service a real process on a team-mode
@@ -92,15 +91,7 @@ beforeAll(async () => {
       PROJECT_CI_ANSWERER_LEASE_MS: String(LEASE_MS),
     },
   });
-  keys.root = (
-    JSON.parse(
-      execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'root', '--role', 'admin'], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...stack.env },
-        encoding: 'utf8',
-      }),
-    ) as { apiKey: string }
-  ).apiKey;
+  keys.root = createUser(stack, 'root', 'admin').apiKey;
   await api('root', 'PUT', '/api/v1/providers/fake', { kind: 'openai-compatible', baseURL: llm.openaiBaseURL, models: ['fake-model'] });
   for (const name of ['ana', 'ben']) {
     const u = await api('root', 'POST', '/api/v1/users', { name, role: 'member' });

@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, startFakeLlm, startStack, type FakeLlm, type Stack } from '@codeagent/testing';
+import { createUser, startFakeLlm, startStack, type FakeLlm, type Stack } from '@codeagent/testing';
 
 // Project CI sockets on a team-mode platform (issue 23, PROJECT_CI_AUTH=team), every service a real
 // process: a connection says who it is with `{"auth": <API key or token>}` (checked by the gateway),
@@ -83,15 +82,7 @@ beforeAll(async () => {
       PROJECT_CI_DEFAULT_MODEL: 'fake-model',
     },
   });
-  keys.root = (
-    JSON.parse(
-      execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', 'root', '--role', 'admin'], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, ...stack.env },
-        encoding: 'utf8',
-      }),
-    ) as { apiKey: string }
-  ).apiKey;
+  keys.root = createUser(stack, 'root', 'admin').apiKey;
   await api('root', 'PUT', '/api/v1/providers/fake', { kind: 'openai-compatible', baseURL: llm.openaiBaseURL, models: ['fake-model'] });
   for (const name of ['ana', 'ben']) {
     const u = await api('root', 'POST', '/api/v1/users', { name, role: 'member' });

@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ServiceNames, type ServiceName } from '@codeagent/contracts';
 import { createTestBroker, TEST_BUS_SECRET, type TestBroker } from './broker';
 import { freePort, freePortBlock } from './ports';
-import { spawnJs, spawnTs, type ServiceProcess } from './processes';
+import { REPO_ROOT, spawnJs, spawnTs, type ServiceProcess } from './processes';
 import { waitFor } from './wait';
 
 export interface Stack {
@@ -92,4 +93,13 @@ export async function startStack(
     throw new Error(`${(err as Error).message}\n${logs}`);
   }
   return { url, broker, dataDir, env, procs, startReplica: start, stop };
+}
+
+/**
+ * A user and an API key, made by the gateway's own admin tool in the store the stack's running gateway
+ * reads (team mode): how a test gets its first admin, as an operator would.
+ */
+export function createUser(stack: Pick<Stack, 'env'>, name: string, role?: 'admin' | 'member'): { user: { id: string }; apiKey: string } {
+  const args = ['--import', 'tsx', path.join(REPO_ROOT, 'services/gateway/src/admin.ts'), 'create-user', name, ...(role ? ['--role', role] : [])];
+  return JSON.parse(execFileSync(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...stack.env }, encoding: 'utf8' })) as { user: { id: string }; apiKey: string };
 }
