@@ -138,15 +138,24 @@ describe.each(['sqlite', 'postgres'] as const)('the journey on %s', (db) => {
     const second: Socket = connect();
     second.on('message', onMessage);
     await new Promise<void>((r) => second.once('connect', () => r()));
+    const resumedAfter = lastSeq;
+    const said: Rec[] = [];
+    second.on('message', (m: Rec) => m.type !== 'stream' && said.push(m));
     second.emit('message', envelope('/subscribe', { since: lastSeq }));
-    await waitFor('all 200 lines', () => lines.length >= 200, { timeoutMs: 30_000 });
+    await waitFor('all 200 lines', () => lines.length >= 200, { timeoutMs: 30_000 }).catch(async (err: Error) => {
+      // What the resumed socket got, and what the log holds: enough to tell a stalled replay from a lost event.
+      const stored = await ok('GET', `/api/v1/sessions/${sessionId}/events?since=${resumedAfter}&limit=10000`);
+      const seqs = (stored.events as Rec[]).map((e) => `${e.seq}:${e.kind}`).join(' ');
+      throw new Error(`${err.message}: ${lines.length} lines, resumed after seq ${resumedAfter}, last seq seen ${lastSeq}; other messages ${JSON.stringify(said).slice(0, 2000)}; stored after it: ${seqs.slice(0, 3000)}`);
+    });
     second.disconnect();
     expect(lines).toEqual(Array.from({ length: 200 }, (_, i) => `line-${i + 1}`));
 
     const events = await ok('GET', `/api/v1/sessions/${sessionId}/events?since=0&limit=10000`);
     const seqs = (events.events as Rec[]).map((e) => e.seq as number);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
-  });
+    // Longer than its two waits together, so a stall fails with their account of it, not jest's timeout.
+  }, 70_000);
 
   test('files: write, read, list, and no path out of the workspace', async () => {
     const put = await fetch(`${stack.url}/api/v1/sessions/${sessionId}/files?path=notes/todo.txt`, {
