@@ -176,4 +176,26 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
     expect(of('s-two', 'two')).toHaveLength(before);
     expect(existsSync(path.join(workspace, '.codeagent/agents/two/tmux.conf'))).toBe(true);
   });
+  it("gets a provider's key through the session's credential injection: the in-jail base URL and a placeholder, never the key", async () => {
+    const key = 'sk-ant-never-in-the-jail';
+    await client.request(
+      'shell.open',
+      {
+        sessionId: 's-cred',
+        workspaceDir: workspace,
+        network: { allow: ['provider.test'] },
+        credentials: [{ name: 'anthropic', upstream: 'http://provider.test/api', headers: { 'x-api-key': key }, baseUrlEnv: ['ANTHROPIC_BASE_URL'], placeholderKeyEnv: ['ANTHROPIC_API_KEY'] }],
+        limits: {},
+        env: {},
+        driver: 'bubblewrap',
+      },
+      opts,
+    );
+    await client.request('shell.agent.start', { sessionId: 's-cred', name: 'claude', command: 'sh', args: ['-c', 'echo "base=$ANTHROPIC_BASE_URL key=$ANTHROPIC_API_KEY"; exec cat'], restart: { maxFailures: 5, baseDelayMs: 50 } }, opts);
+    await waitFor('the agent printing its provider settings', async () => (await screen('s-cred', 'claude')).text.includes('base=http://anthropic.credentials.internal'), { timeoutMs: 10_000 });
+    const text = (await screen('s-cred', 'claude')).text;
+    expect(text).toMatch(/key=\S+/);
+    expect(text).not.toContain(key);
+    await client.request('shell.close', { sessionId: 's-cred' }, opts);
+  });
 });
