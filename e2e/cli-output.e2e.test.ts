@@ -82,4 +82,6 @@ test('a CLI that stops reading past the drain timeout is dropped, resumes from i
   expect(r.sha).toBe(expectedSha);
   // Dropped once, resumed once: not a loop.
   expect(r.stderr.match(/codeagent: reconnected; resuming after event \d+/g)).toHaveLength(1);
+  // The gateway says why before it cuts the connection, and the CLI passes that on.
+  expect(r.stderr).toMatch(new RegExp(`codeagent: the client did not read for ${DRAIN_TIMEOUT_MS} ms; reconnect and /subscribe with since=\\d+\ncodeagent: reconnected`));
 });

@@ -240,9 +240,17 @@ test('a client that stops reading is cut off with a reason, without the gateway 
   // A raw websocket speaking Engine.IO/Socket.IO framing, so the test controls whether it reads.
   const ws = new WebSocket(`ws://127.0.0.1:${gw.port}/socket.io/?EIO=4&transport=websocket`);
   const frames: string[] = [];
+  const full: string[] = [];
+  let lastSeqSeen = 0;
+  let seqBeforeError: number | undefined;
   ws.on('message', (d) => {
     const s = d.toString();
     frames.push(s.slice(0, 200));
+    if (s.includes('"type":"error"')) {
+      full.push(s);
+      seqBeforeError ??= lastSeqSeen;
+    }
+    lastSeqSeen = Math.max(lastSeqSeen, Number(/"seq":(\d+)/.exec(s)?.[1] ?? 0));
     if (s === '2') ws.send('3'); // heartbeat
   });
   await new Promise((r) => ws.once('open', r));
@@ -252,6 +260,7 @@ test('a client that stops reading is cut off with a reason, without the gateway 
   await waitFor('subscribed', () => frames.some((f) => f.includes('sub-1')), { timeoutMs: 5_000 });
   // Stop reading for good: ws would resume its socket on its own, so resume is disabled too.
   const raw = (ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  const resume = raw.resume.bind(raw);
   raw.pause();
   raw.resume = () => undefined;
 
@@ -269,6 +278,19 @@ test('a client that stops reading is cut off with a reason, without the gateway 
   }
   try {
     expect(await drops()).toBe(dropsBefore + 1);
+    // Reading again, it gets the reason ahead of the close: the error, and where to resume from.
+    raw.resume = resume;
+    raw.resume();
+    const closed = new Promise((r) => ws.once('close', r));
+    await waitFor('the reason', () => full.some((f) => f.includes('LIMIT_REACHED')), { timeoutMs: 5_000 });
+    const [, error] = JSON.parse(full.find((f) => f.includes('LIMIT_REACHED'))!.slice('42/v1,'.length)) as [string, { type: string; payload: { code: string; message: string; details: { reason: string; sessionId: string; lastSeq: number } } }];
+    expect(error.type).toBe('error');
+    expect(error.payload).toMatchObject({ code: 'LIMIT_REACHED', details: { reason: 'slow_consumer', sessionId } });
+    expect(error.payload.message).toMatch(/did not read for 1000 ms; reconnect and \/subscribe with since=\d+/);
+    // lastSeq is the last event the client got before the reason: it resumes from there losing nothing.
+    expect(error.payload.details.lastSeq).toBe(seqBeforeError);
+    expect(error.payload.message).toContain(`since=${seqBeforeError}`);
+    await closed;
     // The gateway let go of it: no listener left for the session, its buffer discarded.
     await waitFor('socket released', () => gw.hub.listenersOf(sessionId) === 0, { timeoutMs: 10_000 });
   } finally {

@@ -124,6 +124,8 @@ async function attach(ctx: Ctx, sessionId: string): Promise<void> {
     since: Math.max(0, head - ATTACH_REPLAY_EVENTS),
     onEvent: (m) => {
       if (m.type === 'stream' && m.payload.stream === 'pty') process.stdout.write(bytesOf(m));
+      // The terminal is in raw mode: a line needs its carriage return.
+      else if (m.type === 'error') process.stderr.write(`\r\ncodeagent: ${m.payload.message}\r\n`);
     },
   });
   process.stderr.write(`[attached to ${sessionId}; Ctrl-] detaches]\r\n`);

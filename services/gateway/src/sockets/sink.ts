@@ -19,6 +19,9 @@ interface EngineConn {
   transport?: { name?: string; socket?: { terminate?: () => void } };
 }
 
+/** How long a dropped client has to read why it was dropped before its transport is ended. */
+const DROP_GRACE_MS = 5_000;
+
 /** Output as a binary attachment (a `/subscribe` with `binary: true`): Socket.IO sends a Buffer as its own frame. */
 const BINARY = { toBytes: (data: string, encoding: 'utf8' | 'base64') => Buffer.from(data, encoding) };
 
@@ -40,6 +43,9 @@ export function eventBytes(e: SessionEventV1): number {
 export class SocketSink {
   private dropped = false;
   private pending = 0;
+  /** Per session, the last event put in the write buffer, and the last one handed to the transport (the client gets it if it reads). */
+  private readonly queuedSeq = new Map<string, number>();
+  private readonly flushedSeq = new Map<string, number>();
 
   constructor(
     private readonly socket: Socket,
@@ -47,6 +53,7 @@ export class SocketSink {
   ) {
     this.conn.on('flush', () => {
       this.pending = 0;
+      for (const [sessionId, seq] of this.queuedSeq) this.flushedSeq.set(sessionId, seq);
     });
   }
 
@@ -73,11 +80,12 @@ export class SocketSink {
     if (this.closed) return false;
     const size = eventBytes(e);
     if (this.buffered + size > this.maxBytes) {
-      this.drop('slow_consumer', `you were reading too slowly (more than ${this.maxBytes} bytes waiting); reconnect and /subscribe with since=${lastSeqForResume}`, { sessionId: e.sessionId, lastSeq: lastSeqForResume });
+      this.drop(e.sessionId, `you were reading too slowly (more than ${this.maxBytes} bytes waiting)`, lastSeqForResume);
       return false;
     }
     const msg = eventToServerMessage(e, META, binary ? BINARY : {});
     this.pending += size;
+    this.queuedSeq.set(e.sessionId, e.seq);
     this.socket.emit(SOCKET_EVENT, msg);
     gatewayMetrics.eventsDelivered().inc({ type: msg.type });
     return true;
@@ -119,18 +127,28 @@ export class SocketSink {
   }
 
   /**
-   * Cuts the client off: an `error` message with the reason, then the transport is closed discarding
-   * what is still buffered (a plain disconnect would wait for the buffer to drain, which a stuck client
-   * never does). The client reconnects and resumes with its last sequence number.
+   * Cuts the client off with a reason: what waits unsent is let go of (the client resumes it from the
+   * log by sequence number), the `error` message takes its place, and the connection closes once that
+   * message is handed to the transport (a websocket sends its close frame after it). A client that
+   * still reads nothing gets DROP_GRACE_MS to read the reason, then its transport is ended.
    */
-  drop(reason: string, message: string, details: Record<string, unknown> = {}): void {
+  drop(sessionId: string, why: string, lastSeqBefore: number): void {
     if (this.dropped) return;
     this.dropped = true;
+    const reason = 'slow_consumer';
     gatewayMetrics.socketDrops().inc({ reason });
-    this.socket.emit(SOCKET_EVENT, errorMessage({ code: 'LIMIT_REACHED', message, details: { reason, ...details }, retryable: true }));
     const conn = this.conn;
-    conn.close(true);
-    // A websocket whose peer does not read never finishes its closing handshake: end it now.
-    conn.transport?.socket?.terminate?.();
+    conn.writeBuffer.length = 0;
+    // What the client gets if it reads: its last event before what was let go of.
+    const lastSeq = this.flushedSeq.get(sessionId) ?? lastSeqBefore;
+    const message = `${why}; reconnect and /subscribe with since=${lastSeq}`;
+    this.socket.emit(SOCKET_EVENT, errorMessage({ code: 'LIMIT_REACHED', message, details: { reason, sessionId, lastSeq }, retryable: true }));
+    const ws = conn.transport?.socket;
+    conn.close();
+    setTimeout(() => {
+      conn.close(true);
+      // A websocket whose peer does not read never finishes its closing handshake: end it now.
+      ws?.terminate?.();
+    }, DROP_GRACE_MS).unref();
   }
 }

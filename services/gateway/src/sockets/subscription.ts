@@ -38,7 +38,7 @@ export class Subscription implements SessionListener {
 
   constructor(
     readonly sessionId: string,
-    since: number,
+    private readonly since: number,
     private readonly sink: SocketSink,
     private readonly fetchPage: FetchPage,
     private readonly opts: { pageSize: number; maxHeld: number; drainTimeoutMs: number; onFatal: (err: unknown) => void; /** Output as bytes. */ binary?: boolean },
@@ -116,7 +116,7 @@ export class Subscription implements SessionListener {
     if (this.stopped || this.sink.closed) return false;
     if (await this.sink.waitDrain(this.opts.drainTimeoutMs)) return !this.stopped;
     if (!this.sink.closed) {
-      this.sink.drop('slow_consumer', `the client did not read for ${this.opts.drainTimeoutMs} ms; reconnect and /subscribe with since=${this.lastSent}`, { sessionId: this.sessionId, lastSeq: this.lastSent });
+      this.sink.drop(this.sessionId, `the client did not read for ${this.opts.drainTimeoutMs} ms`, this.since);
     }
     this.stop();
     return false;
