@@ -142,10 +142,6 @@ export class FakeOrchestrator {
     this.session(p.sessionId);
     return { interrupted: true };
   }
-  async session_input(p: { sessionId: string }) {
-    this.session(p.sessionId);
-    return { ok: true };
-  }
   async session_resize(p: { sessionId: string }) {
     this.session(p.sessionId);
     return { ok: true };

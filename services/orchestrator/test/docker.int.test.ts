@@ -136,7 +136,7 @@ d('sessions in Docker chosen by project discovery (real orchestrator, workspace,
     expect((await exec(s.id, `wget -T 3 -q -O- ${hostUrl}`)).exitCode).not.toBe(0);
     expect(await fetch(hostUrl).then((r) => r.text())).toBe('host reached\n');
     // The terminal: the same contract as a jail's (opened on first input, its output streamed as `pty`).
-    await req('orchestrator.session.input', { sessionId: s.id, data: 'echo pty-$((6*7)); cat /etc/made-by\n' });
+    await (client.bus.request as any)('shell.pty.input', { sessionId: s.id, data: 'echo pty-$((6*7)); cat /etc/made-by\n' }, { instanceId: s.shellInstanceId, timeoutMs: 30_000 });
     const ptyText = () => client.live.filter((e) => e.sessionId === s.id && e.kind === 'output' && (e.data as { stream: string }).stream === 'pty').map((e) => (e.data as { data: string }).data).join('');
     await waitFor('the terminal to answer from the container', () => /pty-42[\s\S]*from-dockerfile/.test(ptyText()), { timeoutMs: 20_000, intervalMs: 50 });
 

@@ -89,6 +89,8 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
       SHELL_EGRESS_HOSTS: hostsMap,
       /** When true, names not in SHELL_EGRESS_HOSTS do not resolve: the host's resolver is never asked (air-gapped hosts, tests). */
       SHELL_EGRESS_HOSTS_ONLY: envBool(false),
+      /** Typing in a session's terminal is published (shell.terminal.active, which keeps it from being closed as idle) at most once per this window. */
+      SHELL_TERMINAL_ACTIVITY_MS: envInt(10_000, 100, 3_600_000),
       /** Refused egress is published per session at most once per host, port and way in this window (repeats are counted). */
       SHELL_EGRESS_DENIED_WINDOW_MS: envInt(10_000, 100, 3_600_000),
       /** Distinct refused-egress events per session and window; beyond it they are summed up in one event. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createSecretBox, loadSecretKey } from '@codeagent/config';
 import { ExternalAgents } from './agents/agents';
 import { shellHandlers } from './handlers';
+import { TerminalActivity } from './handlers/terminal-activity';
 import { SessionRegistry } from './sessions/registry';
 import { StdioProcesses } from './sessions/stdio';
 import type { DriverName } from './sessions/types';
@@ -37,7 +38,7 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
     const secrets = createSecretBox(loadSecretKey(env.SHELL_SECRET_KEY, path.join(env.DATA_DIR, 'shell', 'secret.key'), 'SHELL_SECRET_KEY'));
     const agents = new ExternalAgents(registry, bus, secrets, log.child({ component: 'agents' }));
     return {
-      handlers: shellHandlers({ registry, stdio, agents }),
+      handlers: shellHandlers({ registry, stdio, agents, activity: new TerminalActivity(bus, { windowMs: env.SHELL_TERMINAL_ACTIVITY_MS, log }) }),
       checks: async () => {
         const out: Record<string, string> = { sessions: `${registry.size}/${env.SHELL_MAX_SESSIONS}` };
         for (const [name, driver] of Object.entries(drivers)) {

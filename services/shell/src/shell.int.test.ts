@@ -58,7 +58,7 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     const record = async (payload: unknown, ctx: { name: string }) => void events.push({ name: ctx.name as EventName, payload });
     await client.subscribe(
       'shell-test',
-      { 'session.event': record, 'shell.command.started': record, 'shell.command.completed': record, 'shell.crashed': record, 'shell.closed': record },
+      { 'session.event': record, 'shell.command.started': record, 'shell.command.completed': record, 'shell.crashed': record, 'shell.closed': record, 'shell.terminal.active': record },
       { durable: false, ordered: true },
     );
   });
@@ -133,18 +133,23 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     expect(t).toMatchObject({ timedOut: true });
     expect(t.exitCode).not.toBe(0);
 
-    await expect(client.request('shell.pty.input', { sessionId: 's1', data: 'x' }, { instanceId })).rejects.toMatchObject({ code: 'INVALID_STATE' });
-    expect(await client.request('shell.pty.open', { sessionId: 's1', cols: 100, rows: 30 }, { instanceId, timeoutMs: 20_000 })).toEqual({ ok: true });
-    expect(await client.request('shell.pty.resize', { sessionId: 's1', cols: 120, rows: 40 }, { instanceId })).toEqual({ ok: true });
-    // Reattaching without a size keeps the size the terminal has.
-    expect(await client.request('shell.pty.open', { sessionId: 's1' }, { instanceId })).toEqual({ ok: true });
-    expect(await client.request('shell.pty.input', { sessionId: 's1', data: 'echo pty-$((6*7)) $(stty size)\n' }, { instanceId })).toEqual({ ok: true });
     const ptyText = () =>
       outputOf('s1')
         .filter((e) => e.stream === 'pty')
         .map((e) => Buffer.from(e.data, e.encoding === 'base64' ? 'base64' : 'utf8').toString())
         .join('');
+    // Keystrokes with no terminal open one (80x24, as shell.pty.open without a size) and reach it.
+    expect(await client.request('shell.pty.input', { sessionId: 's1', data: 'echo first-$(stty size)\n' }, { instanceId, timeoutMs: 20_000 })).toEqual({ ok: true });
+    await waitFor('the terminal opened by input', () => ptyText().includes('first-24 80'), { timeoutMs: 15_000 });
+    expect(await client.request('shell.pty.open', { sessionId: 's1', cols: 100, rows: 30 }, { instanceId, timeoutMs: 20_000 })).toEqual({ ok: true });
+    expect(await client.request('shell.pty.resize', { sessionId: 's1', cols: 120, rows: 40 }, { instanceId })).toEqual({ ok: true });
+    // Reattaching without a size keeps the size the terminal has.
+    expect(await client.request('shell.pty.open', { sessionId: 's1' }, { instanceId })).toEqual({ ok: true });
+    expect(await client.request('shell.pty.input', { sessionId: 's1', data: 'echo pty-$((6*7)) $(stty size)\n' }, { instanceId })).toEqual({ ok: true });
     await waitFor('terminal output', () => ptyText().includes('pty-42 40 120'), { timeoutMs: 15_000 });
+    // Typing is said once per window (SHELL_TERMINAL_ACTIVITY_MS, 10 s), not once per keystroke.
+    await waitFor('the activity fact', () => of('shell.terminal.active', 's1').length > 0, { timeoutMs: 5_000 });
+    expect(of('shell.terminal.active', 's1')).toEqual([{ sessionId: 's1', at: expect.any(String) }]);
     expect(outputOf('s1').filter((e) => e.stream === 'pty').every((e) => e.commandId === undefined)).toBe(true);
     // Still one gapless sequence with the command output.
     const all = of('session.event', 's1');

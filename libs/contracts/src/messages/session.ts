@@ -405,7 +405,6 @@ export const SessionFileWriteV1 = z.object({
   content: z.string().max(50 * 1024 * 1024),
   encoding: z.enum(['utf8', 'base64']).default('utf8'),
 });
-export const SessionInputV1 = z.object({ ...ref, data: z.string().max(1_000_000) });
 export const SessionResizeV1 = z.object({ ...ref, cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) });
 export const SessionOkV1 = z.object({ ok: z.boolean() });
 
@@ -424,7 +423,6 @@ export const sessionCommands = {
   'orchestrator.session.fork': command('orchestrator', { request: SessionForkV1, reply: SessionV1, summary: 'a new session whose workspace starts from a snapshot or the live state' }),
   'orchestrator.session.file.read': command('orchestrator', { request: SessionFileReadV1, reply: FileReadReplyV1, summary: "a file's content or a folder's listing in the session's workspace" }),
   'orchestrator.session.file.write': command('orchestrator', { request: SessionFileWriteV1, reply: FileWriteReplyV1, summary: "write a file of the session's workspace" }),
-  'orchestrator.session.input': command('orchestrator', { request: SessionInputV1, reply: SessionOkV1, summary: "keystrokes to the session's terminal (opened on first use)" }),
   'orchestrator.session.resize': command('orchestrator', { request: SessionResizeV1, reply: SessionOkV1, summary: "resize the session's terminal" }),
   // Answered by the shell (sent to the replica holding the jail); declared here beside the union it carries.
   'shell.session.append': command('shell', { request: ShellSessionAppendV1, reply: ShellSessionAppendedV1, summary: "append an event to a session's log through its jail's stream (the jail numbers it)" }),

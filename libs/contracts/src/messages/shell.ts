@@ -152,6 +152,12 @@ export const ShellCrashedV1 = z.object({
   /** Whether a new shell replaced it (state such as `cd` and variables is lost). */
   restarted: z.boolean(),
 });
+/** Someone is typing in the session's terminal: published at most once per window while they type (SHELL_TERMINAL_ACTIVITY_MS). */
+export const ShellTerminalActiveV1 = z.object({
+  sessionId: z.string().min(1),
+  /** When the window's first keystroke arrived. */
+  at: z.string().datetime(),
+});
 export const ShellClosedV1 = z.object({
   sessionId: z.string(),
   instanceId: z.string(),
@@ -177,5 +183,6 @@ export const shellEvents = {
   'shell.command.completed': event({ schema: ShellCommandCompletedV1, summary: 'a command ended: the audit record' }),
   'shell.crashed': event({ schema: ShellCrashedV1, summary: 'a session shell died' }),
   'shell.closed': event({ schema: ShellClosedV1, summary: 'a jail was closed' }),
+  'shell.terminal.active': event({ schema: ShellTerminalActiveV1, summary: "keystrokes reached the session's terminal (coalesced: at most one per window), so the orchestrator does not close it as idle" }),
   'shell.egress.denied': event({ schema: ShellEgressDeniedV1, summary: "the egress proxy refused a jail's connection, request or DNS question (a flood is coalesced, with a count)" }),
 } as const;

@@ -42,6 +42,11 @@ export class SessionCommands {
     }
   }
 
+  /** Keystrokes to the jail's terminal, opened when none is; the shell tells the orchestrator someone types (idle closing). */
+  input(who: Principal, sessionId: string, data: string): Promise<{ ok: boolean }> {
+    return this.toJail(who, sessionId, 'its terminal is usable', (instanceId) => this.services.call('shell.pty.input', { sessionId, data }, who, { instanceId }));
+  }
+
   /** Sizes the jail's terminal, opening it when none is open yet. */
   resize(who: Principal, sessionId: string, cols: number, rows: number): Promise<{ ok: boolean }> {
     return this.toJail(who, sessionId, 'its terminal is usable', (instanceId) => this.services.call('shell.pty.open', { sessionId, cols, rows }, who, { instanceId }));

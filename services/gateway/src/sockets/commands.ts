@@ -70,7 +70,7 @@ export async function runCommand(ctx: SocketContext, msg: ClientMessageV1): Prom
       ctx.sink.respond(p.command, msg.id, await ctx.commands.interrupt(who, sessionId));
       return;
     case '/input':
-      ctx.sink.respond(p.command, msg.id, await ctx.services.call('orchestrator.session.input', { sessionId, data: p.args[0], actor: actorOf(who) }, who));
+      ctx.sink.respond(p.command, msg.id, await ctx.commands.input(who, sessionId, p.args[0]));
       return;
     case '/resize': {
       const [cols, rows] = p.args;

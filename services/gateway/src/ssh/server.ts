@@ -196,7 +196,7 @@ async function runCommand(ch: ServerChannel, who: Principal, sessionId: string, 
 }
 
 /**
- * The session's terminal over the channel: keystrokes go in through orchestrator.session.input, its
+ * The session's terminal over the channel: keystrokes go straight to the jail's shell replica, its
  * `pty` output comes back from the session's live events. For an agent, the terminal attaches to the
  * agent's tmux session first; closing the connection leaves both running.
  */
@@ -216,7 +216,7 @@ async function terminal(ch: ServerChannel, who: Principal, sessionId: string, ag
     },
   };
   d.hub.add(sessionId, listener);
-  const input = (data: string) => d.services.call('orchestrator.session.input', { sessionId, data, actor: actorOf(who) }, who);
+  const input = (data: string) => d.commands.input(who, sessionId, data);
   let chain = Promise.resolve();
   const send = (data: string) => (chain = chain.then(() => input(data).then(() => undefined)).catch(() => undefined));
   const done = () => d.hub.remove(sessionId, listener);

@@ -14,7 +14,6 @@ import { sessionFileReadHandler } from './session.file.read.handler';
 import { sessionFileWriteHandler } from './session.file.write.handler';
 import { sessionForkHandler } from './session.fork.handler';
 import { sessionGetHandler } from './session.get.handler';
-import { sessionInputHandler } from './session.input.handler';
 import { sessionInterruptHandler } from './session.interrupt.handler';
 import { sessionListHandler } from './session.list.handler';
 import { sessionResizeHandler } from './session.resize.handler';
@@ -50,7 +49,6 @@ export function coreHandlers(d: CoreDeps): { [N in CoreCommand]: CommandHandler<
     'orchestrator.session.fork': sessionForkHandler(d),
     'orchestrator.session.file.read': sessionFileReadHandler(d),
     'orchestrator.session.file.write': sessionFileWriteHandler(d),
-    'orchestrator.session.input': sessionInputHandler(d),
     'orchestrator.session.resize': sessionResizeHandler(d),
     'orchestrator.session.tool': sessionToolHandler(d),
     'orchestrator.session.signal': sessionSignalHandler(d),

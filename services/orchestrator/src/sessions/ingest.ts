@@ -34,6 +34,8 @@ export class EventIngest {
           await this.manager.fail(p.sessionId, `the jail was closed by the shell service (replica ${p.instanceId})`, undefined, p.lastSeq);
         }
       },
+      // Typing in the terminal is activity: the session is not closed as idle (any replica; a later touch wins).
+      'shell.terminal.active': async (p: EventPayload<'shell.terminal.active'>) => this.manager.touch(p.sessionId),
       ...this.agentHandlers(),
     } satisfies { [N in EventName]?: (p: EventPayload<N>) => Promise<void> };
   }
