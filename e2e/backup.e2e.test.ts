@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, createUser, startStack, TEST_DATABASE_KINDS, type Stack, type TestDatabase } from '@codeagent/testing';
 import { cli } from './cli-runner';
+import { callAs } from './team';
 
 // Issue 23's backup test: a team-mode platform on real databases (SQLite files, then PostgreSQL) with
 // users, API keys, a project, tasks, a provider with a sealed key, a session and its command history.
@@ -35,16 +36,8 @@ describe.each(TEST_DATABASE_KINDS)('backup and restore on %s', (kind) => {
   const keys: Record<string, string> = {};
   const JWT = 'b'.repeat(40);
 
-  const api = async (stack: Stack, who: string, method: string, url: string, body?: unknown): Promise<Rec> => {
-    const res = await fetch(stack.url + url, {
-      method,
-      headers: { authorization: `Bearer ${keys[who]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = (await res.json().catch(() => ({}))) as Rec;
-    if (res.status >= 300) throw new Error(`${method} ${url} as ${who}: ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
+  const api = (stack: Stack, who: string, method: string, url: string, body?: unknown) => callAs(stack.url, who, keys[who], method, url, body);
+
 
   beforeAll(async () => {
     project = mkdtempSync(path.join(tmpdir(), 'backup-project-'));

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createUser, freePort, spawnTs, startFakeLlm, startStack, waitFor, type FakeLlm, type Stack } from '@codeagent/testing';
 import { cli, startCli } from './cli-runner';
+import { callAs, ciSocket } from './team';
 
 // Seed 004's "forward a CI to a terminal" (issue 21), every service a real process on a team-mode
 // platform: `codeagent project-chat <project> --answer`, the real CLI binary driven through its stdin
@@ -20,49 +20,8 @@ const keys: Record<string, string> = {};
 const MODEL_SAYS = 'hello from the project model';
 const LEASE_MS = 3_000;
 
-async function api(who: string, method: string, url: string, body?: unknown): Promise<Rec> {
-  const res = await fetch(stack.url + url, {
-    method,
-    headers: { authorization: `Bearer ${keys[who]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await res.json().catch(() => ({}))) as Rec;
-  if (res.status >= 300) throw new Error(`${method} ${url} as ${who}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const api = (who: string, method: string, url: string, body?: unknown) => callAs(stack.url, who, keys[who], method, url, body);
 
-/** A newline-delimited JSON client of one CI socket. */
-async function ci(port: number) {
-  const socket: Socket = await new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
-    s.once('error', reject);
-  });
-  let buffered = '';
-  const lines: Rec[] = [];
-  const waiting: Array<(l: Rec) => void> = [];
-  socket.on('data', (b: Buffer) => {
-    buffered += b.toString();
-    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-      const line = JSON.parse(buffered.slice(0, i)) as Rec;
-      buffered = buffered.slice(i + 1);
-      const w = waiting.shift();
-      if (w) w(line);
-      else lines.push(line);
-    }
-  });
-  socket.on('error', () => undefined);
-  const next = (): Promise<Rec> => (lines.length ? Promise.resolve(lines.shift()!) : new Promise((resolve) => waiting.push(resolve)));
-  return {
-    /** Sends a line; the answer arrives with next() (a person may take a while). */
-    send: (obj: unknown) => void socket.write(JSON.stringify(obj) + '\n'),
-    next,
-    ask: async (obj: unknown): Promise<Rec> => {
-      socket.write(JSON.stringify(obj) + '\n');
-      return next();
-    },
-    close: () => socket.destroy(),
-  };
-}
 
 const cliEnv = (who: string, url = stack.url) => ({ CODEAGENT_HOME: home, CODEAGENT_URL: url, CODEAGENT_TOKEN: keys[who]! });
 
@@ -108,7 +67,7 @@ afterAll(async () => {
 
 test('a person answers the project socket from the CLI until they exit; a second claim is a conflict; then the model answers again', async () => {
   const project = await api('ana', 'POST', '/api/v1/projects', { name: 'anas-desk', source: { path: dir } });
-  const client = await ci(project.socketPort as number);
+  const client = await ciSocket(project.socketPort as number);
   expect((await client.ask({ auth: keys.ana })).authenticated).toBe(true);
 
   // Ben may not see ana's private project: he cannot answer it either (404, exit 3), as over REST.
@@ -142,7 +101,7 @@ test('a person answers the project socket from the CLI until they exit; a second
 
 test('a CLI that dies holding the chat leaves the project to the model within the lease', async () => {
   const project = await api('ana', 'POST', '/api/v1/projects', { name: 'anas-crash', source: { path: dir } });
-  const client = await ci(project.socketPort as number);
+  const client = await ciSocket(project.socketPort as number);
   expect((await client.ask({ auth: keys.ana })).authenticated).toBe(true);
 
   const desk = await answering('ana', 'anas-crash', ['--json']);
@@ -185,7 +144,7 @@ test("a gateway that dies with the CLI's stream: project-ci's lease gives the ch
   try {
     await waitFor('the second gateway to answer /health', async () => (await fetch(`${url2}/health`).catch(() => undefined))?.status === 200, { timeoutMs: 90_000, intervalMs: 250 });
     const project = await api('ana', 'POST', '/api/v1/projects', { name: 'anas-lease', source: { path: dir } });
-    const client = await ci(project.socketPort as number);
+    const client = await ciSocket(project.socketPort as number);
     expect((await client.ask({ auth: keys.ana })).authenticated).toBe(true);
 
     const desk = await answering('ana', 'anas-lease', [], url2);

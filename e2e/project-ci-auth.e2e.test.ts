@@ -1,72 +1,23 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createUser, startFakeLlm, startStack, type FakeLlm, type Stack } from '@codeagent/testing';
+import type { Rec } from './bench/client';
+import { callAs, ciSocket } from './team';
 
 // Project CI sockets on a team-mode platform (issue 23, PROJECT_CI_AUTH=team), every service a real
 // process: a connection says who it is with `{"auth": <API key or token>}` (checked by the gateway),
 // and talks only to a project its user may see (decided by the orchestrator, as over REST). Member ben
 // cannot talk to member ana's private project socket; a wrong or revoked key is refused; once ana
 // shares the project with the team, ben may.
-type Rec = Record<string, any>;
 let stack: Stack;
 let llm: FakeLlm;
 let dir: string;
 const keys: Record<string, string> = {};
 const users: Record<string, string> = {};
 
-async function api(who: string, method: string, url: string, body?: unknown): Promise<Rec> {
-  const res = await fetch(stack.url + url, {
-    method,
-    headers: { authorization: `Bearer ${keys[who]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await res.json().catch(() => ({}))) as Rec;
-  if (res.status >= 300) throw new Error(`${method} ${url} as ${who}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const api = (who: string, method: string, url: string, body?: unknown) => callAs(stack.url, who, keys[who], method, url, body);
 
-/** A newline-delimited JSON client of one CI socket. */
-async function ci(port: number) {
-  const socket: Socket = await new Promise((resolve, reject) => {
-    const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
-    s.once('error', reject);
-  });
-  let buffered = '';
-  const lines: Rec[] = [];
-  const waiting: Array<(l: Rec | undefined) => void> = [];
-  let closed = false;
-  socket.on('data', (b: Buffer) => {
-    buffered += b.toString();
-    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
-      const line = JSON.parse(buffered.slice(0, i)) as Rec;
-      buffered = buffered.slice(i + 1);
-      const w = waiting.shift();
-      if (w) w(line);
-      else lines.push(line);
-    }
-  });
-  socket.on('close', () => {
-    closed = true;
-    for (const w of waiting.splice(0)) w(undefined);
-  });
-  socket.on('error', () => undefined);
-  const next = (): Promise<Rec | undefined> =>
-    lines.length ? Promise.resolve(lines.shift()) : closed ? Promise.resolve(undefined) : new Promise((resolve) => waiting.push(resolve));
-  return {
-    ask: async (obj: unknown): Promise<Rec | undefined> => {
-      socket.write(JSON.stringify(obj) + '\n');
-      return next();
-    },
-    /** Resolves when the server has closed the connection (undefined: no more lines). */
-    closed: async () => {
-      while ((await next()) !== undefined);
-      return true;
-    },
-    close: () => socket.destroy(),
-  };
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'ci-auth-project-'));
@@ -103,36 +54,36 @@ test("a member cannot talk to another member's project socket; the owner, a team
   const port = project.socketPort as number;
 
   // Without credentials: chat is refused, the line stays open; a ping says alive, not whose project.
-  const anon = await ci(port);
+  const anon = await ciSocket(port);
   expect(await anon.ask({ content: 'hello?' })).toEqual({ error: { code: 'UNAUTHENTICATED', message: expect.stringMatching(/"auth"/) } });
   expect(await anon.ask({ ping: true })).toEqual({ pong: true });
   anon.close();
 
   // Ben's valid key on ana's private project: the project does not exist for him, and the line closes.
-  const ben = await ci(port);
+  const ben = await ciSocket(port);
   expect(await ben.ask({ auth: keys.ben, id: 1 })).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) }, id: 1 });
   expect(await ben.closed()).toBe(true);
 
   // A key that is no key.
-  const forged = await ci(port);
+  const forged = await ciSocket(port);
   expect((await forged.ask({ auth: 'ca_forged_key_0000000000' }))?.error?.code).toBe('UNAUTHENTICATED');
   expect(await forged.closed()).toBe(true);
 
   // Ana, the owner: authenticated, then her message reaches the project's model.
-  const ana = await ci(port);
+  const ana = await ciSocket(port);
   expect(await ana.ask({ auth: keys.ana })).toEqual({ authenticated: true, user: users.ana, project: 'anas-ci' });
   expect(await ana.ask({ content: 'how is the build?' })).toEqual({ content: 'hello from the project model', project: 'anas-ci' });
   expect(JSON.stringify(llm.requests.at(-1))).toContain('[Project: anas-ci] how is the build?');
 
   // Shared with the team: ben may talk to it now.
   await api('ana', 'PATCH', `/api/v1/projects/${project.id}`, { visibility: 'team' });
-  const benAgain = await ci(port);
+  const benAgain = await ciSocket(port);
   expect(await benAgain.ask({ auth: keys.ben })).toEqual({ authenticated: true, user: users.ben, project: 'anas-ci' });
   expect((await benAgain.ask({ content: 'may I?' }))?.content).toBe('hello from the project model');
   benAgain.close();
 
   // An admin sees every project.
-  const root = await ci(port);
+  const root = await ciSocket(port);
   expect((await root.ask({ auth: keys.root }))?.authenticated).toBe(true);
   root.close();
 
