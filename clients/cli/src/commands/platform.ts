@@ -98,19 +98,13 @@ export function platformCommands(program: Command, run: Run): void {
       }),
     );
 
-  const usage = program
-    .command('usage')
-    .description('tokens and cost, grouped and filtered (a member sees their own)')
-    .option('--group-by <fields>', 'provider,model,role,session,user,project', 'provider,model')
-    .option('--interval <interval>', 'also by time: hour, day, week or month')
-    .option('--from <date>', 'ISO date or time')
-    .option('--to <date>', 'ISO date or time')
-    .option('--provider <name>', 'only this provider')
-    .option('--model <id>', 'only this model')
-    .option('--role <role>', 'only this agent role')
-    .option('--session <id>', 'only this session')
-    .option('--user <id>', 'only this user (admins)')
-    .option('--project <id>', 'only this project')
+  const usage = withFilters(
+    program
+      .command('usage')
+      .description('tokens and cost, grouped and filtered (a member sees their own)')
+      .option('--group-by <fields>', 'provider,model,role,session,user,project', 'provider,model')
+      .option('--interval <interval>', 'also by time: hour, day, week or month'),
+  )
     .action(
       run(async (ctx, o: UsageOptions & { groupBy: string; interval?: string }) => {
         const r = await withSpinner(ctx.out, 'asking analytics', () =>
@@ -127,18 +121,12 @@ export function platformCommands(program: Command, run: Run): void {
         });
       }),
     );
-  usage
-    .command('latency')
-    .description('response times (p50, p95, max in ms) of LLM calls and shell commands')
-    .option('--group-by <fields>', 'provider,model,role', 'provider,model')
-    .option('--from <date>', 'ISO date or time')
-    .option('--to <date>', 'ISO date or time')
-    .option('--provider <name>', 'only this provider')
-    .option('--model <id>', 'only this model')
-    .option('--role <role>', 'only this agent role')
-    .option('--session <id>', 'only this session')
-    .option('--user <id>', 'only this user (admins)')
-    .option('--project <id>', 'only this project')
+  withFilters(
+    usage
+      .command('latency')
+      .description('response times (p50, p95, max in ms) of LLM calls and shell commands')
+      .option('--group-by <fields>', 'provider,model,role', 'provider,model'),
+  )
     .action(
       run(async (ctx, o: UsageOptions & { groupBy: string }) => {
         const r = await ctx.api.get<Record<string, any>>('/api/v1/analytics/latency', { groupBy: o.groupBy, ...filters(o) });
@@ -175,6 +163,17 @@ interface UsageOptions {
   user?: string;
   project?: string;
 }
+/** The filters the usage and latency reports share (the gateway's one set of usage filter parameters). */
+const withFilters = (cmd: Command) =>
+  cmd
+    .option('--from <date>', 'ISO date or time')
+    .option('--to <date>', 'ISO date or time')
+    .option('--provider <name>', 'only this provider')
+    .option('--model <id>', 'only this model')
+    .option('--role <role>', 'only this agent role')
+    .option('--session <id>', 'only this session')
+    .option('--user <id>', 'only this user (admins)')
+    .option('--project <id>', 'only this project');
 const filters = (o: UsageOptions) => ({ from: o.from, to: o.to, provider: o.provider, model: o.model, role: o.role, session: o.session, user: o.user, project: o.project });
 
 function prefix(o: Record<string, unknown>): Record<string, unknown> {
