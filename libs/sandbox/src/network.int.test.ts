@@ -151,13 +151,17 @@ describe('network allow: the allowlist', () => {
   it('refuses a relayed CONNECT: a tunnel to an allowed name carrying a request for a denied one', async () => {
     // A relay inside the jail turns "CONNECT denied.test" into "CONNECT allowed.test" and forwards the
     // client's bytes: the Host inside the tunnel (plain HTTP) or the TLS server name gives it away.
+    // The proxy closes the tunnel as soon as it sees the request line, while bash (whose stdout is
+    // line-buffered) is still writing the request's later lines: those writes must fail, not kill it.
     const httpRelay = await sb.exec(
-      `exec 3<>/dev/tcp/127.0.0.1/3128; printf 'CONNECT allowed.test:80 HTTP/1.1\\r\\n\\r\\n' >&3; read -r status <&3; read -r _ <&3; ` +
+      `trap '' PIPE; exec 3<>/dev/tcp/127.0.0.1/3128; printf 'CONNECT allowed.test:80 HTTP/1.1\\r\\n\\r\\n' >&3; read -r status <&3; read -r _ <&3; ` +
         `printf 'GET / HTTP/1.1\\r\\nHost: denied.test\\r\\n\\r\\n' >&3; echo "$status"; timeout 5 cat <&3; echo "end $?"`,
       { timeoutMs: 15_000 },
     );
     expect(httpRelay.stdout).not.toContain('"host":"denied.test"');
+    expect(httpRelay.stdout).toContain('200 Connection Established');
     expect(httpRelay.stdout).toContain('end');
+    expect(decisions).toContainEqual(expect.objectContaining({ allowed: false, host: 'allowed.test', via: 'connect', reason: expect.stringContaining('plain HTTP through a tunnel') }));
     // TLS: openssl connects to allowed.test through the proxy but names denied.test in its ClientHello.
     const tls = await sb.exec('timeout 8 openssl s_client -proxy 127.0.0.1:3128 -connect allowed.test:443 -servername denied.test </dev/null 2>&1; echo "exit $?"', { timeoutMs: 15_000 });
     expect(decisions).toContainEqual(expect.objectContaining({ allowed: false, host: 'denied.test', via: 'connect', reason: expect.stringContaining('TLS server name') }));
