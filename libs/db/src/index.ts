@@ -4,6 +4,7 @@ export { applyMigrations, MigrationError, type MigrationResult } from './migrato
 export { readMigrations, migrationsDir, type Migration, type DatabaseKind } from './migrations';
 export { DatabaseEnv, snapshotPolicyOf } from './env';
 export { withQuerySpans, withRawQuerySpans } from './tracing';
+export type { SqlRow, SqlRun, SqlRunner, SqlValue } from './sql';
 export {
   dumpDatabase,
   dumpFileName,

@@ -1,8 +1,10 @@
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
 import { scheduleDatabaseSnapshots, type DatabaseSnapshotPolicy } from './backup';
 import { readMigrations } from './migrations';
 import { applyMigrations, type MigrationResult } from './migrator';
+import { postgresRunner, sqliteRunner, type SqliteAdapter, type SqlRunner } from './sql';
 import { describeTarget, resolveTarget, type DatabaseTarget } from './target';
 
 /** What a generated PrismaClient looks like to this library (both variants satisfy it). */
@@ -42,6 +44,8 @@ export interface Database<C> {
   target: DatabaseTarget;
   /** e.g. `sqlite:/data/orchestrator.db` or `postgres:127.0.0.1:5432/codeagent#orchestrator`, no credentials. */
   description: string;
+  /** Plain SQL straight to the driver, on Prisma's connection(s), for hot paths (sql.ts). */
+  driver: SqlRunner;
   /** A cheap round trip, for health checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -58,18 +62,28 @@ export async function openDatabase<C extends PrismaLike>(opts: OpenDatabaseOptio
   opts.onMigrated?.({ target: description, ...result });
 
   let client: C;
+  let driver: SqlRunner;
   if (target.kind === 'sqlite') {
     const Client = opts.clients.sqlite();
     // timeout: how long a writer waits for another connection's write lock (SQLITE_BUSY otherwise).
-    client = new Client({ adapter: new PrismaBetterSQLite3({ url: target.file, timeout: 30_000 }) });
+    const factory = new PrismaBetterSQLite3({ url: target.file, timeout: 30_000 });
+    // The adapter Prisma connects through is kept, so that plain SQL uses its connection and lock.
+    let adapter: SqliteAdapter | undefined;
+    const connect = factory.connect.bind(factory);
+    factory.connect = async () => {
+      const a = await connect();
+      adapter = a as unknown as SqliteAdapter;
+      return a;
+    };
+    client = new Client({ adapter: factory });
+    driver = sqliteRunner(() => adapter);
   } else {
     const Client = opts.clients.postgres();
-    const adapter = new PrismaPg(
-      // search_path too, so that raw SQL finds the service's tables like Prisma's own queries do.
-      { connectionString: target.url, max: opts.poolSize ?? 10, options: `-c search_path="${target.schema}"` },
-      { schema: target.schema },
-    );
+    // search_path too, so that raw SQL finds the service's tables like Prisma's own queries do.
+    const pool = new Pool({ connectionString: target.url, max: opts.poolSize ?? 10, options: `-c search_path="${target.schema}"` });
+    const adapter = new PrismaPg(pool, { schema: target.schema, disposeExternalPool: true });
     client = new Client({ adapter: adapter as never }) as C;
+    driver = postgresRunner(pool);
   }
   await client.$connect();
   const snapshots = opts.snapshots?.intervalMs
@@ -86,6 +100,7 @@ export async function openDatabase<C extends PrismaLike>(opts: OpenDatabaseOptio
     client,
     target,
     description,
+    driver,
     ping: async () => {
       await raw.$queryRawUnsafe('SELECT 1');
     },

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Bus } from '@codeagent/bus';
+import type { SqlRunner } from '@codeagent/db';
 import { AppError } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import { WatchedForwarder } from './adapters/forwarder.adapter';
@@ -55,7 +56,7 @@ const noCredentials: CredentialsPort = {
   },
 };
 
-export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Logger; credentials?: CredentialsPort }) {
+export function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: CoreEnvValues; log: Logger; credentials?: CredentialsPort }) {
   const { bus, db, env } = ctx;
   const log = ctx.log.child({ component: 'sessions' });
   const publisher = { publish: bus.publish.bind(bus) };
@@ -63,7 +64,7 @@ export function createCore(ctx: { bus: Bus; db: Db; env: CoreEnvValues; log: Log
   const repo = new PrismaSessionsRepository(db);
   const workspace = new BusWorkspace(bus, { prepareMs: env.ORCHESTRATOR_PREPARE_TIMEOUT_MS, requestMs });
   const shell = new BusShell(bus, { openMs: env.ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS, dockerOpenMs: env.ORCHESTRATOR_DOCKER_OPEN_TIMEOUT_MS, requestMs });
-  const eventsRepo = new PrismaEventsRepository(db);
+  const eventsRepo = new PrismaEventsRepository(db, ctx.driver);
   const events = new EventLog(eventsRepo, publisher, shell, systemClock);
   const store = new EventStore(eventsRepo, { flushMs: env.ORCHESTRATOR_EVENT_FLUSH_MS, flushBatch: env.ORCHESTRATOR_EVENT_BATCH, flushBytes: 8 * 2 ** 20 }, log.child({ component: 'event-store' }));
   const peers = new BusPeers(bus, env.INSTANCE_ID);

@@ -1,36 +1,45 @@
 import type { SessionEventV1 } from '@codeagent/contracts';
 import type { EventsRepository } from '../sessions/ports';
-import { isUniqueViolation, type Db } from './database';
+import type { SqlRunner } from '@codeagent/db';
+import type { Db } from './database';
+
+/** Rows per INSERT: 5 values each, well under SQLite's 32,766 bound parameters. */
+const ROWS_PER_INSERT = 500;
 
 export class PrismaEventsRepository implements EventsRepository {
-  constructor(private readonly db: Db) {}
+  /** `driver` writes the log (plain SQL: output text through Prisma's query compiler costs ~8x); Prisma reads it. */
+  constructor(
+    private readonly db: Db,
+    private readonly driver: SqlRunner,
+  ) {}
 
   async append(events: SessionEventV1[]): Promise<Array<{ sessionId: string; seq: number }>> {
     if (events.length === 0) return [];
     const rows = events.map((e) => ({ sessionId: e.sessionId, seq: e.seq, kind: e.kind, data: JSON.stringify(e.data ?? null), at: new Date(e.at) }));
     const top = new Map<string, number>();
     for (const e of events) top.set(e.sessionId, Math.max(top.get(e.sessionId) ?? 0, e.seq));
-    const raise = () => [...top].map(([id, seq]) => this.db.session.updateMany({ where: { id, lastSeq: { lt: seq } }, data: { lastSeq: seq } }));
-    try {
-      await this.db.$transaction([this.db.sessionEvent.createMany({ data: rows }), ...raise()]);
-      return [];
-    } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
-    }
-    // Some are stored already (a redelivery): row by row, skipping those; one stored with other
-    // content is reported (a seq given twice), the first stored wins.
-    const clashes: Array<{ sessionId: string; seq: number }> = [];
-    for (const r of rows) {
-      try {
-        await this.db.sessionEvent.create({ data: r });
-      } catch (e) {
-        if (!isUniqueViolation(e)) throw e;
-        const there = await this.db.sessionEvent.findUnique({ where: { sessionId_seq: { sessionId: r.sessionId, seq: r.seq } } });
+    return this.driver.transaction(async (run) => {
+      // A row stored already (a redelivery) is skipped; one stored with other content is reported
+      // (a seq given twice), the first stored wins.
+      const stored = new Set<string>();
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        const part = rows.slice(i, i + ROWS_PER_INSERT);
+        const inserted = await run(
+          `INSERT INTO session_events ("sessionId", seq, kind, data, at) VALUES ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')} ` +
+            'ON CONFLICT ("sessionId", seq) DO NOTHING RETURNING "sessionId", seq',
+          part.flatMap((r) => [r.sessionId, r.seq, r.kind, r.data, r.at]),
+        );
+        for (const r of inserted) stored.add(`${r.sessionId}:${r.seq}`);
+      }
+      const clashes: Array<{ sessionId: string; seq: number }> = [];
+      for (const r of rows) {
+        if (stored.has(`${r.sessionId}:${r.seq}`)) continue;
+        const [there] = await run('SELECT kind, data FROM session_events WHERE "sessionId" = ? AND seq = ?', [r.sessionId, r.seq]);
         if (there && (there.kind !== r.kind || there.data !== r.data)) clashes.push({ sessionId: r.sessionId, seq: r.seq });
       }
-    }
-    await this.db.$transaction(raise());
-    return clashes;
+      for (const [id, seq] of top) await run('UPDATE sessions SET "lastSeq" = ? WHERE id = ? AND "lastSeq" < ?', [seq, id, seq]);
+      return clashes;
+    });
   }
 
   async since(sessionId: string, since: number, limit: number): Promise<SessionEventV1[]> {
