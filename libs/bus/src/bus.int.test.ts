@@ -94,6 +94,21 @@ test('a malformed message is dead-lettered with its reason and the consumer goes
   await expect(any(producer).publish('test.happened', { n: 'x' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
 });
 
+test('subscribeAll with except: the events left out never reach the queue, though an earlier catch-all bound it', async () => {
+  const got: string[] = [];
+  const before = await connect('analytics');
+  await before.subscribeAll('all-but', async () => undefined);
+  await before.close(100); // the durable queue stays, bound with '#'
+  const consumer = await connect('analytics');
+  await consumer.subscribeAll('all-but', async (name) => void got.push(name), { except: ['test.logged' as never] });
+  const producer = await connect('gateway');
+  // One queue delivers in order: had the log line been routed, it would arrive first.
+  await any(producer).publish('test.logged', { text: 'a chunk nobody here wants' });
+  await any(producer).publish('test.happened', { n: 1 });
+  await waitFor('the fact', () => got.includes('test.happened'));
+  expect(got).toEqual(['test.happened']);
+});
+
 test('a failing handler is retried with back-off, then succeeds; exhausted retries are dead-lettered', async () => {
   const attempts: number[] = [];
   const consumer = await connect('analytics');

@@ -295,15 +295,21 @@ export class Bus {
     await this.addEventConsumer(consumer, Object.keys(handlers), { kind: 'event', handlers: table }, opts);
   }
 
-  /** Subscribes to every event of the catalog through one handler. */
-  async subscribeAll(consumer: string, handler: AnyEventHandler, opts: SubscribeOptions = {}): Promise<void> {
-    await this.addEventConsumer(consumer, ['#'], { kind: 'event', any: handler as never }, opts);
+  /**
+   * Subscribes to every event of the catalog through one handler, or to every one but `except`:
+   * then the queue is bound name by name (and an earlier catch-all binding is removed), so the
+   * events left out never reach it.
+   */
+  async subscribeAll(consumer: string, handler: AnyEventHandler, opts: SubscribeOptions & { except?: EventName[] } = {}): Promise<void> {
+    const { except, ...rest } = opts;
+    const keys = except ? Object.keys(this.catalog.events).filter((n) => !except.includes(n as EventName)) : ['#'];
+    await this.addEventConsumer(consumer, keys, { kind: 'event', any: handler as never, ...(except ? { unbindings: [[Exchanges.events, '#']] } : {}) }, rest);
   }
 
   private async addEventConsumer(
     consumer: string,
     keys: string[],
-    spec: Pick<ConsumerSpec, 'kind' | 'handlers' | 'any'>,
+    spec: Pick<ConsumerSpec, 'kind' | 'handlers' | 'any' | 'unbindings'>,
     opts: SubscribeOptions,
   ): Promise<void> {
     const durable = opts.durable ?? true;

@@ -16,6 +16,8 @@ export interface ConsumerSpec {
   lifetime: QueueLifetime;
   /** [exchange, routing key] pairs the queue is bound with. */
   bindings: [string, string][];
+  /** Pairs an earlier version of this consumer bound its (durable) queue with, removed at attach. */
+  unbindings?: [string, string][];
   handlers?: Record<string, Handler>;
   /** One handler for every message (subscribeAll). */
   any?: (name: string, payload: unknown, ctx: MessageContext) => Promise<void>;
@@ -65,6 +67,7 @@ export class Consumer {
     if (this.cancelled) return;
     await declareQueue(ch, this.spec.queue, { lifetime: this.spec.lifetime, queueType: this.spec.queueType });
     for (const [exchange, key] of this.spec.bindings) await ch.bindQueue(this.spec.queue, exchange, key);
+    for (const [exchange, key] of this.spec.unbindings ?? []) await ch.unbindQueue(this.spec.queue, exchange, key);
     await ch.prefetch(this.spec.prefetch);
     this.channel = ch;
     const { consumerTag } = await ch.consume(this.spec.queue, (msg) => {

@@ -22,5 +22,6 @@ export const TestCatalog = {
   },
   events: {
     'test.happened': event({ schema: z.object({ n: z.number().int() }), summary: 'a numbered fact' }),
+    'test.logged': event({ schema: z.object({ text: z.string() }), summary: 'a high-volume log line (what a consumer may leave out)' }),
   },
 } satisfies Catalog;

@@ -67,7 +67,8 @@ export function startAnalytics(env: ServiceEnv, opts: { exitOnSignal?: boolean }
             return { database: 'ok', writerThread: 'ok' };
           },
           afterStart: async () => {
-            await bus.subscribeAll('analytics', eventsHandler(ingestor));
+            // Not the session logs (session.event: every output chunk); the shell's command facts say what ran.
+            await bus.subscribeAll('analytics', eventsHandler(ingestor), { except: ['session.event'] });
             prune();
           },
           stop: async () => {

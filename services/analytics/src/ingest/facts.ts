@@ -116,7 +116,7 @@ function key(event: string, field: string, v: string | undefined): string {
 }
 
 // The session lifecycle (messages/session.ts); `session.event`, the high-volume log of a session, is
-// only counted. `ready` counts as a start too, in case `created` was lost; the earliest start wins.
+// not subscribed to (service.ts), and would only be counted. `ready` counts as a start too, in case `created` was lost; the earliest start wins.
 const SESSION_START = new Set(['session.created', 'session.ready']);
 const SESSION_LIFECYCLE = new Set([...SESSION_START, 'session.closed', 'session.failed']);
 
