@@ -118,6 +118,27 @@ async function main() {
     figures.push({ name: `command output to a Socket.IO client (${OUTPUT_MB} MiB)`, value: received / secs / 1e6, unit: 'MB/s', goal: '>= 100' });
     figures.push({ name: 'output bytes received / written', value: received / bytes, unit: 'ratio' });
     client.close();
+
+    // 4b. The same through a binary subscription (`/subscribe` with `binary: true`, then `/exec` on that
+    // socket): each chunk is a Socket.IO binary attachment, neither JSON-escaped nor parsed as text. A
+    // session of its own, so the subscription's replay holds no output of the command before.
+    const s2 = await openSession(base);
+    const bin = new SocketClient(base);
+    await bin.connected();
+    await bin.command('/subscribe', [], { sessionId: s2.id }, { binary: true });
+    let receivedBin = 0;
+    const offBin = bin.onMessage((m) => {
+      if (m.type === 'stream' && m.payload.data instanceof Uint8Array) receivedBin += m.payload.data.byteLength;
+    });
+    const t4b = process.hrtime.bigint();
+    const outBin = await bin.command('/exec', [`head -c ${bytes} /dev/zero | tr '\\0' 'x'`], { sessionId: s2.id }, { timeoutMs: 300_000 });
+    const secsBin = msSince(t4b) / 1000;
+    offBin();
+    if (outBin.payload.exitCode !== 0) throw new Error(`output command answered ${JSON.stringify(outBin.payload).slice(0, 500)}`);
+    figures.push({ name: `command output to a Socket.IO client, binary subscription (${OUTPUT_MB} MiB)`, value: receivedBin / secsBin / 1e6, unit: 'MB/s', goal: '>= 100' });
+    figures.push({ name: 'output bytes received / written, binary subscription', value: receivedBin / bytes, unit: 'ratio' });
+    bin.close();
+    await closeSession(base, s2.id);
     await closeSession(base, s.id);
   } catch (err) {
     for (const [n, p] of stack.procs) console.error(`--- ${n}\n${p.output().slice(-2000)}`);
