@@ -14,12 +14,16 @@ export type SqlRun = (sql: string, params?: SqlValue[]) => Promise<SqlRow[]>;
  * the SQL); integers come back as numbers.
  */
 export interface SqlRunner {
+  /** Runs one statement on its own (autocommit), like a Prisma query outside a transaction. */
+  run: SqlRun;
   /** Runs `fn`'s statements in one transaction, taking turns with Prisma's transactions. */
   transaction<T>(fn: (run: SqlRun) => Promise<T>): Promise<T>;
 }
 
 /** What this file needs of @prisma/adapter-better-sqlite3's adapter (its types are not exported). */
 export interface SqliteAdapter {
+  /** The connection (the adapter's queryable keeps it public). */
+  client: BetterSqlite3.Database;
   startTransaction(): Promise<{ client: BetterSqlite3.Database; commit(): Promise<void> }>;
 }
 
@@ -28,19 +32,26 @@ export interface SqliteAdapter {
  * wait on (or slip into) one of Prisma's transactions on the same file.
  */
 export function sqliteRunner(adapter: () => SqliteAdapter | undefined): SqlRunner {
+  const connected = (): SqliteAdapter => {
+    const a = adapter();
+    if (!a) throw new Error('the database is not connected');
+    return a;
+  };
+  const runOn =
+    (db: BetterSqlite3.Database): SqlRun =>
+    async (sql, params = []) => {
+      const stmt = db.prepare(sql).safeIntegers(false);
+      const args = params.map((v) => (v instanceof Date ? v.toISOString().replace('Z', '+00:00') : v));
+      if (stmt.reader) return stmt.all(...args) as SqlRow[];
+      stmt.run(...args);
+      return [];
+    };
   return {
+    run: (sql, params) => runOn(connected().client)(sql, params),
     async transaction(fn) {
-      const a = adapter();
-      if (!a) throw new Error('the database is not connected');
-      const tx = await a.startTransaction(); // BEGIN, holding the adapter's lock
+      const tx = await connected().startTransaction(); // BEGIN, holding the adapter's lock
       const db = tx.client;
-      const run: SqlRun = async (sql, params = []) => {
-        const stmt = db.prepare(sql).safeIntegers(false);
-        const args = params.map((v) => (v instanceof Date ? v.toISOString().replace('Z', '+00:00') : v));
-        if (stmt.reader) return stmt.all(...args) as SqlRow[];
-        stmt.run(...args);
-        return [];
-      };
+      const run = runOn(db);
       try {
         const result = await fn(run);
         db.prepare('COMMIT').run();
@@ -57,18 +68,21 @@ export function sqliteRunner(adapter: () => SqliteAdapter | undefined): SqlRunne
 
 /** PostgreSQL: a client of the pool Prisma uses (its search_path names the service's schema). */
 export function postgresRunner(pool: Pool): SqlRunner {
+  const runOn =
+    (client: Pick<Pool, 'query'>): SqlRun =>
+    async (sql, params = []) => {
+      let n = 0;
+      // timestamp(3) without time zone: the zone of an ISO string is ignored, so UTC is stored as Prisma does.
+      const args = params.map((v) => (v instanceof Date ? v.toISOString() : v));
+      return (await client.query(sql.replace(/\?/g, () => `$${++n}`), args)).rows as SqlRow[];
+    };
   return {
+    run: runOn(pool),
     async transaction(fn) {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const run: SqlRun = async (sql, params = []) => {
-          let n = 0;
-          // timestamp(3) without time zone: the zone of an ISO string is ignored, so UTC is stored as Prisma does.
-          const args = params.map((v) => (v instanceof Date ? v.toISOString() : v));
-          return (await client.query(sql.replace(/\?/g, () => `$${++n}`), args)).rows as SqlRow[];
-        };
-        const result = await fn(run);
+        const result = await fn(runOn(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {

@@ -61,7 +61,7 @@ export function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: Core
   const log = ctx.log.child({ component: 'sessions' });
   const publisher = { publish: bus.publish.bind(bus) };
   const requestMs = env.BUS_REQUEST_TIMEOUT_MS;
-  const repo = new PrismaSessionsRepository(db);
+  const repo = new PrismaSessionsRepository(db, ctx.driver);
   const workspace = new BusWorkspace(bus, { prepareMs: env.ORCHESTRATOR_PREPARE_TIMEOUT_MS, requestMs });
   const shell = new BusShell(bus, { openMs: env.ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS, dockerOpenMs: env.ORCHESTRATOR_DOCKER_OPEN_TIMEOUT_MS, requestMs });
   const eventsRepo = new PrismaEventsRepository(db, ctx.driver);

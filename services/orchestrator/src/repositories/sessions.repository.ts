@@ -1,5 +1,6 @@
 import type { NetworkInForceV1, SandboxSpecV1, SessionStatusV1, WorkspaceSourceV1 } from '@codeagent/contracts';
-import type { SessionExpectation, SessionFilter, SessionsRepository } from '../sessions/ports';
+import type { SqlRunner, SqlValue } from '@codeagent/db';
+import type { CommandState, SessionExpectation, SessionFilter, SessionsRepository } from '../sessions/ports';
 import { LIVE_STATUSES, type SessionRecord } from '../sessions/session';
 import { isNotFound, type Db } from './database';
 import { offsetOf } from '../paging';
@@ -60,7 +61,11 @@ function toData(p: Partial<SessionRecord>) {
 }
 
 export class PrismaSessionsRepository implements SessionsRepository {
-  constructor(private readonly db: Db) {}
+  /** `driver` serves the per-command and per-create queries, where Prisma's query building costs several times the query. */
+  constructor(
+    private readonly db: Db,
+    private readonly driver: SqlRunner,
+  ) {}
 
   async insert(s: SessionRecord): Promise<void> {
     await this.db.session.create({ data: { id: s.id, ...toData(s) } as Parameters<Db['session']['create']>[0]['data'] });
@@ -110,16 +115,52 @@ export class PrismaSessionsRepository implements SessionsRepository {
   }
 
   async countLive(owner?: string): Promise<number> {
-    // Raw SQL: it runs on every create, and Prisma's query building costs several times the query here.
-    // The same text on SQLite and PostgreSQL (search_path finds the table); COUNT is a bigint on the latter.
-    const [a, b, c, d, e] = LIVE_STATUSES;
+    // COUNT is a bigint on PostgreSQL (a string from the driver).
+    const live = LIVE_STATUSES.map(() => '?').join(', ');
     const rows = owner
-      ? await this.db.$queryRaw<Array<{ n: number | bigint }>>`SELECT COUNT(*) AS n FROM sessions WHERE owner = ${owner} AND status IN (${a}, ${b}, ${c}, ${d}, ${e})`
-      : await this.db.$queryRaw<Array<{ n: number | bigint }>>`SELECT COUNT(*) AS n FROM sessions WHERE status IN (${a}, ${b}, ${c}, ${d}, ${e})`;
+      ? await this.driver.run(`SELECT COUNT(*) AS n FROM sessions WHERE owner = ? AND status IN (${live})`, [owner, ...LIVE_STATUSES])
+      : await this.driver.run(`SELECT COUNT(*) AS n FROM sessions WHERE status IN (${live})`, [...LIVE_STATUSES]);
     return Number(rows[0]?.n ?? 0);
   }
 
   async listLive(): Promise<SessionRecord[]> {
     return (await this.db.session.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, orderBy: { createdAt: 'asc' } })).map(toRecord);
+  }
+
+  async commandState(id: string): Promise<CommandState | undefined> {
+    const [r] = await this.driver.run('SELECT status, "shellInstanceId", "lastSeq", "runningCommandId", "lastCompletedCommandId" FROM sessions WHERE id = ?', [id]);
+    if (!r) return undefined;
+    return {
+      id,
+      status: r.status as SessionStatusV1,
+      lastSeq: Number(r.lastSeq),
+      ...(r.shellInstanceId ? { shellInstanceId: String(r.shellInstanceId) } : {}),
+      ...(r.runningCommandId ? { runningCommandId: String(r.runningCommandId) } : {}),
+      ...(r.lastCompletedCommandId ? { lastCompletedCommandId: String(r.lastCompletedCommandId) } : {}),
+    };
+  }
+
+  async setCommandState(
+    id: string,
+    from: { status: SessionStatusV1; runningCommandId: string | null },
+    to: { status: SessionStatusV1; runningCommandId: string | null; lastCompletedCommandId?: string; lastActivityAt: string },
+  ): Promise<boolean> {
+    const now = new Date();
+    const set = ['status = ?', '"runningCommandId" = ?', '"lastActivityAt" = ?', '"updatedAt" = ?'];
+    const values: SqlValue[] = [to.status, to.runningCommandId, new Date(to.lastActivityAt), now];
+    if (to.lastCompletedCommandId !== undefined) {
+      set.push('"lastCompletedCommandId" = ?');
+      values.push(to.lastCompletedCommandId);
+    }
+    const running = from.runningCommandId === null ? '"runningCommandId" IS NULL' : '"runningCommandId" = ?';
+    const rows = await this.driver.transaction((run) =>
+      run(`UPDATE sessions SET ${set.join(', ')} WHERE id = ? AND status = ? AND ${running} RETURNING id`, [
+        ...values,
+        id,
+        from.status,
+        ...(from.runningCommandId === null ? [] : [from.runningCommandId]),
+      ]),
+    );
+    return rows.length > 0;
   }
 }

@@ -1,4 +1,4 @@
-import { AppError, type ExecResultV1, type SessionEventV1 } from '@codeagent/contracts';
+import { AppError, type ExecResultV1, type SessionEventV1, type SessionStatusV1 } from '@codeagent/contracts';
 import { testLogger } from '@codeagent/testing';
 import { EventLog } from './event-log';
 import { SessionManager, type SessionPolicy } from './manager';
@@ -38,6 +38,12 @@ class MemorySessions implements SessionsRepository {
   }
   async listLive() {
     return [...this.rows.values()].filter((r) => !isEnded(r.status));
+  }
+  async commandState(id: string) {
+    return this.get(id);
+  }
+  async setCommandState(id: string, from: { status: SessionStatusV1; runningCommandId: string | null }, to: { status: SessionStatusV1; runningCommandId: string | null; lastCompletedCommandId?: string; lastActivityAt: string }) {
+    return (await this.update(id, to, { statuses: [from.status], runningCommandId: from.runningCommandId })) !== undefined;
   }
 }
 

@@ -10,7 +10,7 @@ import {
 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { EventLog } from './event-log';
-import type { Clock, PreparedWorkspace, Publisher, SessionExpectation, SessionsRepository, ShellPort, WorkspacePort } from './ports';
+import type { Clock, CommandState, PreparedWorkspace, Publisher, SessionExpectation, SessionsRepository, ShellPort, WorkspacePort } from './ports';
 import { isEnded, RUNNABLE_STATUSES, type SessionRecord } from './session';
 import type { ShellPlacement } from './placement';
 import { assertMove } from './state';
@@ -218,15 +218,17 @@ export class SessionManager {
    * again when another writer (a replica applying the next event) got there first. Facts about a
    * session that is not runnable any more are dropped.
    */
-  private async settleCommand(id: string, next: (s: SessionRecord) => { status: SessionStatusV1; runningCommandId: string | null | undefined; lastCompletedCommandId?: string } | undefined): Promise<void> {
+  private async settleCommand(id: string, next: (s: CommandState) => { status: SessionStatusV1; runningCommandId: string | null | undefined; lastCompletedCommandId?: string } | undefined): Promise<void> {
     for (let attempt = 0; attempt < 10; attempt++) {
-      const s = await this.deps.repo.get(id);
+      const s = await this.deps.repo.commandState(id);
       if (!s || !RUNNABLE_STATUSES.includes(s.status)) return;
       const want = next(s);
       if (!want) return;
-      const { status, ...patch } = want;
-      const moved = await this.tryMove(id, s.status, status, { ...patch, lastActivityAt: this.deps.clock.now().toISOString() }, { runningCommandId: s.runningCommandId ?? null });
-      if (moved) return;
+      if (want.status !== s.status) assertMove(id, s.status, want.status);
+      const to = { ...want, runningCommandId: want.runningCommandId ?? null, lastActivityAt: this.deps.clock.now().toISOString() };
+      if (!(await this.deps.repo.setCommandState(id, { status: s.status, runningCommandId: s.runningCommandId ?? null }, to))) continue;
+      if (want.status !== s.status) await this.appendStatus({ ...s, status: want.status }, { from: s.status, to: want.status });
+      return;
     }
     this.deps.log.warn({ sessionId: id }, 'busy/idle not recorded: the session kept changing');
   }
@@ -345,7 +347,7 @@ export class SessionManager {
   }
 
   /** Logs a state change already stored; a log that cannot take it (the jail's replica unreachable) does not undo the change. */
-  private async appendStatus(s: SessionRecord, data: { from: SessionStatusV1; to: SessionStatusV1; reason?: string }): Promise<void> {
+  private async appendStatus(s: Pick<SessionRecord, 'id' | 'status' | 'shellInstanceId' | 'lastSeq'>, data: { from: SessionStatusV1; to: SessionStatusV1; reason?: string }): Promise<void> {
     await this.deps.events.append(s, 'status', data).catch((err: Error) => this.deps.log.warn({ err, sessionId: s.id, ...data }, 'state change not logged'));
   }
 

@@ -32,6 +32,9 @@ export interface SessionExpectation {
   runningCommandId?: string | null;
 }
 
+/** What a command fact reads of a session to settle busy/idle (and to log the change). */
+export type CommandState = Pick<SessionRecord, 'id' | 'status' | 'shellInstanceId' | 'lastSeq' | 'runningCommandId' | 'lastCompletedCommandId'>;
+
 export interface SessionsRepository {
   insert(s: SessionRecord): Promise<void>;
   get(id: string): Promise<SessionRecord | undefined>;
@@ -46,6 +49,14 @@ export interface SessionsRepository {
   countLive(owner?: string): Promise<number>;
   /** Every session in a live state (for recovery and idle checks). */
   listLive(): Promise<SessionRecord[]>;
+  /** The command columns of a session: read twice per command, so only what settling needs. */
+  commandState(id: string): Promise<CommandState | undefined>;
+  /** Compare-and-set of the command columns: applied only while status and running command are still `from`'s. */
+  setCommandState(
+    id: string,
+    from: { status: SessionStatusV1; runningCommandId: string | null },
+    to: { status: SessionStatusV1; runningCommandId: string | null; lastCompletedCommandId?: string; lastActivityAt: string },
+  ): Promise<boolean>;
 }
 
 export interface EventsRepository {
