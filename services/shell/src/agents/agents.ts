@@ -54,10 +54,13 @@ export class ExternalAgents {
       agents.delete(spec.name);
       throw err;
     }
+    // The answer is the agent as launched: one that crashes at once may be in backoff by the time
+    // the definition below is written (a clean-clone CI run saw it), which `status` then tells.
+    const launched = supervisor.view();
     // The definition, env sealed with the shell's key (which never enters the jail), kept with the agent's state.
     const { env, ...rest } = settled;
     await tmux.writeFile(stored, `${JSON.stringify({ ...rest, envNames: Object.keys(env).sort(), sealedEnv: this.secrets.seal(JSON.stringify(env)) }, null, 2)}\n`);
-    return supervisor.view();
+    return launched;
   }
 
   status(sessionId: string, name: string): ExternalAgentV1 {
