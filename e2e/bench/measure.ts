@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { startStack, type Stack } from '@codeagent/testing';
 
@@ -70,4 +71,41 @@ export async function pool(n: number, concurrency: number, fn: (i: number) => Pr
       while (next < n) await fn(next++);
     }),
   );
+}
+
+/** CPU time (user + system) a process has used so far, in ms; 0 once it is gone. */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** The local RabbitMQ's Erlang VM (oldest beam.smp), when the broker runs on this machine. */
+function brokerPid(): number | undefined {
+  try {
+    const out = execFileSync('pgrep', ['-o', '-f', 'beam.smp'], { encoding: 'utf8' }).trim();
+    return out ? Number(out) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU used by each of the stack's processes (and the broker) while `fn` runs, divided by `per`:
+ * where an operation's cost goes, which on a small machine is what its latency and throughput follow.
+ * The shell's jails are its children and are not counted.
+ */
+export async function cpuPer(stack: Stack, per: number, fn: () => Promise<void>): Promise<Record<string, number>> {
+  const procs: Array<[string, number]> = [...stack.procs].map(([name, p]) => [name, p.child.pid!]);
+  const broker = brokerPid();
+  if (broker) procs.push(['rabbitmq', broker]);
+  procs.push(['benchmark client', process.pid]);
+  const before = procs.map(([, pid]) => cpuMs(pid));
+  await fn();
+  return Object.fromEntries(procs.map(([name, pid], i) => [name, (cpuMs(pid) - before[i]!) / per]));
 }

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { percentile, msSince, report, type Figure } from '../../bench/lib';
 import { api, closeSession, ok, openSession, SocketClient } from './client';
-import { startBenchStack } from './measure';
+import { cpuPer, startBenchStack } from './measure';
 
 // The whole platform as processes (libs/testing startStack), measured from outside: sessions through
 // REST, exec round trips through REST and Socket.IO, command output to a Socket.IO client.
@@ -69,19 +69,22 @@ async function main() {
     const s = await openSession(base);
     const rest: number[] = [];
     const loop: number[] = [];
-    for (let i = 0; i < EXEC_N; i++) {
-      let t = process.hrtime.bigint();
-      const r = await ok(base, 'POST', `/api/v1/sessions/${s.id}/exec`, { command: 'true' });
-      rest.push(msSince(t));
-      if (r.exitCode !== 0) throw new Error(`exec answered ${JSON.stringify(r)}`);
-      t = process.hrtime.bigint();
-      await (await fetch(bareUrl)).text();
-      loop.push(msSince(t));
-    }
+    const execCpu = await cpuPer(stack, EXEC_N, async () => {
+      for (let i = 0; i < EXEC_N; i++) {
+        let t = process.hrtime.bigint();
+        const r = await ok(base, 'POST', `/api/v1/sessions/${s.id}/exec`, { command: 'true' });
+        rest.push(msSince(t));
+        if (r.exitCode !== 0) throw new Error(`exec answered ${JSON.stringify(r)}`);
+        t = process.hrtime.bigint();
+        await (await fetch(bareUrl)).text();
+        loop.push(msSince(t));
+      }
+    });
     figures.push({ name: 'exec round trip p50 (REST)', value: percentile(rest, 50), unit: 'ms', goal: '<= 2' });
     figures.push({ name: 'exec round trip p99 (REST)', value: percentile(rest, 99), unit: 'ms', goal: '<= 10' });
     figures.push({ name: 'floor: bare loopback HTTP round trip p50', value: percentile(loop, 50), unit: 'ms' });
     figures.push({ name: 'floor: bare loopback HTTP round trip p99', value: percentile(loop, 99), unit: 'ms' });
+    cpuFigures(figures, 'CPU per REST exec', execCpu, 'ms');
 
     const client = new SocketClient(base);
     await client.connected();
@@ -111,12 +114,16 @@ async function main() {
       if (m.type === 'stream' && typeof m.payload.data === 'string') received += m.payload.encoding === 'base64' ? Buffer.byteLength(m.payload.data, 'base64') : Buffer.byteLength(m.payload.data);
     });
     const t4 = process.hrtime.bigint();
-    const out = await client.command('/exec', [`head -c ${bytes} /dev/zero | tr '\\0' 'x'`], { sessionId: s.id }, { timeoutMs: 300_000 });
+    let out: Awaited<ReturnType<SocketClient['command']>> | undefined;
+    const outputCpu = await cpuPer(stack, OUTPUT_MB, async () => {
+      out = await client.command('/exec', [`head -c ${bytes} /dev/zero | tr '\\0' 'x'`], { sessionId: s.id }, { timeoutMs: 300_000 });
+    });
     const secs = msSince(t4) / 1000;
     off();
-    if (out.payload.exitCode !== 0) throw new Error(`output command answered ${JSON.stringify(out.payload).slice(0, 500)}`);
+    if (out?.payload.exitCode !== 0) throw new Error(`output command answered ${JSON.stringify(out?.payload).slice(0, 500)}`);
     figures.push({ name: `command output to a Socket.IO client (${OUTPUT_MB} MiB)`, value: received / secs / 1e6, unit: 'MB/s', goal: '>= 100' });
     figures.push({ name: 'output bytes received / written', value: received / bytes, unit: 'ratio' });
+    cpuFigures(figures, 'CPU per MiB of output', outputCpu, 'ms');
     client.close();
 
     // 4b. The same through a binary subscription (`/subscribe` with `binary: true`, then `/exec` on that
@@ -148,6 +155,12 @@ async function main() {
     bare.close();
   }
   report('stack', figures, notes.join('\n') || undefined);
+}
+
+/** One figure per process, and their sum: where the CPU of an operation goes. */
+function cpuFigures(figures: Figure[], what: string, cpu: Record<string, number>, unit: string): void {
+  for (const [name, ms] of Object.entries(cpu)) figures.push({ name: `${what}: ${name}`, value: ms, unit });
+  figures.push({ name: `${what}: all of them`, value: Object.values(cpu).reduce((a, b) => a + b, 0), unit });
 }
 
 main().catch((err) => {

@@ -29,7 +29,10 @@ export function spawnJs(entry: string, env: Record<string, string>, opts: { cwd?
 }
 
 function spawnNode(args: string[], env: Record<string, string>, opts: { cwd?: string }): ServiceProcess {
-  const child = spawn(process.execPath, args, {
+  // TEST_SERVICE_NODE_ARGS: node flags for every process started here, e.g. to profile a stack
+  // (`--cpu-prof --cpu-prof-dir=/tmp/prof`; NODE_OPTIONS refuses --cpu-prof).
+  const flags = process.env.TEST_SERVICE_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...flags, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
