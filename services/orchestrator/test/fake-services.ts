@@ -82,7 +82,8 @@ export class TestWorkspace {
  * A small shell service: jails are entries in a map, each the sequencer of its session's log as the
  * real one is (from shell.open's firstSeq; shell.session.append takes the next seq; shell.close
  * answers the last); exec "runs" `echo`-like commands by logging the requested chunks as output
- * around command.started/completed, with the shell.command.* facts.
+ * around command.started/completed, with the shell.command.* facts and the busy/idle status the
+ * real jail's stream logs (unless an appended status says the session is closing or failed).
  */
 export class TestShell {
   readonly jails = new Map<string, { workspaceDir: string }>();
@@ -92,6 +93,8 @@ export class TestShell {
   failOpen?: string;
   /** The last seq each open jail gave. */
   private readonly lastSeq = new Map<string, number>();
+  /** The state each session's log last said (the real shell's Session.logged). */
+  private readonly logged = new Map<string, string>();
   private constructor(readonly bus: Bus, readonly instanceId: string) {}
 
   static async start(url: string, instanceId = `shell-${process.pid}-${Date.now()}`): Promise<TestShell> {
@@ -101,6 +104,7 @@ export class TestShell {
         self.opens.push(p);
         if (self.failOpen) throw new AppError('SANDBOX_UNAVAILABLE', self.failOpen);
         self.jails.set(p.sessionId, { workspaceDir: p.workspaceDir });
+        self.logged.delete(p.sessionId);
         self.lastSeq.set(p.sessionId, (p.firstSeq ?? 1) - 1);
         // What a driver reads back from the jail's namespace, derived from what was asked.
         const mode = typeof p.network === 'object' ? 'allow' : p.network;
@@ -124,6 +128,7 @@ export class TestShell {
       },
       'shell.session.append': async (p: { sessionId: string; kind: any; data: any }) => {
         if (!self.jails.has(p.sessionId)) throw new AppError('NOT_FOUND', `no jail for ${p.sessionId}`);
+        if (p.kind === 'status') self.logged.set(p.sessionId, p.data.to);
         return { seq: await self.log(p.sessionId, p.kind, p.data) };
       },
       'shell.list': async () => ({ instanceId, sessions: [...self.jails.keys()].map((sessionId) => ({ sessionId, busy: false, openedAt: new Date().toISOString() })) }),
@@ -141,12 +146,21 @@ export class TestShell {
     const cmd = { commandId: p.commandId, command: p.command, ...(p.user ? { user: p.user } : {}) };
     const startedSeq = await this.log(p.sessionId, 'command.started', cmd);
     await this.bus.publish('shell.command.started', { sessionId: p.sessionId, ...cmd, seq: startedSeq });
+    await this.status(p.sessionId, 'busy');
     for (const data of lines) await this.log(p.sessionId, 'output', { commandId: p.commandId, stream: 'stdout', data });
     const durationMs = Date.now() - started;
     const end = { exitCode: 0, durationMs, timedOut: false };
     const completedSeq = await this.log(p.sessionId, 'command.completed', { ...cmd, ...end });
     await this.bus.publish('shell.command.completed', { sessionId: p.sessionId, ...cmd, ...end, seq: completedSeq });
+    await this.status(p.sessionId, 'idle');
     return { commandId: p.commandId, exitCode: 0, stdout: lines.join(''), stderr: '', durationMs, timedOut: false, truncated: false };
+  }
+
+  private async status(sessionId: string, to: 'busy' | 'idle'): Promise<void> {
+    const from = this.logged.get(sessionId) ?? 'ready';
+    if (to === 'busy' ? from !== 'ready' && from !== 'idle' : from !== 'busy') return;
+    this.logged.set(sessionId, to);
+    await this.log(sessionId, 'status', { from, to });
   }
 
   /** Publishes the next event of the session's log, as the jail's stream does. */

@@ -112,7 +112,7 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     expect(mine.length).toBeLessThan(20000);
     const started = of('shell.command.started', 's1').find((c) => c.commandId === 'c-many')!;
     const completed = of('shell.command.completed', 's1').find((c) => c.commandId === 'c-many')!;
-    expect(mine[0]!.seq).toBe(started.seq + 1);
+    expect(mine[0]!.seq).toBe(started.seq + 2); // after command.started and status busy
     expect(completed.seq).toBe(mine.at(-1)!.seq + 1);
     expect(log.find((e) => e.seq === completed.seq)).toMatchObject({ kind: 'command.completed', data: { commandId: 'c-many', exitCode: 0 } });
   });

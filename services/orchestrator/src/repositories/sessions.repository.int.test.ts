@@ -42,7 +42,7 @@ describe.each(TEST_DATABASE_KINDS)('sessions repository on %s', (kind) => {
   });
 
   test('reads the command columns of a session, and nothing of one that does not exist', async () => {
-    expect(await repo.commandState('s-1')).toEqual({ id: 's-1', status: 'ready', lastSeq: 7, shellInstanceId: 'shell-a' });
+    expect(await repo.commandState('s-1')).toEqual({ id: 's-1', status: 'ready' });
     expect(await repo.commandState('nope')).toBeUndefined();
   });
 

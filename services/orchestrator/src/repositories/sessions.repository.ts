@@ -128,13 +128,11 @@ export class PrismaSessionsRepository implements SessionsRepository {
   }
 
   async commandState(id: string): Promise<CommandState | undefined> {
-    const [r] = await this.driver.run('SELECT status, "shellInstanceId", "lastSeq", "runningCommandId", "lastCompletedCommandId" FROM sessions WHERE id = ?', [id]);
+    const [r] = await this.driver.run('SELECT status, "runningCommandId", "lastCompletedCommandId" FROM sessions WHERE id = ?', [id]);
     if (!r) return undefined;
     return {
       id,
       status: r.status as SessionStatusV1,
-      lastSeq: Number(r.lastSeq),
-      ...(r.shellInstanceId ? { shellInstanceId: String(r.shellInstanceId) } : {}),
       ...(r.runningCommandId ? { runningCommandId: String(r.runningCommandId) } : {}),
       ...(r.lastCompletedCommandId ? { lastCompletedCommandId: String(r.lastCompletedCommandId) } : {}),
     };

@@ -226,9 +226,8 @@ export class SessionManager {
       if (!want) return;
       if (want.status !== s.status) assertMove(id, s.status, want.status);
       const to = { ...want, runningCommandId: want.runningCommandId ?? null, lastActivityAt: this.deps.clock.now().toISOString() };
-      if (!(await this.deps.repo.setCommandState(id, { status: s.status, runningCommandId: s.runningCommandId ?? null }, to))) continue;
-      if (want.status !== s.status) await this.appendStatus({ ...s, status: want.status }, { from: s.status, to: want.status });
-      return;
+      // Only stored: the jail's stream logs busy and idle itself, around the command's own events.
+      if (await this.deps.repo.setCommandState(id, { status: s.status, runningCommandId: s.runningCommandId ?? null }, to)) return;
     }
     this.deps.log.warn({ sessionId: id }, 'busy/idle not recorded: the session kept changing');
   }
@@ -347,7 +346,7 @@ export class SessionManager {
   }
 
   /** Logs a state change already stored; a log that cannot take it (the jail's replica unreachable) does not undo the change. */
-  private async appendStatus(s: Pick<SessionRecord, 'id' | 'status' | 'shellInstanceId' | 'lastSeq'>, data: { from: SessionStatusV1; to: SessionStatusV1; reason?: string }): Promise<void> {
+  private async appendStatus(s: SessionRecord, data: { from: SessionStatusV1; to: SessionStatusV1; reason?: string }): Promise<void> {
     await this.deps.events.append(s, 'status', data).catch((err: Error) => this.deps.log.warn({ err, sessionId: s.id, ...data }, 'state change not logged'));
   }
 

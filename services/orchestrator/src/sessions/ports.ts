@@ -32,8 +32,8 @@ export interface SessionExpectation {
   runningCommandId?: string | null;
 }
 
-/** What a command fact reads of a session to settle busy/idle (and to log the change). */
-export type CommandState = Pick<SessionRecord, 'id' | 'status' | 'shellInstanceId' | 'lastSeq' | 'runningCommandId' | 'lastCompletedCommandId'>;
+/** What a command fact reads of a session to settle busy/idle. */
+export type CommandState = Pick<SessionRecord, 'id' | 'status' | 'runningCommandId' | 'lastCompletedCommandId'>;
 
 export interface SessionsRepository {
   insert(s: SessionRecord): Promise<void>;

@@ -67,38 +67,53 @@ describe('SessionRegistry', () => {
     expect(await registry.close('nope')).toEqual({ closed: false });
   });
 
-  test('exec logs started, ordered output and completed from the session seq given at open, with the facts, then replies', async () => {
+  test('exec logs started, busy, ordered output, completed and idle from the session seq given at open, with the facts, then replies', async () => {
     await registry.open({ ...openReq('s1'), firstSeq: 5 });
     const r = await registry.exec('s1', { command: 'out:hi; err:oops; out:there; exit:3', commandId: 'c1', user: 'ada' });
     expect(r).toMatchObject({ commandId: 'c1', exitCode: 3, stdout: 'hithere', stderr: 'oops' });
     expect(sink.events.map((e) => (e.name === 'session.event' ? sink.logged().find((l) => l === e.payload)!.kind : e.name))).toEqual([
       'command.started',
       'shell.command.started',
+      'status',
       'output',
       'output',
       'output',
       'command.completed',
       'shell.command.completed',
+      'status',
+    ]);
+    expect(sink.logged('status').map((e) => [e.seq, e.data])).toEqual([
+      [6, { from: 'ready', to: 'busy' }],
+      [11, { from: 'busy', to: 'idle' }],
     ]);
     expect(sink.output().map((e) => [e.seq, e.stream, e.data])).toEqual([
-      [6, 'stdout', 'hi'],
-      [7, 'stderr', 'oops'],
-      [8, 'stdout', 'there'],
+      [7, 'stdout', 'hi'],
+      [8, 'stderr', 'oops'],
+      [9, 'stdout', 'there'],
     ]);
-    expect(sink.logged('command.completed')[0]).toMatchObject({ seq: 9, data: { commandId: 'c1', user: 'ada', exitCode: 3 } });
-    expect(sink.of('shell.command.completed')[0]).toMatchObject({ sessionId: 's1', commandId: 'c1', user: 'ada', exitCode: 3, seq: 9 });
-    // An orchestrator's event takes the next seq; the next command continues the same sequence.
-    expect(await registry.append('s1', 'note', { message: 'between commands' })).toBe(10);
+    expect(sink.logged('command.completed')[0]).toMatchObject({ seq: 10, data: { commandId: 'c1', user: 'ada', exitCode: 3 } });
+    expect(sink.of('shell.command.completed')[0]).toMatchObject({ sessionId: 's1', commandId: 'c1', user: 'ada', exitCode: 3, seq: 10 });
+    // An orchestrator's event takes the next seq; the next command continues the same sequence, from idle.
+    expect(await registry.append('s1', 'note', { message: 'between commands' })).toBe(12);
     await registry.exec('s1', { command: 'out:again', commandId: 'c2' });
-    expect(sink.output().at(-1)).toMatchObject({ seq: 12, commandId: 'c2' });
+    expect(sink.output().at(-1)).toMatchObject({ seq: 15, commandId: 'c2' });
+    expect(sink.logged('status').at(-2)).toMatchObject({ seq: 14, data: { from: 'idle', to: 'busy' } });
     // Close answers the last seq, after which the orchestrator numbers the session's events.
-    expect(await registry.close('s1')).toEqual({ closed: true, lastSeq: 13 });
+    expect(await registry.close('s1')).toEqual({ closed: true, lastSeq: 17 });
+  });
+
+  test('busy and idle are not logged over a state the orchestrator appended that is not ready or idle (closing)', async () => {
+    await registry.open(openReq('s1'));
+    expect(await registry.append('s1', 'status', { from: 'ready', to: 'closing' })).toBe(1);
+    await registry.exec('s1', { command: 'out:last words', commandId: 'c1' });
+    expect(sink.logged('status').map((e) => e.data.to)).toEqual(['closing']);
+    expect(sink.logged().map((e) => e.kind)).toEqual(['status', 'command.started', 'output', 'command.completed']);
   });
 
   test('a sandbox failure still closes the audit record (exit code -1) and the session stays usable', async () => {
     await registry.open(openReq('s1'));
     await expect(registry.exec('s1', { command: 'out:a; vanish', commandId: 'c1' })).rejects.toMatchObject({ code: 'INVALID_STATE' });
-    expect(sink.of('shell.command.completed')[0]).toMatchObject({ commandId: 'c1', exitCode: -1, seq: 3 });
+    expect(sink.of('shell.command.completed')[0]).toMatchObject({ commandId: 'c1', exitCode: -1, seq: 4 });
     expect((await registry.exec('s1', { command: 'out:b', commandId: 'c2' })).stdout).toBe('b');
   });
 

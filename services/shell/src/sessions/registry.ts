@@ -104,7 +104,7 @@ export class SessionRegistry {
 
   /** Appends an event to the session's log through its stream; resolves with its seq once published. */
   append<K extends AppendedKindV1>(sessionId: string, kind: K, data: SessionEventData<K>): Promise<number> {
-    return this.get(sessionId).stream.append(kind, data);
+    return this.get(sessionId).append(kind, data);
   }
 
   /**

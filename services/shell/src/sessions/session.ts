@@ -1,4 +1,4 @@
-import { AppError, type ExecResultV1 } from '@codeagent/contracts';
+import { AppError, type AppendedKindV1, type ExecResultV1, type SessionEventData, type SessionStatusV1 } from '@codeagent/contracts';
 import type { Pty, Sandbox } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import { shellMetrics } from './metrics';
@@ -24,6 +24,12 @@ const commandData = ({ commandId, command, user }: CommandBase) => ({ commandId,
 export class Session {
   readonly openedAt = new Date();
   private running?: string;
+  /**
+   * The session's state as its log last said: the orchestrator appends the lifecycle (ready, closing,
+   * failed...) through this stream, and the stream itself logs busy and idle around each command,
+   * in their place among its events, so no one has to ask for them on every command.
+   */
+  private logged: SessionStatusV1 = 'ready';
   private pty?: Pty;
   private closing?: Promise<number>;
 
@@ -105,15 +111,36 @@ export class Session {
     }
   }
 
-  // The log event's failure is the fact's too (it follows it in the stream): reported there once.
+  /** Appends an event of the orchestrator's to the log (a status among them says what state the session is in). */
+  append<K extends AppendedKindV1>(kind: K, data: SessionEventData<K>): Promise<number> {
+    if (kind === 'status') this.logged = (data as SessionEventData<'status'>).to;
+    return this.stream.append(kind, data);
+  }
+
+  // The log event's failure is the fact's and the status's too (they follow it in the stream): reported
+  // once, by the last of them, which settles after the others.
   private started(base: CommandBase): Promise<void> {
     this.stream.append('command.started', commandData(base)).catch(() => undefined);
-    return this.stream.event('shell.command.started', (seq) => ({ ...base, seq }));
+    const fact = this.stream.event('shell.command.started', (seq) => ({ ...base, seq }));
+    return this.logStatus('busy', fact);
   }
 
   private completed(base: CommandBase, end: { exitCode: number; durationMs: number; timedOut: boolean }): Promise<void> {
     this.stream.append('command.completed', { ...commandData(base), ...end }).catch(() => undefined);
-    return this.stream.event('shell.command.completed', (seq) => ({ ...base, ...end, seq }));
+    const fact = this.stream.event('shell.command.completed', (seq) => ({ ...base, ...end, seq }));
+    return this.logStatus('idle', fact);
+  }
+
+  /**
+   * Logs busy when a command starts on a ready or idle session, idle when it ends, never over a
+   * closing or failed one; resolves once it is with the broker (after `before`, queued ahead of it).
+   */
+  private logStatus(to: 'busy' | 'idle', before: Promise<void>): Promise<void> {
+    const from = this.logged;
+    if (to === 'busy' ? from !== 'ready' && from !== 'idle' : from !== 'busy') return before;
+    this.logged = to;
+    before.catch(() => undefined);
+    return this.stream.append('status', { from, to }).then(() => undefined);
   }
 
   async interrupt(): Promise<boolean> {
