@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's first command: installs what the platform needs on a Debian machine with Node 20,
+# The README's first command: installs what the platform needs on a Debian machine with Node 20.19+, 22.12+ or 24,
 # then starts all six services in the foreground (Ctrl-C stops them).
 set -euo pipefail
 cd "$(dirname "$0")/.."

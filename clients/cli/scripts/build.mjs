@@ -18,6 +18,8 @@ import { build } from 'esbuild';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+/** The Node versions the repository supports are the ones the packed CLI asks for. */
+const { engines } = JSON.parse(readFileSync(path.join(root, '../../package.json'), 'utf8'));
 const require = createRequire(path.join(root, 'package.json'));
 
 // Workspace packages that need the platform's own installation (Prisma clients, native modules):
@@ -94,7 +96,7 @@ if (packAt !== -1) {
     const { name, version, description, license, bin } = pkg;
     writeFileSync(
       path.join(stage, 'package.json'),
-      JSON.stringify({ name, version, description, license: license ?? 'MIT', bin, engines: { node: '>=20.19' }, files: ['bin', 'dist'], dependencies }, null, 2) + '\n',
+      JSON.stringify({ name, version, description, license: license ?? 'MIT', bin, engines: { node: engines.node }, files: ['bin', 'dist'], dependencies }, null, 2) + '\n',
     );
     mkdirSync(dest, { recursive: true });
     const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dest], { cwd: stage, encoding: 'utf8' });
