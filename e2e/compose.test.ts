@@ -73,6 +73,17 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toMatch(new RegExp(`^CMD \\["node", "services/${service}/dist/main\\.js"\\]$`, 'm'));
   });
 
+  test.each(ServiceNames)('%s’s build stage copies every repository path its RUN lines use', (service) => {
+    // No registry here to build the images from: at least the build context must hold what the build runs.
+    const dockerfile = readFileSync(path.join(REPO_ROOT, `services/${service}/Dockerfile`), 'utf8');
+    const build = dockerfile.slice(0, dockerfile.indexOf('\nFROM ', dockerfile.indexOf(' AS build')));
+    const copied = [...build.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(' '));
+    const used = [...build.matchAll(/^RUN (.+)$/gm)].flatMap((m) => m[1]!.match(/(?<![\w./-])[\w.-]+\/[\w./-]+/g) ?? []).filter((p) => existsSync(path.join(REPO_ROOT, p)));
+    expect(used.length).toBeGreaterThan(0);
+    const missing = used.filter((p) => !copied.some((c) => p === c || p.startsWith(`${c.replace(/\/$/, '')}/`)));
+    expect(missing).toEqual([]);
+  });
+
   test('every variable the compose file sets for a service is one the services read (docs/configuration.md, which is current)', async () => {
     await run(process.execPath, [path.join(REPO_ROOT, 'scripts/env-doc.mjs'), '--check']);
     const documented = new Set([...readFileSync(path.join(REPO_ROOT, 'docs/configuration.md'), 'utf8').matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
