@@ -82,8 +82,8 @@ export class TestWorkspace {
  * A small shell service: jails are entries in a map, each the sequencer of its session's log as the
  * real one is (from shell.open's firstSeq; shell.session.append takes the next seq; shell.close
  * answers the last); exec "runs" `echo`-like commands by logging the requested chunks as output
- * around command.started/completed, with the shell.command.* facts and the busy/idle status the
- * real jail's stream logs (unless an appended status says the session is closing or failed).
+ * around command.started/completed, with the busy/idle status the real jail's stream logs (unless
+ * an appended status says the session is closing or failed) and the shell.command.completed fact.
  */
 export class TestShell {
   readonly jails = new Map<string, { workspaceDir: string }>();
@@ -144,8 +144,7 @@ export class TestShell {
     const m = /^chunks (\d+)$/.exec(p.command);
     const lines = m ? Array.from({ length: Number(m[1]) }, (_, i) => `line ${i + 1}\n`) : [`${p.command}\n`];
     const cmd = { commandId: p.commandId, command: p.command, ...(p.user ? { user: p.user } : {}) };
-    const startedSeq = await this.log(p.sessionId, 'command.started', cmd);
-    await this.bus.publish('shell.command.started', { sessionId: p.sessionId, ...cmd, seq: startedSeq });
+    await this.log(p.sessionId, 'command.started', cmd);
     await this.status(p.sessionId, 'busy');
     for (const data of lines) await this.log(p.sessionId, 'output', { commandId: p.commandId, stream: 'stdout', data });
     const durationMs = Date.now() - started;

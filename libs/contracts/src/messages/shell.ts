@@ -124,15 +124,6 @@ export const ShellListReplyV1 = z.object({
   instanceId: z.string(),
 });
 
-/** A command began (a fact beside the session log, for whoever follows busy/idle). */
-export const ShellCommandStartedV1 = z.object({
-  sessionId: z.string(),
-  commandId: z.string(),
-  command: z.string(),
-  user: z.string().optional(),
-  /** The seq of the command's `command.started` in the session's log. */
-  seq: z.number().int().nonnegative(),
-});
 /** The audit record of a command: who, what, exit code, duration. */
 export const ShellCommandCompletedV1 = z.object({
   sessionId: z.string(),
@@ -179,7 +170,6 @@ export const shellCommands = {
 } as const;
 
 export const shellEvents = {
-  'shell.command.started': event({ schema: ShellCommandStartedV1, summary: 'a command began' }),
   'shell.command.completed': event({ schema: ShellCommandCompletedV1, summary: 'a command ended: the audit record' }),
   'shell.crashed': event({ schema: ShellCrashedV1, summary: 'a session shell died' }),
   'shell.closed': event({ schema: ShellClosedV1, summary: 'a jail was closed' }),

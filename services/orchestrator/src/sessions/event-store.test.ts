@@ -51,3 +51,23 @@ test('a batch the database refuses is retried in place: later batches wait behin
   expect(repo.batches[0]!.map((e) => e.seq)).toEqual([1, 2]);
   store.stop();
 });
+
+test('each stored batch is told to onStored in log order; its failure is logged and does not hold the acks', async () => {
+  const repo = new FlakyEvents();
+  const told: number[][] = [];
+  let fail = true;
+  const store = new EventStore(repo, { flushMs: 1, flushBatch: 2, flushBytes: 1 << 20 }, testLogger(), async (events) => {
+    told.push(events.map((e) => e.seq));
+    if (fail) {
+      fail = false;
+      throw new Error('the session row is locked');
+    }
+  });
+  await Promise.all([1, 2, 3, 4].map((seq) => store.store(note(seq))));
+  expect(told).toEqual([
+    [1, 2],
+    [3, 4],
+  ]);
+  expect(repo.batches.flat().map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+  store.stop();
+});

@@ -20,7 +20,9 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
  * once its batch is in the database. Batches are written one after another, a failed one retried in
  * place until it is stored: the stored log of a session is always a gapless prefix of its stream
  * (retention then cuts its oldest end). A redelivered event (another replica took over, a lost ack)
- * is skipped by the repository, never stored twice.
+ * is skipped by the repository, never stored twice. Once a batch is stored, `onStored` applies what
+ * follows the log (a session is busy from its command's `command.started` to its `command.completed`):
+ * on one replica, in order.
  */
 export class EventStore {
   private pending: Array<{ e: SessionEventV1; stored: () => void }> = [];
@@ -33,6 +35,8 @@ export class EventStore {
     private readonly repo: EventsRepository,
     private readonly opts: EventStoreOptions,
     private readonly log: Logger,
+    /** Told each batch once it is stored, in log order (what follows the log: busy/idle). Its failure is logged, not retried. */
+    private readonly onStored: (events: SessionEventV1[]) => Promise<void> = async () => undefined,
   ) {}
 
   /** Resolves once `e` is stored. */
@@ -61,8 +65,10 @@ export class EventStore {
     this.writing = this.writing.then(async () => {
       for (let attempt = 0; !this.stopped; attempt++) {
         try {
-          const skipped = await this.repo.append(batch.map((b) => b.e));
+          const events = batch.map((b) => b.e);
+          const skipped = await this.repo.append(events);
           if (skipped.length) this.log.warn({ skipped }, 'session events already stored with other content were skipped (a seq given twice)');
+          await this.onStored(events).catch((err: Error) => this.log.warn({ err, events: events.length }, 'what follows the stored log was not applied'));
           for (const b of batch) b.stored();
           return;
         } catch (err) {

@@ -6,10 +6,10 @@ import type { SessionRecord } from './session';
 
 /**
  * What the orchestrator does about other services' facts. Each replica receives them all (its own
- * queue, in order): busy/idle follow the command facts; for the sessions it owns, a jail lost under a
- * live session fails it, and an agent run's events are appended to the session's log (through the
- * jail's stream, which numbers them). The shell's own log events (output, commands) need nothing from here: they are
- * `session.event` already, stored by EventStore.
+ * queue, in order): for the sessions it owns, a jail lost under a live session fails it, and an agent
+ * run's events are appended to the session's log (through the jail's stream, which numbers them).
+ * The shell's own log events (output, commands) need nothing from here: they are `session.event`
+ * already, stored by EventStore, and busy/idle follow its commands there.
  */
 export class EventIngest {
   constructor(
@@ -20,9 +20,6 @@ export class EventIngest {
 
   handlers() {
     return {
-      // Busy/idle follow the shell's command facts on every replica (idempotent, order-proof).
-      'shell.command.started': async (p: EventPayload<'shell.command.started'>) => this.manager.commandStarted(p.sessionId, p.commandId),
-      'shell.command.completed': async (p: EventPayload<'shell.command.completed'>) => this.manager.commandCompleted(p.sessionId, p.commandId),
       'shell.crashed': async (p: EventPayload<'shell.crashed'>) => {
         if (p.restarted || !(await this.owned(p.sessionId))) return;
         await this.manager.fail(p.sessionId, `the jail's shell died: ${p.reason}`);

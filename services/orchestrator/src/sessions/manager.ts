@@ -165,9 +165,9 @@ export class SessionManager {
 
   /**
    * Runs a command in the session's jail (the agents' tools; clients' commands go from the gateway
-   * straight to the shell). Busy/idle follow the shell's command events as for every other command;
-   * the reply, the command's authoritative completion, is applied too, so the session is idle once
-   * this returns even if the event is still on its way. A record just read saves reading it again.
+   * straight to the shell). Busy/idle follow the command's events in the stored log as for every
+   * other command; the reply, the command's authoritative completion, is applied too, so the session
+   * is idle once this returns even if the log is not stored yet. A record just read saves reading it again.
    */
   async exec(session: string | SessionRecord, req: { command: string; commandId?: string; timeoutMs?: number; user?: string }): Promise<ExecResultV1> {
     const s = typeof session === 'string' ? await this.get(session) : session;
@@ -178,6 +178,9 @@ export class SessionManager {
     const commandId = req.commandId ?? `cmd_${randomBytes(8).toString('hex')}`;
     try {
       const result = await this.deps.shell.exec(s.shellInstanceId, { sessionId: id, command: req.command, commandId, timeoutMs: req.timeoutMs ?? this.deps.policy.execTimeoutMs, user: req.user });
+      // The reply says the command started and ended: both are applied now (the stored log's own
+      // events follow a batch behind and then change nothing; a completion alone leaves `ready` as is).
+      await this.commandStarted(id, commandId);
       await this.commandCompleted(id, commandId);
       return result;
     } catch (err) {

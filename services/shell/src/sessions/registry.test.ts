@@ -67,13 +67,12 @@ describe('SessionRegistry', () => {
     expect(await registry.close('nope')).toEqual({ closed: false });
   });
 
-  test('exec logs started, busy, ordered output, completed and idle from the session seq given at open, with the facts, then replies', async () => {
+  test('exec logs started, busy, ordered output, completed and idle from the session seq given at open, with the audit fact, then replies', async () => {
     await registry.open({ ...openReq('s1'), firstSeq: 5 });
     const r = await registry.exec('s1', { command: 'out:hi; err:oops; out:there; exit:3', commandId: 'c1', user: 'ada' });
     expect(r).toMatchObject({ commandId: 'c1', exitCode: 3, stdout: 'hithere', stderr: 'oops' });
     expect(sink.events.map((e) => (e.name === 'session.event' ? sink.logged().find((l) => l === e.payload)!.kind : e.name))).toEqual([
       'command.started',
-      'shell.command.started',
       'status',
       'output',
       'output',

@@ -52,8 +52,8 @@ export class Session {
   }
 
   /**
-   * Runs a command: `command.started`, its output, then `command.completed` in the session's log (each
-   * followed by its fact, `shell.command.started` / `shell.command.completed`, the audit record).
+   * Runs a command: `command.started`, its output, then `command.completed` in the session's log (with
+   * busy and idle, and the audit record `shell.command.completed` beside the log).
    * Replies only after all of them are with the broker, so a caller holding the result has every
    * event of the command already published.
    */
@@ -117,12 +117,11 @@ export class Session {
     return this.stream.append(kind, data);
   }
 
-  // The log event's failure is the fact's and the status's too (they follow it in the stream): reported
+  // The log event's failure is the status's and the fact's too (they follow it in the stream): reported
   // once, by the last of them, which settles after the others.
   private started(base: CommandBase): Promise<void> {
-    this.stream.append('command.started', commandData(base)).catch(() => undefined);
-    const fact = this.stream.event('shell.command.started', (seq) => ({ ...base, seq }));
-    return this.logStatus('busy', fact);
+    const started = this.stream.append('command.started', commandData(base)).then(() => undefined);
+    return this.logStatus('busy', started);
   }
 
   private completed(base: CommandBase, end: { exitCode: number; durationMs: number; timedOut: boolean }): Promise<void> {
