@@ -68,6 +68,30 @@ test('/subscribe then /exec on one socket: each seq arrives once, and the respon
   expect(out).toBe(c.messages.filter((m) => m.type === 'stream').map((m) => m.payload.data).join(''));
 });
 
+test('/subscribe then /exec, the subscription behind (waiting for the log to fill a gap): the response waits for the output', async () => {
+  const sessionId = orch.addSession('local');
+  const c = client();
+  await c.connected();
+  const sub = c.command('/subscribe', [], { sessionId, since: 0 });
+  await waitFor('subscribed', () => c.reply(sub), { timeoutMs: 10_000 });
+  // An event the live path lost and the log has not stored yet: the subscription holds what follows it.
+  const release = orch.holdStorage(sessionId);
+  await orch.emit(sessionId, 'note', { message: 'lost live, stored late' }, { publish: false });
+  const asked = () => orch.received.filter((r) => r.name === 'orchestrator.session.events' && (r.payload as { sessionId: string }).sessionId === sessionId).length;
+  const before = asked();
+  const id = c.command('/exec', ['echo behind the gap'], { sessionId });
+  await waitFor('the shell ran it', () => orch.received.some((r) => r.name === 'shell.exec' && (r.payload as { commandId?: string }).commandId === id));
+  await waitFor('the gap read twice', () => asked() >= before + 2, { timeoutMs: 10_000 });
+  // The command completed live, but its output has not gone out on this socket: no response yet.
+  expect(c.reply(id)).toBeUndefined();
+  release();
+  const reply = await waitFor('exec response', () => c.reply(id), { timeoutMs: 10_000 });
+  expect(reply.payload).toMatchObject({ commandId: id, exitCode: 0 });
+  const out = c.messages.filter((m) => m.type === 'stream' && (m.payload as { commandId?: string }).commandId === id);
+  expect(out.map((m) => m.payload.data)).toEqual(['behind the gap\n']);
+  expect(c.messages.indexOf(out[0]!)).toBeLessThan(c.messages.indexOf(reply));
+});
+
 test('/exec whose live events were lost: the output and the completion come from the durable log, once', async () => {
   const sessionId = orch.addSession('local');
   const c = client();

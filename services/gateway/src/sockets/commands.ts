@@ -106,13 +106,14 @@ export async function runCommand(ctx: SocketContext, msg: ClientMessageV1): Prom
  * (a subscription to the session carries them, else this command's own feed does, and `sent` makes
  * sure a subscription started meanwhile skips what the feed already sent). The `response` carries the
  * result without the output (the stream did) and is sent only once the command's `command.completed`
- * has been seen: live from the hub, or, when the live path lost it, read from the durable log.
+ * has been seen (live from the hub, or, when the live path lost it, read from the durable log) and,
+ * when a subscription on this socket carries the output, once it has sent it there.
  * No timer joins the two paths.
  */
 async function execStreaming(ctx: SocketContext, commandId: string, sessionId: string, line: string, timeoutMs = ctx.opts.execTimeoutMs): Promise<SocketExecResultV1> {
   const sent = sentSeqs(ctx, sessionId);
   let lastSeen = 0;
-  let completed = false;
+  let completed = 0;
   const take = (e: SessionEventV1) => {
     if ((e.kind !== 'output' && e.kind !== 'command.completed') || e.data.commandId !== commandId) return;
     lastSeen = Math.max(lastSeen, e.seq);
@@ -120,7 +121,7 @@ async function execStreaming(ctx: SocketContext, commandId: string, sessionId: s
       // A subscription on this socket carries it (or already did): never a second copy.
       if (!ctx.subscriptions.has(sessionId) && !sent.has(e.seq) && ctx.sink.sendEvent(e, e.seq - 1)) sent.add(e.seq);
     } else {
-      completed = true;
+      completed = e.seq;
     }
   };
   const listener: SessionListener = { onEvent: take };
@@ -142,6 +143,9 @@ async function execStreaming(ctx: SocketContext, commandId: string, sessionId: s
       if (waited >= COMPLETION_WAITS) break;
       await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** waited++)));
     }
+    // A subscription on this socket carrying the output may be behind (a slow reader is served from
+    // the log): the response goes after the command's events, never ahead of them.
+    if (completed) await ctx.subscriptions.get(sessionId)?.sentThrough(completed);
     return { commandId, sessionId, exitCode: result.exitCode, durationMs: result.durationMs, timedOut: result.timedOut };
   } finally {
     ctx.hub.remove(sessionId, listener);

@@ -35,6 +35,8 @@ export class Subscription implements SessionListener {
   /** Reads of the log after the bus reconnected, and the timer of the next one. */
   private followUps = 0;
   private followUpTimer?: NodeJS.Timeout;
+  /** An /exec on this socket waiting for its events to have gone out here (sentThrough). */
+  private sentWaiters: Array<{ seq: number; resolve: () => void }> = [];
 
   constructor(
     readonly sessionId: string,
@@ -70,8 +72,15 @@ export class Subscription implements SessionListener {
     this.followUp();
   }
 
+  /** Resolves once every event up to `seq` has been sent on this socket, or this subscription has ended. */
+  sentThrough(seq: number): Promise<void> {
+    if (this.lastSent >= seq || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.sentWaiters.push({ seq, resolve }));
+  }
+
   stop(): void {
     this.stopped = true;
+    for (const w of this.sentWaiters.splice(0)) w.resolve();
     this.held = [];
     this.heldBytes = 0;
     if (this.gapTimer) clearTimeout(this.gapTimer);
@@ -125,7 +134,11 @@ export class Subscription implements SessionListener {
   private deliver(e: SessionEventV1): void {
     if (this.alreadySent.has(e.seq)) this.lastSent = e.seq;
     else if (this.sink.sendEvent(e, this.lastSent, this.opts.binary)) this.lastSent = e.seq;
-    else this.stop();
+    else return this.stop();
+    if (this.sentWaiters.length === 0) return;
+    const waiting = this.sentWaiters;
+    this.sentWaiters = waiting.filter((w) => w.seq > this.lastSent);
+    for (const w of waiting) if (w.seq <= this.lastSent) w.resolve();
   }
 
   private async catchUp(): Promise<void> {
