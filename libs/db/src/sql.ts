@@ -14,7 +14,7 @@ export type SqlRun = (sql: string, params?: SqlValue[]) => Promise<SqlRow[]>;
  * the SQL); integers come back as numbers.
  */
 export interface SqlRunner {
-  /** Runs one statement on its own (autocommit), like a Prisma query outside a transaction. */
+  /** Runs one statement on its own, committed when it resolves. */
   run: SqlRun;
   /** Runs `fn`'s statements in one transaction, taking turns with Prisma's transactions. */
   transaction<T>(fn: (run: SqlRun) => Promise<T>): Promise<T>;
@@ -22,21 +22,14 @@ export interface SqlRunner {
 
 /** What this file needs of @prisma/adapter-better-sqlite3's adapter (its types are not exported). */
 export interface SqliteAdapter {
-  /** The connection (the adapter's queryable keeps it public). */
-  client: BetterSqlite3.Database;
   startTransaction(): Promise<{ client: BetterSqlite3.Database; commit(): Promise<void> }>;
 }
 
 /**
- * SQLite: through the Prisma adapter's own connection and its transaction lock, so these writes never
- * wait on (or slip into) one of Prisma's transactions on the same file.
+ * SQLite: through the Prisma adapter's own connection and its transaction lock, every statement too,
+ * so none waits on (or slips into) one of Prisma's transactions open on the same connection.
  */
 export function sqliteRunner(adapter: () => SqliteAdapter | undefined): SqlRunner {
-  const connected = (): SqliteAdapter => {
-    const a = adapter();
-    if (!a) throw new Error('the database is not connected');
-    return a;
-  };
   const runOn =
     (db: BetterSqlite3.Database): SqlRun =>
     async (sql, params = []) => {
@@ -46,27 +39,27 @@ export function sqliteRunner(adapter: () => SqliteAdapter | undefined): SqlRunne
       stmt.run(...args);
       return [];
     };
-  return {
-    run: (sql, params) => runOn(connected().client)(sql, params),
-    async transaction(fn) {
-      const tx = await connected().startTransaction(); // BEGIN, holding the adapter's lock
-      const db = tx.client;
-      const run = runOn(db);
-      try {
-        const result = await fn(run);
-        db.prepare('COMMIT').run();
-        return result;
-      } catch (err) {
-        if (db.inTransaction) db.prepare('ROLLBACK').run();
-        throw err;
-      } finally {
-        await tx.commit(); // releases the lock
-      }
-    },
+  const transaction: SqlRunner['transaction'] = async (fn) => {
+    const a = adapter();
+    if (!a) throw new Error('the database is not connected');
+    const tx = await a.startTransaction(); // BEGIN, holding the adapter's lock
+    const db = tx.client;
+    const run = runOn(db);
+    try {
+      const result = await fn(run);
+      db.prepare('COMMIT').run();
+      return result;
+    } catch (err) {
+      if (db.inTransaction) db.prepare('ROLLBACK').run();
+      throw err;
+    } finally {
+      await tx.commit(); // releases the lock
+    }
   };
+  return { run: (sql, params) => transaction((run) => run(sql, params)), transaction };
 }
 
-/** PostgreSQL: a client of the pool Prisma uses (its search_path names the service's schema). */
+/** PostgreSQL: the pool Prisma uses (its search_path names the service's schema); a statement on its own autocommits. */
 export function postgresRunner(pool: Pool): SqlRunner {
   const runOn =
     (client: Pick<Pool, 'query'>): SqlRun =>

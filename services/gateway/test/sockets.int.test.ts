@@ -10,6 +10,8 @@ let broker: TestBroker;
 let orch: FakeOrchestrator;
 let gw: TestGateway;
 const clients: TestClient[] = [];
+/** How many times the gateway has read a session's stored log (orchestrator.session.events). */
+const logReads = (sessionId: string) => orch.received.filter((r) => r.name === 'orchestrator.session.events' && (r.payload as { sessionId: string }).sessionId === sessionId).length;
 const client = () => {
   const c = new TestClient(gw.url);
   clients.push(c);
@@ -77,11 +79,10 @@ test('/subscribe then /exec, the subscription behind (waiting for the log to fil
   // An event the live path lost and the log has not stored yet: the subscription holds what follows it.
   const release = orch.holdStorage(sessionId);
   await orch.emit(sessionId, 'note', { message: 'lost live, stored late' }, { publish: false });
-  const asked = () => orch.received.filter((r) => r.name === 'orchestrator.session.events' && (r.payload as { sessionId: string }).sessionId === sessionId).length;
-  const before = asked();
+  const before = logReads(sessionId);
   const id = c.command('/exec', ['echo behind the gap'], { sessionId });
   await waitFor('the shell ran it', () => orch.received.some((r) => r.name === 'shell.exec' && (r.payload as { commandId?: string }).commandId === id));
-  await waitFor('the gap read twice', () => asked() >= before + 2, { timeoutMs: 10_000 });
+  await waitFor('the gap read twice', () => logReads(sessionId) >= before + 2, { timeoutMs: 10_000 });
   // The command completed live, but its output has not gone out on this socket: no response yet.
   expect(c.reply(id)).toBeUndefined();
   release();
@@ -108,10 +109,9 @@ test('/exec whose completion is neither live nor stored yet waits for the log to
   const sessionId = orch.addSession('local');
   const c = client();
   await c.connected();
-  const asked = () => orch.received.filter((r) => r.name === 'orchestrator.session.events' && (r.payload as { sessionId: string }).sessionId === sessionId).length;
   const release = orch.holdStorage(sessionId);
   const id = c.command('/exec', ['quiet stored late'], { sessionId });
-  await waitFor('the log read twice', () => asked() >= 2, { timeoutMs: 10_000 });
+  await waitFor('the log read twice', () => logReads(sessionId) >= 2, { timeoutMs: 10_000 });
   expect(c.reply(id)).toBeUndefined();
   release();
   const reply = await waitFor('exec response', () => c.reply(id), { timeoutMs: 10_000 });
@@ -158,14 +158,13 @@ test('a gap the log has not stored yet is read again until it is, and what came 
   await waitFor('subscribed', () => c.reply(sub), { timeoutMs: 10_000 });
   await orch.emit(sessionId, 'output', { stream: 'stdout', data: 'one\n' });
   await waitFor('seq 1', () => seqs(c.messages, sessionId).length === 1);
-  const asked = () => orch.received.filter((r) => r.name === 'orchestrator.session.events' && (r.payload as { sessionId: string }).sessionId === sessionId).length;
-  const before = asked();
+  const before = logReads(sessionId);
   // Storing trails from here: seq 2 is lost on the live path and not in the log yet; 3 and 4 come live.
   const release = orch.holdStorage(sessionId);
   await orch.emit(sessionId, 'output', { stream: 'stdout', data: 'two\n' }, { publish: false });
   await orch.emit(sessionId, 'output', { stream: 'stdout', data: 'three\n' });
   await orch.emit(sessionId, 'output', { stream: 'stdout', data: 'four\n' });
-  await waitFor('the gateway to read the log again', () => asked() >= before + 3, { timeoutMs: 10_000 });
+  await waitFor('the gateway to read the log again', () => logReads(sessionId) >= before + 3, { timeoutMs: 10_000 });
   expect(seqs(c.messages, sessionId)).toEqual([1]); // 3 and 4 wait for 2
   release();
   await waitFor('the rest', () => seqs(c.messages, sessionId).length === 4, { timeoutMs: 10_000 });
@@ -368,7 +367,6 @@ test('after the bus reconnects, what was published meanwhile and stored only lat
   await waitFor('subscribed', () => c.reply(sub), { timeoutMs: 5_000 });
   await orch.emit(sessionId, 'output', { commandId: 'c1', stream: 'stdout', data: 'live\n' });
   await waitFor('the live event', () => seqs(c.messages, sessionId).length === 1, { timeoutMs: 5_000 });
-  const asked = () => orch.received.filter((r) => r.name === 'orchestrator.session.events' && (r.payload as { sessionId: string }).sessionId === sessionId).length;
   const ours = async () =>
     ((await management('GET', `/vhosts/${encodeURIComponent(broker.vhost)}/connections`)) as Array<{ name: string; client_properties?: { connection_name?: string } }>).filter((x) =>
       x.client_properties?.connection_name?.startsWith(`gateway:${gw.bus.instanceId}`),
@@ -376,11 +374,11 @@ test('after the bus reconnects, what was published meanwhile and stored only lat
   const before = await waitFor('the gateway connection listed', async () => ((await ours()).length ? await ours() : undefined), { timeoutMs: 15_000 });
   // Storing trails: the command that finishes during the outage is not in the log when the gateway first looks.
   const release = orch.holdStorage(sessionId);
-  const askedBefore = asked();
+  const askedBefore = logReads(sessionId);
   for (const conn of before) await management('DELETE', `/connections/${encodeURIComponent(conn.name)}`);
   await orch.emit(sessionId, 'output', { commandId: 'c1', stream: 'stdout', data: 'during\n' }, { publish: false });
   await orch.emit(sessionId, 'command.completed', { commandId: 'c1', command: 'x', exitCode: 3, durationMs: 1, timedOut: false }, { publish: false });
-  await waitFor('the catch-up after the reconnect', () => asked() > askedBefore, { timeoutMs: 30_000 });
+  await waitFor('the catch-up after the reconnect', () => logReads(sessionId) > askedBefore, { timeoutMs: 30_000 });
   expect(seqs(c.messages, sessionId)).toEqual([1]);
   release();
   await waitFor('the outage caught up once stored', () => seqs(c.messages, sessionId).length === 3, { timeoutMs: 20_000 });

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { Bus } from '@codeagent/bus';
 import type { SqlRunner } from '@codeagent/db';
-import { AppError, type SessionEventV1 } from '@codeagent/contracts';
+import { AppError } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import { WatchedForwarder } from './adapters/forwarder.adapter';
 import { BusPeers } from './adapters/peers.adapter';
@@ -66,14 +66,10 @@ export function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: Core
   const shell = new BusShell(bus, { openMs: env.ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS, dockerOpenMs: env.ORCHESTRATOR_DOCKER_OPEN_TIMEOUT_MS, requestMs });
   const eventsRepo = new PrismaEventsRepository(db, ctx.driver);
   const events = new EventLog(eventsRepo, publisher, shell, systemClock);
-  // Busy/idle follow the commands in the stored log (SessionManager is made below; batches come later).
-  const followLog = async (stored: SessionEventV1[]) => {
-    for (const e of stored) {
-      if (e.kind === 'command.started') await manager.commandStarted(e.sessionId, e.data.commandId);
-      else if (e.kind === 'command.completed') await manager.commandCompleted(e.sessionId, e.data.commandId);
-    }
-  };
-  const store = new EventStore(eventsRepo, { flushMs: env.ORCHESTRATOR_EVENT_FLUSH_MS, flushBatch: env.ORCHESTRATOR_EVENT_BATCH, flushBytes: 8 * 2 ** 20 }, log.child({ component: 'event-store' }), followLog);
+  // Busy/idle follow the stored log (the manager is made below, before any batch is stored).
+  const store = new EventStore(eventsRepo, { flushMs: env.ORCHESTRATOR_EVENT_FLUSH_MS, flushBatch: env.ORCHESTRATOR_EVENT_BATCH, flushBytes: 8 * 2 ** 20 }, log.child({ component: 'event-store' }), (stored) =>
+    manager.followCommands(stored),
+  );
   const peers = new BusPeers(bus, env.INSTANCE_ID);
   const manager = new SessionManager({
     repo,

@@ -1,5 +1,5 @@
 import type { NetworkInForceV1, SandboxSpecV1, SessionStatusV1, WorkspaceSourceV1 } from '@codeagent/contracts';
-import type { SqlRunner, SqlValue } from '@codeagent/db';
+import type { SqlRunner } from '@codeagent/db';
 import type { CommandState, SessionExpectation, SessionFilter, SessionsRepository } from '../sessions/ports';
 import { LIVE_STATUSES, type SessionRecord } from '../sessions/session';
 import { isNotFound, type Db } from './database';
@@ -143,21 +143,11 @@ export class PrismaSessionsRepository implements SessionsRepository {
     from: { status: SessionStatusV1; runningCommandId: string | null },
     to: { status: SessionStatusV1; runningCommandId: string | null; lastCompletedCommandId?: string; lastActivityAt: string },
   ): Promise<boolean> {
-    const now = new Date();
-    const set = ['status = ?', '"runningCommandId" = ?', '"lastActivityAt" = ?', '"updatedAt" = ?'];
-    const values: SqlValue[] = [to.status, to.runningCommandId, new Date(to.lastActivityAt), now];
-    if (to.lastCompletedCommandId !== undefined) {
-      set.push('"lastCompletedCommandId" = ?');
-      values.push(to.lastCompletedCommandId);
-    }
     const running = from.runningCommandId === null ? '"runningCommandId" IS NULL' : '"runningCommandId" = ?';
-    const rows = await this.driver.transaction((run) =>
-      run(`UPDATE sessions SET ${set.join(', ')} WHERE id = ? AND status = ? AND ${running} RETURNING id`, [
-        ...values,
-        id,
-        from.status,
-        ...(from.runningCommandId === null ? [] : [from.runningCommandId]),
-      ]),
+    const rows = await this.driver.run(
+      'UPDATE sessions SET status = ?, "runningCommandId" = ?, "lastCompletedCommandId" = COALESCE(?, "lastCompletedCommandId"), "lastActivityAt" = ?, "updatedAt" = ? ' +
+        `WHERE id = ? AND status = ? AND ${running} RETURNING id`,
+      [to.status, to.runningCommandId, to.lastCompletedCommandId ?? null, new Date(to.lastActivityAt), new Date(), id, from.status, ...(from.runningCommandId === null ? [] : [from.runningCommandId])],
     );
     return rows.length > 0;
   }

@@ -185,6 +185,20 @@ test('a completion arriving after the next command started leaves the session bu
   expect(await t.statuses(s.id)).toEqual(['creating', 'ready']);
 });
 
+test('busy/idle follow a stored batch of the log: its commands\' starts and completions, in order', async () => {
+  const t = setup();
+  const s = await t.create();
+  const at = '2026-12-05T00:00:00.000Z';
+  const ev = (seq: number, kind: 'command.started' | 'command.completed' | 'output', commandId: string): SessionEventV1 =>
+    (kind === 'output'
+      ? { sessionId: s.id, seq, kind, data: { commandId, stream: 'stdout', data: 'x' }, at }
+      : { sessionId: s.id, seq, kind, data: { commandId, command: 'x', ...(kind === 'command.completed' ? { exitCode: 0, durationMs: 1, timedOut: false } : {}) }, at }) as SessionEventV1;
+  await t.manager.followCommands([ev(3, 'command.started', 'cmd_a'), ev(4, 'output', 'cmd_a'), ev(5, 'command.completed', 'cmd_a'), ev(6, 'command.started', 'cmd_b')]);
+  expect(await t.manager.get(s.id)).toMatchObject({ status: 'busy', runningCommandId: 'cmd_b', lastCompletedCommandId: 'cmd_a' });
+  await t.manager.followCommands([ev(7, 'command.completed', 'cmd_b')]);
+  expect((await t.manager.get(s.id)).status).toBe('idle');
+});
+
 test('a start arriving after its own completion, and facts applied twice (every replica), change nothing', async () => {
   const t = setup();
   const s = await t.create();

@@ -5,6 +5,7 @@ import {
   type EgressCredentialV1,
   type ExecResultV1,
   type SandboxSpecV1,
+  type SessionEventV1,
   type SessionStatusV1,
   type WorkspaceSourceV1,
 } from '@codeagent/contracts';
@@ -191,9 +192,17 @@ export class SessionManager {
     }
   }
 
+  /** A stored batch of the log: its commands' starts and completions, in order, settle busy/idle. */
+  async followCommands(stored: SessionEventV1[]): Promise<void> {
+    for (const e of stored) {
+      if (e.kind === 'command.started') await this.commandStarted(e.sessionId, e.data.commandId);
+      else if (e.kind === 'command.completed') await this.commandCompleted(e.sessionId, e.data.commandId);
+    }
+  }
+
   /**
-   * The shell reported a command started: the session is busy running it. Idempotent (every replica
-   * may apply the same event) and order-proof: a start arriving after its own completion is ignored.
+   * A command started: the session is busy running it. Idempotent (a redelivered batch, the reply to
+   * exec applied first) and order-proof: a start arriving after its own completion is ignored.
    */
   async commandStarted(id: string, commandId: string): Promise<void> {
     await this.settleCommand(id, (s) => {
