@@ -114,6 +114,16 @@ async function execStreaming(ctx: SocketContext, commandId: string, sessionId: s
   const sent = sentSeqs(ctx, sessionId);
   let lastSeen = 0;
   let completed = 0;
+  let onCompleted: (() => void) | undefined;
+  /** Resolves when the command's completion has been seen, or after `ms`. */
+  const completion = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      onCompleted = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   const take = (e: SessionEventV1) => {
     if ((e.kind !== 'output' && e.kind !== 'command.completed') || e.data.commandId !== commandId) return;
     lastSeen = Math.max(lastSeen, e.seq);
@@ -122,17 +132,20 @@ async function execStreaming(ctx: SocketContext, commandId: string, sessionId: s
       if (!ctx.subscriptions.has(sessionId) && !sent.has(e.seq) && ctx.sink.sendEvent(e, e.seq - 1)) sent.add(e.seq);
     } else {
       completed = e.seq;
+      onCompleted?.();
     }
   };
   const listener: SessionListener = { onEvent: take };
   ctx.hub.add(sessionId, listener);
   try {
     const result = await ctx.commands.exec(ctx.principal, sessionId, { command: line, commandId, timeoutMs });
-    // The shell answers once the command's events are published. If its live completion has not
-    // reached this replica yet (or never will: the live path lost it), read the log from the last of
-    // this command's events seen: what the stream missed is sent from there, in order. The log is
-    // stored a batch behind the live stream, so until the completion is seen (live or stored) it is
-    // read again after a pause, a bounded number of times.
+    // The shell answers once the command's events are on their way to the broker, so the live
+    // completion normally arrives right behind the answer. If it has not come within a grace (or
+    // never will: the live path lost it), read the log from the last of this command's events seen:
+    // what the stream missed is sent from there, in order. The log is stored a batch behind the live
+    // stream, so until the completion is seen (live or stored) it is read again after a pause, a
+    // bounded number of times.
+    if (!completed) await completion(LIVE_COMPLETION_GRACE_MS);
     let after = lastSeen;
     for (let waited = 0; !completed; ) {
       const page = await ctx.services.call('orchestrator.session.events', { sessionId, since: after, limit: ctx.opts.pageSize, actor: actorOf(ctx.principal) }, ctx.principal);
@@ -141,7 +154,7 @@ async function execStreaming(ctx: SocketContext, commandId: string, sessionId: s
       if (last) after = last.seq;
       if (completed || (page.hasMore && last)) continue;
       if (waited >= COMPLETION_WAITS) break;
-      await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** waited++)));
+      await completion(Math.min(1000, 20 * 2 ** waited++));
     }
     // A subscription on this socket carrying the output may be behind (a slow reader is served from
     // the log): the response goes after the command's events, never ahead of them.
@@ -165,5 +178,7 @@ function sentSeqs(ctx: SocketContext, sessionId: string): Set<number> {
 }
 
 const MAX_SENT_REMEMBERED = 100_000;
+/** How long an /exec waits for its completion on the live stream, once the shell has answered, before reading the log. */
+const LIVE_COMPLETION_GRACE_MS = 250;
 /** Reads of the log (after 20 ms doubling to 1 s: about half a minute) before an /exec answers without having seen its completion. */
 const COMPLETION_WAITS = 35;

@@ -5,13 +5,17 @@ import type { EventSink } from './types';
 
 /** Records what was published, optionally slowly or failing, for unit tests of the session logic. */
 export class FakeSink implements EventSink {
+  /** Confirmed publishes, in order. */
   readonly events: Array<{ name: EventName; payload: unknown }> = [];
+  /** Names of the publishes begun (handed to the broker), in order, confirmed or not. */
+  readonly begun: EventName[] = [];
   /** Makes the next N publishes fail (a broker outage). */
   failNext = 0;
   /** Awaited before each publish resolves (a slow broker). */
   gate?: () => Promise<void>;
 
   async publish<N extends EventName>(name: N, payload: EventPayload<N>): Promise<void> {
+    this.begun.push(name);
     if (this.gate) await this.gate();
     if (this.failNext > 0) {
       this.failNext -= 1;

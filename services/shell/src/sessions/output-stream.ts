@@ -62,6 +62,7 @@ export class OutputStream {
   private closed = false;
   private drainWaiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
+  private sentWaiters: Array<() => void> = [];
 
   constructor(
     private readonly sessionId: string,
@@ -122,10 +123,21 @@ export class OutputStream {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Resolves once everything queued so far has been handed to the broker's channel, in order, without
+   * waiting for its confirms (the stream still retries what fails): a reply sent after it leaves behind
+   * these events. Waits only while the window of publishes in flight is full.
+   */
+  sent(): Promise<void> {
+    if (this.queue.length === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.sentWaiters.push(resolve));
+  }
+
   /** Stops retrying; what is still queued is dropped (logged). Output given afterwards is ignored. */
   close(): void {
     this.closed = true;
     this.releaseDrainWaiters(true);
+    this.releaseSentWaiters();
   }
 
   private kick(): void {
@@ -161,6 +173,7 @@ export class OutputStream {
         continue;
       }
       this.inFlight.push(item.kind === 'event' ? item.publish(item.takesSeq ? this.nextSeq++ : this.nextSeq) : this.sendOutput(item));
+      if (this.queue.length === 0) this.releaseSentWaiters();
       if (this.inFlight.length >= window) await this.settleOldest();
     }
   }
@@ -247,6 +260,10 @@ export class OutputStream {
         if (this.closed) throw err;
       }
     }
+  }
+
+  private releaseSentWaiters(): void {
+    for (const w of this.sentWaiters.splice(0)) w();
   }
 
   private releaseDrainWaiters(all: boolean): void {

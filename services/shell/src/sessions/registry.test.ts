@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { testLogger, waitFor } from '@codeagent/testing';
+import { deferred, testLogger, waitFor } from '@codeagent/testing';
 import { FakeDriver, FakeSink, type FakeSandbox } from './fakes';
 import { SessionRegistry } from './registry';
 
@@ -99,6 +99,19 @@ describe('SessionRegistry', () => {
     expect(sink.logged('status').at(-2)).toMatchObject({ seq: 14, data: { from: 'idle', to: 'busy' } });
     // Close answers the last seq, after which the orchestrator numbers the session's events.
     expect(await registry.close('s1')).toEqual({ closed: true, lastSeq: 17 });
+  });
+
+  test("exec replies once the command's events are handed to the broker, without waiting for their confirms", async () => {
+    await registry.open(openReq('s1'));
+    const confirms = deferred();
+    sink.gate = () => confirms.promise;
+    const r = await registry.exec('s1', { command: 'out:hi', commandId: 'c1' });
+    expect(r).toMatchObject({ exitCode: 0, stdout: 'hi' });
+    // started, busy, the output, completed, the audit fact and idle are all on their way; none confirmed.
+    expect(sink.begun).toEqual(['session.event', 'session.event', 'session.event', 'session.event', 'shell.command.completed', 'session.event']);
+    expect(sink.events).toEqual([]);
+    confirms.resolve();
+    await waitFor('the six confirms', () => sink.events.length === 6);
   });
 
   test('busy and idle are not logged over a state the orchestrator appended that is not ready or idle (closing)', async () => {
