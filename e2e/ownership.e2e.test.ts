@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createUser, freePort, startStack, type Stack } from '@codeagent/testing';
+import { createUser, freePort, startStack, waitFor, type Stack } from '@codeagent/testing';
 import { io } from 'socket.io-client';
 
 // Ownership on a team-mode platform (issue 23), every service a real process: member ben tries every
@@ -85,7 +85,19 @@ test("a private project is no project to another member: every route on it, its 
     expect((await api('ben', 'POST', '/api/v1/tasks', { title: 'sneak', projectId: ref })).status).toBe(404);
     expect((await api('ben', 'GET', `/api/v1/agents?projectId=${ref}`)).status).toBe(404);
     expect((await api('ben', 'GET', `/api/v1/providers?projectId=${ref}`)).status).toBe(404);
+    expect((await api('ben', 'GET', `/api/v1/providers/ollama/models?projectId=${ref}`)).status).toBe(404);
+    // Configuring providers, agent roles and local models is an admin's, for any project: refused before the project is looked at.
+    const adminOnly: Array<[string, string, unknown]> = [
+      ['PUT', '/api/v1/providers/openai', { projectId: ref, apiKey: 'sk-bens-own-key', baseURL: 'http://127.0.0.1:9/v1' }],
+      ['PUT', '/api/v1/agents/coding', { projectId: ref, config: { provider: 'openai', model: 'bens-model' } }],
+      ['POST', '/api/v1/providers/ollama/models/pull', { projectId: ref, model: 'llama3' }],
+    ];
+    for (const [method, url, body] of adminOnly) {
+      const r = await api('ben', method, url, body);
+      expect([method, url, r.status, r.body.code]).toEqual([method, url, 403, 'FORBIDDEN']);
+    }
   }
+  expect(JSON.stringify((await api('ana', 'GET', `/api/v1/agents?projectId=${projectId}`)).body)).not.toContain('bens-model');
   const chat = await api('ben', 'POST', '/api/projects/chat', { project_name: 'anas-app', message: 'what is in it?' });
   expect(chat.status).toBe(404);
   expect(chat.body.detail).toBe('no project anas-app');
@@ -101,6 +113,9 @@ test("a private project is no project to another member: every route on it, its 
   expect(task.status).toBe(201);
   const run = await api('ana', 'POST', `/api/v1/sessions/${sessionId}/agent`, { prompt: 'hello', roles: ['coding'] });
   expect(run.status).toBe(202);
+  // A command of hers, for the latency report below to have something of hers to leave out.
+  expect((await api('ana', 'POST', `/api/v1/sessions/${sessionId}/exec`, { command: 'true' })).body).toMatchObject({ exitCode: 0 });
+  const agents = `/api/v1/sessions/${sessionId}/agents/external`;
   const refused: Array<[string, string, unknown?]> = [
     ['GET', `/api/v1/sessions/${sessionId}`],
     ['POST', `/api/v1/sessions/${sessionId}/exec`, { command: 'cat README* || true' }],
@@ -113,6 +128,13 @@ test("a private project is no project to another member: every route on it, its 
     ['POST', `/api/v1/sessions/${sessionId}/fork`, {}],
     ['POST', `/api/v1/sessions/${sessionId}/agent`, { prompt: 'mine' }],
     ['GET', `/api/v1/sessions/${sessionId}/diff`],
+    ['POST', `/api/v1/sessions/${sessionId}/restore`, { snapshotId: 'any-snapshot' }],
+    ['POST', agents, { name: 'sneak', command: 'sh', args: ['-c', 'cat README*'] }],
+    ['GET', agents],
+    ['GET', `${agents}/sneak`],
+    ['POST', `${agents}/sneak/keys`, { keys: 'id', enter: true }],
+    ['GET', `${agents}/sneak/screen?lines=10`],
+    ['DELETE', `${agents}/sneak`],
     ['DELETE', `/api/v1/sessions/${sessionId}`],
     ['GET', `/api/v1/tasks/${task.body.id}`],
     ['PATCH', `/api/v1/tasks/${task.body.id}`, { status: 'done' }],
@@ -130,9 +152,26 @@ test("a private project is no project to another member: every route on it, its 
   const usage = await api('ben', 'GET', `/api/v1/analytics/usage?groupBy=user&user=${ids.ana}`);
   expect(usage.status).toBe(200);
   expect(JSON.stringify(usage.body)).not.toContain(ids.ana);
+  // Response times of her session and project: the admin sees her command; to ben, filtered to them, there is nothing.
+  await waitFor('her command in the latency report', async () => (await api('admin', 'GET', `/api/v1/analytics/latency?session=${sessionId}`)).body.commands?.count >= 1, { timeoutMs: 30_000, intervalMs: 250 });
+  for (const filter of [`session=${sessionId}`, `project=${projectId}`, `session=${sessionId}&user=${ids.ana}`]) {
+    const latency = await api('ben', 'GET', `/api/v1/analytics/latency?${filter}`);
+    expect([filter, latency.status, latency.body.commands.count, latency.body.llmTotal.count, latency.body.llm]).toEqual([filter, 200, 0, 0, []]);
+  }
 
   // The same over Socket.IO.
-  for (const [command, args] of [['/subscribe', []], ['/exec', ['id']], ['/interrupt', []], ['/code', ['hello']]] as const) {
+  const commands = [
+    ['/subscribe', []],
+    ['/exec', ['id']],
+    ['/interrupt', []],
+    ['/input', ['cat README*\n']],
+    ['/resize', ['120', '40']],
+    ['/agent-keys', ['sneak', 'id']],
+    ['/agent-screen', ['sneak']],
+    ['/agent-status', ['sneak']],
+    ['/code', ['hello']],
+  ] as const;
+  for (const [command, args] of commands) {
     const m = await benOverSocket(command, sessionId, [...args]);
     expect([command, m.type, m.payload?.code]).toEqual([command, 'error', 'FORBIDDEN']);
   }
