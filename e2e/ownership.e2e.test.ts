@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ServiceNames, type ServiceName } from '@codeagent/contracts';
 import { createUser, freePort, startStack, waitFor, type Stack } from '@codeagent/testing';
 import { io } from 'socket.io-client';
 
@@ -220,3 +221,42 @@ test("Prometheus scrapes the team-mode gateway on its ops port without a token; 
   expect(text).toContain('gateway_http_requests_total');
   expect(text).toContain('bus_published_total');
 });
+
+// What Prometheus sees of a team-mode platform: each service's ops port answers /metrics without a
+// token, in the Prometheus text format, with the service's own series (and its name on every series).
+const OWN_METRICS: Record<ServiceName, RegExp> = {
+  gateway: /^gateway_http_requests_total\{/m,
+  orchestrator: /^# TYPE orchestrator_llm_call_failures_total counter$/m,
+  // No metrics of its own beyond the bus's: the workspace commands it handled.
+  workspace: /^bus_consumed_total\{[^}]*key="workspace\.prepare"/m,
+  shell: /^shell_commands_total\{/m,
+  analytics: /^analytics_events_ingested_total\{/m,
+  'project-ci': /^project_ci_cis\{/m,
+};
+/** A sample line of the text format 0.0.4: name, optional labels, a value, an optional timestamp. */
+const SAMPLE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.]+(e[+-]?[0-9]+)?|NaN|[+-]Inf)( -?[0-9]+)?$/;
+
+test('Prometheus text from every one of the six services with team-mode auth on: no token on the ops ports, each with its own metrics', async () => {
+  // Something for each to count: a project (its CI), a session (prepared by the workspace, jailed by the shell) and a command in it.
+  const p = await api('ana', 'POST', '/api/v1/projects', { name: 'metered-app', source: { path: dir } });
+  const s = await api('ana', 'POST', '/api/v1/sessions', { projectId: p.body.id });
+  expect((await api('ana', 'POST', `/api/v1/sessions/${s.body.id}/exec`, { command: 'true' })).body).toMatchObject({ exitCode: 0 });
+
+  expect(ServiceNames).toHaveLength(6);
+  for (const service of ServiceNames) {
+    const port = stack.opsPort(service);
+    expect([service, typeof port]).toEqual([service, 'number']);
+    const text = await waitFor(`${service}'s own metrics on its ops port`, async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect([service, res.status, res.headers.get('content-type')]).toEqual([service, 200, expect.stringMatching(/^text\/plain; version=0\.0\.4/)]);
+      const t = await res.text();
+      return OWN_METRICS[service].test(t) ? t : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const lines = text.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(lines.length).toBeGreaterThan(20);
+    expect({ service, malformed: lines.filter((l) => !SAMPLE.test(l)) }).toEqual({ service, malformed: [] });
+    expect(text).toMatch(new RegExp(`^process_cpu_user_seconds_total\\{[^}]*service="${service}"`, 'm'));
+  }
+  await api('ana', 'DELETE', `/api/v1/sessions/${s.body.id}`);
+}, 120_000);
+
