@@ -7,8 +7,9 @@ import { io } from 'socket.io-client';
 
 // Ownership on a team-mode platform (issue 23), every service a real process: member ben tries every
 // route and socket command on member ana's project, session, task, run, usage and chat. A private
-// project is, to him, no project (404); what he can see but does not own is a 403; once ana makes
-// the project the team's he sees it and works on it, still without changing it; the admin sees all.
+// project is, to him, no project (404); her session and what hangs off it are a 403 (FORBIDDEN on
+// the socket), as is changing what he can see but does not own; once ana makes the project the
+// team's he sees it and works on it, still without changing it; the admin sees all.
 type Rec = Record<string, any>;
 let stack: Stack;
 let dir: string;
