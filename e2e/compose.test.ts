@@ -116,6 +116,10 @@ describe('docker-compose.yml', () => {
     const names = (alerts.groups as Rec[]).flatMap((g) => (g.rules as Rec[]).map((r) => r.alert as string));
     expect(names).toEqual(expect.arrayContaining(['CodeagentServiceDown', 'CodeagentDeadLettersGrowing', 'CodeagentSessionsFailing', 'CodeagentLlmErrors', 'CodeagentCostPerHourOverBudget']));
     for (const r of (alerts.groups as Rec[]).flatMap((g) => g.rules as Rec[])) expect(typeof r.expr).toBe('string');
+    // LLM errors are failed model calls (the orchestrator's counter), not failed agent runs.
+    const llm = (alerts.groups as Rec[]).flatMap((g) => g.rules as Rec[]).find((r) => r.alert === 'CodeagentLlmErrors')!;
+    expect(llm.expr).toContain('orchestrator_llm_call_failures_total');
+    expect(readFileSync(path.join(REPO_ROOT, 'services/orchestrator/src/providers/metrics.ts'), 'utf8')).toContain("'orchestrator_llm_call_failures_total'");
   });
 
   test('path projects: the host folder is mounted at the same path where projects are read (workspace) and TASKS.md is synced (orchestrator)', async () => {

@@ -35,7 +35,7 @@ function variables(file) {
 }
 
 /** Defaults computed at start, shown as what they become. */
-const DEFAULTS = { DATA_DIR: "'./data (under the working folder)'", INSTANCE_ID: "'<host>-<pid>'" };
+const DEFAULTS = { DATA_DIR: "'./data (under the working folder)'", INSTANCE_ID: "'<host>-<pid>'", PROJECT_CI_AUTH: "'team with GATEWAY_AUTH_MODE=team, else none'" };
 
 function defaultOf(schema) {
   const int = /^env(?:Int|Bool)\(([^,)]+)/.exec(schema);

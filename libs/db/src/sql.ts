@@ -1,3 +1,4 @@
+import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Pool } from 'pg';
 
@@ -20,6 +21,35 @@ export interface SqlRunner {
   transaction<T>(fn: (run: SqlRun) => Promise<T>): Promise<T>;
 }
 
+const tracer = trace.getTracer('codeagent-db');
+/** The statement's first word (`SELECT`, `INSERT`, ...): the SQL's text and bound values are never on a span. */
+const OPERATION = /^\s*([A-Za-z]+)/;
+
+/**
+ * A CLIENT span for one statement or one transaction, like tracing.ts's Prisma query spans: only
+ * inside a trace, so a statement outside any (timers, reconcilers) costs one context lookup and
+ * nothing else. These runners are the data plane's hot paths, hence one span per `run` or
+ * `transaction` (not per statement inside a transaction), and no context switch around the driver call.
+ */
+function startSpan(system: 'sqlite' | 'postgresql', sql: string | undefined): Span | undefined {
+  if (!trace.getSpan(context.active())) return undefined;
+  const operation = sql === undefined ? 'transaction' : (OPERATION.exec(sql)?.[1]?.toUpperCase() ?? 'statement');
+  return tracer.startSpan(`db ${operation}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': system, 'db.operation.name': operation } });
+}
+
+/** Ends `span` when `work` settles, with the error if it fails. */
+async function traced<T>(span: Span, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
 /** What this file needs of @prisma/adapter-better-sqlite3's adapter (its types are not exported). */
 export interface SqliteAdapter {
   startTransaction(): Promise<{ client: BetterSqlite3.Database; commit(): Promise<void> }>;
@@ -39,7 +69,7 @@ export function sqliteRunner(adapter: () => SqliteAdapter | undefined): SqlRunne
       stmt.run(...args);
       return [];
     };
-  const transaction: SqlRunner['transaction'] = async (fn) => {
+  const inTransaction: SqlRunner['transaction'] = async (fn) => {
     const a = adapter();
     if (!a) throw new Error('the database is not connected');
     const tx = await a.startTransaction(); // BEGIN, holding the adapter's lock
@@ -56,7 +86,16 @@ export function sqliteRunner(adapter: () => SqliteAdapter | undefined): SqlRunne
       await tx.commit(); // releases the lock
     }
   };
-  return { run: (sql, params) => transaction((run) => run(sql, params)), transaction };
+  return {
+    run(sql, params) {
+      const span = startSpan('sqlite', sql);
+      return span ? traced(span, inTransaction((run) => run(sql, params))) : inTransaction((run) => run(sql, params));
+    },
+    transaction(fn) {
+      const span = startSpan('sqlite', undefined);
+      return span ? traced(span, inTransaction(fn)) : inTransaction(fn);
+    },
+  };
 }
 
 /** PostgreSQL: the pool Prisma uses (its search_path names the service's schema); a statement on its own autocommits. */
@@ -69,21 +108,29 @@ export function postgresRunner(pool: Pool): SqlRunner {
       const args = params.map((v) => (v instanceof Date ? v.toISOString() : v));
       return (await client.query(sql.replace(/\?/g, () => `$${++n}`), args)).rows as SqlRow[];
     };
+  const runAlone = runOn(pool);
+  const inTransaction: SqlRunner['transaction'] = async (fn) => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(runOn(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
   return {
-    run: runOn(pool),
-    async transaction(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await fn(runOn(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+    run(sql, params) {
+      const span = startSpan('postgresql', sql);
+      return span ? traced(span, runAlone(sql, params)) : runAlone(sql, params);
+    },
+    transaction(fn) {
+      const span = startSpan('postgresql', undefined);
+      return span ? traced(span, inTransaction(fn)) : inTransaction(fn);
     },
   };
 }

@@ -15,6 +15,12 @@ export interface Stack {
   dataDir: string;
   env: Record<string, string>;
   procs: Map<string, ServiceProcess>;
+  /**
+   * The /health and /metrics port a process (by its name in `procs`) said it serves, from its
+   * "service started" log line (needs LOG_LEVEL info or lower); the gateway has one only with
+   * GATEWAY_OPS_PORT. Every service's is a free port of its own (`<SERVICE>_PORT=0`).
+   */
+  opsPort(name: string): number | undefined;
   /** Starts one more replica (or a replacement) of a service with the stack's environment. */
   startReplica(service: ServiceName, name: string): Promise<ServiceProcess>;
   /** SIGTERM to every service, then removes the vhost and the data folder. */
@@ -92,7 +98,19 @@ export async function startStack(
     await stop();
     throw new Error(`${(err as Error).message}\n${logs}`);
   }
-  return { url, broker, dataDir, env, procs, startReplica: start, stop };
+  const opsPort = (name: string) => {
+    for (const line of procs.get(name)?.output().split('\n') ?? []) {
+      if (!line.includes('"service started"')) continue;
+      try {
+        const port = (JSON.parse(line) as { opsPort?: unknown }).opsPort;
+        if (typeof port === 'number') return port;
+      } catch {
+        // not a JSON line
+      }
+    }
+    return undefined;
+  };
+  return { url, broker, dataDir, env, procs, opsPort, startReplica: start, stop };
 }
 
 /**

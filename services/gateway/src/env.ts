@@ -25,6 +25,7 @@ export const GatewayEnvShape = {
   /**
    * `local` (default): listens on 127.0.0.1 only, no credentials, one user who is admin.
    * `team`: bearer token (API key or JWT) on everything but /health, members see only their own things.
+   * project-ci reads it too: its sockets then authenticate unless PROJECT_CI_AUTH says otherwise.
    */
   GATEWAY_AUTH_MODE: z.enum(['local', 'team']).default('local'),
   /** Interface to listen on; default 127.0.0.1 in local mode (forced), 0.0.0.0 in team mode. */

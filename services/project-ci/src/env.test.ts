@@ -17,3 +17,14 @@ test('CI sockets are never exposed beyond loopback without authentication', () =
   expect(loadServiceEnv({ PROJECT_CI_HOST: '0.0.0.0', PROJECT_CI_AUTH: 'team' }).PROJECT_CI_HOST).toBe('0.0.0.0');
   expect(() => loadServiceEnv({ PROJECT_CI_AUTH: 'open' })).toThrow(/PROJECT_CI_AUTH/);
 });
+
+test("socket auth follows the gateway's mode unless set: a team platform's sockets never default to open", () => {
+  expect(loadServiceEnv({}).PROJECT_CI_AUTH).toBe('none');
+  expect(loadServiceEnv({ GATEWAY_AUTH_MODE: 'local' }).PROJECT_CI_AUTH).toBe('none');
+  // `npm start` (scripts/start.mjs) hands every service the same environment, so team mode reaches project-ci.
+  expect(loadServiceEnv({ GATEWAY_AUTH_MODE: 'team' }).PROJECT_CI_AUTH).toBe('team');
+  expect(loadServiceEnv({ GATEWAY_AUTH_MODE: 'team', PROJECT_CI_HOST: '0.0.0.0' }).PROJECT_CI_HOST).toBe('0.0.0.0');
+  // An explicit choice wins, either way.
+  expect(loadServiceEnv({ GATEWAY_AUTH_MODE: 'team', PROJECT_CI_AUTH: 'none' }).PROJECT_CI_AUTH).toBe('none');
+  expect(loadServiceEnv({ PROJECT_CI_AUTH: 'team' }).PROJECT_CI_AUTH).toBe('team');
+});

@@ -14,8 +14,8 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) => {
       PROJECT_CI_PORT_BASE: envInt(42100, 1, 65535),
       /** Where CI sockets listen: a loopback address (seed 004: "localhost only"), unless PROJECT_CI_AUTH is team (a container publishing them to its host's loopback listens on 0.0.0.0). */
       PROJECT_CI_HOST: z.string().min(1).default('127.0.0.1'),
-      /** `none`: anyone who reaches the socket may chat (one user, local mode). `team`: a connection first sends `{"auth": "<API key or access token>"}`, checked by the gateway, and talks only to a project its user may see. */
-      PROJECT_CI_AUTH: z.enum(['none', 'team']).default('none'),
+      /** `none`: anyone who reaches the socket may chat (one user, local mode). `team`: a connection first sends `{"auth": "<API key or access token>"}`, checked by the gateway, and talks only to a project its user may see. Unset: `team` when GATEWAY_AUTH_MODE=team is in this service's environment too (as under `npm start` or with one shared env file), else `none`. */
+      PROJECT_CI_AUTH: z.enum(['none', 'team']).optional(),
       /** How long the token and visibility checks of PROJECT_CI_AUTH=team wait for the gateway and the orchestrator. */
       PROJECT_CI_AUTH_TIMEOUT_MS: envInt(5_000, 100, 60_000),
       /** Longest line a client may send; a longer one is answered with PAYLOAD_TOO_LARGE and dropped. */
@@ -48,10 +48,14 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) => {
     },
     env,
   );
+  // A team platform's sockets authenticate unless told otherwise: with `none`, anyone on the host could
+  // chat with another member's private project. The gateway's mode is read as given (it is the
+  // gateway's variable; a value it would refuse stops the gateway, not this default).
+  const PROJECT_CI_AUTH = parsed.PROJECT_CI_AUTH ?? (env.GATEWAY_AUTH_MODE === 'team' ? 'team' : 'none');
   // Beyond loopback only with every connection authenticated: the sockets reach the project's model.
-  if (!LOOPBACK.test(parsed.PROJECT_CI_HOST) && parsed.PROJECT_CI_AUTH !== 'team') {
+  if (!LOOPBACK.test(parsed.PROJECT_CI_HOST) && PROJECT_CI_AUTH !== 'team') {
     throw new Error(`PROJECT_CI_HOST: must be a loopback address (127.x.x.x, ::1 or localhost) unless PROJECT_CI_AUTH=team (got "${parsed.PROJECT_CI_HOST}")`);
   }
-  return parsed;
+  return { ...parsed, PROJECT_CI_AUTH };
 };
 export type ServiceEnv = ReturnType<typeof loadServiceEnv>;

@@ -7,6 +7,7 @@ import { buildWrites } from './rollup';
 
 const DASHBOARD = path.resolve(__dirname, '../../../../deploy/grafana/dashboards/codeagent.json');
 const GATEWAY_METRICS = path.resolve(__dirname, '../../../gateway/src/http/metrics.ts');
+const ORCHESTRATOR_METRICS = path.resolve(__dirname, '../../../orchestrator/src/providers/metrics.ts');
 
 describe('platform metrics', () => {
   beforeAll(() => {
@@ -36,15 +37,16 @@ describe('platform metrics', () => {
     expect(new Set(dashboard.panels.map((p) => p.id)).size).toBe(dashboard.panels.length);
     const exprs = dashboard.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
     expect(exprs.length).toBeGreaterThan(10);
-    // Analytics' and the bus's metrics are registered here; the gateway's are named in its source.
+    // Analytics' and the bus's metrics are registered here; the gateway's and the orchestrator's are named in their sources.
     const known = new Set(prom.register.getMetricsAsArray().map((m) => m.name));
-    const gatewaySource = readFileSync(GATEWAY_METRICS, 'utf8');
-    const used = new Set(exprs.flatMap((e) => e.match(/\b(analytics|bus|gateway)_[a-z_]+/g) ?? []).map((n) => n.replace(/_(bucket|sum|count)$/, '')));
+    const sources: Record<string, string> = { gateway_: readFileSync(GATEWAY_METRICS, 'utf8'), orchestrator_: readFileSync(ORCHESTRATOR_METRICS, 'utf8') };
+    const used = new Set(exprs.flatMap((e) => e.match(/\b(analytics|bus|gateway|orchestrator)_[a-z_]+/g) ?? []).map((n) => n.replace(/_(bucket|sum|count)$/, '')));
     for (const name of used) {
-      const exists = name.startsWith('gateway_') ? gatewaySource.includes(`'${name}'`) : known.has(name);
+      const source = Object.entries(sources).find(([prefix]) => name.startsWith(prefix))?.[1];
+      const exists = source ? source.includes(`'${name}'`) : known.has(name);
       expect({ name, exists }).toEqual({ name, exists: true });
     }
-    for (const name of ['bus_published_total', 'bus_consumed_total', 'bus_failed_total', 'bus_dead_lettered_total', 'gateway_http_requests_total', 'analytics_command_duration_seconds', 'analytics_sessions_active']) {
+    for (const name of ['bus_published_total', 'bus_consumed_total', 'bus_failed_total', 'bus_dead_lettered_total', 'gateway_http_requests_total', 'analytics_command_duration_seconds', 'analytics_sessions_active', 'orchestrator_llm_call_failures_total']) {
       expect({ name, used: used.has(name) }).toEqual({ name, used: true });
     }
   });

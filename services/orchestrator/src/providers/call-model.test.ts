@@ -1,4 +1,5 @@
 import { startFakeLlm, type FakeLlm } from '@codeagent/testing';
+import { prom } from '@codeagent/telemetry';
 import { tool } from 'ai';
 import { z } from 'zod';
 import { CircuitBreakers } from './circuit-breaker';
@@ -89,4 +90,37 @@ describe('callWithFallback against the fake LLM over real HTTP', () => {
     a.push({ fail: 'http', status: 429 });
     await expect(callWithFallback([link('x', 'openai', a)], new CircuitBreakers(), { messages })).rejects.toMatchObject({ code: 'PROVIDER_FAILED' });
   });
+
+  it('counts every failed call by provider, model and reason on the registry /metrics serves; answers, skips and interruptions are not failures', async () => {
+    const failures = async () => {
+      const m = prom.register.getSingleMetric('orchestrator_llm_call_failures_total');
+      return (await m!.get()).values.filter((v) => String(v.labels.provider).startsWith('m-'));
+    };
+    const before = await failures();
+    expect(before).toEqual([]);
+    a.push({ fail: 'http', status: 429 }, { fail: 'http', status: 401, message: 'invalid api key' }, { fail: 'drop' }, { fail: 'context-too-long' });
+    b.push({ text: 'fine' }, { text: 'fine again' }, { text: 'and again' });
+    const chain = [link('m-first', 'openai', a, 'gpt-4.1'), link('m-second', 'openai', b, 'gpt-4o')];
+    for (let i = 0; i < 3; i++) expect((await callWithFallback(chain, new CircuitBreakers(), { messages })).link.provider).toBe('m-second');
+    await expect(callWithFallback(chain, new CircuitBreakers(), { messages })).rejects.toBeInstanceOf(ContextTooLongError);
+    // A link skipped by its open circuit made no call, so no failure.
+    const open = new CircuitBreakers(1, 60_000);
+    open.failure('m-first');
+    b.push({ text: 'skipped to' });
+    await callWithFallback(chain, open, { messages });
+    // An interrupted call is the user's doing.
+    const stop = new AbortController();
+    stop.abort();
+    await expect(callWithFallback(chain, new CircuitBreakers(), { messages, abortSignal: stop.signal })).rejects.toMatchObject({ code: 'INVALID_STATE' });
+
+    const counted = Object.fromEntries((await failures()).map((v) => [`${v.labels.provider}/${v.labels.model} ${v.labels.reason}`, v.value]));
+    expect(counted).toEqual({
+      'm-first/gpt-4.1 rate-limited': 1,
+      'm-first/gpt-4.1 auth': 1,
+      'm-first/gpt-4.1 network': 1,
+      'm-first/gpt-4.1 context-too-long': 1,
+    });
+    expect(await prom.register.metrics()).toContain('orchestrator_llm_call_failures_total{provider="m-first",model="gpt-4.1",reason="rate-limited"');
+  });
 });
+

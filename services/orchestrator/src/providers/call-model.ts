@@ -1,8 +1,9 @@
 import { AppError, type TokenUsage } from '@codeagent/contracts';
 import { type ModelMessage, type ToolSet, streamText } from 'ai';
 import type { CircuitBreakers } from './circuit-breaker';
-import { classifyFailure, describe } from './errors';
+import { classifyFailure, describe, failureReason } from './errors';
 import { llmCallSpan } from './llm-span';
+import { providerMetrics } from './metrics';
 import type { ChainLink } from './registry';
 
 export interface ModelToolCall {
@@ -55,6 +56,9 @@ export class ContextTooLongError extends Error {
   }
 }
 
+// Registered at load, so the orchestrator's /metrics names it before the first failure.
+const callFailures = providerMetrics.callFailures();
+
 /**
  * One model step down the chain: the first link whose circuit lets it through and that answers wins.
  * Network errors, 5xx, 429 and 529 open the breaker towards the next link; "context too long" is
@@ -78,6 +82,8 @@ export async function callWithFallback(links: ChainLink[], breakers: CircuitBrea
         breakers.success(link.provider);
         throw new AppError('INVALID_STATE', 'interrupted', { cause: err });
       }
+      // A call the provider failed (an interruption is the user's doing, not the provider's).
+      callFailures.inc({ provider: link.provider, model: link.model, reason: failureReason(err) });
       if (kind === 'context-too-long') {
         breakers.success(link.provider);
         throw new ContextTooLongError(link, describe(err), failovers);

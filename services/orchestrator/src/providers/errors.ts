@@ -25,6 +25,26 @@ export function classifyFailure(err: unknown): FailureKind {
   return 'fatal';
 }
 
+/**
+ * A failed call's reason as a metric label (orchestrator_llm_call_failures_total): a fixed handful of
+ * values whatever the provider says, from the same HTTP status and network checks as classifyFailure.
+ */
+export type FailureReason = 'context-too-long' | 'rate-limited' | 'server' | 'timeout' | 'auth' | 'client' | 'network' | 'other';
+
+export function failureReason(err: unknown): FailureReason {
+  const text = describe(err);
+  if (CONTEXT_PATTERNS.test(text)) return 'context-too-long';
+  const status = statusOf(err);
+  if (status !== undefined) {
+    if (status === 429) return 'rate-limited';
+    if (status === 408) return 'timeout';
+    if (status === 401 || status === 403) return 'auth';
+    return status >= 500 ? 'server' : 'client';
+  }
+  if (networkCode(err) || /fetch failed|socket|terminated|network|other side closed/i.test(text)) return 'network';
+  return 'other';
+}
+
 export function isAbort(err: unknown): boolean {
   return err instanceof Error && (err.name === 'AbortError' || err.name === 'ResponseAborted' || /aborted/i.test(err.message) && !statusOf(err));
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { openDatabase, type Database, type DatabaseSnapshotPolicy } from '@codeagent/db';
+import { openDatabase, withQuerySpans, type Database, type DatabaseSnapshotPolicy } from '@codeagent/db';
 import type { Logger } from '@codeagent/telemetry';
 import type { PrismaClient } from '../../prisma/generated/sqlite';
 
@@ -10,8 +10,8 @@ export type ProjectCiDatabase = Database<Db>;
 export const PRISMA_DIR = path.resolve(__dirname, '../../prisma');
 
 /** Opens project-ci's database (SQLite `$DATA_DIR/project-ci.db`, or PostgreSQL schema `project_ci`), migrated. */
-export function openProjectCiDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger; snapshots?: DatabaseSnapshotPolicy }): Promise<ProjectCiDatabase> {
-  return openDatabase<Db>({
+export async function openProjectCiDatabase(opts: { databaseUrl?: string; dataDir: string; log?: Logger; snapshots?: DatabaseSnapshotPolicy }): Promise<ProjectCiDatabase> {
+  const db = await openDatabase<Db>({
     service: 'project-ci',
     prismaDir: PRISMA_DIR,
     databaseUrl: opts.databaseUrl,
@@ -22,4 +22,6 @@ export function openProjectCiDatabase(opts: { databaseUrl?: string; dataDir: str
     onMigrated: ({ target, applied, unknown }) =>
       opts.log?.info({ target, applied, unknown }, applied.length ? 'database migrated' : 'database up to date'),
   });
+  // Queries made in a trace (a bus message being handled, such as project-ci.chat) are its spans (libs/db tracing.ts).
+  return { ...db, client: withQuerySpans(db.client, db.target.kind === 'sqlite' ? 'sqlite' : 'postgresql') };
 }
