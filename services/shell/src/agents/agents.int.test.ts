@@ -81,7 +81,7 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
     client.request('shell.agent.start', { sessionId, name, command: '/workspace/agent.sh', args: [], env: { CRASHES: String(crashes), SECRET_TOKEN: 's3cret' }, restart }, opts);
   const screen = (sessionId: string, name: string, lines = 20) => client.request('shell.agent.screen', { sessionId, name, lines }, opts);
 
-  it('restarts a crashing agent after base·2^(n-1), keeps its state folder, and it then answers send-keys on its screen', async () => {
+  it("restarts a crashing agent after base·2^(n-1), keeps its state folder across its restarts and the session's, and it answers send-keys on its screen", async () => {
     await open('s-crash');
     const started = await start('s-crash', 'fake', 2, { maxFailures: 5, baseDelayMs: 300 });
     expect(started).toMatchObject({ name: 'fake', status: 'running', restarts: 0, stateDir: '/workspace/.codeagent/agents/fake', envNames: ['CRASHES', 'SECRET_TOKEN'] });
@@ -130,6 +130,17 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
     await waitFor('a clean exit', () => of('s-crash', 'fake').some((c) => c.type === 'exited' && c.exitCode === 0), { timeoutMs: 10_000 });
     expect(await client.request('shell.agent.status', { sessionId: 's-crash', name: 'fake' }, opts)).toMatchObject({ status: 'exited', lastExitCode: 0, restarts: 2 });
     expect(of('s-crash', 'fake').filter((c) => c.type === 'started')).toHaveLength(3);
+    expect(await client.request('shell.close', { sessionId: 's-crash' }, opts)).toMatchObject({ closed: true });
+    await expect(client.request('shell.agent.status', { sessionId: 's-crash', name: 'fake' }, opts)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // The session's restart: a new jail on the same workspace, the agent started again. Its HOME is
+    // still the state folder as it left it, and it reads it: its fourth run, not a first.
+    await open('s-crash');
+    const again = await start('s-crash', 'fake', 0, { maxFailures: 5, baseDelayMs: 300 });
+    expect(again).toMatchObject({ status: 'running', restarts: 0, stateDir: '/workspace/.codeagent/agents/fake' });
+    await waitFor('the run after the reopen', async () => (await screen('s-crash', 'fake')).text.includes('run 4 in /workspace'), { timeoutMs: 10_000 });
+    expect((await screen('s-crash', 'fake', 100)).text).not.toContain('run 1 in');
+    expect(readFileSync(path.join(workspace, '.codeagent/agents/fake/runs'), 'utf8').trim()).toBe('4');
     await client.request('shell.close', { sessionId: 's-crash' }, opts);
   });
 
