@@ -9,7 +9,7 @@ import { cli } from './cli-runner';
 // Outside agents and SSH through the whole stack (every service a real process, local mode): a fake
 // CLI agent started over REST runs in the session's jail under its supervisor and answers keys sent
 // over REST; Debian's OpenSSH client logs in with a key registered through the API, runs a command
-// in the jail and gets its exit code, uses sftp inside the workspace and is refused outside it, and
+// in the jail and gets its exit code, uses sftp and scp inside the workspace and is refused outside it, and
 // attaches to the agent's tmux (detaching leaves the agent running). A wrong key, an unknown session
 // and an unknown agent are refused.
 let stack: Stack;
@@ -177,6 +177,44 @@ describe('SSH into the session', () => {
     expect(existsSync(path.join(keys, 'x'))).toBe(false);
     expect(existsSync('/tmp/escape.txt')).toBe(false);
   }, 90_000);
+
+  test('scp (the sftp protocol, its default) copies in and out of the workspace and is refused outside it; legacy scp -O is refused with a reason', () => {
+    const scpArgs = sshArgs(path.join(keys, 'good')).map((a) => (a === '-p' ? '-P' : a));
+    const scp = (...args: string[]) => spawnSync('scp', [...scpArgs, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const remote = (p: string) => `${sessionId}@127.0.0.1:${p}`;
+    const local = path.join(keys, 'scp-up.txt');
+    writeFileSync(local, 'sent by scp\n');
+    // Relative remote paths start at /workspace, as in sftp.
+    const put = scp(local, remote('scp-up.txt'));
+    expect(put.stderr).toBe('');
+    expect(put.status).toBe(0);
+    expect(ssh(path.join(keys, 'good'), sessionId, 'cat /workspace/scp-up.txt').stdout).toBe('sent by scp\n');
+    const got = scp(remote('/workspace/scp-up.txt'), path.join(keys, 'scp-down.txt'));
+    expect(got.status).toBe(0);
+    expect(readFileSync(path.join(keys, 'scp-down.txt'), 'utf8')).toBe('sent by scp\n');
+
+    for (const [from, to] of [
+      [remote('/etc/hostname'), path.join(keys, 'scp-x')],
+      [remote('../../etc/passwd'), path.join(keys, 'scp-x')],
+      [local, remote('/tmp/scp-escape.txt')],
+      [local, remote('../scp-escape.txt')],
+    ] as const) {
+      const refused = scp(from, to);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/Permission denied|No such file/);
+    }
+    expect(existsSync(path.join(keys, 'scp-x'))).toBe(false);
+    expect(existsSync('/tmp/scp-escape.txt')).toBe(false);
+
+    // The legacy protocol (the server runs `scp -t`/`scp -f`) is not served, and says what to use instead.
+    for (const args of [[local, remote('legacy.txt')], [remote('scp-up.txt'), path.join(keys, 'legacy-down.txt')]]) {
+      const legacy = scp('-O', ...args);
+      expect(legacy.status).toBe(1);
+      expect(legacy.stderr).toContain("scp's legacy protocol (scp -O) is not served: use scp without -O");
+    }
+    expect(ssh(path.join(keys, 'good'), sessionId, 'ls /workspace').stdout.split('\n')).not.toContain('legacy.txt');
+    expect(existsSync(path.join(keys, 'legacy-down.txt'))).toBe(false);
+  }, 120_000);
 
   test('a login shell is the session terminal', async () => {
     const s = interactive(sessionId);

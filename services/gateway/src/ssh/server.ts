@@ -13,7 +13,7 @@ import type { ServiceClient } from '../http/bus-call';
 import type { SessionCommands } from '../sessions/commands';
 import type { SessionHub } from '../sockets/session-hub';
 import { fingerprintOf, type SshKeyStore } from './keys';
-import { serveSftp } from './sftp';
+import { endSftp, serveSftp } from './sftp';
 
 export interface SshDeps {
   port: number;
@@ -37,6 +37,14 @@ export interface RunningSsh {
 
 /** How long a command's completion event may trail the shell's reply before the reply's output is used instead. */
 const COMPLETION_GRACE_MS = 10_000;
+
+/**
+ * What `scp -O` (the legacy protocol) runs on the server: `scp [-v -r -p -d] -t|-f [--] <path>`. It is
+ * not served: in the jail its stdin is /dev/null and the workspace is not its only reach, so it is
+ * refused with the way that works (scp's default since OpenSSH 9 is the sftp protocol, served here).
+ */
+const LEGACY_SCP = /^\s*scp(\s+-[A-Za-z]+)*\s+-[tf](\s|$)/;
+const LEGACY_SCP_REFUSAL = "scp's legacy protocol (scp -O) is not served: use scp without -O (OpenSSH 9 and later copy over sftp), or sftp\n";
 
 /** `<sessionId>` or `<sessionId>+<agentName>`. */
 function parseUser(username: string): { sessionId: string; agent?: string } | undefined {
@@ -119,6 +127,10 @@ function handleSession(session: Session, who: Principal, target: { sessionId: st
   session.on('exec', (accept, _reject, info) => {
     const ch = accept();
     if (agent) return endWith(ch, 'an outside agent takes no command: ssh <sessionId>+<agent>@host attaches to it\n', 2);
+    if (LEGACY_SCP.test(info.command)) {
+      log.warn({ sessionId, user: who.userId, command: info.command, reason: 'legacy scp protocol' }, 'ssh command refused');
+      return endWith(ch, LEGACY_SCP_REFUSAL, 1);
+    }
     void runCommand(ch, who, sessionId, info.command, d).catch((err: Error) => endWith(ch, `${err.message}\n`, 255));
   });
   session.on('shell', (accept) => {
@@ -134,7 +146,7 @@ function handleSession(session: Session, who: Principal, target: { sessionId: st
     const sftp = accept();
     root.catch((err: Error) => {
       log.warn({ sessionId, user: who.userId, reason: err.message }, 'sftp refused');
-      sftp.end();
+      endSftp(sftp, 1);
     });
     serveSftp(sftp, root, (op, p) => log.warn({ sessionId, user: who.userId, op, path: p, reason: 'outside the workspace' }, 'sftp request refused'));
   });
