@@ -113,8 +113,10 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
     await waitFor('seven notes in the log', () => notes.filter((n) => n.sessionId === 's-crash').length >= 7, { timeoutMs: 5_000 });
     expect(notes.filter((n) => n.sessionId === 's-crash').map((n) => n.externalAgent?.type)).toEqual(['started', 'exited', 'restarting', 'started', 'exited', 'restarting', 'started']);
     expect(notes.find((n) => n.sessionId === 's-crash' && n.externalAgent?.type === 'exited')?.message).toBe('outside agent fake crashed (exit 3, 1 straight failures)');
-    // Its HOME is the state folder in the workspace: the run counter survived both crashes.
-    expect(readFileSync(path.join(workspace, '.codeagent/agents/fake/runs'), 'utf8').trim()).toBe('3');
+    // Its HOME is the state folder in the workspace: the run counter survived both crashes. (`started`
+    // goes out once tmux has the pane, which can be before the agent wrote its count.)
+    const runs = () => readFileSync(path.join(workspace, '.codeagent/agents/fake/runs'), 'utf8').trim();
+    await waitFor('the third run counted', () => runs() === '3', { timeoutMs: 10_000 }).catch(() => expect(runs()).toBe('3'));
 
     await client.request('shell.agent.keys', { sessionId: 's-crash', name: 'fake', keys: 'hello agent', enter: true }, opts);
     await waitFor('the answer on screen', async () => (await screen('s-crash', 'fake')).text.includes('answer: hello agent'), { timeoutMs: 10_000 });
@@ -140,7 +142,7 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
     expect(again).toMatchObject({ status: 'running', restarts: 0, stateDir: '/workspace/.codeagent/agents/fake' });
     await waitFor('the run after the reopen', async () => (await screen('s-crash', 'fake')).text.includes('run 4 in /workspace'), { timeoutMs: 10_000 });
     expect((await screen('s-crash', 'fake', 100)).text).not.toContain('run 1 in');
-    expect(readFileSync(path.join(workspace, '.codeagent/agents/fake/runs'), 'utf8').trim()).toBe('4');
+    expect(runs()).toBe('4');
     await client.request('shell.close', { sessionId: 's-crash' }, opts);
   });
 
