@@ -10,7 +10,8 @@ import { cli } from './cli-runner';
 // CLI agent started over REST runs in the session's jail under its supervisor and answers keys sent
 // over REST; Debian's OpenSSH client logs in with a key registered through the API, runs a command
 // in the jail and gets its exit code, uses sftp and scp inside the workspace and is refused outside it, and
-// attaches to the agent's tmux (detaching leaves the agent running). A wrong key, an unknown session
+// attaches to the agent's tmux in a terminal of its own (detaching leaves the agent running and the
+// session's terminal as it was). A wrong key, an unknown session
 // and an unknown agent are refused.
 let stack: Stack;
 let dir: string;
@@ -225,7 +226,12 @@ describe('SSH into the session', () => {
     expect(await s.exited).toBe(3);
   }, 60_000);
 
-  test('<sessionId>+<agent> attaches to the agent; detaching leaves it running', async () => {
+  test('<sessionId>+<agent> attaches to the agent in a terminal of its own; detaching leaves it running and the session terminal untouched', async () => {
+    // Someone works in the session's terminal meanwhile: a shell variable, and a program in the foreground.
+    const term = interactive(sessionId);
+    term.type('MARK=kept-$((40+2)); echo "set $MARK"\r');
+    await waitFor('the session terminal', () => term.output().includes('set kept-42'), { timeoutMs: 20_000 });
+    term.type('cat\r');
     const s = interactive(`${sessionId}+fake`);
     await waitFor('the agent screen', () => s.output().includes('fake agent run 2'), { timeoutMs: 20_000 }).catch((err: Error) => {
       throw new Error(`${err.message}; ssh printed: ${JSON.stringify(s.output().slice(-3000))}`);
@@ -236,6 +242,13 @@ describe('SSH into the session', () => {
     s.type('\u0002d');
     expect(await s.exited).toBe(0);
     expect(s.output()).toContain('[detached');
+    // Nothing of the attach reached the session's terminal: its cat got no line, its shell is the same one.
+    term.type('\u0004');
+    term.type('echo "still $MARK"\r');
+    await waitFor('the same shell after the attach', () => term.output().includes('still kept-42'), { timeoutMs: 20_000 });
+    expect(term.output()).not.toMatch(/tmux|through ssh|fake agent run/);
+    term.type('exit 0\r');
+    expect(await term.exited).toBe(0);
     const status = await api('GET', `/api/v1/sessions/${sessionId}/agents/external/fake`);
     expect(status.body).toMatchObject({ status: 'running', restarts: 1 });
     expect((await api('GET', `/api/v1/sessions/${sessionId}/agents/external/fake/screen?lines=50`)).body.text).toContain('answer: through ssh');

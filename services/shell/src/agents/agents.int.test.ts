@@ -42,6 +42,9 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
   let client: Bus;
   let workspace: string;
   const changes: Change[] = [];
+  const attachOutput: Array<EventPayload<'shell.agent.attach.output'>> = [];
+  /** Sessions whose own terminal printed something. */
+  const sessionTerminalPrinted = new Set<string>();
   const notes: Array<{ sessionId: string; message: string; externalAgent?: { type: string } }> = [];
   const instanceId = `shell-agents-${process.pid}`;
   const of = (sessionId: string, name: string) => changes.filter((c) => c.sessionId === sessionId && c.name === name);
@@ -64,7 +67,11 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
     client = await Bus.connect({ url: broker.url, service: 'shell-agents-test', instanceId: 'client', logger: testLogger() });
     await client.subscribe('shell-agents-test', {
         'shell.agent.changed': async (p) => void changes.push(p),
-        'session.event': async (e) => void (e.kind === 'note' && notes.push({ sessionId: e.sessionId, ...(e.data as { message: string; externalAgent?: { type: string } }) })),
+        'shell.agent.attach.output': async (p) => void attachOutput.push(p),
+        'session.event': async (e) => {
+          if (e.kind === 'note') notes.push({ sessionId: e.sessionId, ...(e.data as { message: string; externalAgent?: { type: string } }) });
+          if (e.kind === 'output' && (e.data as { stream?: string }).stream === 'pty') sessionTerminalPrinted.add(e.sessionId);
+        },
       }, { durable: false, ordered: true });
   });
 
@@ -207,6 +214,36 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
     expect(of('s-two', 'two')).toHaveLength(before);
     expect(existsSync(path.join(workspace, '.codeagent/agents/two/tmux.conf'))).toBe(true);
   });
+  it("attaches a terminal of its own to an agent's tmux: its output comes as events, keys reach the agent, detaching ends only it", async () => {
+    await open('s-attach');
+    await start('s-attach', 'fake', 0, { maxFailures: 5, baseDelayMs: 50 });
+    const printed = (id: string) => Buffer.concat(attachOutput.filter((e) => e.attachId === id).map((e) => Buffer.from(e.data, 'base64'))).toString('utf8');
+    await client.request('shell.agent.attach', { sessionId: 's-attach', name: 'fake', attachId: 'attach-one', cols: 100, rows: 30 }, opts);
+    await waitFor('the agent screen in the attach terminal', () => printed('attach-one').includes('token=s3cret'), { timeoutMs: 10_000 });
+    await client.request('shell.agent.attach.input', { sessionId: 's-attach', attachId: 'attach-one', data: 'typed in the attach\r' }, opts);
+    await waitFor('the answer in the attach terminal', () => printed('attach-one').includes('answer: typed in the attach'), { timeoutMs: 10_000 });
+    expect((await screen('s-attach', 'fake')).text).toContain('answer: typed in the attach');
+    // The session's own terminal printed nothing: the attach is a PTY of its own.
+    expect(sessionTerminalPrinted.has('s-attach')).toBe(false);
+    // Ctrl-b d: tmux detaches, the terminal ends with 0 in its last event, the agent runs on.
+    await client.request('shell.agent.attach.input', { sessionId: 's-attach', attachId: 'attach-one', data: '\u0002d' }, opts);
+    await waitFor('the end of the attach terminal', () => attachOutput.some((e) => e.attachId === 'attach-one' && e.ended), { timeoutMs: 10_000 });
+    expect(attachOutput.filter((e) => e.attachId === 'attach-one').at(-1)).toMatchObject({ sessionId: 's-attach', data: '', ended: { exitCode: 0 } });
+    expect(printed('attach-one')).toContain('[detached');
+    expect(await client.request('shell.agent.status', { sessionId: 's-attach', name: 'fake' }, opts)).toMatchObject({ status: 'running', restarts: 0 });
+    await expect(client.request('shell.agent.attach.input', { sessionId: 's-attach', attachId: 'attach-one', data: 'x' }, opts)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(client.request('shell.agent.attach', { sessionId: 's-attach', name: 'nobody', attachId: 'attach-two', cols: 80, rows: 24 }, opts)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // Closing one (the SSH client left) ends its tmux client, not the agent; closing the session ends any left.
+    await client.request('shell.agent.attach', { sessionId: 's-attach', name: 'fake', attachId: 'attach-three', cols: 80, rows: 24 }, opts);
+    expect(await client.request('shell.agent.attach.close', { sessionId: 's-attach', attachId: 'attach-three' }, opts)).toEqual({ closed: true });
+    await waitFor('the closed attach ending', () => attachOutput.some((e) => e.attachId === 'attach-three' && e.ended), { timeoutMs: 10_000 });
+    expect(await client.request('shell.agent.status', { sessionId: 's-attach', name: 'fake' }, opts)).toMatchObject({ status: 'running' });
+    await client.request('shell.agent.attach', { sessionId: 's-attach', name: 'fake', attachId: 'attach-four', cols: 80, rows: 24 }, opts);
+    await client.request('shell.close', { sessionId: 's-attach' }, opts);
+    await waitFor('the attach ending with the session', () => attachOutput.some((e) => e.attachId === 'attach-four' && e.ended), { timeoutMs: 10_000 });
+  });
+
   it("gets a provider's key through the session's credential injection: the in-jail base URL and a placeholder, never the key", async () => {
     const key = 'sk-ant-never-in-the-jail';
     await client.request(
