@@ -141,6 +141,23 @@ describe('docker-compose.yml', () => {
     expect(ci.ports).toEqual(['127.0.0.1:42100-42199:42100-42199']);
   });
 
+  test('outside agents can start in the shell image (tmux in its runtime stage) and SSH is published on the host loopback', async () => {
+    // The jails take their binaries from the shell image: without tmux there, no outside agent starts (issue 21).
+    const dockerfile = readFileSync(path.join(REPO_ROOT, 'services/shell/Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    const installed = [...runtime.matchAll(/apt-get install -y --no-install-recommends ([^&]+)&&/g)].flatMap((m) => m[1]!.trim().split(/\s+/));
+    expect(installed).toEqual(expect.arrayContaining(['bubblewrap', 'tmux']));
+    // The gateway's SSH server (API.md "SSH"), on the host's loopback like the other tools' ports.
+    const gateway = compose.services.gateway!;
+    expect(gateway.ports).toContain('127.0.0.1:2222:2222');
+    expect(gateway.ports?.filter((p) => /(^|:)2222$/.test(p))).toEqual(['127.0.0.1:2222:2222']);
+    const { stdout } = await config(without());
+    const resolved = parse(stdout) as { services: Record<string, { environment?: Record<string, string>; ports?: Array<string | Rec> }> };
+    expect(resolved.services.gateway?.environment?.GATEWAY_SSH_PORT).toBe('2222');
+    // docker-compose 1.29 writes a short mapping with its protocol: 127.0.0.1:2222:2222/tcp.
+    expect(resolved.services.gateway?.ports).toContainEqual(expect.stringMatching(/^127\.0\.0\.1:2222:2222(\/tcp)?$/));
+  });
+
   test('backups: each service with a database snapshots it daily into one volume; the backup tool sees what a backup needs', () => {
     for (const s of ['gateway', 'orchestrator', 'workspace', 'analytics', 'project-ci']) {
       expect(compose.services[s]?.environment?.DB_SNAPSHOT_DIR).toBe('/snapshots');

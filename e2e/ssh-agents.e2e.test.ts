@@ -9,8 +9,9 @@ import { cli } from './cli-runner';
 // Outside agents and SSH through the whole stack (every service a real process, local mode): a fake
 // CLI agent started over REST runs in the session's jail under its supervisor and answers keys sent
 // over REST; Debian's OpenSSH client logs in with a key registered through the API, runs a command
-// in the jail and gets its exit code, uses sftp inside the workspace and is refused outside it, and
-// attaches to the agent's tmux (detaching leaves the agent running). A wrong key, an unknown session
+// in the jail and gets its exit code, uses sftp and scp inside the workspace and is refused outside it, and
+// attaches to the agent's tmux in a terminal of its own (detaching leaves the agent running and the
+// session's terminal as it was). A wrong key, an unknown session
 // and an unknown agent are refused.
 let stack: Stack;
 let dir: string;
@@ -178,6 +179,44 @@ describe('SSH into the session', () => {
     expect(existsSync('/tmp/escape.txt')).toBe(false);
   }, 90_000);
 
+  test('scp (the sftp protocol, its default) copies in and out of the workspace and is refused outside it; legacy scp -O is refused with a reason', () => {
+    const scpArgs = sshArgs(path.join(keys, 'good')).map((a) => (a === '-p' ? '-P' : a));
+    const scp = (...args: string[]) => spawnSync('scp', [...scpArgs, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const remote = (p: string) => `${sessionId}@127.0.0.1:${p}`;
+    const local = path.join(keys, 'scp-up.txt');
+    writeFileSync(local, 'sent by scp\n');
+    // Relative remote paths start at /workspace, as in sftp.
+    const put = scp(local, remote('scp-up.txt'));
+    expect(put.stderr).toBe('');
+    expect(put.status).toBe(0);
+    expect(ssh(path.join(keys, 'good'), sessionId, 'cat /workspace/scp-up.txt').stdout).toBe('sent by scp\n');
+    const got = scp(remote('/workspace/scp-up.txt'), path.join(keys, 'scp-down.txt'));
+    expect(got.status).toBe(0);
+    expect(readFileSync(path.join(keys, 'scp-down.txt'), 'utf8')).toBe('sent by scp\n');
+
+    for (const [from, to] of [
+      [remote('/etc/hostname'), path.join(keys, 'scp-x')],
+      [remote('../../etc/passwd'), path.join(keys, 'scp-x')],
+      [local, remote('/tmp/scp-escape.txt')],
+      [local, remote('../scp-escape.txt')],
+    ] as const) {
+      const refused = scp(from, to);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/Permission denied|No such file/);
+    }
+    expect(existsSync(path.join(keys, 'scp-x'))).toBe(false);
+    expect(existsSync('/tmp/scp-escape.txt')).toBe(false);
+
+    // The legacy protocol (the server runs `scp -t`/`scp -f`) is not served, and says what to use instead.
+    for (const args of [[local, remote('legacy.txt')], [remote('scp-up.txt'), path.join(keys, 'legacy-down.txt')]]) {
+      const legacy = scp('-O', ...args);
+      expect(legacy.status).toBe(1);
+      expect(legacy.stderr).toContain("scp's legacy protocol (scp -O) is not served: use scp without -O");
+    }
+    expect(ssh(path.join(keys, 'good'), sessionId, 'ls /workspace').stdout.split('\n')).not.toContain('legacy.txt');
+    expect(existsSync(path.join(keys, 'legacy-down.txt'))).toBe(false);
+  }, 120_000);
+
   test('a login shell is the session terminal', async () => {
     const s = interactive(sessionId);
     s.type('echo $((6*7))x\r');
@@ -187,7 +226,12 @@ describe('SSH into the session', () => {
     expect(await s.exited).toBe(3);
   }, 60_000);
 
-  test('<sessionId>+<agent> attaches to the agent; detaching leaves it running', async () => {
+  test('<sessionId>+<agent> attaches to the agent in a terminal of its own; detaching leaves it running and the session terminal untouched', async () => {
+    // Someone works in the session's terminal meanwhile: a shell variable, and a program in the foreground.
+    const term = interactive(sessionId);
+    term.type('MARK=kept-$((40+2)); echo "set $MARK"\r');
+    await waitFor('the session terminal', () => term.output().includes('set kept-42'), { timeoutMs: 20_000 });
+    term.type('cat\r');
     const s = interactive(`${sessionId}+fake`);
     await waitFor('the agent screen', () => s.output().includes('fake agent run 2'), { timeoutMs: 20_000 }).catch((err: Error) => {
       throw new Error(`${err.message}; ssh printed: ${JSON.stringify(s.output().slice(-3000))}`);
@@ -198,6 +242,13 @@ describe('SSH into the session', () => {
     s.type('\u0002d');
     expect(await s.exited).toBe(0);
     expect(s.output()).toContain('[detached');
+    // Nothing of the attach reached the session's terminal: its cat got no line, its shell is the same one.
+    term.type('\u0004');
+    term.type('echo "still $MARK"\r');
+    await waitFor('the same shell after the attach', () => term.output().includes('still kept-42'), { timeoutMs: 20_000 });
+    expect(term.output()).not.toMatch(/tmux|through ssh|fake agent run/);
+    term.type('exit 0\r');
+    expect(await term.exited).toBe(0);
     const status = await api('GET', `/api/v1/sessions/${sessionId}/agents/external/fake`);
     expect(status.body).toMatchObject({ status: 'running', restarts: 1 });
     expect((await api('GET', `/api/v1/sessions/${sessionId}/agents/external/fake/screen?lines=50`)).body.text).toContain('answer: through ssh');

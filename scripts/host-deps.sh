@@ -15,7 +15,10 @@ command -v git >/dev/null || missing+=(git)
 command -v rabbitmq-server >/dev/null || port_open 5672 || missing+=(rabbitmq-server)
 command -v pg_ctlcluster >/dev/null || port_open 5432 || missing+=(postgresql)
 command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
+# Outside agents run in tmux in the jail; the SSH tests (e2e/ssh-agents.e2e.test.ts) drive the gateway's
+# SSH server with Debian's ssh, sftp and scp, and make their keys with ssh-keygen.
 command -v tmux >/dev/null || missing+=(tmux)
+for c in ssh sftp scp ssh-keygen; do command -v "$c" >/dev/null || { missing+=(openssh-client); break; }; done
 # The egress proxy joins a jail's network namespace with nsenter; the network tests make test hosts with
 # ip netns and veth, and use curl and openssl inside jails.
 command -v nsenter >/dev/null || missing+=(util-linux)

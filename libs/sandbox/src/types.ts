@@ -165,7 +165,8 @@ export interface Sandbox {
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Interrupts the running command (SIGINT, then SIGKILL after a grace). false when nothing was running. */
   interrupt(): Promise<boolean>;
-  openPty(opts?: { cols?: number; rows?: number }): Promise<Pty>;
+  /** `argv`: run that in the terminal instead of an interactive bash (where the driver allows; else SANDBOX_UNAVAILABLE). */
+  openPty(opts?: { cols?: number; rows?: number; argv?: string[] }): Promise<Pty>;
   /** A long-lived process with pipes in the same jail (a stdio MCP server); absent where the driver has none. */
   spawn?(argv: string[], opts?: import('./process').SpawnOptions): Promise<import('./process').JailProcess>;
   on(event: 'crash', cb: (info: CrashInfo) => void): void;

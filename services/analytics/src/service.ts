@@ -67,8 +67,9 @@ export function startAnalytics(env: ServiceEnv, opts: { exitOnSignal?: boolean }
             return { database: 'ok', writerThread: 'ok' };
           },
           afterStart: async () => {
-            // Not the session logs (session.event: every output chunk); the shell's command facts say what ran.
-            await bus.subscribeAll('analytics', eventsHandler(ingestor), { except: ['session.event'] });
+            // Not the session logs (session.event: every output chunk) nor an SSH agent attach terminal's
+            // output (keystroke echoes); the shell's command facts say what ran.
+            await bus.subscribeAll('analytics', eventsHandler(ingestor), { except: ['session.event', 'shell.agent.attach.output'] });
             prune();
           },
           stop: async () => {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { openAuthStore, type AuthStore } from './repositories/auth-store';
 import { LOCAL_PRINCIPAL, type Principal } from './auth/principal';
 import { DbSshKeys, FileSshKeys } from './ssh/keys';
+import { AttachOutputs } from './ssh/attach-outputs';
 import { startSshServer, type RunningSsh, type SshDeps } from './ssh/server';
 import { DbIdempotencyStore } from './http/idempotency';
 import { DbRateLimitCounter, MemoryRateLimitCounter } from './http/rate-limit';
@@ -38,7 +39,7 @@ export function authFile(env: GatewayEnv): string {
 async function startSsh(
   env: GatewayEnv,
   host: string,
-  d: Pick<SshDeps, 'keys' | 'services' | 'access' | 'commands' | 'hub' | 'log'> & { store: AuthStore | undefined },
+  d: Pick<SshDeps, 'keys' | 'services' | 'access' | 'commands' | 'hub' | 'attachOutputs' | 'log'> & { store: AuthStore | undefined },
 ): Promise<RunningSsh | undefined> {
   const principalOf = async (userId: string): Promise<Principal | undefined> => {
     if (!d.store) return userId === LOCAL_PRINCIPAL.userId ? LOCAL_PRINCIPAL : undefined;
@@ -79,7 +80,8 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : env.GATEWAY_PORT;
   log.info({ host, port, authMode: env.GATEWAY_AUTH_MODE }, 'gateway listening');
-  const ssh = sshKeys ? await startSsh(env, host, { keys: sshKeys, store, services, access, commands, hub, log }) : undefined;
+  const attachOutputs = new AttachOutputs();
+  const ssh = sshKeys ? await startSsh(env, host, { keys: sshKeys, store, services, access, commands, hub, attachOutputs, log }) : undefined;
 
   return {
     port,
@@ -98,6 +100,8 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
             access.placements.observe(e);
             hub.dispatch(e);
           },
+          // Output of the SSH agent attach terminals this replica opened (ssh/server.ts).
+          'shell.agent.attach.output': async (e) => attachOutputs.dispatch(e),
         },
         {
           durable: false,

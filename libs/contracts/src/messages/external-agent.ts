@@ -106,6 +106,38 @@ export const ShellAgentChangedV1 = z.object({
 });
 export type ShellAgentChangedV1 = z.infer<typeof ShellAgentChangedV1>;
 
+/**
+ * A terminal of its own attached to an agent (`ssh <sessionId>+<agent>@host`): a PTY in the jail running
+ * `tmux attach` to the agent's session, apart from the session's terminal. The caller names it
+ * (`attachId`) and follows its `shell.agent.attach.output` events, which may begin before the reply.
+ */
+const AttachIdV1 = z.string().regex(/^[A-Za-z0-9_-]{8,80}$/);
+export const ShellAgentAttachV1 = z.object({
+  ...named,
+  attachId: AttachIdV1,
+  cols: z.number().int().min(1).max(1000).default(80),
+  rows: z.number().int().min(1).max(1000).default(24),
+});
+/** Keystrokes to an attach terminal, and/or its new size. */
+export const ShellAgentAttachInputV1 = z.object({
+  ...sref,
+  attachId: AttachIdV1,
+  data: z.string().max(1_000_000).optional(),
+  cols: z.number().int().min(1).max(1000).optional(),
+  rows: z.number().int().min(1).max(1000).optional(),
+});
+export const ShellAgentAttachCloseV1 = z.object({ ...sref, attachId: AttachIdV1 });
+/** What an attach terminal printed (in order, per attachId), or its end (tmux detached, or the agent's tmux ended). */
+export const ShellAgentAttachOutputV1 = z.object({
+  sessionId: z.string(),
+  attachId: z.string(),
+  /** The bytes, base64; empty with `ended`. */
+  data: z.string(),
+  /** Set on the last event of the terminal: the tmux client's exit code (0 after a detach). */
+  ended: z.object({ exitCode: z.number().int() }).optional(),
+});
+export type ShellAgentAttachOutputV1 = z.infer<typeof ShellAgentAttachOutputV1>;
+
 export const externalAgentCommands = {
   'shell.agent.start': command('shell', { request: ShellAgentStartV1, reply: ExternalAgentV1, summary: "start a command in the jail under a tmux session and a supervisor" }),
   'shell.agent.status': command('shell', { request: ShellAgentRefV1, reply: ExternalAgentV1, summary: "an outside agent's state" }),
@@ -113,8 +145,12 @@ export const externalAgentCommands = {
   'shell.agent.keys': command('shell', { request: ShellAgentKeysV1, reply: z.object({ ok: z.boolean() }), summary: 'tmux send-keys to the agent' }),
   'shell.agent.screen': command('shell', { request: ShellAgentScreenV1, reply: ExternalAgentScreenV1, summary: "the agent's pane (tmux capture-pane)" }),
   'shell.agent.stop': command('shell', { request: ShellAgentRefV1, reply: ExternalAgentStoppedV1, summary: 'stop the supervisor and the agent' }),
+  'shell.agent.attach': command('shell', { request: ShellAgentAttachV1, reply: z.object({ ok: z.boolean() }), summary: "a terminal of its own attached to the agent's tmux (its output: shell.agent.attach.output)" }),
+  'shell.agent.attach.input': command('shell', { request: ShellAgentAttachInputV1, reply: z.object({ ok: z.boolean() }), summary: 'keystrokes to (or a new size of) an attach terminal' }),
+  'shell.agent.attach.close': command('shell', { request: ShellAgentAttachCloseV1, reply: z.object({ closed: z.boolean() }), summary: 'ends an attach terminal (the agent runs on)' }),
 };
 
 export const externalAgentEvents = {
   'shell.agent.changed': event({ schema: ShellAgentChangedV1, summary: "an outside agent's supervisor started, saw an exit, restarts, gave up or stopped" }),
+  'shell.agent.attach.output': event({ schema: ShellAgentAttachOutputV1, summary: 'what an attach terminal printed, or its end' }),
 };

@@ -7,9 +7,10 @@ import type { JailSpec } from './jail';
  * namespaces (through its init), so the terminal sees the same files, processes and network as the
  * persistent shell; the wrapper first joins the same cgroups and rlimits. After setns into the user
  * namespace the process would hold every capability there, so setpriv empties the bounding set and sets
- * no_new_privs before bash runs, and bash runs as the jail's unprivileged uid.
+ * no_new_privs before bash runs, and bash runs as the jail's unprivileged uid. `argv` runs instead of
+ * bash (an outside agent's `tmux attach`), under the same confinement.
  */
-export function openJailPty(initPid: number, spec: JailSpec, limitScript: string, opts: { cols?: number; rows?: number }): Pty {
+export function openJailPty(initPid: number, spec: JailSpec, limitScript: string, opts: { cols?: number; rows?: number; argv?: string[] }): Pty {
   // Loaded on first use: the native module is only needed by callers that open terminals.
   const nodePty = require('node-pty') as typeof import('node-pty');
   const env = Object.entries({ ...spec.env, TERM: 'xterm-256color' }).map(([k, v]) => `${k}=${v}`);
@@ -17,7 +18,7 @@ export function openJailPty(initPid: number, spec: JailSpec, limitScript: string
     '-c', `${limitScript}\nexec "$@"`, 'sh',
     'nsenter', '-t', String(initPid), '-U', '--preserve-credentials', '-m', '-u', '-i', '-n', '-p', '-r', '--',
     'setpriv', '--no-new-privs', '--bounding-set=-all', '--inh-caps=-all', '--',
-    'env', '-i', '--chdir=/workspace', ...env, '/bin/bash', '--noprofile', '--norc', '-i',
+    'env', '-i', '--chdir=/workspace', ...env, ...(opts.argv?.length ? opts.argv : ['/bin/bash', '--noprofile', '--norc', '-i']),
   ];
   const term: IPty = nodePty.spawn('/bin/sh', args, {
     name: 'xterm-256color',

@@ -163,7 +163,7 @@ export class BubblewrapSandbox implements Sandbox {
     return [...out];
   }
 
-  async openPty(opts: { cols?: number; rows?: number } = {}): Promise<Pty> {
+  async openPty(opts: { cols?: number; rows?: number; argv?: string[] } = {}): Promise<Pty> {
     if (this.closed) throw new AppError('INVALID_STATE', 'the sandbox is closed');
     const pty = openJailPty(this.jail.initPid, this.spec, this.plan.script, opts);
     this.ptys.add(pty);

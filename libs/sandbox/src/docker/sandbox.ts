@@ -134,8 +134,9 @@ export class DockerSandbox implements Sandbox {
     await ch.whenIdle();
   }
 
-  async openPty(opts: { cols?: number; rows?: number } = {}): Promise<Pty> {
+  async openPty(opts: { cols?: number; rows?: number; argv?: string[] } = {}): Promise<Pty> {
     if (this.closed) throw new AppError('INVALID_STATE', 'the sandbox is closed');
+    if (opts.argv) throw new AppError('SANDBOX_UNAVAILABLE', 'the docker driver opens terminals on its shell only');
     const pty = await openContainerPty(this.handle, { ...this.spec, ...opts });
     this.ptys.add(pty);
     pty.onExit(() => this.ptys.delete(pty));

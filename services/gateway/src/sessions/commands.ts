@@ -7,7 +7,16 @@ import type { Placement } from './placement';
 
 const RUNNABLE = new Set(['ready', 'busy', 'idle']);
 
-type AgentCommand = 'shell.agent.start' | 'shell.agent.status' | 'shell.agent.list' | 'shell.agent.keys' | 'shell.agent.screen' | 'shell.agent.stop';
+type AgentCommand =
+  | 'shell.agent.start'
+  | 'shell.agent.status'
+  | 'shell.agent.list'
+  | 'shell.agent.keys'
+  | 'shell.agent.screen'
+  | 'shell.agent.stop'
+  | 'shell.agent.attach'
+  | 'shell.agent.attach.input'
+  | 'shell.agent.attach.close';
 
 /**
  * A session's commands, sent by the gateway straight to the shell replica that holds its jail (the
@@ -52,7 +61,7 @@ export class SessionCommands {
     return this.toJail(who, sessionId, 'its terminal is usable', (instanceId) => this.services.call('shell.pty.open', { sessionId, cols, rows }, who, { instanceId }));
   }
 
-  /** An outside agent's command (shell.agent.*: start, status, list, keys, screen, stop), to the jail's replica like the others. */
+  /** An outside agent's command (shell.agent.*: start, status, list, keys, screen, stop, attach...), to the jail's replica like the others. */
   agent<N extends AgentCommand>(who: Principal, sessionId: string, name: N, payload: Omit<CommandRequest<N>, 'sessionId'>, opts: { timeoutMs?: number } = {}): Promise<CommandReply<N>> {
     return this.toJail(who, sessionId, 'outside agents run', (instanceId) =>
       this.services.call(name, { sessionId, ...payload } as CommandRequest<N>, who, { instanceId, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) }),

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { AppError, ExternalAgentNameV1, type SessionEventV1 } from '@codeagent/contracts';
+import { AppError, ExternalAgentNameV1, type CommandRequest, type SessionEventV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import { Server, utils, type AuthContext, type ServerChannel, type Session } from 'ssh2';
 import type { SessionAccess } from '../auth/access';
@@ -12,8 +12,9 @@ import type { Principal } from '../auth/principal';
 import type { ServiceClient } from '../http/bus-call';
 import type { SessionCommands } from '../sessions/commands';
 import type { SessionHub } from '../sockets/session-hub';
+import type { AttachOutputs } from './attach-outputs';
 import { fingerprintOf, type SshKeyStore } from './keys';
-import { serveSftp } from './sftp';
+import { endSftp, serveSftp } from './sftp';
 
 export interface SshDeps {
   port: number;
@@ -27,6 +28,8 @@ export interface SshDeps {
   access: SessionAccess;
   commands: SessionCommands;
   hub: SessionHub;
+  /** Output of the agent attach terminals (shell.agent.attach.output), fed by the replica's subscription. */
+  attachOutputs: AttachOutputs;
   log: Logger;
 }
 
@@ -37,6 +40,14 @@ export interface RunningSsh {
 
 /** How long a command's completion event may trail the shell's reply before the reply's output is used instead. */
 const COMPLETION_GRACE_MS = 10_000;
+
+/**
+ * What `scp -O` (the legacy protocol) runs on the server: `scp [-v -r -p -d] -t|-f [--] <path>`. It is
+ * not served: in the jail its stdin is /dev/null and the workspace is not its only reach, so it is
+ * refused with the way that works (scp's default since OpenSSH 9 is the sftp protocol, served here).
+ */
+const LEGACY_SCP = /^\s*scp(\s+-[A-Za-z]+)*\s+-[tf](\s|$)/;
+const LEGACY_SCP_REFUSAL = "scp's legacy protocol (scp -O) is not served: use scp without -O (OpenSSH 9 and later copy over sftp), or sftp\n";
 
 /** `<sessionId>` or `<sessionId>+<agentName>`. */
 function parseUser(username: string): { sessionId: string; agent?: string } | undefined {
@@ -50,8 +61,9 @@ function parseUser(username: string): { sessionId: string; agent?: string } | un
  * The gateway's SSH server (API.md "SSH"): public keys only; the user name says which session (and
  * which outside agent) to enter. A login shell is the session's terminal (the PTY `codeagent attach`
  * uses: shell.pty.* in, its `output` events of stream `pty` out); a command runs as exec does and
- * its exit code is the channel's; `sftp` serves the workspace; `<sessionId>+<agent>` attaches that
- * terminal to the agent's tmux session (`exec tmux attach`: detaching ends the login, the agent keeps running).
+ * its exit code is the channel's; `sftp` serves the workspace; `<sessionId>+<agent>` gets a terminal
+ * of its own in the jail running `tmux attach` to the agent (detaching ends the login, the agent keeps
+ * running, the session's terminal is not touched).
  */
 export async function startSshServer(d: SshDeps): Promise<RunningSsh> {
   const hostKey = await loadHostKey(d.hostKeyFile);
@@ -110,20 +122,30 @@ function handleSession(session: Session, who: Principal, target: { sessionId: st
     size = { cols: info.cols || 80, rows: info.rows || 24 };
     accept?.();
   });
+  let onResize = (cols: number, rows: number) => void d.commands.resize(who, sessionId, cols, rows).catch(() => undefined);
   session.on('window-change', (accept, _reject, info) => {
     size = { cols: info.cols || 80, rows: info.rows || 24 };
     accept?.();
-    void d.commands.resize(who, sessionId, size.cols, size.rows).catch(() => undefined);
+    onResize(size.cols, size.rows);
   });
   session.on('env', (accept) => accept?.());
   session.on('exec', (accept, _reject, info) => {
     const ch = accept();
     if (agent) return endWith(ch, 'an outside agent takes no command: ssh <sessionId>+<agent>@host attaches to it\n', 2);
+    if (LEGACY_SCP.test(info.command)) {
+      log.warn({ sessionId, user: who.userId, command: info.command, reason: 'legacy scp protocol' }, 'ssh command refused');
+      return endWith(ch, LEGACY_SCP_REFUSAL, 1);
+    }
     void runCommand(ch, who, sessionId, info.command, d).catch((err: Error) => endWith(ch, `${err.message}\n`, 255));
   });
   session.on('shell', (accept) => {
     const ch = accept();
-    void terminal(ch, who, sessionId, agent, size, d).catch((err: Error) => endWith(ch, `${err.message}\n`, 255));
+    if (agent) {
+      const attached = agentTerminal(ch, who, sessionId, agent, size, d);
+      onResize = (cols, rows) => void attached.resize(cols, rows);
+      return void attached.ready.catch((err: Error) => endWith(ch, `${err.message}\n`, 255));
+    }
+    void terminal(ch, who, sessionId, size, d).catch((err: Error) => endWith(ch, `${err.message}\n`, 255));
   });
   // ssh2 turns a request for the `sftp` subsystem into this event (any other subsystem is refused).
   session.on('sftp', (accept) => {
@@ -134,7 +156,7 @@ function handleSession(session: Session, who: Principal, target: { sessionId: st
     const sftp = accept();
     root.catch((err: Error) => {
       log.warn({ sessionId, user: who.userId, reason: err.message }, 'sftp refused');
-      sftp.end();
+      endSftp(sftp, 1);
     });
     serveSftp(sftp, root, (op, p) => log.warn({ sessionId, user: who.userId, op, path: p, reason: 'outside the workspace' }, 'sftp request refused'));
   });
@@ -197,11 +219,9 @@ async function runCommand(ch: ServerChannel, who: Principal, sessionId: string, 
 
 /**
  * The session's terminal over the channel: keystrokes go straight to the jail's shell replica, its
- * `pty` output comes back from the session's live events. For an agent, the terminal attaches to the
- * agent's tmux session first; closing the connection leaves both running.
+ * `pty` output comes back from the session's live events. Closing the connection leaves it running.
  */
-async function terminal(ch: ServerChannel, who: Principal, sessionId: string, agent: string | undefined, size: { cols: number; rows: number }, d: SshDeps): Promise<void> {
-  if (agent) await d.commands.agent(who, sessionId, 'shell.agent.status', { name: agent });
+async function terminal(ch: ServerChannel, who: Principal, sessionId: string, size: { cols: number; rows: number }, d: SshDeps): Promise<void> {
   const listener = {
     onEvent: (e: SessionEventV1) => {
       const ended = e.kind === 'note' ? (e.data.terminal as { exitCode?: number } | undefined) : undefined;
@@ -227,10 +247,47 @@ async function terminal(ch: ServerChannel, who: Principal, sessionId: string, ag
   });
   ch.on('data', (b: Buffer) => send(b.toString('utf8')));
   await d.commands.resize(who, sessionId, size.cols, size.rows);
-  // Ctrl-U clears what may be typed already; then the terminal becomes the agent's tmux client (as
-  // seed 001's ForceCommand): detaching ends the terminal, hence the login; the agent keeps running.
-  if (agent) send(`\u0015exec tmux -S /tmp/codeagent-agents/${agent}.sock attach -t ${agent}\r`);
-  else send('\r');
+  send('\r');
+}
+
+/**
+ * `<sessionId>+<agent>`: a terminal of its own in the jail running `tmux attach` to the agent
+ * (shell.agent.attach), as seed 001's ForceCommand: detaching (Ctrl-b d) ends the tmux client, hence
+ * the login, with its code; the agent keeps running and the session's terminal is never involved.
+ * Its output comes as shell.agent.attach.output events, in order; the connection closing ends it.
+ */
+function agentTerminal(ch: ServerChannel, who: Principal, sessionId: string, agent: string, size: { cols: number; rows: number }, d: SshDeps) {
+  const attachId = `ssh_${randomBytes(12).toString('hex')}`;
+  let ended = false;
+  // Listening before asking: the first output may come before the reply.
+  d.attachOutputs.add(attachId, (e) => {
+    if (e.data) ch.write(Buffer.from(e.data, 'base64'));
+    if (e.ended) {
+      ended = true;
+      d.attachOutputs.remove(attachId);
+      ch.exit(e.ended.exitCode);
+      ch.end();
+    }
+  });
+  const call = <N extends 'shell.agent.attach.input' | 'shell.agent.attach.close'>(name: N, payload: Omit<CommandRequest<N>, 'sessionId'>) => d.commands.agent(who, sessionId, name, payload);
+  const ready = d.commands.agent(who, sessionId, 'shell.agent.attach', { name: agent, attachId, cols: size.cols, rows: size.rows });
+  // Keystrokes in the order they came, after the terminal exists.
+  let chain: Promise<unknown> = ready;
+  const send = (payload: { data?: string; cols?: number; rows?: number }) => (chain = chain.then(() => call('shell.agent.attach.input', { attachId, ...payload })).catch(() => undefined));
+  ch.on('data', (b: Buffer) => send({ data: b.toString('utf8') }));
+  const leave = () => {
+    d.attachOutputs.remove(attachId);
+    if (ended) return;
+    ended = true;
+    void chain.then(() => call('shell.agent.attach.close', { attachId })).catch(() => undefined);
+  };
+  ch.on('close', leave);
+  ch.on('end', () => {
+    leave();
+    ch.end();
+  });
+  ready.catch(() => d.attachOutputs.remove(attachId));
+  return { ready, resize: (cols: number, rows: number) => send({ cols, rows }) };
 }
 
 function endWith(ch: ServerChannel, message: string, code: number): void {

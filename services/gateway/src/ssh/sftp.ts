@@ -146,8 +146,9 @@ export function serveSftp(sftp: SFTPWrapper, rootOf: Promise<string>, onRefused:
   // Links could point out of the workspace: not offered.
   sftp.on('SYMLINK', (reqId) => sftp.status(reqId, STATUS_CODE.OP_UNSUPPORTED, 'symlinks are not served'));
   sftp.on('READLINK', (reqId) => sftp.status(reqId, STATUS_CODE.OP_UNSUPPORTED, 'symlinks are not served'));
-  // The client is done (its EOF): close our side too, or it waits for us.
-  sftp.on('end', () => sftp.end());
+  // The client is done (its EOF): close our side too, or it waits for us, with the exit status an
+  // sftp-server would give (scp, which speaks sftp since OpenSSH 9, fails a copy without one).
+  sftp.on('end', () => endSftp(sftp, 0));
   sftp.on('close', () => {
     for (const fh of files.values()) void fh.close().catch(() => undefined);
     files.clear();
@@ -166,4 +167,14 @@ function openFlags(f: number): number {
 
 function attrsOf(st: Stats): Attributes {
   return { mode: st.mode, uid: st.uid, gid: st.gid, size: st.size, atime: Math.floor(st.atimeMs / 1000), mtime: Math.floor(st.mtimeMs / 1000) };
+}
+
+/**
+ * Ends the subsystem's channel with an exit status, as sshd does when its sftp-server exits: ssh2's
+ * SFTP object has no exit() of its own, so the status goes through the channel it wraps.
+ */
+export function endSftp(sftp: SFTPWrapper, code: number): void {
+  const channel = sftp as unknown as { _protocol?: { exitStatus?(id: number, status: number): void }; outgoing?: { id: number; state: string } };
+  if (channel.outgoing?.state === 'open' || channel.outgoing?.state === 'eof') channel._protocol?.exitStatus?.(channel.outgoing.id, code);
+  sftp.end();
 }

@@ -3,6 +3,7 @@ import { AppError, type ExternalAgentStartBodyV1, type ExternalAgentV1 } from '@
 import type { Logger } from '@codeagent/telemetry';
 import type { SessionRegistry } from '../sessions/registry';
 import type { EventSink } from '../sessions/types';
+import { AgentAttachments } from './attach';
 import { AgentSupervisor, stateFolder, type AgentChangeSink, type AgentSpec } from './supervisor';
 import { JailTmux } from './tmux';
 
@@ -15,6 +16,7 @@ const STORED_SPEC = 'agent.json';
  */
 export class ExternalAgents {
   private readonly bySession = new Map<string, Map<string, AgentSupervisor>>();
+  private readonly attachments: AgentAttachments;
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -22,6 +24,7 @@ export class ExternalAgents {
     private readonly secrets: SecretBox,
     private readonly log: Logger,
   ) {
+    this.attachments = new AgentAttachments(sink, log);
   }
 
   /** Starts agent `name`; a finished one of that name is replaced, a live one is a CONFLICT. */
@@ -86,8 +89,25 @@ export class ExternalAgents {
     return agent.stop({ publish: true });
   }
 
+  /** A terminal of its own attached to the agent's tmux (attach.ts); the agent must be known and its tmux alive. */
+  async attach(sessionId: string, name: string, attachId: string, cols: number, rows: number): Promise<void> {
+    const agent = this.get(sessionId, name);
+    if (!(await agent.hasTmux())) throw new AppError('INVALID_STATE', `outside agent ${name}'s tmux session is gone (stopped); start it again to attach`);
+    await this.attachments.open(sessionId, this.registry.sandboxOf(sessionId), name, attachId, cols, rows);
+  }
+
+  attachInput(sessionId: string, attachId: string, data: string | undefined, size: { cols?: number; rows?: number }): void {
+    this.registry.sandboxOf(sessionId);
+    this.attachments.input(sessionId, attachId, data, size);
+  }
+
+  attachClose(sessionId: string, attachId: string): Promise<boolean> {
+    return this.attachments.close(sessionId, attachId);
+  }
+
   /** Before the jail closes: stops supervising its agents (they die with it), without events. */
   async closeSession(sessionId: string): Promise<void> {
+    await this.attachments.closeSession(sessionId);
     const agents = this.bySession.get(sessionId);
     this.bySession.delete(sessionId);
     await Promise.allSettled([...(agents?.values() ?? [])].map((a) => a.stop({ publish: false })));

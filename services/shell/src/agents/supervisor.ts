@@ -97,6 +97,11 @@ export class AgentSupervisor {
     if (enter) await this.deps.tmux.must([...target, 'Enter']);
   }
 
+  /** Whether its tmux session is there to attach to (it stays after an exit or a give-up, not after a stop). */
+  async hasTmux(): Promise<boolean> {
+    return (await this.deps.tmux.run(['has-session', '-t', this.name])).code === 0;
+  }
+
   /** The last `lines` lines of the pane, history included, without the blank rows under the cursor. */
   async screen(lines: number): Promise<string> {
     const out = await this.deps.tmux.must(['capture-pane', '-p', '-J', '-t', this.name, '-S', String(-lines)]);

@@ -1,5 +1,8 @@
 import type { CommandHandlers } from '@codeagent/bus';
 import type { HandlerDeps } from './deps';
+import { shellAgentAttachCloseHandler } from './shell.agent.attach.close.handler';
+import { shellAgentAttachHandler } from './shell.agent.attach.handler';
+import { shellAgentAttachInputHandler } from './shell.agent.attach.input.handler';
 import { shellAgentKeysHandler } from './shell.agent.keys.handler';
 import { shellAgentListHandler } from './shell.agent.list.handler';
 import { shellAgentScreenHandler } from './shell.agent.screen.handler';
@@ -36,6 +39,9 @@ export function shellHandlers(deps: HandlerDeps): Omit<CommandHandlers<'shell'>,
     'shell.agent.keys': shellAgentKeysHandler(deps),
     'shell.agent.screen': shellAgentScreenHandler(deps),
     'shell.agent.stop': shellAgentStopHandler(deps),
+    'shell.agent.attach': shellAgentAttachHandler(deps),
+    'shell.agent.attach.input': shellAgentAttachInputHandler(deps),
+    'shell.agent.attach.close': shellAgentAttachCloseHandler(deps),
     'shell.session.append': shellSessionAppendHandler(deps),
     'shell.stdio.open': shellStdioOpenHandler(deps),
     'shell.stdio.send': shellStdioSendHandler(deps),
