@@ -69,7 +69,7 @@ export function startAnalytics(env: ServiceEnv, opts: { exitOnSignal?: boolean }
           afterStart: async () => {
             // Not the session logs (session.event: every output chunk) nor an SSH agent attach terminal's
             // output (keystroke echoes); the shell's command facts say what ran.
-            await bus.subscribeAll('analytics', eventsHandler(ingestor), { except: ['session.event', 'shell.agent.attach.output'] });
+            await bus.subscribeAll('analytics', eventsHandler(ingestor), { except: ['session.event', 'session.event.batch', 'shell.agent.attach.output'] });
             prune();
           },
           stop: async () => {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { snapshotPolicyOf } from '@codeagent/db';
-import type { Bus } from '@codeagent/bus';
+import { sessionLogHandlers, type Bus } from '@codeagent/bus';
 import type { Logger } from '@codeagent/telemetry';
 import { buildApp } from './app';
 import { AuthService } from './auth/auth-service';
@@ -96,10 +96,10 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
       await bus.subscribe(
         'gateway',
         {
-          'session.event': async (e) => {
+          ...sessionLogHandlers(async (e) => {
             access.placements.observe(e);
             hub.dispatch(e);
-          },
+          }),
           // Output of the SSH agent attach terminals this replica opened (ssh/server.ts).
           'shell.agent.attach.output': async (e) => attachOutputs.dispatch(e),
         },

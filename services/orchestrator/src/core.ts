@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import type { Bus } from '@codeagent/bus';
+import { sessionLogHandlers, type Bus } from '@codeagent/bus';
 import type { SqlRunner } from '@codeagent/db';
 import { AppError } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
@@ -123,7 +123,7 @@ export function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: Core
       // The session log, stored from one queue all replicas share, one of them consuming at a time
       // (in publish order; another takes over when it goes). Prefetch: two batches, bounded, since an
       // output chunk may be 256 KiB.
-      await bus.subscribe('orchestrator-log', { 'session.event': (e) => store.store(e) }, { singleActive: true, prefetch: Math.min(2 * env.ORCHESTRATOR_EVENT_BATCH, 256) });
+      await bus.subscribe('orchestrator-log', sessionLogHandlers((e) => store.store(e)), { singleActive: true, prefetch: Math.min(2 * env.ORCHESTRATOR_EVENT_BATCH, 256) });
       const report = await reconciler.run();
       if (report.adopted.length || report.failed.length || report.closed.length) log.info(report, 'sessions reconciled');
       every(env.ORCHESTRATOR_RECONCILE_MS, 'reconciliation', () => reconciler.run());

@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Bus } from '@codeagent/bus';
+import { Bus, sessionLogHandlers } from '@codeagent/bus';
 import { BubblewrapDriver } from '@codeagent/sandbox';
 import { runService } from '@codeagent/service';
 import { createTestBroker, TEST_BUS_SECRET, testLogger } from '@codeagent/testing';
@@ -25,14 +25,12 @@ async function main(): Promise<void> {
   let lastAt = process.hrtime.bigint();
   await client.subscribe(
     'shell-bench',
-    {
-      'session.event': async (p) => {
-        if (p.kind !== 'output') return;
-        bytes += p.data.encoding === 'base64' ? Buffer.byteLength(p.data.data, 'base64') : Buffer.byteLength(p.data.data);
-        events += 1;
-        lastAt = process.hrtime.bigint();
-      },
-    },
+    sessionLogHandlers(async (p) => {
+      if (p.kind !== 'output') return;
+      bytes += p.data.encoding === 'base64' ? Buffer.byteLength(p.data.data, 'base64') : Buffer.byteLength(p.data.data);
+      events += 1;
+      lastAt = process.hrtime.bigint();
+    }),
     { durable: false },
   );
   try {

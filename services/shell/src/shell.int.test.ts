@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Bus } from '@codeagent/bus';
+import { Bus, sessionLogHandlers } from '@codeagent/bus';
 import type { EventName, EventPayload } from '@codeagent/contracts';
 import { BubblewrapDriver } from '@codeagent/sandbox';
 import { runService, type RunningService } from '@codeagent/service';
@@ -58,7 +58,7 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     const record = async (payload: unknown, ctx: { name: string }) => void events.push({ name: ctx.name as EventName, payload });
     await client.subscribe(
       'shell-test',
-      { 'session.event': record, 'shell.command.completed': record, 'shell.crashed': record, 'shell.closed': record, 'shell.terminal.active': record },
+      { ...sessionLogHandlers(async (e) => void events.push({ name: 'session.event', payload: e })), 'shell.command.completed': record, 'shell.crashed': record, 'shell.closed': record, 'shell.terminal.active': record },
       { durable: false, ordered: true },
     );
   });

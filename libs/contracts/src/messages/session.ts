@@ -314,6 +314,19 @@ export type SessionOutputEventV1 = z.infer<typeof SessionOutputEventV1>;
  */
 export const SessionEventV1 = z.discriminatedUnion('kind', [SessionOutputEventV1, ...SessionStatusEventV1.options]);
 export type SessionEventV1 = z.infer<typeof SessionEventV1>;
+
+/**
+ * Consecutive events of one session's log in one message: what the jail's stream had queued together
+ * (a command's start and its busy, its completion and its idle, output read meanwhile), so each costs
+ * the broker and every consumer one message instead of several. Read as the same events one by one.
+ */
+export const SessionEventBatchV1 = z
+  .object({ sessionId: z.string().min(1), events: z.array(SessionEventV1).min(1).max(1024) })
+  .refine((b) => b.events.every((e, i) => e.sessionId === b.sessionId && (i === 0 || e.seq === b.events[i - 1]!.seq + 1)), {
+    message: "every event is the batch's session's, in consecutive seqs",
+    path: ['events'],
+  });
+export type SessionEventBatchV1 = z.infer<typeof SessionEventBatchV1>;
 /** The event of one kind. */
 export type SessionEventOf<K extends SessionEventKindV1> = Extract<SessionEventV1, { kind: K }>;
 
@@ -444,6 +457,7 @@ export const SessionFailedV1 = SessionFactV1.extend({ reason: z.string() });
 
 export const sessionEvents = {
   'session.event': event({ schema: SessionEventV1, summary: "an event appended to a session's log (the live stream clients follow)" }),
+  'session.event.batch': event({ schema: SessionEventBatchV1, summary: "consecutive events of a session's log in one message (read as session.event each)" }),
   'session.created': event({ schema: SessionCreatedV1, summary: 'a session was asked for and is being set up' }),
   'session.ready': event({ schema: SessionReadyV1, summary: 'a session has its workspace and jail' }),
   'session.closed': event({ schema: SessionClosedV1, summary: 'a session ended normally (closed by a user, idle, or its project removed)' }),

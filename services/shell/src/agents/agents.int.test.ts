@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Bus } from '@codeagent/bus';
+import { Bus, sessionLogHandlers } from '@codeagent/bus';
 import type { EventPayload } from '@codeagent/contracts';
 import { BubblewrapDriver } from '@codeagent/sandbox';
 import { runService, type RunningService } from '@codeagent/service';
@@ -68,10 +68,10 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
     await client.subscribe('shell-agents-test', {
         'shell.agent.changed': async (p) => void changes.push(p),
         'shell.agent.attach.output': async (p) => void attachOutput.push(p),
-        'session.event': async (e) => {
+        ...sessionLogHandlers(async (e) => {
           if (e.kind === 'note') notes.push({ sessionId: e.sessionId, ...(e.data as { message: string; externalAgent?: { type: string } }) });
           if (e.kind === 'output' && (e.data as { stream?: string }).stream === 'pty') sessionTerminalPrinted.add(e.sessionId);
-        },
+        }),
       }, { durable: false, ordered: true });
   });
 

@@ -28,9 +28,17 @@ export class FakeSink implements EventSink {
     return this.events.filter((e) => e.name === name).map((e) => e.payload as EventPayload<N>);
   }
 
-  /** The session log events published (`session.event`), of one kind or all. */
+  /** The session log events published (`session.event`, and each of a `session.event.batch`), of one kind or all. */
   logged<K extends SessionEventV1['kind']>(kind?: K): SessionEventOf<K>[] {
-    return this.of('session.event').filter((e) => kind === undefined || e.kind === kind) as SessionEventOf<K>[];
+    const all = this.events.flatMap((e) => (e.name === 'session.event' ? [e.payload as SessionEventV1] : e.name === 'session.event.batch' ? (e.payload as EventPayload<'session.event.batch'>).events : []));
+    return all.filter((e) => kind === undefined || e.kind === kind) as SessionEventOf<K>[];
+  }
+
+  /** What was published, in order, a log event by its kind (`session.event.batch` as its events' kinds in brackets), a fact by its name. */
+  messages(): string[] {
+    return this.events.map((e) =>
+      e.name === 'session.event' ? (e.payload as SessionEventV1).kind : e.name === 'session.event.batch' ? `[${(e.payload as EventPayload<'session.event.batch'>).events.map((x) => x.kind).join(' ')}]` : e.name,
+    );
   }
 
   /** The output events, flattened: seq and the chunk's fields. */

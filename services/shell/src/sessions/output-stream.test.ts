@@ -54,6 +54,32 @@ describe('OutputStream', () => {
     expect(s.lastSeq).toBe(4);
   });
 
+  test('log events queued together leave as one message in seq order, up to maxChunkBytes; a fact and terminal output leave alone', async () => {
+    const sink = new FakeSink();
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1000, highWaterBytes: 1 << 20 }, log);
+    const started = s.append('command.started', { commandId: 'c', command: 'x' });
+    const busy = s.append('status', { from: 'ready', to: 'busy' });
+    void s.output('c', 'stdout', Buffer.from('x'.repeat(500)));
+    void s.output('c', 'stderr', Buffer.from('y'.repeat(500)));
+    void s.output(undefined, 'pty', Buffer.from('$ '));
+    const fact = s.event('shell.command.completed', (seq) => ({ sessionId: 's1', commandId: 'c', command: 'x', exitCode: 0, durationMs: 1, timedOut: false, seq }));
+    const idle = s.append('status', { from: 'busy', to: 'idle' });
+    expect(await Promise.all([started, busy, fact, idle])).toEqual([1, 2, undefined, 6]);
+    // 200 + 200 + 500 bytes fit one batch; the stderr chunk would pass 1000, so it starts the next one.
+    expect(sink.messages()).toEqual(['[command.started status output]', 'output', 'output', 'shell.command.completed', 'status']);
+    expect(sink.logged().map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(sink.of('session.event.batch')[0]).toMatchObject({ sessionId: 's1' });
+  });
+
+  test('a failed batch is republished whole and each of its events settles once it is taken', async () => {
+    const sink = new FakeSink();
+    sink.failNext = 1;
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1 << 20, highWaterBytes: 1 << 20 }, log);
+    const seqs = Promise.all([s.append('note', { message: 'a' }), s.append('note', { message: 'b' }), s.append('note', { message: 'c' })]);
+    expect(await seqs).toEqual([1, 2, 3]);
+    expect(sink.messages()).toEqual(['[note note note]']);
+  });
+
   test('several publishes wait for their confirms at once (the window), still in seq order', async () => {
     const sink = new FakeSink();
     const gates: Array<() => void> = [];

@@ -16,9 +16,11 @@ export interface OutputStreamOptions {
 }
 
 type OutputItem = { kind: 'output'; commandId?: string; stream: OutputStreamName; chunks: Buffer[]; bytes: number };
-/** A log event (takes the next seq) or a fact beside the log (takes none): `publish` is given the next seq either way. */
-type EventItem = { kind: 'event'; publish: (seq: number) => Sent; takesSeq: boolean };
-type Item = OutputItem | EventItem;
+/** An event of the log: takes the next seq; `settle` hears whether the broker took it. */
+type LogItem = { kind: 'log'; build: (seq: number) => SessionEventV1; settle: (seq: number, err?: Error) => void };
+/** A fact beside the log (takes no seq): `publish` is given the next seq. */
+type FactItem = { kind: 'fact'; publish: (nextSeq: number) => Sent };
+type Item = OutputItem | LogItem | FactItem;
 
 /** One publish on its way: `done` settles with true (confirmed) or the error; `settle` reports it to whoever queued it. */
 interface Sent {
@@ -29,6 +31,11 @@ interface Sent {
   terminal?: boolean;
 }
 
+/** Events of the log in one message at most (the batch's other bound is maxChunkBytes of data). */
+const MAX_BATCH_EVENTS = 256;
+/** What a log event other than output counts for against a batch's bytes. */
+const EVENT_BYTES = 200;
+
 const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
 
 /**
@@ -37,6 +44,11 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
  * started/completed, crashes, refused egress, and what the orchestrator appends through the jail),
  * each given the session seq here, once: from `firstSeq`, gapless (a failed publish is retried, never
  * skipped); and a few facts beside the log (the audit record, shell.closed) that take no seq.
+ *
+ * Batching: log events queued together leave as one `session.event.batch` message (consecutive seqs, up
+ * to maxChunkBytes of data), so a command's start and busy, or its completion and idle, cost one
+ * message each instead of two; a lone event is a `session.event`. The pump starts a microtask after
+ * the first item is queued, so what one call queues (an event and its status) leaves together.
  *
  * Pipelining: up to `maxInFlight` publishes wait for their confirms at once (they leave on one
  * channel, so the broker receives them in order). Should one fail (the broker went away), nothing new
@@ -96,23 +108,28 @@ export class OutputStream {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Appends an event to the session's log behind what is queued; resolves with its seq once the broker has it. */
-  append<K extends AppendedKindV1>(kind: K, data: SessionEventData<K>): Promise<number> {
-    return this.enqueue(true, (seq) => ({ name: 'session.event', payload: { sessionId: this.sessionId, seq, kind, data, at: new Date().toISOString() } as SessionEventV1 }));
+  /**
+   * Appends an event to the session's log behind what is queued; resolves with its seq once the broker
+   * has it. `numbered` hears the seq as soon as it is given (before anything queued later is built).
+   */
+  append<K extends AppendedKindV1>(kind: K, data: SessionEventData<K>, numbered?: (seq: number) => void): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({
+        kind: 'log',
+        build: (seq) => {
+          numbered?.(seq);
+          return { sessionId: this.sessionId, seq, kind, data, at: new Date().toISOString() } as SessionEventV1;
+        },
+        settle: (seq, err) => (err ? reject(err) : resolve(seq)),
+      });
+      this.kick();
+    });
   }
 
   /** Publishes a fact beside the log (no seq of its own) behind what is queued; `build` gets the last seq given. */
   event<N extends EventName>(name: N, build: (lastSeq: number) => EventPayload<N>): Promise<void> {
-    return this.enqueue(false, (next) => ({ name, payload: build(next - 1) })).then(() => undefined);
-  }
-
-  private enqueue(takesSeq: boolean, build: (seq: number) => { name: EventName; payload: EventPayload<EventName> }): Promise<number> {
     return new Promise((resolve, reject) => {
-      const publish = (seq: number) => {
-        const { name, payload } = build(seq);
-        return this.send(name, payload, (err) => (err ? reject(err) : resolve(seq)));
-      };
-      this.queue.push({ kind: 'event', publish, takesSeq });
+      this.queue.push({ kind: 'fact', publish: (next) => this.send(name, build(next - 1), (err) => (err ? reject(err) : resolve())) });
       this.kick();
     });
   }
@@ -144,12 +161,14 @@ export class OutputStream {
     this.wakePump?.();
     if (this.pumping) return;
     this.pumping = true;
-    void this.pump().finally(() => {
-      this.pumping = false;
-      // Something queued between the loop's last check and this callback would otherwise wait forever.
-      if (this.queue.length > 0) return this.kick();
-      for (const w of this.idleWaiters.splice(0)) w();
-    });
+    void Promise.resolve()
+      .then(() => this.pump())
+      .finally(() => {
+        this.pumping = false;
+        // Something queued between the loop's last check and this callback would otherwise wait forever.
+        if (this.queue.length > 0) return this.kick();
+        for (const w of this.idleWaiters.splice(0)) w();
+      });
   }
 
   private async pump(): Promise<void> {
@@ -172,13 +191,41 @@ export class OutputStream {
         if (confirmed) await this.settleOldest();
         continue;
       }
-      this.inFlight.push(item.kind === 'event' ? item.publish(item.takesSeq ? this.nextSeq++ : this.nextSeq) : this.sendOutput(item));
+      this.inFlight.push(item.kind === 'fact' ? item.publish(this.nextSeq) : this.sendLog(item));
       if (this.queue.length === 0) this.releaseSentWaiters();
       if (this.inFlight.length >= window) await this.settleOldest();
     }
   }
 
-  private sendOutput(item: OutputItem): Sent {
+  /**
+   * Publishes a log item and the log items queued right behind it (not terminal output, which leaves
+   * one chunk at a time) as one message, each given its seq.
+   */
+  private sendLog(first: OutputItem | LogItem): Sent {
+    const batch = [this.logEvent(first)];
+    let bytes = first.kind === 'output' ? first.bytes : EVENT_BYTES;
+    if (!(first.kind === 'output' && first.stream === 'pty')) {
+      for (let next = this.queue[0]; next && next.kind !== 'fact' && !(next.kind === 'output' && next.stream === 'pty'); next = this.queue[0]) {
+        const size = next.kind === 'output' ? next.bytes : EVENT_BYTES;
+        if (batch.length >= MAX_BATCH_EVENTS || bytes + size > this.opts.maxChunkBytes) break;
+        this.queue.shift();
+        batch.push(this.logEvent(next));
+        bytes += size;
+      }
+    }
+    const settle = (err?: Error) => batch.forEach((b) => b.settle(err));
+    const sent =
+      batch.length === 1
+        ? this.send('session.event', batch[0]!.event, settle)
+        : this.send('session.event.batch', { sessionId: this.sessionId, events: batch.map((b) => b.event) }, settle);
+    sent.terminal = first.kind === 'output' && first.stream === 'pty';
+    return sent;
+  }
+
+  /** The log event of an item, given the next seq, and what to tell once the broker has it (or not). */
+  private logEvent(item: OutputItem | LogItem): { event: SessionEventV1; settle: (err?: Error) => void } {
+    const seq = this.nextSeq++;
+    if (item.kind === 'log') return { event: item.build(seq), settle: (err) => item.settle(seq, err) };
     let data = item.chunks.length === 1 ? item.chunks[0]! : Buffer.concat(item.chunks, item.bytes);
     // A multi-byte character cut at the chunk boundary would force base64 on both halves: move its
     // first bytes to the next chunk when that chunk continues the same stream.
@@ -190,9 +237,9 @@ export class OutputStream {
       data = data.subarray(0, data.length - cut);
     }
     const text = isUtf8(data);
-    const payload: SessionEventV1 = {
+    const event: SessionEventV1 = {
       sessionId: this.sessionId,
-      seq: this.nextSeq++,
+      seq,
       kind: 'output',
       data: {
         ...(item.commandId !== undefined ? { commandId: item.commandId } : {}),
@@ -203,14 +250,15 @@ export class OutputStream {
     };
     // Bytes count against the high-water mark until the broker has confirmed them.
     const bytes = data.length;
-    const sent = this.send('session.event', payload, (err) => {
-      this.queuedBytes -= bytes;
-      if (this.queuedBytes <= this.opts.highWaterBytes / 2) this.releaseDrainWaiters(false);
-      // Only reached when the stream was closed while retrying.
-      if (err) this.log.error({ sessionId: this.sessionId, seq: payload.seq, err: err.message }, 'output dropped: session closed while the broker was unreachable');
-    });
-    sent.terminal = item.stream === 'pty';
-    return sent;
+    return {
+      event,
+      settle: (err) => {
+        this.queuedBytes -= bytes;
+        if (this.queuedBytes <= this.opts.highWaterBytes / 2) this.releaseDrainWaiters(false);
+        // Only reached when the stream was closed while retrying.
+        if (err) this.log.error({ sessionId: this.sessionId, seq, err: err.message }, 'output dropped: session closed while the broker was unreachable');
+      },
+    };
   }
 
   private send<N extends EventName>(name: N, payload: EventPayload<N>, settle: (err?: Error) => void): Sent {

@@ -71,16 +71,9 @@ describe('SessionRegistry', () => {
     await registry.open({ ...openReq('s1'), firstSeq: 5 });
     const r = await registry.exec('s1', { command: 'out:hi; err:oops; out:there; exit:3', commandId: 'c1', user: 'ada' });
     expect(r).toMatchObject({ commandId: 'c1', exitCode: 3, stdout: 'hithere', stderr: 'oops' });
-    expect(sink.events.map((e) => (e.name === 'session.event' ? sink.logged().find((l) => l === e.payload)!.kind : e.name))).toEqual([
-      'command.started',
-      'status',
-      'output',
-      'output',
-      'output',
-      'command.completed',
-      'shell.command.completed',
-      'status',
-    ]);
+    expect(sink.logged().map((e) => e.kind)).toEqual(['command.started', 'status', 'output', 'output', 'output', 'command.completed', 'status']);
+    // What was queued together left together: four messages for the seven log events and the audit fact, last.
+    expect(sink.messages()).toEqual(['[command.started status output]', '[output output]', '[command.completed status]', 'shell.command.completed']);
     expect(sink.logged('status').map((e) => [e.seq, e.data])).toEqual([
       [6, { from: 'ready', to: 'busy' }],
       [11, { from: 'busy', to: 'idle' }],
@@ -107,11 +100,11 @@ describe('SessionRegistry', () => {
     sink.gate = () => confirms.promise;
     const r = await registry.exec('s1', { command: 'out:hi', commandId: 'c1' });
     expect(r).toMatchObject({ exitCode: 0, stdout: 'hi' });
-    // started, busy, the output, completed, the audit fact and idle are all on their way; none confirmed.
-    expect(sink.begun).toEqual(['session.event', 'session.event', 'session.event', 'session.event', 'shell.command.completed', 'session.event']);
+    // started and busy, the output, completed and idle (two batches), and the audit fact are all on their way; none confirmed.
+    expect(sink.begun).toEqual(['session.event.batch', 'session.event.batch', 'shell.command.completed']);
     expect(sink.events).toEqual([]);
     confirms.resolve();
-    await waitFor('the six confirms', () => sink.events.length === 6);
+    await waitFor('the three confirms', () => sink.events.length === 3);
   });
 
   test('busy and idle are not logged over a state the orchestrator appended that is not ready or idle (closing)', async () => {

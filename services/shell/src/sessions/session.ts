@@ -131,9 +131,13 @@ export class Session {
   }
 
   private completed(base: CommandBase, end: { exitCode: number; durationMs: number; timedOut: boolean }): Promise<void> {
-    this.stream.append('command.completed', { ...commandData(base), ...end }).catch(() => undefined);
-    const fact = this.stream.event('shell.command.completed', (seq) => ({ ...base, ...end, seq }));
-    return this.logStatus('idle', fact);
+    // Idle right behind the completion, so the two leave as one message; the audit fact after them
+    // names the completion's seq.
+    let seq = 0;
+    const completed = this.stream.append('command.completed', { ...commandData(base), ...end }, (s) => (seq = s)).then(() => undefined);
+    const idle = this.logStatus('idle', completed);
+    idle.catch(() => undefined);
+    return this.stream.event('shell.command.completed', () => ({ ...base, ...end, seq }));
   }
 
   /**
