@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { AppError, Headers, Queues } from '@codeagent/contracts';
-import { createTestBroker, deferred, spawnTs, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
+import { createTestBroker, deferred, management, spawnTs, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
 import { Bus, BusSigner } from './index';
 import { TestCatalog } from '../test/catalog';
 
@@ -107,6 +107,25 @@ test('subscribeAll with except: the events left out never reach the queue, thoug
   await any(producer).publish('test.happened', { n: 1 });
   await waitFor('the fact', () => got.includes('test.happened'));
   expect(got).toEqual(['test.happened']);
+});
+
+test("a transient subscription's queue is the replica's own, not durable, and gone with its connection", async () => {
+  const server = await connect('analytics');
+  const seen: number[] = [];
+  await server.subscribe('live-view', { 'test.happened': async (p: { n: number }) => void seen.push(p.n) } as never, { durable: false, transient: true, ordered: true });
+  const client = await connect('gateway');
+  await any(client).publish('test.happened', { n: 1 });
+  await waitFor('the event on the transient queue', () => seen.includes(1));
+  const find = async () =>
+    ((await management('GET', `/queues/${encodeURIComponent(broker.vhost)}`)) as Array<{ name: string; durable: boolean; exclusive: boolean }>).find((q) => q.name.startsWith(Queues.events('live-view')));
+  expect(await find()).toMatchObject({ durable: false, exclusive: true, name: `${Queues.events('live-view')}.analytics-0.live` });
+  await server.close(1_000);
+  await waitFor('the queue gone with the connection', async () => (await find()) === undefined);
+});
+
+test('a transient queue must not be durable', async () => {
+  const server = await connect('analytics');
+  await expect(server.subscribe('bad', { 'test.happened': async () => undefined } as never, { transient: true })).rejects.toThrow('durable must be false');
 });
 
 test('a failing handler is retried with back-off, then succeeds; exhausted retries are dead-lettered', async () => {

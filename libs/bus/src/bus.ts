@@ -88,6 +88,12 @@ export interface SubscribeOptions {
   singleActive?: boolean;
   /** Unacknowledged messages this consumer holds (default: the bus's `prefetch`); a batching consumer wants at least a batch. */
   prefetch?: number;
+  /**
+   * With `durable: false`: the replica's queue lives only as long as its connection, so the broker
+   * keeps none of its messages on disk; for a consumer that catches up from a durable source after a
+   * reconnect (`onAttached`), such as the gateway's live session logs.
+   */
+  transient?: boolean;
 }
 
 export class Bus {
@@ -313,10 +319,13 @@ export class Bus {
     opts: SubscribeOptions,
   ): Promise<void> {
     const durable = opts.durable ?? true;
-    const queue = durable ? Queues.events(consumer) : `${Queues.events(consumer)}.${this.instanceId}`;
     if (opts.singleActive && !durable) throw new Error('singleActive needs a durable (shared) queue');
+    if (opts.transient && durable) throw new Error('a transient queue is a replica\'s own: durable must be false');
+    // A transient queue has a name of its own: a broker refuses to redeclare a queue with other properties.
+    const queue = durable ? Queues.events(consumer) : `${Queues.events(consumer)}.${this.instanceId}${opts.transient ? '.live' : ''}`;
+    const lifetime = opts.singleActive ? 'single-active' : durable ? 'shared' : opts.transient ? 'connection' : 'replica';
     await this.addConsumer(
-      { ...spec, queue, lifetime: opts.singleActive ? 'single-active' : durable ? 'shared' : 'replica', ordered: opts.ordered, bindings: keys.map((k) => [Exchanges.events, k]) },
+      { ...spec, queue, lifetime, ordered: opts.ordered, bindings: keys.map((k) => [Exchanges.events, k]) },
       opts.onAttached,
       opts.prefetch,
     );

@@ -90,9 +90,10 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
     sshPort: ssh?.port,
     auth,
     async subscribe() {
-      // This replica's own non-durable queue: every replica receives every event and serves its sockets.
-      // After a reconnect the queue is new and what was published meanwhile is gone: every
-      // subscription of this replica catches up from the durable log.
+      // This replica's own queue, gone with its connection (the broker keeps nothing of it on disk):
+      // every replica receives every event and serves its sockets. After a reconnect the queue is new
+      // and what was published meanwhile is gone: every subscription of this replica catches up from
+      // the durable log.
       await bus.subscribe(
         'gateway',
         {
@@ -105,6 +106,7 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
         },
         {
           durable: false,
+          transient: true,
           ordered: true,
           onAttached: (reattached) => {
             if (!reattached) return;
