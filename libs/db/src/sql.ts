@@ -1,6 +1,7 @@
-import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Pool } from 'pg';
+import { settleSpan } from './tracing';
 
 /** A value bound to a `?` placeholder. A Date is written the way Prisma writes a DateTime on that engine. */
 export type SqlValue = string | number | null | Date;
@@ -35,19 +36,6 @@ function startSpan(system: 'sqlite' | 'postgresql', sql: string | undefined): Sp
   if (!trace.getSpan(context.active())) return undefined;
   const operation = sql === undefined ? 'transaction' : (OPERATION.exec(sql)?.[1]?.toUpperCase() ?? 'statement');
   return tracer.startSpan(`db ${operation}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': system, 'db.operation.name': operation } });
-}
-
-/** Ends `span` when `work` settles, with the error if it fails. */
-async function traced<T>(span: Span, work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    span.recordException(err as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
-    throw err;
-  } finally {
-    span.end();
-  }
 }
 
 /** What this file needs of @prisma/adapter-better-sqlite3's adapter (its types are not exported). */
@@ -89,11 +77,11 @@ export function sqliteRunner(adapter: () => SqliteAdapter | undefined): SqlRunne
   return {
     run(sql, params) {
       const span = startSpan('sqlite', sql);
-      return span ? traced(span, inTransaction((run) => run(sql, params))) : inTransaction((run) => run(sql, params));
+      return span ? settleSpan(span, () => inTransaction((run) => run(sql, params))) : inTransaction((run) => run(sql, params));
     },
     transaction(fn) {
       const span = startSpan('sqlite', undefined);
-      return span ? traced(span, inTransaction(fn)) : inTransaction(fn);
+      return span ? settleSpan(span, () => inTransaction(fn)) : inTransaction(fn);
     },
   };
 }
@@ -126,11 +114,11 @@ export function postgresRunner(pool: Pool): SqlRunner {
   return {
     run(sql, params) {
       const span = startSpan('postgresql', sql);
-      return span ? traced(span, runAlone(sql, params)) : runAlone(sql, params);
+      return span ? settleSpan(span, () => runAlone(sql, params)) : runAlone(sql, params);
     },
     transaction(fn) {
       const span = startSpan('postgresql', undefined);
-      return span ? traced(span, inTransaction(fn)) : inTransaction(fn);
+      return span ? settleSpan(span, () => inTransaction(fn)) : inTransaction(fn);
     },
   };
 }

@@ -1,4 +1,17 @@
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+
+/** Runs `work` as `span`'s: its error, if any, is recorded on the span, which ends when it settles. */
+export async function settleSpan<T>(span: Span, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
 
 interface Extendable {
   $extends(ext: unknown): unknown;
@@ -22,15 +35,7 @@ export function withQuerySpans<C>(client: C, system: 'sqlite' | 'postgresql'): C
           kind: SpanKind.CLIENT,
           attributes: { 'db.system': system, 'db.operation.name': operation, ...(model ? { 'db.collection.name': model } : {}) },
         });
-        try {
-          return await context.with(trace.setSpan(context.active(), span), () => query(args));
-        } catch (err) {
-          span.recordException(err as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
-          throw err;
-        } finally {
-          span.end();
-        }
+        return settleSpan(span, () => context.with(trace.setSpan(context.active(), span), () => query(args)));
       },
     },
   }) as C;
@@ -53,15 +58,7 @@ export function withRawQuerySpans<C extends object>(client: C, system: 'sqlite' 
       return async (...args: unknown[]) => {
         if (!trace.getSpan(context.active())) return (value as (...a: unknown[]) => unknown).apply(target, args);
         const span = tracer.startSpan(`db ${prop}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': system, 'db.operation.name': prop } });
-        try {
-          return await context.with(trace.setSpan(context.active(), span), () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
-        } catch (err) {
-          span.recordException(err as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
-          throw err;
-        } finally {
-          span.end();
-        }
+        return settleSpan(span, () => context.with(trace.setSpan(context.active(), span), () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)));
       };
     },
   });
