@@ -6,6 +6,9 @@ import type { JailTmux } from './tmux';
 
 /** How often a supervisor reads its pane's state when no death was signalled. */
 const SAFETY_POLL_MS = 10_000;
+/** Reads of a dead pane's exit code (and pauses between them) before it counts as unknown (-1). */
+const READ_TRIES = 5;
+const READ_RETRY_MS = 100;
 
 /** Where the pane's wrapper writes the agent's exit code, in its state folder. */
 const EXIT_FILE = '.exit-code';
@@ -151,25 +154,30 @@ export class AgentSupervisor {
   }
 
   /**
-   * Waits for the pane to die and reads its exit status (128+N for signal N; -1 when the tmux server
-   * itself is gone). The pane's state is the truth; the `died` channel only wakes the wait early (a
-   * pane that dies while tmux is still creating its session may not fire the hook), so the state is
-   * read again at least every SAFETY_POLL_MS.
+   * Waits for the pane to die and reads its exit status (128+N for signal N; -1 when tmux cannot
+   * tell). The pane's state is the truth; the `died` channel only wakes the wait early (a pane that
+   * dies while tmux is still creating its session may not fire the hook), so the state is read again
+   * at least every SAFETY_POLL_MS. A read that fails (a tmux client, or the `cat` of the exit file,
+   * can fail to run for a moment on a loaded machine) is tried again READ_TRIES times before the
+   * death counts as -1; a CI run once saw a crash reported as -1 instead of its exit code 3.
    */
   private async nextDeath(): Promise<number> {
-    for (;;) {
+    for (let failed = 0; ; ) {
       const r = await this.deps.tmux.run(['display-message', '-p', '-t', this.name, '#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}']);
       if (this.stopped) return -1;
-      if (r.code !== 0) {
-        this.deps.log.warn({ agent: this.name, code: r.code, stderr: r.stderr.trim() }, 'tmux did not answer about the pane');
+      const [dead, status, signal] = r.code === 0 ? r.stdout.trim().split('|') : [];
+      if (dead === '1' && (status || signal)) return status ? Number(status) : 128 + Number(signal);
+      if (r.code !== 0 || dead === '1') {
+        // Dead without a status: tmux saw the terminal close before it reaped the process, and the
+        // wrapper wrote the code before it exited.
+        const written = r.code === 0 ? await this.deps.tmux.readFile(`${this.stateDir}/${EXIT_FILE}`) : undefined;
+        if (written !== undefined && /^\d+$/.test(written.trim())) return Number(written.trim());
+        if (++failed < READ_TRIES) {
+          await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
+          continue;
+        }
+        this.deps.log.warn({ agent: this.name, code: r.code, stderr: r.stderr.trim(), pane: r.stdout.trim(), written }, 'the agent died but tmux could not tell its exit code');
         return -1;
-      }
-      const [dead, status, signal] = r.stdout.trim().split('|');
-      if (dead === '1') {
-        if (status || signal) return status ? Number(status) : 128 + Number(signal);
-        // tmux saw the terminal close before it reaped the process: the wrapper wrote the code.
-        const written = await this.deps.tmux.readFile(`${this.stateDir}/${EXIT_FILE}`);
-        return written !== undefined && /^\d+$/.test(written.trim()) ? Number(written.trim()) : -1;
       }
       this.waiter = await this.deps.tmux.start(['wait-for', 'died']);
       this.waiter.stdin.end();

@@ -1,0 +1,64 @@
+import { testLogger, waitFor } from '@codeagent/testing';
+import { AgentSupervisor, type AgentChangeSink } from './supervisor';
+import type { JailTmux, TmuxResult } from './tmux';
+
+/**
+ * A tmux whose answers about the pane are scripted: each `display-message` takes the next answer, and
+ * `cat` of the exit file the next of its own. Everything else (prepare, new-session) succeeds.
+ */
+function scriptedTmux(pane: TmuxResult[], exitFile: Array<string | undefined>) {
+  const asked: string[] = [];
+  const tmux = {
+    prepare: async () => undefined,
+    must: async () => '',
+    run: async (args: string[]): Promise<TmuxResult> => {
+      asked.push(args[0]!);
+      return pane.shift() ?? { code: 1, stdout: '', stderr: 'no more answers scripted' };
+    },
+    readFile: async () => {
+      asked.push('cat');
+      return exitFile.shift();
+    },
+  };
+  return { tmux: tmux as unknown as JailTmux, asked };
+}
+
+const dead = (status: string) => ({ code: 0, stdout: `1|${status}|\n`, stderr: '' });
+
+describe('AgentSupervisor reading how its agent died', () => {
+  test('a read that fails for a moment (a tmux client, the cat of the exit file) is tried again: the crash keeps its exit code', async () => {
+    const { tmux, asked } = scriptedTmux(
+      [{ code: 1, stdout: '', stderr: 'error connecting to the server' }, dead(''), dead('3')],
+      [undefined],
+    );
+    const changes: Array<Parameters<AgentChangeSink>[0]> = [];
+    const sup = new AgentSupervisor('doomed', { name: 'doomed', command: 'doomed', args: [], env: {}, restart: { maxFailures: 1, baseDelayMs: 10 } }, {
+      tmux,
+      publish: async (c) => void changes.push(c),
+      log: testLogger(),
+    });
+    await sup.start();
+    await waitFor('the give-up', () => changes.some((c) => c.type === 'gave-up'));
+    expect(changes.map((c) => [c.type, c.exitCode])).toEqual([
+      ['started', undefined],
+      ['exited', 3],
+      ['gave-up', 3],
+    ]);
+    // The failed read, the dead pane without a status and its unreadable file, then the status.
+    expect(asked).toEqual(['display-message', 'display-message', 'cat', 'display-message']);
+  });
+
+  test('a pane tmux cannot tell about at all is an unknown exit (-1), after a bounded number of reads', async () => {
+    const { tmux, asked } = scriptedTmux([], []);
+    const changes: Array<Parameters<AgentChangeSink>[0]> = [];
+    const sup = new AgentSupervisor('gone', { name: 'gone', command: 'gone', args: [], env: {}, restart: { maxFailures: 1, baseDelayMs: 10 } }, {
+      tmux,
+      publish: async (c) => void changes.push(c),
+      log: testLogger(),
+    });
+    await sup.start();
+    await waitFor('the give-up', () => changes.some((c) => c.type === 'gave-up'));
+    expect(changes.find((c) => c.type === 'exited')?.exitCode).toBe(-1);
+    expect(asked.filter((a) => a === 'display-message')).toHaveLength(5);
+  });
+});
