@@ -68,7 +68,10 @@ test('a subscriber on each gateway receives every event of commands sent through
       expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, k) => seqs[0]! + k));
       for (const cmd of sent) expect(r.filter((e) => e.kind === 'command.completed' && e.commandId === cmd.commandId)).toHaveLength(1);
     }
-    expect(received[0]).toEqual(received[1]!.slice(0, received[0]!.length));
+    // The same events on both, up to where the one behind has got (events after the last completion,
+    // such as its idle, may still be on their way to either).
+    const both = Math.min(received[0]!.length, received[1]!.length);
+    expect(received[0]!.slice(0, both)).toEqual(received[1]!.slice(0, both));
   } finally {
     for (const c of clients) c.close();
     await ok(0, 'DELETE', `/api/v1/sessions/${s.id}`);
