@@ -4,7 +4,7 @@ import { Pool } from 'pg';
 import { scheduleDatabaseSnapshots, type DatabaseSnapshotPolicy } from './backup';
 import { readMigrations } from './migrations';
 import { applyMigrations, type MigrationResult } from './migrator';
-import { postgresRunner, sqliteRunner, type SqliteAdapter, type SqlRunner } from './sql';
+import { postgresRunner, sqliteRunner, withStatementSpans, type SqliteAdapter, type SqlRunner } from './sql';
 import { describeTarget, resolveTarget, type DatabaseTarget } from './target';
 
 /** What a generated PrismaClient looks like to this library (both variants satisfy it). */
@@ -76,14 +76,14 @@ export async function openDatabase<C extends PrismaLike>(opts: OpenDatabaseOptio
       return a;
     };
     client = new Client({ adapter: factory });
-    driver = sqliteRunner(() => adapter);
+    driver = withStatementSpans('sqlite', sqliteRunner(() => adapter));
   } else {
     const Client = opts.clients.postgres();
     // search_path too, so that raw SQL finds the service's tables like Prisma's own queries do.
     const pool = new Pool({ connectionString: target.url, max: opts.poolSize ?? 10, options: `-c search_path="${target.schema}"` });
     const adapter = new PrismaPg(pool, { schema: target.schema, disposeExternalPool: true });
     client = new Client({ adapter: adapter as never }) as C;
-    driver = postgresRunner(pool);
+    driver = withStatementSpans('postgresql', postgresRunner(pool));
   }
   await client.$connect();
   const snapshots = opts.snapshots?.intervalMs

@@ -4,7 +4,7 @@ import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { Pool } from 'pg';
 import { createTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from '@codeagent/testing';
 import { SpanKind, SpanStatusCode, startTracing, stopTracing, withSpan } from '@codeagent/telemetry';
-import { postgresRunner, sqliteRunner, type SqliteAdapter, type SqlRunner } from './sql';
+import { postgresRunner, sqliteRunner, withStatementSpans, type SqliteAdapter, type SqlRunner } from './sql';
 
 // The plain-SQL runners' spans: a statement or a transaction made inside a trace is one CLIENT span
 // of it (db.system, the statement's operation; never its SQL text or bound values), a failed one
@@ -25,11 +25,11 @@ describe.each(TEST_DATABASE_KINDS)('plain SQL spans on %s', (kind) => {
     tdb = await createTestDatabase(kind, `sql-spans-${kind}`);
     if (kind === 'sqlite') {
       const adapter = (await new PrismaBetterSQLite3({ url: path.join(tdb.dataDir, 'spans.db') }).connect()) as unknown as SqliteAdapter & { dispose(): Promise<void> };
-      runner = sqliteRunner(() => adapter);
+      runner = withStatementSpans('sqlite', sqliteRunner(() => adapter));
       close = () => adapter.dispose();
     } else {
       const pool = new Pool({ connectionString: tdb.url, max: 2 });
-      runner = postgresRunner(pool);
+      runner = withStatementSpans('postgresql', postgresRunner(pool));
       close = () => pool.end();
     }
     await runner.run('CREATE TABLE things (id TEXT PRIMARY KEY, label TEXT)');

@@ -1,7 +1,6 @@
-import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Pool } from 'pg';
-import { settleSpan } from './tracing';
+import { dbSpan } from './tracing';
 
 /** A value bound to a `?` placeholder. A Date is written the way Prisma writes a DateTime on that engine. */
 export type SqlValue = string | number | null | Date;
@@ -22,20 +21,21 @@ export interface SqlRunner {
   transaction<T>(fn: (run: SqlRun) => Promise<T>): Promise<T>;
 }
 
-const tracer = trace.getTracer('codeagent-db');
 /** The statement's first word (`SELECT`, `INSERT`, ...): the SQL's text and bound values are never on a span. */
 const OPERATION = /^\s*([A-Za-z]+)/;
 
 /**
- * A CLIENT span for one statement or one transaction, like tracing.ts's Prisma query spans: only
- * inside a trace, so a statement outside any (timers, reconcilers) costs one context lookup and
- * nothing else. These runners are the data plane's hot paths, hence one span per `run` or
- * `transaction` (not per statement inside a transaction), and no context switch around the driver call.
+ * A runner whose statements and transactions made inside a trace are CLIENT spans of it, like the
+ * Prisma query spans (tracing.ts). These runners are the data plane's hot paths, hence one span per
+ * `run` or `transaction` (not per statement inside a transaction), and no context switch around the
+ * driver call.
  */
-function startSpan(system: 'sqlite' | 'postgresql', sql: string | undefined): Span | undefined {
-  if (!trace.getSpan(context.active())) return undefined;
-  const operation = sql === undefined ? 'transaction' : (OPERATION.exec(sql)?.[1]?.toUpperCase() ?? 'statement');
-  return tracer.startSpan(`db ${operation}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': system, 'db.operation.name': operation } });
+export function withStatementSpans(system: 'sqlite' | 'postgresql', runner: SqlRunner): SqlRunner {
+  const describe = (operation: string) => () => ({ name: operation, attributes: { 'db.system': system, 'db.operation.name': operation } });
+  return {
+    run: (sql, params) => dbSpan(() => describe(OPERATION.exec(sql)?.[1]?.toUpperCase() ?? 'statement')(), () => runner.run(sql, params), false),
+    transaction: (fn) => dbSpan(describe('transaction'), () => runner.transaction(fn), false),
+  };
 }
 
 /** What this file needs of @prisma/adapter-better-sqlite3's adapter (its types are not exported). */
@@ -74,16 +74,7 @@ export function sqliteRunner(adapter: () => SqliteAdapter | undefined): SqlRunne
       await tx.commit(); // releases the lock
     }
   };
-  return {
-    run(sql, params) {
-      const span = startSpan('sqlite', sql);
-      return span ? settleSpan(span, () => inTransaction((run) => run(sql, params))) : inTransaction((run) => run(sql, params));
-    },
-    transaction(fn) {
-      const span = startSpan('sqlite', undefined);
-      return span ? settleSpan(span, () => inTransaction(fn)) : inTransaction(fn);
-    },
-  };
+  return { run: (sql, params) => inTransaction((run) => run(sql, params)), transaction: inTransaction };
 }
 
 /** PostgreSQL: the pool Prisma uses (its search_path names the service's schema); a statement on its own autocommits. */
@@ -96,7 +87,6 @@ export function postgresRunner(pool: Pool): SqlRunner {
       const args = params.map((v) => (v instanceof Date ? v.toISOString() : v));
       return (await client.query(sql.replace(/\?/g, () => `$${++n}`), args)).rows as SqlRow[];
     };
-  const runAlone = runOn(pool);
   const inTransaction: SqlRunner['transaction'] = async (fn) => {
     const client = await pool.connect();
     try {
@@ -111,14 +101,5 @@ export function postgresRunner(pool: Pool): SqlRunner {
       client.release();
     }
   };
-  return {
-    run(sql, params) {
-      const span = startSpan('postgresql', sql);
-      return span ? settleSpan(span, () => runAlone(sql, params)) : runAlone(sql, params);
-    },
-    transaction(fn) {
-      const span = startSpan('postgresql', undefined);
-      return span ? settleSpan(span, () => inTransaction(fn)) : inTransaction(fn);
-    },
-  };
+  return { run: runOn(pool), transaction: inTransaction };
 }

@@ -1,9 +1,19 @@
-import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 
-/** Runs `work` as `span`'s: its error, if any, is recorded on the span, which ends when it settles. */
-export async function settleSpan<T>(span: Span, work: () => Promise<T>): Promise<T> {
+const tracer = trace.getTracer('codeagent-db');
+
+/**
+ * Runs `work` as a CLIENT span `db <name>` of the active trace, its error recorded on it; outside any
+ * trace (timers, reconcilers) it just runs: no orphan traces, and nothing to pay but one context
+ * lookup (`describe` is not even called). `activate`: the span is the active one while the work
+ * runs, so what the work itself traces is its child; the plain-SQL runners skip that on the hot path.
+ */
+export async function dbSpan<T>(describe: () => { name: string; attributes: Attributes }, work: () => Promise<T>, activate = true): Promise<T> {
+  if (!trace.getSpan(context.active())) return work();
+  const { name, attributes } = describe();
+  const span = tracer.startSpan(`db ${name}`, { kind: SpanKind.CLIENT, attributes });
   try {
-    return await work();
+    return await (activate ? context.with(trace.setSpan(context.active(), span), work) : work());
   } catch (err) {
     span.recordException(err as Error);
     span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
@@ -25,17 +35,14 @@ interface Extendable {
  * outside any trace (timers, reconcilers) make no span: no orphan traces, and nothing to pay for them.
  */
 export function withQuerySpans<C>(client: C, system: 'sqlite' | 'postgresql'): C {
-  const tracer = trace.getTracer('codeagent-db');
   return (client as unknown as Extendable).$extends({
     name: 'codeagent-tracing',
     query: {
       async $allOperations({ model, operation, args, query }: { model?: string; operation: string; args: unknown; query: (args: unknown) => Promise<unknown> }) {
-        if (!trace.getSpan(context.active())) return query(args);
-        const span = tracer.startSpan(`db ${model ? `${model}.` : ''}${operation}`, {
-          kind: SpanKind.CLIENT,
-          attributes: { 'db.system': system, 'db.operation.name': operation, ...(model ? { 'db.collection.name': model } : {}) },
-        });
-        return settleSpan(span, () => context.with(trace.setSpan(context.active(), span), () => query(args)));
+        return dbSpan(
+          () => ({ name: `${model ? `${model}.` : ''}${operation}`, attributes: { 'db.system': system, 'db.operation.name': operation, ...(model ? { 'db.collection.name': model } : {}) } }),
+          () => query(args),
+        );
       },
     },
   }) as C;
@@ -49,17 +56,16 @@ const RAW_METHODS = new Set(['$queryRaw', '$executeRaw', '$queryRawUnsafe', '$ex
  * interactive transactions and worker-thread use behave exactly as before).
  */
 export function withRawQuerySpans<C extends object>(client: C, system: 'sqlite' | 'postgresql'): C {
-  const tracer = trace.getTracer('codeagent-db');
   return new Proxy(client, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== 'function') return value;
       if (typeof prop !== 'string' || !RAW_METHODS.has(prop)) return (value as (...a: unknown[]) => unknown).bind(target);
-      return async (...args: unknown[]) => {
-        if (!trace.getSpan(context.active())) return (value as (...a: unknown[]) => unknown).apply(target, args);
-        const span = tracer.startSpan(`db ${prop}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': system, 'db.operation.name': prop } });
-        return settleSpan(span, () => context.with(trace.setSpan(context.active(), span), () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)));
-      };
+      return (...args: unknown[]) =>
+        dbSpan(
+          () => ({ name: prop, attributes: { 'db.system': system, 'db.operation.name': prop } }),
+          () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args),
+        );
     },
   });
 }

@@ -7,8 +7,11 @@ import { tmuxSocketPath } from './tmux';
 interface Attachment {
   sessionId: string;
   pty: Pty;
-  /** Output events go out one after another, in the order the terminal printed. */
-  chain: Promise<void>;
+  /** Printed and not yet published: what the terminal prints while an event is on its way joins it. */
+  pending: Buffer[];
+  /** The terminal's end, published once what it printed before has gone. */
+  ended?: { exitCode: number };
+  sending: boolean;
 }
 
 /**
@@ -28,17 +31,16 @@ export class AgentAttachments {
   async open(sessionId: string, sandbox: Sandbox, name: string, attachId: string, cols: number, rows: number): Promise<void> {
     if (this.byId.has(attachId)) throw new AppError('CONFLICT', `attach terminal ${attachId} is already open`);
     const pty = await sandbox.openPty({ cols, rows, argv: ['tmux', '-S', tmuxSocketPath(name), 'attach-session', '-t', name] });
-    const a: Attachment = { sessionId, pty, chain: Promise.resolve() };
+    const a: Attachment = { sessionId, pty, pending: [], sending: false };
     this.byId.set(attachId, a);
-    const emit = (data: string, ended?: { exitCode: number }) => {
-      a.chain = a.chain
-        .then(() => this.sink.publish('shell.agent.attach.output', { sessionId, attachId, data, ...(ended ? { ended } : {}) }))
-        .catch((err: Error) => this.log.warn({ sessionId, attachId, err: err.message }, 'could not publish attach output'));
-    };
-    pty.onData((d) => emit(Buffer.from(d, 'utf8').toString('base64')));
+    pty.onData((d) => {
+      a.pending.push(Buffer.from(d, 'utf8'));
+      void this.publish(attachId, a);
+    });
     pty.onExit((exitCode) => {
       this.byId.delete(attachId);
-      emit('', { exitCode });
+      a.ended = { exitCode };
+      void this.publish(attachId, a);
       this.log.info({ sessionId, agent: name, attachId, exitCode }, 'attach terminal ended');
     });
     this.log.info({ sessionId, agent: name, attachId }, 'attach terminal opened');
@@ -61,6 +63,25 @@ export class AgentAttachments {
   /** Every attach terminal of a session (its jail is closing). */
   async closeSession(sessionId: string): Promise<void> {
     await Promise.allSettled([...this.byId.entries()].filter(([, a]) => a.sessionId === sessionId).map(([id]) => this.close(sessionId, id)));
+  }
+
+  /**
+   * One event on its way at a time, as the session terminal's output goes (output-stream.ts): what is
+   * printed meanwhile leaves as one event after it, so a burst of tiny reads (a tmux redraw) waits
+   * behind one confirm, not one each; the end goes last.
+   */
+  private async publish(attachId: string, a: Attachment): Promise<void> {
+    if (a.sending) return;
+    a.sending = true;
+    while (a.pending.length > 0 || a.ended) {
+      const ended = a.pending.length === 0 ? a.ended : undefined;
+      if (ended) a.ended = undefined;
+      const data = ended ? '' : Buffer.concat(a.pending.splice(0)).toString('base64');
+      await this.sink
+        .publish('shell.agent.attach.output', { sessionId: a.sessionId, attachId, data, ...(ended ? { ended } : {}) })
+        .catch((err: Error) => this.log.warn({ sessionId: a.sessionId, attachId, err: err.message }, 'could not publish attach output'));
+    }
+    a.sending = false;
   }
 
   private get(sessionId: string, attachId: string): Attachment {

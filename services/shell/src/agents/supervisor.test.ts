@@ -25,20 +25,22 @@ function scriptedTmux(pane: TmuxResult[], exitFile: Array<string | undefined>) {
 
 const dead = (status: string) => ({ code: 0, stdout: `1|${status}|\n`, stderr: '' });
 
+/** Starts a supervisor over `tmux` that gives up at the first failure; resolves with its changes once it has. */
+async function superviseOnce(name: string, tmux: JailTmux): Promise<Array<Parameters<AgentChangeSink>[0]>> {
+  const changes: Array<Parameters<AgentChangeSink>[0]> = [];
+  const sup = new AgentSupervisor(name, { name, command: name, args: [], env: {}, restart: { maxFailures: 1, baseDelayMs: 10 } }, { tmux, publish: async (c) => void changes.push(c), log: testLogger() });
+  await sup.start();
+  await waitFor('the give-up', () => changes.some((c) => c.type === 'gave-up'));
+  return changes;
+}
+
 describe('AgentSupervisor reading how its agent died', () => {
   test('a read that fails for a moment (a tmux client, the cat of the exit file) is tried again: the crash keeps its exit code', async () => {
     const { tmux, asked } = scriptedTmux(
       [{ code: 1, stdout: '', stderr: 'error connecting to the server' }, dead(''), dead('3')],
       [undefined],
     );
-    const changes: Array<Parameters<AgentChangeSink>[0]> = [];
-    const sup = new AgentSupervisor('doomed', { name: 'doomed', command: 'doomed', args: [], env: {}, restart: { maxFailures: 1, baseDelayMs: 10 } }, {
-      tmux,
-      publish: async (c) => void changes.push(c),
-      log: testLogger(),
-    });
-    await sup.start();
-    await waitFor('the give-up', () => changes.some((c) => c.type === 'gave-up'));
+    const changes = await superviseOnce('doomed', tmux);
     expect(changes.map((c) => [c.type, c.exitCode])).toEqual([
       ['started', undefined],
       ['exited', 3],
@@ -50,14 +52,7 @@ describe('AgentSupervisor reading how its agent died', () => {
 
   test('a pane tmux cannot tell about at all is an unknown exit (-1), after a bounded number of reads', async () => {
     const { tmux, asked } = scriptedTmux([], []);
-    const changes: Array<Parameters<AgentChangeSink>[0]> = [];
-    const sup = new AgentSupervisor('gone', { name: 'gone', command: 'gone', args: [], env: {}, restart: { maxFailures: 1, baseDelayMs: 10 } }, {
-      tmux,
-      publish: async (c) => void changes.push(c),
-      log: testLogger(),
-    });
-    await sup.start();
-    await waitFor('the give-up', () => changes.some((c) => c.type === 'gave-up'));
+    const changes = await superviseOnce('gone', tmux);
     expect(changes.find((c) => c.type === 'exited')?.exitCode).toBe(-1);
     expect(asked.filter((a) => a === 'display-message')).toHaveLength(5);
   });
