@@ -79,4 +79,22 @@ describe('EventLog retention', () => {
     expect(page.events).toEqual([expect.objectContaining({ kind: 'pruned', seq: 10, data: { from: 3, to: 10, reason: 'retention' } })]);
     expect((await log.since('s1', 10, 100, 10)).events).toEqual([]);
   });
+
+  test('a batch stored between the read of the events and the read of the last seq is no pruning: the replay gets it, no marker', async () => {
+    const { log, repo } = await logWithTenEvents();
+    const note = (seq: number): SessionEventV1 => ({ sessionId: 's1', seq, kind: 'note', data: { message: `n${seq}` }, at: '2026-11-21T12:00:00.000Z' });
+    // The store commits 11..12 right after the replay's first read found nothing after 10.
+    const read = repo.since.bind(repo);
+    let reads = 0;
+    repo.since = async (...args) => {
+      const rows = await read(...args);
+      if (reads++ === 0) await repo.append([note(11), note(12)]);
+      return rows;
+    };
+    const page = await log.since('s1', 10, 100, 10);
+    expect(page.events.map((e) => [e.seq, e.kind])).toEqual([
+      [11, 'note'],
+      [12, 'note'],
+    ]);
+  });
 });

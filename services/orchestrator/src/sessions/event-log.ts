@@ -79,11 +79,18 @@ export class EventLog {
    * again). What retention removed is announced by a `pruned` marker, never a silent gap.
    */
   async since(sessionId: string, since: number, limit: number, knownLast = 0): Promise<{ events: SessionEventV1[]; hasMore: boolean }> {
-    const rows = await this.repo.since(sessionId, since, limit + 1);
+    let rows = await this.repo.since(sessionId, since, limit + 1);
     // Stored in seq order, pruned oldest first: a first stored seq past since + 1 means those were
     // pruned. The marker comes first, at the last pruned seq, so a client resumes after it.
+    let last = 0;
+    if (rows.length === 0) {
+      last = Math.max(knownLast, await this.repo.maxSeq(sessionId));
+      // A batch stored between the two reads is not pruned: read again what the second read counted
+      // (without this, a replay racing the store got a false marker and skipped a live event).
+      if (last > since) rows = await this.repo.since(sessionId, since, limit + 1);
+      if (rows.length > 0) last = 0;
+    }
     const oldest = rows[0];
-    const last = rows.length === 0 ? Math.max(knownLast, await this.repo.maxSeq(sessionId)) : 0;
     const prunedTo = oldest ? oldest.seq - 1 : last > since ? last : since;
     if (prunedTo > since) {
       const marker: SessionEventV1 = { sessionId, seq: prunedTo, kind: 'pruned', data: { from: since + 1, to: prunedTo, reason: 'retention' }, at: this.clock.now().toISOString() };
