@@ -21,7 +21,7 @@ const workspace = (n: string): string => {
 
 /** The same jail as open() builds, running `true`: what bwrap alone costs on this host. */
 function rawBwrap(dir: string): Promise<number> {
-  const args = bwrapArgs({ workspace: dir, network: 'none', hostname: 'raw', env: jailEnv('raw') }, ['/bin/true']);
+  const args = bwrapArgs({ workspace: dir, network: 'none', hostname: 'raw', env: jailEnv('raw') }, ['/bin/true'], { dieWithParent: true, stateDir: dir });
   const t = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const p = spawn('bwrap', args, { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });

@@ -117,6 +117,11 @@ export interface ExecOptions {
   onOutput?: (c: OutputChunk) => void | Promise<void>;
   /** Cap of stdout and of stderr each in the result (streaming is not capped). Default 1 MiB. */
   maxResultBytes?: number;
+  /**
+   * Called as the command is sent, with what a successor process needs to go on reading it should
+   * this one die before it ends (SandboxDriver.adopt's `running`). JSON. Drivers that cannot be adopted never call it.
+   */
+  onSent?: (resume: unknown) => void;
 }
 
 /** A command that ran, whatever its exit status: a non-zero exit is a result, not an exception. */
@@ -148,6 +153,35 @@ export interface CrashInfo {
   restarted: boolean;
 }
 
+/**
+ * A sandbox as one process leaves it for the next (Sandbox.detach, Sandbox.state, SandboxDriver.adopt).
+ * JSON; SECRET: it may hold egress credentials, so store it encrypted.
+ */
+export interface SandboxState {
+  driver: 'bubblewrap' | 'docker';
+}
+
+/** A sandbox taken over from a process that is gone. */
+export interface AdoptedSandbox {
+  sandbox: Sandbox;
+  /** The command that was running when its process let go, read on from where it was left. */
+  resumed?: Promise<ExecResult>;
+  /**
+   * Set when the sandbox itself was gone (its host restarted, its processes were killed) and a new one
+   * was started from the state: what was carried over and what was lost.
+   */
+  restored?: {
+    /** The working folder restored in the new shell, as the old one last saved it. */
+    cwd?: string;
+    /** How many exported variables were restored. */
+    exports: number;
+    /** Command lines of the processes the old sandbox ran beside its shell, as last seen. */
+    lostProcesses: string[];
+    /** Whether a command was running (it is lost with its sandbox). */
+    lostCommand: boolean;
+  };
+}
+
 export interface Sandbox {
   readonly id: string;
   readonly driver: 'bubblewrap' | 'docker';
@@ -174,6 +208,14 @@ export interface Sandbox {
   on(event: 'egress', cb: (decision: EgressDecision) => void): void;
   /** Kills every process of the sandbox, whatever it forked or detached. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Lets go of the sandbox without stopping anything in it, for another process to adopt (where the
+   * driver can). A running command goes on; its exec here rejects with `reason`. Terminals and spawned
+   * processes, children of this process, end. Afterwards the sandbox is unusable here.
+   */
+  detach?(reason: Error): Promise<SandboxState>;
+  /** The state as it is now: what a successor adopts should this process die without detaching. */
+  state?(): SandboxState;
 }
 
 export interface SandboxDriver {
@@ -184,4 +226,11 @@ export interface SandboxDriver {
   open(opts: OpenOptions): Promise<Sandbox>;
   /** Removes what a dead process of this host left behind (docker: its containers); the names removed. */
   removeLeftovers?(): Promise<string[]>;
+  /**
+   * Takes over a sandbox another process detached or left (it died): the same one while it lives,
+   * else a new one started from the state with the shell's working folder and exports restored.
+   * `running`: what onSent last gave (a command sent after the state was taken), and where a resumed
+   * command's output goes.
+   */
+  adopt?(state: SandboxState, running?: Pick<ExecOptions, 'onOutput' | 'maxResultBytes'> & { sent?: unknown }): Promise<AdoptedSandbox>;
 }

@@ -1,14 +1,18 @@
 import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { realpathSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@codeagent/contracts';
-import type { EgressOptions, OpenOptions, Sandbox, SandboxDriver } from '../types';
-import { planLimits, removeCgroups } from './cgroups';
+import type { AdoptedSandbox, EgressOptions, ExecOptions, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
+import type { RunningState } from '../shell/channel';
+import { shQuote } from '../shell/quote';
+import { planLimits, removeCgroups, type ResolvedLimits } from './cgroups';
 import { diagnose } from './diagnose';
 import { jailEnv } from './jail';
-import { BubblewrapSandbox } from './sandbox';
+import { BubblewrapSandbox, readShellSnapshot, type BubblewrapState } from './sandbox';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
 
 /** Defaults when OpenOptions.limits leaves a field out. */
@@ -31,16 +35,36 @@ const OpenOptionsSchema = z.object({
   id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
 });
 
+/** A lost jail's cgroups and folder (the new jail has its own). */
+async function removeJailDir(state: BubblewrapState): Promise<void> {
+  removeCgroups(state.plan.dirs);
+  await rm(state.dir, { recursive: true, force: true });
+}
+
 /** Sandboxes made with Bubblewrap on this host. */
 export class BubblewrapDriver implements SandboxDriver {
   readonly name = 'bubblewrap' as const;
   private probe?: Promise<{ ok: boolean; reason?: string }>;
 
   private readonly egress: EgressSettings;
+  private readonly jailsDir?: string;
+  private tempDir?: string;
 
-  /** `egress`: the host's egress settings (an admin's address exceptions, the resolver), for every sandbox. */
-  constructor(options: { egress?: EgressOptions } = {}) {
+  /**
+   * `egress`: the host's egress settings (an admin's address exceptions, the resolver), for every sandbox.
+   * `jailsDir`: where jails keep their pipes and state; with it they outlive this process and the
+   * next one adopts them (adopt()), without it they die with it.
+   */
+  constructor(options: { egress?: EgressOptions; jailsDir?: string } = {}) {
     this.egress = new EgressSettings(options.egress);
+    this.jailsDir = options.jailsDir;
+  }
+
+  /** A new jail's own folder: under jailsDir, else under a temporary folder of this process. */
+  private jailDir(id: string): string {
+    const root = this.jailsDir ?? (this.tempDir ??= mkdtempSync(path.join(os.tmpdir(), 'codeagent-jails-')));
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    return mkdtempSync(path.join(root, `${id.slice(0, 40)}-`));
   }
 
   /** Probes once: bwrap installed, and able to make the namespaces open() uses. */
@@ -74,14 +98,52 @@ export class BubblewrapDriver implements SandboxDriver {
     let sandbox: BubblewrapSandbox | undefined;
     // Parses the allowlist and credentials before anything is started (VALIDATION_FAILED naming the entry).
     const egress = new SandboxEgress(o.network, o.credentials, this.egress.addresses, this.egress.resolve, (d) => sandbox?.emitEgress(d));
-    const plan = planLimits(`${id}-${randomBytes(4).toString('hex')}`, { ...DEFAULT_LIMITS, ...o.limits });
+    const limits: ResolvedLimits = { ...DEFAULT_LIMITS, ...o.limits };
+    const plan = planLimits(`${id}-${randomBytes(4).toString('hex')}`, limits);
     try {
       const spec = { workspace, network: o.network, hostname, env: jailEnv(hostname, { ...o.env, ...egress.env() }), resolvConf: egress.hasEgress ? jailResolvConf() : undefined };
-      sandbox = await BubblewrapSandbox.open(id, spec, plan, egress);
+      sandbox = await BubblewrapSandbox.open(id, { dir: this.jailDir(id), dieWithParent: !this.jailsDir }, spec, plan, egress, { network: o.network, credentials: o.credentials, limits });
       return sandbox;
     } catch (err) {
       removeCgroups(plan.dirs);
       throw err;
     }
+  }
+
+  /**
+   * The jail a previous process left (see Sandbox.detach): the same one while it lives; when it is gone
+   * (the host restarted, its processes were killed), a new jail on the same workspace with the same
+   * limits and network, in which the shell's last working folder and exports are restored.
+   */
+  async adopt(saved: SandboxState, running: Pick<ExecOptions, 'onOutput' | 'maxResultBytes'> & { sent?: unknown } = {}): Promise<AdoptedSandbox> {
+    const state = saved as BubblewrapState;
+    if (state.driver !== 'bubblewrap' || state.version !== 1) throw new AppError('VALIDATION_FAILED', `not a bubblewrap jail's state (driver ${String(state.driver)}, version ${String(state.version)})`);
+    // A command sent after the state was saved (the process died without detaching) is read on too.
+    const channel = state.channel.running || !running.sent ? state.channel : { ...state.channel, running: running.sent as RunningState };
+    let sandbox: BubblewrapSandbox | undefined;
+    const egress = new SandboxEgress(state.network, state.credentials, this.egress.addresses, this.egress.resolve, (d) => sandbox?.emitEgress(d));
+    const adopted = await BubblewrapSandbox.adopt({ ...state, channel }, egress, running);
+    if (adopted) {
+      sandbox = adopted.sandbox;
+      return adopted;
+    }
+    return this.restore(state, Boolean(channel.running));
+  }
+
+  /** A new jail for a lost one: its workspace, limits, network and environment, then its shell's last state. */
+  private async restore(state: BubblewrapState, lostCommand: boolean): Promise<AdoptedSandbox> {
+    const snapshot = readShellSnapshot(state.dir);
+    const { HOSTNAME: _hostname, ...env } = state.spec.env;
+    const sandbox = await this.open({ workspaceDir: state.spec.workspace, network: state.network, credentials: state.credentials, limits: state.limits, env, id: state.id });
+    await removeJailDir(state);
+    let exports = 0;
+    if (snapshot) {
+      // Variables the new jail sets itself are its own; everything else the user exported comes back.
+      const kept = snapshot.exports.split(/\n(?=declare )/).filter((l) => l.startsWith('declare ') && !/^declare -\S+ (PWD|OLDPWD|SHLVL|HOSTNAME|_)(=|$)/.test(l));
+      exports = kept.length;
+      const r = await sandbox.exec(`builtin cd -- ${shQuote(snapshot.cwd)}; ${kept.join('\n')}`);
+      if (r.exitCode !== 0) exports = 0;
+    }
+    return { sandbox, restored: { ...(snapshot ? { cwd: snapshot.cwd } : {}), exports, lostProcesses: state.processes, lostCommand } };
   }
 }

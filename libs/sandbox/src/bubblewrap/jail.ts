@@ -83,11 +83,15 @@ export interface JailSpec {
 export const SANDBOX_HOME = '/home/user';
 export const SANDBOX_UID = 1000;
 
+/** Where the jail sees its state folder (on the host, in the jail's own folder): the shell's last working folder and exports. */
+export const SHELL_STATE_DIR = '/run/codeagent';
+
 /**
  * The bwrap arguments for one jail (see README, "The jail"). `--info-fd 3` reports the host pid of the
- * jail's init so PTYs can join it and close() can kill the whole pid namespace.
+ * jail's init so PTYs can join it and close() can kill the whole pid namespace. `dieWithParent`: the
+ * jail ends with the process that started it, unless that process lets it be adopted by its successor.
  */
-export function bwrapArgs(spec: JailSpec, command: string[]): string[] {
+export function bwrapArgs(spec: JailSpec, command: string[], opts: { dieWithParent: boolean; stateDir: string }): string[] {
   const m = etcMasks();
   const a = [
     '--unshare-user', '--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID),
@@ -110,8 +114,10 @@ export function bwrapArgs(spec: JailSpec, command: string[]): string[] {
     '--tmpfs', '/run',
     '--tmpfs', '/home', '--dir', SANDBOX_HOME,
     '--bind', spec.workspace, '/workspace',
+    '--bind', opts.stateDir, SHELL_STATE_DIR,
     '--chdir', '/workspace',
-    '--die-with-parent', '--new-session',
+    ...(opts.dieWithParent ? ['--die-with-parent'] : []),
+    '--new-session',
     '--clearenv',
     ...Object.entries(spec.env).flatMap(([k, v]) => ['--setenv', k, v]),
     '--info-fd', '3',

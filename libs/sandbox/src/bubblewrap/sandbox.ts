@@ -1,11 +1,14 @@
 import { EventEmitter } from 'node:events';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '@codeagent/contracts';
 import type { SandboxEgress } from '../egress/egress';
-import type { CrashInfo, EgressDecision, ExecOptions, ExecResult, NetworkInForce, Pty, Sandbox } from '../types';
-import { cgroupPids, removeCgroups, type LimitPlan } from './cgroups';
-import { Incarnation } from './incarnation';
+import type { ChannelState } from '../shell/channel';
+import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, Pty, Sandbox, SandboxState } from '../types';
+import { cgroupPids, removeCgroups, type LimitPlan, type ResolvedLimits } from './cgroups';
+import { Incarnation, type IncarnationState, type JailExit } from './incarnation';
 import type { JailSpec } from './jail';
 import { childrenOf, CLOCK_TICKS, namespacedIds, signal, statOf, uptimeSeconds } from './proc';
 import { openJailPty } from './pty';
@@ -15,6 +18,35 @@ import { diagnose } from './diagnose';
 
 /** Between SIGINT and SIGKILL of a command, and between SIGKILL and giving up on the shell. */
 const GRACE_MS = 2000;
+
+/**
+ * Everything a process needs to adopt a jail another one started (BubblewrapDriver.adopt), or to
+ * start it again in a new jail when it is gone. JSON. SECRET: holds the egress credentials; the
+ * caller stores it encrypted.
+ */
+export interface BubblewrapState extends SandboxState {
+  driver: 'bubblewrap';
+  version: 1;
+  id: string;
+  /** The jail's folder on the host: its pipes, and its state folder (SHELL_STATE_DIR inside). */
+  dir: string;
+  spec: JailSpec;
+  plan: LimitPlan;
+  limits: ResolvedLimits;
+  network: Network;
+  credentials: EgressCredential[];
+  jail: IncarnationState;
+  channel: ChannelState;
+  /** The jail's processes when the state was taken (command lines), beside init and the shell. */
+  processes: string[];
+}
+
+/** What the shell last saved in the jail's state folder: its working folder and exports. */
+export interface ShellSnapshot {
+  cwd: string;
+  /** `declare -x NAME="value"` lines, as `export -p` prints them (values may span lines). */
+  exports: string;
+}
 
 /** A jail started with bwrap: one persistent shell, restarted when it dies. See README. */
 export class BubblewrapSandbox implements Sandbox {
@@ -32,15 +64,28 @@ export class BubblewrapSandbox implements Sandbox {
 
   private constructor(
     readonly id: string,
+    /** The jail's folder on the host (its pipes and state folder); removed on close. */
+    private readonly dir: string,
     private readonly spec: JailSpec,
     private readonly plan: LimitPlan,
     private readonly egress: SandboxEgress,
+    private readonly opened: { network: Network; credentials: EgressCredential[]; limits: ResolvedLimits },
+    /** Whether the jail dies with this process (not adoptable). */
+    private readonly dieWithParent: boolean,
   ) {
     this.limitsInForce = plan.inForce;
   }
 
-  static async open(id: string, spec: JailSpec, plan: LimitPlan, egress: SandboxEgress): Promise<BubblewrapSandbox> {
-    const sb = new BubblewrapSandbox(id, spec, plan, egress);
+  static async open(
+    id: string,
+    where: { dir: string; dieWithParent: boolean },
+    spec: JailSpec,
+    plan: LimitPlan,
+    egress: SandboxEgress,
+    opened: { network: Network; credentials: EgressCredential[]; limits: ResolvedLimits },
+  ): Promise<BubblewrapSandbox> {
+    mkdirSync(path.join(where.dir, 'shell'), { recursive: true, mode: 0o700 });
+    const sb = new BubblewrapSandbox(id, where.dir, spec, plan, egress, opened, where.dieWithParent);
     try {
       await sb.start();
     } catch (err) {
@@ -50,17 +95,87 @@ export class BubblewrapSandbox implements Sandbox {
     return sb;
   }
 
+  /**
+   * Takes over a jail that another process detached (or that outlived it: kill -9): undefined when
+   * the jail is gone. `running`: where the output of a command that was running goes; its result is
+   * `resumed`.
+   */
+  static async adopt(state: BubblewrapState, egress: SandboxEgress, running: Pick<ExecOptions, 'onOutput' | 'maxResultBytes'>): Promise<{ sandbox: BubblewrapSandbox; resumed?: Promise<ExecResult> } | undefined> {
+    const sb = new BubblewrapSandbox(state.id, state.dir, state.spec, state.plan, egress, { network: state.network, credentials: state.credentials, limits: state.limits }, false);
+    const jail = Incarnation.adopt(state.jail, state.dir, () => void sb.escalate(jail!));
+    if (!jail) return undefined;
+    sb.jail = jail;
+    const resumed = jail.channel.resume(state.channel, running);
+    void jail.exited.then((e) => sb.onExit(jail, e));
+    try {
+      await egress.attach(jail.initPid);
+    } catch (err) {
+      await sb.close();
+      throw err;
+    }
+    sb.networkInForce = egress.inForce(jail.initPid);
+    return { sandbox: sb, ...(resumed ? { resumed } : {}) };
+  }
+
+  /**
+   * Lets go of the jail without stopping anything in it: output waits in its pipes for the process
+   * that adopts it with the answer. A running command's exec rejects with `reason`. Terminals and
+   * spawned processes are this process's children and end with it. After this the sandbox is unusable here.
+   */
+  async detach(reason: Error): Promise<BubblewrapState> {
+    if (this.closed) throw new AppError('INVALID_STATE', 'the sandbox is closed');
+    if (this.restarting) await this.restarting;
+    this.closed = true;
+    this.egress.detach();
+    await Promise.all([...this.ptys].map((p) => p.close()));
+    const channel = await this.jail.detach(reason);
+    return this.state(channel);
+  }
+
+  /** The state as it is now, for a successor that finds it after this process died without detaching. */
+  state(channel: ChannelState = { backgroundPids: [...this.jail.channel.backgroundPids] }): BubblewrapState {
+    return {
+      driver: 'bubblewrap',
+      version: 1,
+      id: this.id,
+      dir: this.dir,
+      spec: this.spec,
+      plan: this.plan,
+      ...this.opened,
+      jail: this.jail.state(),
+      channel,
+      processes: this.processes(),
+    };
+  }
+
+  /** Command lines of the jail's processes other than its init and the shell. */
+  private processes(): string[] {
+    const out: string[] = [];
+    const walk = (pid: number, depth: number): void => {
+      for (const c of childrenOf(pid)) {
+        if (c !== this.jail.shellPid || depth > 1) {
+          const cmd = readCmdline(c);
+          if (cmd) out.push(cmd);
+        }
+        if (out.length < 100) walk(c, depth + 1);
+      }
+    };
+    if (this.jail?.initPid) walk(this.jail.initPid, 1);
+    return out;
+  }
+
   /** Starts a jail and waits until its shell answers a first command. */
   private async start(): Promise<void> {
-    const jail = new Incarnation(this.spec, this.plan.script, () => void this.escalate(jail));
+    const jail = await Incarnation.start(this.spec, this.plan.script, this.dir, { dieWithParent: this.dieWithParent, onTimeout: () => void this.escalate(jail) }).catch((err: Error & { stderr?: string }) => {
+      throw diagnose(err.stderr || err.message, 96);
+    });
     this.jail = jail;
-    const info = jail.readInfo();
     void jail.exited.then((e) => this.onExit(jail, e));
     // Job control gives every command its own process group, so a timeout can signal exactly it. The
     // INT trap keeps the shell alive when its foreground job dies of SIGINT (without it a
     // non-interactive bash exits too); commands still start with SIGINT at its default.
     const ready = await jail.channel.exec('set -m; trap : INT');
-    if (ready.exitCode !== 0 || (await info) === 0) {
+    if (ready.exitCode !== 0 || (await jail.info) === 0) {
       jail.kill();
       throw diagnose(ready.stderr, ready.exitCode);
     }
@@ -76,18 +191,21 @@ export class BubblewrapSandbox implements Sandbox {
     jail.ready = true;
   }
 
-  private onExit(jail: Incarnation, e: { code: number | null; signal: NodeJS.Signals | null }): void {
+  private onExit(jail: Incarnation, e: JailExit): void {
+    // An adopted jail's exit status is not ours to read: it is reported as killed.
     const status = e.code ?? 128 + (e.signal ? (os.constants.signals[e.signal] ?? 9) : 9);
     // A jail that dies before its shell answered is reported by start() itself. The restart is
     // registered before the running command is ended, so a caller's next exec waits for the new shell.
     if (!this.closed && this.jail === jail && jail.ready) {
+      // An adopted jail whose shell died may still hold its background jobs: they go with it.
+      jail.kill();
       this.restarting = this.restart(e).finally(() => (this.restarting = undefined));
     }
     jail.channel.abort(status);
   }
 
-  private async restart(e: { code: number | null; signal: NodeJS.Signals | null }): Promise<void> {
-    const reason = `the shell ended (${e.signal ? `signal ${e.signal}` : `exit status ${e.code}`})`;
+  private async restart(e: JailExit): Promise<void> {
+    const reason = `the shell ended (${e.signal ? `signal ${e.signal}` : e.code !== null ? `exit status ${e.code}` : 'the jail was killed'})`;
     try {
       await this.start();
       this.events.emit('crash', { reason, restarted: true } satisfies CrashInfo);
@@ -207,9 +325,33 @@ export class BubblewrapSandbox implements Sandbox {
     // Belt and braces: anything that reached the cgroups by another way (a PTY) is killed too.
     for (let i = 0; i < 100; i++) {
       for (const p of cgroupPids(this.plan.dirs)) signal(p, 'SIGKILL');
-      if (removeCgroups(this.plan.dirs)) return;
+      if (removeCgroups(this.plan.dirs)) break;
       await sleep(20);
     }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The last working folder and exports a jail's shell saved (see Incarnation), or undefined when it saved none. */
+export function readShellSnapshot(dir: string): ShellSnapshot | undefined {
+  let text: string;
+  try {
+    // The jail can write anything there: read at most 1 MiB, as text, and trust nothing beyond that.
+    text = readFileSync(path.join(dir, 'shell', 'state'), 'utf8').slice(0, 1 << 20);
+  } catch {
+    return undefined;
+  }
+  const nl = text.indexOf('\n');
+  const cwd = nl > 0 ? text.slice(0, nl) : '';
+  if (!cwd.startsWith('/')) return undefined;
+  return { cwd, exports: text.slice(nl + 1) };
+}
+
+function readCmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 300) || undefined;
+  } catch {
+    return undefined;
   }
 }
 

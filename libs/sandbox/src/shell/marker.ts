@@ -1,3 +1,10 @@
+/** A scanner's progress through one command's output, carried to another process by a detached channel. */
+export interface ScannerState {
+  held: string;
+  found: boolean;
+  tail: string;
+}
+
 /**
  * Finds the end-of-command sentinel in a byte stream without holding back more than it must.
  *
@@ -12,6 +19,19 @@ export class MarkerScanner {
   private tail: Buffer[] = [];
 
   constructor(private readonly marker: Buffer) {}
+
+  /** What a detached channel must carry over to go on scanning in another process (base64). */
+  state(): ScannerState {
+    return { held: this.held?.toString('base64') ?? '', found: this.found, tail: Buffer.concat(this.tail).toString('base64') };
+  }
+
+  static restore(marker: Buffer, s: ScannerState): MarkerScanner {
+    const m = new MarkerScanner(marker);
+    if (s.held) m.held = Buffer.from(s.held, 'base64');
+    m.found = s.found;
+    if (s.tail) m.tail = [Buffer.from(s.tail, 'base64')];
+    return m;
+  }
 
   /**
    * Feeds one read. Returns the bytes that are certainly output (possibly empty) and whether the

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT, waitFor } from '@codeagent/testing';
+import type { Sandbox, SandboxState } from '../types';
+import { hostProcessesMatching, tempWorkspaces } from '../test/fixtures';
+import { BubblewrapDriver } from './driver';
+import type { BubblewrapState } from './sandbox';
+
+const ws = tempWorkspaces('adopt');
+const jailsDir = ws.make('jails');
+const driver = new BubblewrapDriver({ jailsDir });
+const open: Sandbox[] = [];
+afterAll(async () => {
+  await Promise.all(open.map((s) => s.close()));
+  ws.cleanup();
+});
+
+/** Numbered lines, slowly enough that the holder lets go in the middle, then a status of 7. */
+const COUNT = 400;
+const STREAM = `for i in $(seq 1 ${COUNT}); do echo "line $i"; sleep 0.002; done; echo err-at-end >&2; bash -c "exit 7"`;
+const EXPECTED = Array.from({ length: COUNT }, (_, i) => `line ${i + 1}\n`).join('');
+
+type Said = { state?: SandboxState; sent?: unknown; out?: string; detached?: boolean };
+
+/** Runs test/jail-holder.ts until it lets go of its jail; what it printed, parsed. */
+async function holder(mode: 'detach' | 'die', workspace: string) {
+  const tsx = pathToFileURL(require.resolve('tsx', { paths: [REPO_ROOT] })).href;
+  const child = spawn(process.execPath, ['--import', tsx, path.join(__dirname, '../test/jail-holder.ts'), mode, jailsDir, workspace, STREAM, '600'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout.on('data', (b: Buffer) => (text += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (text += b.toString()));
+  const exit = await new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(String(code ?? signal))));
+  const said = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Said);
+  const states = said.filter((l) => l.state).map((l) => l.state!);
+  return { exit, text, out: said.map((l) => l.out ?? '').join(''), state: states[states.length - 1] as BubblewrapState, sent: said.find((l) => l.sent)?.sent, detached: said.some((l) => l.detached) };
+}
+
+/** Adopts with a collector for the resumed command's output. */
+async function adopt(state: SandboxState, sent?: unknown) {
+  let out = '';
+  const adopted = await driver.adopt(state, { sent, onOutput: (c) => void (out += c.data.toString()) });
+  open.push(adopted.sandbox);
+  return { ...adopted, output: () => out };
+}
+
+describe('a jail outlives the process that started it (real bwrap, two processes)', () => {
+  it('after a detach, the next process reads on where the first stopped: every line once, in order, and the exit status', async () => {
+    const h = await holder('detach', ws.make('detach'));
+    expect({ exit: h.exit, detached: h.detached }).toEqual({ exit: '0', detached: true });
+    // The holder saw part of the output, not all of it: the command was running when it let go.
+    expect(h.out.length).toBeGreaterThan(0);
+    expect(h.out.length).toBeLessThan(EXPECTED.length);
+    const a = await adopt(h.state);
+    expect(a.restored).toBeUndefined();
+    const result = await a.resumed!;
+    expect(result.exitCode).toBe(7);
+    expect(h.out + a.output()).toBe(EXPECTED + 'err-at-end\n');
+    // The shell is the same one: its working folder, exports and background job are still there.
+    expect((await a.sandbox.exec('pwd; echo "$FOO $GIVEN"; jobs -p | wc -l')).stdout).toBe('/tmp\na b at-open\n1\n');
+  });
+
+  it('after the holder is killed (no detach), the state it saved at open and what onSent gave are enough', async () => {
+    const h = await holder('die', ws.make('die'));
+    expect(h.exit).toBe('SIGKILL');
+    expect(h.sent).toBeDefined();
+    const a = await adopt(h.state, h.sent);
+    expect(a.restored).toBeUndefined();
+    expect((await a.resumed!).exitCode).toBe(7);
+    // What the killed process had read is lost with it; what it had not is all here, in order.
+    const rest = a.output().replace(/err-at-end\n$/, '');
+    expect(EXPECTED.endsWith(rest)).toBe(true);
+    expect(rest.length).toBeGreaterThan(0);
+    expect((await a.sandbox.exec('pwd; echo "$FOO"')).stdout).toBe('/tmp\na b\n');
+    // The adopted shell is no child of this process, yet its death is seen (its background job keeps
+    // the jail's output open) and a new one takes its place.
+    const crashed = new Promise((resolve) => a.sandbox.on('crash', resolve));
+    expect((await a.sandbox.exec('exit 3')).exitCode).toBe(137);
+    expect(await crashed).toMatchObject({ restarted: true });
+    expect((await a.sandbox.exec('echo new; jobs -p | wc -l')).stdout).toBe('new\n0\n');
+  });
+
+  it('a jail that is gone is started again on its workspace, with its working folder and exports, and says what was lost', async () => {
+    const dir = ws.make('lost');
+    const sb = await driver.open({ workspaceDir: dir, env: { GIVEN: 'at-open' } });
+    const tag = `lost${process.pid}`;
+    await sb.exec(`mkdir -p sub && echo kept > sub/file; (exec -a ${tag} sleep 1000) &`);
+    await sb.exec("cd sub; export FOO='x \"y\"' MULTI=$'one\\ntwo'");
+    const state = (await sb.detach!(new Error('restarting'))) as BubblewrapState;
+    expect(state.processes.join('\n')).toContain(tag);
+    // What a reboot does to a jail: every process of it gone.
+    process.kill(state.jail.initPid, 'SIGKILL');
+    await waitFor('the jail gone', () => hostProcessesMatching(tag).length === 0, { timeoutMs: 10_000 });
+    const a = await adopt(state);
+    expect(a.restored).toMatchObject({ cwd: '/workspace/sub', lostCommand: false });
+    expect(a.restored!.lostProcesses.join('\n')).toContain(tag);
+    expect(a.restored!.exports).toBeGreaterThanOrEqual(2);
+    const r = await a.sandbox.exec('pwd; echo "$FOO|$GIVEN"; printf "%s" "$MULTI" | wc -l; cat file; pgrep -c sleep || true');
+    expect(r.stdout).toBe('/workspace/sub\nx "y"|at-open\n1\nkept\n0\n');
+  });
+});

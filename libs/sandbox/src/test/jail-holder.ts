@@ -1,0 +1,37 @@
+/**
+ * A process that holds a jail for the adoption tests, then lets go of it the way a shell service does:
+ * `detach` (a graceful stop) or `die` (SIGKILL to itself). It prints JSON lines: `state` (the saved
+ * state), `sent` (what onSent gave), `out` (output it received), `detached`.
+ * argv: <detach|die> <jailsDir> <workspace> <command> <bytes of output before letting go>
+ */
+import { BubblewrapDriver } from '../bubblewrap/driver';
+
+async function main(): Promise<void> {
+  const [mode, jailsDir, workspaceDir, command, after] = process.argv.slice(2) as [string, string, string, string, string];
+  const say = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
+  const sb = await new BubblewrapDriver({ jailsDir }).open({ workspaceDir, env: { GIVEN: 'at-open' } });
+  await sb.exec('cd /tmp && export FOO="a b" && sleep 1000 &');
+  await sb.exec('cd /tmp; export FOO="a b"');
+  // What a service saves when it opens a jail: all a successor has if this process dies.
+  say({ state: sb.state!() });
+  let seen = 0;
+  let letGo: Promise<void> | undefined;
+  const run = sb.exec(command, {
+    onSent: (sent) => say({ sent }),
+    onOutput: (c) => {
+      say({ out: c.data.toString() });
+      seen += c.data.length;
+      if (seen < Number(after) || letGo) return;
+      letGo =
+        mode === 'die'
+          ? Promise.resolve(void process.kill(process.pid, 'SIGKILL'))
+          : sb.detach!(new Error('restarting')).then((state) => (say({ state }), say({ detached: true }), process.exit(0)));
+    },
+  });
+  run.catch(() => undefined);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+});
