@@ -357,12 +357,23 @@ export class Bus {
    * Stops consuming, waits for the handlers already running (up to `graceMs`), then closes the
    * connection. Messages not yet handled stay on the broker for another replica.
    */
+  /**
+   * Stops taking messages (every consumer cancelled) while publishing and replying go on: a stopping
+   * service finishes or hands over its in-flight work before close(). Idempotent.
+   */
+  stopConsuming(): Promise<void> {
+    // Bounded: with the broker away a cancel would otherwise wait for a reconnect that never comes.
+    this.cancelled ??= within(Promise.all(this.consumers.map((c) => c.cancel())), STEP_MS);
+    return this.cancelled;
+  }
+  private cancelled?: Promise<void>;
+
   async close(graceMs = 10_000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     // Every step is bounded: with the broker away (or the vhost deleted) a cancel or a close would
     // otherwise wait for a reconnect that never comes, and the process would never exit.
-    await within(Promise.all(this.consumers.map((c) => c.cancel())), STEP_MS);
+    await this.stopConsuming();
     await within(Promise.all(this.consumers.map((c) => c.idle())), graceMs);
     this.failPending('the bus closed before the reply arrived');
     await within(Promise.allSettled(this.channels.map((c) => c.close())), STEP_MS);

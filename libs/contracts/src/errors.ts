@@ -99,9 +99,11 @@ export function fieldPath(segments: readonly PropertyKey[]): string {
  * `details.reason` of a SERVICE_UNAVAILABLE, set by libs/bus: the code callers match on, never the
  * message text. `no_consumer`: the replica a request was sent to has no queue any more (it is gone);
  * `no_service`: no replica consumes the command; `broker_unreachable`: the bus is disconnected (the
- * error carries `details.retryAfterSeconds`); `bus_closing`: this process is shutting down.
+ * error carries `details.retryAfterSeconds`); `bus_closing`: this process is shutting down;
+ * `replica_restarting`: the shell replica holding the jail is restarting and keeps it (a command that
+ * was running goes on; its end follows in the session's events).
  */
-export type UnavailableReason = 'no_consumer' | 'no_service' | 'broker_unreachable' | 'bus_closing';
+export type UnavailableReason = 'no_consumer' | 'no_service' | 'broker_unreachable' | 'bus_closing' | 'replica_restarting';
 
 /** Whether `err` says the replica a request was addressed to is gone (not merely unreachable for now). */
 export function isReplicaGone(err: unknown): boolean {

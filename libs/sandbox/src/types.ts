@@ -208,6 +208,8 @@ export interface Sandbox {
   on(event: 'egress', cb: (decision: EgressDecision) => void): void;
   /** Kills every process of the sandbox, whatever it forked or detached. Idempotent. */
   close(): Promise<void>;
+  /** Whether the sandbox outlives the process that made it, for a successor to adopt (detach, state). */
+  readonly outlivesProcess?: boolean;
   /**
    * Lets go of the sandbox without stopping anything in it, for another process to adopt (where the
    * driver can). A running command goes on; its exec here rejects with `reason`. Terminals and spawned
@@ -216,6 +218,8 @@ export interface Sandbox {
   detach?(reason: Error): Promise<SandboxState>;
   /** The state as it is now: what a successor adopts should this process die without detaching. */
   state?(): SandboxState;
+  /** Hears when state() changed in a way a successor needs: a command left a background job behind. */
+  onStateChange?(cb: () => void): void;
 }
 
 export interface SandboxDriver {

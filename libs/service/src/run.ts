@@ -30,6 +30,8 @@ export interface ServiceDefinition<S extends ServiceName> {
     afterStart?: () => Promise<void>;
     /** Closes the service's own resources after the bus has drained. */
     stop?: () => Promise<void>;
+    /** After the service stopped taking messages, before the bus closes: hands over in-flight work (the bus still publishes and replies). */
+    drain?: () => Promise<void>;
   }>;
 }
 
@@ -106,6 +108,8 @@ export async function runService<S extends ServiceName>(def: ServiceDefinition<S
       log.info('stopping: no new messages, finishing in-flight work');
       // Said if the broker is there to hear it; a publish waits for a reconnect otherwise.
       await within(bus.publish('service.stopping', { service, instanceId: env.INSTANCE_ID }), 2_000);
+      await bus.stopConsuming();
+      await built.drain?.();
       await bus.close();
       await built.stop?.();
       await ops?.close();

@@ -60,6 +60,9 @@ export async function startStack(
     PROJECT_CI_PORT: '0',
     PROJECT_CI_PORT_BASE: String(await freePortBlock(100)),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+    // A stack's data folder goes with it: jails kept for a next start would be left behind. Tests of a
+    // restart ask for them (opts.env).
+    SHELL_KEEP_JAILS: 'false',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };

@@ -30,6 +30,11 @@ export const CoreEnv = {
   ORCHESTRATOR_EVENTS_PRUNE_MS: envInt(3_600_000, 0, 86_400_000),
   /** How often sessions are reconciled with the shell and workspace services (and orphans adopted). */
   ORCHESTRATOR_RECONCILE_MS: envInt(30_000, 0, 86_400_000),
+  /**
+   * How long a shell replica that left the bus may take to come back before its sessions are failed:
+   * a replica that restarts keeps its jails and adopts them at its next start (0: fail at once).
+   */
+  ORCHESTRATOR_SHELL_RESTART_GRACE_MS: envInt(120_000, 0, 86_400_000),
   /** How often each project's TASKS.md is checked for edits (0: only on orchestrator.task.sync). */
   ORCHESTRATOR_TASKS_SYNC_MS: envInt(10_000, 0, 86_400_000),
 };

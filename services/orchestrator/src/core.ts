@@ -38,6 +38,7 @@ export interface CoreEnvValues {
   ORCHESTRATOR_EVENT_FLUSH_MS: number;
   ORCHESTRATOR_EVENT_BATCH: number;
   ORCHESTRATOR_RECONCILE_MS: number;
+  ORCHESTRATOR_SHELL_RESTART_GRACE_MS: number;
   ORCHESTRATOR_EVENTS_RETENTION_MS: number;
   ORCHESTRATOR_EVENTS_RETENTION_BYTES: number;
   ORCHESTRATOR_EVENTS_PRUNE_MS: number;
@@ -95,7 +96,7 @@ export function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: Core
   const projects = new ProjectService(projectsRepo, publisher, log.child({ component: 'projects' }), workspace);
   const tasksFiles = new LocalTasksFiles(projectsRepo);
   const tasks = new TaskService(new PrismaTasksRepository(db), tasksFiles, publisher, log.child({ component: 'tasks' }), { holder: env.INSTANCE_ID, syncDelayMs: 100, leaseMs: 60_000 });
-  const reconciler = new Reconciler({ repo, manager, shell, workspace, peers, log });
+  const reconciler = new Reconciler({ repo, manager, shell, workspace, peers, log, shellRestartGraceMs: env.ORCHESTRATOR_SHELL_RESTART_GRACE_MS });
   const ingest = new EventIngest(events, manager, log);
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, what: string, fn: () => Promise<unknown>) => {

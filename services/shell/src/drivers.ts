@@ -1,4 +1,5 @@
 import { lookup } from 'node:dns/promises';
+import path from 'node:path';
 import { BubblewrapDriver, DockerDriver, type EgressOptions, type SandboxDriver } from '@codeagent/sandbox';
 import type { ServiceEnv } from './env';
 
@@ -16,10 +17,21 @@ export function egressResolver(hosts: Record<string, string[]>, only: boolean): 
   };
 }
 
-/** The Bubblewrap driver with the admin's host-wide egress policy, which applies to every jail this replica opens. */
+/**
+ * The Bubblewrap driver with the admin's host-wide egress policy, which applies to every jail this
+ * replica opens; with SHELL_KEEP_JAILS its jails outlive the process, for the next start to adopt.
+ */
 export function bubblewrapDriver(env: ServiceEnv): BubblewrapDriver {
   const resolve = egressResolver(env.SHELL_EGRESS_HOSTS, env.SHELL_EGRESS_HOSTS_ONLY);
-  return new BubblewrapDriver({ egress: { allowAddresses: env.SHELL_EGRESS_ALLOW_ADDRESSES, ...(resolve ? { resolve } : {}) } });
+  return new BubblewrapDriver({
+    egress: { allowAddresses: env.SHELL_EGRESS_ALLOW_ADDRESSES, ...(resolve ? { resolve } : {}) },
+    ...(env.SHELL_KEEP_JAILS ? { jailsDir: keptDir(env, 'jails') } : {}),
+  });
+}
+
+/** This replica's own folder of kept jails (`jails`) and of their sessions' state (`sessions`). */
+export function keptDir(env: ServiceEnv, what: 'jails' | 'sessions'): string {
+  return path.join(env.DATA_DIR, 'shell', env.INSTANCE_ID, what);
 }
 
 /** Every driver this replica offers, as its environment configures them. */

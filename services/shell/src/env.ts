@@ -1,5 +1,6 @@
 import { envBool, envInt, loadEnv } from '@codeagent/config';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /** `10.0.0.0/8,fd00::/8`: address ranges (CIDR) as a list; an empty value is no range. */
@@ -44,7 +45,11 @@ const hostsMap = z
 
 const optionalInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
 
-/** The shell service's environment, parsed once at start. */
+/**
+ * The shell service's environment, parsed once at start. Its INSTANCE_ID defaults to one per host
+ * (not per process, as other services'): the next start must be the same replica to adopt the jails
+ * this one kept. A second shell replica on one host needs an INSTANCE_ID of its own.
+ */
 export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
   loadEnv(
     {
@@ -95,11 +100,17 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
       SHELL_EGRESS_DENIED_WINDOW_MS: envInt(10_000, 100, 3_600_000),
       /** Distinct refused-egress events per session and window; beyond it they are summed up in one event. */
       SHELL_EGRESS_DENIED_MAX_EVENTS: envInt(20, 1, 10_000),
-      /** Seals outside agents' env in their state folder (64 hex chars or 32 bytes base64); unset: DATA_DIR/shell/secret.key, made on first start. */
+      /**
+       * On a graceful stop (SIGTERM, Ctrl-C: an upgrade), leave the jails running for the next start of
+       * this replica, which adopts them: same INSTANCE_ID and DATA_DIR (docs/operations.md). false:
+       * close every jail on stop, as a replica that will not come back should.
+       */
+      SHELL_KEEP_JAILS: envBool(true),
+      /** Seals outside agents' env and kept sessions' state (64 hex chars or 32 bytes base64); unset: DATA_DIR/shell/secret.key, made on first start. */
       SHELL_SECRET_KEY: z.string().min(1).optional(),
       /** The Docker engine (`unix:///var/run/docker.sock` when unset), as the docker CLI reads it. */
       DOCKER_HOST: z.string().optional(),
     },
-    env,
+    { INSTANCE_ID: `${hostname()}-shell`, ...env },
   );
 export type ServiceEnv = ReturnType<typeof loadServiceEnv>;

@@ -41,13 +41,15 @@ describe('shell main.ts as a process', () => {
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  test('starts, answers its ping, refuses docker without an engine, and closes every jail on SIGTERM', async () => {
+  test('starts, answers its ping, refuses docker without an engine, and closes every jail on SIGTERM when it keeps none', async () => {
     proc = spawnTs('services/shell/src/main.ts', {
       RABBITMQ_URL: broker.url,
       INSTANCE_ID: instanceId,
       SHELL_PORT: '0',
       DATA_DIR: workspace,
       DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+      // A replica that will not come back (restart.int.test.ts covers the one that keeps its jails).
+      SHELL_KEEP_JAILS: 'false',
     });
     const pong = await waitFor('the ping answer', () => client.request('shell.ping', {}, { timeoutMs: 2000 }).catch(() => undefined), { timeoutMs: 40_000 });
     expect(pong).toMatchObject({ service: 'shell', instanceId, status: 'ok' });

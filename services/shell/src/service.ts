@@ -5,10 +5,12 @@ import type { ServiceEnv } from './env';
 import path from 'node:path';
 import { createSecretBox, loadSecretKey } from '@codeagent/config';
 import { ExternalAgents } from './agents/agents';
+import { keptDir } from './drivers';
 import { shellHandlers } from './handlers';
 import { TerminalActivity } from './handlers/terminal-activity';
 import { SessionRegistry } from './sessions/registry';
 import { StdioProcesses } from './sessions/stdio';
+import { KeptSessions } from './sessions/store';
 import type { DriverName } from './sessions/types';
 
 /**
@@ -17,6 +19,8 @@ import type { DriverName } from './sessions/types';
  */
 export function buildShellService(env: ServiceEnv, drivers: Partial<Record<DriverName, SandboxDriver>>) {
   return async ({ bus, log }: { bus: Bus; log: Logger }) => {
+    const secrets = createSecretBox(loadSecretKey(env.SHELL_SECRET_KEY, path.join(env.DATA_DIR, 'shell', 'secret.key'), 'SHELL_SECRET_KEY'));
+    const kept = env.SHELL_KEEP_JAILS ? new KeptSessions(keptDir(env, 'sessions'), secrets, log.child({ component: 'kept' })) : undefined;
     const registry = new SessionRegistry({
       instanceId: env.INSTANCE_ID,
       maxSessions: env.SHELL_MAX_SESSIONS,
@@ -32,10 +36,11 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
       },
       defaultDockerImage: env.SHELL_DOCKER_IMAGE,
       egressDenials: { windowMs: env.SHELL_EGRESS_DENIED_WINDOW_MS, maxEventsPerWindow: env.SHELL_EGRESS_DENIED_MAX_EVENTS },
+      ...(kept ? { kept } : {}),
     });
     const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
     await removeLeftovers(drivers, log);
-    const secrets = createSecretBox(loadSecretKey(env.SHELL_SECRET_KEY, path.join(env.DATA_DIR, 'shell', 'secret.key'), 'SHELL_SECRET_KEY'));
+    await registry.adoptKept();
     const agents = new ExternalAgents(registry, bus, secrets, log.child({ component: 'agents' }));
     return {
       handlers: shellHandlers({ registry, stdio, agents, activity: new TerminalActivity(bus, { windowMs: env.SHELL_TERMINAL_ACTIVITY_MS, log }) }),
@@ -48,9 +53,12 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
         }
         return out;
       },
+      // With SHELL_KEEP_JAILS the jails are let go while the bus can still publish what was read and
+      // answer the commands in flight; outside agents go on in their tmux inside the jails.
+      ...(kept ? { drain: () => registry.keepAll() } : {}),
       // The bus is closed by now, so no shell.closed events: the orchestrator sees service.stopping.
       stop: async () => {
-        await agents.closeAll();
+        if (!kept) await agents.closeAll();
         await registry.closeAll({ publish: false });
       },
     };

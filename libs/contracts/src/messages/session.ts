@@ -220,8 +220,20 @@ export const AgentDataV1 = z.discriminatedUnion('type', [
 export type AgentDataV1 = z.infer<typeof AgentDataV1>;
 /** `snapshot`: the workspace was snapshotted. */
 export const SnapshotDataV1 = z.looseObject({ snapshotId: z.string(), label: z.string().optional() });
-/** `shell.crashed`: the jail's shell died (and was or was not restarted). */
-export const ShellCrashedDataV1 = z.looseObject({ reason: z.string(), restarted: z.boolean() });
+/**
+ * `shell.crashed`: the jail's shell died (and was or was not restarted). When a whole kept jail was gone
+ * at a shell replica's start (its host restarted), the new jail says what it restored and what was lost.
+ */
+export const ShellCrashedDataV1 = z.looseObject({
+  reason: z.string(),
+  restarted: z.boolean(),
+  /** Command lines of the lost jail's processes beside its shell, as last seen. */
+  lostProcesses: z.array(z.string()).optional(),
+  /** The working folder restored in the new jail's shell. */
+  restoredCwd: z.string().optional(),
+  /** How many exported variables were restored. */
+  restoredExports: z.number().int().nonnegative().optional(),
+});
 /** `egress.denied`: the egress proxy refused the jail's traffic (ShellEgressDeniedV1 without sessionId). */
 export const EgressDeniedDataV1 = z.looseObject({
   host: z.string(),

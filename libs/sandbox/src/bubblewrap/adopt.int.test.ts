@@ -86,6 +86,8 @@ describe('a jail outlives the process that started it (real bwrap, two processes
     const tag = `lost${process.pid}`;
     await sb.exec(`mkdir -p sub && echo kept > sub/file; (exec -a ${tag} sleep 1000) &`);
     await sb.exec("cd sub; export FOO='x \"y\"' MULTI=$'one\\ntwo'");
+    // The job's subshell may not have become the sleep yet: the state lists processes as they are.
+    await waitFor('the background job running', () => hostProcessesMatching(tag).length === 1, { timeoutMs: 10_000 });
     const state = (await sb.detach!(new Error('restarting'))) as BubblewrapState;
     expect(state.processes.join('\n')).toContain(tag);
     // What a reboot does to a jail: every process of it gone.

@@ -50,7 +50,10 @@ export class Incarnation {
   private onExited!: (e: JailExit) => void;
   private proc?: ChildProcess;
   private watch?: NodeJS.Timeout;
-  private adoptedTicks?: { init: number };
+  /** Called when a command left a new background job behind. */
+  onBackground?: () => void;
+  /** The init's start time, which tells it from a later process given the same pid. */
+  private initTicks?: number;
   private pipes?: { stdin: Socket; stdout: Socket; stderr: Socket };
 
   private constructor(
@@ -100,7 +103,11 @@ export class Incarnation {
     const fd3 = proc.stdio[3] as Readable;
     const info = readInfo(fd3);
     // fd 3 is left to bwrap to close: it writes more after the pid, and a closed end would kill it (SIGPIPE).
-    jail.info = info.pid.then((pid) => (jail.initPid = pid));
+    jail.info = info.pid.then((pid) => {
+      jail.initPid = pid;
+      jail.initTicks = statOf(pid)?.startTicks;
+      return pid;
+    });
     if (!(await info.pipes)) {
       const e = await jail.exited;
       throw Object.assign(new Error(early.trim() || `the jail's wrapper ended before starting bwrap (${e.signal ?? `exit status ${e.code}`})`), { stderr: early });
@@ -114,7 +121,7 @@ export class Incarnation {
   static adopt(state: IncarnationState, dir: string, onTimeout: () => void): Incarnation | undefined {
     if (statOf(state.initPid)?.startTicks !== state.initStartTicks) return undefined;
     const jail = new Incarnation(dir, onTimeout, afterEachCommand());
-    Object.assign(jail, { bwrapPid: state.bwrapPid, initPid: state.initPid, shellPid: state.shellPid, ready: true, info: Promise.resolve(state.initPid), adoptedTicks: { init: state.initStartTicks } });
+    Object.assign(jail, { bwrapPid: state.bwrapPid, initPid: state.initPid, shellPid: state.shellPid, ready: true, info: Promise.resolve(state.initPid), initTicks: state.initStartTicks });
     try {
       jail.attach();
     } catch {
@@ -155,16 +162,17 @@ export class Incarnation {
     stdout.once('close', () => {
       if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) this.onExited({ code: null, signal: null });
     });
-    this.channel = new ShellChannel({ stdin, stdout, stderr }, this.onTimeout, { afterEach: this.afterEach });
+    this.channel = new ShellChannel({ stdin, stdout, stderr }, this.onTimeout, { afterEach: this.afterEach, onBackground: () => this.onBackground?.() });
   }
 
   /**
-   * Kills the jail: init (and with it the pid namespace) and bwrap. An adopted jail's pids are checked
-   * against their start times first: once it is gone they may be anyone's.
+   * Kills the jail: init (and with it the pid namespace) and bwrap. Pids are checked first (init's
+   * start time, bwrap still our running child): once the jail is gone they may be anyone's, and under
+   * load pids wrap within minutes.
    */
   kill(): void {
-    if (this.initPid && (this.proc || statOf(this.initPid)?.startTicks === this.adoptedTicks?.init)) signalQuiet(this.initPid, 'SIGKILL');
-    if (this.proc) signalQuiet(-this.bwrapPid, 'SIGKILL');
+    if (this.initPid && this.initTicks !== undefined && statOf(this.initPid)?.startTicks === this.initTicks) signalQuiet(this.initPid, 'SIGKILL');
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) signalQuiet(-this.bwrapPid, 'SIGKILL');
   }
 }
 

@@ -76,6 +76,10 @@ export class BubblewrapSandbox implements Sandbox {
     this.limitsInForce = plan.inForce;
   }
 
+  get outlivesProcess(): boolean {
+    return !this.dieWithParent;
+  }
+
   static async open(
     id: string,
     where: { dir: string; dieWithParent: boolean },
@@ -105,6 +109,7 @@ export class BubblewrapSandbox implements Sandbox {
     const jail = Incarnation.adopt(state.jail, state.dir, () => void sb.escalate(jail!));
     if (!jail) return undefined;
     sb.jail = jail;
+    jail.onBackground = () => sb.events.emit('changed');
     const resumed = jail.channel.resume(state.channel, running);
     void jail.exited.then((e) => sb.onExit(jail, e));
     try {
@@ -170,6 +175,7 @@ export class BubblewrapSandbox implements Sandbox {
       throw diagnose(err.stderr || err.message, 96);
     });
     this.jail = jail;
+    jail.onBackground = () => this.events.emit('changed');
     void jail.exited.then((e) => this.onExit(jail, e));
     // Job control gives every command its own process group, so a timeout can signal exactly it. The
     // INT trap keeps the shell alive when its foreground job dies of SIGINT (without it a
@@ -294,6 +300,10 @@ export class BubblewrapSandbox implements Sandbox {
     if (this.closed) throw new AppError('INVALID_STATE', 'the sandbox is closed');
     if (this.restarting) await this.restarting;
     return spawnInJail(this.jail.initPid, this.spec, this.plan.script, argv, opts);
+  }
+
+  onStateChange(cb: () => void): void {
+    this.events.on('changed', cb);
   }
 
   on(event: 'crash', cb: (info: CrashInfo) => void): void;

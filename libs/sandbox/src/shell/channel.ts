@@ -87,6 +87,8 @@ export class ShellChannel {
        * the bubblewrap driver saves the working folder and exports there, for a jail restored after a reboot.
        */
       afterEach?: string;
+      /** Called when a command left a new background job behind. */
+      onBackground?: () => void;
     } = {},
   ) {
     pipes.stdout.on('data', (b: Buffer) => this.onData('stdout', b));
@@ -232,7 +234,10 @@ export class ShellChannel {
           for (const w of this.idle.splice(0)) w();
           const m = run.status !== undefined ? /^(\d+):(\d*)$/.exec(run.status) : null;
           const exitCode = forced ?? (m ? Number(m[1]) : -1);
-          if (m?.[2]) this.rememberBackground(Number(m[2]));
+          if (m?.[2] && !this.backgroundPids.has(Number(m[2]))) {
+            this.rememberBackground(Number(m[2]));
+            this.opts.onBackground?.();
+          }
           const out: ExecResult = {
             exitCode,
             stdout: Buffer.concat(run.result.stdout).toString('utf8'),

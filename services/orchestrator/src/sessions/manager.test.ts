@@ -288,6 +288,7 @@ test('a reconcile that misses a jail does not fail a session whose close began m
     workspace: t.workspace,
     peers: { self: 'orch-1', isAlive: async () => true },
     log: testLogger(),
+    shellRestartGraceMs: 0,
     shell: {
       open: async () => ({ instanceId: 'shell-1', limitsInForce: {} }),
       close: async () => undefined,
@@ -307,4 +308,32 @@ test('a reconcile that misses a jail does not fail a session whose close began m
   expect((await closing!).status).toBe('closed');
   expect(report.failed).toEqual([]);
   expect(t.removed).toEqual([s.workspaceId]);
+});
+
+test('a shell replica that left the bus may be restarting: its sessions wait out the grace, then fail', async () => {
+  const t = setup();
+  const s = await t.create();
+  let answer: string[] | 'gone' = 'gone';
+  const reconciler = (graceMs: number) =>
+    new Reconciler({
+      repo: t.repo,
+      manager: t.manager,
+      workspace: t.workspace,
+      peers: { self: 'orch-1', isAlive: async () => true },
+      log: testLogger(),
+      shellRestartGraceMs: graceMs,
+      shell: { ...t.shell, list: async () => answer },
+    });
+  const patient = reconciler(60_000);
+  // Gone (restarting with the jail kept): the session is kept, twice.
+  expect((await patient.run()).kept).toEqual([s.id]);
+  expect((await patient.run()).kept).toEqual([s.id]);
+  expect((await t.repo.get(s.id))?.status).toBe('ready');
+  // Back with the jail: kept, and the clock starts again the next time it goes.
+  answer = [s.id];
+  expect((await patient.run()).kept).toEqual([s.id]);
+  // Gone for longer than the grace: failed with the reason.
+  answer = 'gone';
+  const report = await reconciler(0).run();
+  expect(report.failed).toEqual([{ sessionId: s.id, reason: expect.stringContaining('no longer exists') }]);
 });

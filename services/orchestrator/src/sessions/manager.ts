@@ -185,9 +185,9 @@ export class SessionManager {
       await this.commandCompleted(id, commandId);
       return result;
     } catch (err) {
-      if (isReplicaGone(err)) {
-        await this.fail(id, `the jail is gone: ${(err as Error).message}`);
-      }
+      // A shell replica that is gone may be restarting with the jail kept: the reconciler waits for
+      // it (ORCHESTRATOR_SHELL_RESTART_GRACE_MS) before the session fails.
+      if (isReplicaGone(err)) throw new AppError('SERVICE_UNAVAILABLE', `the shell replica ${s.shellInstanceId} holding session ${id}'s jail is not on the bus (restarting, or gone); try again shortly`, { details: { reason: 'no_consumer', retryAfterSeconds: 5 } });
       throw err;
     }
   }

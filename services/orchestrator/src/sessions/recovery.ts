@@ -26,6 +26,8 @@ export class Reconciler {
       workspace: WorkspacePort;
       peers: PeersPort;
       log: Logger;
+      /** How long a shell replica that is gone may take to come back (it restarts) before its sessions fail. */
+      shellRestartGraceMs: number;
     },
   ) {}
 
@@ -41,6 +43,7 @@ export class Reconciler {
     const jailsOf = async (instance: string) => {
       if (!jails.has(instance)) {
         const list = await this.deps.shell.list(instance).catch(() => undefined);
+        if (list !== 'gone') this.missingSince.delete(instance);
         // An answer we could not get (timeout) is not proof of loss: treat as alive until next time.
         jails.set(instance, list === undefined ? new Set(['*']) : list === 'gone' ? 'gone' : new Set(list));
       }
@@ -85,6 +88,7 @@ export class Reconciler {
     }
     const jails = s.shellInstanceId ? await jailsOf(s.shellInstanceId) : 'gone';
     const jailAlive = jails !== 'gone' && (jails.has('*') || jails.has(s.id));
+    if (jails === 'gone' && s.shellInstanceId && this.mayBeRestarting(s.shellInstanceId)) return report.kept.push(s.id), undefined;
     if (!jailAlive) {
       const reason = s.shellInstanceId
         ? jails === 'gone'
@@ -102,6 +106,19 @@ export class Reconciler {
     // A busy session stays busy: its command runs in the jail whatever happened to the replica that
     // sent it, and the shell's completion makes it idle (SessionManager.commandCompleted).
     report.kept.push(s.id);
+  }
+
+  /** When each shell replica was first found gone, while it may still come back. */
+  private readonly missingSince = new Map<string, number>();
+
+  /**
+   * A shell replica restarting keeps its jails for its next start, which adopts them; until it is back
+   * it is gone from the bus. Its sessions wait shellRestartGraceMs for it before they are failed.
+   */
+  private mayBeRestarting(instanceId: string): boolean {
+    const since = this.missingSince.get(instanceId) ?? Date.now();
+    this.missingSince.set(instanceId, since);
+    return Date.now() - since < this.deps.shellRestartGraceMs;
   }
 
   private readonly startedAt = Date.now();

@@ -13,6 +13,11 @@ export interface OutputStreamOptions {
    * keeps them in order on the wire; the window only removes the confirm round trip from each event.
    */
   maxInFlight?: number;
+  /**
+   * Hears the last seq given, synchronously, before the events up to it are published: a kept jail's
+   * successor numbers on from what was given, so a seq is never given twice.
+   */
+  onNumbered?: (lastSeq: number) => void;
 }
 
 type OutputItem = { kind: 'output'; commandId?: string; stream: OutputStreamName; chunks: Buffer[]; bytes: number };
@@ -213,6 +218,7 @@ export class OutputStream {
         bytes += size;
       }
     }
+    this.opts.onNumbered?.(this.nextSeq - 1);
     const settle = (err?: Error) => batch.forEach((b) => b.settle(err));
     const sent =
       batch.length === 1

@@ -1,12 +1,13 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, type AppendedKindV1, type CommandReply, type CommandRequest, type EventPayload, type SessionEventData } from '@codeagent/contracts';
-import type { Limits, OpenOptions, Sandbox, SandboxDriver } from '@codeagent/sandbox';
+import type { AdoptedSandbox, Limits, OpenOptions, Sandbox, SandboxDriver } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import { EgressDenials, type EgressDenialOptions } from './egress-denials';
 import { shellMetrics } from './metrics';
 import { OutputStream, type OutputStreamOptions } from './output-stream';
 import { Session, type ExecRequest } from './session';
+import type { KeptSession, KeptSessions } from './store';
 import type { DriverName, EventSink } from './types';
 
 export interface RegistryOptions {
@@ -26,6 +27,8 @@ export interface RegistryOptions {
   defaultDockerImage?: string;
   /** How refused egress is coalesced before it is published (defaults: 10 s windows, 20 events each). */
   egressDenials?: EgressDenialOptions;
+  /** Where jails are kept for this replica's next start (SHELL_KEEP_JAILS); absent: every jail closes on stop. */
+  kept?: KeptSessions;
 }
 
 type OpenRequest = CommandRequest<'shell.open'>;
@@ -120,6 +123,7 @@ export class SessionRegistry {
       return { closed: true, lastSeq: await session.close(this.opts.instanceId, { publish: true }) };
     } finally {
       this.forget(session);
+      this.opts.kept?.remove(sessionId);
     }
   }
 
@@ -182,15 +186,123 @@ export class SessionRegistry {
     };
     const sandbox = await driver.open(open);
     if (req.postCreateCommand) await postCreate(sandbox, req.postCreateCommand);
-    const log = this.opts.log.child({ sessionId: req.sessionId });
-    const stream = new OutputStream(req.sessionId, this.opts.sink, this.opts.stream, log, req.firstSeq);
-    const session = new Session(req.sessionId, workspaceDir, req.driver, sandbox, stream, log, this.opts.maxResultBytes);
-    sandbox.on('crash', (info) => void this.onCrash(session, info.reason, info.restarted));
-    sandbox.on('egress', (d) => this.denials.record(req.sessionId, d));
-    this.sessions.set(req.sessionId, session);
-    shellMetrics.sessions().inc({ driver: req.driver });
-    log.info({ driver: req.driver, workspaceDir, network: req.network, credentials: req.credentials?.map((c) => c.name), limitsInForce: sandbox.limitsInForce, networkInForce: sandbox.networkInForce }, 'sandbox started');
+    const keep = this.keeps(sandbox);
+    const session = this.track(req.sessionId, workspaceDir, req.driver, sandbox, this.newStream(req.sessionId, req.firstSeq, keep), keep);
+    if (keep) this.saveKept(session);
+    this.opts.log.info({ sessionId: req.sessionId, driver: req.driver, workspaceDir, network: req.network, credentials: req.credentials?.map((c) => c.name), limitsInForce: sandbox.limitsInForce, networkInForce: sandbox.networkInForce }, 'sandbox started');
     return this.opened(session);
+  }
+
+  /** Saves what this replica's next start needs to adopt the session's jail (it may die without detaching). */
+  private saveKept(s: Session): void {
+    if (s.isClosing) return;
+    this.opts.kept!.save({ sessionId: s.sessionId, workspaceDir: s.workspaceDir, driver: s.driver, sandbox: s.sandbox.state!(), lastSeq: s.stream.lastSeq });
+  }
+
+  /** Whether a jail outlives this process for the next start (SHELL_KEEP_JAILS, a driver that can). */
+  private keeps(sandbox: Sandbox): boolean {
+    return Boolean(this.opts.kept && sandbox.outlivesProcess && sandbox.state && sandbox.detach);
+  }
+
+  /** A session's event stream, numbered from firstSeq; a kept one records each seq it gives. */
+  private newStream(sessionId: string, firstSeq: number | undefined, keep: boolean): OutputStream {
+    const kept = keep ? this.opts.kept : undefined;
+    const opts = { ...this.opts.stream, ...(kept ? { onNumbered: (seq: number) => kept.seq(sessionId, seq) } : {}) };
+    return new OutputStream(sessionId, this.opts.sink, opts, this.opts.log.child({ sessionId }), firstSeq);
+  }
+
+  /** A session on a sandbox of ours (opened or adopted): its log, its crash and egress reports. */
+  private track(sessionId: string, workspaceDir: string, driver: DriverName, sandbox: Sandbox, stream: OutputStream, keep: boolean): Session {
+    const kept = keep ? this.opts.kept : undefined;
+    const session = new Session(sessionId, workspaceDir, driver, sandbox, stream, this.opts.log.child({ sessionId }), this.opts.maxResultBytes, kept && ((c) => kept.running(sessionId, c)));
+    sandbox.on('crash', (info) => void this.onCrash(session, info.reason, info.restarted));
+    sandbox.on('egress', (d) => this.denials.record(sessionId, d));
+    // A new background job: a successor that finds the jail gone says it was lost. Saved a moment
+    // later, once the job's process became what it runs (a subshell execs its command).
+    if (kept) sandbox.onStateChange?.(() => void setTimeout(() => this.saveKept(session), STATE_SETTLE_MS).unref());
+    this.sessions.set(sessionId, session);
+    shellMetrics.sessions().inc({ driver });
+    return session;
+  }
+
+  /**
+   * Graceful stop with SHELL_KEEP_JAILS: lets go of every jail that can outlive this process, saving
+   * what the next start needs to adopt it (a command running in it goes on; its exec is answered that
+   * the replica restarts). Jails that cannot (docker) are closed. The bus is still open: what was read
+   * is published first.
+   */
+  async keepAll(): Promise<void> {
+    await Promise.allSettled([...this.opening.values()].map((o) => o.done));
+    const kept = this.opts.kept;
+    const all = [...this.sessions.values()];
+    await Promise.allSettled(
+      all.map(async (s) => {
+        this.denials.close(s.sessionId);
+        try {
+          const state = kept && this.keeps(s.sandbox) ? await s.detach(this.opts.instanceId) : undefined;
+          if (!state) return void (await s.close(this.opts.instanceId, { publish: true }));
+          kept!.save({ sessionId: s.sessionId, workspaceDir: s.workspaceDir, driver: s.driver, sandbox: state.sandbox, lastSeq: state.lastSeq });
+          this.opts.log.info({ sessionId: s.sessionId, lastSeq: state.lastSeq }, 'jail kept for the next start');
+        } catch (err) {
+          this.opts.log.error({ sessionId: s.sessionId, err: (err as Error).message }, 'jail could not be kept; closing it');
+          await s.close(this.opts.instanceId, { publish: true }).catch(() => undefined);
+          kept?.remove(s.sessionId);
+        } finally {
+          this.forget(s);
+        }
+      }),
+    );
+  }
+
+  /**
+   * At start: adopts the jails the previous run of this replica kept. A command that was running goes
+   * on (its output and completion continue the session's log, numbered on from where it stopped); a
+   * jail that is gone (the host restarted) is started again with its working folder and exports, and
+   * the log says what was lost. A session that cannot be adopted is left out of shell.list, so the
+   * orchestrator fails it with the reason.
+   */
+  async adoptKept(): Promise<void> {
+    const kept = this.opts.kept;
+    if (!kept) return;
+    for (const k of kept.list()) {
+      try {
+        await this.adoptOne(k);
+      } catch (err) {
+        this.opts.log.error({ sessionId: k.sessionId, err: (err as Error).message }, 'kept jail could not be adopted');
+        kept.remove(k.sessionId);
+      }
+    }
+  }
+
+  private async adoptOne(k: KeptSession): Promise<void> {
+    const driver = this.opts.drivers[k.driver];
+    if (!driver?.adopt) throw new Error(`the ${k.driver} driver cannot adopt jails on this replica`);
+    // The stream exists before the jail is adopted: the resumed command's output goes into it at once.
+    const stream = this.newStream(k.sessionId, k.lastSeq + 1, true);
+    const adopted = await driver
+      .adopt(k.sandbox, {
+        ...(k.running?.sent !== undefined ? { sent: k.running.sent } : {}),
+        maxResultBytes: this.opts.maxResultBytes,
+        onOutput: (c) => stream.output(k.running?.commandId, c.stream, c.data),
+      })
+      .catch((err: Error) => (stream.close(), Promise.reject(err)));
+    const session = this.track(k.sessionId, k.workspaceDir, k.driver, adopted.sandbox, stream, true);
+    this.saveKept(session);
+    if (adopted.resumed && k.running) session.resume(k.running, adopted.resumed);
+    if (adopted.restored) await this.restored(session, k, adopted.restored);
+    this.opts.log.info({ sessionId: k.sessionId, nextSeq: k.lastSeq + 1, resumed: Boolean(adopted.resumed), restored: adopted.restored }, 'kept jail adopted');
+  }
+
+  /** A kept jail was gone: the log says so, with what came back and what did not; a lost command ends. */
+  private async restored(session: Session, k: KeptSession, r: NonNullable<AdoptedSandbox['restored']>): Promise<void> {
+    if (k.running) {
+      await session.append('command.completed', { commandId: k.running.commandId, command: k.running.command, exitCode: -1, durationMs: 0, timedOut: false });
+      this.opts.kept!.running(k.sessionId, undefined);
+    }
+    const lost = r.lostProcesses.length ? `; lost processes: ${r.lostProcesses.join(', ')}` : '';
+    const reason = `the jail was gone when shell replica ${this.opts.instanceId} started (its host restarted, or its processes were killed); a new jail runs on the same workspace${r.cwd ? ` in ${r.cwd}` : ''} with ${r.exports} exported variables restored${lost}`;
+    await session.append('shell.crashed', { reason, restarted: true, lostProcesses: r.lostProcesses, ...(r.cwd ? { restoredCwd: r.cwd } : {}), restoredExports: r.exports });
+    await session.stream.event('shell.crashed', () => ({ sessionId: session.sessionId, reason, restarted: true }));
   }
 
   private opened(s: Session): Opened {
@@ -244,6 +356,9 @@ export class SessionRegistry {
     shellMetrics.sessions().dec({ driver: session.driver });
   }
 }
+
+/** Between a command leaving a background job and the kept state listing the jail's processes. */
+const STATE_SETTLE_MS = 200;
 
 /** How long a devcontainer's postCreateCommand may run (installs dependencies, so minutes). */
 const POST_CREATE_TIMEOUT_MS = 15 * 60_000;

@@ -1,9 +1,23 @@
 import { AppError, type AppendedKindV1, type ExecResultV1, type SessionEventData, type SessionStatusV1 } from '@codeagent/contracts';
-import type { Pty, Sandbox } from '@codeagent/sandbox';
+import type { ExecResult, Pty, Sandbox, SandboxState } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import { shellMetrics } from './metrics';
 import { OutputStream } from './output-stream';
+import type { RunningCommand } from './store';
 import type { DriverName } from './types';
+
+/**
+ * How a command's exec ends here when the replica restarts under it: the bus reply says the command
+ * goes on (in the kept jail) and where its end will be told.
+ */
+export function restartingError(instanceId: string): AppError {
+  return new AppError(
+    'SERVICE_UNAVAILABLE',
+    `shell replica ${instanceId} is restarting; the command keeps running in its jail, and its output and completion follow in the session's events`,
+    { details: { reason: 'replica_restarting', retryAfterSeconds: 2 } },
+  );
+}
+const isRestarting = (err: unknown) => err instanceof AppError && err.details?.reason === 'replica_restarting';
 
 export interface ExecRequest {
   command: string;
@@ -41,6 +55,8 @@ export class Session {
     readonly stream: OutputStream,
     private readonly log: Logger,
     private readonly maxResultBytes: number,
+    /** Where the command in the jail is recorded as it is sent, for a successor to adopt (kept jails only). */
+    private readonly keep?: (command: RunningCommand | undefined) => void,
   ) {}
 
   get busy(): boolean {
@@ -68,6 +84,7 @@ export class Session {
     this.running = req.commandId;
     const base = { sessionId: this.sessionId, commandId: req.commandId, command: req.command, ...(req.user ? { user: req.user } : {}) };
     const startedAt = performance.now();
+    let restarting = false;
     try {
       // The start is queued, not awaited: the stream keeps it ahead of the output and of the completion,
       // and its confirm (~4 ms p50 measured under the stack benchmark) overlaps the run instead of preceding it.
@@ -88,9 +105,52 @@ export class Session {
         'command completed',
       );
       return { commandId: req.commandId, ...result };
+    } catch (err) {
+      // The replica is restarting: the command is not over, its end is its successor's to tell.
+      if (isRestarting(err)) restarting = true;
+      throw err;
     } finally {
       this.running = undefined;
+      if (!restarting) this.keep?.(undefined);
     }
+  }
+
+  /**
+   * Takes on a command that was running when the replica before this one let go of the jail: its
+   * output goes on into the log (from the sandbox's resumed run) and its completion, busy/idle and
+   * audit record follow as for any command.
+   */
+  resume(command: RunningCommand, resumed: Promise<ExecResult>): void {
+    this.running = command.commandId;
+    this.logged = 'busy';
+    const base = { sessionId: this.sessionId, commandId: command.commandId, command: command.command, ...(command.user ? { user: command.user } : {}) };
+    void resumed
+      .then(
+        (r) => this.completed(base, { exitCode: r.exitCode, durationMs: r.durationMs, timedOut: r.timedOut }),
+        (err: Error) => (isRestarting(err) ? undefined : this.completed(base, { exitCode: -1, durationMs: 0, timedOut: false })),
+      )
+      .catch((err: Error) => this.log.error({ sessionId: this.sessionId, commandId: command.commandId, err: err.message }, 'the resumed command\'s completion was not published'))
+      .finally(() => {
+        if (this.running === command.commandId) this.running = undefined;
+        this.keep?.(undefined);
+      });
+  }
+
+  /**
+   * Lets go of the jail for this replica's next start (see Sandbox.detach): a running command's exec
+   * answers that the replica restarts, what was read of its output is published, and the answer is
+   * what the successor adopts. Undefined for a sandbox that cannot outlive this process.
+   */
+  async detach(instanceId: string): Promise<{ sandbox: SandboxState; lastSeq: number } | undefined> {
+    if (!this.sandbox.detach || this.closing) return undefined;
+    this.closing = Promise.resolve(this.stream.lastSeq);
+    const pty = this.pty;
+    this.pty = undefined;
+    await pty?.close().catch(() => undefined);
+    const sandbox = await this.sandbox.detach(restartingError(instanceId));
+    await this.stream.flush();
+    this.stream.close();
+    return { sandbox, lastSeq: this.stream.lastSeq };
   }
 
   /**
@@ -107,8 +167,10 @@ export class Session {
           shellMetrics.outputBytes().inc({ stream: c.stream }, c.data.length);
           return this.stream.output(req.commandId, c.stream, c.data);
         },
+        ...(this.keep ? { onSent: (sent: unknown) => this.keep!({ ...commandData(base), sent }) } : {}),
       });
     } catch (err) {
+      if (isRestarting(err)) throw err;
       const durationMs = performance.now() - startedAt;
       await this.completed(base, { exitCode: -1, durationMs, timedOut: false }).catch(() => undefined);
       shellMetrics.commands().inc({ outcome: 'failed' });

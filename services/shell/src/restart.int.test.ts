@@ -1,0 +1,150 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Bus, sessionLogHandlers } from '@codeagent/bus';
+import type { EventPayload, SessionEventV1 } from '@codeagent/contracts';
+import { createTestBroker, spawnTs, TEST_BUS_SECRET, testLogger, waitFor, type ServiceProcess, type TestBroker } from '@codeagent/testing';
+
+jest.setTimeout(120_000);
+
+/** Host pids of live processes whose command line contains `needle`. */
+function processesWith(needle: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(needle)) out.push(Number(d));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
+
+/**
+ * The shell service as a process that is stopped and started again (SHELL_KEEP_JAILS, the default):
+ * its sessions' jails outlive it and the next start of the same replica adopts them.
+ */
+describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewrap, two processes)', () => {
+  let broker: TestBroker;
+  let proc: ServiceProcess | undefined;
+  let client: Bus;
+  let dataDir: string;
+  let workspace: string;
+  const instanceId = `shell-restart-${process.pid}`;
+  const log: SessionEventV1[] = [];
+  const crashes: EventPayload<'shell.crashed'>[] = [];
+  const tag = `kept${process.pid}`;
+
+  const start = async () => {
+    proc = spawnTs('services/shell/src/main.ts', {
+      RABBITMQ_URL: broker.url,
+      CODEAGENT_BUS_SECRET: TEST_BUS_SECRET,
+      INSTANCE_ID: instanceId,
+      SHELL_PORT: '0',
+      DATA_DIR: dataDir,
+      SHELL_DOCKER_ENABLED: 'false',
+      SHELL_KEEP_JAILS: 'true',
+    });
+    await waitFor('the shell to answer', () => client.request('shell.ping', {}, { instanceId, timeoutMs: 1000 }).catch(() => undefined), { timeoutMs: 60_000 });
+  };
+  const exec = (sessionId: string, command: string, commandId?: string) =>
+    client.request('shell.exec', { sessionId, command, ...(commandId ? { commandId } : {}) }, { instanceId, timeoutMs: 30_000 });
+  /** The kept sessions' state files of this replica. */
+  const keptRoot = () => path.join(dataDir, 'shell', instanceId, 'sessions');
+  const keptFiles = () => readdirSync(keptRoot()).map((d) => path.join(keptRoot(), d, 'session'));
+  const eventsOf = (sessionId: string) => log.filter((e) => e.sessionId === sessionId);
+  /** Every seq of the session's log once, in order, from 1. */
+  const expectGapless = (sessionId: string) => {
+    const seqs = eventsOf(sessionId).map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+  };
+  /** Opens a session, leaves a background job in it, moves to sub/ and exports FOO; its kept state file and when it was saved at open. */
+  const open = async (sessionId: string) => {
+    const before = new Set(keptFiles());
+    await client.request('shell.open', { sessionId, workspaceDir: workspace, network: 'none', limits: {}, env: { GIVEN: 'at-open' }, driver: 'bubblewrap', firstSeq: 1 }, { timeoutMs: 30_000 });
+    const file = keptFiles().find((f) => !before.has(f))!;
+    const savedAtOpen = statSync(file).mtimeMs;
+    await exec(sessionId, `mkdir -p sub; (exec -a ${tag}-${sessionId} sleep 1000) &`);
+    await exec(sessionId, 'cd sub; export FOO="kept value"');
+    return { file, savedAtOpen };
+  };
+
+  beforeAll(async () => {
+    broker = await createTestBroker('shellrestart');
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'shell-restart-data-'));
+    workspace = mkdtempSync(path.join(os.tmpdir(), 'shell-restart-ws-'));
+    client = await Bus.connect({ url: broker.url, service: 'shell-restart-test', instanceId: 'client', logger: testLogger() });
+    await client.subscribe(
+      'shell-restart-test',
+      { ...sessionLogHandlers(async (e) => void log.push(e)), 'shell.crashed': async (p) => void crashes.push(p) },
+      { durable: false, ordered: true },
+    );
+    await start();
+  });
+
+  afterAll(async () => {
+    for (const id of ['graceful', 'killed', 'rebooted']) await client.request('shell.close', { sessionId: id }, { instanceId, timeoutMs: 20_000 }).catch(() => undefined);
+    await proc?.stop('SIGTERM');
+    await client?.close();
+    await broker?.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  test('a graceful restart while a command streams: output goes on with the next seqs, the exit arrives, the shell is the same', async () => {
+    await open('graceful');
+    const lines = 300;
+    const running = exec('graceful', `for i in $(seq 1 ${lines}); do echo "line $i"; sleep 0.01; done; bash -c 'exit 5'`, 'stream');
+    await waitFor('some output', () => eventsOf('graceful').some((e) => e.kind === 'output' && e.data.data.includes('line 20\n')), { timeoutMs: 20_000 });
+    // The exec in flight is answered, not dropped: the replica restarts and the command goes on.
+    const stopped = proc!.stop('SIGTERM', 30_000);
+    await expect(running).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { reason: 'replica_restarting' } });
+    expect(await stopped).toBe(0);
+    expect(processesWith(`${tag}-graceful`)).toHaveLength(1);
+    await start();
+
+    const completed = await waitFor('the completion after the restart', () => eventsOf('graceful').find((e) => e.kind === 'command.completed' && e.data.commandId === 'stream'), { timeoutMs: 30_000 });
+    expect(completed.kind === 'command.completed' && completed.data.exitCode).toBe(5);
+    const output = eventsOf('graceful')
+      .filter((e) => e.kind === 'output' && e.data.commandId === 'stream')
+      .map((e) => (e.kind === 'output' ? e.data.data : ''))
+      .join('');
+    expect(output).toBe(Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join(''));
+    const r = await exec('graceful', `pwd; echo "$FOO|$GIVEN"; pgrep -fc ${tag}-graceful`);
+    expect(r.stdout).toBe('/workspace/sub\nkept value|at-open\n1\n');
+    expectGapless('graceful');
+  });
+
+  test('after kill -9 the next start adopts the jail: the shell, its background process and the seqs go on', async () => {
+    await open('killed');
+    const before = eventsOf('killed').length;
+    expect(await proc!.stop('SIGKILL')).toBe('SIGKILL');
+    expect(processesWith(`${tag}-killed`)).toHaveLength(1);
+    await start();
+    expect((await client.request('shell.list', {}, { instanceId })).sessions.map((s) => s.sessionId)).toEqual(expect.arrayContaining(['graceful', 'killed']));
+    expect((await exec('killed', 'pwd; echo "$FOO"')).stdout).toBe('/workspace/sub\nkept value\n');
+    await waitFor('the new command in the log', () => eventsOf('killed').length > before + 3, { timeoutMs: 10_000 });
+    expectGapless('killed');
+  });
+
+  test('a jail gone with its host (its processes killed) comes back in a new jail with its folder and exports, and the log says what was lost', async () => {
+    const kept = await open('rebooted');
+    // The state that lists the background job is saved again a moment (STATE_SETTLE_MS) after the job started.
+    await waitFor('the kept state saved again after the job started', () => statSync(kept.file).mtimeMs > kept.savedAtOpen, { timeoutMs: 10_000 });
+    expect(await proc!.stop('SIGKILL')).toBe('SIGKILL');
+    // What a reboot does: every process of the jail gone (bwrap and everything under it).
+    for (const pid of processesWith(`--hostname rebooted`)) process.kill(pid, 'SIGKILL');
+    await waitFor('the jail gone', () => processesWith(`${tag}-rebooted`).length === 0, { timeoutMs: 10_000 });
+    await start();
+    const crash = await waitFor('the restored event', () => eventsOf('rebooted').find((e) => e.kind === 'shell.crashed'), { timeoutMs: 20_000 });
+    expect(crash.kind === 'shell.crashed' && crash.data).toMatchObject({ restarted: true, restoredCwd: '/workspace/sub', lostProcesses: [expect.stringContaining(`${tag}-rebooted`)] });
+    expect(crashes.find((c) => c.sessionId === 'rebooted')).toMatchObject({ restarted: true });
+    expect((await exec('rebooted', 'pwd; echo "$FOO|$GIVEN"; pgrep -fc sleep || true')).stdout).toBe('/workspace/sub\nkept value|at-open\n0\n');
+    expectGapless('rebooted');
+    // The other jails were adopted as they were.
+    expect(processesWith(`${tag}-graceful`)).toHaveLength(1);
+  });
+});
