@@ -95,6 +95,8 @@ export class TestShell {
   private readonly lastSeq = new Map<string, number>();
   /** The state each session's log last said (the real shell's Session.logged). */
   private readonly logged = new Map<string, string>();
+  /** Sessions whose next shell.close waits (once it is recorded in `closed`) until the test lets it go on. */
+  private readonly heldCloses = new Map<string, Promise<void>>();
   private constructor(readonly bus: Bus, readonly instanceId: string) {}
 
   static async start(url: string, instanceId = `shell-${process.pid}-${Date.now()}`): Promise<TestShell> {
@@ -122,6 +124,9 @@ export class TestShell {
       'shell.interrupt': async () => ({ interrupted: true }),
       'shell.close': async (p: { sessionId: string }) => {
         self.closed.push(p.sessionId);
+        const held = self.heldCloses.get(p.sessionId);
+        self.heldCloses.delete(p.sessionId);
+        await held;
         const lastSeq = self.lastSeq.get(p.sessionId);
         self.lastSeq.delete(p.sessionId);
         return { closed: self.jails.delete(p.sessionId), ...(lastSeq !== undefined ? { lastSeq } : {}) };
@@ -135,6 +140,13 @@ export class TestShell {
     });
     self = new TestShell(bus, instanceId);
     return self;
+  }
+
+  /** The session's next shell.close waits until the returned function is called; later ones do not. */
+  holdClose(sessionId: string): () => void {
+    let release = () => {};
+    this.heldCloses.set(sessionId, new Promise<void>((r) => (release = r)));
+    return release;
   }
 
   /** `chunks N` prints N numbered lines, one output event each; anything else echoes itself. */

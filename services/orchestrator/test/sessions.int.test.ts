@@ -124,6 +124,29 @@ test('limits refuse the N+1th live session of a user with LIMIT_REACHED, and cou
   expect((await create('carol')).status).toBe('ready');
 });
 
+test('a jail lost while its session is being closed does not fail it: the close ends it closed', async () => {
+  // How a user's close could end `failed` (as real-services.int.test.ts once did): the close had moved
+  // the session to closing and was waiting for shell.close when the jail's shell died and could not
+  // be replaced; shell.crashed failed the session under the close, whose move to closed then missed.
+  const s = await create('lena');
+  const witness = await create('lena');
+  const release = shell.holdClose(s.id);
+  const closing = req<SessionV1>('orchestrator.session.close', { sessionId: s.id });
+  await waitFor('the close to reach the jail', () => shell.closed.includes(s.id));
+  // What the shell publishes when a shell dies and cannot be replaced: the crash, then the jail closed.
+  const lost = (sessionId: string) => ({ sessionId, reason: 'the shell ended (signal SIGKILL); restart failed', restarted: false });
+  await shell.bus.publish('shell.crashed', lost(s.id));
+  await shell.bus.publish('shell.closed', { sessionId: s.id, instanceId: shell.instanceId });
+  // The orchestrator handles these facts one at a time, in order: once the witness (nobody is closing
+  // it) has failed, the facts about the closing session have been handled too.
+  await shell.bus.publish('shell.crashed', lost(witness.id));
+  await waitFor('the witness failed', () => client.facts.some((f) => f.name === 'session.failed' && f.payload.sessionId === witness.id));
+  release();
+  expect(await closing).toMatchObject({ status: 'closed' });
+  expect(ws.removed).toContain(s.workspaceId);
+  expect(client.facts.filter((f) => f.payload.sessionId === s.id).map((f) => f.name)).not.toContain('session.failed');
+});
+
 test('events after N replay exactly, in order, with no gap and no duplicate, from the database', async () => {
   const s = await create('erin');
   // Generous timeouts: 1800 confirmed publishes by the stand-in shell are slow on a loaded host.

@@ -1,8 +1,14 @@
-import type { AgentDataV1, EventName, EventPayload } from '@codeagent/contracts';
+import type { AgentDataV1, EventName, EventPayload, SessionStatusV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { EventLog } from './event-log';
 import type { SessionManager } from './manager';
-import type { SessionRecord } from './session';
+import { RUNNABLE_STATUSES, type SessionRecord } from './session';
+
+/**
+ * The states in which a jail lost is the session's failure. Not `closing`: that close ends the jail
+ * anyway, and failing the session under it made a close its user asked for end `failed`.
+ */
+const LOSES_ITS_JAIL: readonly SessionStatusV1[] = ['creating', ...RUNNABLE_STATUSES];
 
 /**
  * What the orchestrator does about other services' facts. Each replica receives them all (its own
@@ -22,13 +28,14 @@ export class EventIngest {
     return {
       'shell.crashed': async (p: EventPayload<'shell.crashed'>) => {
         if (p.restarted || !(await this.owned(p.sessionId))) return;
-        await this.manager.fail(p.sessionId, `the jail's shell died: ${p.reason}`);
+        await this.manager.fail(p.sessionId, `the jail's shell died: ${p.reason}`, LOSES_ITS_JAIL);
       },
       'shell.closed': async (p: EventPayload<'shell.closed'>) => {
         const s = await this.owned(p.sessionId);
-        // Our own close moves to `closing` first; a jail closed under a live session is a loss.
-        if (s && (s.status === 'ready' || s.status === 'busy' || s.status === 'idle')) {
-          await this.manager.fail(p.sessionId, `the jail was closed by the shell service (replica ${p.instanceId})`, undefined, p.lastSeq);
+        // Our own close moves to `closing` first; a jail closed under a live session is a loss. Checked
+        // again where the failure is stored: a close may begin after this read.
+        if (s && RUNNABLE_STATUSES.includes(s.status)) {
+          await this.manager.fail(p.sessionId, `the jail was closed by the shell service (replica ${p.instanceId})`, RUNNABLE_STATUSES, p.lastSeq);
         }
       },
       // Typing in the terminal is activity: the session is not closed as idle (any replica; a later touch wins).

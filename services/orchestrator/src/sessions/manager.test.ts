@@ -1,6 +1,7 @@
 import { AppError, type ExecResultV1, type SessionEventV1, type SessionStatusV1 } from '@codeagent/contracts';
 import { testLogger } from '@codeagent/testing';
 import { EventLog } from './event-log';
+import { EventIngest } from './ingest';
 import { SessionManager, type SessionPolicy } from './manager';
 import { Reconciler } from './recovery';
 import type { EventsRepository, SessionExpectation, SessionFilter, SessionsRepository, ShellPort, WorkspacePort } from './ports';
@@ -336,4 +337,26 @@ test('a shell replica that left the bus may be restarting: its sessions wait out
   answer = 'gone';
   const report = await reconciler(0).run();
   expect(report.failed).toEqual([{ sessionId: s.id, reason: expect.stringContaining('no longer exists') }]);
+});
+
+test('a jail-closed fact read before a close began does not fail the session that close is closing', async () => {
+  // shell.closed's handler read the session ready; the user's close moved it to closing before the
+  // failure was stored. The failure must be checked against the state it was drawn from.
+  const t = setup();
+  const s = await t.create();
+  const release = t.holdCloses();
+  const ingest = new EventIngest(t.events, t.manager, testLogger());
+  const read = t.repo.get.bind(t.repo);
+  let closing: Promise<SessionRecord> | undefined;
+  t.repo.get = async (id: string) => {
+    const seen = await read(id);
+    t.repo.get = read;
+    closing = t.manager.close(s.id);
+    while ((await read(s.id))?.status !== 'closing') await new Promise((r) => setImmediate(r));
+    return seen;
+  };
+  await ingest.handlers()['shell.closed']({ sessionId: s.id, instanceId: 'shell-1', lastSeq: 2 });
+  release();
+  expect((await closing!).status).toBe('closed');
+  expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'closing', 'closed']);
 });

@@ -290,7 +290,7 @@ export class SessionManager {
    * `onlyFrom`: fail it only if it is still in one of these states, for a verdict drawn from a state
    * that may since have moved on (the reconciler saw `idle` and no jail; meanwhile a close began).
    */
-  async fail(id: string, reason: string, onlyFrom?: SessionStatusV1[], jailLastSeq?: number): Promise<SessionRecord | undefined> {
+  async fail(id: string, reason: string, onlyFrom?: readonly SessionStatusV1[], jailLastSeq?: number): Promise<SessionRecord | undefined> {
     const s = await this.deps.repo.get(id);
     if (!s || isEnded(s.status) || (onlyFrom && !onlyFrom.includes(s.status))) return s;
     const failed = await this.deps.repo.update(id, { status: 'failed', failureReason: reason, closedAt: this.deps.clock.now().toISOString() }, { statuses: [s.status] });
