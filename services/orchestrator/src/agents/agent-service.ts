@@ -6,6 +6,7 @@ import { ContextTooLongError, callWithFallback } from '../providers/call-model';
 import type { ProviderRegistry } from '../providers/registry';
 import type { AgentEventSink } from './events';
 import { runRole } from './loop';
+import { completedEvent } from './orphaned-runs';
 import { COMMON_INSTRUCTIONS, ROLE_INSTRUCTIONS } from './roles';
 import { RunControl } from './run-control';
 import type { AgentRunRepository } from './run-store';
@@ -192,20 +193,7 @@ export class AgentService {
     run.endedAt = new Date().toISOString();
     await this.deps.runs.save(run);
     await this.deps.sink
-      .publish('agent.run.completed', {
-        runId: run.runId,
-        sessionId: run.sessionId,
-        projectId: run.projectId,
-        status,
-        error,
-        result: run.result,
-        results: run.results,
-        steps: run.steps.length,
-        usage: run.usage,
-        costUsd: run.costUsd,
-        providers: run.providers,
-        at: run.endedAt,
-      })
+      .publish('agent.run.completed', completedEvent(run))
       .catch((err: Error) => this.deps.log.warn({ runId: run.runId, err: err.message }, 'agent.run.completed not published'));
   }
 
