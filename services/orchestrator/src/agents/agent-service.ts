@@ -6,7 +6,7 @@ import { ContextTooLongError, callWithFallback } from '../providers/call-model';
 import type { ProviderRegistry } from '../providers/registry';
 import type { AgentEventSink } from './events';
 import { runRole } from './loop';
-import { completedEvent } from './orphaned-runs';
+import { completedEvent, endRunElsewhere } from './orphaned-runs';
 import { COMMON_INSTRUCTIONS, ROLE_INSTRUCTIONS } from './roles';
 import { RunControl } from './run-control';
 import type { AgentRunRepository } from './run-store';
@@ -121,10 +121,10 @@ export class AgentService {
           return await this.deps.interruptElsewhere(runId, run.instanceId);
         } catch (err) {
           if (!(err instanceof AppError) || (err.code !== 'SERVICE_TIMEOUT' && err.code !== 'SERVICE_UNAVAILABLE')) throw err;
-          // Its replica is gone: the run cannot continue, record it as interrupted.
-          const ended = { ...run, status: 'interrupted' as const, error: `its replica ${run.instanceId} did not answer`, endedAt: new Date().toISOString() };
-          await this.deps.runs.save(ended);
-          return { interrupted: true, status: ended.status };
+          // Its replica is gone: the run cannot continue, record it as interrupted (unless another
+          // replica has ended it meanwhile: then say how it ended).
+          if (await endRunElsewhere(this.deps, run, 'interrupted', `its replica ${run.instanceId} did not answer`)) return { interrupted: true, status: 'interrupted' };
+          return { interrupted: false, status: (await this.get(runId)).status };
         }
       }
       return { interrupted: false, status: run.status };
