@@ -3,6 +3,7 @@ import { sessionLogHandlers, type Bus } from '@codeagent/bus';
 import type { SqlRunner } from '@codeagent/db';
 import { AppError } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
+import type { OrphanedRuns } from './agents/orphaned-runs';
 import { WatchedForwarder } from './adapters/forwarder.adapter';
 import { BusPeers } from './adapters/peers.adapter';
 import { BusShell } from './adapters/shell.adapter';
@@ -57,7 +58,7 @@ const noCredentials: CredentialsPort = {
   },
 };
 
-export function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: CoreEnvValues; log: Logger; credentials?: CredentialsPort }) {
+export function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: CoreEnvValues; log: Logger; credentials?: CredentialsPort; orphanedRuns?: Pick<OrphanedRuns, 'end'> }) {
   const { bus, db, env } = ctx;
   const log = ctx.log.child({ component: 'sessions' });
   const publisher = { publish: bus.publish.bind(bus) };
@@ -97,6 +98,13 @@ export function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: Core
   const tasksFiles = new LocalTasksFiles(projectsRepo);
   const tasks = new TaskService(new PrismaTasksRepository(db), tasksFiles, publisher, log.child({ component: 'tasks' }), { holder: env.INSTANCE_ID, syncDelayMs: 100, leaseMs: 60_000 });
   const reconciler = new Reconciler({ repo, manager, shell, workspace, peers, log, shellRestartGraceMs: env.ORCHESTRATOR_SHELL_RESTART_GRACE_MS });
+  // Then the agent runs of replicas that are gone, after the sessions: the adopter of a session owns
+  // its log by the time the end of a run of it is published.
+  const reconcile = async () => {
+    const report = await reconciler.run();
+    await ctx.orphanedRuns?.end((instanceId) => peers.isAlive(instanceId));
+    return report;
+  };
   const ingest = new EventIngest(events, manager, log);
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, what: string, fn: () => Promise<unknown>) => {
@@ -125,9 +133,9 @@ export function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: Core
       // (in publish order; another takes over when it goes). Prefetch: two batches, bounded, since an
       // output chunk may be 256 KiB.
       await bus.subscribe('orchestrator-log', sessionLogHandlers((e) => store.store(e)), { singleActive: true, prefetch: Math.min(2 * env.ORCHESTRATOR_EVENT_BATCH, 256) });
-      const report = await reconciler.run();
+      const report = await reconcile();
       if (report.adopted.length || report.failed.length || report.closed.length) log.info(report, 'sessions reconciled');
-      every(env.ORCHESTRATOR_RECONCILE_MS, 'reconciliation', () => reconciler.run());
+      every(env.ORCHESTRATOR_RECONCILE_MS, 'reconciliation', reconcile);
       // Every replica may run it: deletes are idempotent, and a replay reports the gap as a marker.
       every(env.ORCHESTRATOR_EVENTS_PRUNE_MS, 'event retention', async () => {
         const gone = await events.prune({ maxAgeMs: env.ORCHESTRATOR_EVENTS_RETENTION_MS, maxBytesPerSession: env.ORCHESTRATOR_EVENTS_RETENTION_BYTES });

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
       const agents = createAgentModule({ bus, log, env }, { config: new PrismaAgentConfigStore(db.client), runs: new PrismaAgentRunRepository(db.client) });
       // Sessions' `sandbox.credentials` come from the provider registry (keys unsealed only for shell.open).
       const credentials = { resolve: (names: string[], projectId?: string) => agents.registry.egressCredentials(names, projectId) };
-      const core = createCore({ bus, db: db.client, driver: db.driver, env, log, credentials });
+      const core = createCore({ bus, db: db.client, driver: db.driver, env, log, credentials, orphanedRuns: agents.orphanedRuns });
       return {
         handlers: {
           ...core.handlers,

@@ -195,6 +195,17 @@ test('an interrupt reaching another replica is forwarded to the one running the 
   expect((await stack.secondAgents.service.get(runId)).status).toBe('interrupted');
 });
 
+test('an interrupt of a run whose replica is gone ends it interrupted, once, and publishes its end', async () => {
+  const runId = 'run-of-a-gone-replica';
+  const at = new Date().toISOString();
+  await stack.runs.save({ runId, sessionId: 's-gone', prompt: 'x', roles: ['coding'], status: 'running', steps: [], results: [], usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, budgetUsd: 2, providers: [], instanceId: 'orchestrator-gone', startedAt: at });
+  expect(await stack.agents.service.interrupt(runId)).toEqual({ interrupted: true, status: 'interrupted' });
+  expect(await stack.secondAgents.service.interrupt(runId)).toEqual({ interrupted: false, status: 'interrupted' });
+  expect(await stack.agents.service.get(runId)).toMatchObject({ status: 'interrupted', error: 'its replica orchestrator-gone did not answer', endedAt: expect.any(String) });
+  await waitFor('completed event', () => eventsOf('agent.run.completed', runId)[0]?.payload.status === 'interrupted', { timeoutMs: 10_000 });
+  expect(eventsOf('agent.run.completed', runId)).toHaveLength(1);
+});
+
 test('the full pipeline runs planning → coding → review → testing → documentation, each handed the results before it', async () => {
   const a = await llm();
   const sessionId = 's-pipeline';

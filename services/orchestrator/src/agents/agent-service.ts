@@ -6,6 +6,7 @@ import { ContextTooLongError, callWithFallback } from '../providers/call-model';
 import type { ProviderRegistry } from '../providers/registry';
 import type { AgentEventSink } from './events';
 import { runRole } from './loop';
+import { completedEvent, endRunElsewhere } from './orphaned-runs';
 import { COMMON_INSTRUCTIONS, ROLE_INSTRUCTIONS } from './roles';
 import { RunControl } from './run-control';
 import type { AgentRunRepository } from './run-store';
@@ -120,10 +121,10 @@ export class AgentService {
           return await this.deps.interruptElsewhere(runId, run.instanceId);
         } catch (err) {
           if (!(err instanceof AppError) || (err.code !== 'SERVICE_TIMEOUT' && err.code !== 'SERVICE_UNAVAILABLE')) throw err;
-          // Its replica is gone: the run cannot continue, record it as interrupted.
-          const ended = { ...run, status: 'interrupted' as const, error: `its replica ${run.instanceId} did not answer`, endedAt: new Date().toISOString() };
-          await this.deps.runs.save(ended);
-          return { interrupted: true, status: ended.status };
+          // Its replica is gone: the run cannot continue, record it as interrupted (unless another
+          // replica has ended it meanwhile: then say how it ended).
+          if (await endRunElsewhere(this.deps, run, 'interrupted', `its replica ${run.instanceId} did not answer`)) return { interrupted: true, status: 'interrupted' };
+          return { interrupted: false, status: (await this.get(runId)).status };
         }
       }
       return { interrupted: false, status: run.status };
@@ -192,20 +193,7 @@ export class AgentService {
     run.endedAt = new Date().toISOString();
     await this.deps.runs.save(run);
     await this.deps.sink
-      .publish('agent.run.completed', {
-        runId: run.runId,
-        sessionId: run.sessionId,
-        projectId: run.projectId,
-        status,
-        error,
-        result: run.result,
-        results: run.results,
-        steps: run.steps.length,
-        usage: run.usage,
-        costUsd: run.costUsd,
-        providers: run.providers,
-        at: run.endedAt,
-      })
+      .publish('agent.run.completed', completedEvent(run))
       .catch((err: Error) => this.deps.log.warn({ runId: run.runId, err: err.message }, 'agent.run.completed not published'));
   }
 

@@ -19,6 +19,7 @@ import { ProviderRegistry } from '../providers/registry';
 import { createSecretBox, loadSecretKey } from '../providers/secret-box';
 import { AgentService } from './agent-service';
 import type { AgentEventSink } from './events';
+import { OrphanedRuns } from './orphaned-runs';
 import { type AgentRunRepository, MemoryAgentRunRepository } from './run-store';
 import { BusSessionResolver, type SessionResolver } from './session-context';
 import { busToolHost } from './tools/bus-host';
@@ -53,7 +54,7 @@ export interface AgentModuleEnv {
 
 /**
  * The agents and providers of the orchestrator, assembled: main.ts spreads `handlers` into the
- * service's map and calls `stop` on shutdown. Stores default to the local files under DATA_DIR and
+ * service's map, hands `orphanedRuns` to the core's reconciliation and calls `stop` on shutdown. Stores default to the local files under DATA_DIR and
  * memory; pass others (Prisma, tests) through `overrides`.
  */
 export function createAgentModule(
@@ -70,9 +71,10 @@ export function createAgentModule(
   });
   const registry = new ProviderRegistry(overrides.config ?? new FileAgentConfigStore(env.DATA_DIR), box, breakers);
   const pulls = new ModelPulls(sink, log.child({ component: 'model-pull' }));
+  const runs = overrides.runs ?? new MemoryAgentRunRepository();
   const service = new AgentService({
     registry,
-    runs: overrides.runs ?? new MemoryAgentRunRepository(),
+    runs,
     sessions: overrides.sessions ?? new BusSessionResolver(bus),
     hostFor: (session, user, runId) => busToolHost(bus, session, user, runId),
     mcpFor: (session, user) => projectMcpTools(bus, log, session, user),
@@ -103,7 +105,9 @@ export function createAgentModule(
     await pulls.stop();
     await service.stopAll();
   };
-  return { handlers, service, registry, stop };
+  // Called by the sessions' reconciliation (core.ts), which knows which replicas are alive.
+  const orphanedRuns = new OrphanedRuns({ runs, sink, log, self: bus.instanceId });
+  return { handlers, service, registry, orphanedRuns, stop };
 }
 
 /**

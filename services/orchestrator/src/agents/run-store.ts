@@ -5,6 +5,13 @@ export interface AgentRunRepository {
   save(run: AgentRunV1): Promise<void>;
   get(runId: string): Promise<AgentRunV1 | undefined>;
   listBySession(sessionId: string): Promise<AgentRunV1[]>;
+  /** Runs recorded as running, by any replica. */
+  listRunning(): Promise<AgentRunV1[]>;
+  /**
+   * Saves `ended` only if its stored record still says running (a compare-and-set, so that two
+   * replicas never both end one run): true when this call ended it.
+   */
+  endIfRunning(ended: AgentRunV1): Promise<boolean>;
 }
 
 /**
@@ -29,5 +36,15 @@ export class MemoryAgentRunRepository implements AgentRunRepository {
 
   async listBySession(sessionId: string): Promise<AgentRunV1[]> {
     return [...this.runs.values()].filter((r) => r.sessionId === sessionId);
+  }
+
+  async listRunning(): Promise<AgentRunV1[]> {
+    return [...this.runs.values()].filter((r) => r.status === 'running');
+  }
+
+  async endIfRunning(ended: AgentRunV1): Promise<boolean> {
+    if (this.runs.get(ended.runId)?.status !== 'running') return false;
+    await this.save(ended);
+    return true;
   }
 }

@@ -53,6 +53,28 @@ describe.each(TEST_DATABASE_KINDS)('agent repositories on %s', (kind) => {
     expect((await repo.listBySession('s1')).map((r) => r.runId)).toEqual(['r1', 'r2']);
   });
 
+  test('a running run is ended once: endIfRunning is a compare-and-set, and ended runs are not listed as running', async () => {
+    const repo = new PrismaAgentRunRepository(db.client);
+    const run: AgentRunV1 = {
+      runId: 'r-orphan', sessionId: 's2', prompt: 'fix it', roles: ['coding'], status: 'running', steps: [], results: [],
+      usage: { inputTokens: 0, outputTokens: 0 }, costUsd: 0, budgetUsd: 2, providers: [], instanceId: 'orch-gone', startedAt: new Date().toISOString(),
+    };
+    await repo.save(run);
+    expect((await repo.listRunning()).map((r) => r.runId)).toEqual(['r-orphan']);
+    // Two replicas ending it at once, each with its own reason: one wins, and the record is the winner's.
+    const endings = [
+      { ...run, status: 'failed' as const, error: 'ended by orch-b', endedAt: new Date().toISOString() },
+      { ...run, status: 'interrupted' as const, error: 'ended by orch-c', endedAt: new Date().toISOString() },
+    ];
+    const won = await Promise.all(endings.map((e) => repo.endIfRunning(e)));
+    expect(won.filter(Boolean)).toHaveLength(1);
+    expect(await repo.get('r-orphan')).toEqual(endings[won.indexOf(true)]);
+    expect(await repo.listRunning()).toEqual([]);
+    expect(await repo.endIfRunning(endings[0]!)).toBe(false);
+    expect(await repo.endIfRunning({ ...endings[0]!, runId: 'never-saved' })).toBe(false);
+    expect(await repo.get('never-saved')).toBeUndefined();
+  });
+
   test('the registry on the database: scopes, sealed keys, role chains', async () => {
     const store = new PrismaAgentConfigStore(db.client);
     const registry = new ProviderRegistry(store, createSecretBox(Buffer.alloc(32, 9)), new CircuitBreakers());

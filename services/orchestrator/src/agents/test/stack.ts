@@ -6,7 +6,7 @@ import { AppError, type Catalog, Commands, Events } from '@codeagent/contracts';
 import { BubblewrapDriver, type Sandbox } from '@codeagent/sandbox';
 import { testLogger } from '@codeagent/testing';
 import { type AgentCommand, createAgentModule } from '../agents-module';
-import { MemoryAgentRunRepository } from '../run-store';
+import { type AgentRunRepository, MemoryAgentRunRepository } from '../run-store';
 import type { SessionContext } from '../session-context';
 
 // Test stack for the agents: the real orchestrator agent module on a real broker, plus small real
@@ -39,6 +39,8 @@ export interface AgentStack {
   agents: ReturnType<typeof createAgentModule>;
   /** A second orchestrator replica sharing the run store (and the broker) with the first. */
   secondAgents: ReturnType<typeof createAgentModule>;
+  /** The run store both replicas share. */
+  runs: AgentRunRepository;
   dataDir: string;
   /** Creates a workspace folder for a session (the session id is also the workspace id). */
   workspace(sessionId: string, files: Record<string, string>): string;
@@ -164,6 +166,7 @@ export async function startAgentStack(url: string, env: Partial<Parameters<typeo
     client,
     agents,
     secondAgents: second.module,
+    runs,
     dataDir,
     execStarted,
     workspace(sessionId, files) {
