@@ -40,7 +40,7 @@ export const CommonEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Where services keep their files (SQLite databases, workspaces, snapshots). */
   DATA_DIR: z.string().default(path.resolve(process.cwd(), 'data')),
-  /** A replica's name; defaults to host and pid, unique per process. */
+  /** A replica's name; defaults to host and pid, unique per process (the shell's to `<host>-shell`, one per host: its next start adopts the jails it kept). */
   INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default(`${hostname()}-${process.pid}`),
   /** Address of each service's /health and /metrics server: loopback unless a scraper elsewhere needs it. */
   OPS_HOST: z.string().default('127.0.0.1'),

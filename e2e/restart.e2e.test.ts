@@ -1,0 +1,115 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { ServiceNames } from '@codeagent/contracts';
+import { startStack, waitFor, type Stack } from '@codeagent/testing';
+import { api, ok, openSession, SocketClient, type Rec, type ServerMessage } from './bench/client';
+
+// Restarts, driven from outside (HTTP and Socket.IO) against the six services as processes with
+// SHELL_KEEP_JAILS (the default of a real deployment; test stacks turn it off): the shell service
+// alone while a command streams, then the whole platform. Sessions come back as they were.
+
+jest.setTimeout(240_000);
+
+let stack: Stack;
+const tag = `restart${process.pid}`;
+
+/** Live host processes whose command line contains `needle` (the jails share this host's kernel). */
+function processesWith(needle: string): number[] {
+  return readdirSync('/proc').filter((d) => {
+    if (!/^\d+$/.test(d)) return false;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      return stat[stat.lastIndexOf(')') + 2] !== 'Z' && readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(needle);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+const exec = (id: string, command: string) => ok(stack.url, 'POST', `/api/v1/sessions/${id}/exec`, { command });
+
+/** Every stored event of a session, page by page. */
+async function history(id: string): Promise<Rec[]> {
+  const out: Rec[] = [];
+  for (let since = 0; ; ) {
+    const page = await ok(stack.url, 'GET', `/api/v1/sessions/${id}/events?since=${since}&limit=1000`);
+    out.push(...(page.events as Rec[]));
+    if (!page.hasMore || page.events.length === 0) return out;
+    since = page.events[page.events.length - 1].seq;
+  }
+}
+
+const gatewayUp = () => waitFor('the gateway to answer /health', async () => (await fetch(`${stack.url}/health`).catch(() => undefined))?.status === 200, { timeoutMs: 90_000, intervalMs: 250 });
+
+beforeAll(async () => {
+  stack = await startStack({ label: 'e2e-restart', env: { SHELL_KEEP_JAILS: 'true', GATEWAY_RATE_LIMIT_PER_MINUTE: '100000' } });
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  // The stack's jails were kept by its last stop: nothing of this file may outlive it.
+  for (const pid of processesWith(tag)) process.kill(pid, 'SIGKILL');
+  for (const pid of processesWith(`--bind ${stack?.dataDir}`)) process.kill(pid, 'SIGKILL');
+});
+
+test('the shell service restarts while a command streams to a subscriber: every line once, the exit, and the same shell after', async () => {
+  const s = await openSession(stack.url);
+  await exec(s.id, `mkdir -p d && echo data > d/f; (exec -a ${tag}-a sleep 1000) &`);
+  await exec(s.id, 'cd d; export X="v 1"');
+  const client = new SocketClient(stack.url);
+  // Output arrives as `stream` messages ({ seq, commandId, data }), every other kind as `status` (the stored event).
+  const seen: Rec[] = [];
+  const outputs: Rec[] = [];
+  try {
+    await client.connected();
+    client.onMessage((m: ServerMessage) => {
+      if ((m.type === 'stream' || m.type === 'status') && m.payload.sessionId === s.id) seen.push(m.payload);
+      if (m.type === 'stream' && m.payload.sessionId === s.id) outputs.push(m.payload);
+    });
+    await client.command('/subscribe', [], { sessionId: s.id, since: 0 });
+    const lines = 300;
+    const command = `for i in $(seq 1 ${lines}); do echo "line $i"; sleep 0.01; done; bash -c 'exit 5'`;
+    const running = api(stack.url, 'POST', `/api/v1/sessions/${s.id}/exec`, { command });
+    await waitFor('the first lines', () => outputs.some((e) => String(e.data).includes('line 20\n')), { timeoutMs: 30_000 });
+    expect(await stack.procs.get('shell')!.stop('SIGTERM', 30_000)).toBe(0);
+    // The REST exec in flight is answered: the replica restarts, the command goes on in its jail.
+    expect(await running).toMatchObject({ status: 503 });
+    await stack.startReplica('shell', 'shell');
+
+    const started = await waitFor('the command in the log', () => seen.find((e) => e.kind === 'command.started' && e.data?.command === command));
+    const commandId = started.data.commandId as string;
+    const done = await waitFor('its completion after the restart', () => seen.find((e) => e.kind === 'command.completed' && e.data?.commandId === commandId), { timeoutMs: 60_000 });
+    expect(done.data.exitCode).toBe(5);
+    const output = outputs.filter((e) => e.commandId === commandId).map((e) => e.data as string).join('');
+    expect(output).toBe(Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join(''));
+    // Each seq once, in order, across the restart.
+    const seqs = seen.map((e) => e.seq as number);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+  } finally {
+    client.close();
+  }
+  expect(await exec(s.id, `pwd; echo "$X"; cat f; pgrep -fc ${tag}-a`)).toMatchObject({ exitCode: 0, stdout: '/workspace/d\nv 1\ndata\n1\n' });
+  expect((await ok(stack.url, 'GET', `/api/v1/sessions/${s.id}`)).status).toBe('idle');
+});
+
+test('the whole platform stops and starts again: the session, its folder, exports, files, background process and history are there', async () => {
+  const s = await openSession(stack.url);
+  await exec(s.id, `mkdir -p w && echo kept > w/file; (exec -a ${tag}-b sleep 1000) &`);
+  await exec(s.id, 'cd w; export MARK="m 2"');
+  const before = await history(s.id);
+
+  await Promise.all([...stack.procs.values()].map(async (p) => expect(await p.stop('SIGTERM', 30_000)).toBe(0)));
+  expect(processesWith(`${tag}-b`)).toHaveLength(1);
+  for (const name of ServiceNames) await stack.startReplica(name, name);
+  await gatewayUp();
+
+  expect((await ok(stack.url, 'GET', `/api/v1/sessions/${s.id}`)).status).toBe('idle');
+  expect(await exec(s.id, `pwd; echo "$MARK"; cat file; pgrep -fc ${tag}-b`)).toMatchObject({ exitCode: 0, stdout: '/workspace/w\nm 2\nkept\n1\n' });
+  const after = await waitFor('the new command stored', async () => {
+    const h = await history(s.id);
+    return h.some((e) => e.seq > before[before.length - 1]!.seq && e.kind === 'command.completed') ? h : undefined;
+  });
+  // The history before the restart is all there, and the log numbers on without a gap.
+  expect(after.slice(0, before.length)).toEqual(before);
+  expect(after.map((e) => e.seq)).toEqual(after.map((_, i) => i + 1));
+});
