@@ -86,7 +86,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
   });
 
   afterAll(async () => {
-    for (const id of ['graceful', 'killed', 'rebooted']) await client.request('shell.close', { sessionId: id }, { instanceId, timeoutMs: 20_000 }).catch(() => undefined);
+    for (const id of ['graceful', 'killed', 'rebooted', 'agent']) await client.request('shell.close', { sessionId: id }, { instanceId, timeoutMs: 20_000 }).catch(() => undefined);
     await proc?.stop('SIGTERM');
     await client?.close();
     await broker?.dispose();
@@ -147,4 +147,24 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     // The other jails were adopted as they were.
     expect(processesWith(`${tag}-graceful`)).toHaveLength(1);
   });
+
+  test("an outside agent goes on in its tmux across a restart and is supervised again: a crash after it is restarted", async () => {
+    await open('agent');
+    const looper = `sleep 1001.${process.pid % 1000}`;
+    // The agent itself, not tmux or the wrapper whose command lines name it.
+    const agentPids = () => processesWith(looper).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8') === `${looper.replace(' ', '\0')}\0`);
+    const definition = { sessionId: 'agent', name: 'looper', command: 'sh', args: ['-c', `echo "run $$"; exec ${looper}`], restart: { maxFailures: 5, baseDelayMs: 100 } };
+    await client.request('shell.agent.start', definition, { instanceId, timeoutMs: 30_000 });
+    await waitFor('the agent running', () => agentPids().length === 1, { timeoutMs: 10_000 });
+    const first = agentPids()[0];
+    expect(await proc!.stop('SIGTERM', 30_000)).toBe(0);
+    expect(agentPids()).toEqual([first]);
+    await start();
+    expect((await client.request('shell.agent.list', { sessionId: 'agent' }, { instanceId })).agents).toMatchObject([{ name: 'looper', status: 'running' }]);
+    // Supervised again: a crash is seen and the agent restarted, as before the restart.
+    process.kill(first!, 'SIGKILL');
+    await waitFor('the agent restarted by the new supervisor', () => agentPids().some((p) => p !== first), { timeoutMs: 20_000 });
+    await waitFor('the restart in the log', () => eventsOf('agent').some((e) => e.kind === 'note' && (e.data as { externalAgent?: { type?: string } }).externalAgent?.type === 'restarting'), { timeoutMs: 10_000 });
+  });
 });
+

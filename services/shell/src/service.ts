@@ -40,8 +40,15 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
     });
     const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
     await removeLeftovers(drivers, log);
-    await registry.adoptKept();
+    const adopted = await registry.adoptKept();
     const agents = new ExternalAgents(registry, bus, secrets, log.child({ component: 'agents' }));
+    // Outside agents went on in their tmux inside the kept jails: they are supervised again.
+    for (const sessionId of adopted) {
+      await agents.adopt(sessionId).then(
+        (names) => names.length && log.info({ sessionId, agents: names }, 'outside agents supervised again'),
+        (err: Error) => log.warn({ sessionId, err: err.message }, 'outside agents of an adopted jail not supervised again'),
+      );
+    }
     return {
       handlers: shellHandlers({ registry, stdio, agents, activity: new TerminalActivity(bus, { windowMs: env.SHELL_TERMINAL_ACTIVITY_MS, log }) }),
       checks: async () => {
@@ -55,10 +62,11 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
       },
       // With SHELL_KEEP_JAILS the jails are let go while the bus can still publish what was read and
       // answer the commands in flight; outside agents go on in their tmux inside the jails.
-      ...(kept ? { drain: () => registry.keepAll() } : {}),
+      ...(kept ? { drain: async () => (await agents.closeAll(), await registry.keepAll()) } : {}),
       // The bus is closed by now, so no shell.closed events: the orchestrator sees service.stopping.
+      // Supervision stops here; kept jails' agents go on in their tmux for the next start to supervise.
       stop: async () => {
-        if (!kept) await agents.closeAll();
+        await agents.closeAll();
         await registry.closeAll({ publish: false });
       },
     };

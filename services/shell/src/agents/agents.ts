@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { SecretBox } from '@codeagent/config';
 import { AppError, type ExternalAgentStartBodyV1, type ExternalAgentV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
@@ -5,7 +6,7 @@ import type { SessionRegistry } from '../sessions/registry';
 import type { EventSink } from '../sessions/types';
 import { AgentAttachments } from './attach';
 import { AgentSupervisor, stateFolder, type AgentChangeSink, type AgentSpec } from './supervisor';
-import { JailTmux } from './tmux';
+import { JailTmux, tmuxSocketPath } from './tmux';
 
 /** The agent's definition in its state folder, its env sealed. */
 const STORED_SPEC = 'agent.json';
@@ -36,19 +37,10 @@ export class ExternalAgents {
       throw new AppError('CONFLICT', `session ${sessionId} already runs an outside agent named ${spec.name}; stop it first or choose another name`);
     }
     if (existing) await existing.stop({ publish: false });
-    const log = this.log.child({ sessionId, agent: spec.name });
     const tmux = new JailTmux(sandbox, spec.name);
     const stored = `/workspace/${stateFolder(spec.name)}/${STORED_SPEC}`;
     const settled: AgentSpec = { ...spec, env: spec.env ?? (await this.storedEnv(tmux, stored, spec)) };
-    const supervisor = new AgentSupervisor(spec.name, settled, {
-      tmux,
-      log,
-      publish: async (c) => {
-        // A fact for whoever follows agents, and a `note` in the session's log (a kind every reader knows).
-        await this.sink.publish('shell.agent.changed', { sessionId, at: new Date().toISOString(), ...c });
-        await this.registry.append(sessionId, 'note', { message: describeChange(c), externalAgent: c });
-      },
-    });
+    const supervisor = this.supervisor(sessionId, settled, tmux);
     agents.set(spec.name, supervisor);
     this.bySession.set(sessionId, agents);
     try {
@@ -111,6 +103,63 @@ export class ExternalAgents {
     const agents = this.bySession.get(sessionId);
     this.bySession.delete(sessionId);
     await Promise.allSettled([...(agents?.values() ?? [])].map((a) => a.stop({ publish: false })));
+  }
+
+  /**
+   * A session's jail adopted from the previous shell process: its agents still run in their tmux
+   * servers, and are supervised again from their stored definitions. Agents whose tmux is gone stay
+   * stopped (they are started again by name).
+   */
+  async adopt(sessionId: string): Promise<string[]> {
+    const sandbox = this.registry.sandboxOf(sessionId);
+    const listing = await this.listSockets(sessionId);
+    const agents = this.bySession.get(sessionId) ?? new Map<string, AgentSupervisor>();
+    const resumed: string[] = [];
+    for (const name of listing) {
+      const tmux = new JailTmux(sandbox, name);
+      if ((await tmux.run(['has-session', '-t', name])).code !== 0) continue;
+      const text = await tmux.readFile(`/workspace/${stateFolder(name)}/${STORED_SPEC}`);
+      if (!text) continue;
+      let spec: AgentSpec;
+      try {
+        const { envNames: _names, sealedEnv, ...rest } = JSON.parse(text) as ExternalAgentStartBodyV1 & { envNames?: string[]; sealedEnv?: string };
+        spec = { ...rest, name, env: sealedEnv ? (JSON.parse(this.secrets.open(sealedEnv)) as Record<string, string>) : {} };
+      } catch (err) {
+        this.log.warn({ sessionId, agent: name, err: (err as Error).message }, 'outside agent left running but its definition cannot be read; not supervised');
+        continue;
+      }
+      const supervisor = this.supervisor(sessionId, spec, tmux);
+      agents.set(name, supervisor);
+      supervisor.resume();
+      resumed.push(name);
+    }
+    if (agents.size) this.bySession.set(sessionId, agents);
+    return resumed;
+  }
+
+  private supervisor(sessionId: string, spec: AgentSpec, tmux: JailTmux): AgentSupervisor {
+    return new AgentSupervisor(spec.name, spec, {
+      tmux,
+      log: this.log.child({ sessionId, agent: spec.name }),
+      publish: async (c) => {
+        // A fact for whoever follows agents, and a `note` in the session's log (a kind every reader knows).
+        await this.sink.publish('shell.agent.changed', { sessionId, at: new Date().toISOString(), ...c });
+        await this.registry.append(sessionId, 'note', { message: describeChange(c), externalAgent: c });
+      },
+    });
+  }
+
+  /** Names of the agents whose tmux sockets are in the jail (live or not). */
+  private async listSockets(sessionId: string): Promise<string[]> {
+    const sandbox = this.registry.sandboxOf(sessionId);
+    if (!sandbox.spawn) return [];
+    const proc = await sandbox.spawn(['sh', '-c', `ls -1 ${path.posix.dirname(tmuxSocketPath('x'))} 2>/dev/null || true`]);
+    const out: Buffer[] = [];
+    proc.stdout.on('data', (c: Buffer) => out.push(c));
+    proc.stderr.resume();
+    proc.stdin.end();
+    await proc.exited;
+    return Buffer.concat(out).toString('utf8').split('\n').filter((n) => n.endsWith('.sock')).map((n) => n.slice(0, -'.sock'.length));
   }
 
   /** The env sealed by this agent's last start, when it ran the same command; else none. */

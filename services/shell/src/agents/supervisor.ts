@@ -71,6 +71,18 @@ export class AgentSupervisor {
     });
   }
 
+  /**
+   * Supervises an agent whose tmux session already runs in the jail: one a previous shell process
+   * started and left running when it let go of the jail (SHELL_KEEP_JAILS).
+   */
+  resume(): void {
+    this.attempt = 1;
+    this.done = this.supervise().catch((err: Error) => {
+      this.status = 'gave-up';
+      this.line('error', { err: err.message }, 'supervisor failed');
+    });
+  }
+
   view(): ExternalAgentV1 {
     return {
       name: this.name,

@@ -259,22 +259,25 @@ export class SessionRegistry {
    * on (its output and completion continue the session's log, numbered on from where it stopped); a
    * jail that is gone (the host restarted) is started again with its working folder and exports, and
    * the log says what was lost. A session that cannot be adopted is left out of shell.list, so the
-   * orchestrator fails it with the reason.
+   * orchestrator fails it with the reason. Answers the sessions whose jails were alive.
    */
-  async adoptKept(): Promise<void> {
+  async adoptKept(): Promise<string[]> {
     const kept = this.opts.kept;
-    if (!kept) return;
+    if (!kept) return [];
+    const alive: string[] = [];
     for (const k of kept.list()) {
       try {
-        await this.adoptOne(k);
+        if (await this.adoptOne(k)) alive.push(k.sessionId);
       } catch (err) {
         this.opts.log.error({ sessionId: k.sessionId, err: (err as Error).message }, 'kept jail could not be adopted');
         kept.remove(k.sessionId);
       }
     }
+    return alive;
   }
 
-  private async adoptOne(k: KeptSession): Promise<void> {
+  /** Adopts one kept session; true when its jail was alive (not started again). */
+  private async adoptOne(k: KeptSession): Promise<boolean> {
     const driver = this.opts.drivers[k.driver];
     if (!driver?.adopt) throw new Error(`the ${k.driver} driver cannot adopt jails on this replica`);
     // The stream exists before the jail is adopted: the resumed command's output goes into it at once.
@@ -291,6 +294,7 @@ export class SessionRegistry {
     if (adopted.resumed && k.running) session.resume(k.running, adopted.resumed);
     if (adopted.restored) await this.restored(session, k, adopted.restored);
     this.opts.log.info({ sessionId: k.sessionId, nextSeq: k.lastSeq + 1, resumed: Boolean(adopted.resumed), restored: adopted.restored }, 'kept jail adopted');
+    return !adopted.restored;
   }
 
   /** A kept jail was gone: the log says so, with what came back and what did not; a lost command ends. */
