@@ -41,7 +41,8 @@ async function history(id: string): Promise<Rec[]> {
 const gatewayUp = () => waitFor('the gateway to answer /health', async () => (await fetch(`${stack.url}/health`).catch(() => undefined))?.status === 200, { timeoutMs: 90_000, intervalMs: 250 });
 
 beforeAll(async () => {
-  stack = await startStack({ label: 'e2e-restart', env: { SHELL_KEEP_JAILS: 'true', GATEWAY_RATE_LIMIT_PER_MINUTE: '100000' } });
+  // With a pool too: the sessions' jails were started ahead and given to them, and are kept like any other.
+  stack = await startStack({ label: 'e2e-restart', env: { SHELL_KEEP_JAILS: 'true', SHELL_POOL_SIZE: '2', GATEWAY_RATE_LIMIT_PER_MINUTE: '100000' } });
 }, 180_000);
 
 afterAll(async () => {

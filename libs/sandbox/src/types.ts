@@ -230,6 +230,8 @@ export interface SandboxDriver {
   open(opts: OpenOptions): Promise<Sandbox>;
   /** Removes what a dead process of this host left behind (docker: its containers); the names removed. */
   removeLeftovers?(): Promise<string[]>;
+  /** Ends what the driver holds for sandboxes to come (the bubblewrap driver's pool of jails). */
+  close?(): Promise<void>;
   /**
    * Takes over a sandbox another process detached or left (it died): the same one while it lives,
    * else a new one started from the state with the shell's working folder and exports restored.

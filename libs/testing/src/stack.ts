@@ -63,6 +63,8 @@ export async function startStack(
     // A stack's data folder goes with it: jails kept for a next start would be left behind. Tests of a
     // restart ask for them (opts.env).
     SHELL_KEEP_JAILS: 'false',
+    // Jails started ahead are the restart and benchmark stacks' to ask for: others start none.
+    SHELL_POOL_SIZE: '0',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };

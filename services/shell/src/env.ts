@@ -106,6 +106,12 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
        * close every jail on stop, as a replica that will not come back should.
        */
       SHELL_KEEP_JAILS: envBool(true),
+      /**
+       * Jails started ahead of demand for sessions with no network, no credentials and no rlimits (the
+       * common shape): opening one is then an assignment (docs/operations.md). 0: none. Each idle one
+       * costs about 1 MiB of memory and a bash.
+       */
+      SHELL_POOL_SIZE: envInt(4, 0, 1000),
       /** Seals outside agents' env and kept sessions' state (64 hex chars or 32 bytes base64); unset: DATA_DIR/shell/secret.key, made on first start. */
       SHELL_SECRET_KEY: z.string().min(1).optional(),
       /** The Docker engine (`unix:///var/run/docker.sock` when unset), as the docker CLI reads it. */

@@ -1,4 +1,5 @@
 import { runService } from '@codeagent/service';
+import { createLogger } from '@codeagent/telemetry';
 import { shellDrivers } from './drivers';
 import { loadServiceEnv } from './env';
 import { buildShellService } from './service';
@@ -9,7 +10,8 @@ async function main(): Promise<void> {
     service: 'shell',
     env,
     opsPort: env.SHELL_PORT,
-    start: buildShellService(env, shellDrivers(env)),
+    // The drivers exist before the service: their own log lines (the jail pool's) go through a logger of theirs.
+    start: buildShellService(env, shellDrivers(env, createLogger('shell', { level: env.LOG_LEVEL }).child({ component: 'drivers' }))),
   });
 }
 

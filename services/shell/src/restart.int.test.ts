@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Bus, sessionLogHandlers } from '@codeagent/bus';
@@ -135,8 +135,15 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     // The state that lists the background job is saved again a moment (STATE_SETTLE_MS) after the job started.
     await waitFor('the kept state saved again after the job started', () => statSync(kept.file).mtimeMs > kept.savedAtOpen, { timeoutMs: 10_000 });
     expect(await proc!.stop('SIGKILL')).toBe('SIGKILL');
-    // What a reboot does: every process of the jail gone (bwrap and everything under it).
-    for (const pid of processesWith(`--hostname rebooted`)) process.kill(pid, 'SIGKILL');
+    // What a reboot does: every process of the jail gone (everything in its pid namespace).
+    const ns = readlinkSync(`/proc/${processesWith(`${tag}-rebooted`)[0]}/ns/pid`);
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        if (readlinkSync(`/proc/${pid}/ns/pid`) === ns) process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        /* gone meanwhile */
+      }
+    }
     await waitFor('the jail gone', () => processesWith(`${tag}-rebooted`).length === 0, { timeoutMs: 10_000 });
     await start();
     const crash = await waitFor('the restored event', () => eventsOf('rebooted').find((e) => e.kind === 'shell.crashed'), { timeoutMs: 20_000 });

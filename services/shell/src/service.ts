@@ -68,6 +68,7 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
       stop: async () => {
         await agents.closeAll();
         await registry.closeAll({ publish: false });
+        await Promise.allSettled(Object.values(drivers).map((d) => d.close?.()));
       },
     };
   };

@@ -194,6 +194,60 @@ export function planLimits(name: string, limits: ResolvedLimits): LimitPlan {
   return { script: lines.join('\n'), inForce, dirs };
 }
 
+/**
+ * Sets new limits on a running sandbox's cgroups (a pooled jail given to a session): memory, pids
+ * and CPU bandwidth. Undefined when a limit is enforced otherwise than by a cgroup of the plan (an
+ * rlimit, or nothing), which a running jail cannot take on; the new inForce otherwise.
+ */
+export function retargetLimits(plan: LimitPlan, limits: ResolvedLimits): Record<string, string> | undefined {
+  if (limits.cpuSeconds !== undefined || limits.diskMb !== undefined) return undefined;
+  const mode = detectCgroups();
+  const mem = String(limits.memoryMb * 1024 * 1024);
+  const period = 100_000;
+  const quota = limits.cpus !== undefined ? String(Math.max(1000, Math.round(limits.cpus * period))) : '-1';
+  const inForce: Record<string, string> = {};
+  if (mode.kind === 'v1') {
+    const dir = (c: string) => plan.dirs.find((d) => mode[c as 'memory' | 'pids' | 'cpu'] !== undefined && d.startsWith(`${mode[c as 'memory' | 'pids' | 'cpu']}/`));
+    const [memory, pids, cpu] = [dir('memory'), dir('pids'), dir('cpu')];
+    if (!memory || !pids || (limits.cpus !== undefined && !cpu)) return undefined;
+    // v1 keeps memory <= memory+swap at every step: raise the pair from the top, lower it from the bottom.
+    const swap = path.join(memory, 'memory.memsw.limit_in_bytes');
+    const order = Number(mem) > Number(readFileSync(path.join(memory, 'memory.limit_in_bytes'), 'utf8')) ? ['memsw', 'mem'] : ['mem', 'memsw'];
+    let swapped = false;
+    for (const which of order) {
+      if (which === 'mem') writeFileSync(path.join(memory, 'memory.limit_in_bytes'), mem);
+      else if (existsSync(swap)) {
+        writeFileSync(swap, mem);
+        swapped = true;
+      }
+    }
+    writeFileSync(path.join(pids, 'pids.max'), String(limits.pids));
+    if (cpu) writeFileSync(path.join(cpu, 'cpu.cfs_quota_us'), quota);
+    inForce.memory = `cgroup v1 ${limits.memoryMb} MiB (${swapped ? 'with swap' : 'swap not accounted'})`;
+    inForce.pids = `cgroup v1 ${limits.pids}`;
+    if (limits.cpus !== undefined) inForce.cpus = `cgroup v1 cfs quota ${limits.cpus} CPU`;
+    return inForce;
+  }
+  if (mode.kind === 'v2') {
+    const d = plan.dirs[0];
+    if (!d) return undefined;
+    writeFileSync(path.join(d, 'memory.max'), mem);
+    writeFileSync(path.join(d, 'pids.max'), String(limits.pids));
+    if (limits.cpus !== undefined) {
+      try {
+        writeFileSync(path.join(d, 'cpu.max'), `${quota} ${period}`);
+      } catch {
+        return undefined;
+      }
+      inForce.cpus = `cgroup v2 cpu.max ${limits.cpus} CPU`;
+    }
+    inForce.memory = `cgroup v2 ${limits.memoryMb} MiB (swap 0)`;
+    inForce.pids = `cgroup v2 ${limits.pids}`;
+    return inForce;
+  }
+  return undefined;
+}
+
 /** Host pids still in a sandbox's cgroups. */
 export function cgroupPids(dirs: string[]): number[] {
   const pids = new Set<number>();

@@ -1,17 +1,17 @@
 import { execFile } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@codeagent/contracts';
-import type { AdoptedSandbox, EgressOptions, ExecOptions, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
+import type { AdoptedSandbox, EgressCredential, EgressOptions, ExecOptions, Network, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
 import type { RunningState } from '../shell/channel';
 import { shQuote } from '../shell/quote';
 import { planLimits, removeCgroups, type ResolvedLimits } from './cgroups';
 import { diagnose } from './diagnose';
 import { jailEnv } from './jail';
+import { JailPool, markAssigned, mount, removeJailFolder, sweepPool } from './pool';
 import { BubblewrapSandbox, readShellSnapshot, type BubblewrapState } from './sandbox';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
 
@@ -38,7 +38,7 @@ const OpenOptionsSchema = z.object({
 /** A lost jail's cgroups and folder (the new jail has its own). */
 async function removeJailDir(state: BubblewrapState): Promise<void> {
   removeCgroups(state.plan.dirs);
-  await rm(state.dir, { recursive: true, force: true });
+  await removeJailFolder(state.dir);
 }
 
 /** Sandboxes made with Bubblewrap on this host. */
@@ -55,9 +55,54 @@ export class BubblewrapDriver implements SandboxDriver {
    * `jailsDir`: where jails keep their pipes and state; with it they outlive this process and the
    * next one adopts them (adopt()), without it they die with it.
    */
-  constructor(options: { egress?: EgressOptions; jailsDir?: string } = {}) {
+  constructor(options: { egress?: EgressOptions; jailsDir?: string; pool?: { size: number; onError?: (err: Error) => void } } = {}) {
     this.egress = new EgressSettings(options.egress);
     this.jailsDir = options.jailsDir;
+    if (options.pool && options.pool.size > 0) {
+      const onError = options.pool.onError ?? (() => undefined);
+      this.pool = new JailPool(options.pool.size, () => this.startPooled(), onError);
+      // The first jails start once the host was found able to make them, and what a killed
+      // predecessor left waiting is gone.
+      void this.available()
+        .then(async (a) => {
+          if (!a.ok) return;
+          if (this.jailsDir) await sweepPool(this.jailsDir);
+          this.pool?.fill();
+        })
+        .catch(onError);
+    }
+  }
+
+  private readonly pool?: JailPool;
+  /** The empty folder each pooled jail binds at /workspace, by jail. */
+  private readonly slots = new WeakMap<BubblewrapSandbox, string>();
+
+  /** Pooled jails ready to be given to a session. */
+  get pooled(): number {
+    return this.pool?.available ?? 0;
+  }
+
+  /** A jail for the pool: default limits, no network, an empty shared mount point at /workspace. */
+  private async startPooled(): Promise<BubblewrapSandbox> {
+    const id = `pool-${randomBytes(6).toString('hex')}`;
+    const dir = this.jailDir(id);
+    const slot = path.join(dir, 'workspace');
+    mkdirSync(slot, { mode: 0o755 });
+    try {
+      await mount(['--bind', slot, slot]);
+      await mount(['--make-shared', slot]);
+      const sandbox = await this.start(id, dir, { workspace: slot, network: 'none', credentials: [], limits: { ...DEFAULT_LIMITS }, env: {} });
+      this.slots.set(sandbox, slot);
+      return sandbox;
+    } catch (err) {
+      await removeJailFolder(dir);
+      throw err;
+    }
+  }
+
+  /** Ends the jails the pool holds for sessions to come. */
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 
   /** A new jail's own folder: under jailsDir, else under a temporary folder of this process. */
@@ -92,17 +137,35 @@ export class BubblewrapDriver implements SandboxDriver {
     } catch {
       throw new AppError('VALIDATION_FAILED', `workspaceDir ${o.workspaceDir} is not an existing directory`);
     }
+    const limits: ResolvedLimits = { ...DEFAULT_LIMITS, ...o.limits };
+    // The pool's shape: no network, no credentials, no rlimits (a running jail cannot take those on).
+    const poolable = o.network === 'none' && o.credentials.length === 0 && o.limits.cpuSeconds === undefined && o.limits.diskMb === undefined;
+    const pooled = poolable ? this.pool?.take() : undefined;
+    if (pooled) {
+      try {
+        const slot = this.slots.get(pooled)!;
+        await pooled.assign(slot, workspace, o.env, limits);
+        markAssigned(path.dirname(slot));
+        return pooled;
+      } catch {
+        // A cgroup that would not take the limits, a mount that failed: this session gets a jail of its own.
+        await pooled.close();
+      }
+    }
     const id = o.id ?? `sb-${randomBytes(6).toString('hex')}`;
+    return this.start(id, this.jailDir(id), { workspace, network: o.network, credentials: o.credentials, limits, env: o.env });
+  }
+
+  private async start(id: string, dir: string, o: { workspace: string; network: Network; credentials: EgressCredential[]; limits: ResolvedLimits; env: Record<string, string> }): Promise<BubblewrapSandbox> {
     const hostname = id.slice(0, 63);
-    // The cgroup name gets a random suffix: two sandboxes given the same id must not share limits.
     let sandbox: BubblewrapSandbox | undefined;
     // Parses the allowlist and credentials before anything is started (VALIDATION_FAILED naming the entry).
     const egress = new SandboxEgress(o.network, o.credentials, this.egress.addresses, this.egress.resolve, (d) => sandbox?.emitEgress(d));
-    const limits: ResolvedLimits = { ...DEFAULT_LIMITS, ...o.limits };
-    const plan = planLimits(`${id}-${randomBytes(4).toString('hex')}`, limits);
+    // The cgroup name gets a random suffix: two sandboxes given the same id must not share limits.
+    const plan = planLimits(`${id}-${randomBytes(4).toString('hex')}`, o.limits);
     try {
-      const spec = { workspace, network: o.network, hostname, env: jailEnv(hostname, { ...o.env, ...egress.env() }), resolvConf: egress.hasEgress ? jailResolvConf() : undefined };
-      sandbox = await BubblewrapSandbox.open(id, { dir: this.jailDir(id), dieWithParent: !this.jailsDir }, spec, plan, egress, { network: o.network, credentials: o.credentials, limits });
+      const spec = { workspace: o.workspace, network: o.network, hostname, env: jailEnv(hostname, { ...o.env, ...egress.env() }), resolvConf: egress.hasEgress ? jailResolvConf() : undefined };
+      sandbox = await BubblewrapSandbox.open(id, { dir, dieWithParent: !this.jailsDir }, spec, plan, egress, { network: o.network, credentials: o.credentials, limits: o.limits });
       return sandbox;
     } catch (err) {
       removeCgroups(plan.dirs);

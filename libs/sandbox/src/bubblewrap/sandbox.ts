@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,7 +7,9 @@ import { AppError } from '@codeagent/contracts';
 import type { SandboxEgress } from '../egress/egress';
 import type { ChannelState } from '../shell/channel';
 import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, Pty, Sandbox, SandboxState } from '../types';
-import { cgroupPids, removeCgroups, type LimitPlan, type ResolvedLimits } from './cgroups';
+import { cgroupPids, removeCgroups, retargetLimits, type LimitPlan, type ResolvedLimits } from './cgroups';
+import { mount, removeJailFolder } from './pool';
+import { shQuote } from '../shell/quote';
 import { Incarnation, type IncarnationState, type JailExit } from './incarnation';
 import type { JailSpec } from './jail';
 import { childrenOf, CLOCK_TICKS, namespacedIds, signal, statOf, uptimeSeconds } from './proc';
@@ -51,7 +53,7 @@ export interface ShellSnapshot {
 /** A jail started with bwrap: one persistent shell, restarted when it dies. See README. */
 export class BubblewrapSandbox implements Sandbox {
   readonly driver = 'bubblewrap' as const;
-  readonly limitsInForce: Record<string, string>;
+  limitsInForce: Record<string, string>;
   networkInForce!: NetworkInForce;
   private jail!: Incarnation;
   private readonly events = new EventEmitter();
@@ -66,10 +68,10 @@ export class BubblewrapSandbox implements Sandbox {
     readonly id: string,
     /** The jail's folder on the host (its pipes and state folder); removed on close. */
     private readonly dir: string,
-    private readonly spec: JailSpec,
+    private spec: JailSpec,
     private readonly plan: LimitPlan,
     private readonly egress: SandboxEgress,
-    private readonly opened: { network: Network; credentials: EgressCredential[]; limits: ResolvedLimits },
+    private opened: { network: Network; credentials: EgressCredential[]; limits: ResolvedLimits },
     /** Whether the jail dies with this process (not adoptable). */
     private readonly dieWithParent: boolean,
   ) {
@@ -78,6 +80,24 @@ export class BubblewrapSandbox implements Sandbox {
 
   get outlivesProcess(): boolean {
     return !this.dieWithParent;
+  }
+
+  /**
+   * Gives a pooled jail (see JailPool) to a session: its workspace mounted over the jail's empty one
+   * (`slot`, the folder bound at /workspace), its limits set on the jail's cgroups, its environment
+   * exported in the shell (and given to terminals and spawned processes), the shell moved into it.
+   */
+  async assign(slot: string, workspace: string, env: Record<string, string>, limits: ResolvedLimits): Promise<void> {
+    const inForce = retargetLimits(this.plan, limits);
+    if (!inForce) throw new AppError('SANDBOX_UNAVAILABLE', 'these limits cannot be set on a running jail');
+    await mount(['--bind', workspace, slot]);
+    const exports = Object.entries(env).map(([k, v]) => `export ${k}=${shQuote(v)}`);
+    // The shell's working folder is the empty one under the mount: it moves onto the workspace.
+    const r = await this.exec(['builtin cd /workspace', ...exports].join(' && '));
+    if (r.exitCode !== 0) throw new AppError('SANDBOX_UNAVAILABLE', `the pooled jail did not take the session: ${r.stderr.trim()}`);
+    this.spec = { ...this.spec, workspace, env: { ...this.spec.env, ...env } };
+    this.opened = { ...this.opened, limits };
+    this.limitsInForce = { ...this.limitsInForce, ...inForce };
   }
 
   static async open(
@@ -338,7 +358,7 @@ export class BubblewrapSandbox implements Sandbox {
       if (removeCgroups(this.plan.dirs)) break;
       await sleep(20);
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    await removeJailFolder(this.dir);
   }
 }
 

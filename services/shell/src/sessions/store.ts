@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SecretBox } from '@codeagent/config';
 import type { SandboxState } from '@codeagent/sandbox';
@@ -46,17 +46,17 @@ export class KeptSessions {
   save(s: Omit<KeptSession, 'running'>): void {
     const dir = this.folder(s.sessionId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    writeFileSync(path.join(dir, 'session'), this.secrets.seal(JSON.stringify({ ...s, lastSeq: undefined })), { mode: 0o600 });
+    writeAtomically(path.join(dir, 'session'), this.secrets.seal(JSON.stringify({ ...s, lastSeq: undefined })));
     this.seq(s.sessionId, s.lastSeq);
   }
 
   seq(sessionId: string, lastSeq: number): void {
-    writeFileSync(path.join(this.folder(sessionId), 'seq'), String(lastSeq));
+    writeAtomically(path.join(this.folder(sessionId), 'seq'), String(lastSeq));
   }
 
   running(sessionId: string, command: RunningCommand | undefined): void {
     const file = path.join(this.folder(sessionId), 'running');
-    if (command) writeFileSync(file, JSON.stringify(command), { mode: 0o600 });
+    if (command) writeAtomically(file, JSON.stringify(command));
     else rmSync(file, { force: true });
   }
 
@@ -64,21 +64,21 @@ export class KeptSessions {
     rmSync(this.folder(sessionId), { recursive: true, force: true });
   }
 
-  /** Every kept session; one that cannot be read is logged and removed (its jail cannot be adopted without it). */
+  /** Every kept session; one that cannot be read is logged and left out (its jail cannot be adopted without it). */
   list(): KeptSession[] {
     const out: KeptSession[] = [];
     for (const name of readdirSync(this.dir)) {
       const dir = path.join(this.dir, name);
       try {
         const s = JSON.parse(this.secrets.open(readFileSync(path.join(dir, 'session'), 'utf8'))) as KeptSession;
-        s.lastSeq = Number(readFileSync(path.join(dir, 'seq'), 'utf8'));
-        if (!Number.isInteger(s.lastSeq)) throw new Error('its seq file is damaged');
+        const seq = readFileSync(path.join(dir, 'seq'), 'utf8');
+        if (!/^\d+$/.test(seq)) throw new Error(`its seq file is damaged (${JSON.stringify(seq.slice(0, 40))})`);
+        s.lastSeq = Number(seq);
         const running = readOptional(path.join(dir, 'running'));
         if (running) s.running = JSON.parse(running) as RunningCommand;
         out.push(s);
       } catch (err) {
-        this.log.error({ dir, err: (err as Error).message }, 'a kept session could not be read; its jail is not adopted');
-        rmSync(dir, { recursive: true, force: true });
+        this.log.error({ dir, err: (err as Error).message }, 'a kept session could not be read; its jail is not adopted (the folder is left for a person to look at)');
       }
     }
     return out;
@@ -87,6 +87,12 @@ export class KeptSessions {
   private folder(sessionId: string): string {
     return path.join(this.dir, createHash('sha256').update(sessionId).digest('hex').slice(0, 32));
   }
+}
+
+/** A kill -9 between the truncate and the write of a plain write would leave the file empty: a rename is all or nothing. */
+function writeAtomically(file: string, data: string): void {
+  writeFileSync(`${file}.tmp`, data, { mode: 0o600 });
+  renameSync(`${file}.tmp`, file);
 }
 
 function readOptional(file: string): string | undefined {

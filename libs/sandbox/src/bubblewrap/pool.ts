@@ -1,0 +1,148 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { BubblewrapSandbox } from './sandbox';
+
+/** After a pooled jail failed to start, the next try waits this long (the host may lack what it needs). */
+const RETRY_AFTER_FAILURE_MS = 5000;
+
+/**
+ * Jails started ahead of demand, for sessions of the common shape (no network, no credentials, limits
+ * a cgroup can change later): opening one is then an assignment, not a bwrap start. Each jail binds an
+ * empty folder of its own, made a shared mount point, at /workspace; the assignment bind-mounts the
+ * session's workspace over that folder on the host, and the mount propagates into the jail (bwrap
+ * makes the jail's mounts slaves of the host's). A pooled jail is used once: it never goes back.
+ *
+ * Refilled in the background one jail at a time, so a burst of sessions does not start a burst of
+ * jails; the pool's memory is `size` idle jails (about 1 MiB of cgroup-charged memory each, README).
+ */
+export class JailPool {
+  private readonly ready: BubblewrapSandbox[] = [];
+  private starting = false;
+  private closed = false;
+  private pausedUntil = 0;
+
+  constructor(
+    private readonly size: number,
+    private readonly startOne: () => Promise<BubblewrapSandbox>,
+    private readonly onError: (err: Error) => void,
+  ) {}
+
+  /** A ready jail, or undefined when none is (the caller starts one the usual way). Refills behind it. */
+  take(): BubblewrapSandbox | undefined {
+    const sb = this.ready.shift();
+    this.fill();
+    return sb;
+  }
+
+  get available(): number {
+    return this.ready.length;
+  }
+
+  fill(): void {
+    if (this.closed || this.starting || this.ready.length >= this.size || Date.now() < this.pausedUntil) return;
+    this.starting = true;
+    this.startOne().then(
+      (sb) => {
+        this.starting = false;
+        if (this.closed) return void sb.close();
+        this.ready.push(sb);
+        this.fill();
+      },
+      (err: Error) => {
+        this.starting = false;
+        this.pausedUntil = Date.now() + RETRY_AFTER_FAILURE_MS;
+        this.onError(err);
+        setTimeout(() => this.fill(), RETRY_AFTER_FAILURE_MS).unref();
+      },
+    );
+  }
+
+  /** Closes the jails still waiting (they belong to no session). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled(this.ready.splice(0).map((s) => s.close()));
+  }
+}
+
+/** Runs mount(8) (node has no mount(2)); rejects with what it said. */
+export function mount(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('mount', args, { timeout: 10_000 }, (err, _out, stderr) => (err ? reject(new Error(`mount ${args.join(' ')}: ${String(stderr).trim() || err.message}`)) : resolve()));
+  });
+}
+
+/** Mount points at or under `dir` in this process's mount namespace, deepest first. */
+export function mountsUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    // Field 5 is the mount point, with spaces and the like escaped as octal.
+    const at = line.split(' ')[4]?.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (at && (at === dir || at.startsWith(`${dir}/`))) out.push(at);
+  }
+  return out.reverse();
+}
+
+/**
+ * Removes a jail's folder. A pooled jail's has a session's workspace mounted in it: it is unmounted
+ * first, and the folder is left alone (and the caller told) if anything is still mounted there, so
+ * that a workspace is never removed through its mount point.
+ */
+export async function removeJailFolder(dir: string): Promise<boolean> {
+  for (let i = 0; i < 4; i++) {
+    const mounts = mountsUnder(path.resolve(dir));
+    if (mounts.length === 0) {
+      rmSync(dir, { recursive: true, force: true });
+      return true;
+    }
+    for (const m of mounts) await new Promise<void>((resolve) => execFile('umount', ['-l', m], { timeout: 10_000 }, () => resolve()));
+  }
+  return false;
+}
+
+/** Marks a pooled jail's folder as given to a session (a kept session's state then owns it). */
+export function markAssigned(dir: string): void {
+  writeFileSync(path.join(dir, 'assigned'), '');
+}
+
+/**
+ * Ends the pooled jails a previous process left waiting (it was killed, so they were neither given to
+ * a session nor closed): their bwrap processes, found by the folder their command line binds, are
+ * killed and their folders unmounted and removed. Jails given to a session are its, and stay.
+ */
+export async function sweepPool(jailsDir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = readdirSync(jailsDir).filter((n) => n.startsWith('pool-'));
+  } catch {
+    return [];
+  }
+  const swept: string[] = [];
+  for (const name of names) {
+    const dir = path.join(jailsDir, name);
+    if (readdirSync(dir).includes('assigned')) continue;
+    for (const pid of processesBinding(`${dir}/shell`)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+    if (await removeJailFolder(dir)) swept.push(name);
+  }
+  return swept;
+}
+
+/** Host pids whose command line names `needle` as one argument. */
+function processesBinding(needle: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(needle)) out.push(Number(d));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}
