@@ -2,9 +2,13 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { startStack, type Stack } from '@codeagent/testing';
 
-/** Limits raised so the benchmarks measure the platform, not its per-user guards. */
+/**
+ * Limits raised so the benchmarks measure the platform, not its per-user guards; the shell's pool of
+ * jails as a deployment has it by default (test stacks start none).
+ */
 export const BENCH_ENV: Record<string, string> = {
-  SHELL_MAX_SESSIONS: '1200',
+  SHELL_MAX_SESSIONS: '2500',
+  SHELL_POOL_SIZE: '4',
   ORCHESTRATOR_MAX_SESSIONS: '5000',
   ORCHESTRATOR_MAX_SESSIONS_PER_USER: '5000',
   GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { percentile, msSince, report, type Figure } from '../../bench/lib';
@@ -13,6 +14,17 @@ const CREATE_SECONDS = Number(process.env.BENCH_CREATE_SECONDS ?? 10);
 const CREATE_CONCURRENCY = Number(process.env.BENCH_CREATE_CONCURRENCY ?? 8);
 const EXEC_N = Number(process.env.BENCH_EXEC_N ?? 300);
 const OUTPUT_MB = Number(process.env.BENCH_OUTPUT_MB ?? 32);
+
+/** Times `bwrap` starting a jail with the host's /usr and new namespaces that runs `true`, n times. */
+function bareBwrap(n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    execFileSync('bwrap', ['--unshare-user', '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/bin', '/bin', '--proc', '/proc', '--dev', '/dev', '--', '/bin/true']);
+    out.push(msSince(t));
+  }
+  return out;
+}
 
 async function main() {
   const bare = createServer((_req, res) => res.end('{}'));
@@ -37,7 +49,10 @@ async function main() {
       if (s.status !== 'ready') throw new Error(`session ${s.id} answered ${s.status}`);
       await closeSession(base, s.id);
     }
-    figures.push({ name: 'session ready p50 (REST)', value: percentile(ready, 50), unit: 'ms', goal: '<= 25' });
+    // Beside it, in the same run, the floor issue 18 sets: starting a bare Bubblewrap jail that runs `true`.
+    const bwrap = bareBwrap(READY_N);
+    figures.push({ name: 'a bare `bwrap ... true`, p50 (same run)', value: percentile(bwrap, 50), unit: 'ms' });
+    figures.push({ name: 'session ready p50 (REST)', value: percentile(ready, 50), unit: 'ms', goal: `<= ${percentile(bwrap, 50).toFixed(1)} (1x bare bwrap)` });
     figures.push({ name: 'session ready p99 (REST)', value: percentile(ready, 99), unit: 'ms' });
 
     // 2. Sustained creates: create + close in a loop with CREATE_CONCURRENCY workers for CREATE_SECONDS.

@@ -5,6 +5,8 @@ import type { BubblewrapSandbox } from './sandbox';
 
 /** After a pooled jail failed to start, the next try waits this long (the host may lack what it needs). */
 const RETRY_AFTER_FAILURE_MS = 5000;
+/** Straight failures after which the pool stops trying (a host where mounts are not allowed, say). */
+const MAX_STRAIGHT_FAILURES = 3;
 
 /**
  * Jails started ahead of demand, for sessions of the common shape (no network, no credentials, limits
@@ -21,6 +23,7 @@ export class JailPool {
   private starting = false;
   private closed = false;
   private pausedUntil = 0;
+  private failures = 0;
 
   constructor(
     private readonly size: number,
@@ -40,11 +43,12 @@ export class JailPool {
   }
 
   fill(): void {
-    if (this.closed || this.starting || this.ready.length >= this.size || Date.now() < this.pausedUntil) return;
+    if (this.closed || this.starting || this.ready.length >= this.size || Date.now() < this.pausedUntil || this.failures >= MAX_STRAIGHT_FAILURES) return;
     this.starting = true;
     this.startOne().then(
       (sb) => {
         this.starting = false;
+        this.failures = 0;
         if (this.closed) return void sb.close();
         this.ready.push(sb);
         this.fill();
@@ -52,6 +56,8 @@ export class JailPool {
       (err: Error) => {
         this.starting = false;
         this.pausedUntil = Date.now() + RETRY_AFTER_FAILURE_MS;
+        // Sessions still get jails of their own: the pool only saves them the start.
+        if (++this.failures >= MAX_STRAIGHT_FAILURES) err.message = `${err.message}; the pool stops trying (sessions get jails of their own)`;
         this.onError(err);
         setTimeout(() => this.fill(), RETRY_AFTER_FAILURE_MS).unref();
       },
