@@ -119,7 +119,8 @@ export class Incarnation {
 
   /** The same jail, run by a process that is gone: found by its pids, or undefined when it is not there any more. */
   static adopt(state: IncarnationState, dir: string, onTimeout: () => void): Incarnation | undefined {
-    if (statOf(state.initPid)?.startTicks !== state.initStartTicks) return undefined;
+    // Both must live: a jail whose shell died while no one watched (or that is being torn down) is gone.
+    if (statOf(state.initPid)?.startTicks !== state.initStartTicks || statOf(state.shellPid)?.startTicks !== state.shellStartTicks) return undefined;
     const jail = new Incarnation(dir, onTimeout, afterEachCommand());
     Object.assign(jail, { bwrapPid: state.bwrapPid, initPid: state.initPid, shellPid: state.shellPid, ready: true, info: Promise.resolve(state.initPid), initTicks: state.initStartTicks });
     try {

@@ -9,12 +9,20 @@ export function childrenOf(pid: number): number[] {
   }
 }
 
-/** Process group and start time (clock ticks since boot) of a host process, or null when it is gone. */
+/** The kernel's flag of a process that is exiting (include/linux/sched.h). */
+const PF_EXITING = 0x4;
+
+/**
+ * Process group and start time (clock ticks since boot) of a host process, or null when it is gone.
+ * A process that is exiting, or a zombie (dead, not yet reaped), counts as gone.
+ */
 export function statOf(pid: number): { pgid: number; startTicks: number } | null {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name in field 2 may hold spaces and parentheses: fields are counted after its last ')'.
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // Killed but still tearing down (PF_EXITING in the flags field) is gone too.
+    if (f[0] === 'Z' || f[0] === 'X' || (Number(f[6]) & PF_EXITING) !== 0) return null;
     return { pgid: Number(f[2]), startTicks: Number(f[19]) };
   } catch {
     return null;
