@@ -220,6 +220,8 @@ export interface Sandbox {
   state?(): SandboxState;
   /** Hears when state() changed in a way a successor needs: a command left a background job behind. */
   onStateChange?(cb: () => void): void;
+  /** When the shell last saved its working folder and exports, which state() carries (ms since the epoch). */
+  shellSavedAt?(): number;
 }
 
 export interface SandboxDriver {

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { BubblewrapDriver, DockerDriver, type EgressOptions, type SandboxDriver } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
@@ -27,14 +29,24 @@ export function bubblewrapDriver(env: ServiceEnv, log?: Logger): BubblewrapDrive
   const resolve = egressResolver(env.SHELL_EGRESS_HOSTS, env.SHELL_EGRESS_HOSTS_ONLY);
   return new BubblewrapDriver({
     egress: { allowAddresses: env.SHELL_EGRESS_ALLOW_ADDRESSES, ...(resolve ? { resolve } : {}) },
-    ...(env.SHELL_KEEP_JAILS ? { jailsDir: keptDir(env, 'jails') } : {}),
+    ...(env.SHELL_KEEP_JAILS ? { jailsDir: jailsDir(env) } : {}),
     ...(env.SHELL_POOL_SIZE > 0 ? { pool: { size: env.SHELL_POOL_SIZE, onError: (err: Error) => log?.warn({ err: err.message }, 'a pooled jail could not be started') } } : {}),
   });
 }
 
-/** This replica's own folder of kept jails (`jails`) and of their sessions' state (`sessions`). */
-export function keptDir(env: ServiceEnv, what: 'jails' | 'sessions'): string {
-  return path.join(env.DATA_DIR, 'shell', env.INSTANCE_ID, what);
+/** This replica's own folder of its kept sessions' state, which the next start adopts them from. */
+export function keptDir(env: ServiceEnv): string {
+  return path.join(env.DATA_DIR, 'shell', env.INSTANCE_ID, 'sessions');
+}
+
+/**
+ * Where this replica's jails keep their pipes and their shell's state, written after every command:
+ * in memory (/dev/shm) where the host has it, so that the write costs no disk; one folder per replica
+ * and data folder. A reboot empties it, and kills the jails with it: the kept sessions' copies remain.
+ */
+export function jailsDir(env: ServiceEnv): string {
+  const name = `codeagent-jails-${createHash('sha256').update(`${path.resolve(env.DATA_DIR)}\0${env.INSTANCE_ID}`).digest('hex').slice(0, 16)}`;
+  return existsSync('/dev/shm') ? path.join('/dev/shm', name) : path.join(env.DATA_DIR, 'shell', env.INSTANCE_ID, 'jails');
 }
 
 /** Every driver this replica offers, as its environment configures them. */

@@ -20,7 +20,7 @@ import type { DriverName } from './sessions/types';
 export function buildShellService(env: ServiceEnv, drivers: Partial<Record<DriverName, SandboxDriver>>) {
   return async ({ bus, log }: { bus: Bus; log: Logger }) => {
     const secrets = createSecretBox(loadSecretKey(env.SHELL_SECRET_KEY, path.join(env.DATA_DIR, 'shell', 'secret.key'), 'SHELL_SECRET_KEY'));
-    const kept = env.SHELL_KEEP_JAILS ? new KeptSessions(keptDir(env, 'sessions'), secrets, log.child({ component: 'kept' })) : undefined;
+    const kept = env.SHELL_KEEP_JAILS ? new KeptSessions(keptDir(env), secrets, log.child({ component: 'kept' })) : undefined;
     const registry = new SessionRegistry({
       instanceId: env.INSTANCE_ID,
       maxSessions: env.SHELL_MAX_SESSIONS,

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT, waitFor } from '@codeagent/testing';
@@ -100,4 +101,18 @@ describe('a jail outlives the process that started it (real bwrap, two processes
     const r = await a.sandbox.exec('pwd; echo "$FOO|$GIVEN"; printf "%s" "$MULTI" | wc -l; cat file; pgrep -c sleep || true');
     expect(r.stdout).toBe('/workspace/sub\nx "y"|at-open\n1\nkept\n0\n');
   });
+
+  it("a jail gone with its folder (a reboot emptied the memory it was in) is restored from the state's own copy of its shell", async () => {
+    const sb = await driver.open({ workspaceDir: ws.make('wiped') });
+    await sb.exec("mkdir -p deep/er && cd deep/er && export KEPT='copy'");
+    const state = (await sb.detach!(new Error('restarting'))) as BubblewrapState;
+    expect(state.shell).toMatchObject({ cwd: '/workspace/deep/er' });
+    process.kill(state.jail.initPid, 'SIGKILL');
+    await waitFor('the jail gone', () => !existsSync(`/proc/${state.jail.initPid}`) || readFileSync(`/proc/${state.jail.initPid}/stat`, 'utf8').includes(') Z'), { timeoutMs: 10_000 });
+    rmSync(state.dir, { recursive: true, force: true });
+    const a = await adopt(state);
+    expect(a.restored).toMatchObject({ cwd: '/workspace/deep/er' });
+    expect((await a.sandbox.exec('pwd; echo "$KEPT"')).stdout).toBe('/workspace/deep/er\ncopy\n');
+  });
 });
+

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -52,8 +52,9 @@ export class BubblewrapDriver implements SandboxDriver {
 
   /**
    * `egress`: the host's egress settings (an admin's address exceptions, the resolver), for every sandbox.
-   * `jailsDir`: where jails keep their pipes and state; with it they outlive this process and the
-   * next one adopts them (adopt()), without it they die with it.
+   * `jailsDir`: where jails keep their pipes and state (best in memory: the shell writes its state
+   * there after every command); with it they outlive this process and the next one adopts them
+   * (adopt()), without it they die with it.
    */
   constructor(options: { egress?: EgressOptions; jailsDir?: string; pool?: { size: number; onError?: (err: Error) => void } } = {}) {
     this.egress = new EgressSettings(options.egress);
@@ -107,7 +108,8 @@ export class BubblewrapDriver implements SandboxDriver {
 
   /** A new jail's own folder: under jailsDir, else under a temporary folder of this process. */
   private jailDir(id: string): string {
-    const root = this.jailsDir ?? (this.tempDir ??= mkdtempSync(path.join(os.tmpdir(), 'codeagent-jails-')));
+    // In memory where the host has it: the shell writes its state there after every command.
+    const root = this.jailsDir ?? (this.tempDir ??= mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'codeagent-jails-')));
     mkdirSync(root, { recursive: true, mode: 0o700 });
     return mkdtempSync(path.join(root, `${id.slice(0, 40)}-`));
   }
@@ -195,7 +197,8 @@ export class BubblewrapDriver implements SandboxDriver {
 
   /** A new jail for a lost one: its workspace, limits, network and environment, then its shell's last state. */
   private async restore(state: BubblewrapState, lostCommand: boolean): Promise<AdoptedSandbox> {
-    const snapshot = readShellSnapshot(state.dir);
+    // The jail's own copy when its folder survived (the jail was killed), else the state's (a reboot emptied a tmpfs).
+    const snapshot = readShellSnapshot(state.dir) ?? state.shell;
     const { HOSTNAME: _hostname, ...env } = state.spec.env;
     const sandbox = await this.open({ workspaceDir: state.spec.workspace, network: state.network, credentials: state.credentials, limits: state.limits, env, id: state.id });
     await removeJailDir(state);

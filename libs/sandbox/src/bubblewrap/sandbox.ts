@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +41,11 @@ export interface BubblewrapState extends SandboxState {
   channel: ChannelState;
   /** The jail's processes when the state was taken (command lines), beside init and the shell. */
   processes: string[];
+  /**
+   * The shell's working folder and exports when the state was taken. The jail's folder may be on a
+   * tmpfs (cheap to write after every command) that a reboot empties: then this copy is restored.
+   */
+  shell?: ShellSnapshot;
 }
 
 /** What the shell last saved in the jail's state folder: its working folder and exports. */
@@ -159,6 +164,7 @@ export class BubblewrapSandbox implements Sandbox {
 
   /** The state as it is now, for a successor that finds it after this process died without detaching. */
   state(channel: ChannelState = { backgroundPids: [...this.jail.channel.backgroundPids] }): BubblewrapState {
+    const shell = readShellSnapshot(this.dir);
     return {
       driver: 'bubblewrap',
       version: 1,
@@ -170,7 +176,17 @@ export class BubblewrapSandbox implements Sandbox {
       jail: this.jail.state(),
       channel,
       processes: this.processes(),
+      ...(shell ? { shell } : {}),
     };
+  }
+
+  /** When the shell last saved its working folder and exports (ms since the epoch; 0 before it did). */
+  shellSavedAt(): number {
+    try {
+      return statSync(path.join(this.dir, 'shell', 'state')).mtimeMs;
+    } catch {
+      return 0;
+    }
   }
 
   /** Command lines of the jail's processes other than its init and the shell. */

@@ -46,6 +46,17 @@ export class SessionRegistry {
 
   constructor(private readonly opts: RegistryOptions) {
     this.denials = new EgressDenials((d) => this.egressDenied(d), opts.egressDenials ?? { windowMs: 10_000, maxEventsPerWindow: 20 }, opts.log.child({ component: 'egress' }));
+    if (opts.kept) this.refresher = setInterval(() => this.refreshKept(), KEPT_REFRESH_MS).unref();
+  }
+
+  /** Saves the kept state of jails whose shell moved or exported since it was last saved (for a reboot). */
+  private readonly refresher?: NodeJS.Timeout;
+  private readonly shellSaved = new WeakMap<Session, number>();
+  private refreshKept(): void {
+    for (const s of this.sessions.values()) {
+      if (!this.keeps(s.sandbox) || s.isClosing) continue;
+      if ((s.sandbox.shellSavedAt?.() ?? 0) > (this.shellSaved.get(s) ?? 0)) this.saveKept(s);
+    }
   }
 
   get size(): number {
@@ -145,6 +156,7 @@ export class SessionRegistry {
    * learns of it from `service.stopping` and the replica's queue disappearing).
    */
   async closeAll(opts: { publish: boolean } = { publish: false }): Promise<void> {
+    clearInterval(this.refresher);
     await Promise.allSettled([...this.opening.values()].map((o) => o.done));
     const all = [...this.sessions.values()];
     for (const s of all) this.denials.close(s.sessionId, opts);
@@ -196,6 +208,7 @@ export class SessionRegistry {
   /** Saves what this replica's next start needs to adopt the session's jail (it may die without detaching). */
   private saveKept(s: Session): void {
     if (s.isClosing) return;
+    this.shellSaved.set(s, s.sandbox.shellSavedAt?.() ?? 0);
     this.opts.kept!.save({ sessionId: s.sessionId, workspaceDir: s.workspaceDir, driver: s.driver, sandbox: s.sandbox.state!(), lastSeq: s.stream.lastSeq });
   }
 
@@ -232,6 +245,7 @@ export class SessionRegistry {
    * is published first.
    */
   async keepAll(): Promise<void> {
+    clearInterval(this.refresher);
     await Promise.allSettled([...this.opening.values()].map((o) => o.done));
     const kept = this.opts.kept;
     const all = [...this.sessions.values()];
@@ -360,6 +374,12 @@ export class SessionRegistry {
     shellMetrics.sessions().dec({ driver: session.driver });
   }
 }
+
+/**
+ * How often kept jails' state is saved again when their shell moved or exported since: what a jail
+ * restored after a reboot gets back (the live copy is in memory, which a reboot empties).
+ */
+const KEPT_REFRESH_MS = 10_000;
 
 /** Between a command leaving a background job and the kept state listing the jail's processes. */
 const STATE_SETTLE_MS = 200;
