@@ -8,7 +8,7 @@ import { startStack, type Stack } from '@codeagent/testing';
  */
 export const BENCH_ENV: Record<string, string> = {
   SHELL_MAX_SESSIONS: '2500',
-  SHELL_POOL_SIZE: '4',
+  SHELL_POOL_SIZE: process.env.BENCH_POOL ?? '4',
   ORCHESTRATOR_MAX_SESSIONS: '5000',
   ORCHESTRATOR_MAX_SESSIONS_PER_USER: '5000',
   GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',

@@ -178,12 +178,19 @@ export class Incarnation {
 }
 
 /**
- * After each command the shell writes its working folder and exports into the jail's state folder
- * (on the host, outside the jail's tmpfs), so that a jail lost with its host can be restored.
+ * After a command the shell writes its working folder and exports into the jail's state folder (on
+ * the host, outside the jail), so that a jail lost with its host can be restored: when its working
+ * folder changed, else at most every SNAPSHOT_EVERY_S seconds. Not after every command: that write,
+ * small as it is, cost every process on the host about 30% more CPU per command in the stack
+ * benchmark (9.0 against 11.5-14.3 ms of CPU per exec, all processes together). The test costs no fork.
  */
 function afterEachCommand(): string {
-  return `{ builtin pwd; builtin export -p; } 2>/dev/null >${SHELL_STATE_DIR}/state`;
+  const save = `{ builtin pwd; builtin export -p; } 2>/dev/null >${SHELL_STATE_DIR}/state`;
+  return `if [[ $PWD != "\${__ca_pwd-}" ]] || (( SECONDS >= \${__ca_due:-0} )); then __ca_pwd=$PWD; __ca_due=$((SECONDS + ${SNAPSHOT_EVERY_S})); ${save}; fi`;
 }
+
+/** At most this long between two saves of the shell's exports when its working folder stays. */
+const SNAPSHOT_EVERY_S = 30;
 
 /** The wrapper's handshake (its pipes exist) and then init's host pid from bwrap's --info-fd, each false/0 when the process ended first. */
 function readInfo(fd3: Readable): { pipes: Promise<boolean>; pid: Promise<number> } {
