@@ -113,3 +113,13 @@ export async function cpuPer(stack: Stack, per: number, fn: () => Promise<void>)
   await fn();
   return Object.fromEntries(procs.map(([name, pid], i) => [name, (cpuMs(pid) - before[i]!) / per]));
 }
+
+/**
+ * Memory the host has in use (MemTotal - MemAvailable, MiB): unlike summed RSS it counts pages shared
+ * between processes (every jail's bash, bwrap and libraries) once, and includes the kernel's own.
+ */
+export function hostMemoryInUse(): number {
+  const info = readFileSync('/proc/meminfo', 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return (kib('MemTotal') - kib('MemAvailable')) / 1024;
+}

@@ -1,6 +1,6 @@
 import { msSince, percentile, report, type Figure } from '../../bench/lib';
 import { api, ok, type ApiAnswer } from './client';
-import { pool, startBenchStack, treeRss } from './measure';
+import { hostMemoryInUse, pool, startBenchStack, treeRss } from './measure';
 
 // Many live sessions at once (goal: 1,000): opens them through REST until the target, a failure
 // streak or the time budget, then measures the resident memory of the six service processes with
@@ -22,6 +22,7 @@ async function main() {
     const base = stack.url;
     const roots = () => [...stack.procs.values()].map((p) => p.child.pid!).filter(Boolean);
     const idle = treeRss(roots());
+    const hostIdle = hostMemoryInUse();
     figures.push({ name: 'memory with no session (6 services)', value: idle.mib, unit: 'MiB' });
 
     let failures = 0;
@@ -48,7 +49,8 @@ async function main() {
 
     const mem = treeRss(roots());
     figures.push({ name: `memory with ${live.length} live sessions (6 services + jails, RSS)`, value: mem.mib, unit: 'MiB' });
-    figures.push({ name: 'memory per live session', value: (mem.mib - idle.mib) / Math.max(1, live.length), unit: 'MiB' });
+    figures.push({ name: 'memory per live session (summed RSS: shared pages counted in every process)', value: (mem.mib - idle.mib) / Math.max(1, live.length), unit: 'MiB' });
+    figures.push({ name: 'memory per live session (the host\'s memory in use, shared pages once)', value: (hostMemoryInUse() - hostIdle) / Math.max(1, live.length), unit: 'MiB' });
     figures.push({ name: 'processes (services + jails)', value: mem.processes, unit: 'count' });
 
     // Exec across the live sessions: each one in turn (round robin), 4 clients at once.
