@@ -124,16 +124,21 @@ export class Session {
     this.running = command.commandId;
     this.logged = 'busy';
     const base = { sessionId: this.sessionId, commandId: command.commandId, command: command.command, ...(command.user ? { user: command.user } : {}) };
+    // The session takes commands again as its completion is queued, not once the broker confirmed
+    // it: whoever sees the completion may send the next command at once (as after an exec's reply).
+    const end = (r: { exitCode: number; durationMs: number; timedOut: boolean }) => {
+      const published = this.completed(base, r);
+      if (this.running === command.commandId) this.running = undefined;
+      this.keep?.(undefined);
+      return published;
+    };
     void resumed
       .then(
-        (r) => this.completed(base, { exitCode: r.exitCode, durationMs: r.durationMs, timedOut: r.timedOut }),
-        (err: Error) => (isRestarting(err) ? undefined : this.completed(base, { exitCode: -1, durationMs: 0, timedOut: false })),
+        (r) => end({ exitCode: r.exitCode, durationMs: r.durationMs, timedOut: r.timedOut }),
+        // Restarting again: the command and its record go on to the next successor.
+        (err: Error) => (isRestarting(err) ? undefined : end({ exitCode: -1, durationMs: 0, timedOut: false })),
       )
-      .catch((err: Error) => this.log.error({ sessionId: this.sessionId, commandId: command.commandId, err: err.message }, 'the resumed command\'s completion was not published'))
-      .finally(() => {
-        if (this.running === command.commandId) this.running = undefined;
-        this.keep?.(undefined);
-      });
+      .catch((err: Error) => this.log.error({ sessionId: this.sessionId, commandId: command.commandId, err: err.message }, 'the resumed command\'s completion was not published'));
   }
 
   /**
