@@ -14,8 +14,9 @@ import { KeptSessions } from './sessions/store';
 import type { DriverName } from './sessions/types';
 
 /**
- * Builds the shell service for runService: the session registry on the given drivers, its handlers,
- * its health checks, and closing every jail on shutdown. Tests call it in-process with their own env.
+ * Builds the shell service for runService: the session registry on the given drivers (adopting the
+ * jails its previous run kept), its handlers, its health checks, and on shutdown keeping every jail
+ * for the next start (SHELL_KEEP_JAILS) or closing it. Tests call it in-process with their own env.
  */
 export function buildShellService(env: ServiceEnv, drivers: Partial<Record<DriverName, SandboxDriver>>) {
   return async ({ bus, log }: { bus: Bus; log: Logger }) => {
@@ -61,10 +62,10 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
         return out;
       },
       // With SHELL_KEEP_JAILS the jails are let go while the bus can still publish what was read and
-      // answer the commands in flight; outside agents go on in their tmux inside the jails.
+      // answer the commands in flight. Their outside agents' supervision stops first; the agents go
+      // on in their tmux inside the jails, for the next start to supervise.
       ...(kept ? { drain: async () => (await agents.closeAll(), await registry.keepAll()) } : {}),
       // The bus is closed by now, so no shell.closed events: the orchestrator sees service.stopping.
-      // Supervision stops here; kept jails' agents go on in their tmux for the next start to supervise.
       stop: async () => {
         await agents.closeAll();
         await registry.closeAll({ publish: false });
