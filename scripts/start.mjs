@@ -18,6 +18,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import net from 'node:net';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -84,7 +85,9 @@ for (const service of started) {
     const name = (replicas[service] ?? 1) > 1 ? `${service}-${n}` : service;
     const portVar = `${service.toUpperCase().replace('-', '_')}_PORT`;
     const port = process.env[portVar] ? Number(process.env[portVar]) + 100 * (n - 1) : OPS_PORTS[service] + 100 * (n - 1);
-    const env = { ...process.env, CODEAGENT_BUS_SECRET: bus.secret, [portVar]: String(port), INSTANCE_ID: `${name}-${process.pid}` };
+    // A shell replica's name outlives this process: its next start adopts the jails it kept (SHELL_KEEP_JAILS).
+    const instanceId = service === 'shell' ? `${name}-${hostname()}` : `${name}-${process.pid}`;
+    const env = { ...process.env, CODEAGENT_BUS_SECRET: bus.secret, [portVar]: String(port), INSTANCE_ID: instanceId };
     const child = spawn(process.execPath, entryArgs(service), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const color = COLORS[index++ % COLORS.length];
     const prefix = process.stdout.isTTY ? `\x1b[${color}m${name.padEnd(14)}\x1b[0m|` : `${name.padEnd(14)}|`;
