@@ -25,6 +25,8 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+const NO_KEPT_JAILS = { SHELL_KEEP_JAILS: 'false', SHELL_POOL_SIZE: '0' };
+
 test.each(ServiceNames)('%s starts, answers its ping and /health, and exits 0 on SIGTERM', async (service) => {
   const envPrefix = service.toUpperCase().replace('-', '_');
   const proc = spawnTs(`services/${service}/src/main.ts`, {
@@ -33,6 +35,8 @@ test.each(ServiceNames)('%s starts, answers its ping and /health, and exits 0 on
     INSTANCE_ID: `${service}-under-test`,
     [`${envPrefix}_PORT`]: '0',
     LOG_LEVEL: 'info',
+    // A shell that will not start again: no jails kept or started ahead to outlive the test.
+    ...(service === 'shell' ? NO_KEPT_JAILS : {}),
   });
   procs.push(proc);
   const exitedEarly = new Promise<never>((_, reject) =>
@@ -69,6 +73,7 @@ test('a service whose broker went away (its vhost deleted) still stops on SIGTER
     DATA_DIR: path.join(dataDir, 'broker-gone'),
     INSTANCE_ID: 'shell-broker-gone',
     SHELL_PORT: '0',
+    ...NO_KEPT_JAILS,
   });
   procs.push(proc);
   await waitFor('the shell to start', () => proc.output().includes('"service started"'), { timeoutMs: 45_000, intervalMs: 100 });

@@ -45,6 +45,9 @@ d('sessions in Docker chosen by project discovery (real orchestrator, workspace,
       DOCKER_HOST: dockerHost,
       SHELL_DOCKER_IMAGE: image,
       SHELL_DOCKER_BUILD_NETWORK: 'none',
+      // Jails started ahead or kept would outlive the test's shells.
+      SHELL_KEEP_JAILS: 'false',
+      SHELL_POOL_SIZE: '0',
     });
     await waitFor(`shell ${id} to start`, () => {
       if (p.child.exitCode !== null) throw new Error(`shell exited: ${p.output().slice(-3000)}`);
