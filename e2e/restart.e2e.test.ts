@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { ServiceNames } from '@codeagent/contracts';
-import { startStack, waitFor, type Stack } from '@codeagent/testing';
+import { hostProcessesMatching, startStack, waitFor, type Stack } from '@codeagent/testing';
 import { api, ok, openSession, SocketClient, type Rec, type ServerMessage } from './bench/client';
 
 // Restarts, driven from outside (HTTP and Socket.IO) against the six services as processes with
@@ -11,19 +11,6 @@ jest.setTimeout(240_000);
 
 let stack: Stack;
 const tag = `restart${process.pid}`;
-
-/** Live host processes whose command line contains `needle` (the jails share this host's kernel). */
-function processesWith(needle: string): number[] {
-  return readdirSync('/proc').filter((d) => {
-    if (!/^\d+$/.test(d)) return false;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      return stat[stat.lastIndexOf(')') + 2] !== 'Z' && readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(needle);
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
 
 const exec = (id: string, command: string) => ok(stack.url, 'POST', `/api/v1/sessions/${id}/exec`, { command });
 
@@ -45,15 +32,23 @@ beforeAll(async () => {
   stack = await startStack({ label: 'e2e-restart', env: { SHELL_KEEP_JAILS: 'true', SHELL_POOL_SIZE: '2', GATEWAY_RATE_LIMIT_PER_MINUTE: '100000' } });
 }, 180_000);
 
+/** This file's sessions: closed before the stack stops, which would keep their jails (pooled ones bind no folder of the stack's). */
+const opened: string[] = [];
+const open = async (): Promise<Rec> => {
+  const s = await openSession(stack.url);
+  opened.push(s.id as string);
+  return s;
+};
+
 afterAll(async () => {
+  for (const id of opened) await api(stack.url, 'DELETE', `/api/v1/sessions/${id}`).catch(() => undefined);
   await stack?.stop();
-  // The stack's jails were kept by its last stop: nothing of this file may outlive it.
-  for (const pid of processesWith(tag)) process.kill(pid, 'SIGKILL');
-  for (const pid of processesWith(`--bind ${stack?.dataDir}`)) process.kill(pid, 'SIGKILL');
+  // Should a close above have failed, nothing of this file may outlive it.
+  for (const pid of hostProcessesMatching(tag)) process.kill(pid, 'SIGKILL');
 });
 
 test('the shell service restarts while a command streams to a subscriber: every line once, the exit, and the same shell after', async () => {
-  const s = await openSession(stack.url);
+  const s = await open();
   await exec(s.id, `mkdir -p d && echo data > d/f; (exec -a ${tag}-a sleep 1000) &`);
   await exec(s.id, 'cd d; export X="v 1"');
   const client = new SocketClient(stack.url);
@@ -95,13 +90,13 @@ test('the shell service restarts while a command streams to a subscriber: every 
 });
 
 test('the whole platform stops and starts again: the session, its folder, exports, files, background process and history are there', async () => {
-  const s = await openSession(stack.url);
+  const s = await open();
   await exec(s.id, `mkdir -p w && echo kept > w/file; (exec -a ${tag}-b sleep 1000) &`);
   await exec(s.id, 'cd w; export MARK="m 2"');
   const before = await history(s.id);
 
   await Promise.all([...stack.procs.values()].map(async (p) => expect(await p.stop('SIGTERM', 30_000)).toBe(0)));
-  expect(processesWith(`${tag}-b`)).toHaveLength(1);
+  expect(hostProcessesMatching(`${tag}-b`)).toHaveLength(1);
   for (const name of ServiceNames) await stack.startReplica(name, name);
   await gatewayUp();
 

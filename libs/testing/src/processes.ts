@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -61,4 +62,22 @@ function spawnNode(args: string[], env: Record<string, string>, opts: { cwd?: st
       }
     },
   };
+}
+
+/** Host pids of live (non-zombie) processes whose command line contains `needle`. */
+export function hostProcessesMatching(needle: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (!cmd.includes(needle)) continue;
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
+      out.push(Number(p));
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return out;
 }

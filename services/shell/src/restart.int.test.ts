@@ -3,25 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Bus, sessionLogHandlers } from '@codeagent/bus';
 import type { EventPayload, SessionEventV1 } from '@codeagent/contracts';
-import { createTestBroker, spawnTs, TEST_BUS_SECRET, testLogger, waitFor, type ServiceProcess, type TestBroker } from '@codeagent/testing';
+import { createTestBroker, hostProcessesMatching, spawnTs, TEST_BUS_SECRET, testLogger, waitFor, type ServiceProcess, type TestBroker } from '@codeagent/testing';
 
 jest.setTimeout(120_000);
-
-/** Host pids of live processes whose command line contains `needle`. */
-function processesWith(needle: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(needle)) out.push(Number(d));
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
-}
 
 /**
  * The shell service as a process that is stopped and started again (SHELL_KEEP_JAILS, the default):
@@ -103,7 +87,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     const stopped = proc!.stop('SIGTERM', 30_000);
     await expect(running).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { reason: 'replica_restarting' } });
     expect(await stopped).toBe(0);
-    expect(processesWith(`${tag}-graceful`)).toHaveLength(1);
+    expect(hostProcessesMatching(`${tag}-graceful`)).toHaveLength(1);
     await start();
 
     const completed = await waitFor('the completion after the restart', () => eventsOf('graceful').find((e) => e.kind === 'command.completed' && e.data.commandId === 'stream'), { timeoutMs: 30_000 });
@@ -122,7 +106,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     await open('killed');
     const before = eventsOf('killed').length;
     expect(await proc!.stop('SIGKILL')).toBe('SIGKILL');
-    expect(processesWith(`${tag}-killed`)).toHaveLength(1);
+    expect(hostProcessesMatching(`${tag}-killed`)).toHaveLength(1);
     await start();
     expect((await client.request('shell.list', {}, { instanceId })).sessions.map((s) => s.sessionId)).toEqual(expect.arrayContaining(['graceful', 'killed']));
     expect((await exec('killed', 'pwd; echo "$FOO"')).stdout).toBe('/workspace/sub\nkept value\n');
@@ -136,7 +120,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     await waitFor('the kept state saved again after the job started', () => statSync(kept.file).mtimeMs > kept.savedAtOpen, { timeoutMs: 10_000 });
     expect(await proc!.stop('SIGKILL')).toBe('SIGKILL');
     // What a reboot does: every process of the jail gone (everything in its pid namespace).
-    const ns = readlinkSync(`/proc/${processesWith(`${tag}-rebooted`)[0]}/ns/pid`);
+    const ns = readlinkSync(`/proc/${hostProcessesMatching(`${tag}-rebooted`)[0]}/ns/pid`);
     for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
       try {
         if (readlinkSync(`/proc/${pid}/ns/pid`) === ns) process.kill(Number(pid), 'SIGKILL');
@@ -144,7 +128,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
         /* gone meanwhile */
       }
     }
-    await waitFor('the jail gone', () => processesWith(`${tag}-rebooted`).length === 0, { timeoutMs: 10_000 });
+    await waitFor('the jail gone', () => hostProcessesMatching(`${tag}-rebooted`).length === 0, { timeoutMs: 10_000 });
     await start();
     const crash = await waitFor('the restored event', () => eventsOf('rebooted').find((e) => e.kind === 'shell.crashed'), { timeoutMs: 20_000 });
     expect(crash.kind === 'shell.crashed' && crash.data).toMatchObject({ restarted: true, restoredCwd: '/workspace/sub', lostProcesses: [expect.stringContaining(`${tag}-rebooted`)] });
@@ -152,14 +136,14 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     expect((await exec('rebooted', 'pwd; echo "$FOO|$GIVEN"; pgrep -fc sleep || true')).stdout).toBe('/workspace/sub\nkept value|at-open\n0\n');
     expectGapless('rebooted');
     // The other jails were adopted as they were.
-    expect(processesWith(`${tag}-graceful`)).toHaveLength(1);
+    expect(hostProcessesMatching(`${tag}-graceful`)).toHaveLength(1);
   });
 
   test("an outside agent goes on in its tmux across a restart and is supervised again: a crash after it is restarted", async () => {
     await open('agent');
     const looper = `sleep 1001.${process.pid % 1000}`;
     // The agent itself, not tmux or the wrapper whose command lines name it.
-    const agentPids = () => processesWith(looper).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8') === `${looper.replace(' ', '\0')}\0`);
+    const agentPids = () => hostProcessesMatching(looper).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8') === `${looper.replace(' ', '\0')}\0`);
     const definition = { sessionId: 'agent', name: 'looper', command: 'sh', args: ['-c', `echo "run $$"; exec ${looper}`], restart: { maxFailures: 5, baseDelayMs: 100 } };
     await client.request('shell.agent.start', definition, { instanceId, timeoutMs: 30_000 });
     await waitFor('the agent running', () => agentPids().length === 1, { timeoutMs: 10_000 });

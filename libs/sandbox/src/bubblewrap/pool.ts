@@ -20,7 +20,8 @@ const MAX_STRAIGHT_FAILURES = 3;
  */
 export class JailPool {
   private readonly ready: BubblewrapSandbox[] = [];
-  private starting = false;
+  /** The jail being started, if one is: a close waits for it, so that it is not left running. */
+  private starting?: Promise<unknown>;
   private closed = false;
   private pausedUntil = 0;
   private failures = 0;
@@ -44,17 +45,16 @@ export class JailPool {
 
   fill(): void {
     if (this.closed || this.starting || this.ready.length >= this.size || Date.now() < this.pausedUntil || this.failures >= MAX_STRAIGHT_FAILURES) return;
-    this.starting = true;
-    this.startOne().then(
+    this.starting = this.startOne().then(
       (sb) => {
-        this.starting = false;
+        this.starting = undefined;
         this.failures = 0;
-        if (this.closed) return void sb.close();
+        if (this.closed) return sb.close();
         this.ready.push(sb);
         this.fill();
       },
       (err: Error) => {
-        this.starting = false;
+        this.starting = undefined;
         this.pausedUntil = Date.now() + RETRY_AFTER_FAILURE_MS;
         // Sessions still get jails of their own: the pool only saves them the start.
         if (++this.failures >= MAX_STRAIGHT_FAILURES) err.message = `${err.message}; the pool stops trying (sessions get jails of their own)`;
@@ -67,7 +67,8 @@ export class JailPool {
   /** Closes the jails still waiting (they belong to no session). */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled(this.ready.splice(0).map((s) => s.close()));
+    // A jail still starting is closed by its own start's ending (closed is set), awaited here.
+    await Promise.allSettled([...this.ready.splice(0).map((s) => s.close()), this.starting]);
   }
 }
 

@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+export { hostProcessesMatching } from '@codeagent/testing';
 import { detectCgroups } from '../bubblewrap/cgroups';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,24 +16,6 @@ export function tempWorkspaces(label: string): { make(name: string): string; cle
     },
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
-}
-
-/** Host pids of live (non-zombie) processes whose command line contains `needle`. */
-export function hostProcessesMatching(needle: string): number[] {
-  const out: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (!cmd.includes(needle)) continue;
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
-      out.push(Number(p));
-    } catch {
-      /* exited while we looked */
-    }
-  }
-  return out;
 }
 
 /** The host cgroup folder of a sandbox (named `<id>-<random>` under the library's own group). */
