@@ -4,7 +4,8 @@ import type { JailTmux, TmuxResult } from './tmux';
 
 /**
  * A tmux whose answers about the pane are scripted: each `display-message` takes the next answer, and
- * `cat` of the exit file the next of its own. Everything else (prepare, new-session) succeeds.
+ * `cat` of the exit file the next of its own. A `wait-for` returns at once (the channel was signalled).
+ * Everything else (prepare, new-session) succeeds.
  */
 function scriptedTmux(pane: TmuxResult[], exitFile: Array<string | undefined>) {
   const asked: string[] = [];
@@ -19,11 +20,16 @@ function scriptedTmux(pane: TmuxResult[], exitFile: Array<string | undefined>) {
       asked.push('cat');
       return exitFile.shift();
     },
+    start: async (args: string[]) => {
+      asked.push(args[0]!);
+      return { stdin: { end: () => undefined }, exited: Promise.resolve(0), kill: async () => undefined };
+    },
   };
   return { tmux: tmux as unknown as JailTmux, asked };
 }
 
 const dead = (status: string) => ({ code: 0, stdout: `1|${status}|\n`, stderr: '' });
+const alive = { code: 0, stdout: '0||\n', stderr: '' };
 
 /** Starts a supervisor over `tmux` that gives up at the first failure; resolves with its changes once it has. */
 async function superviseOnce(name: string, tmux: JailTmux): Promise<Array<Parameters<AgentChangeSink>[0]>> {
@@ -55,5 +61,18 @@ describe('AgentSupervisor reading how its agent died', () => {
     const changes = await superviseOnce('gone', tmux);
     expect(changes.find((c) => c.type === 'exited')?.exitCode).toBe(-1);
     expect(asked.filter((a) => a === 'display-message')).toHaveLength(5);
+  });
+
+  test('woken while the pane still reads alive, with the code written: the wrapper is exiting, and a pane tmux never reaped (dead, no status) dies with that code', async () => {
+    // tmux 3.3a loses a pane's SIGCHLD now and then: the pane reads dead without a status and only the
+    // wrapper's own signal and file tell of the death.
+    const { tmux, asked } = scriptedTmux([alive, alive, dead('')], ['3', '3']);
+    const changes = await superviseOnce('unreaped', tmux);
+    expect(changes.map((c) => [c.type, c.exitCode])).toEqual([
+      ['started', undefined],
+      ['exited', 3],
+      ['gave-up', 3],
+    ]);
+    expect(asked).toEqual(['display-message', 'wait-for', 'display-message', 'cat', 'display-message', 'cat']);
   });
 });

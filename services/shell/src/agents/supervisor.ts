@@ -1,17 +1,18 @@
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { AppError, type ExternalAgentStartBodyV1, type ExternalAgentV1, type ShellAgentChangedV1 } from '@codeagent/contracts';
 import type { JailProcess } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
-import type { JailTmux } from './tmux';
+import { AGENT_EXIT_FILE, type JailTmux } from './tmux';
 
 /** How often a supervisor reads its pane's state when no death was signalled. */
 const SAFETY_POLL_MS = 10_000;
 /** Reads of a dead pane's exit code (and pauses between them) before it counts as unknown (-1). */
 const READ_TRIES = 5;
 const READ_RETRY_MS = 100;
-
-/** Where the pane's wrapper writes the agent's exit code, in its state folder. */
-const EXIT_FILE = '.exit-code';
+/** Reads of a pane whose wrapper has written its code and signalled, while it finishes exiting. */
+const SETTLE_TRIES = 40;
+const SETTLE_MS = 25;
 
 /** The state folder of agent `name`, relative to the workspace (so it is kept with the session's storage). */
 export function stateFolder(name: string): string {
@@ -166,52 +167,79 @@ export class AgentSupervisor {
   }
 
   /**
-   * Waits for the pane to die and reads its exit status (128+N for signal N; -1 when tmux cannot
-   * tell). The pane's state is the truth; the `died` channel only wakes the wait early (a pane that
-   * dies while tmux is still creating its session may not fire the hook), so the state is read again
-   * at least every SAFETY_POLL_MS. A read that fails (a tmux client, or the `cat` of the exit file,
-   * can fail to run for a moment on a loaded machine) is tried again READ_TRIES times before the
-   * death counts as -1; a CI run once saw a crash reported as -1 instead of its exit code 3.
+   * Waits for the pane to die and reads its exit status (128+N for signal N; -1 when nothing can tell).
+   * The pane's state is the truth; the `died` channel only wakes the wait early, and the state is read
+   * again at least every SAFETY_POLL_MS. Two things signal `died`: tmux's pane-died hook, and the pane's
+   * wrapper itself just before it exits, because tmux below 3.5 built with utempter (Debian 12's 3.3a)
+   * loses the SIGCHLD of about one pane in four (tmux#311, #4559): it never reaps it, the pane reads dead
+   * without a status and the hook never fires. The wrapper's code in the state folder answers then.
+   * A read that fails (a tmux client, or the `cat` of the exit file, can fail to run for a moment on a
+   * loaded machine) is tried again READ_TRIES times before the death counts as -1.
    */
   private async nextDeath(): Promise<number> {
-    for (let failed = 0; ; ) {
+    for (let failed = 0, settling = 0, woken = false; ; ) {
       const r = await this.deps.tmux.run(['display-message', '-p', '-t', this.name, '#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}']);
       if (this.stopped) return -1;
       const [dead, status, signal] = r.code === 0 ? r.stdout.trim().split('|') : [];
       if (dead === '1' && (status || signal)) return status ? Number(status) : 128 + Number(signal);
       if (r.code !== 0 || dead === '1') {
-        // Dead without a status: tmux saw the terminal close before it reaped the process, and the
-        // wrapper wrote the code before it exited.
-        const written = r.code === 0 ? await this.deps.tmux.readFile(`${this.stateDir}/${EXIT_FILE}`) : undefined;
-        if (written !== undefined && /^\d+$/.test(written.trim())) return Number(written.trim());
+        const written = r.code === 0 ? await this.writtenExitCode() : undefined;
+        if (written !== undefined) return written;
         if (++failed < READ_TRIES) {
-          await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
+          await delay(READ_RETRY_MS);
           continue;
         }
-        this.deps.log.warn({ agent: this.name, code: r.code, stderr: r.stderr.trim(), pane: r.stdout.trim(), written }, 'the agent died but tmux could not tell its exit code');
+        this.deps.log.warn({ agent: this.name, code: r.code, stderr: r.stderr.trim(), pane: r.stdout.trim() }, 'the agent died but tmux could not tell its exit code');
         return -1;
       }
-      this.waiter = await this.deps.tmux.start(['wait-for', 'died']);
-      this.waiter.stdin.end();
-      let timer: NodeJS.Timeout | undefined;
-      const waiter = this.waiter;
-      await Promise.race([waiter.exited, new Promise((resolve) => (timer = setTimeout(resolve, SAFETY_POLL_MS)))]);
-      clearTimeout(timer);
-      await waiter.kill();
-      this.waiter = undefined;
+      // Alive, but woken with the code written: the wrapper has signalled and is exiting. Read again shortly.
+      if (woken) {
+        const written = await this.writtenExitCode();
+        if (written !== undefined) {
+          if (++settling < SETTLE_TRIES) {
+            await delay(SETTLE_MS);
+            continue;
+          }
+          return written;
+        }
+      }
+      woken = await this.deathSignal();
       if (this.stopped) return -1;
     }
   }
 
-  /** Runs the agent again in the same pane; recreates the tmux session if its server was killed. */
+  /** Waits on the `died` channel, at most SAFETY_POLL_MS; whether it was signalled. */
+  private async deathSignal(): Promise<boolean> {
+    const waiter = await this.deps.tmux.start(['wait-for', 'died']);
+    this.waiter = waiter;
+    waiter.stdin.end();
+    let timer: NodeJS.Timeout | undefined;
+    const signalled = await Promise.race([waiter.exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SAFETY_POLL_MS)))]);
+    clearTimeout(timer);
+    await waiter.kill();
+    this.waiter = undefined;
+    return signalled;
+  }
+
+  /** The exit code the pane's wrapper wrote for this run, if it has. */
+  private async writtenExitCode(): Promise<number | undefined> {
+    const written = (await this.deps.tmux.readFile(`${this.stateDir}/${AGENT_EXIT_FILE}`))?.trim();
+    return written !== undefined && /^\d+$/.test(written) ? Number(written) : undefined;
+  }
+
+  /**
+   * Runs the agent again in the same pane (-k: a wrapper whose code was read may not have gone yet);
+   * recreates the tmux session if its server was killed. prepare removes the last run's exit code first,
+   * so that it cannot be read as this run's.
+   */
   private async respawn(): Promise<void> {
+    await this.deps.tmux.prepare(this.stateDir);
     const alive = await this.deps.tmux.run(['has-session', '-t', this.name]);
     if (alive.code === 0) {
-      await this.deps.tmux.must(['respawn-pane', '-t', this.name]);
+      await this.deps.tmux.must(['respawn-pane', '-k', '-t', this.name]);
       return;
     }
-    // The jail was replaced (its shell died): its /tmp is new, so the socket's folder is made again.
-    await this.deps.tmux.prepare(this.stateDir);
+    // The jail was replaced (its shell died): its /tmp is new, and prepare made the socket's folder again.
     await this.deps.tmux.must(['-f', `${this.stateDir}/tmux.conf`, 'new-session', '-d', '-s', this.name, '-x', '200', '-y', '50', '-c', '/workspace', ...this.envArgs(), '--', ...this.paneCommand()]);
   }
 
@@ -223,12 +251,12 @@ export class AgentSupervisor {
   }
 
   /**
-   * The agent under a small sh that records its exit code in the state folder (tmux may report a pane
-   * dead before it has its status). The sh traps SIGINT (C-c goes to the agent, not to it); the
-   * agent itself gets the default handlers back.
+   * The agent under a small sh that records its exit code in the state folder and signals `died` (see
+   * nextDeath: tmux may never learn of the death itself). The sh traps SIGINT (C-c goes to the agent,
+   * not to it); the agent itself gets the default handlers back. $TMUX names the pane's server.
    */
   private paneCommand(): string[] {
-    const script = `f="$CODEAGENT_AGENT_STATE/${EXIT_FILE}"; rm -f "$f"; trap : INT QUIT; "$@"; c=$?; echo $c > "$f"; exit $c`;
+    const script = `f="$CODEAGENT_AGENT_STATE/${AGENT_EXIT_FILE}"; rm -f "$f"; trap : INT QUIT; "$@"; c=$?; echo $c > "$f"; tmux wait-for -S died; exit $c`;
     return ['sh', '-c', script, 'sh', this.spec.command, ...this.spec.args];
   }
 

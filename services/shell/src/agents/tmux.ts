@@ -28,6 +28,9 @@ export const TMUX_CONF = [
   '',
 ].join('\n');
 
+/** Where the pane's wrapper writes the agent's exit code, in its state folder. */
+export const AGENT_EXIT_FILE = '.exit-code';
+
 export interface TmuxResult {
   code: number | null;
   stdout: string;
@@ -51,11 +54,11 @@ export class JailTmux {
 
   /**
    * Makes the socket's folder and the agent's state folder in the jail and writes its tmux.conf
-   * there, as the jail's user (so the agent owns its state folder).
+   * there, as the jail's user (so the agent owns its state folder); removes the last run's exit code.
    */
   async prepare(stateDir: string): Promise<void> {
-    const script = 'mkdir -p "$1" "$2" && cat > "$2/tmux.conf"';
-    const proc = await this.spawn(['sh', '-c', script, 'sh', path.posix.dirname(this.socket), stateDir]);
+    const script = 'mkdir -p "$1" "$2" && rm -f "$2/$3" && cat > "$2/tmux.conf"';
+    const proc = await this.spawn(['sh', '-c', script, 'sh', path.posix.dirname(this.socket), stateDir, AGENT_EXIT_FILE]);
     const stderr: Buffer[] = [];
     proc.stderr.on('data', (c: Buffer) => stderr.push(c));
     proc.stdout.resume();
