@@ -230,8 +230,8 @@ export interface SandboxDriver {
   available(): Promise<{ ok: boolean; reason?: string }>;
   /** Throws AppError SANDBOX_UNAVAILABLE (with what to do) when the host cannot make sandboxes. */
   open(opts: OpenOptions): Promise<Sandbox>;
-  /** Removes what a dead process of this host left behind (docker: its containers); the names removed. */
-  removeLeftovers?(): Promise<string[]>;
+  /** Removes what a dead process of this host left behind (docker: its containers) but what is `kept` for adoption; the names removed. */
+  removeLeftovers?(kept?: SandboxState[]): Promise<string[]>;
   /** Ends what the driver holds for sandboxes to come (the bubblewrap driver's pool of jails). */
   close?(): Promise<void>;
   /**

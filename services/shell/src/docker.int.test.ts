@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Bus } from '@codeagent/bus';
+import { Bus, sessionLogHandlers } from '@codeagent/bus';
+import type { SessionEventV1 } from '@codeagent/contracts';
 import { BubblewrapDriver, DockerDriver } from '@codeagent/sandbox';
 import { importBusyboxImage, startTestEngine } from '@codeagent/sandbox/src/docker/test-engine';
 import { runService, type RunningService } from '@codeagent/service';
@@ -23,18 +24,26 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
   let dataDir: string;
   let docker: DockerDriver;
   let image: string;
+  let containersDir: string;
   const instanceId = `shell-docker-${process.pid}`;
+  const log: SessionEventV1[] = [];
+  const startService = async () => {
+    // Kept sessions (SHELL_KEEP_JAILS, the default): the containers' folders outlive the process, as shellDrivers makes them.
+    docker = new DockerDriver({ dockerHost: engine.host, pull: false, buildNetwork: 'none', containersDir });
+    const env = loadServiceEnv({ RABBITMQ_URL: broker.url, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, INSTANCE_ID: instanceId, SHELL_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, SHELL_POOL_SIZE: '0' });
+    service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver(), docker }) }, { exitOnSignal: false });
+  };
 
   beforeAll(async () => {
     broker = await createTestBroker('shelldocker');
     workspace = mkdtempSync(path.join(os.tmpdir(), 'shell-dock-'));
     // The service's own files (e.g. outside agents' state) apart from the workspace the tests list.
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'shell-dock-data-'));
-    docker = new DockerDriver({ dockerHost: engine.host, pull: false, buildNetwork: 'none' });
-    image = await importBusyboxImage(docker.docker);
-    const env = loadServiceEnv({ RABBITMQ_URL: broker.url, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, INSTANCE_ID: instanceId, SHELL_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir });
-    service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver(), docker }) }, { exitOnSignal: false });
+    containersDir = mkdtempSync(path.join(os.tmpdir(), 'shell-dock-containers-'));
+    image = await importBusyboxImage(new DockerDriver({ dockerHost: engine.host }).docker);
+    await startService();
     client = await Bus.connect({ url: broker.url, service: 'shell-docker-test', instanceId: 'client', logger: testLogger() });
+    await client.subscribe('shell-docker-test', sessionLogHandlers(async (e) => void log.push(e)), { durable: false, ordered: true });
   });
 
   afterAll(async () => {
@@ -42,7 +51,7 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
     await service?.stop();
     await broker?.dispose();
     await engine.stop();
-    for (const dir of [workspace, dataDir]) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [workspace, dataDir, containersDir]) rmSync(dir, { recursive: true, force: true });
   });
 
   test('a docker session: exec, network none, limits, close removes the container', async () => {
@@ -91,5 +100,36 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
     await expect(
       client.request('shell.open', { sessionId: 'dk6', workspaceDir: workspace, network: 'none', limits: {}, env: {}, driver: 'bubblewrap', postCreateCommand: 'true' }, { timeoutMs: 30_000 }),
     ).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+  });
+
+  test('a docker session outlives a graceful restart of the shell service while a command streams: output goes on with the next seqs, the exit arrives, the shell is the same', async () => {
+    const opened = await client.request('shell.open', { sessionId: 'dk-kept', workspaceDir: workspace, network: 'none', limits: {}, env: { GIVEN: 'at-open' }, driver: 'docker', image, firstSeq: 1 }, { timeoutMs: 30_000 });
+    const exec = (command: string, commandId?: string) => client.request('shell.exec', { sessionId: 'dk-kept', command, ...(commandId ? { commandId } : {}) }, { instanceId, timeoutMs: 30_000 });
+    await exec('cd /tmp; export FOO="kept value"; sleep 1000 &');
+    const events = () => log.filter((e) => e.sessionId === 'dk-kept');
+    const lines = 300;
+    const running = exec(`for i in $(seq 1 ${lines}); do echo "line $i"; sleep 0.01; done; sh -c 'exit 5'`, 'stream');
+    await waitFor('some output', () => events().some((e) => e.kind === 'output' && e.data.data.includes('line 20\n')), { timeoutMs: 20_000 });
+    // The exec in flight is answered, not dropped: the replica restarts and the command goes on.
+    const stopped = service.stop();
+    await expect(running).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { reason: 'replica_restarting' } });
+    await stopped;
+    expect((await docker.docker.getContainer(opened.container!).inspect()).State.Running).toBe(true);
+    await startService();
+
+    const completed = await waitFor('the completion after the restart', () => events().find((e) => e.kind === 'command.completed' && e.data.commandId === 'stream'), { timeoutMs: 30_000 });
+    expect(completed.kind === 'command.completed' && completed.data.exitCode).toBe(5);
+    const output = events()
+      .filter((e) => e.kind === 'output' && e.data.commandId === 'stream')
+      .map((e) => (e.kind === 'output' ? e.data.data : ''))
+      .join('');
+    expect(output).toBe(Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join(''));
+    // The same shell in the same container, with its background process.
+    expect((await exec('pwd; echo "$FOO|$GIVEN"; ps | grep -c "[s]leep 1000"')).stdout).toBe('/tmp\nkept value|at-open\n1\n');
+    expect((await client.request('shell.list', {}, { instanceId, timeoutMs: 30_000 })).sessions).toContainEqual(expect.objectContaining({ sessionId: 'dk-kept', container: opened.container }));
+    const seqs = events().map((e) => e.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    await client.request('shell.close', { sessionId: 'dk-kept' }, { instanceId, timeoutMs: 30_000 });
+    expect(await docker.docker.getContainer(opened.container!).inspect().then(() => 'there', () => 'gone')).toBe('gone');
   });
 });

@@ -29,7 +29,7 @@ export function bubblewrapDriver(env: ServiceEnv, log?: Logger): BubblewrapDrive
   const resolve = egressResolver(env.SHELL_EGRESS_HOSTS, env.SHELL_EGRESS_HOSTS_ONLY);
   return new BubblewrapDriver({
     egress: { allowAddresses: env.SHELL_EGRESS_ALLOW_ADDRESSES, ...(resolve ? { resolve } : {}) },
-    ...(env.SHELL_KEEP_JAILS ? { jailsDir: jailsDir(env) } : {}),
+    ...(env.SHELL_KEEP_JAILS ? { jailsDir: hostStateDir(env, 'jails') } : {}),
     ...(env.SHELL_POOL_SIZE > 0 ? { pool: { size: env.SHELL_POOL_SIZE, onError: (err: Error) => log?.warn({ err: err.message }, 'a pooled jail could not be started') } } : {}),
   });
 }
@@ -40,18 +40,26 @@ export function keptDir(env: ServiceEnv): string {
 }
 
 /**
- * Where this replica's jails keep their pipes and their shell's state, written after every command:
- * in memory (/dev/shm) where the host has it, so that the write costs no disk; one folder per replica
- * and data folder. A reboot empties it, and kills the jails with it: the kept sessions' copies remain.
+ * Where this replica's jails (or containers) keep their shell's pipes and its state, written after
+ * commands: in memory (/dev/shm) where the host has it, so that the write costs no disk; one folder per
+ * replica and data folder. A reboot empties it, and ends the jails with it: the kept sessions' copies remain.
  */
-export function jailsDir(env: ServiceEnv): string {
-  const name = `codeagent-jails-${createHash('sha256').update(`${path.resolve(env.DATA_DIR)}\0${env.INSTANCE_ID}`).digest('hex').slice(0, 16)}`;
-  return existsSync('/dev/shm') ? path.join('/dev/shm', name) : path.join(env.DATA_DIR, 'shell', env.INSTANCE_ID, 'jails');
+export function hostStateDir(env: ServiceEnv, kind: 'jails' | 'containers'): string {
+  const name = `codeagent-${kind}-${createHash('sha256').update(`${path.resolve(env.DATA_DIR)}\0${env.INSTANCE_ID}`).digest('hex').slice(0, 16)}`;
+  return existsSync('/dev/shm') ? path.join('/dev/shm', name) : path.join(env.DATA_DIR, 'shell', env.INSTANCE_ID, kind);
 }
 
 /** Every driver this replica offers, as its environment configures them. */
 export function shellDrivers(env: ServiceEnv, log?: Logger): { bubblewrap: SandboxDriver; docker?: SandboxDriver } {
   const drivers: { bubblewrap: SandboxDriver; docker?: SandboxDriver } = { bubblewrap: bubblewrapDriver(env, log) };
-  if (env.SHELL_DOCKER_ENABLED) drivers.docker = new DockerDriver({ dockerHost: env.DOCKER_HOST, defaultImage: env.SHELL_DOCKER_IMAGE, buildNetwork: env.SHELL_DOCKER_BUILD_NETWORK, imageCacheMb: env.SHELL_DOCKER_IMAGE_CACHE_MB });
+  if (env.SHELL_DOCKER_ENABLED) {
+    drivers.docker = new DockerDriver({
+      dockerHost: env.DOCKER_HOST,
+      defaultImage: env.SHELL_DOCKER_IMAGE,
+      buildNetwork: env.SHELL_DOCKER_BUILD_NETWORK,
+      imageCacheMb: env.SHELL_DOCKER_IMAGE_CACHE_MB,
+      ...(env.SHELL_KEEP_JAILS ? { containersDir: hostStateDir(env, 'containers') } : {}),
+    });
+  }
   return drivers;
 }

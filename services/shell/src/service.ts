@@ -1,5 +1,5 @@
 import type { Bus } from '@codeagent/bus';
-import type { SandboxDriver } from '@codeagent/sandbox';
+import type { SandboxDriver, SandboxState } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import type { ServiceEnv } from './env';
 import path from 'node:path';
@@ -40,7 +40,7 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
       ...(kept ? { kept } : {}),
     });
     const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
-    await removeLeftovers(drivers, log);
+    await removeLeftovers(drivers, kept?.list().map((k) => k.sandbox) ?? [], log);
     const adopted = await registry.adoptKept();
     const agents = new ExternalAgents(registry, bus, secrets, log.child({ component: 'agents' }));
     // Outside agents went on in their tmux inside the kept jails: they are supervised again.
@@ -77,15 +77,16 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
 
 /**
  * Recovery: containers a previous shell process on this host left when it died without closing them
- * (crash, SIGKILL) are removed before this one takes sessions; their sessions were failed by the
- * orchestrator's reconciliation, which finds no replica holding them.
+ * (crash, SIGKILL) are removed before this one takes sessions, but those it kept for this replica to
+ * adopt; the sessions of the others were failed by the orchestrator's reconciliation, which finds no
+ * replica holding them.
  */
-async function removeLeftovers(drivers: Partial<Record<DriverName, SandboxDriver>>, log: Logger): Promise<void> {
+async function removeLeftovers(drivers: Partial<Record<DriverName, SandboxDriver>>, kept: SandboxState[], log: Logger): Promise<void> {
   for (const [name, driver] of Object.entries(drivers)) {
     if (!driver.removeLeftovers) continue;
     const a = await withTimeout(driver.available(), 5000).catch(() => ({ ok: false }));
     if (!a.ok) continue;
-    const removed = await driver.removeLeftovers().catch((err: Error) => (log.warn({ driver: name, err: err.message }, 'leftover sandboxes not removed'), []));
+    const removed = await driver.removeLeftovers(kept).catch((err: Error) => (log.warn({ driver: name, err: err.message }, 'leftover sandboxes not removed'), []));
     if (removed.length) log.info({ driver: name, removed }, 'leftover sandboxes of a dead shell removed');
   }
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -104,6 +104,8 @@ export class BubblewrapDriver implements SandboxDriver {
   /** Ends the jails the pool holds for sessions to come. */
   async close(): Promise<void> {
     await this.pool?.close();
+    // The private folder of jails that die with this process, once they all closed (else it stays).
+    if (this.tempDir) rmdirQuiet(this.tempDir);
   }
 
   /** A new jail's own folder: under jailsDir, else under a temporary folder of this process. */
@@ -211,5 +213,13 @@ export class BubblewrapDriver implements SandboxDriver {
       if (r.exitCode !== 0) exports = 0;
     }
     return { sandbox, restored: { ...(snapshot ? { cwd: snapshot.cwd } : {}), exports, lostProcesses: state.processes, lostCommand } };
+  }
+}
+
+function rmdirQuiet(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* not empty, or gone */
   }
 }

@@ -1,21 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { realpathSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import os, { hostname } from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { z } from 'zod';
 import { AppError } from '@codeagent/contracts';
 import { DEFAULT_LIMITS } from '../bubblewrap/driver';
+import { readShellSnapshot } from '../bubblewrap/sandbox';
 import { DockerfileBuilder } from './build';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
-import type { EgressOptions, OpenOptions, Sandbox, SandboxDriver } from '../types';
-import { DockerSandbox } from './sandbox';
+import { shQuote } from '../shell/quote';
+import type { AdoptedSandbox, EgressOptions, ExecOptions, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
+import { DockerSandbox, KEEPER, type DockerOpened, type DockerState } from './sandbox';
+import { CONTAINER_SHELL_DIR } from './shell';
 
-/**
- * Keeps the container alive between commands; the shells are `docker exec`s beside it. Docker's init
- * (Init: true) is pid 1 and reaps what they orphan.
- */
-const KEEPER = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done';
 
 /** OpenOptions plus what only this driver uses. */
 export interface DockerOpenOptions extends OpenOptions {
@@ -41,6 +39,12 @@ export interface DockerDriverOptions {
   egress?: EgressOptions;
   /** Built project images kept beyond those in use, in MiB; the least recently used go first (default 10 GiB). */
   imageCacheMb?: number;
+  /**
+   * Where each container's folder (its shell's pipes and saved state) is made on the host. Given, the
+   * containers outlive this process for a successor to adopt (DockerDriver.adopt); absent, a private
+   * temporary folder each. The engine must be on this host (it binds the folder, as the workspace).
+   */
+  containersDir?: string;
 }
 
 /** Labels that let a restarted shell find the containers a dead one left (see removeLeftovers). */
@@ -145,6 +149,8 @@ export class DockerDriver implements SandboxDriver {
     const vars = { ...o.env, ...egress.env() };
     const env = [...Object.entries(vars).map(([k, v]) => `${k}=${v}`), `CODEAGENT_SANDBOX=${id}`, ...(user && !o.user ? ['HOME=/tmp'] : [])];
     const name = `codeagent-${id}-${randomBytes(3).toString('hex')}`;
+    const dir = this.containerDir(name);
+    const opened: DockerOpened = { workspaceDir: workspace, image, network: o.network, credentials: o.credentials, limits: o.limits, env: o.env, ...(o.user ? { user: o.user } : {}) };
     const container = await this.docker
       .createContainer({
         name,
@@ -159,7 +165,7 @@ export class DockerDriver implements SandboxDriver {
           Init: true,
           // Never a bridge (it reaches the host): every mode has only loopback, and the egress proxy.
           NetworkMode: 'none',
-          Binds: [`${workspace}:/workspace:rw`, ...(egress.hasEgress ? [`${jailResolvConf()}:/etc/resolv.conf:ro`] : [])],
+          Binds: [`${workspace}:/workspace:rw`, `${dir}:${CONTAINER_SHELL_DIR}:rw`, ...(egress.hasEgress ? [`${jailResolvConf()}:/etc/resolv.conf:ro`] : [])],
           Tmpfs: { '/tmp': 'rw,nosuid,nodev,mode=1777' },
           Memory: limits.memoryMb * mib,
           MemorySwap: limits.memoryMb * mib,
@@ -171,20 +177,82 @@ export class DockerDriver implements SandboxDriver {
         },
       })
       .catch((err: Error) => {
+        rmSync(dir, { recursive: true, force: true });
         throw new AppError('SANDBOX_UNAVAILABLE', `Docker could not create the container: ${err.message}`, { cause: err });
       });
-    sandbox = await DockerSandbox.open(id, container, { env, user, name }, inForce, egress);
+    sandbox = await DockerSandbox.open(id, container, { dir, keep: Boolean(this.opts.containersDir) }, { env, user, name }, inForce, egress, opened);
     return sandbox;
   }
 
   /**
-   * Removes the containers a shell process on this host left when it died without closing them (a
-   * crash, SIGKILL): those labelled with this host whose process is gone. Containers of live shells on
-   * the same engine are left alone. Returns the names removed.
+   * The container a previous process left (see Sandbox.detach): the same one while it and its shell
+   * live; when it is gone (the engine or the host restarted), a new container from the same image on
+   * the same workspace, limits and network, in which the shell's last working folder and exports are
+   * restored.
    */
-  async removeLeftovers(): Promise<string[]> {
+  async adopt(saved: SandboxState, running: Pick<ExecOptions, 'onOutput' | 'maxResultBytes'> & { sent?: unknown } = {}): Promise<AdoptedSandbox> {
+    const state = saved as DockerState;
+    if (state.driver !== 'docker' || state.version !== 1) throw new AppError('VALIDATION_FAILED', `not a docker container's state (driver ${String(state.driver)}, version ${String(state.version)})`);
+    const avail = await this.available();
+    if (!avail.ok) throw new AppError('SANDBOX_UNAVAILABLE', avail.reason ?? 'Docker is unavailable');
+    // A command sent after the state was saved (the process died without detaching) is read on too.
+    const channel = state.channel.running || !running.sent ? state.channel : { ...state.channel, running: running.sent as DockerState['channel']['running'] };
+    let sandbox: DockerSandbox | undefined;
+    const egress = new SandboxEgress(state.opened.network, state.opened.credentials, this.egress.addresses, this.egress.resolve, (d) => sandbox?.emitEgress(d));
+    const container = this.docker.getContainer(state.spec.name);
+    const adopted = await DockerSandbox.adopt({ ...state, channel }, container, this.docker.getExec(state.shell.execId), egress, running);
+    if (adopted) {
+      sandbox = adopted.sandbox;
+      return adopted;
+    }
+    return this.restore(state, container, Boolean(channel.running));
+  }
+
+  /** A new container for a lost one (or one whose shell died unwatched): its image, workspace, limits, network and env, then its shell's last state. */
+  private async restore(state: DockerState, lost: Docker.Container, lostCommand: boolean): Promise<AdoptedSandbox> {
+    const snapshot = readShellSnapshot(state.dir) ?? state.snapshot;
+    await lost.remove({ force: true, v: true }).catch(() => undefined);
+    rmSync(state.dir, { recursive: true, force: true });
+    const o = state.opened;
+    const sandbox = await this.open({ workspaceDir: o.workspaceDir, image: o.image, network: o.network, credentials: o.credentials, limits: o.limits, env: o.env, id: state.id, ...(o.user ? { user: o.user } : {}) });
+    let exports = 0;
+    if (snapshot) {
+      // bash prints `declare -x`, other shells `export`. Variables the new container sets itself are its own.
+      const kept = snapshot.exports.split(/\n(?=declare |export )/).filter((l) => /^(declare -\S+|export) /.test(l) && !/^(declare -\S+|export) (PWD|OLDPWD|SHLVL|HOSTNAME|HOME|CODEAGENT_SANDBOX|_)(=|$)/.test(l));
+      exports = kept.length;
+      const r = await sandbox.exec(`cd -- ${shQuote(snapshot.cwd)}; ${kept.join('\n')}`);
+      if (r.exitCode !== 0) exports = 0;
+    }
+    return { sandbox, restored: { ...(snapshot ? { cwd: snapshot.cwd } : {}), exports, lostProcesses: state.processes, lostCommand } };
+  }
+
+  /** A container's own folder on the host, bound at CONTAINER_SHELL_DIR (see containersDir). */
+  private containerDir(name: string): string {
+    let dir: string;
+    if (this.opts.containersDir) {
+      mkdirSync(this.opts.containersDir, { recursive: true, mode: 0o700 });
+      dir = path.join(this.opts.containersDir, name);
+      mkdirSync(dir, { mode: 0o755 });
+    } else {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'codeagent-container-'));
+    }
+    // The shell may run as the image's user, whom the host does not know: it writes its state here.
+    // (chmod: mkdir's mode passes through the umask.)
+    mkdirSync(path.join(dir, 'shell'));
+    chmodSync(dir, 0o755);
+    chmodSync(path.join(dir, 'shell'), 0o777);
+    return dir;
+  }
+
+  /**
+   * Removes the containers a shell process on this host left when it died without closing them (a
+   * crash, SIGKILL): those labelled with this host whose process is gone, except those `kept` for
+   * adoption. Containers of live shells on the same engine are left alone. Returns the names removed.
+   */
+  async removeLeftovers(kept: SandboxState[] = []): Promise<string[]> {
+    const spared = new Set(kept.filter((k): k is DockerState => k.driver === 'docker').map((k) => k.spec.name));
     const list = await this.docker.listContainers({ all: true, filters: { label: ['codeagent.sandbox', `${HOST_LABEL}=${hostname()}`] } });
-    const dead = list.filter((c) => !processAlive(Number(c.Labels[PID_LABEL])));
+    const dead = list.filter((c) => !processAlive(Number(c.Labels[PID_LABEL])) && !c.Names.some((n) => spared.has(n.replace(/^\//, ''))));
     const removed: string[] = [];
     for (const c of dead) {
       const gone = await this.docker

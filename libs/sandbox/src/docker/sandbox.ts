@@ -1,12 +1,17 @@
 import { EventEmitter } from 'node:events';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { AppError } from '@codeagent/contracts';
+import { childrenOf } from '../bubblewrap/proc';
+import { readShellSnapshot, type ShellSnapshot } from '../bubblewrap/sandbox';
 import type { SandboxEgress } from '../egress/egress';
-import type { CrashInfo, EgressDecision, ExecOptions, ExecResult, NetworkInForce, Pty, Sandbox } from '../types';
+import type { ChannelState } from '../shell/channel';
+import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, Pty, Sandbox, SandboxState } from '../types';
 import { commandProcesses, runInContainer } from './exec';
 import { openContainerPty } from './pty';
-import { ContainerShell } from './shell';
+import { ContainerShell, type ContainerShellState } from './shell';
 
 /** Between SIGINT and SIGKILL of a command, and between SIGKILL and replacing the shell. */
 const GRACE_MS = 2000;
@@ -20,10 +25,44 @@ export interface ContainerSpec {
   name: string;
 }
 
+/** What the container was opened with: what a new one needs when the engine lost it (DockerDriver.adopt). */
+export interface DockerOpened {
+  workspaceDir: string;
+  image: string;
+  network: Network;
+  credentials: EgressCredential[];
+  limits: { memoryMb?: number; pids?: number; cpuSeconds?: number; diskMb?: number; cpus?: number };
+  env: Record<string, string>;
+  user?: string;
+}
+
+/**
+ * Everything a process needs to adopt a container another one started (DockerDriver.adopt), or to
+ * start it again when it is gone. JSON. SECRET: holds the egress credentials; the caller stores it encrypted.
+ */
+export interface DockerState extends SandboxState {
+  driver: 'docker';
+  version: 1;
+  id: string;
+  /** The container's folder on the host: its shell's pipes, and its state folder (`shell/`). */
+  dir: string;
+  spec: ContainerSpec;
+  limitsInForce: Record<string, string>;
+  opened: DockerOpened;
+  shell: ContainerShellState;
+  channel: ChannelState;
+  /** The container's processes when the state was taken (command lines), beside its keeper and the shell. */
+  processes: string[];
+  /** The shell's working folder and exports when the state was taken (see BubblewrapState.shell). */
+  snapshot?: ShellSnapshot;
+}
+
 /**
  * A sandbox in a Docker container: the container holds the limits, the mounts and the network mode;
  * a persistent shell runs in it through `docker exec` and is replaced when it dies, like the
- * bubblewrap driver's. Closing removes the container, which ends every process in it.
+ * bubblewrap driver's. Closing removes the container, which ends every process in it. The engine
+ * holds the container, and the shell's pipes are in a folder of the host (`dir`): where that folder
+ * outlives this process (`keep`), the sandbox can be let go of (detach) and adopted by a successor.
  */
 export class DockerSandbox implements Sandbox {
   readonly driver = 'docker' as const;
@@ -40,22 +79,38 @@ export class DockerSandbox implements Sandbox {
     return this.spec.name;
   }
 
+  /** Host pid of the container's init (the engine's), whose descendants are the container's processes. */
+  private initPid = 0;
+
   private constructor(
     readonly id: string,
     private readonly handle: Docker.Container,
+    /** The container's folder on the host; removed on close. */
+    private readonly dir: string,
     private readonly spec: ContainerSpec,
     readonly limitsInForce: Record<string, string>,
     private readonly egress: SandboxEgress,
+    private readonly opened: DockerOpened,
+    /** Whether `dir` outlives this process, so that a successor can adopt the container. */
+    readonly outlivesProcess: boolean,
   ) {}
 
-  static async open(id: string, container: Docker.Container, spec: ContainerSpec, limitsInForce: Record<string, string>, egress: SandboxEgress): Promise<DockerSandbox> {
-    const sb = new DockerSandbox(id, container, spec, limitsInForce, egress);
+  static async open(
+    id: string,
+    container: Docker.Container,
+    where: { dir: string; keep: boolean },
+    spec: ContainerSpec,
+    limitsInForce: Record<string, string>,
+    egress: SandboxEgress,
+    opened: DockerOpened,
+  ): Promise<DockerSandbox> {
+    const sb = new DockerSandbox(id, container, where.dir, spec, limitsInForce, egress, opened, where.keep);
     try {
       await container.start();
       // The container has network mode none; its way out is the egress proxy, attached through its init.
-      const pid = (await container.inspect()).State.Pid;
-      await egress.attach(pid);
-      sb.networkInForce = egress.inForce(pid);
+      sb.initPid = (await container.inspect()).State.Pid;
+      await egress.attach(sb.initPid);
+      sb.networkInForce = egress.inForce(sb.initPid);
       await sb.startShell();
     } catch (err) {
       await sb.close();
@@ -64,13 +119,103 @@ export class DockerSandbox implements Sandbox {
     return sb;
   }
 
+  /**
+   * Takes over a container another process detached (or that outlived it: kill -9): undefined when
+   * the container or its shell is gone. `running`: where the output of a command that was running
+   * goes; its result is `resumed`.
+   */
+  static async adopt(state: DockerState, container: Docker.Container, exec: Docker.Exec, egress: SandboxEgress, running: Pick<ExecOptions, 'onOutput' | 'maxResultBytes'>): Promise<{ sandbox: DockerSandbox; resumed?: Promise<ExecResult> } | undefined> {
+    const info = await container.inspect().catch(() => undefined);
+    if (!info?.State.Running) return undefined;
+    const sb = new DockerSandbox(state.id, container, state.dir, state.spec, state.limitsInForce, egress, state.opened, true);
+    const shell: ContainerShell | undefined = ContainerShell.adopt(exec, state.dir, state.shell, () => void sb.escalate(shell!));
+    if (!shell) return undefined;
+    sb.initPid = info.State.Pid;
+    sb.useShell(shell);
+    const resumed = shell.channel.resume(state.channel, running);
+    try {
+      await egress.attach(sb.initPid);
+    } catch (err) {
+      await sb.close();
+      throw err;
+    }
+    sb.networkInForce = egress.inForce(sb.initPid);
+    return { sandbox: sb, ...(resumed ? { resumed } : {}) };
+  }
+
+  /**
+   * Lets go of the container without stopping anything in it: output waits in its shell's pipes for
+   * the process that adopts it. A running command's exec rejects with `reason`. Terminals end.
+   */
+  async detach(reason: Error): Promise<DockerState> {
+    if (this.closed) throw new AppError('INVALID_STATE', 'the sandbox is closed');
+    if (this.restarting) await this.restarting;
+    this.closed = true;
+    this.egress.detach();
+    await Promise.all([...this.ptys].map((p) => p.close()));
+    return this.state(await this.shell.detach(reason));
+  }
+
+  /** The state as it is now, for a successor that finds it after this process died without detaching. */
+  state(channel: ChannelState = { backgroundPids: [...this.shell.channel.backgroundPids] }): DockerState {
+    const snapshot = readShellSnapshot(this.dir);
+    return {
+      driver: 'docker',
+      version: 1,
+      id: this.id,
+      dir: this.dir,
+      spec: this.spec,
+      limitsInForce: this.limitsInForce,
+      opened: this.opened,
+      shell: this.shell.state(),
+      channel,
+      processes: this.processes(),
+      ...(snapshot ? { snapshot } : {}),
+    };
+  }
+
+  onStateChange(cb: () => void): void {
+    this.events.on('changed', cb);
+  }
+
+  /** When the shell last saved its working folder and exports (ms since the epoch; 0 before it did). */
+  shellSavedAt(): number {
+    try {
+      return statSync(path.join(this.dir, 'shell', 'state')).mtimeMs;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Command lines of the container's processes other than its keeper and the shell (read on the host). */
+  private processes(): string[] {
+    const out: string[] = [];
+    const walk = (pid: number): void => {
+      for (const c of childrenOf(pid)) {
+        if (out.length >= 100) return;
+        const cmd = readCmdline(c);
+        // The engine's init runs the keeper (and its sleep); what else it holds was orphaned by commands.
+        if (cmd && !cmd.includes(KEEPER) && !/^sleep 3600$/.test(cmd)) out.push(cmd);
+        walk(c);
+      }
+    };
+    if (this.initPid) walk(this.initPid);
+    if (this.shell?.hostPid) walk(this.shell.hostPid);
+    return out;
+  }
+
   private async startShell(): Promise<void> {
-    const shell: ContainerShell = await ContainerShell.start(this.handle, {
+    const shell: ContainerShell = await ContainerShell.start(this.handle, this.dir, {
       env: this.spec.env,
       user: this.spec.user,
       onTimeout: () => void this.escalate(shell),
     });
+    this.useShell(shell);
+  }
+
+  private useShell(shell: ContainerShell): void {
     this.shell = shell;
+    shell.onBackground = () => this.events.emit('changed');
     void shell.exited.then((code) => this.onExit(shell, code));
   }
 
@@ -170,5 +315,20 @@ export class DockerSandbox implements Sandbox {
     this.shell?.kill();
     for (const p of this.ptys) void p.close().catch(() => undefined);
     this.ptys.clear();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Keeps the container alive between commands; the shells are `docker exec`s beside it. Docker's init
+ * (Init: true) is pid 1 and reaps what they orphan.
+ */
+export const KEEPER = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done';
+
+function readCmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 300) || undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -2,14 +2,20 @@
  * A process that holds a jail for the adoption tests, then lets go of it the way a shell service does:
  * `detach` (a graceful stop) or `die` (SIGKILL to itself). It prints JSON lines: `state` (the saved
  * state), `sent` (what onSent gave), `out` (output it received), `detached`.
- * argv: <detach|die> <jailsDir> <workspace> <command> <bytes of output before letting go>
+ * argv: <detach|die> <jailsDir> <workspace> <command> <bytes of output before letting go> [docker]
+ * where `docker` is JSON `{ dockerHost, image }`: a container of the docker driver instead of a jail,
+ * its folder in jailsDir.
  */
 import { BubblewrapDriver } from '../bubblewrap/driver';
+import { DockerDriver } from '../docker/driver';
 
 async function main(): Promise<void> {
-  const [mode, jailsDir, workspaceDir, command, after] = process.argv.slice(2) as [string, string, string, string, string];
+  const [mode, jailsDir, workspaceDir, command, after, docker] = process.argv.slice(2) as [string, string, string, string, string, string | undefined];
   const say = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
-  const sb = await new BubblewrapDriver({ jailsDir }).open({ workspaceDir, env: { GIVEN: 'at-open' } });
+  const engine = docker ? (JSON.parse(docker) as { dockerHost: string; image: string }) : undefined;
+  const sb = engine
+    ? await new DockerDriver({ dockerHost: engine.dockerHost, pull: false, containersDir: jailsDir }).open({ workspaceDir, image: engine.image, env: { GIVEN: 'at-open' } })
+    : await new BubblewrapDriver({ jailsDir }).open({ workspaceDir, env: { GIVEN: 'at-open' } });
   await sb.exec('cd /tmp && export FOO="a b" && sleep 1000 &');
   await sb.exec('cd /tmp; export FOO="a b"');
   // What a service saves when it opens a jail: all a successor has if this process dies.

@@ -241,8 +241,8 @@ export class SessionRegistry {
   /**
    * Graceful stop with SHELL_KEEP_JAILS: lets go of every jail that can outlive this process, saving
    * what the next start needs to adopt it (a command running in it goes on; its exec is answered that
-   * the replica restarts). Jails that cannot (docker) are closed. The bus is still open: what was read
-   * is published first.
+   * the replica restarts). Sandboxes that cannot (their driver was not given a folder that outlives
+   * the process) are closed. The bus is still open: what was read is published first.
    */
   async keepAll(): Promise<void> {
     clearInterval(this.refresher);
