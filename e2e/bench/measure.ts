@@ -104,14 +104,31 @@ function brokerPid(): number | undefined {
  * where an operation's cost goes, which on a small machine is what its latency and throughput follow.
  * The shell's jails are its children and are not counted.
  */
-export async function cpuPer(stack: Stack, per: number, fn: () => Promise<void>): Promise<Record<string, number>> {
+export async function cpuPer(stack: Stack, per: number | (() => number), fn: () => Promise<void>): Promise<Record<string, number>> {
   const procs: Array<[string, number]> = [...stack.procs].map(([name, p]) => [name, p.child.pid!]);
   const broker = brokerPid();
   if (broker) procs.push(['rabbitmq', broker]);
   procs.push(['benchmark client', process.pid]);
   const before = procs.map(([, pid]) => cpuMs(pid));
   await fn();
-  return Object.fromEntries(procs.map(([name, pid], i) => [name, (cpuMs(pid) - before[i]!) / per]));
+  const n = typeof per === 'number' ? per : per();
+  return Object.fromEntries(procs.map(([name, pid], i) => [name, (cpuMs(pid) - before[i]!) / n]));
+}
+
+/**
+ * CPU the whole host spent (every process and the kernel, from /proc/stat) while `fn` ran, per
+ * operation: it counts what per-process figures miss, the jails and the short-lived helpers
+ * (mount, mkfs, bwrap) a service starts.
+ */
+export async function hostCpuPer(per: () => number, fn: () => Promise<void>): Promise<number> {
+  const busy = () => {
+    const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal: all but idle and iowait.
+    return ((f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) * 1000) / CLOCK_TICKS;
+  };
+  const before = busy();
+  await fn();
+  return (busy() - before) / per();
 }
 
 /**
