@@ -118,6 +118,9 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     const kept = await open('rebooted');
     // The state that lists the background job is saved again a moment (STATE_SETTLE_MS) after the job started.
     await waitFor('the kept state saved again after the job started', () => statSync(kept.file).mtimeMs > kept.savedAtOpen, { timeoutMs: 10_000 });
+    // A command running when the jail goes is lost with it.
+    exec('rebooted', 'sleep 600', 'lost').catch(() => undefined);
+    await waitFor('the command started', () => eventsOf('rebooted').some((e) => e.kind === 'command.started' && e.data.commandId === 'lost'), { timeoutMs: 10_000 });
     expect(await proc!.stop('SIGKILL')).toBe('SIGKILL');
     // What a reboot does: every process of the jail gone (everything in its pid namespace).
     const ns = readlinkSync(`/proc/${hostProcessesMatching(`${tag}-rebooted`)[0]}/ns/pid`);
@@ -133,6 +136,10 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     const crash = await waitFor('the restored event', () => eventsOf('rebooted').find((e) => e.kind === 'shell.crashed'), { timeoutMs: 20_000 });
     expect(crash.kind === 'shell.crashed' && crash.data).toMatchObject({ restarted: true, restoredCwd: '/workspace/sub', lostProcesses: [expect.stringContaining(`${tag}-rebooted`)] });
     expect(crashes.find((c) => c.sessionId === 'rebooted')).toMatchObject({ restarted: true });
+    // The lost command ends as any command whose shell died: its completion (-1), then idle (the session
+    // takes commands again), then the crash.
+    const after = eventsOf('rebooted').slice(eventsOf('rebooted').findIndex((e) => e.kind === 'command.started' && e.data.commandId === 'lost') + 1);
+    expect(after.map((e) => (e.kind === 'status' ? `status ${e.data.to}` : e.kind === 'command.completed' ? `completed ${e.data.exitCode}` : e.kind)).filter((k) => k !== 'output')).toEqual(['status busy', 'completed -1', 'status idle', 'shell.crashed']);
     expect((await exec('rebooted', 'pwd; echo "$FOO|$GIVEN"; pgrep -fc sleep || true')).stdout).toBe('/workspace/sub\nkept value|at-open\n0\n');
     expectGapless('rebooted');
     // The other jails were adopted as they were.

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, type AppendedKindV1, type CommandReply, type CommandRequest, type EventPayload, type SessionEventData } from '@codeagent/contracts';
-import type { AdoptedSandbox, Limits, OpenOptions, Sandbox, SandboxDriver } from '@codeagent/sandbox';
+import type { AdoptedSandbox, Limits, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import { EgressDenials, type EgressDenialOptions } from './egress-denials';
 import { shellMetrics } from './metrics';
@@ -209,7 +209,7 @@ export class SessionRegistry {
   private saveKept(s: Session): void {
     if (s.isClosing) return;
     this.shellSaved.set(s, s.sandbox.shellSavedAt?.() ?? 0);
-    this.opts.kept!.save({ sessionId: s.sessionId, workspaceDir: s.workspaceDir, driver: s.driver, sandbox: s.sandbox.state!(), lastSeq: s.stream.lastSeq });
+    this.opts.kept!.save(keptRecord(s, s.sandbox.state!(), s.stream.lastSeq));
   }
 
   /** Whether a jail outlives this process for the next start (SHELL_KEEP_JAILS, a driver that can). */
@@ -255,7 +255,7 @@ export class SessionRegistry {
         try {
           const state = kept && this.keeps(s.sandbox) ? await s.detach(this.opts.instanceId) : undefined;
           if (!state) return void (await s.close(this.opts.instanceId, { publish: true }));
-          kept!.save({ sessionId: s.sessionId, workspaceDir: s.workspaceDir, driver: s.driver, sandbox: state.sandbox, lastSeq: state.lastSeq });
+          kept!.save(keptRecord(s, state.sandbox, state.lastSeq));
           this.opts.log.info({ sessionId: s.sessionId, lastSeq: state.lastSeq }, 'jail kept for the next start');
         } catch (err) {
           this.opts.log.error({ sessionId: s.sessionId, err: (err as Error).message }, 'jail could not be kept; closing it');
@@ -305,7 +305,7 @@ export class SessionRegistry {
       .catch((err: Error) => (stream.close(), Promise.reject(err)));
     const session = this.track(k.sessionId, k.workspaceDir, k.driver, adopted.sandbox, stream, true);
     this.saveKept(session);
-    if (adopted.resumed && k.running) session.resume(k.running, adopted.resumed);
+    if (adopted.resumed && k.running) void session.resume(k.running, adopted.resumed);
     if (adopted.restored) await this.restored(session, k, adopted.restored);
     this.opts.log.info({ sessionId: k.sessionId, nextSeq: k.lastSeq + 1, resumed: Boolean(adopted.resumed), restored: adopted.restored }, 'kept jail adopted');
     return !adopted.restored;
@@ -313,10 +313,8 @@ export class SessionRegistry {
 
   /** A kept jail was gone: the log says so, with what came back and what did not; a lost command ends. */
   private async restored(session: Session, k: KeptSession, r: NonNullable<AdoptedSandbox['restored']>): Promise<void> {
-    if (k.running) {
-      await session.append('command.completed', { commandId: k.running.commandId, command: k.running.command, exitCode: -1, durationMs: 0, timedOut: false });
-      this.opts.kept!.running(k.sessionId, undefined);
-    }
+    // The command was lost with its jail: it ends as a command whose shell died does (exit code -1).
+    if (k.running) await session.resume(k.running, Promise.reject(new Error('the jail was gone')));
     const lost = r.lostProcesses.length ? `; lost processes: ${r.lostProcesses.join(', ')}` : '';
     const reason = `the jail was gone when shell replica ${this.opts.instanceId} started (its host restarted, or its processes were killed); a new jail runs on the same workspace${r.cwd ? ` in ${r.cwd}` : ''} with ${r.exports} exported variables restored${lost}`;
     await session.append('shell.crashed', { reason, restarted: true, lostProcesses: r.lostProcesses, ...(r.cwd ? { restoredCwd: r.cwd } : {}), restoredExports: r.exports });
@@ -418,4 +416,9 @@ function sandboxId(sessionId: string): string {
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** What the store keeps of a session for the next start: its jail's state and its last seq. */
+function keptRecord(s: Session, sandbox: SandboxState, lastSeq: number): Omit<KeptSession, 'running'> {
+  return { sessionId: s.sessionId, workspaceDir: s.workspaceDir, driver: s.driver, sandbox, lastSeq };
 }

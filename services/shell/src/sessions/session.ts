@@ -118,9 +118,10 @@ export class Session {
   /**
    * Takes on a command that was running when the replica before this one let go of the jail: its
    * output goes on into the log (from the sandbox's resumed run) and its completion, busy/idle and
-   * audit record follow as for any command.
+   * audit record follow as for any command; a `resumed` that fails (the jail was gone) ends it with
+   * exit code -1. Resolves once the completion is published.
    */
-  resume(command: RunningCommand, resumed: Promise<ExecResult>): void {
+  resume(command: RunningCommand, resumed: Promise<ExecResult>): Promise<void> {
     this.running = command.commandId;
     this.logged = 'busy';
     const base = { sessionId: this.sessionId, commandId: command.commandId, command: command.command, ...(command.user ? { user: command.user } : {}) };
@@ -132,7 +133,7 @@ export class Session {
       this.keep?.(undefined);
       return published;
     };
-    void resumed
+    return resumed
       .then(
         (r) => end({ exitCode: r.exitCode, durationMs: r.durationMs, timedOut: r.timedOut }),
         // Restarting again: the command and its record go on to the next successor.
