@@ -1,10 +1,7 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { REPO_ROOT, waitFor } from '@codeagent/testing';
+import { waitFor } from '@codeagent/testing';
 import type { Sandbox, SandboxState } from '../types';
-import { hostProcessesMatching, tempWorkspaces } from '../test/fixtures';
+import { hostProcessesMatching, runHolder, tempWorkspaces } from '../test/fixtures';
 import { BubblewrapDriver } from './driver';
 import type { BubblewrapState } from './sandbox';
 
@@ -22,20 +19,8 @@ const COUNT = 400;
 const STREAM = `for i in $(seq 1 ${COUNT}); do echo "line $i"; sleep 0.002; done; echo err-at-end >&2; bash -c "exit 7"`;
 const EXPECTED = Array.from({ length: COUNT }, (_, i) => `line ${i + 1}\n`).join('');
 
-type Said = { state?: SandboxState; sent?: unknown; out?: string; detached?: boolean };
-
 /** Runs test/jail-holder.ts until it lets go of its jail; what it printed, parsed. */
-async function holder(mode: 'detach' | 'die', workspace: string) {
-  const tsx = pathToFileURL(require.resolve('tsx', { paths: [REPO_ROOT] })).href;
-  const child = spawn(process.execPath, ['--import', tsx, path.join(__dirname, '../test/jail-holder.ts'), mode, jailsDir, workspace, STREAM, '600'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout.on('data', (b: Buffer) => (text += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (text += b.toString()));
-  const exit = await new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(String(code ?? signal))));
-  const said = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Said);
-  const states = said.filter((l) => l.state).map((l) => l.state!);
-  return { exit, text, out: said.map((l) => l.out ?? '').join(''), state: states[states.length - 1] as BubblewrapState, sent: said.find((l) => l.sent)?.sent, detached: said.some((l) => l.detached) };
-}
+const holder = (mode: 'detach' | 'die', workspace: string) => runHolder<BubblewrapState>(mode, { dir: jailsDir, workspace, command: STREAM, afterBytes: 600 });
 
 /** Adopts with a collector for the resumed command's output. */
 async function adopt(state: SandboxState, sent?: unknown) {

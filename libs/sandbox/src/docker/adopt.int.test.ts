@@ -1,10 +1,6 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { REPO_ROOT } from '@codeagent/testing';
 import type { Sandbox, SandboxState } from '../types';
-import { tempWorkspaces } from '../test/fixtures';
+import { runHolder, tempWorkspaces } from '../test/fixtures';
 import { DockerDriver } from './driver';
 import type { DockerState } from './sandbox';
 import { importBusyboxImage, startTestEngine } from './test-engine';
@@ -21,8 +17,6 @@ const containersDir = ws.make('containers');
 const COUNT = 400;
 const STREAM = `for i in $(seq 1 ${COUNT}); do echo "line $i"; sleep 0.002; done; echo err-at-end >&2; sh -c "exit 7"`;
 const EXPECTED = Array.from({ length: COUNT }, (_, i) => `line ${i + 1}\n`).join('');
-
-type Said = { state?: SandboxState; sent?: unknown; out?: string; detached?: boolean };
 
 d('a container outlives the process that started it (real dockerd, two processes)', () => {
   jest.setTimeout(60_000);
@@ -42,18 +36,8 @@ d('a container outlives the process that started it (real dockerd, two processes
   });
 
   /** Runs test/jail-holder.ts with a container until it lets go of it; what it printed, parsed. */
-  async function holder(mode: 'detach' | 'die', workspace: string) {
-    const tsx = pathToFileURL(require.resolve('tsx', { paths: [REPO_ROOT] })).href;
-    const args = [mode, containersDir, workspace, STREAM, '600', JSON.stringify({ dockerHost: engine.host, image })];
-    const child = spawn(process.execPath, ['--import', tsx, path.join(__dirname, '../test/jail-holder.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (b: Buffer) => (text += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (text += b.toString()));
-    const exit = await new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(String(code ?? signal))));
-    const said = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Said);
-    const states = said.filter((l) => l.state).map((l) => l.state!);
-    return { exit, text, out: said.map((l) => l.out ?? '').join(''), state: states[states.length - 1] as DockerState, sent: said.find((l) => l.sent)?.sent, detached: said.some((l) => l.detached) };
-  }
+  const holder = (mode: 'detach' | 'die', workspace: string) =>
+    runHolder<DockerState>(mode, { dir: containersDir, workspace, command: STREAM, afterBytes: 600, docker: { dockerHost: engine.host!, image } });
 
   async function adopt(state: SandboxState, sent?: unknown) {
     let out = '';
