@@ -4,3 +4,5 @@ export { BubblewrapDriver, DEFAULT_LIMITS } from './bubblewrap/driver';
 /** The command protocol over a shell's stdio, for drivers that run the shell elsewhere (e.g. Docker). */
 export { ShellChannel, type ShellPipes } from './shell/channel';
 export { DockerDriver, type DockerDriverOptions, type DockerOpenOptions } from './docker/driver';
+/** Host tools (mount, mkfs, git...) run by small helper shells instead of forking this process. */
+export { runHostTool, type HostToolOptions } from './host/tools';

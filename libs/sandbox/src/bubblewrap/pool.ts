@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BubblewrapSandbox } from './sandbox';
+import { runHostTool } from '../host/tools';
 
 /** After a pooled jail failed to start, the next try waits this long (the host may lack what it needs). */
 const RETRY_AFTER_FAILURE_MS = 5000;
@@ -73,10 +73,8 @@ export class JailPool {
 }
 
 /** Runs mount(8) (node has no mount(2)); rejects with what it said. */
-export function mount(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('mount', args, { timeout: 10_000 }, (err, _out, stderr) => (err ? reject(new Error(`mount ${args.join(' ')}: ${String(stderr).trim() || err.message}`)) : resolve()));
-  });
+export async function mount(args: string[]): Promise<void> {
+  await runHostTool('mount', args, { timeoutMs: 10_000 });
 }
 
 /** Mount points at or under `dir` in this process's mount namespace, deepest first. */
@@ -102,7 +100,7 @@ export async function removeJailFolder(dir: string): Promise<boolean> {
       rmSync(dir, { recursive: true, force: true });
       return true;
     }
-    for (const m of mounts) await new Promise<void>((resolve) => execFile('umount', ['-l', m], { timeout: 10_000 }, () => resolve()));
+    for (const m of mounts) await runHostTool('umount', ['-l', m], { timeoutMs: 10_000 }).catch(() => undefined);
   }
   return false;
 }

@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { statOf, signal } from '../bubblewrap/proc';
+import { runHostTool } from '../host/tools';
 import { ShellChannel, type ChannelState } from '../shell/channel';
 
 /** Where the container sees its folder on the host (bind mount): the shell's pipes, and `shell/state`. */
@@ -81,7 +80,7 @@ export class ContainerShell {
   static async start(container: Docker.Container, dir: string, opts: { env: string[]; user?: string; onTimeout: () => void }): Promise<ContainerShell> {
     // Fresh pipes: nothing a dead shell left unread reaches the next. Anyone in the container may open
     // them (the shell's user may be the image's, unknown on the host); the folder is only the container's.
-    await promisify(execFile)('sh', ['-c', 'cd "$1" && rm -f in out err && mkfifo -m 666 in out err', 'sh', dir]);
+    await runHostTool('sh', ['-c', 'cd "$1" && rm -f in out err && mkfifo -m 666 in out err', 'sh', dir]);
     // Until the shell has opened its ends, ours hold a writer on stdout and stderr (a read end with
     // none sees end-of-file at once); they go once it answered.
     const holders = ['out', 'err'].map((name) => openSync(path.join(dir, name), constants.O_RDWR));

@@ -1,5 +1,5 @@
 import { AppError } from '@codeagent/contracts';
-import { run } from '../volumes/exec';
+import { runHostTool } from '@codeagent/sandbox/src/host/tools';
 
 // Never let a user's git config, hooks, fsmonitor or credential prompts run as the service, nor the
 // `ext::` transport (it runs a command). The service is root and the user's repositories are not, so
@@ -7,7 +7,7 @@ import { run } from '../volumes/exec';
 // WORKSPACE_ALLOWED_ROOTS, which is the decision that check stands for.
 const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_ASKPASS: 'true' };
 const SAFE = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', '-c', 'protocol.ext.allow=never', '-c', 'safe.directory=*'];
-const git = (args: string[], cwd?: string, timeoutMs = 300_000) => run('git', [...SAFE, ...args], { cwd, env: GIT_ENV, timeoutMs });
+const git = (args: string[], cwd?: string, timeoutMs = 300_000) => runHostTool('git', [...SAFE, ...args], { cwd, env: GIT_ENV, timeoutMs });
 
 /** The top of the repository containing `dir`, or a VALIDATION_FAILED error if it is not one. */
 export async function repoTop(dir: string): Promise<string> {

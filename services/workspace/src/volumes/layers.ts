@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { run } from './exec';
+import { runHostTool } from '@codeagent/sandbox/src/host/tools';
 
 /**
  * Immutable lower layers shared by overlays. A layer is a folder that is never written after it is
@@ -67,7 +67,7 @@ export class LayerStore {
 }
 
 export async function copyTree(source: string, dest: string): Promise<void> {
-  await run('cp', ['-a', '--reflink=auto', `${source}/.`, dest], { timeoutMs: 600_000 });
+  await runHostTool('cp', ['-a', '--reflink=auto', `${source}/.`, dest], { timeoutMs: 600_000 });
 }
 
 /**
@@ -80,7 +80,7 @@ export async function copyTree(source: string, dest: string): Promise<void> {
  */
 export async function copyConfined(source: string, dest: string): Promise<void> {
   const caps = ['CAP_SYS_ADMIN', 'CAP_MKNOD', 'CAP_CHOWN', 'CAP_FOWNER', 'CAP_DAC_OVERRIDE', 'CAP_FSETID'].flatMap((c) => ['--cap-add', c]);
-  await run(
+  await runHostTool(
     'bwrap',
     [
       '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--die-with-parent', ...caps,

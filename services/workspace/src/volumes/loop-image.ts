@@ -1,5 +1,5 @@
 import { open, statfs } from 'node:fs/promises';
-import { run } from './exec';
+import { runHostTool } from '@codeagent/sandbox/src/host/tools';
 
 /**
  * ext4 spends a few percent on metadata; the image is made that much larger so that the space a
@@ -19,18 +19,18 @@ export async function createImage(file: string, quotaMb: number): Promise<void> 
   }
   // No journal: a workspace is scratch space, and a journal would eat a fixed share of small quotas.
   // -m 0: no blocks reserved for root, since the service writes as root and must hit the same wall.
-  await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', file]);
+  await runHostTool('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', file]);
 }
 
 /** Mounts an image on a fresh loop device (auto-detached on unmount). */
 export async function mountImage(file: string, dir: string): Promise<void> {
-  await run('mount', ['-o', 'loop,noatime,nodev,nosuid', file, dir]);
+  await runHostTool('mount', ['-o', 'loop,noatime,nodev,nosuid', file, dir]);
 }
 
 /** Checks and repairs an image after a crash, before mounting it again. */
 export async function repairImage(file: string): Promise<void> {
   // e2fsck exits 1 when it fixed something, which is fine; only >= 4 is a real failure.
-  await run('e2fsck', ['-p', file]).catch((err: Error & { cause?: { code?: number } }) => {
+  await runHostTool('e2fsck', ['-p', file]).catch((err: Error & { cause?: { code?: number } }) => {
     const code = err.cause?.code;
     if (typeof code === 'number' && code < 4) return;
     throw err;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { run } from './exec';
+import { runHostTool } from '@codeagent/sandbox/src/host/tools';
 
 /** A mount point from /proc/self/mountinfo. */
 export interface MountEntry {
@@ -41,11 +41,11 @@ export async function isMountPoint(dir: string): Promise<boolean> {
  */
 export async function unmount(dir: string): Promise<void> {
   try {
-    await run('umount', [dir]);
+    await runHostTool('umount', [dir]);
   } catch (err) {
     if (!(await isMountPoint(dir))) return;
     if (/busy/i.test((err as Error).message)) {
-      await run('umount', ['-l', dir]);
+      await runHostTool('umount', ['-l', dir]);
       return;
     }
     throw err;
@@ -56,7 +56,7 @@ export async function unmount(dir: string): Promise<void> {
 export async function loopDevicesUnder(prefix: string): Promise<{ device: string; backingFile: string }[]> {
   let out: string;
   try {
-    out = (await run('losetup', ['--list', '--noheadings', '--raw', '--output', 'NAME,BACK-FILE'])).stdout;
+    out = (await runHostTool('losetup', ['--list', '--noheadings', '--raw', '--output', 'NAME,BACK-FILE'])).stdout;
   } catch {
     return [];
   }
@@ -71,5 +71,5 @@ export async function loopDevicesUnder(prefix: string): Promise<{ device: string
 }
 
 export async function detachLoop(device: string): Promise<void> {
-  await run('losetup', ['-d', device]).catch(() => undefined);
+  await runHostTool('losetup', ['-d', device]).catch(() => undefined);
 }

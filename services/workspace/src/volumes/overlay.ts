@@ -1,4 +1,4 @@
-import { run } from './exec';
+import { runHostTool } from '@codeagent/sandbox/src/host/tools';
 
 /**
  * Mounts an overlay: `lowers` top first, immutable; `upper` takes every write. redirect_dir, metacopy
@@ -14,7 +14,7 @@ export async function mountOverlay(opts: { lowers: string[]; upper: string; work
     'metacopy=off',
     'index=off',
   ].join(',');
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', options, opts.merged]);
+  await runHostTool('mount', ['-t', 'overlay', 'overlay', '-o', options, opts.merged]);
 }
 
 // The option string separates with ',' and lowerdir with ':'; both may be escaped with '\'.
@@ -25,5 +25,5 @@ const escape = (p: string) => p.replace(/[\\,:]/g, (c) => `\\${c}`);
  * opaque folders of frozen uppers applied by the kernel. Needs two or more lowers (one is its own view).
  */
 export async function mountLowersReadOnly(lowers: string[], target: string): Promise<void> {
-  await run('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lowers.map(escape).join(':')}`, target]);
+  await runHostTool('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lowers.map(escape).join(':')}`, target]);
 }
