@@ -57,6 +57,11 @@ export class EventLog {
     return seq;
   }
 
+  /** A session just made: it has no events yet, so its first is numbered 1 without reading the store. */
+  created(sessionId: string): void {
+    this.local.set(sessionId, 0);
+  }
+
   /** The jail opened: from now on its stream numbers the session's events. */
   jailOpened(sessionId: string): void {
     this.local.delete(sessionId);

@@ -122,6 +122,7 @@ export class SessionManager {
     let jail: { instanceId: string } | undefined;
     try {
       // The log's first event is numbered here (there is no jail yet); the jail's stream continues after it.
+      events.created(record.id);
       const created = await events.append(record, 'status', { from: null, to: 'creating' });
       ws = await (spec.workspace ?? (() => this.deps.workspace.prepare(spec.source, { quotaMb: spec.sandbox.diskMb, owner: spec.owner })))();
       const dir = ws.path;
