@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -11,7 +11,7 @@ import { shQuote } from '../shell/quote';
 import { planLimits, removeCgroups, type ResolvedLimits } from './cgroups';
 import { diagnose } from './diagnose';
 import { jailEnv } from './jail';
-import { JailPool, markAssigned, mount, removeJailFolder, sweepPool } from './pool';
+import { JailPool, markAssigned, mount, mountsUnder, removeJailFolder, sweepPool } from './pool';
 import { BubblewrapSandbox, readShellSnapshot, type BubblewrapState } from './sandbox';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
 
@@ -104,14 +104,15 @@ export class BubblewrapDriver implements SandboxDriver {
   /** Ends the jails the pool holds for sessions to come. */
   async close(): Promise<void> {
     await this.pool?.close();
-    // The private folder of jails that die with this process, once they all closed (else it stays).
-    if (this.tempDir) rmdirQuiet(this.tempDir);
+    // The folder of jails, once none is in it (kept ones stay, for the next start to adopt).
+    const root = this.jailsDir ?? this.tempDir;
+    if (root) rmdirQuiet(root);
   }
 
   /** A new jail's own folder: under jailsDir, else under a temporary folder of this process. */
   private jailDir(id: string): string {
     // In memory where the host has it: the shell writes its state there after every command.
-    const root = this.jailsDir ?? (this.tempDir ??= mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'codeagent-jails-')));
+    const root = this.jailsDir ?? (this.tempDir ??= privateJailsFolder());
     mkdirSync(root, { recursive: true, mode: 0o700 });
     return mkdtempSync(path.join(root, `${id.slice(0, 40)}-`));
   }
@@ -214,6 +215,23 @@ export class BubblewrapDriver implements SandboxDriver {
     }
     return { sandbox, restored: { ...(snapshot ? { cwd: snapshot.cwd } : {}), exports, lostProcesses: state.processes, lostCommand } };
   }
+}
+
+const privateFolders = new Set<string>();
+
+/**
+ * The folder of jails that die with this process. It goes at its exit, with what those jails left,
+ * unless something is still mounted in it (a pooled jail's workspace: never removed through its mount).
+ */
+function privateJailsFolder(): string {
+  const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'codeagent-jails-'));
+  if (privateFolders.size === 0) {
+    process.once('exit', () => {
+      for (const d of privateFolders) if (mountsUnder(d).length === 0) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  privateFolders.add(dir);
+  return dir;
 }
 
 function rmdirQuiet(dir: string): void {

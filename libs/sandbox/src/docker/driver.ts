@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import os, { hostname } from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -262,6 +262,16 @@ export class DockerDriver implements SandboxDriver {
       if (gone) removed.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
     }
     return removed;
+  }
+
+  /** Removes the folder of containers once none is in it (kept ones stay, for the next start to adopt). */
+  async close(): Promise<void> {
+    if (!this.opts.containersDir) return;
+    try {
+      rmdirSync(this.opts.containersDir);
+    } catch {
+      /* not empty, or never made */
+    }
   }
 
   /** Makes sure the image is on the engine, pulling it when allowed. */

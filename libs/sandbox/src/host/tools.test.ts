@@ -22,7 +22,7 @@ describe('runHostTool: host tools run by kept helper shells (real /bin/sh)', () 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'host-tools-'));
     try {
       process.env.HOST_TOOLS_GONE = 'here';
-      const { HOST_TOOLS_GONE: _gone, ...env } = { ...process.env, HOST_TOOLS_SET: 'a b', HOME: '/elsewhere' };
+      const { HOST_TOOLS_GONE: _gone, ...env }: NodeJS.ProcessEnv = { ...process.env, HOST_TOOLS_SET: 'a b', HOME: '/elsewhere' };
       const r = await runHostTool('sh', ['-c', 'pwd; echo "$HOST_TOOLS_SET|$HOME|${HOST_TOOLS_GONE-unset}"'], { cwd: dir, env });
       expect(r.stdout).toBe(`${dir}\na b|/elsewhere|unset\n`);
       // Without env, this process's own.

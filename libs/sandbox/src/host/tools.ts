@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,12 +54,19 @@ function dispatch(): void {
   }
 }
 
-/** Where the tools' output is written for this process to read: memory where the host has it. */
+/**
+ * Where the tools' output is written for this process to read, a file per run removed once read: in
+ * memory where the host has it, one folder per user (so that no process leaves a folder behind). One
+ * that is not this user's own and closed to others (made by someone else first) is not used.
+ */
 function outputFolder(): string {
-  if (!outputDir) {
-    outputDir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'codeagent-tools-'));
-    process.once('exit', () => rmSync(outputDir!, { recursive: true, force: true }));
-  }
+  if (outputDir) return outputDir;
+  const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const uid = process.getuid?.() ?? 0;
+  const shared = path.join(base, `codeagent-tools-${uid}`);
+  mkdirSync(shared, { recursive: true, mode: 0o700 });
+  const st = lstatSync(shared);
+  outputDir = st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0 ? shared : mkdtempSync(path.join(base, 'codeagent-tools-'));
   return outputDir;
 }
 
@@ -87,7 +94,7 @@ class ToolShell {
 
   run(job: Job): void {
     const n = ++this.n;
-    const base = path.join(outputFolder(), `${this.proc.pid}-${n}`);
+    const base = this.outputOf(n);
     const timeoutMs = job.opts.timeoutMs ?? 60_000;
     const timer = setTimeout(() => this.kill(), timeoutMs);
     this.job = { n, job, timer };
@@ -102,15 +109,25 @@ class ToolShell {
     const current = this.job;
     if (!current || current.n !== n) return;
     clearTimeout(current.timer);
-    const base = path.join(outputFolder(), `${this.proc.pid}-${n}`);
+    const base = this.outputOf(n);
     const [stdout, stderr] = await Promise.all([readFile(`${base}.out`, 'utf8').catch(() => ''), readFile(`${base}.err`, 'utf8').catch(() => '')]);
-    await Promise.all([rm(`${base}.out`, { force: true }), rm(`${base}.err`, { force: true })]);
+    await this.removeOutput(n);
     this.job = undefined;
     const { job } = current;
     if (status === 0) job.resolve({ stdout, stderr });
     else job.reject(toolError(job, stderr.trim() || `exit status ${status}`, status!));
     if (!this.dead) idle.push(this);
     dispatch();
+  }
+
+  /** The files (.out, .err) run `n` of this shell writes. */
+  private outputOf(n: number): string {
+    return path.join(outputFolder(), `${this.proc.pid}-${n}`);
+  }
+
+  private removeOutput(n: number): Promise<unknown> {
+    const base = this.outputOf(n);
+    return Promise.all([rm(`${base}.out`, { force: true }), rm(`${base}.err`, { force: true })]);
   }
 
   private kill(): void {
@@ -122,6 +139,7 @@ class ToolShell {
     }
     if (current) {
       this.job = undefined;
+      void this.removeOutput(current.n);
       current.job.reject(toolError(current.job, `no end within ${current.job.opts.timeoutMs ?? 60_000} ms; killed`, null));
     }
   }
@@ -134,6 +152,7 @@ class ToolShell {
     if (i >= 0) idle.splice(i, 1);
     if (this.job) {
       clearTimeout(this.job.timer);
+      void this.removeOutput(this.job.n);
       this.job.job.reject(toolError(this.job.job, 'the shell that ran it died', null));
       this.job = undefined;
     }
