@@ -40,8 +40,15 @@ describe('runHostTool: host tools run by kept helper shells (real /bin/sh)', () 
     expect((await runHostTool('echo', ['after'])).stdout).toBe('after\n');
   });
 
-  test('more tools at once than shells: each waits for one and gets its own output', async () => {
+  test('more tools at once than idle shells: each gets its own output, and long ones hold up none of the others', async () => {
     const all = await Promise.all(Array.from({ length: 12 }, (_, i) => runHostTool('sh', ['-c', 'sleep 0.05; echo "$1"', 'sh', `job-${i}`])));
     expect(all.map((r) => r.stdout)).toEqual(Array.from({ length: 12 }, (_, i) => `job-${i}\n`));
+    // Six tools that take a while (more than the shells kept idle), then a quick one: it answers
+    // while they all still run.
+    let long = 0;
+    const slow = Array.from({ length: 6 }, () => runHostTool('sleep', ['3']).then(() => void long++));
+    expect((await runHostTool('echo', ['quick'])).stdout).toBe('quick\n');
+    expect(long).toBe(0);
+    await Promise.all(slow);
   });
 });

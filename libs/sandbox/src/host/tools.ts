@@ -14,22 +14,22 @@ export interface HostToolOptions {
   timeoutMs?: number;
 }
 
-/** Shells kept for host tools; more commands at once wait for one. */
-const SHELLS = 4;
+/**
+ * Idle shells kept for host tools. More tools at once each get a shell of their own (a long git clone
+ * must not hold up a mount), which ends after its tool when this many wait already.
+ */
+const IDLE_SHELLS = 4;
 
 /**
  * Runs a host tool (mount, mkfs.ext4, git...) without a shell parsing its arguments, and answers what
  * it printed; rejects naming the tool, with its exit status as the error's `cause.code` (as execFile's).
  *
- * The tool is started by one of a few small shells kept for this, not by this process: forking a Node
+ * The tool is started by a small shell kept for this (IDLE_SHELLS), not by this process: forking a Node
  * process costs it ~4 ms of CPU at 200 MiB of RSS and ~9 ms at 450 (the page tables are copied), forking
  * a shell ~0.3 ms. A session's create and close ran ~6 tools in each of the workspace and shell services.
  */
 export function runHostTool(file: string, args: string[], opts: HostToolOptions = {}): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    queue.push({ file, args, opts, resolve, reject });
-    dispatch();
-  });
+  return new Promise((resolve, reject) => (idle.pop() ?? new ToolShell()).run({ file, args, opts, resolve, reject }));
 }
 
 interface Job {
@@ -40,19 +40,8 @@ interface Job {
   reject: (err: Error) => void;
 }
 
-const queue: Job[] = [];
 const idle: ToolShell[] = [];
-let started = 0;
 let outputDir: string | undefined;
-
-function dispatch(): void {
-  while (queue.length > 0) {
-    let shell = idle.pop();
-    if (!shell && started < SHELLS) shell = new ToolShell();
-    if (!shell) return;
-    shell.run(queue.shift()!);
-  }
-}
 
 /**
  * Where the tools' output is written for this process to read, a file per run removed once read: in
@@ -80,7 +69,6 @@ class ToolShell {
   private readonly env = { ...process.env };
 
   constructor() {
-    started++;
     // Its own process group: a timeout kills the shell and the tool it runs together.
     this.proc = spawn('/bin/sh', [], { stdio: ['pipe', 'pipe', 'ignore'], detached: true, env: this.env });
     this.proc.stdin!.on('error', () => undefined);
@@ -116,8 +104,9 @@ class ToolShell {
     const { job } = current;
     if (status === 0) job.resolve({ stdout, stderr });
     else job.reject(toolError(job, stderr.trim() || `exit status ${status}`, status!));
-    if (!this.dead) idle.push(this);
-    dispatch();
+    if (this.dead) return;
+    if (idle.length < IDLE_SHELLS) idle.push(this);
+    else this.proc.stdin!.end();
   }
 
   /** The files (.out, .err) run `n` of this shell writes. */
@@ -147,7 +136,6 @@ class ToolShell {
   private onExit(): void {
     if (this.dead) return;
     this.dead = true;
-    started--;
     const i = idle.indexOf(this);
     if (i >= 0) idle.splice(i, 1);
     if (this.job) {
@@ -156,7 +144,6 @@ class ToolShell {
       this.job.job.reject(toolError(this.job.job, 'the shell that ran it died', null));
       this.job = undefined;
     }
-    dispatch();
   }
 }
 
