@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { waitFor } from '@codeagent/testing';
 import type { Sandbox, SandboxState } from '../types';
 import { runHolder, tempWorkspaces } from '../test/fixtures';
 import { DockerDriver } from './driver';
@@ -88,6 +89,8 @@ d('a container outlives the process that started it (real dockerd, two processes
     const sb = await driver.open({ workspaceDir: ws.make('lost'), image, env: { GIVEN: 'at-open' } });
     await sb.exec('mkdir -p sub && echo kept > sub/file; sleep 1000 &');
     await sb.exec("cd sub; export FOO='x \"y\"'");
+    // The job's subshell may not have become the sleep yet: the state lists processes as they are.
+    await waitFor('the background job running', () => (sb.state!() as DockerState).processes.join('\n').includes('sleep 1000'), { timeoutMs: 10_000 });
     const state = (await sb.detach!(new Error('restarting'))) as DockerState;
     expect(state.processes.join('\n')).toContain('sleep 1000');
     // What an engine restart without live-restore, or a reboot, does: the container is gone.
