@@ -40,8 +40,10 @@ export function buildShellService(env: ServiceEnv, drivers: Partial<Record<Drive
       ...(kept ? { kept } : {}),
     });
     const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
-    await removeLeftovers(drivers, kept?.list().map((k) => k.sandbox) ?? [], log);
-    const adopted = await registry.adoptKept();
+    // Read once: each kept session's file is opened (decrypted) here.
+    const keptSessions = kept?.list() ?? [];
+    await removeLeftovers(drivers, keptSessions.map((k) => k.sandbox), log);
+    const adopted = await registry.adoptKept(keptSessions);
     const agents = new ExternalAgents(registry, bus, secrets, log.child({ component: 'agents' }));
     // Outside agents went on in their tmux inside the kept jails: they are supervised again.
     for (const sessionId of adopted) {

@@ -6,13 +6,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@codeagent/contracts';
 import type { AdoptedSandbox, EgressCredential, EgressOptions, ExecOptions, Network, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
-import type { RunningState } from '../shell/channel';
-import { shQuote } from '../shell/quote';
+import { withSent } from '../shell/channel';
 import { planLimits, removeCgroups, type ResolvedLimits } from './cgroups';
 import { diagnose } from './diagnose';
 import { jailEnv } from './jail';
 import { JailPool, markAssigned, mount, mountsUnder, removeJailFolder, sweepPool } from './pool';
-import { BubblewrapSandbox, readShellSnapshot, type BubblewrapState } from './sandbox';
+import { BubblewrapSandbox, type BubblewrapState } from './sandbox';
+import { readShellSnapshot, restoreShell } from '../shell/snapshot';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
 
 /** Defaults when OpenOptions.limits leaves a field out. */
@@ -187,7 +187,7 @@ export class BubblewrapDriver implements SandboxDriver {
     const state = saved as BubblewrapState;
     if (state.driver !== 'bubblewrap' || state.version !== 1) throw new AppError('VALIDATION_FAILED', `not a bubblewrap jail's state (driver ${String(state.driver)}, version ${String(state.version)})`);
     // A command sent after the state was saved (the process died without detaching) is read on too.
-    const channel = state.channel.running || !running.sent ? state.channel : { ...state.channel, running: running.sent as RunningState };
+    const channel = withSent(state.channel, running.sent);
     let sandbox: BubblewrapSandbox | undefined;
     const egress = new SandboxEgress(state.network, state.credentials, this.egress.addresses, this.egress.resolve, (d) => sandbox?.emitEgress(d));
     const adopted = await BubblewrapSandbox.adopt({ ...state, channel }, egress, running);
@@ -205,14 +205,7 @@ export class BubblewrapDriver implements SandboxDriver {
     const { HOSTNAME: _hostname, ...env } = state.spec.env;
     const sandbox = await this.open({ workspaceDir: state.spec.workspace, network: state.network, credentials: state.credentials, limits: state.limits, env, id: state.id });
     await removeJailDir(state);
-    let exports = 0;
-    if (snapshot) {
-      // Variables the new jail sets itself are its own; everything else the user exported comes back.
-      const kept = snapshot.exports.split(/\n(?=declare )/).filter((l) => l.startsWith('declare ') && !/^declare -\S+ (PWD|OLDPWD|SHLVL|HOSTNAME|_)(=|$)/.test(l));
-      exports = kept.length;
-      const r = await sandbox.exec(`builtin cd -- ${shQuote(snapshot.cwd)}; ${kept.join('\n')}`);
-      if (r.exitCode !== 0) exports = 0;
-    }
+    const exports = snapshot ? await restoreShell(sandbox, snapshot, ['HOSTNAME']) : 0;
     return { sandbox, restored: { ...(snapshot ? { cwd: snapshot.cwd } : {}), exports, lostProcesses: state.processes, lostCommand } };
   }
 }

@@ -55,3 +55,12 @@ export function namespacedIds(pid: number): { pid: number; pgid: number } | null
     return null;
   }
 }
+
+/** A host process's command line, its arguments joined by spaces (at most 300 characters), or undefined when it is gone. */
+export function readCmdline(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 300) || undefined;
+  } catch {
+    return undefined;
+  }
+}

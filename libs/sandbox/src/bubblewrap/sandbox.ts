@@ -1,18 +1,19 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '@codeagent/contracts';
 import type { SandboxEgress } from '../egress/egress';
 import type { ChannelState } from '../shell/channel';
+import { readShellSnapshot, shellSavedAt, type ShellSnapshot } from '../shell/snapshot';
 import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, Pty, Sandbox, SandboxState } from '../types';
 import { cgroupPids, removeCgroups, retargetLimits, type LimitPlan, type ResolvedLimits } from './cgroups';
 import { mount, removeJailFolder } from './pool';
 import { shQuote } from '../shell/quote';
 import { Incarnation, type IncarnationState, type JailExit } from './incarnation';
 import type { JailSpec } from './jail';
-import { childrenOf, CLOCK_TICKS, namespacedIds, signal, statOf, uptimeSeconds } from './proc';
+import { childrenOf, CLOCK_TICKS, namespacedIds, readCmdline, signal, statOf, uptimeSeconds } from './proc';
 import { openJailPty } from './pty';
 import { spawnInJail } from './spawn';
 import type { JailProcess, SpawnOptions } from '../process';
@@ -48,12 +49,6 @@ export interface BubblewrapState extends SandboxState {
   shell?: ShellSnapshot;
 }
 
-/** What the shell last saved in the jail's state folder: its working folder and exports. */
-export interface ShellSnapshot {
-  cwd: string;
-  /** `declare -x NAME="value"` lines, as `export -p` prints them (values may span lines). */
-  exports: string;
-}
 
 /** A jail started with bwrap: one persistent shell, restarted when it dies. See README. */
 export class BubblewrapSandbox implements Sandbox {
@@ -182,11 +177,7 @@ export class BubblewrapSandbox implements Sandbox {
 
   /** When the shell last saved its working folder and exports (ms since the epoch; 0 before it did). */
   shellSavedAt(): number {
-    try {
-      return statSync(path.join(this.dir, 'shell', 'state')).mtimeMs;
-    } catch {
-      return 0;
-    }
+    return shellSavedAt(this.dir);
   }
 
   /** Command lines of the jail's processes other than its init and the shell. */
@@ -375,29 +366,6 @@ export class BubblewrapSandbox implements Sandbox {
       await sleep(20);
     }
     await removeJailFolder(this.dir);
-  }
-}
-
-/** The last working folder and exports a jail's shell saved (see Incarnation), or undefined when it saved none. */
-export function readShellSnapshot(dir: string): ShellSnapshot | undefined {
-  let text: string;
-  try {
-    // The jail can write anything there: read at most 1 MiB, as text, and trust nothing beyond that.
-    text = readFileSync(path.join(dir, 'shell', 'state'), 'utf8').slice(0, 1 << 20);
-  } catch {
-    return undefined;
-  }
-  const nl = text.indexOf('\n');
-  const cwd = nl > 0 ? text.slice(0, nl) : '';
-  if (!cwd.startsWith('/')) return undefined;
-  return { cwd, exports: text.slice(nl + 1) };
-}
-
-function readCmdline(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 300) || undefined;
-  } catch {
-    return undefined;
   }
 }
 

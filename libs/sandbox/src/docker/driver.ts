@@ -6,10 +6,10 @@ import Docker from 'dockerode';
 import { z } from 'zod';
 import { AppError } from '@codeagent/contracts';
 import { DEFAULT_LIMITS } from '../bubblewrap/driver';
-import { readShellSnapshot } from '../bubblewrap/sandbox';
 import { DockerfileBuilder } from './build';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
-import { shQuote } from '../shell/quote';
+import { withSent } from '../shell/channel';
+import { readShellSnapshot, restoreShell } from '../shell/snapshot';
 import type { AdoptedSandbox, EgressOptions, ExecOptions, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
 import { DockerSandbox, KEEPER, type DockerOpened, type DockerState } from './sandbox';
 import { CONTAINER_SHELL_DIR } from './shell';
@@ -196,7 +196,7 @@ export class DockerDriver implements SandboxDriver {
     const avail = await this.available();
     if (!avail.ok) throw new AppError('SANDBOX_UNAVAILABLE', avail.reason ?? 'Docker is unavailable');
     // A command sent after the state was saved (the process died without detaching) is read on too.
-    const channel = state.channel.running || !running.sent ? state.channel : { ...state.channel, running: running.sent as DockerState['channel']['running'] };
+    const channel = withSent(state.channel, running.sent);
     let sandbox: DockerSandbox | undefined;
     const egress = new SandboxEgress(state.opened.network, state.opened.credentials, this.egress.addresses, this.egress.resolve, (d) => sandbox?.emitEgress(d));
     const container = this.docker.getContainer(state.spec.name);
@@ -215,14 +215,7 @@ export class DockerDriver implements SandboxDriver {
     rmSync(state.dir, { recursive: true, force: true });
     const o = state.opened;
     const sandbox = await this.open({ workspaceDir: o.workspaceDir, image: o.image, network: o.network, credentials: o.credentials, limits: o.limits, env: o.env, id: state.id, ...(o.user ? { user: o.user } : {}) });
-    let exports = 0;
-    if (snapshot) {
-      // bash prints `declare -x`, other shells `export`. Variables the new container sets itself are its own.
-      const kept = snapshot.exports.split(/\n(?=declare |export )/).filter((l) => /^(declare -\S+|export) /.test(l) && !/^(declare -\S+|export) (PWD|OLDPWD|SHLVL|HOSTNAME|HOME|CODEAGENT_SANDBOX|_)(=|$)/.test(l));
-      exports = kept.length;
-      const r = await sandbox.exec(`cd -- ${shQuote(snapshot.cwd)}; ${kept.join('\n')}`);
-      if (r.exitCode !== 0) exports = 0;
-    }
+    const exports = snapshot ? await restoreShell(sandbox, snapshot, ['HOSTNAME', 'HOME', 'CODEAGENT_SANDBOX']) : 0;
     return { sandbox, restored: { ...(snapshot ? { cwd: snapshot.cwd } : {}), exports, lostProcesses: state.processes, lostCommand } };
   }
 

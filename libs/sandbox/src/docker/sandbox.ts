@@ -1,13 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { readFileSync, rmSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { AppError } from '@codeagent/contracts';
-import { childrenOf } from '../bubblewrap/proc';
-import { readShellSnapshot, type ShellSnapshot } from '../bubblewrap/sandbox';
+import { childrenOf, readCmdline } from '../bubblewrap/proc';
 import type { SandboxEgress } from '../egress/egress';
 import type { ChannelState } from '../shell/channel';
+import { readShellSnapshot, shellSavedAt, type ShellSnapshot } from '../shell/snapshot';
 import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, Pty, Sandbox, SandboxState } from '../types';
 import { commandProcesses, runInContainer } from './exec';
 import { openContainerPty } from './pty';
@@ -180,11 +179,7 @@ export class DockerSandbox implements Sandbox {
 
   /** When the shell last saved its working folder and exports (ms since the epoch; 0 before it did). */
   shellSavedAt(): number {
-    try {
-      return statSync(path.join(this.dir, 'shell', 'state')).mtimeMs;
-    } catch {
-      return 0;
-    }
+    return shellSavedAt(this.dir);
   }
 
   /** Command lines of the container's processes other than its keeper and the shell (read on the host). */
@@ -324,11 +319,3 @@ export class DockerSandbox implements Sandbox {
  * (Init: true) is pid 1 and reaps what they orphan.
  */
 export const KEEPER = 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done';
-
-function readCmdline(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 300) || undefined;
-  } catch {
-    return undefined;
-  }
-}

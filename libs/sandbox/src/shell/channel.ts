@@ -36,6 +36,14 @@ export interface ChannelState {
   backgroundPids: number[];
 }
 
+/**
+ * A detached channel's state, with the command `sent` (what onSent gave) as the running one when the
+ * state was taken before it was sent: its process died without detaching.
+ */
+export function withSent(state: ChannelState, sent: unknown): ChannelState {
+  return state.running || !sent ? state : { ...state, running: sent as RunningState };
+}
+
 interface Running {
   nonce: string;
   /** Epoch milliseconds, carried over a detach (durations are measured against it). */

@@ -273,13 +273,13 @@ export class SessionRegistry {
    * on (its output and completion continue the session's log, numbered on from where it stopped); a
    * jail that is gone (the host restarted) is started again with its working folder and exports, and
    * the log says what was lost. A session that cannot be adopted is left out of shell.list, so the
-   * orchestrator fails it with the reason. Answers the sessions whose jails were alive.
+   * orchestrator fails it with the reason. `sessions`: the store's list. Answers the sessions whose jails were alive.
    */
-  async adoptKept(): Promise<string[]> {
+  async adoptKept(sessions: KeptSession[]): Promise<string[]> {
     const kept = this.opts.kept;
     if (!kept) return [];
     const alive: string[] = [];
-    for (const k of kept.list()) {
+    for (const k of sessions) {
       try {
         if (await this.adoptOne(k)) alive.push(k.sessionId);
       } catch (err) {

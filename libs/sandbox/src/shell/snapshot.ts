@@ -1,0 +1,47 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Sandbox } from '../types';
+import { shQuote } from './quote';
+
+/** What a sandbox's shell last saved in its state folder (`<dir>/shell/state`): its working folder and exports. */
+export interface ShellSnapshot {
+  cwd: string;
+  /** As `export -p` prints them: `declare -x NAME="value"` (bash) or `export NAME='value'` (sh); values may span lines. */
+  exports: string;
+}
+
+/** The last working folder and exports the shell of the sandbox whose folder is `dir` saved, or undefined when it saved none. */
+export function readShellSnapshot(dir: string): ShellSnapshot | undefined {
+  let text: string;
+  try {
+    // The sandbox can write anything there: read at most 1 MiB, as text, and trust nothing beyond that.
+    text = readFileSync(path.join(dir, 'shell', 'state'), 'utf8').slice(0, 1 << 20);
+  } catch {
+    return undefined;
+  }
+  const nl = text.indexOf('\n');
+  const cwd = nl > 0 ? text.slice(0, nl) : '';
+  if (!cwd.startsWith('/')) return undefined;
+  return { cwd, exports: text.slice(nl + 1) };
+}
+
+/** When that shell last saved them (ms since the epoch; 0 before it did). */
+export function shellSavedAt(dir: string): number {
+  try {
+    return statSync(path.join(dir, 'shell', 'state')).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Gives a new sandbox's shell a lost one's working folder and exports, but the variables the new
+ * sandbox sets itself (`own`, beside the shell's PWD, OLDPWD, SHLVL and _). Answers how many exports
+ * came back (0 when the shell refused them).
+ */
+export async function restoreShell(sandbox: Sandbox, snapshot: ShellSnapshot, own: string[]): Promise<number> {
+  const skip = new RegExp(`^(declare -\\S+|export) (${['PWD', 'OLDPWD', 'SHLVL', '_', ...own].join('|')})(=|$)`);
+  const kept = snapshot.exports.split(/\n(?=declare |export )/).filter((l) => /^(declare -\S+|export) /.test(l) && !skip.test(l));
+  const r = await sandbox.exec(`cd -- ${shQuote(snapshot.cwd)}; ${kept.join('\n')}`);
+  return r.exitCode === 0 ? kept.length : 0;
+}
