@@ -89,10 +89,27 @@ test('the shell service restarts while a command streams to a subscriber: every 
   await waitFor('the session idle', async () => (await ok(stack.url, 'GET', `/api/v1/sessions/${s.id}`)).status === 'idle', { timeoutMs: 10_000 });
 });
 
-test('the whole platform stops and starts again: the session, its folder, exports, files, background process and history are there', async () => {
+/** A Socket.IO client of one session's terminal: what it printed since this client subscribed, and typing into it. */
+async function terminalOf(id: string) {
+  const c = new SocketClient(stack.url);
+  await c.connected();
+  let text = '';
+  c.onMessage((m: ServerMessage) => {
+    if (m.type === 'stream' && m.payload.sessionId === id && m.payload.stream === 'pty') text += m.payload.data;
+  });
+  await c.command('/subscribe', [], { sessionId: id });
+  return { client: c, text: () => text, type: (keys: string) => c.command('/input', [keys], { sessionId: id }) };
+}
+
+test('the whole platform stops and starts again: the session, its folder, exports, files, background process, terminal and history are there', async () => {
   const s = await open();
   await exec(s.id, `mkdir -p w && echo kept > w/file; (exec -a ${tag}-b sleep 1000) &`);
   await exec(s.id, 'cd w; export MARK="m 2"');
+  // The terminal's own shell holds state of its own: a variable and a folder the session's shell does not have.
+  const first = await terminalOf(s.id);
+  await first.type('TERMVAR=t-7; cd /tmp; echo set-$TERMVAR\r');
+  await waitFor('the terminal set up', () => first.text().includes('set-t-7'), { timeoutMs: 20_000 });
+  first.client.close();
   const before = await history(s.id);
 
   await Promise.all([...stack.procs.values()].map(async (p) => expect(await p.stop('SIGTERM', 30_000)).toBe(0)));
@@ -109,4 +126,12 @@ test('the whole platform stops and starts again: the session, its folder, export
   // The history before the restart is all there, and the log numbers on without a gap.
   expect(after.slice(0, before.length)).toEqual(before);
   expect(after.map((e) => e.seq)).toEqual(after.map((_, i) => i + 1));
+  // The terminal is the one opened before the restart, reattached: its shell still has its variable and folder.
+  const again = await terminalOf(s.id);
+  try {
+    await again.type('echo "again-$TERMVAR-$PWD"\r');
+    await waitFor('the same terminal answering', () => again.text().includes('again-t-7-/tmp'), { timeoutMs: 20_000 });
+  } finally {
+    again.client.close();
+  }
 });

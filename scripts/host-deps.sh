@@ -18,6 +18,8 @@ command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
 # Outside agents run in tmux in the jail; the SSH tests (e2e/ssh-agents.e2e.test.ts) drive the gateway's
 # SSH server with Debian's ssh, sftp and scp, and make their keys with ssh-keygen.
 command -v tmux >/dev/null || missing+=(tmux)
+# A jail's terminal is held by util-linux `script`, so that it outlives the shell service.
+command -v script >/dev/null || missing+=(bsdutils)
 for c in ssh sftp scp ssh-keygen; do command -v "$c" >/dev/null || { missing+=(openssh-client); break; }; done
 # The egress proxy joins a jail's network namespace with nsenter; the network tests make test hosts with
 # ip netns and veth, and use curl and openssl inside jails.

@@ -136,13 +136,20 @@ export interface ExecResult {
   truncated: boolean;
 }
 
+export interface PtyOptions {
+  cols?: number;
+  rows?: number;
+  argv?: string[];
+  kept?: boolean;
+}
+
 /** An interactive terminal inside the same jail (same mounts, pids, network and limits). */
 export interface Pty {
   readonly pid: number;
   write(data: string): void;
   resize(cols: number, rows: number): void;
-  /** Returns a function that removes the listener. */
-  onData(cb: (data: string) => void): () => void;
+  /** The bytes the terminal printed, as it printed them. Returns a function that removes the listener. */
+  onData(cb: (data: Buffer) => void): () => void;
   onExit(cb: (code: number) => void): void;
   close(): Promise<void>;
 }
@@ -179,7 +186,8 @@ export interface AdoptedSandbox {
     lostProcesses: string[];
     /** Whether a command was running (it is lost with its sandbox). */
     lostCommand: boolean;
-  };
+  };  /** The terminal opened with `kept`, read on from where its process let go (absent when it ended, or with a lost sandbox). */
+  terminal?: Pty;
 }
 
 export interface Sandbox {
@@ -199,8 +207,12 @@ export interface Sandbox {
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
   /** Interrupts the running command (SIGINT, then SIGKILL after a grace). false when nothing was running. */
   interrupt(): Promise<boolean>;
-  /** `argv`: run that in the terminal instead of an interactive bash (where the driver allows; else SANDBOX_UNAVAILABLE). */
-  openPty(opts?: { cols?: number; rows?: number; argv?: string[] }): Promise<Pty>;
+  /**
+   * `argv`: run that in the terminal instead of an interactive bash (where the driver allows; else
+   * SANDBOX_UNAVAILABLE). `kept`: the session's terminal, which detach leaves running with the sandbox
+   * for the process that adopts it (AdoptedSandbox.terminal), where the driver can; one at a time.
+   */
+  openPty(opts?: PtyOptions): Promise<Pty>;
   /** A long-lived process with pipes in the same jail (a stdio MCP server); absent where the driver has none. */
   spawn?(argv: string[], opts?: import('./process').SpawnOptions): Promise<import('./process').JailProcess>;
   on(event: 'crash', cb: (info: CrashInfo) => void): void;
@@ -210,10 +222,13 @@ export interface Sandbox {
   close(): Promise<void>;
   /** Whether the sandbox outlives the process that made it, for a successor to adopt (detach, state). */
   readonly outlivesProcess?: boolean;
+  /** Whether its terminal opened `kept` outlives the process too (detach leaves it running). */
+  readonly keepsTerminals?: boolean;
   /**
    * Lets go of the sandbox without stopping anything in it, for another process to adopt (where the
-   * driver can). A running command goes on; its exec here rejects with `reason`. Terminals and spawned
-   * processes, children of this process, end. Afterwards the sandbox is unusable here.
+   * driver can). A running command goes on; its exec here rejects with `reason`. The kept terminal goes
+   * on (where the driver keeps terminals); other terminals and spawned processes end. Afterwards the
+   * sandbox is unusable here.
    */
   detach?(reason: Error): Promise<SandboxState>;
   /** The state as it is now: what a successor adopts should this process die without detaching. */

@@ -107,6 +107,8 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
     const exec = (command: string, commandId?: string) => client.request('shell.exec', { sessionId: 'dk-kept', command, ...(commandId ? { commandId } : {}) }, { instanceId, timeoutMs: 30_000 });
     await exec('cd /tmp; export FOO="kept value"; sleep 1000 &');
     const events = () => log.filter((e) => e.sessionId === 'dk-kept');
+    // A container's terminal is a `docker exec` attached to the service: it ends with it, and the log says so.
+    await client.request('shell.pty.open', { sessionId: 'dk-kept' }, { instanceId, timeoutMs: 30_000 });
     const lines = 300;
     const running = exec(`for i in $(seq 1 ${lines}); do echo "line $i"; sleep 0.01; done; sh -c 'exit 5'`, 'stream');
     await waitFor('some output', () => events().some((e) => e.kind === 'output' && e.data.data.includes('line 20\n')), { timeoutMs: 20_000 });
@@ -129,6 +131,7 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
     expect((await client.request('shell.list', {}, { instanceId, timeoutMs: 30_000 })).sessions).toContainEqual(expect.objectContaining({ sessionId: 'dk-kept', container: opened.container }));
     const seqs = events().map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+    expect(events().filter((e) => e.kind === 'note' && e.data.terminal)).toMatchObject([{ data: { terminal: { exitCode: 129 } } }]);
     await client.request('shell.close', { sessionId: 'dk-kept' }, { instanceId, timeoutMs: 30_000 });
     expect(await docker.docker.getContainer(opened.container!).inspect().then(() => 'there', () => 'gone')).toBe('gone');
   });

@@ -78,16 +78,28 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  test('a graceful restart while a command streams: output goes on with the next seqs, the exit arrives, the shell is the same', async () => {
+  /** What the session's terminal printed, as the log holds it. */
+  const terminalText = (sessionId: string) =>
+    eventsOf(sessionId)
+      .map((e) => (e.kind === 'output' && e.data.stream === 'pty' ? e.data.data : ''))
+      .join('');
+  const terminalLines = (sessionId: string) => [...terminalText(sessionId).matchAll(/^pty (\d+)\r$/gm)].map((m) => Number(m[1]));
+
+  test('a graceful restart while a command and the terminal print: output goes on with the next seqs, the exit arrives, the shell and the terminal are the same', async () => {
     await open('graceful');
+    // The terminal prints numbered lines for about 4 s, then reads a line and says it back.
+    await client.request('shell.pty.open', { sessionId: 'graceful', cols: 120, rows: 40 }, { instanceId, timeoutMs: 30_000 });
+    await client.request('shell.pty.input', { sessionId: 'graceful', data: 'for i in $(seq 1 400); do echo "pty $i"; sleep 0.01; done; read x; echo "got $x $(stty size)"\r' }, { instanceId });
     const lines = 300;
     const running = exec('graceful', `for i in $(seq 1 ${lines}); do echo "line $i"; sleep 0.01; done; bash -c 'exit 5'`, 'stream');
     await waitFor('some output', () => eventsOf('graceful').some((e) => e.kind === 'output' && e.data.data.includes('line 20\n')), { timeoutMs: 20_000 });
+    await waitFor('the terminal printing', () => terminalLines('graceful').length >= 10, { timeoutMs: 20_000 });
     // The exec in flight is answered, not dropped: the replica restarts and the command goes on.
     const stopped = proc!.stop('SIGTERM', 30_000);
     await expect(running).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { reason: 'replica_restarting' } });
     expect(await stopped).toBe(0);
     expect(hostProcessesMatching(`${tag}-graceful`)).toHaveLength(1);
+    expect(terminalLines('graceful').length).toBeLessThan(400);
     await start();
 
     const completed = await waitFor('the completion after the restart', () => eventsOf('graceful').find((e) => e.kind === 'command.completed' && e.data.commandId === 'stream'), { timeoutMs: 30_000 });
@@ -99,6 +111,13 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     expect(output).toBe(Array.from({ length: lines }, (_, i) => `line ${i + 1}\n`).join(''));
     const r = await exec('graceful', `pwd; echo "$FOO|$GIVEN"; pgrep -fc ${tag}-graceful`);
     expect(r.stdout).toBe('/workspace/sub\nkept value|at-open\n1\n');
+    // The terminal printed through the restart (every line once, in order) and is the same one: the
+    // program in it reads what is typed now, at the size it was opened with.
+    await waitFor('the terminal\'s last line', () => terminalLines('graceful').includes(400), { timeoutMs: 30_000 });
+    expect(terminalLines('graceful')).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    await client.request('shell.pty.input', { sessionId: 'graceful', data: 'after-restart\r' }, { instanceId });
+    await waitFor('the typed line said back', () => terminalText('graceful').includes('got after-restart 40 120\r\n'), { timeoutMs: 10_000 });
+    expect(eventsOf('graceful').filter((e) => e.kind === 'note' && /terminal/.test(e.data.message))).toEqual([]);
     expectGapless('graceful');
   });
 

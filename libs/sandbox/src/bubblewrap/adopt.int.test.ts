@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { waitFor } from '@codeagent/testing';
 import type { Sandbox, SandboxState } from '../types';
-import { hostProcessesMatching, runHolder, tempWorkspaces } from '../test/fixtures';
+import { hostProcessesMatching, runHolder, tempWorkspaces, terminalLines } from '../test/fixtures';
 import { BubblewrapDriver } from './driver';
 import type { BubblewrapState } from './sandbox';
 
@@ -22,13 +22,31 @@ const EXPECTED = Array.from({ length: COUNT }, (_, i) => `line ${i + 1}\n`).join
 /** Runs test/jail-holder.ts until it lets go of its jail; what it printed, parsed. */
 const holder = (mode: 'detach' | 'die', workspace: string) => runHolder<BubblewrapState>(mode, { dir: jailsDir, workspace, command: STREAM, afterBytes: 600 });
 
-/** Adopts with a collector for the resumed command's output. */
+/** Adopts with a collector for the resumed command's output and one for the kept terminal's. */
 async function adopt(state: SandboxState, sent?: unknown) {
   let out = '';
+  let pty = '';
   const adopted = await driver.adopt(state, { sent, onOutput: (c) => void (out += c.data.toString()) });
   open.push(adopted.sandbox);
-  return { ...adopted, output: () => out };
+  adopted.terminal?.onData((d) => void (pty += d.toString()));
+  return { ...adopted, output: () => out, ptyOutput: () => pty };
 }
+
+/**
+ * The kept terminal of jail-holder.ts goes on in the adopting process: the rest of its lines, then
+ * a line typed here read by the same program, which exits with its status. Answers the lines seen here.
+ */
+async function terminalGoesOn(a: Awaited<ReturnType<typeof adopt>>): Promise<number[]> {
+  expect(a.terminal).toBeDefined();
+  await waitFor('the terminal\'s last line', () => terminalLines(a.ptyOutput()).includes(300), { timeoutMs: 20_000 });
+  const exit = new Promise<number>((resolve) => a.terminal!.onExit(resolve));
+  a.terminal!.write('typed-after\r');
+  expect(await exit).toBe(5);
+  expect(a.ptyOutput()).toContain('got typed-after\r\n');
+  return terminalLines(a.ptyOutput());
+}
+
+const ALL_LINES = Array.from({ length: 300 }, (_, i) => i + 1);
 
 describe('a jail outlives the process that started it (real bwrap, two processes)', () => {
   it('after a detach, the next process reads on where the first stopped: every line once, in order, and the exit status', async () => {
@@ -44,6 +62,11 @@ describe('a jail outlives the process that started it (real bwrap, two processes
     expect(h.out + a.output()).toBe(EXPECTED + 'err-at-end\n');
     // The shell is the same one: its working folder, exports and background job are still there.
     expect((await a.sandbox.exec('pwd; echo "$FOO $GIVEN"; jobs -p | wc -l')).stdout).toBe('/tmp\na b at-open\n1\n');
+    // The terminal was printing when the holder let go: each of its lines reached one of the two, once, in order.
+    const before = terminalLines(h.pty);
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.length).toBeLessThan(300);
+    expect([...before, ...(await terminalGoesOn(a))]).toEqual(ALL_LINES);
   });
 
   it('after the holder is killed (no detach), the state it saved at open and what onSent gave are enough', async () => {
@@ -58,6 +81,10 @@ describe('a jail outlives the process that started it (real bwrap, two processes
     expect(EXPECTED.endsWith(rest)).toBe(true);
     expect(rest.length).toBeGreaterThan(0);
     expect((await a.sandbox.exec('pwd; echo "$FOO"')).stdout).toBe('/tmp\na b\n');
+    // The terminal went on too; what the killed process had read of it is lost, the rest is here.
+    const lines = await terminalGoesOn(a);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines).toEqual(ALL_LINES.slice(300 - lines.length));
     // The adopted shell is no child of this process, yet its death is seen (its background job keeps
     // the jail's output open) and a new one takes its place.
     const crashed = new Promise((resolve) => a.sandbox.on('crash', resolve));

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,14 +7,14 @@ import { AppError } from '@codeagent/contracts';
 import type { SandboxEgress } from '../egress/egress';
 import type { ChannelState } from '../shell/channel';
 import { readShellSnapshot, shellSavedAt, type ShellSnapshot } from '../shell/snapshot';
-import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, Pty, Sandbox, SandboxState } from '../types';
+import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, PtyOptions, Sandbox, SandboxState } from '../types';
 import { cgroupPids, removeCgroups, retargetLimits, type LimitPlan, type ResolvedLimits } from './cgroups';
 import { mount, removeJailFolder } from './pool';
 import { shQuote } from '../shell/quote';
 import { Incarnation, type IncarnationState, type JailExit } from './incarnation';
 import type { JailSpec } from './jail';
 import { childrenOf, CLOCK_TICKS, namespacedIds, readCmdline, signal, statOf, uptimeSeconds } from './proc';
-import { openJailPty } from './pty';
+import { JailPty, type PtyState } from './pty';
 import { spawnInJail } from './spawn';
 import type { JailProcess, SpawnOptions } from '../process';
 import { diagnose } from './diagnose';
@@ -40,6 +40,8 @@ export interface BubblewrapState extends SandboxState {
   credentials: EgressCredential[];
   jail: IncarnationState;
   channel: ChannelState;
+  /** The session's terminal (opened `kept`), while it runs. */
+  terminal?: PtyState;
   /** The jail's processes when the state was taken (command lines), beside init and the shell. */
   processes: string[];
   /**
@@ -59,7 +61,9 @@ export class BubblewrapSandbox implements Sandbox {
   private readonly events = new EventEmitter();
   private closed = false;
   private closing?: Promise<void>;
-  private ptys = new Set<Pty>();
+  private ptys = new Set<JailPty>();
+  /** The terminal opened `kept`: detach leaves it running, state() names it. */
+  private keptPty?: JailPty;
   private restarting?: Promise<void>;
   /** Set when the shell died and could not be restarted: every exec then fails with this reason. */
   private broken?: string;
@@ -79,6 +83,10 @@ export class BubblewrapSandbox implements Sandbox {
   }
 
   get outlivesProcess(): boolean {
+    return !this.dieWithParent;
+  }
+
+  get keepsTerminals(): boolean {
     return !this.dieWithParent;
   }
 
@@ -124,7 +132,7 @@ export class BubblewrapSandbox implements Sandbox {
    * the jail is gone. `running`: where the output of a command that was running goes; its result is
    * `resumed`.
    */
-  static async adopt(state: BubblewrapState, egress: SandboxEgress, running: Pick<ExecOptions, 'onOutput' | 'maxResultBytes'>): Promise<{ sandbox: BubblewrapSandbox; resumed?: Promise<ExecResult> } | undefined> {
+  static async adopt(state: BubblewrapState, egress: SandboxEgress, running: Pick<ExecOptions, 'onOutput' | 'maxResultBytes'>): Promise<{ sandbox: BubblewrapSandbox; resumed?: Promise<ExecResult>; terminal?: JailPty } | undefined> {
     const sb = new BubblewrapSandbox(state.id, state.dir, state.spec, state.plan, egress, { network: state.network, credentials: state.credentials, limits: state.limits }, false);
     const jail = Incarnation.adopt(state.jail, state.dir, () => void sb.escalate(jail!));
     if (!jail) return undefined;
@@ -139,22 +147,27 @@ export class BubblewrapSandbox implements Sandbox {
       throw err;
     }
     sb.networkInForce = egress.inForce(jail.initPid);
-    return { sandbox: sb, ...(resumed ? { resumed } : {}) };
+    const terminal = state.terminal && JailPty.adopt(state.terminal);
+    if (terminal) sb.track(terminal, true);
+    return { sandbox: sb, ...(resumed ? { resumed } : {}), ...(terminal ? { terminal } : {}) };
   }
 
   /**
    * Lets go of the jail without stopping anything in it: output waits in its pipes for the process
-   * that adopts it with the answer. A running command's exec rejects with `reason`. Terminals and
-   * spawned processes are this process's children and end with it. After this the sandbox is unusable here.
+   * that adopts it with the answer. A running command's exec rejects with `reason`. The kept terminal
+   * runs on, its output waiting in its pipe too; other terminals end, and spawned processes, this
+   * process's children, end with it. After this the sandbox is unusable here.
    */
   async detach(reason: Error): Promise<BubblewrapState> {
     if (this.closed) throw new AppError('INVALID_STATE', 'the sandbox is closed');
     if (this.restarting) await this.restarting;
     this.closed = true;
     this.egress.detach();
-    await Promise.all([...this.ptys].map((p) => p.close()));
+    await Promise.all([...this.ptys].filter((p) => p !== this.keptPty).map((p) => p.close()));
     const channel = await this.jail.detach(reason);
-    return this.state(channel);
+    const state = this.state(channel);
+    this.keptPty?.detach();
+    return state;
   }
 
   /** The state as it is now, for a successor that finds it after this process died without detaching. */
@@ -170,6 +183,7 @@ export class BubblewrapSandbox implements Sandbox {
       ...this.opened,
       jail: this.jail.state(),
       channel,
+      ...(this.keptPty ? { terminal: this.keptPty.state() } : {}),
       processes: this.processes(),
       ...(shell ? { shell } : {}),
     };
@@ -314,12 +328,34 @@ export class BubblewrapSandbox implements Sandbox {
     return [...out];
   }
 
-  async openPty(opts: { cols?: number; rows?: number; argv?: string[] } = {}): Promise<Pty> {
+  async openPty(opts: PtyOptions = {}): Promise<JailPty> {
     if (this.closed) throw new AppError('INVALID_STATE', 'the sandbox is closed');
-    const pty = openJailPty(this.jail.initPid, this.spec, this.plan.script, opts);
-    this.ptys.add(pty);
-    pty.onExit(() => this.ptys.delete(pty));
+    if (opts.kept && this.keptPty) throw new AppError('CONFLICT', 'the sandbox\'s kept terminal is already open');
+    // A folder of its own in the jail's (its pipes and status), gone with the terminal.
+    const dir = mkdtempSync(path.join(this.dir, 'pty-'));
+    let pty: JailPty;
+    try {
+      pty = await JailPty.open(dir, this.jail.initPid, this.spec, this.plan.script, opts);
+    } catch (err) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new AppError('SANDBOX_UNAVAILABLE', `the terminal did not start: ${(err as Error).message}`);
+    }
+    this.track(pty, Boolean(opts.kept));
     return pty;
+  }
+
+  private track(pty: JailPty, kept: boolean): void {
+    this.ptys.add(pty);
+    if (kept) this.keptPty = pty;
+    pty.onExit(() => {
+      this.ptys.delete(pty);
+      if (this.keptPty === pty) {
+        this.keptPty = undefined;
+        this.events.emit('changed');
+      }
+      rmSync(pty.state().dir, { recursive: true, force: true });
+    });
+    if (kept) this.events.emit('changed');
   }
 
   /** A process with pipes in the jail (spawn.ts); it dies with the jail's pid namespace at close at the latest. */

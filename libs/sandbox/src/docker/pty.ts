@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import type { Pty } from '../types';
 import { ended, runInContainer } from './exec';
@@ -29,11 +28,9 @@ export async function openContainerPty(container: Docker.Container, opts: { env:
   const rows = opts.rows ?? 24;
   await exec.resize({ h: rows, w: cols }).catch(() => undefined);
   const info = await exec.inspect().catch(() => undefined);
-  const decoder = new StringDecoder('utf8');
-  const dataListeners = new Set<(d: string) => void>();
+  const dataListeners = new Set<(d: Buffer) => void>();
   stream.on('data', (b: Buffer) => {
-    const text = decoder.write(b);
-    if (text) for (const l of dataListeners) l(text);
+    for (const l of dataListeners) l(b);
   });
   stream.on('error', () => undefined);
   const exit = ended(stream).then(async () => (await exec.inspect().catch(() => undefined))?.ExitCode ?? 0);

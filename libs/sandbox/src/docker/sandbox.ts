@@ -7,7 +7,7 @@ import { childrenOf, readCmdline } from '../bubblewrap/proc';
 import type { SandboxEgress } from '../egress/egress';
 import type { ChannelState } from '../shell/channel';
 import { readShellSnapshot, shellSavedAt, type ShellSnapshot } from '../shell/snapshot';
-import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, Pty, Sandbox, SandboxState } from '../types';
+import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, Pty, PtyOptions, Sandbox, SandboxState } from '../types';
 import { commandProcesses, runInContainer } from './exec';
 import { openContainerPty } from './pty';
 import { ContainerShell, type ContainerShellState } from './shell';
@@ -274,10 +274,11 @@ export class DockerSandbox implements Sandbox {
     await ch.whenIdle();
   }
 
-  async openPty(opts: { cols?: number; rows?: number; argv?: string[] } = {}): Promise<Pty> {
+  /** `kept` is not honoured: a container's terminal is a `docker exec` attached to this process, and ends with it. */
+  async openPty(opts: PtyOptions = {}): Promise<Pty> {
     if (this.closed) throw new AppError('INVALID_STATE', 'the sandbox is closed');
     if (opts.argv) throw new AppError('SANDBOX_UNAVAILABLE', 'the docker driver opens terminals on its shell only');
-    const pty = await openContainerPty(this.handle, { ...this.spec, ...opts });
+    const pty = await openContainerPty(this.handle, { ...this.spec, cols: opts.cols, rows: opts.rows });
     this.ptys.add(pty);
     pty.onExit(() => this.ptys.delete(pty));
     return pty;

@@ -33,6 +33,17 @@ export function sandboxCgroup(controller: 'pids' | 'memory' | 'cpu', id: string)
 }
 
 /**
+ * What jail-holder.ts runs in its kept terminal: numbered lines for about 3 s, then a line read and
+ * said back, then exit status 5. One command line, so the shell's echo of it comes first.
+ */
+export const TERMINAL_PROGRAM = 'for i in $(seq 1 300); do echo "pty $i"; sleep 0.01; done; read x; echo "got $x"; exit 5';
+
+/** The numbers of the `pty N` lines in a terminal's output, in order. */
+export function terminalLines(text: string): number[] {
+  return [...text.matchAll(/^pty (\d+)\r$/gm)].map((m) => Number(m[1]));
+}
+
+/**
  * Runs test/jail-holder.ts (a jail, or a container with `docker`) until it lets go of its sandbox by
  * `mode`; what it printed, parsed: the last state it saved, what onSent gave, the output it received.
  */
@@ -44,8 +55,8 @@ export async function runHolder<S extends SandboxState>(mode: 'detach' | 'die', 
   child.stdout.on('data', (b: Buffer) => (text += b.toString()));
   child.stderr.on('data', (b: Buffer) => (text += b.toString()));
   const exit = await new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(String(code ?? signal))));
-  type Said = { state?: SandboxState; sent?: unknown; out?: string; detached?: boolean };
+  type Said = { state?: SandboxState; sent?: unknown; out?: string; pty?: string; detached?: boolean };
   const said = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Said);
   const states = said.filter((l) => l.state).map((l) => l.state!);
-  return { exit, text, out: said.map((l) => l.out ?? '').join(''), state: states[states.length - 1] as S, sent: said.find((l) => l.sent)?.sent, detached: said.some((l) => l.detached) };
+  return { exit, text, out: said.map((l) => l.out ?? '').join(''), pty: said.map((l) => l.pty ?? '').join(''), state: states[states.length - 1] as S, sent: said.find((l) => l.sent)?.sent, detached: said.some((l) => l.detached) };
 }

@@ -1,13 +1,15 @@
 /**
  * A process that holds a jail for the adoption tests, then lets go of it the way a shell service does:
  * `detach` (a graceful stop) or `die` (SIGKILL to itself). It prints JSON lines: `state` (the saved
- * state), `sent` (what onSent gave), `out` (output it received), `detached`.
+ * state), `sent` (what onSent gave), `out` (output it received), `pty` (what the kept terminal
+ * printed, a jail's only: TERMINAL_PROGRAM runs in it), `detached`.
  * argv: <detach|die> <jailsDir> <workspace> <command> <bytes of output before letting go> [docker]
  * where `docker` is JSON `{ dockerHost, image }`: a container of the docker driver instead of a jail,
  * its folder in jailsDir.
  */
 import { BubblewrapDriver } from '../bubblewrap/driver';
 import { DockerDriver } from '../docker/driver';
+import { TERMINAL_PROGRAM } from './fixtures';
 
 async function main(): Promise<void> {
   const [mode, jailsDir, workspaceDir, command, after, docker] = process.argv.slice(2) as [string, string, string, string, string, string | undefined];
@@ -18,6 +20,13 @@ async function main(): Promise<void> {
     : await new BubblewrapDriver({ jailsDir }).open({ workspaceDir, env: { GIVEN: 'at-open' } });
   await sb.exec('cd /tmp && export FOO="a b" && sleep 1000 &');
   await sb.exec('cd /tmp; export FOO="a b"');
+  if (!engine) {
+    // The session's terminal, printing as the command will: the holder lets go in the middle of both.
+    const pty = await sb.openPty({ kept: true });
+    const printing = new Promise((resolve) => pty.onData((d) => (say({ pty: d.toString('latin1') }), resolve(undefined))));
+    pty.write(`${TERMINAL_PROGRAM}\r`);
+    await printing;
+  }
   // What a service saves when it opens a jail: all a successor has if this process dies.
   say({ state: sb.state!() });
   let seen = 0;

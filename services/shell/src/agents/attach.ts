@@ -34,7 +34,7 @@ export class AgentAttachments {
     const a: Attachment = { sessionId, pty, pending: [], sending: false };
     this.byId.set(attachId, a);
     pty.onData((d) => {
-      a.pending.push(Buffer.from(d, 'utf8'));
+      a.pending.push(d);
       void this.publish(attachId, a);
     });
     pty.onExit((exitCode) => {

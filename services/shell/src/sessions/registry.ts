@@ -305,9 +305,10 @@ export class SessionRegistry {
       .catch((err: Error) => (stream.close(), Promise.reject(err)));
     const session = this.track(k.sessionId, k.workspaceDir, k.driver, adopted.sandbox, stream, true);
     this.saveKept(session);
+    if (adopted.terminal) session.useTerminal(adopted.terminal);
     if (adopted.resumed && k.running) void session.resume(k.running, adopted.resumed);
     if (adopted.restored) await this.restored(session, k, adopted.restored);
-    this.opts.log.info({ sessionId: k.sessionId, nextSeq: k.lastSeq + 1, resumed: Boolean(adopted.resumed), restored: adopted.restored }, 'kept jail adopted');
+    this.opts.log.info({ sessionId: k.sessionId, nextSeq: k.lastSeq + 1, resumed: Boolean(adopted.resumed), terminal: Boolean(adopted.terminal), restored: adopted.restored }, 'kept jail adopted');
     return !adopted.restored;
   }
 

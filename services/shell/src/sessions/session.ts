@@ -45,6 +45,7 @@ export class Session {
    */
   private logged: SessionStatusV1 = 'ready';
   private pty?: Pty;
+  private openingPty?: Promise<void>;
   private closing?: Promise<number>;
 
   constructor(
@@ -152,7 +153,11 @@ export class Session {
     this.closing = Promise.resolve(this.stream.lastSeq);
     const pty = this.pty;
     this.pty = undefined;
-    await pty?.close().catch(() => undefined);
+    // A kept terminal runs on for the successor (what it prints waits in its pipe); any other ends here, and says so.
+    if (pty && !this.sandbox.keepsTerminals) {
+      await pty.close().catch(() => undefined);
+      void this.stream.append('note', { message: 'the terminal ended: the shell service restarted; open it again', terminal: { exitCode: 129 } }).catch(() => undefined);
+    }
     const sandbox = await this.sandbox.detach(restartingError(instanceId));
     await this.stream.flush();
     this.stream.close();
@@ -225,7 +230,6 @@ export class Session {
     return this.sandbox.interrupt();
   }
 
-  /** Opens the session's terminal, or resizes the one already open (a reattaching client). */
   /** Opens the terminal, or reattaches to the open one (resizing it only when a size is given). */
   async openPty(cols?: number, rows?: number): Promise<void> {
     this.assertOpen();
@@ -233,11 +237,23 @@ export class Session {
       if (cols && rows) this.pty.resize(cols, rows);
       return;
     }
-    const pty = await this.sandbox.openPty({ cols: cols ?? 80, rows: rows ?? 24 });
+    // Two clients opening it at once get the same one.
+    this.openingPty ??= this.sandbox
+      .openPty({ cols: cols ?? 80, rows: rows ?? 24, kept: true })
+      .then((pty) => this.useTerminal(pty))
+      .finally(() => (this.openingPty = undefined));
+    return this.openingPty;
+  }
+
+  /**
+   * The session's terminal: its output into the log, its end noted there. Called for one this
+   * process opened and for one the replica before it left running (adopted with the jail).
+   */
+  useTerminal(pty: Pty): void {
     this.pty = pty;
     // A terminal cannot be paused from here, so its output is queued without backpressure; a person
     // types far slower than the broker takes it.
-    pty.onData((data) => void this.stream.output(undefined, 'pty', Buffer.from(data, 'utf8')));
+    pty.onData((data) => void this.stream.output(undefined, 'pty', data));
     pty.onExit((code) => {
       if (this.pty === pty) this.pty = undefined;
       this.log.info({ sessionId: this.sessionId, code }, 'terminal exited');
