@@ -148,8 +148,12 @@ export interface Pty {
   readonly pid: number;
   write(data: string): void;
   resize(cols: number, rows: number): void;
-  /** The bytes the terminal printed, as it printed them. Returns a function that removes the listener. */
-  onData(cb: (data: Buffer) => void): () => void;
+  /**
+   * The bytes the terminal printed, as it printed them. A listener that answers a promise holds the
+   * terminal's output until it settles, where the driver can (backpressure: its programs block on a
+   * full pipe). Returns a function that removes the listener.
+   */
+  onData(cb: (data: Buffer) => void | Promise<void>): () => void;
   onExit(cb: (code: number) => void): void;
   close(): Promise<void>;
 }

@@ -39,7 +39,7 @@ const HANGUP_GRACE_MS = 1000;
  */
 export class JailPty implements Pty {
   private readonly exitListeners: ((code: number) => void)[] = [];
-  private readonly dataListeners = new Set<(d: Buffer) => void>();
+  private readonly dataListeners = new Set<(d: Buffer) => void | Promise<void>>();
   private exitCode?: number;
   private out!: Socket;
   private in!: Socket;
@@ -138,10 +138,14 @@ export class JailPty implements Pty {
   }
 
   /** Output is read from the first listener on (an adopted terminal's waits in its pipe until then). */
-  onData(cb: (data: Buffer) => void): () => void {
+  onData(cb: (data: Buffer) => void | Promise<void>): () => void {
     if (this.dataListeners.size === 0 && this.out.listenerCount('data') === 0) {
       this.out.on('data', (b: Buffer) => {
-        for (const l of this.dataListeners) l(b);
+        const waits = [...this.dataListeners].map((l) => l(b)).filter((w) => w instanceof Promise);
+        if (waits.length === 0) return;
+        // Nothing more is read until they took it: the pipe fills and the terminal's programs wait.
+        this.out.pause();
+        void Promise.allSettled(waits).then(() => this.closing === undefined && this.out.resume());
       });
     }
     this.dataListeners.add(cb);

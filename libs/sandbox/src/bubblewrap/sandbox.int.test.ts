@@ -5,6 +5,8 @@ import { waitFor } from '@codeagent/testing';
 import type { CrashInfo, OutputChunk, Sandbox } from '../types';
 import { sandboxCgroup, tempWorkspaces } from '../test/fixtures';
 import { BubblewrapDriver } from './driver';
+import { childrenOf } from './proc';
+import type { JailPty } from './pty';
 
 const driver = new BubblewrapDriver();
 const ws = tempWorkspaces('int');
@@ -149,7 +151,7 @@ describe('BubblewrapDriver (real bwrap)', () => {
     await sb.exec('echo from-exec > /tmp/shared.txt');
     const pty = await sb.openPty({ cols: 80, rows: 24 });
     let text = '';
-    pty.onData((d) => (text += d));
+    pty.onData((d) => void (text += d));
     pty.write('cat /tmp/shared.txt; echo $((6*7))x; hostname\r');
     await waitFor('pty output', () => text.includes('from-exec') && text.includes('42x'), { timeoutMs: 10_000 });
     pty.resize(100, 30);
@@ -157,6 +159,30 @@ describe('BubblewrapDriver (real bwrap)', () => {
     await waitFor('resized terminal', () => text.includes('30 100'), { timeoutMs: 10_000 });
     pty.write('grep CapEff /proc/self/status; id -u\r');
     await waitFor('capabilities line', () => /CapEff:\s+0+\s/.test(text) && /\n1000\r?\n/.test(text), { timeoutMs: 10_000 });
+    await pty.close();
+  });
+
+  it("holds a terminal's output while its listener is busy (the terminal waits on its full pipe), then delivers every byte", async () => {
+    const { sb } = await sandbox();
+    const pty = await sb.openPty();
+    let text = '';
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    pty.onData((d) => {
+      text += d.toString('latin1');
+      return ++calls === 1 ? held : undefined;
+    });
+    const count = 5_000_000;
+    pty.write(`head -c ${count} /dev/zero | tr '\\0' x; echo; echo END-$((40+2))\r`);
+    // The holder's `script` blocks writing to the pipe nobody reads: the output is held, not buffered here.
+    const script = () => childrenOf((pty as JailPty).state().holderPid)[0];
+    await waitFor('the terminal blocked on its pipe', () => /pipe_write/.test(readFileSync(`/proc/${script()}/wchan`, 'utf8')), { timeoutMs: 20_000 });
+    expect(text.length).toBeLessThan(1_000_000);
+    release();
+    await waitFor('the end of the output', () => text.includes('END-42'), { timeoutMs: 60_000 });
+    // The program's x's are one unbroken run, every one of them there.
+    expect(Math.max(...(text.match(/x+/g) ?? []).map((run) => run.length))).toBe(count);
     await pty.close();
   });
 

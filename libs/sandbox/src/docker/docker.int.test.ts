@@ -120,7 +120,7 @@ d('DockerDriver (real engine)', () => {
     await sb.exec('echo shared > /tmp/marker');
     const pty = await sb.openPty({ cols: 100, rows: 30 });
     let out = '';
-    pty.onData((s) => (out += s));
+    pty.onData((s) => void (out += s));
     pty.write('cat /tmp/marker; echo sum-$((40+2))\n');
     await waitFor('terminal output', () => out.includes('sum-42') && out.includes('shared'), { timeoutMs: 10_000 });
     pty.resize(120, 40);

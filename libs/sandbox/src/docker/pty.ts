@@ -28,9 +28,12 @@ export async function openContainerPty(container: Docker.Container, opts: { env:
   const rows = opts.rows ?? 24;
   await exec.resize({ h: rows, w: cols }).catch(() => undefined);
   const info = await exec.inspect().catch(() => undefined);
-  const dataListeners = new Set<(d: Buffer) => void>();
+  const dataListeners = new Set<(d: Buffer) => void | Promise<void>>();
   stream.on('data', (b: Buffer) => {
-    for (const l of dataListeners) l(b);
+    const waits = [...dataListeners].map((l) => l(b)).filter((w) => w instanceof Promise);
+    if (waits.length === 0) return;
+    stream.pause();
+    void Promise.allSettled(waits).then(() => stream.resume());
   });
   stream.on('error', () => undefined);
   const exit = ended(stream).then(async () => (await exec.inspect().catch(() => undefined))?.ExitCode ?? 0);

@@ -251,9 +251,8 @@ export class Session {
    */
   useTerminal(pty: Pty): void {
     this.pty = pty;
-    // A terminal cannot be paused from here, so its output is queued without backpressure; a person
-    // types far slower than the broker takes it.
-    pty.onData((data) => void this.stream.output(undefined, 'pty', data));
+    // Past the stream's high-water mark the terminal waits (its programs block), as a command does.
+    pty.onData((data) => this.stream.output(undefined, 'pty', data));
     pty.onExit((code) => {
       if (this.pty === pty) this.pty = undefined;
       this.log.info({ sessionId: this.sessionId, code }, 'terminal exited');
