@@ -36,14 +36,6 @@ class RowSets {
   }
 }
 
-/** Another replica recorded some of the batch's ids while this transaction ran. */
-export class ConcurrentRecordError extends Error {
-  constructor(readonly count: number) {
-    super(`${count} event id(s) of the batch were recorded concurrently by another replica; the batch is retried`);
-    this.name = 'ConcurrentRecordError';
-  }
-}
-
 export class IngestRepository implements IngestStore {
   private readonly rows: RowSets;
 
@@ -58,23 +50,18 @@ export class IngestRepository implements IngestStore {
   commit(facts: readonly Facts[]): Promise<{ fresh: ReadonlySet<string>; writes: Writes }> {
     return this.db.$transaction(
       async (tx) => {
-        // Ask for the ids already recorded (usually none, so no rows to read back), then insert the
-        // rest. Under PostgreSQL a concurrent replica may record one of them in between: then fewer
-        // rows are inserted than expected and the batch is rolled back (and retried event by event).
+        // Record the ids; those already recorded (a redelivery) are not inserted and not returned, so
+        // the rest are this batch's fresh events. Under PostgreSQL, an id another replica's open
+        // transaction inserted waits for its end: recorded there, it is not fresh here; rolled back,
+        // it is. In id order, so that two replicas recording the same ids lock them in the same order.
         const recordedAt = this.now();
-        const ids = this.rows.select(['text'], facts.map((f) => [f.eventId]));
-        const seen = await tx.$queryRaw<{ id: string }[]>(sql`SELECT id FROM analytics_processed_event WHERE id IN (${ids})`);
-        const known = new Set(seen.map((r) => r.id));
-        // In id order, so that two replicas recording the same ids lock them in the same order.
-        const candidates = facts.filter((f) => !known.has(f.eventId)).sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
-        if (candidates.length > 0) {
-          const inserted = await tx.$executeRaw(sql`
-            INSERT INTO analytics_processed_event (id, name, at_ms, recorded_at_ms)
-            ${this.rows.select(['text', 'text', 'bigint', 'bigint'], candidates.map((f) => [f.eventId, f.name, f.atMs, recordedAt]))}
-            ON CONFLICT (id) DO NOTHING`);
-          if (inserted !== candidates.length) throw new ConcurrentRecordError(candidates.length - inserted);
-        }
-        const fresh = new Set(candidates.map((f) => f.eventId));
+        const ordered = [...facts].sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+        const inserted = await tx.$queryRaw<{ id: string }[]>(sql`
+          INSERT INTO analytics_processed_event (id, name, at_ms, recorded_at_ms)
+          ${this.rows.select(['text', 'text', 'bigint', 'bigint'], ordered.map((f) => [f.eventId, f.name, f.atMs, recordedAt]))}
+          ON CONFLICT (id) DO NOTHING RETURNING id`);
+        const fresh = new Set(inserted.map((r) => r.id));
+        const candidates = ordered.filter((f) => fresh.has(f.eventId));
         const writes = buildWrites(candidates);
         await applyWrites(tx, this.rows, writes);
         return { fresh, writes };
