@@ -93,6 +93,26 @@ describe('a jail outlives the process that started it (real bwrap, two processes
     expect((await a.sandbox.exec('echo new; jobs -p | wc -l')).stdout).toBe('new\n0\n');
   });
 
+  it('a kept terminal that ended while no process held it is answered ended, with its exit status', async () => {
+    const sb = await driver.open({ workspaceDir: ws.make('ended-terminal') });
+    const pty = await sb.openPty({ kept: true });
+    let text = '';
+    pty.onData((d) => void (text += d.toString()));
+    pty.write('echo ready-$((40+2))\r');
+    await waitFor('the terminal answering', () => text.includes('ready-42'), { timeoutMs: 10_000 });
+    // Its program exits while nobody holds the terminal (between the two processes of a restart).
+    pty.write('sleep 0.3; exit 3\r');
+    const state = (await sb.detach!(new Error('restarting'))) as BubblewrapState;
+    expect(state.terminal).toBeDefined();
+    await waitFor('the terminal gone', () => !existsSync(`/proc/${state.terminal!.holderPid}`) || readFileSync(`/proc/${state.terminal!.holderPid}/stat`, 'utf8').includes(') Z'), { timeoutMs: 10_000 });
+    const a = await adopt(state);
+    expect(a.restored).toBeUndefined();
+    expect(await new Promise((resolve) => a.terminal!.onExit(resolve))).toBe(3);
+    // Its folder went with it; the jail and its shell are there.
+    expect(existsSync(state.terminal!.dir)).toBe(false);
+    expect((await a.sandbox.exec('echo still')).stdout).toBe('still\n');
+  });
+
   it('a jail that is gone is started again on its workspace, with its working folder and exports, and says what was lost', async () => {
     const dir = ws.make('lost');
     const sb = await driver.open({ workspaceDir: dir, env: { GIVEN: 'at-open' } });

@@ -41,8 +41,9 @@ export class JailPty implements Pty {
   private readonly exitListeners: ((code: number) => void)[] = [];
   private readonly dataListeners = new Set<(d: Buffer) => void | Promise<void>>();
   private exitCode?: number;
-  private out!: Socket;
-  private in!: Socket;
+  /** Absent for a terminal that had ended when it was adopted. */
+  private out?: Socket;
+  private in?: Socket;
   /** Input waits behind a resize on its way, so a program reads its input at the size it was typed for. */
   private resizing: Promise<void> = Promise.resolve();
   private closing?: Promise<void>;
@@ -51,7 +52,7 @@ export class JailPty implements Pty {
   private readonly slave: string;
 
   private constructor(private readonly st: PtyState) {
-    this.slave = readFileSync(path.join(st.dir, 'leader'), 'utf8').trim().split(' ')[1] ?? '';
+    this.slave = readLeader(st.dir)?.slave ?? '';
   }
 
   get pid(): number {
@@ -103,16 +104,23 @@ export class JailPty implements Pty {
     return pty;
   }
 
-  /** The terminal another process left, read on from where it stopped; undefined when it ended. */
-  static adopt(state: PtyState): JailPty | undefined {
-    if (statOf(state.holderPid)?.startTicks !== state.holderStartTicks) return undefined;
-    try {
-      const pty = new JailPty(state);
-      pty.attach();
-      return pty;
-    } catch {
-      return undefined;
+  /**
+   * The terminal another process left, read on from where it stopped. One that ended meanwhile is
+   * answered ended, with its exit status (what it printed after the last reader let go is lost with
+   * its pipe).
+   */
+  static adopt(state: PtyState): JailPty {
+    const pty = new JailPty(state);
+    if (statOf(state.holderPid)?.startTicks === state.holderStartTicks) {
+      try {
+        pty.attach();
+        return pty;
+      } catch {
+        /* its pipes are gone: it ended */
+      }
     }
+    pty.exitCode = pty.readExit() ?? 129;
+    return pty;
   }
 
   state(): PtyState {
@@ -124,12 +132,12 @@ export class JailPty implements Pty {
     this.detached = true;
     this.dataListeners.clear();
     this.exitListeners.splice(0);
-    this.out.destroy();
-    this.in.destroy();
+    this.out?.destroy();
+    this.in?.destroy();
   }
 
   write(data: string | Buffer): void {
-    void this.resizing.then(() => this.in.write(data));
+    void this.resizing.then(() => this.in?.write(data));
   }
 
   resize(cols: number, rows: number): void {
@@ -139,13 +147,14 @@ export class JailPty implements Pty {
 
   /** Output is read from the first listener on (an adopted terminal's waits in its pipe until then). */
   onData(cb: (data: Buffer) => void | Promise<void>): () => void {
-    if (this.dataListeners.size === 0 && this.out.listenerCount('data') === 0) {
-      this.out.on('data', (b: Buffer) => {
+    const out = this.out;
+    if (out && this.dataListeners.size === 0 && out.listenerCount('data') === 0) {
+      out.on('data', (b: Buffer) => {
         const waits = [...this.dataListeners].map((l) => l(b)).filter((w) => w instanceof Promise);
         if (waits.length === 0) return;
         // Nothing more is read until they took it: the pipe fills and the terminal's programs wait.
-        this.out.pause();
-        void Promise.allSettled(waits).then(() => this.closing === undefined && this.out.resume());
+        out.pause();
+        void Promise.allSettled(waits).then(() => this.closing === undefined && out.resume());
       });
     }
     this.dataListeners.add(cb);
@@ -163,7 +172,7 @@ export class JailPty implements Pty {
       if (this.exitCode !== undefined) return;
       const ended = new Promise<void>((r) => this.onExit(() => r()));
       // Its end is seen at the end of its output, which must be read for that (what nobody listened to goes).
-      this.out.resume();
+      this.out?.resume();
       const leader = statOf(this.st.leaderPid)?.startTicks === this.st.leaderStartTicks;
       if (leader) signal(-this.st.leaderPid, 'SIGHUP');
       const t = setTimeout(() => {
@@ -178,13 +187,14 @@ export class JailPty implements Pty {
 
   private attach(): void {
     const open = (name: string, flags: number) => openSync(path.join(this.st.dir, name), flags | constants.O_NONBLOCK);
-    this.out = new Socket({ fd: open('out', constants.O_RDONLY), readable: true, writable: false });
+    const out = new Socket({ fd: open('out', constants.O_RDONLY), readable: true, writable: false });
+    this.out = out;
     this.in = new Socket({ fd: open('in', constants.O_WRONLY), readable: false, writable: true });
     this.in.on('error', () => undefined);
-    this.out.on('error', () => undefined);
+    out.on('error', () => undefined);
     // The holder holds the only other write end: the end of its output is the terminal's end, and the
     // status it wrote just before is there to read.
-    this.out.once('close', () => {
+    out.once('close', () => {
       if (!this.detached) this.ended();
     });
   }
@@ -199,7 +209,7 @@ export class JailPty implements Pty {
 
   private ended(): void {
     if (this.exitCode !== undefined) return;
-    this.in.destroy();
+    this.in?.destroy();
     // No status written: the holder was killed (SIGKILL at close, or with the jail's cgroups).
     this.exitCode = this.readExit() ?? 137;
     for (const l of this.exitListeners.splice(0)) l(this.exitCode);
@@ -209,12 +219,10 @@ export class JailPty implements Pty {
 /** The terminal's session leader names itself and the slave as its first step; a holder that ended first is an error. */
 async function waitForLeader(dir: string, holderPid: number): Promise<number> {
   for (let i = 0; i < 500; i++) {
-    try {
-      return Number(readFileSync(path.join(dir, 'leader'), 'utf8').split(' ')[0]);
-    } catch {
-      if (!statOf(holderPid)) break;
-      await new Promise((r) => setTimeout(r, 2));
-    }
+    const leader = readLeader(dir);
+    if (leader) return leader.pid;
+    if (!statOf(holderPid)) break;
+    await new Promise((r) => setTimeout(r, 2));
   }
   let out = '';
   try {
@@ -223,4 +231,14 @@ async function waitForLeader(dir: string, holderPid: number): Promise<number> {
     /* none */
   }
   throw new Error(`the terminal did not start${out ? ` (exit status ${out})` : ''}`);
+}
+
+/** What the terminal's session leader wrote first: its host pid and the slave's host path. */
+function readLeader(dir: string): { pid: number; slave: string } | undefined {
+  try {
+    const [pid, slave] = readFileSync(path.join(dir, 'leader'), 'utf8').trim().split(' ');
+    return { pid: Number(pid), slave: slave ?? '' };
+  } catch {
+    return undefined;
+  }
 }
