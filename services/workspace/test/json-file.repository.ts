@@ -60,6 +60,9 @@ export class JsonFileWorkspaceRepository implements WorkspaceRepository {
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
       .map((r) => structuredClone(r));
   }
+  async totalQuotaMb(): Promise<number> {
+    return Object.values(this.state.workspaces).reduce((n, r) => n + r.quotaMb, 0);
+  }
   async update(id: string, patch: Partial<Omit<WorkspaceRecord, 'workspaceId'>>): Promise<WorkspaceRecord> {
     const r = this.state.workspaces[id];
     if (!r) throw new Error(`no workspace ${id}`);

@@ -1,5 +1,5 @@
 import type { WorkspaceSourceV1 } from '@codeagent/contracts';
-import type { Prisma } from '../../prisma/generated/sqlite';
+import type { DatabaseKind, SqlRow, SqlRunner, SqlValue } from '@codeagent/db';
 import type { Db } from './database';
 import type { SnapshotRecord, WorkspaceRecord, WorkspaceRepository } from './workspace-repository';
 
@@ -34,51 +34,83 @@ const toSnapshot = (s: SnapRow): SnapshotRecord => ({
   checksum: s.checksum,
 });
 
-const json = (v: unknown) => v as Prisma.InputJsonValue;
-
-function toData(p: Partial<WorkspaceRecord>): Prisma.WorkspaceUpdateInput {
-  const d: Prisma.WorkspaceUpdateInput = {};
-  if ('owner' in p) d.owner = p.owner ?? null;
-  if (p.source !== undefined) d.source = json(p.source);
-  if (p.quotaMb !== undefined) d.quotaMb = p.quotaMb;
-  if (p.status !== undefined) d.status = p.status;
-  if (p.mode !== undefined) d.mode = p.mode;
-  if (p.hardQuota !== undefined) d.hardQuota = p.hardQuota;
-  if (p.layers !== undefined) d.layers = json(p.layers);
-  if (p.path !== undefined) d.path = p.path;
-  if (p.worktree !== undefined) d.worktree = json(p.worktree);
-  if (p.parent !== undefined) d.parent = json(p.parent);
-  if (p.notes !== undefined) d.notes = json(p.notes);
-  if (p.createdAt !== undefined) d.createdAt = new Date(p.createdAt);
-  if (p.lastActiveAt !== undefined) d.lastActiveAt = new Date(p.lastActiveAt);
-  if (p.requestId !== undefined) d.requestId = p.requestId;
-  return d;
+/** A record's field as the plain-SQL path binds it: JSON as text, booleans as 1/0 (both engines read those), dates as Date. */
+function toSql(field: string, v: unknown): SqlValue {
+  if (v === undefined || v === null) return null;
+  if (JSON_FIELDS.has(field)) return JSON.stringify(v);
+  if (DATE_FIELDS.has(field)) return new Date(v as string);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return v as SqlValue;
 }
 
-/** Workspace and snapshot records in the service's database (SQLite or PostgreSQL). */
+/** The workspaces table's columns, by the record's field: what the plain-SQL path writes and reads. */
+const COLUMNS = {
+  owner: 'owner', source: 'source', quotaMb: 'quota_mb', status: 'status', mode: 'mode', hardQuota: 'hard_quota', layers: 'layers', path: 'path',
+  worktree: 'worktree', parent: 'parent', notes: 'notes', createdAt: 'created_at', lastActiveAt: 'last_active_at', requestId: 'request_id',
+} as const satisfies Record<Exclude<keyof WorkspaceRecord, 'workspaceId'>, string>;
+const JSON_FIELDS = new Set<string>(['source', 'layers', 'worktree', 'parent', 'notes']);
+const DATE_FIELDS = new Set<string>(['createdAt', 'lastActiveAt']);
+/** Every column, the timestamps as text: the pg driver would read a timestamp without time zone in the host's zone. */
+const SELECT = `id, owner, source, quota_mb, status, mode, hard_quota, layers, path, worktree, parent, notes,
+  CAST(created_at AS TEXT) AS created_at, CAST(last_active_at AS TEXT) AS last_active_at, request_id`;
+
+/** A timestamp as either engine gives it as text (SQLite: ISO with +00:00; PostgreSQL: UTC without a zone). */
+function utc(text: unknown): string {
+  const s = String(text);
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`).toISOString();
+}
+
+/**
+ * Workspace and snapshot records in the service's database (SQLite or PostgreSQL). A session's create
+ * and close read and write its workspace's row five times: those go through `driver` (plain SQL), as
+ * Prisma's query compiler cost the workspace service about a third of its CPU there; Prisma does the rest.
+ */
 export class PrismaWorkspaceRepository implements WorkspaceRepository {
-  constructor(private readonly db: Db) {}
+  /** How a JSON value is bound: PostgreSQL's column is jsonb, SQLite's text. */
+  private readonly jsonParam: string;
+
+  constructor(
+    private readonly db: Db,
+    private readonly driver: SqlRunner,
+    private readonly kind: DatabaseKind,
+  ) {
+    this.jsonParam = kind === 'postgres' ? 'CAST(? AS jsonb)' : '?';
+  }
 
   async insert(r: WorkspaceRecord): Promise<void> {
-    await this.db.workspace.create({ data: { id: r.workspaceId, ...(toData(r) as Omit<Prisma.WorkspaceCreateInput, 'id'>) } });
+    const fields = (Object.keys(COLUMNS) as (keyof typeof COLUMNS)[]).filter((f) => r[f] !== undefined);
+    const columns = ['id', ...fields.map((f) => COLUMNS[f])].join(', ');
+    const params = ['?', ...fields.map((f) => (JSON_FIELDS.has(f) ? this.jsonParam : '?'))].join(', ');
+    await this.driver.run(`INSERT INTO workspaces (${columns}) VALUES (${params})`, [r.workspaceId, ...fields.map((f) => toSql(f, r[f]))]);
   }
   async get(id: string): Promise<WorkspaceRecord | undefined> {
-    const r = await this.db.workspace.findUnique({ where: { id } });
-    return r ? toRecord(r) : undefined;
+    const [r] = await this.driver.run(`SELECT ${SELECT} FROM workspaces WHERE id = ?`, [id]);
+    return r ? this.fromRow(r) : undefined;
   }
   async getByRequest(requestId: string): Promise<WorkspaceRecord | undefined> {
-    const r = await this.db.workspace.findUnique({ where: { requestId } });
-    return r ? toRecord(r) : undefined;
+    const [r] = await this.driver.run(`SELECT ${SELECT} FROM workspaces WHERE request_id = ?`, [requestId]);
+    return r ? this.fromRow(r) : undefined;
   }
   async list(filter: { owner?: string } = {}): Promise<WorkspaceRecord[]> {
     const rows = await this.db.workspace.findMany({ where: filter.owner === undefined ? {} : { owner: filter.owner }, orderBy: { createdAt: 'asc' } });
     return rows.map(toRecord);
   }
+  async totalQuotaMb(): Promise<number> {
+    const [r] = await this.driver.run('SELECT COALESCE(SUM(quota_mb), 0) AS n FROM workspaces');
+    return Number(r?.n ?? 0);
+  }
   async update(id: string, patch: Partial<Omit<WorkspaceRecord, 'workspaceId'>>): Promise<WorkspaceRecord> {
-    return toRecord(await this.db.workspace.update({ where: { id }, data: toData(patch) }));
+    // A field given as undefined is left as it is (as Prisma does), except owner, which it clears.
+    const fields = (Object.keys(COLUMNS) as (keyof typeof COLUMNS)[]).filter((f) => f in patch && (patch[f] !== undefined || f === 'owner'));
+    const sets = fields.map((f) => `${COLUMNS[f]} = ${JSON_FIELDS.has(f) ? this.jsonParam : '?'}`);
+    const [r] = fields.length
+      ? await this.driver.run(`UPDATE workspaces SET ${sets.join(', ')} WHERE id = ? RETURNING ${SELECT}`, [...fields.map((f) => toSql(f, patch[f])), id])
+      : await this.driver.run(`SELECT ${SELECT} FROM workspaces WHERE id = ?`, [id]);
+    if (!r) throw new Error(`workspace ${id} has no record to update`);
+    return this.fromRow(r);
   }
   async delete(id: string): Promise<void> {
-    await this.db.workspace.deleteMany({ where: { id } });
+    await this.driver.run('DELETE FROM workspaces WHERE id = ?', [id]);
   }
   async insertSnapshot(s: SnapshotRecord): Promise<void> {
     await this.db.snapshot.create({ data: { id: s.snapshotId, workspaceId: s.workspaceId, label: s.label ?? null, createdAt: new Date(s.createdAt), files: s.files, bytes: BigInt(s.bytes), checksum: s.checksum } });
@@ -92,5 +124,27 @@ export class PrismaWorkspaceRepository implements WorkspaceRepository {
   }
   async listSnapshots(workspaceId: string): Promise<SnapshotRecord[]> {
     return (await this.db.snapshot.findMany({ where: { workspaceId }, orderBy: { createdAt: 'asc' } })).map(toSnapshot);
+  }
+
+  /** A row the plain-SQL path read: SQLite gives JSON as text and booleans as 0/1, PostgreSQL parsed values. */
+  private fromRow(r: SqlRow): WorkspaceRecord {
+    const parse = (v: unknown) => (typeof v === 'string' && this.kind === 'sqlite' ? JSON.parse(v) : v);
+    return {
+      workspaceId: String(r.id),
+      owner: (r.owner as string | null) ?? undefined,
+      source: parse(r.source) as WorkspaceSourceV1,
+      quotaMb: Number(r.quota_mb),
+      status: r.status as WorkspaceRecord['status'],
+      mode: r.mode as WorkspaceRecord['mode'],
+      hardQuota: Boolean(r.hard_quota),
+      layers: parse(r.layers) as string[],
+      path: String(r.path),
+      worktree: (parse(r.worktree) ?? undefined) as WorkspaceRecord['worktree'],
+      parent: (parse(r.parent) ?? undefined) as WorkspaceRecord['parent'],
+      notes: parse(r.notes) as string[],
+      createdAt: utc(r.created_at),
+      lastActiveAt: utc(r.last_active_at),
+      requestId: (r.request_id as string | null) ?? undefined,
+    };
   }
 }

@@ -42,6 +42,8 @@ export interface WorkspaceRepository {
   get(workspaceId: string): Promise<WorkspaceRecord | undefined>;
   getByRequest(requestId: string): Promise<WorkspaceRecord | undefined>;
   list(filter?: { owner?: string }): Promise<WorkspaceRecord[]>;
+  /** The quotas of every workspace recorded, summed (MiB). */
+  totalQuotaMb(): Promise<number>;
   update(workspaceId: string, patch: Partial<Omit<WorkspaceRecord, 'workspaceId'>>): Promise<WorkspaceRecord>;
   delete(workspaceId: string): Promise<void>;
   insertSnapshot(s: SnapshotRecord): Promise<void>;

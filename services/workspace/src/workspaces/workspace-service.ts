@@ -151,7 +151,9 @@ export class WorkspaceService {
     if (r.worktree) await removeWorktree(r.worktree, this.storage.volumes.treeDir(r.workspaceId));
     await this.storage.volumes.destroy(r.workspaceId);
     await this.repo.delete(r.workspaceId);
-    await this.collectLayers();
+    // A workspace on the empty layer alone (what a session without a source gets) frees no layer: the
+    // collection reads every workspace's record, which a session's close should not pay for.
+    if (!(r.layers.length > 0 && r.layers.every((l) => l === EMPTY_LAYER))) await this.collectLayers();
   }
 
   /** Removes layers no workspace stacks on any more. */
@@ -199,7 +201,7 @@ export class WorkspaceService {
   async checkGlobalCap(quotaMb: number): Promise<void> {
     const cap = this.deps.config.globalCapMb;
     if (!cap) return;
-    const used = (await this.repo.list()).reduce((n, r) => n + r.quotaMb, 0);
+    const used = await this.repo.totalQuotaMb();
     if (used + quotaMb > cap) {
       throw new AppError('LIMIT_REACHED', `the workspaces' quotas would total ${used + quotaMb} MiB, over the ${cap} MiB cap`, { details: { allocatedMb: used, requestedMb: quotaMb, capMb: cap } });
     }
