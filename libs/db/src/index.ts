@@ -5,6 +5,7 @@ export { readMigrations, migrationsDir, type Migration, type DatabaseKind } from
 export { DatabaseEnv, snapshotPolicyOf } from './env';
 export { withQuerySpans, withRawQuerySpans } from './tracing';
 export type { SqlRow, SqlRun, SqlRunner, SqlValue } from './sql';
+export { readTimestamp, timestampAsText } from './sql';
 export {
   dumpDatabase,
   dumpFileName,

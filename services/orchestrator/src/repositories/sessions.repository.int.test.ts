@@ -4,7 +4,8 @@ import { openOrchestratorDatabase, type OrchestratorDatabase } from './database'
 import { PrismaSessionsRepository } from './sessions.repository';
 
 // The queries the sessions repository sends straight to the driver (they run on every command and
-// every create), on both kinds of database, checked against what Prisma reads back.
+// every create: insert, get, update and the command columns), on both kinds of database, checked
+// against what Prisma reads back.
 describe.each(TEST_DATABASE_KINDS)('sessions repository on %s', (kind) => {
   let tdb: TestDatabase;
   let db: OrchestratorDatabase;
@@ -33,6 +34,31 @@ describe.each(TEST_DATABASE_KINDS)('sessions repository on %s', (kind) => {
   afterAll(async () => {
     await db?.close();
     await tdb.dispose();
+  });
+
+  test('writes and reads every field of a record with plain SQL the way Prisma reads it back', async () => {
+    const full: SessionRecord = {
+      ...session('s-full', 'cy', 'creating'),
+      projectId: 'p-1',
+      source: { kind: 'git', url: 'https://example.invalid/r.git', ref: 'main' },
+      sandbox: { network: 'allow', allow: ['registry.npmjs.org'], memoryMb: 512 },
+      forkedFrom: { sessionId: 's-0', snapshotId: 'snap-1' },
+    };
+    await repo.insert(full);
+    const ready = await repo.update(
+      's-full',
+      { status: 'ready', workspaceId: 'ws-1', workspacePath: '/w', shellInstanceId: 'sh-1', limitsInForce: { memory: 'cgroup v1 512 MiB' }, networkInForce: { mode: 'allow', allowed: ['registry.npmjs.org'] } as never, driver: 'bubblewrap', readyAt: '2026-12-05T01:00:01.250Z' },
+      { statuses: ['creating'] },
+    );
+    expect(ready).toMatchObject({ status: 'ready', forkedFrom: { sessionId: 's-0', snapshotId: 'snap-1' }, readyAt: '2026-12-05T01:00:01.250Z', limitsInForce: { memory: 'cgroup v1 512 MiB' } });
+    // The compare-and-set: a status not expected, or another owner, changes nothing.
+    expect(await repo.update('s-full', { status: 'closing' }, { statuses: ['creating'] })).toBeUndefined();
+    expect(await repo.update('s-full', { status: 'closing' }, { ownerInstance: 'o-2' })).toBeUndefined();
+    expect(await repo.update('s-missing', { status: 'closing' })).toBeUndefined();
+    const viaPrisma = (await repo.list({ owner: 'cy', limit: 10 })).sessions;
+    expect(viaPrisma).toEqual([await repo.get('s-full')]);
+    expect(viaPrisma[0]).toEqual(ready);
+    await repo.remove('s-full');
   });
 
   test('counts live sessions, overall and per owner', async () => {

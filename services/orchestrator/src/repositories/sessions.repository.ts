@@ -1,8 +1,8 @@
 import type { NetworkInForceV1, SandboxSpecV1, SessionStatusV1, WorkspaceSourceV1 } from '@codeagent/contracts';
-import type { SqlRunner } from '@codeagent/db';
+import { readTimestamp, timestampAsText, type SqlRow, type SqlRunner, type SqlValue } from '@codeagent/db';
 import type { CommandState, SessionExpectation, SessionFilter, SessionsRepository } from '../sessions/ports';
 import { LIVE_STATUSES, type SessionRecord } from '../sessions/session';
-import { isNotFound, type Db } from './database';
+import type { Db } from './database';
 import { offsetOf } from '../paging';
 
 type Row = NonNullable<Awaited<ReturnType<Db['session']['findUnique']>>>;
@@ -42,55 +42,80 @@ function toRecord(r: Row): SessionRecord {
   };
 }
 
-/** The columns a patch may set (undefined fields are left alone). */
-function toData(p: Partial<SessionRecord>) {
-  const d: Record<string, unknown> = {};
-  const copy = ['owner', 'status', 'failureReason', 'closeReason', 'projectId', 'workspacePolicy', 'workspaceId', 'workspacePath', 'shellInstanceId', 'ownerInstance', 'lastSeq', 'runningCommandId', 'lastCompletedCommandId'] as const;
-  for (const k of copy) if (p[k] !== undefined) d[k] = p[k];
-  if (p.source !== undefined) d.source = p.source;
-  if (p.sandbox !== undefined) d.sandbox = p.sandbox;
-  if (p.limitsInForce !== undefined) d.limitsInForce = p.limitsInForce;
-  if (p.networkInForce !== undefined) d.networkInForce = p.networkInForce;
-  for (const k of ['driver', 'container', 'driverNote'] as const) if (p[k] !== undefined) d[k] = p[k];
+/** The sessions table's columns as plain SQL writes them, by kind; a record's field has the column's name. */
+const SCALARS = ['owner', 'status', 'failureReason', 'closeReason', 'projectId', 'workspacePolicy', 'workspaceId', 'workspacePath', 'shellInstanceId', 'driver', 'container', 'driverNote', 'ownerInstance', 'lastSeq', 'runningCommandId', 'lastCompletedCommandId'] as const;
+const JSONS = ['source', 'sandbox', 'limitsInForce', 'networkInForce'] as const;
+const DATES = ['createdAt', 'readyAt', 'closedAt', 'lastActivityAt'] as const;
+/** Every column, the timestamps as text (timestampAsText), for fromRow. */
+const SELECT = [
+  'id', ...SCALARS, ...JSONS, '"forkedFromSession"', '"forkedFromSnapshot"',
+  ...[...DATES, 'updatedAt'].map((c) => timestampAsText(`"${c}"`)),
+].map((c) => (c.startsWith('"') || c.startsWith('CAST') ? c : `"${c}"`)).join(', ');
+
+/**
+ * The columns a patch sets and their values (undefined fields are left alone); `updatedAt` is now, as
+ * Prisma's @updatedAt would set it. JSON goes as its text, which both engines take for their column.
+ */
+function toColumns(p: Partial<SessionRecord>): [string[], SqlValue[]] {
+  const columns: string[] = [];
+  const values: SqlValue[] = [];
+  const set = (column: string, v: SqlValue) => (columns.push(`"${column}"`), values.push(v));
+  for (const k of SCALARS) if (p[k] !== undefined) set(k, p[k]);
+  for (const k of JSONS) if (p[k] !== undefined) set(k, JSON.stringify(p[k]));
   if (p.forkedFrom !== undefined) {
-    d.forkedFromSession = p.forkedFrom.sessionId;
-    d.forkedFromSnapshot = p.forkedFrom.snapshotId ?? null;
+    set('forkedFromSession', p.forkedFrom.sessionId);
+    set('forkedFromSnapshot', p.forkedFrom.snapshotId ?? null);
   }
-  for (const k of ['readyAt', 'closedAt', 'lastActivityAt', 'createdAt'] as const) if (p[k] !== undefined) d[k] = date(p[k]);
-  return d;
+  for (const k of DATES) if (p[k] !== undefined) set(k, new Date(p[k]));
+  set('updatedAt', new Date());
+  return [columns, values];
+}
+
+/** A row as plain SQL reads it, in the shape Prisma gives (SQLite answers JSON as its text). */
+function fromRow(r: SqlRow): SessionRecord {
+  const row: Record<string, unknown> = { ...r };
+  for (const k of JSONS) if (typeof row[k] === 'string') row[k] = JSON.parse(row[k] as string);
+  for (const k of [...DATES, 'updatedAt']) row[k] = row[k] == null ? null : readTimestamp(row[k]);
+  row.lastSeq = Number(row.lastSeq);
+  return toRecord(row as Row);
 }
 
 export class PrismaSessionsRepository implements SessionsRepository {
-  /** `driver` serves the per-command and per-create queries, where Prisma's query building costs several times the query. */
+  /**
+   * `driver` serves the per-command and per-create queries (a record's insert, read and update among
+   * them), where Prisma's query compiler costs several times the query; Prisma serves the rest.
+   */
   constructor(
     private readonly db: Db,
     private readonly driver: SqlRunner,
   ) {}
 
   async insert(s: SessionRecord): Promise<void> {
-    await this.db.session.create({ data: { id: s.id, ...toData(s) } as Parameters<Db['session']['create']>[0]['data'] });
+    const [columns, values] = toColumns(s);
+    await this.driver.run(`INSERT INTO sessions (id, ${columns.join(', ')}) VALUES (?, ${columns.map(() => '?').join(', ')})`, [s.id, ...values]);
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
-    const r = await this.db.session.findUnique({ where: { id } });
-    return r ? toRecord(r) : undefined;
+    const [r] = await this.driver.run(`SELECT ${SELECT} FROM sessions WHERE id = ?`, [id]);
+    return r ? fromRow(r) : undefined;
   }
 
   async update(id: string, patch: Partial<SessionRecord>, expect: SessionExpectation = {}): Promise<SessionRecord | undefined> {
     // The compare-and-set: the WHERE holds the expected state; no row matching means someone else won.
     // One statement (UPDATE ... RETURNING), so the answer is the row as this update left it.
-    const where = {
-      id,
-      ...(expect.statuses ? { status: { in: [...expect.statuses] } } : {}),
-      ...(expect.ownerInstance ? { ownerInstance: expect.ownerInstance } : {}),
-      ...(expect.runningCommandId !== undefined ? { runningCommandId: expect.runningCommandId } : {}),
-    };
-    try {
-      return toRecord(await this.db.session.update({ where, data: toData(patch) }));
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
+    const [columns, values] = toColumns(patch);
+    const where = ['id = ?'];
+    const args: SqlValue[] = [id];
+    if (expect.statuses) {
+      if (expect.statuses.length === 0) return undefined;
+      where.push(`status IN (${expect.statuses.map(() => '?').join(', ')})`);
+      args.push(...expect.statuses);
     }
+    if (expect.ownerInstance) (where.push('"ownerInstance" = ?'), args.push(expect.ownerInstance));
+    if (expect.runningCommandId === null) where.push('"runningCommandId" IS NULL');
+    else if (expect.runningCommandId !== undefined) (where.push('"runningCommandId" = ?'), args.push(expect.runningCommandId));
+    const [r] = await this.driver.run(`UPDATE sessions SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE ${where.join(' AND ')} RETURNING ${SELECT}`, [...values, ...args]);
+    return r ? fromRow(r) : undefined;
   }
 
   async remove(id: string): Promise<void> {

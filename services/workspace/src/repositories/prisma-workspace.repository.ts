@@ -1,5 +1,5 @@
 import type { WorkspaceSourceV1 } from '@codeagent/contracts';
-import type { DatabaseKind, SqlRow, SqlRunner, SqlValue } from '@codeagent/db';
+import { readTimestamp, timestampAsText, type DatabaseKind, type SqlRow, type SqlRunner, type SqlValue } from '@codeagent/db';
 import type { Db } from './database';
 import type { SnapshotRecord, WorkspaceRecord, WorkspaceRepository } from './workspace-repository';
 
@@ -50,15 +50,9 @@ const COLUMNS = {
 } as const satisfies Record<Exclude<keyof WorkspaceRecord, 'workspaceId'>, string>;
 const JSON_FIELDS = new Set<string>(['source', 'layers', 'worktree', 'parent', 'notes']);
 const DATE_FIELDS = new Set<string>(['createdAt', 'lastActiveAt']);
-/** Every column, the timestamps as text: the pg driver would read a timestamp without time zone in the host's zone. */
+/** Every column, the timestamps as text (timestampAsText). */
 const SELECT = `id, owner, source, quota_mb, status, mode, hard_quota, layers, path, worktree, parent, notes,
-  CAST(created_at AS TEXT) AS created_at, CAST(last_active_at AS TEXT) AS last_active_at, request_id`;
-
-/** A timestamp as either engine gives it as text (SQLite: ISO with +00:00; PostgreSQL: UTC without a zone). */
-function utc(text: unknown): string {
-  const s = String(text);
-  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`).toISOString();
-}
+  ${timestampAsText('created_at')}, ${timestampAsText('last_active_at')}, request_id`;
 
 /**
  * Workspace and snapshot records in the service's database (SQLite or PostgreSQL). A session's create
@@ -142,8 +136,8 @@ export class PrismaWorkspaceRepository implements WorkspaceRepository {
       worktree: (parse(r.worktree) ?? undefined) as WorkspaceRecord['worktree'],
       parent: (parse(r.parent) ?? undefined) as WorkspaceRecord['parent'],
       notes: parse(r.notes) as string[],
-      createdAt: utc(r.created_at),
-      lastActiveAt: utc(r.last_active_at),
+      createdAt: readTimestamp(r.created_at).toISOString(),
+      lastActiveAt: readTimestamp(r.last_active_at).toISOString(),
       requestId: (r.request_id as string | null) ?? undefined,
     };
   }
