@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { createTestBroker, createTestDatabase, TEST_DATABASE_KINDS, waitFor, type TestBroker, type TestDatabase } from '@codeagent/testing';
 import { DbIdempotencyStore } from '../src/http/idempotency';
 import { openGatewayDatabase, type GatewayDatabase } from '../src/repositories/database';
@@ -8,13 +5,14 @@ import { FakeOrchestrator } from './fake-orchestrator';
 import { http, startTestGateway, type TestGateway } from './harness';
 
 // Idempotency-Key on session create and exec, through two real team-mode gateway replicas sharing one
-// database, in front of a fake orchestrator on the real broker: a retry (on either replica) gets the
-// first answer and the work is done once. The store itself is tested on SQLite and PostgreSQL.
+// PostgreSQL database (as replicas do), in front of a fake orchestrator on the real broker: a retry (on
+// either replica) gets the first answer and the work is done once. The store itself is tested on SQLite
+// and PostgreSQL.
 
 describe('Idempotency-Key through two gateway replicas on one database', () => {
   let broker: TestBroker;
   let orch: FakeOrchestrator;
-  let dir: string;
+  let tdb: TestDatabase;
   let a: TestGateway;
   let b: TestGateway;
   let ann: string;
@@ -25,8 +23,10 @@ describe('Idempotency-Key through two gateway replicas on one database', () => {
   beforeAll(async () => {
     broker = await createTestBroker('gateway-idempotency');
     orch = await FakeOrchestrator.start(broker.url);
-    dir = mkdtempSync(path.join(os.tmpdir(), 'gw-idem-'));
-    const env = { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: 'i'.repeat(40), DATABASE_URL: `file:${path.join(dir, 'gateway.db')}`, GATEWAY_SSH_ENABLED: 'false' };
+    // Not one SQLite file: both replicas live in this process, and better-sqlite3 waits for a lock the
+    // other connection holds synchronously, so the holder never gets to commit (CI saw 500s after 30 s).
+    tdb = await createTestDatabase('postgres', 'gw-idem-replicas');
+    const env = { GATEWAY_AUTH_MODE: 'team', GATEWAY_JWT_SECRET: 'i'.repeat(40), DATABASE_URL: tdb.url, GATEWAY_SSH_ENABLED: 'false' };
     a = await startTestGateway(broker.url, env);
     b = await startTestGateway(broker.url, env);
     const key = async (name: string) => (await a.auth!.createApiKey((await a.auth!.createUser({ name, role: 'member' })).id, 'test')).key;
@@ -38,7 +38,7 @@ describe('Idempotency-Key through two gateway replicas on one database', () => {
     await b?.stop();
     await orch?.close();
     await broker?.dispose();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await tdb?.dispose();
   });
 
   test('a retried create, on the other replica, returns the same session; only one was made', async () => {
