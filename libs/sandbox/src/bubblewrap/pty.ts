@@ -98,7 +98,10 @@ export class JailPty implements Pty {
     });
     proc.stderr!.destroy();
     if (!ready) throw new Error(early.trim() || 'the terminal\'s holder ended before opening its pipes');
-    const leader = await waitForLeader(dir, proc.pid!);
+    const leader = await waitForLeader(dir, proc.pid!).catch((err: Error) => {
+      signal(-proc.pid!, 'SIGKILL');
+      throw err;
+    });
     const pty = new JailPty({ dir, holderPid: proc.pid!, holderStartTicks: statOf(proc.pid!)?.startTicks ?? 0, leaderPid: leader, leaderStartTicks: statOf(leader)?.startTicks ?? 0 });
     pty.attach();
     return pty;
@@ -119,7 +122,7 @@ export class JailPty implements Pty {
         /* its pipes are gone: it ended */
       }
     }
-    pty.exitCode = pty.readExit() ?? 129;
+    pty.exitCode = readExitStatus(state.dir) ?? 129;
     return pty;
   }
 
@@ -199,38 +202,40 @@ export class JailPty implements Pty {
     });
   }
 
-  private readExit(): number | undefined {
-    try {
-      return Number(readFileSync(path.join(this.st.dir, 'exit'), 'utf8').trim());
-    } catch {
-      return undefined;
-    }
-  }
-
   private ended(): void {
     if (this.exitCode !== undefined) return;
     this.in?.destroy();
     // No status written: the holder was killed (SIGKILL at close, or with the jail's cgroups).
-    this.exitCode = this.readExit() ?? 137;
+    this.exitCode = readExitStatus(this.st.dir) ?? 137;
     for (const l of this.exitListeners.splice(0)) l(this.exitCode);
   }
 }
 
-/** The terminal's session leader names itself and the slave as its first step; a holder that ended first is an error. */
+/** How long a terminal may take to name its leader; a loaded host takes milliseconds. */
+const START_TIMEOUT_MS = 10_000;
+
+/** The terminal's session leader names itself and the slave as its first step; a holder that ended first, or took too long, is an error. */
 async function waitForLeader(dir: string, holderPid: number): Promise<number> {
-  for (let i = 0; i < 500; i++) {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
     const leader = readLeader(dir);
     if (leader) return leader.pid;
-    if (!statOf(holderPid)) break;
+    if (!statOf(holderPid)) {
+      const status = readExitStatus(dir);
+      throw new Error(`the terminal ended before it started${status === undefined ? '' : ` (exit status ${status})`}`);
+    }
     await new Promise((r) => setTimeout(r, 2));
   }
-  let out = '';
+  throw new Error(`the terminal did not start within ${START_TIMEOUT_MS} ms`);
+}
+
+/** The exit status the holder wrote as it ended, or undefined when it did not (killed, or not ended). */
+function readExitStatus(dir: string): number | undefined {
   try {
-    out = readFileSync(path.join(dir, 'exit'), 'utf8').trim();
+    return Number(readFileSync(path.join(dir, 'exit'), 'utf8').trim());
   } catch {
-    /* none */
+    return undefined;
   }
-  throw new Error(`the terminal did not start${out ? ` (exit status ${out})` : ''}`);
 }
 
 /** What the terminal's session leader wrote first: its host pid and the slave's host path. */
