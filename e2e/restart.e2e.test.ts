@@ -1,6 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ServiceNames } from '@codeagent/contracts';
-import { hostProcessesMatching, startStack, waitFor, type Stack } from '@codeagent/testing';
+import { freePort, hostProcessesMatching, startStack, waitFor, type Stack } from '@codeagent/testing';
 import { api, ok, openSession, SocketClient, type Rec, type ServerMessage } from './bench/client';
 
 // Restarts, driven from outside (HTTP and Socket.IO) against the six services as processes with
@@ -11,6 +14,8 @@ jest.setTimeout(240_000);
 
 let stack: Stack;
 const tag = `restart${process.pid}`;
+let sshPort: number;
+let keys: string;
 
 const exec = (id: string, command: string) => ok(stack.url, 'POST', `/api/v1/sessions/${id}/exec`, { command });
 
@@ -27,9 +32,27 @@ async function history(id: string): Promise<Rec[]> {
 
 const gatewayUp = () => waitFor('the gateway to answer /health', async () => (await fetch(`${stack.url}/health`).catch(() => undefined))?.status === 200, { timeoutMs: 90_000, intervalMs: 250 });
 
+/** An interactive `ssh -tt` login to a session's terminal (Debian's OpenSSH client): what it printed, and its keyboard. */
+function sshLogin(sessionId: string) {
+  const args = ['-tt', '-p', String(sshPort), '-i', path.join(keys, 'id'), '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR'];
+  const child = spawn('ssh', [...args, `${sessionId}@127.0.0.1`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { output: () => out, type: (keys: string) => child.stdin.write(keys), exited, kill: () => child.kill() };
+}
+
 beforeAll(async () => {
+  keys = mkdtempSync(path.join(os.tmpdir(), 'restart-e2e-keys-'));
+  spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'restart', '-f', path.join(keys, 'id')]);
+  sshPort = await freePort();
   // With a pool too: the sessions' jails were started ahead and given to them, and are kept like any other.
-  stack = await startStack({ label: 'e2e-restart', env: { SHELL_KEEP_JAILS: 'true', SHELL_POOL_SIZE: '2', GATEWAY_RATE_LIMIT_PER_MINUTE: '100000' } });
+  stack = await startStack({
+    label: 'e2e-restart',
+    env: { SHELL_KEEP_JAILS: 'true', SHELL_POOL_SIZE: '2', GATEWAY_RATE_LIMIT_PER_MINUTE: '100000', GATEWAY_SSH_PORT: String(sshPort), GATEWAY_SSH_AUTHORIZED_KEYS: path.join(keys, 'authorized_keys') },
+  });
+  expect((await api(stack.url, 'POST', '/api/v1/users/me/ssh-keys', { name: 'laptop', publicKey: readFileSync(path.join(keys, 'id.pub'), 'utf8') })).status).toBe(201);
 }, 180_000);
 
 /** This file's sessions: closed before the stack stops, which would keep their jails (pooled ones bind no folder of the stack's). */
@@ -45,12 +68,20 @@ afterAll(async () => {
   await stack?.stop();
   // Should a close above have failed, nothing of this file may outlive it.
   for (const pid of hostProcessesMatching(tag)) process.kill(pid, 'SIGKILL');
+  if (keys) rmSync(keys, { recursive: true, force: true });
 });
 
-test('the shell service restarts while a command streams to a subscriber: every line once, the exit, and the same shell after', async () => {
+test('the shell service restarts while a command streams to a subscriber and someone is logged in over SSH: every line once, the exit, the same shell and the same terminal after', async () => {
   const s = await open();
   await exec(s.id, `mkdir -p d && echo data > d/f; (exec -a ${tag}-a sleep 1000) &`);
   await exec(s.id, 'cd d; export X="v 1"');
+  // An SSH login on the session's terminal, whose shell holds a variable of its own.
+  const login = sshLogin(s.id);
+  login.type('MARK=ssh-$((40+2)); echo "set $MARK"\r');
+  await waitFor('the SSH login answering', () => login.output().includes('set ssh-42'), { timeoutMs: 30_000 }).catch((err: Error) => {
+    login.kill();
+    throw new Error(`${err.message}; ssh printed: ${JSON.stringify(login.output().slice(-2000))}`);
+  });
   const client = new SocketClient(stack.url);
   // Output arrives as `stream` messages ({ seq, commandId, data }), every other kind as `status` (the stored event).
   const seen: Rec[] = [];
@@ -85,6 +116,12 @@ test('the shell service restarts while a command streams to a subscriber: every 
     client.close();
   }
   expect(await exec(s.id, `pwd; echo "$X"; cat f; pgrep -fc ${tag}-a`)).toMatchObject({ exitCode: 0, stdout: '/workspace/d\nv 1\ndata\n1\n' });
+  // The login went on through the restart, on the same terminal: its shell still has its variable,
+  // and leaving it ends the login with its exit code.
+  login.type('echo "still $MARK"\r');
+  await waitFor('the same terminal over SSH after the restart', () => login.output().includes('still ssh-42'), { timeoutMs: 30_000 });
+  login.type('exit 3\r');
+  expect(await login.exited).toBe(3);
   // Busy/idle follow the stored log, a batch behind the exec's reply (README, issue 17's notes).
   await waitFor('the session idle', async () => (await ok(stack.url, 'GET', `/api/v1/sessions/${s.id}`)).status === 'idle', { timeoutMs: 10_000 });
 });

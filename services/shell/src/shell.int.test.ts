@@ -152,6 +152,12 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     await waitFor('the activity fact', () => of('shell.terminal.active', 's1').length > 0, { timeoutMs: 5_000 });
     expect(of('shell.terminal.active', 's1')).toEqual([{ sessionId: 's1', at: expect.any(String) }]);
     expect(outputOf('s1').filter((e) => e.stream === 'pty').every((e) => e.commandId === undefined)).toBe(true);
+    // A terminal printing UTF-8 gives text events, however its reads fell: each ends on a character
+    // boundary (`yes` writes 8 KiB at a time, lines of ten 3-byte characters, so reads end mid-character).
+    expect(await client.request('shell.pty.input', { sessionId: 's1', data: "yes '€€€€€€€€€€' | head -n 20000; echo utf8-done\n" }, { instanceId })).toEqual({ ok: true });
+    await waitFor('the characters printed', () => /utf8-done\r\n[^]*\$ $/.test(ptyText()), { timeoutMs: 60_000 });
+    expect(outputOf('s1').filter((e) => e.stream === 'pty' && e.encoding === 'base64')).toHaveLength(0);
+    expect(ptyText().match(/^€{10}\r$/gm)).toHaveLength(20000);
     // Still one gapless sequence with the command output.
     const all = of('session.event', 's1');
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));

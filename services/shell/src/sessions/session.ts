@@ -5,6 +5,7 @@ import { shellMetrics } from './metrics';
 import { OutputStream } from './output-stream';
 import type { RunningCommand } from './store';
 import type { DriverName } from './types';
+import { Utf8Chunker } from './utf8';
 
 /**
  * How a command's exec ends here when the replica restarts under it: the bus reply says the command
@@ -251,9 +252,17 @@ export class Session {
    */
   useTerminal(pty: Pty): void {
     this.pty = pty;
-    // Past the stream's high-water mark the terminal waits (its programs block), as a command does.
-    pty.onData((data) => this.stream.output(undefined, 'pty', data));
+    // Each event ends on a character boundary, so a terminal printing UTF-8 gives text events (a
+    // character split between two reads would make both base64). Past the stream's high-water mark
+    // the terminal waits (its programs block), as a command does.
+    const chunks = new Utf8Chunker();
+    pty.onData((data) => {
+      const whole = chunks.push(data);
+      return whole.length ? this.stream.output(undefined, 'pty', whole) : undefined;
+    });
     pty.onExit((code) => {
+      const rest = chunks.end();
+      if (rest) void this.stream.output(undefined, 'pty', rest);
       if (this.pty === pty) this.pty = undefined;
       this.log.info({ sessionId: this.sessionId, code }, 'terminal exited');
       // In the log, so whoever shows the terminal (an SSH login) can end with it; not when the jail closes.
