@@ -118,6 +118,17 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     expect(log.find((e) => e.seq === completed.seq)).toMatchObject({ kind: 'command.completed', data: { commandId: 'c-many', exitCode: 0 } });
   });
 
+  test("a command's UTF-8 output goes as text events, however its pipe's reads fell, and nothing of it is lost", async () => {
+    // `yes` writes 8 KiB at a time: lines of ten 3-byte characters, so reads end mid-character.
+    const r = await exec('s1', "yes '€€€€€€€€€€' | head -n 20000; printf 'ends €' >&2", { commandId: 'c-utf8' });
+    await waitFor('the completed event', () => of('shell.command.completed', 's1').find((c) => c.commandId === 'c-utf8'));
+    const mine = outputOf('s1').filter((e) => e.commandId === 'c-utf8');
+    expect(mine.filter((e) => e.encoding === 'base64')).toHaveLength(0);
+    expect(mine.filter((e) => e.stream === 'stdout').map((e) => e.data).join('')).toBe('€€€€€€€€€€\n'.repeat(20000));
+    expect(mine.filter((e) => e.stream === 'stderr').map((e) => e.data).join('')).toBe('ends €');
+    expect(r.stdout).toBe('€€€€€€€€€€\n'.repeat(20000));
+  });
+
   test('interrupt ends a sleep 30', async () => {
     const argv = ['sleep', nap(30)];
     const running = exec('s1', argv.join(' '));

@@ -170,18 +170,31 @@ export class Session {
    * the audit record still closes the command, with exit code -1, before the error goes back.
    */
   private async runInSandbox(req: ExecRequest, base: CommandBase, startedAt: number) {
+    // Each event of a stream ends on a character boundary (as the terminal's do), so output that is
+    // UTF-8 goes as text however the pipe's reads fell; what is held back goes before the completion.
+    const chunks = { stdout: new Utf8Chunker(), stderr: new Utf8Chunker() };
+    const flush = () => {
+      for (const name of ['stdout', 'stderr'] as const) {
+        const rest = chunks[name].end();
+        if (rest) void this.stream.output(req.commandId, name, rest);
+      }
+    };
     try {
-      return await this.sandbox.exec(req.command, {
+      const result = await this.sandbox.exec(req.command, {
         timeoutMs: req.timeoutMs,
         silenceTimeoutMs: req.silenceTimeoutMs,
         maxResultBytes: this.maxResultBytes,
         onOutput: (c) => {
           shellMetrics.outputBytes().inc({ stream: c.stream }, c.data.length);
-          return this.stream.output(req.commandId, c.stream, c.data);
+          const whole = chunks[c.stream].push(c.data);
+          return whole.length ? this.stream.output(req.commandId, c.stream, whole) : undefined;
         },
         ...(this.keep ? { onSent: (sent: unknown) => this.keep!({ ...commandData(base), sent }) } : {}),
       });
+      flush();
+      return result;
     } catch (err) {
+      flush();
       if (isRestarting(err)) throw err;
       const durationMs = performance.now() - startedAt;
       await this.completed(base, { exitCode: -1, durationMs, timedOut: false }).catch(() => undefined);
