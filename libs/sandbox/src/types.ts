@@ -143,6 +143,9 @@ export interface PtyOptions {
   kept?: boolean;
 }
 
+/** A terminal's output listener: a promise it answers holds the terminal's output until it settles. */
+export type PtyDataListener = (data: Buffer) => void | Promise<void>;
+
 /** An interactive terminal inside the same jail (same mounts, pids, network and limits). */
 export interface Pty {
   readonly pid: number;
@@ -153,7 +156,7 @@ export interface Pty {
    * terminal's output until it settles, where the driver can (backpressure: its programs block on a
    * full pipe). Returns a function that removes the listener.
    */
-  onData(cb: (data: Buffer) => void | Promise<void>): () => void;
+  onData(cb: PtyDataListener): () => void;
   onExit(cb: (code: number) => void): void;
   close(): Promise<void>;
 }

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     opsPort: env.WORKSPACE_PORT,
     start: async ({ bus, log }) => {
       const db = await openWorkspaceDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log, snapshots: snapshotPolicyOf(env) });
-      const repo = new PrismaWorkspaceRepository(db.client, db.driver, db.target.kind);
+      const repo = new PrismaWorkspaceRepository(db.client, db.driver);
       const app = await createWorkspaceApp({
         root,
         snapshotDir: env.WORKSPACE_SNAPSHOT_DIR,

@@ -4,8 +4,9 @@ import { Socket } from 'node:net';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { runHostTool } from '../host/tools';
+import { feedListeners } from '../pty-data';
 import { shQuote } from '../shell/quote';
-import type { Pty } from '../types';
+import type { Pty, PtyDataListener } from '../types';
 import type { JailSpec } from './jail';
 import { signal, statOf } from './proc';
 import { jailEntryArgv } from './spawn';
@@ -39,7 +40,7 @@ const HANGUP_GRACE_MS = 1000;
  */
 export class JailPty implements Pty {
   private readonly exitListeners: ((code: number) => void)[] = [];
-  private readonly dataListeners = new Set<(d: Buffer) => void | Promise<void>>();
+  private readonly dataListeners = new Set<PtyDataListener>();
   private exitCode?: number;
   /** Absent for a terminal that had ended when it was adopted. */
   private out?: Socket;
@@ -149,17 +150,9 @@ export class JailPty implements Pty {
   }
 
   /** Output is read from the first listener on (an adopted terminal's waits in its pipe until then). */
-  onData(cb: (data: Buffer) => void | Promise<void>): () => void {
+  onData(cb: PtyDataListener): () => void {
     const out = this.out;
-    if (out && this.dataListeners.size === 0 && out.listenerCount('data') === 0) {
-      out.on('data', (b: Buffer) => {
-        const waits = [...this.dataListeners].map((l) => l(b)).filter((w) => w instanceof Promise);
-        if (waits.length === 0) return;
-        // Nothing more is read until they took it: the pipe fills and the terminal's programs wait.
-        out.pause();
-        void Promise.allSettled(waits).then(() => this.closing === undefined && out.resume());
-      });
-    }
+    if (out && out.listenerCount('data') === 0) feedListeners(out, this.dataListeners, () => this.closing === undefined);
     this.dataListeners.add(cb);
     return () => this.dataListeners.delete(cb);
   }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import type { Pty } from '../types';
+import { feedListeners } from '../pty-data';
+import type { Pty, PtyDataListener } from '../types';
 import { ended, runInContainer } from './exec';
 
 const SHELL = 'if command -v bash >/dev/null 2>&1; then exec bash --noprofile --norc -i; else exec sh -i; fi';
@@ -28,13 +29,8 @@ export async function openContainerPty(container: Docker.Container, opts: { env:
   const rows = opts.rows ?? 24;
   await exec.resize({ h: rows, w: cols }).catch(() => undefined);
   const info = await exec.inspect().catch(() => undefined);
-  const dataListeners = new Set<(d: Buffer) => void | Promise<void>>();
-  stream.on('data', (b: Buffer) => {
-    const waits = [...dataListeners].map((l) => l(b)).filter((w) => w instanceof Promise);
-    if (waits.length === 0) return;
-    stream.pause();
-    void Promise.allSettled(waits).then(() => stream.resume());
-  });
+  const dataListeners = new Set<PtyDataListener>();
+  feedListeners(stream, dataListeners);
   stream.on('error', () => undefined);
   const exit = ended(stream).then(async () => (await exec.inspect().catch(() => undefined))?.ExitCode ?? 0);
   const signalAll = (sig: string) =>

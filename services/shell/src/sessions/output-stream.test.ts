@@ -159,6 +159,33 @@ describe('OutputStream', () => {
     expect(incompleteUtf8Tail(Buffer.from('a€'))).toBe(0);
   });
 
+  test("each stream's events end on a character boundary however its reads fell; the held bytes go at the command's end", async () => {
+    const sink = new FakeSink();
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1 << 20, highWaterBytes: 1 << 30 }, log);
+    const text = Buffer.from('ascii, é, €, 😀, 日本語 and a box ┌─┐ '.repeat(20));
+    // Each read published before the next arrives: nothing queued to join.
+    for (const size of [1, 2, 3, 5, 7, 64]) {
+      for (let i = 0; i < text.length; i += size) {
+        void s.output(`c${size}`, 'stdout', text.subarray(i, i + size));
+        await s.sent();
+      }
+    }
+    for (const size of [1, 2, 3, 5, 7, 64]) s.endOutput(`c${size}`);
+    const out = sink.output();
+    expect(out.filter((e) => e.encoding === 'base64')).toEqual([]);
+    for (const size of [1, 2, 3, 5, 7, 64]) expect(decode(out.filter((e) => e.commandId === `c${size}`)).equals(text)).toBe(true);
+    // A command that ends in the middle of a character: its last bytes go as they are, before what follows.
+    void s.output('cut', 'stdout', Buffer.from('a€').subarray(0, 3));
+    void s.output(undefined, 'pty', Buffer.from('€').subarray(0, 1));
+    s.endOutput('cut');
+    await s.sent();
+    expect(decode(sink.output().filter((e) => e.commandId === 'cut'))).toEqual(Buffer.from('a€').subarray(0, 3));
+    // The terminal's held byte waits for more, or for the flush of a hand-over.
+    expect(sink.output().filter((e) => e.stream === 'pty')).toEqual([]);
+    await s.flush();
+    expect(sink.output().filter((e) => e.stream === 'pty').map((e) => e.data)).toEqual([Buffer.from([0xe2]).toString('base64')]);
+  });
+
   test('terminal output is coalesced like command output: a keystroke echo waits behind one event, not thousands', async () => {
     const sink = new FakeSink();
     const gate = deferred();

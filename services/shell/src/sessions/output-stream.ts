@@ -79,6 +79,8 @@ export class OutputStream {
   private closed = false;
   private drainWaiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
+  /** Per command and stream (the terminal's: no command), the first bytes of a character not yet whole. */
+  private readonly partial = new Map<string, { commandId?: string; stream: OutputStreamName; bytes: Buffer }>();
   private sentWaiters: Array<() => void> = [];
 
   constructor(
@@ -97,9 +99,41 @@ export class OutputStream {
     return this.nextSeq - 1;
   }
 
-  /** Queues output; returns a promise when the producer should wait before giving more. */
+  /**
+   * Queues output; returns a promise when the producer should wait before giving more. Each event of a
+   * stream ends on a UTF-8 character boundary, so output that is UTF-8 goes as text however its reads
+   * fell (a character split between two events made both base64, and clients decode event by event):
+   * the first bytes of an unfinished character wait for the next output, or for endOutput.
+   */
   output(commandId: string | undefined, stream: OutputStreamName, data: Buffer): Promise<void> | undefined {
     if (data.length === 0 || this.closed) return undefined;
+    const key = `${commandId ?? ''}\0${stream}`;
+    const held = this.partial.get(key);
+    if (held) {
+      this.partial.delete(key);
+      data = Buffer.concat([held.bytes, data]);
+    }
+    const cut = incompleteUtf8Tail(data);
+    if (cut > 0) {
+      this.partial.set(key, { ...(commandId === undefined ? {} : { commandId }), stream, bytes: data.subarray(data.length - cut) });
+      data = data.subarray(0, data.length - cut);
+    }
+    return this.queueOutput(commandId, stream, data);
+  }
+
+  /** Queues what output() held back of a command's streams (undefined: the terminal's), as it is: the command or the terminal ended. */
+  endOutput(commandId: string | undefined): void {
+    for (const [key, held] of this.partial) if (held.commandId === commandId) this.endHeld(key);
+  }
+
+  private endHeld(key: string): void {
+    const held = this.partial.get(key)!;
+    this.partial.delete(key);
+    void this.queueOutput(held.commandId, held.stream, held.bytes);
+  }
+
+  private queueOutput(commandId: string | undefined, stream: OutputStreamName, data: Buffer): Promise<void> | undefined {
+    if (data.length === 0) return undefined;
     const tail = this.queue[this.queue.length - 1];
     if (tail?.kind === 'output' && tail.commandId === commandId && tail.stream === stream && tail.bytes < this.opts.maxChunkBytes) {
       tail.chunks.push(data);
@@ -139,8 +173,9 @@ export class OutputStream {
     });
   }
 
-  /** Resolves when everything queued so far is published. */
+  /** Resolves when everything given so far is published, held bytes of unfinished characters too. */
   async flush(): Promise<void> {
+    for (const key of [...this.partial.keys()]) this.endHeld(key);
     if (!this.pumping && this.queue.length === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
@@ -232,16 +267,7 @@ export class OutputStream {
   private logEvent(item: OutputItem | LogItem): { event: SessionEventV1; settle: (err?: Error) => void } {
     const seq = this.nextSeq++;
     if (item.kind === 'log') return { event: item.build(seq), settle: (err) => item.settle(seq, err) };
-    let data = item.chunks.length === 1 ? item.chunks[0]! : Buffer.concat(item.chunks, item.bytes);
-    // A multi-byte character cut at the chunk boundary would force base64 on both halves: move its
-    // first bytes to the next chunk when that chunk continues the same stream.
-    const next = this.queue[0];
-    const cut = incompleteUtf8Tail(data);
-    if (cut > 0 && next?.kind === 'output' && next.commandId === item.commandId && next.stream === item.stream) {
-      next.chunks.unshift(data.subarray(data.length - cut));
-      next.bytes += cut;
-      data = data.subarray(0, data.length - cut);
-    }
+    const data = item.chunks.length === 1 ? item.chunks[0]! : Buffer.concat(item.chunks, item.bytes);
     const text = isUtf8(data);
     const event: SessionEventV1 = {
       sessionId: this.sessionId,

@@ -5,7 +5,6 @@ import { shellMetrics } from './metrics';
 import { OutputStream } from './output-stream';
 import type { RunningCommand } from './store';
 import type { DriverName } from './types';
-import { Utf8Chunker } from './utf8';
 
 /**
  * How a command's exec ends here when the replica restarts under it: the bus reply says the command
@@ -170,31 +169,18 @@ export class Session {
    * the audit record still closes the command, with exit code -1, before the error goes back.
    */
   private async runInSandbox(req: ExecRequest, base: CommandBase, startedAt: number) {
-    // Each event of a stream ends on a character boundary (as the terminal's do), so output that is
-    // UTF-8 goes as text however the pipe's reads fell; what is held back goes before the completion.
-    const chunks = { stdout: new Utf8Chunker(), stderr: new Utf8Chunker() };
-    const flush = () => {
-      for (const name of ['stdout', 'stderr'] as const) {
-        const rest = chunks[name].end();
-        if (rest) void this.stream.output(req.commandId, name, rest);
-      }
-    };
     try {
-      const result = await this.sandbox.exec(req.command, {
+      return await this.sandbox.exec(req.command, {
         timeoutMs: req.timeoutMs,
         silenceTimeoutMs: req.silenceTimeoutMs,
         maxResultBytes: this.maxResultBytes,
         onOutput: (c) => {
           shellMetrics.outputBytes().inc({ stream: c.stream }, c.data.length);
-          const whole = chunks[c.stream].push(c.data);
-          return whole.length ? this.stream.output(req.commandId, c.stream, whole) : undefined;
+          return this.stream.output(req.commandId, c.stream, c.data);
         },
         ...(this.keep ? { onSent: (sent: unknown) => this.keep!({ ...commandData(base), sent }) } : {}),
       });
-      flush();
-      return result;
     } catch (err) {
-      flush();
       if (isRestarting(err)) throw err;
       const durationMs = performance.now() - startedAt;
       await this.completed(base, { exitCode: -1, durationMs, timedOut: false }).catch(() => undefined);
@@ -218,8 +204,9 @@ export class Session {
   }
 
   private completed(base: CommandBase, end: { exitCode: number; durationMs: number; timedOut: boolean }): Promise<void> {
-    // Idle right behind the completion, so the two leave as one message; the audit fact after them
-    // names the completion's seq.
+    // The last bytes of an unfinished character go before it. Idle right behind the completion, so
+    // the two leave as one message; the audit fact after them names the completion's seq.
+    this.stream.endOutput(base.commandId);
     let seq = 0;
     const completed = this.stream.append('command.completed', { ...commandData(base), ...end }, (s) => (seq = s)).then(() => undefined);
     const idle = this.logStatus('idle', completed);
@@ -265,17 +252,10 @@ export class Session {
    */
   useTerminal(pty: Pty): void {
     this.pty = pty;
-    // Each event ends on a character boundary, so a terminal printing UTF-8 gives text events (a
-    // character split between two reads would make both base64). Past the stream's high-water mark
-    // the terminal waits (its programs block), as a command does.
-    const chunks = new Utf8Chunker();
-    pty.onData((data) => {
-      const whole = chunks.push(data);
-      return whole.length ? this.stream.output(undefined, 'pty', whole) : undefined;
-    });
+    // Past the stream's high-water mark the terminal waits (its programs block), as a command does.
+    pty.onData((data) => this.stream.output(undefined, 'pty', data));
     pty.onExit((code) => {
-      const rest = chunks.end();
-      if (rest) void this.stream.output(undefined, 'pty', rest);
+      this.stream.endOutput(undefined);
       if (this.pty === pty) this.pty = undefined;
       this.log.info({ sessionId: this.sessionId, code }, 'terminal exited');
       // In the log, so whoever shows the terminal (an SSH login) can end with it; not when the jail closes.

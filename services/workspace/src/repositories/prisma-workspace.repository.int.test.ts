@@ -13,7 +13,7 @@ describe.each(TEST_DATABASE_KINDS)('PrismaWorkspaceRepository on %s', (kind) => 
   beforeAll(async () => {
     tdb = await createTestDatabase(kind, 'workspace-repo');
     db = await openWorkspaceDatabase({ databaseUrl: tdb.url, dataDir: tdb.dataDir });
-    repo = new PrismaWorkspaceRepository(db.client, db.driver, db.target.kind);
+    repo = new PrismaWorkspaceRepository(db.client, db.driver);
   });
   afterAll(async () => {
     await db?.close();

@@ -1,5 +1,5 @@
 import type { WorkspaceSourceV1 } from '@codeagent/contracts';
-import { readTimestamp, timestampAsText, type DatabaseKind, type SqlRow, type SqlRunner, type SqlValue } from '@codeagent/db';
+import { readTimestamp, timestampAsText, type SqlRow, type SqlRunner, type SqlValue } from '@codeagent/db';
 import type { Db } from './database';
 import type { SnapshotRecord, WorkspaceRecord, WorkspaceRepository } from './workspace-repository';
 
@@ -34,7 +34,7 @@ const toSnapshot = (s: SnapRow): SnapshotRecord => ({
   checksum: s.checksum,
 });
 
-/** A record's field as the plain-SQL path binds it: JSON as text, booleans as 1/0 (both engines read those), dates as Date. */
+/** A record's field as the plain-SQL path binds it: JSON as its text and booleans as 1/0 (both engines take those for their column), dates as Date. */
 function toSql(field: string, v: unknown): SqlValue {
   if (v === undefined || v === null) return null;
   if (JSON_FIELDS.has(field)) return JSON.stringify(v);
@@ -60,21 +60,15 @@ const SELECT = `id, owner, source, quota_mb, status, mode, hard_quota, layers, p
  * Prisma's query compiler cost the workspace service about a third of its CPU there; Prisma does the rest.
  */
 export class PrismaWorkspaceRepository implements WorkspaceRepository {
-  /** How a JSON value is bound: PostgreSQL's column is jsonb, SQLite's text. */
-  private readonly jsonParam: string;
-
   constructor(
     private readonly db: Db,
     private readonly driver: SqlRunner,
-    private readonly kind: DatabaseKind,
-  ) {
-    this.jsonParam = kind === 'postgres' ? 'CAST(? AS jsonb)' : '?';
-  }
+  ) {}
 
   async insert(r: WorkspaceRecord): Promise<void> {
     const fields = (Object.keys(COLUMNS) as (keyof typeof COLUMNS)[]).filter((f) => r[f] !== undefined);
     const columns = ['id', ...fields.map((f) => COLUMNS[f])].join(', ');
-    const params = ['?', ...fields.map((f) => (JSON_FIELDS.has(f) ? this.jsonParam : '?'))].join(', ');
+    const params = ['?', ...fields.map(() => '?')].join(', ');
     await this.driver.run(`INSERT INTO workspaces (${columns}) VALUES (${params})`, [r.workspaceId, ...fields.map((f) => toSql(f, r[f]))]);
   }
   async get(id: string): Promise<WorkspaceRecord | undefined> {
@@ -96,7 +90,7 @@ export class PrismaWorkspaceRepository implements WorkspaceRepository {
   async update(id: string, patch: Partial<Omit<WorkspaceRecord, 'workspaceId'>>): Promise<WorkspaceRecord> {
     // A field given as undefined is left as it is (as Prisma does), except owner, which it clears.
     const fields = (Object.keys(COLUMNS) as (keyof typeof COLUMNS)[]).filter((f) => f in patch && (patch[f] !== undefined || f === 'owner'));
-    const sets = fields.map((f) => `${COLUMNS[f]} = ${JSON_FIELDS.has(f) ? this.jsonParam : '?'}`);
+    const sets = fields.map((f) => `${COLUMNS[f]} = ?`);
     const [r] = fields.length
       ? await this.driver.run(`UPDATE workspaces SET ${sets.join(', ')} WHERE id = ? RETURNING ${SELECT}`, [...fields.map((f) => toSql(f, patch[f])), id])
       : await this.driver.run(`SELECT ${SELECT} FROM workspaces WHERE id = ?`, [id]);
@@ -120,9 +114,9 @@ export class PrismaWorkspaceRepository implements WorkspaceRepository {
     return (await this.db.snapshot.findMany({ where: { workspaceId }, orderBy: { createdAt: 'asc' } })).map(toSnapshot);
   }
 
-  /** A row the plain-SQL path read: SQLite gives JSON as text and booleans as 0/1, PostgreSQL parsed values. */
+  /** A row the plain-SQL path read: SQLite gives JSON as its text (every JSON column holds an object or a list) and booleans as 0/1, PostgreSQL parsed values. */
   private fromRow(r: SqlRow): WorkspaceRecord {
-    const parse = (v: unknown) => (typeof v === 'string' && this.kind === 'sqlite' ? JSON.parse(v) : v);
+    const parse = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
     return {
       workspaceId: String(r.id),
       owner: (r.owner as string | null) ?? undefined,
