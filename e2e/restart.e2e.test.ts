@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ServiceNames } from '@codeagent/contracts';
-import { freePort, hostProcessesMatching, startStack, waitFor, type Stack } from '@codeagent/testing';
+import { hostProcessesMatching, startStack, waitFor, type Stack } from '@codeagent/testing';
 import { api, ok, openSession, SocketClient, type Rec, type ServerMessage } from './bench/client';
 
 // Restarts, driven from outside (HTTP and Socket.IO) against the six services as processes with
@@ -46,12 +46,12 @@ function sshLogin(sessionId: string) {
 beforeAll(async () => {
   keys = mkdtempSync(path.join(os.tmpdir(), 'restart-e2e-keys-'));
   spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'restart', '-f', path.join(keys, 'id')]);
-  sshPort = await freePort();
   // With a pool too: the sessions' jails were started ahead and given to them, and are kept like any other.
   stack = await startStack({
     label: 'e2e-restart',
-    env: { SHELL_KEEP_JAILS: 'true', SHELL_POOL_SIZE: '2', GATEWAY_RATE_LIMIT_PER_MINUTE: '100000', GATEWAY_SSH_PORT: String(sshPort), GATEWAY_SSH_AUTHORIZED_KEYS: path.join(keys, 'authorized_keys') },
+    env: { SHELL_KEEP_JAILS: 'true', SHELL_POOL_SIZE: '2', GATEWAY_RATE_LIMIT_PER_MINUTE: '100000', GATEWAY_SSH_PORT: '0', GATEWAY_SSH_AUTHORIZED_KEYS: path.join(keys, 'authorized_keys') },
   });
+  sshPort = await waitFor('the SSH server listening', () => stack.sshPort());
   expect((await api(stack.url, 'POST', '/api/v1/users/me/ssh-keys', { name: 'laptop', publicKey: readFileSync(path.join(keys, 'id.pub'), 'utf8') })).status).toBe(201);
 }, 180_000);
 

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startStack, waitFor, type Stack } from '@codeagent/testing';
+import { startStack, waitFor, type Stack } from '@codeagent/testing';
 import { io } from 'socket.io-client';
 import { cli } from './cli-runner';
 
@@ -50,8 +50,8 @@ beforeAll(async () => {
   chmodSync(path.join(dir, 'agent.sh'), 0o755);
   keys = mkdtempSync(path.join(os.tmpdir(), 'ssh-e2e-keys-'));
   for (const k of ['good', 'wrong']) spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', path.join(keys, k)]);
-  sshPort = await freePort();
-  stack = await startStack({ label: 'e2e-ssh', env: { GATEWAY_SSH_PORT: String(sshPort), GATEWAY_SSH_AUTHORIZED_KEYS: path.join(keys, 'authorized_keys') } });
+  stack = await startStack({ label: 'e2e-ssh', env: { GATEWAY_SSH_PORT: '0', GATEWAY_SSH_AUTHORIZED_KEYS: path.join(keys, 'authorized_keys') } });
+  sshPort = await waitFor('the SSH server listening', () => stack.sshPort());
   const added = await api('POST', '/api/v1/users/me/ssh-keys', { name: 'laptop', publicKey: readFileSync(path.join(keys, 'good.pub'), 'utf8') });
   expect(added.status).toBe(201);
   expect(added.body.fingerprint).toBe(spawnSync('ssh-keygen', ['-lf', path.join(keys, 'good.pub')], { encoding: 'utf8' }).stdout.split(' ')[1]);

@@ -21,6 +21,12 @@ export interface Stack {
    * GATEWAY_OPS_PORT. Every service's is a free port of its own (`<SERVICE>_PORT=0`).
    */
   opsPort(name: string): number | undefined;
+  /**
+   * The port the gateway's SSH server listens on, from its "ssh server listening" log line: start the
+   * stack with GATEWAY_SSH_PORT=0 and read it here. A port picked beforehand (freePort) is in the
+   * ephemeral range, where any outgoing connection may take it before the gateway binds it.
+   */
+  sshPort(): number | undefined;
   /** Starts one more replica (or a replacement) of a service with the stack's environment. */
   startReplica(service: ServiceName, name: string): Promise<ServiceProcess>;
   /** SIGTERM to every service, then removes the vhost and the data folder. */
@@ -103,11 +109,12 @@ export async function startStack(
     await stop();
     throw new Error(`${(err as Error).message}\n${logs}`);
   }
-  const opsPort = (name: string) => {
+  /** A port a process logged: `field` of its first log line whose message is `msg`. */
+  const loggedPort = (name: string, msg: string, field: string) => {
     for (const line of procs.get(name)?.output().split('\n') ?? []) {
-      if (!line.includes('"service started"')) continue;
+      if (!line.includes(`"${msg}"`)) continue;
       try {
-        const port = (JSON.parse(line) as { opsPort?: unknown }).opsPort;
+        const port = (JSON.parse(line) as Record<string, unknown>)[field];
         if (typeof port === 'number') return port;
       } catch {
         // not a JSON line
@@ -115,7 +122,9 @@ export async function startStack(
     }
     return undefined;
   };
-  return { url, broker, dataDir, env, procs, opsPort, startReplica: start, stop };
+  const opsPort = (name: string) => loggedPort(name, 'service started', 'opsPort');
+  const sshPort = () => loggedPort('gateway', 'ssh server listening', 'port');
+  return { url, broker, dataDir, env, procs, opsPort, sshPort, startReplica: start, stop };
 }
 
 /**
