@@ -1,16 +1,14 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
-/** A free TCP port on loopback (bound and released: good enough for a test's own servers). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+/**
+ * A free TCP port on loopback for a server a test starts later. It lies below the kernel's ephemeral
+ * range: a port bound and released by the kernel's pick (port 0) is one that any outgoing connection
+ * made meanwhile (a service starting beside the test, connecting to the broker) can take, and the
+ * server then fails to bind it.
+ */
+export function freePort(): Promise<number> {
+  return freePortBlock(1);
 }
 
 /**

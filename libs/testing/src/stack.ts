@@ -23,8 +23,8 @@ export interface Stack {
   opsPort(name: string): number | undefined;
   /**
    * The port the gateway's SSH server listens on, from its "ssh server listening" log line: start the
-   * stack with GATEWAY_SSH_PORT=0 and read it here. A port picked beforehand (freePort) is in the
-   * ephemeral range, where any outgoing connection may take it before the gateway binds it.
+   * stack with GATEWAY_SSH_PORT=0 and read it here: a port picked beforehand can still be taken by
+   * something else before the gateway binds it, and the gateway then runs without SSH.
    */
   sshPort(): number | undefined;
   /** Starts one more replica (or a replacement) of a service with the stack's environment. */
