@@ -1,4 +1,5 @@
 export { openDatabase, type Database, type OpenDatabaseOptions, type PrismaLike } from './open';
+export { openServiceDatabase, isNotFound, isUniqueViolation, type ServiceDatabaseOptions } from './service-database';
 export { resolveTarget, describeTarget, schemaNameFor, type DatabaseTarget } from './target';
 export { applyMigrations, MigrationError, type MigrationResult } from './migrator';
 export { readMigrations, migrationsDir, type Migration, type DatabaseKind } from './migrations';

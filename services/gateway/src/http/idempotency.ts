@@ -1,8 +1,8 @@
+import { isUniqueViolation } from '@codeagent/db';
 import { createHash } from 'node:crypto';
 import { AppError } from '@codeagent/contracts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../repositories/database';
-import { isUniqueViolation } from '../repositories/database';
 import { HttpProblem } from './problem';
 
 // `Idempotency-Key` on the requests that do something once (open a session, run a command): the first

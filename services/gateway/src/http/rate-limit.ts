@@ -1,5 +1,5 @@
+import { isUniqueViolation } from '@codeagent/db';
 import type { Db } from '../repositories/database';
-import { isUniqueViolation } from '../repositories/database';
 
 /** Hits of one key in the current fixed window. */
 export interface RateLimitHit {

@@ -1,8 +1,9 @@
+import { isUniqueViolation } from '@codeagent/db';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import type { DatabaseSnapshotPolicy } from '@codeagent/db';
 import type { Logger } from '@codeagent/telemetry';
 import type { ApiKeyRecord, UserRecord } from './auth.repository';
-import { isUniqueViolation, openGatewayDatabase, type Db, type GatewayDatabase } from './database';
+import { openGatewayDatabase, type Db, type GatewayDatabase } from './database';
 import { PrismaAuthRepository } from './prisma-auth.repository';
 
 export interface AuthStore {

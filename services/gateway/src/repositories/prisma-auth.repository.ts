@@ -1,7 +1,8 @@
+import { isUniqueViolation } from '@codeagent/db';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '@codeagent/contracts';
 import type { ApiKeyRecord, AuthRepository, RefreshTokenRecord, Role, UserRecord } from './auth.repository';
-import { isUniqueViolation, type Db } from './database';
+import { type Db } from './database';
 
 type UserRow = Awaited<ReturnType<Db['user']['findUniqueOrThrow']>>;
 type KeyRow = Awaited<ReturnType<Db['apiKey']['findUniqueOrThrow']>>;

@@ -1,6 +1,7 @@
+import { isNotFound } from '@codeagent/db';
 import { AgentRunV1 } from '@codeagent/contracts';
 import type { AgentRunRepository } from '../agents/run-store';
-import { type Db, isNotFound } from './database';
+import { type Db } from './database';
 
 /** Agent runs in the orchestrator's database: the record as JSON, the queried fields as columns. */
 export class PrismaAgentRunRepository implements AgentRunRepository {

@@ -1,6 +1,7 @@
+import { isNotFound, isUniqueViolation } from '@codeagent/db';
 import { AppError, type ProjectDiscoveryV1 } from '@codeagent/contracts';
 import { lowestFreeIndex, type NewProject, type Project, type ProjectPatch, type ProjectsRepository } from '../projects/project';
-import { isNotFound, isUniqueViolation, type Db } from './database';
+import { type Db } from './database';
 
 type Row = Awaited<ReturnType<Db['project']['findUniqueOrThrow']>>;
 

@@ -1,6 +1,7 @@
+import { isUniqueViolation } from '@codeagent/db';
 import { AppError, type TaskNoteV1, type TaskStatusV1 } from '@codeagent/contracts';
 import type { NewTask, Task, TaskFields, TaskFilter, TaskPatch, TasksRepository } from '../tasks/task';
-import { isUniqueViolation, type Db } from './database';
+import { type Db } from './database';
 import { offsetOf } from '../paging';
 
 type Row = NonNullable<Awaited<ReturnType<Db['task']['findUnique']>>>;
