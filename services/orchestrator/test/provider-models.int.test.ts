@@ -99,10 +99,11 @@ function lmStudio(): Promise<string> {
       return json(res, 200, { job_id: 'job_493c7c9ded', status: 'downloading', total_size_bytes: 2000, downloaded_bytes: 0, started_at: '2026-12-04T10:00:00Z' });
     }
     const m = /^\/api\/v1\/models\/download\/status\/(.+)$/.exec(req.url ?? '');
-    if (req.method === 'GET' && m && jobs.has(m[1])) {
-      const done = Math.min(2000, jobs.get(m[1])! + 1000);
-      jobs.set(m[1], done);
-      return json(res, 200, { job_id: m[1], status: done === 2000 ? 'completed' : 'downloading', total_size_bytes: 2000, downloaded_bytes: done });
+    const job = m?.[1];
+    if (req.method === 'GET' && job && jobs.has(job)) {
+      const done = Math.min(2000, jobs.get(job)! + 1000);
+      jobs.set(job, done);
+      return json(res, 200, { job_id: job, status: done === 2000 ? 'completed' : 'downloading', total_size_bytes: 2000, downloaded_bytes: done });
     }
     json(res, 404, { error: 'Unexpected endpoint or method.' });
   });

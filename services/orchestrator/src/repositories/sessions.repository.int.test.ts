@@ -41,7 +41,7 @@ describe.each(TEST_DATABASE_KINDS)('sessions repository on %s', (kind) => {
       ...session('s-full', 'cy', 'creating'),
       projectId: 'p-1',
       source: { kind: 'git', url: 'https://example.invalid/r.git', ref: 'main' },
-      sandbox: { network: 'allow', allow: ['registry.npmjs.org'], memoryMb: 512 },
+      sandbox: { network: { allow: ['registry.npmjs.org'] }, memoryMb: 512 },
       forkedFrom: { sessionId: 's-0', snapshotId: 'snap-1' },
     };
     await repo.insert(full);
