@@ -30,7 +30,10 @@ export function openJailListeners(pid: number, timeoutMs = 10_000): Promise<Jail
   return new Promise((resolve, reject) => {
     const got: Partial<JailListeners> = {};
     const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    let settled = false;
     const finish = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       if (err) {
         got.proxy?.close();
@@ -42,13 +45,16 @@ export function openJailListeners(pid: number, timeoutMs = 10_000): Promise<Jail
     child.on('message', (msg: unknown, handle: unknown) => {
       if (msg === 'proxy') got.proxy = handle as Server;
       else if (msg === 'dns') got.dns = handle as UdpSocket;
-      else if (msg && typeof msg === 'object' && 'error' in msg) return finish(new Error(String((msg as { error: unknown }).error)));
-      if (got.proxy && got.dns) finish();
+      else if (msg && typeof msg === 'object' && 'error' in msg) finish(new Error(String((msg as { error: unknown }).error)));
     });
     child.on('error', (err) => finish(err));
-    // 'close', not 'exit': the IPC channel is read to its end first, so no handle is still in flight.
+    // Served only once the helper is gone: while it lives, its copy of the listener can accept a
+    // connection, which its exit then resets (a jail's request refused by a proxy that is up, or one
+    // that reaches a helper after the proxy was closed). 'close', not 'exit': the IPC channel is read
+    // to its end first, so no handle is still in flight.
     child.on('close', (code) => {
-      if (!(got.proxy && got.dns)) finish(new Error(`the helper exited with status ${code}`));
+      if (got.proxy && got.dns) finish();
+      else finish(new Error(`the helper exited with status ${code}`));
     });
   });
 }

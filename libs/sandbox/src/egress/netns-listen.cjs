@@ -15,7 +15,14 @@ tcp.listen({ host: '127.0.0.1', port: proxyPort, exclusive: true }, () => {
   const udp = dgram.createSocket('udp4');
   udp.on('error', fail);
   udp.bind({ address: '127.0.0.1', port: dnsPort, exclusive: true }, () => {
-    // Sent sockets stay open here too: exit at once, or this process would accept some connections.
-    process.send('proxy', tcp, () => process.send('dns', udp, () => process.exit(0)));
+    // Sent sockets stay open here too: close this process's copies (the parent's are in flight or
+    // received) and exit at once, or this process would accept some connections and reset them.
+    process.send('proxy', tcp, () =>
+      process.send('dns', udp, () => {
+        tcp.close();
+        udp.close();
+        process.exit(0);
+      }),
+    );
   });
 });
