@@ -55,33 +55,101 @@ describe('docker-compose.yml', () => {
   });
 
   const compose = parse(readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-    services: Record<string, { build?: { dockerfile: string }; environment?: Record<string, string>; ports?: string[]; volumes?: unknown[] }>;
+    services: Record<string, { build?: { context: string; dockerfile: string; args?: Record<string, string> }; environment?: Record<string, string>; ports?: string[]; volumes?: unknown[] }>;
   };
 
-  test.each(ServiceNames)('%s is built from its own Dockerfile with a healthcheck', (service) => {
-    const def = compose.services[service];
-    expect(def?.build?.dockerfile).toBe(`services/${service}/Dockerfile`);
-    const dockerfile = readFileSync(path.join(REPO_ROOT, def!.build!.dockerfile), 'utf8');
-    expect(dockerfile).toMatch(/^FROM .* AS build$/m);
+  // One Dockerfile for every service, deploy/Dockerfile (issue 24); the compose file gives each its arguments.
+  const dockerfile = readFileSync(path.join(REPO_ROOT, 'deploy/Dockerfile'), 'utf8');
+  /** Its instructions, continuation lines joined, comments dropped. */
+  const instructions = dockerfile.replace(/\\\n/g, ' ').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+  /** The instructions of each stage (FROM to the next FROM). */
+  const stages = instructions.reduce<string[][]>((acc, l) => (l.startsWith('FROM ') ? [...acc, [l]] : (acc[acc.length - 1]!.push(l), acc)), []);
+  const runtime = stages[stages.length - 1]!;
+  const instruction = (name: string) => runtime.filter((l) => l.startsWith(`${name} `)).map((l) => l.slice(name.length + 1));
+  const buildArgs = (service: string) => ((compose.services[service]?.build as Rec | undefined)?.args ?? {}) as Record<string, string>;
+  /** The `<NAME>_PORT` defaults of docs/configuration.md, by service. */
+  const portDefaults = Object.fromEntries(
+    [...readFileSync(path.join(REPO_ROOT, 'docs/configuration.md'), 'utf8').matchAll(/^\| `([A-Z_]+)_PORT` \| ([a-z-]+) \| `(\d+)` \|/gm)].filter((m) => m[1] === m[2]!.toUpperCase().replace(/-/g, '_')).map((m) => [m[2]!, m[3]!]),
+  );
+
+  test('one Dockerfile for every service: none of its own is left', () => {
+    for (const s of ServiceNames) expect(existsSync(path.join(REPO_ROOT, `services/${s}/Dockerfile`))).toBe(false);
+    expect(stages).toHaveLength(2);
+    expect(stages[0]![0]).toMatch(/^FROM .* AS build$/);
+  });
+
+  test.each(ServiceNames)('%s is built from deploy/Dockerfile with its name and port, and a healthcheck', (service) => {
+    const def = compose.services[service] as Rec;
+    expect(def.build).toEqual(expect.objectContaining({ context: '.', dockerfile: 'deploy/Dockerfile' }));
+    expect(buildArgs(service).SERVICE).toBe(service);
+    // PORT is what EXPOSE and the healthcheck use; the service opens its own <NAME>_PORT, whose default it must be.
+    expect(buildArgs(service).PORT).toBe(portDefaults[service]);
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
-    expect(def?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel-collector:4318');
+    expect(def.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://otel-collector:4318');
+  });
+
+  test('every variable a stage uses is declared in that stage (an ARG before FROM or in another stage is not), and what runs in the container reads only ENV', () => {
+    const names = (l: string) => [...l.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)/g), ...l.matchAll(/process\.env\.([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!);
+    for (const stage of stages) {
+      const args = stage.filter((l) => l.startsWith('ARG ')).map((l) => l.slice(4).split('=')[0]!.trim());
+      const envs = stage.filter((l) => l.startsWith('ENV ')).flatMap((l) => [...l.slice(4).matchAll(/(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=/g)].map((m) => m[1]!));
+      const atBuild = stage.filter((l) => /^(RUN|ENV|USER|EXPOSE|WORKDIR|COPY) /.test(l)).flatMap(names);
+      expect(atBuild.filter((v) => !args.includes(v) && !envs.includes(v))).toEqual([]);
+      const atRun = stage.filter((l) => /^(CMD|HEALTHCHECK|ENTRYPOINT) /.test(l)).flatMap(names);
+      expect(atRun.filter((v) => !envs.includes(v))).toEqual([]);
+    }
+    expect(instruction('USER')).toEqual(['${RUN_AS}']);
+    expect(instruction('EXPOSE')).toEqual(['${PORT}']);
   });
 
   test.each(ServiceNames)('%s’s image compiles the service and runs the build with plain node, not tsx', (service) => {
-    const dockerfile = readFileSync(path.join(REPO_ROOT, `services/${service}/Dockerfile`), 'utf8');
-    expect(dockerfile).toContain(`node scripts/build-services.mjs ${service} && npm prune --omit=dev`);
-    expect(dockerfile).toMatch(new RegExp(`^CMD \\["node", "services/${service}/dist/main\\.js"\\]$`, 'm'));
+    const build = stages[0]!.join('\n').replace(/\$\{?SERVICE\}?/g, service);
+    expect(build).toContain(`npx tsc -p "services/${service}/tsconfig.json" && node scripts/build-services.mjs "${service}" && npm prune --omit=dev`);
+    expect(instruction('ENV').join(' ')).toContain('CODEAGENT_SERVICE=${SERVICE}');
   });
 
   test.each(ServiceNames)('%s’s build stage copies every repository path its RUN lines use', (service) => {
     // No registry here to build the images from: at least the build context must hold what the build runs.
-    const dockerfile = readFileSync(path.join(REPO_ROOT, `services/${service}/Dockerfile`), 'utf8');
-    const build = dockerfile.slice(0, dockerfile.indexOf('\nFROM ', dockerfile.indexOf(' AS build')));
-    const copied = [...build.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(' '));
-    const used = [...build.matchAll(/^RUN (.+)$/gm)].flatMap((m) => m[1]!.match(/(?<![\w./-])[\w.-]+\/[\w./-]+/g) ?? []).filter((p) => existsSync(path.join(REPO_ROOT, p)));
-    expect(used.length).toBeGreaterThan(0);
+    const build = stages[0]!.map((l) => l.replace(/\$\{?SERVICE\}?/g, service));
+    const copied = build.flatMap((l) => /^COPY (?!--from)(.+) \S+$/.exec(l)?.[1]!.split(' ') ?? []);
+    const used = build.flatMap((l) => (l.startsWith('RUN ') ? (l.match(/(?<![\w./-])[\w.-]+\/[\w./-]+/g) ?? []) : [])).filter((p) => existsSync(path.join(REPO_ROOT, p)));
+    expect(used).toContain(`services/${service}/tsconfig.json`);
     const missing = used.filter((p) => !copied.some((c) => p === c || p.startsWith(`${c.replace(/\/$/, '')}/`)));
     expect(missing).toEqual([]);
+  });
+
+  test.each(ServiceNames)('%s runs as tini (PID 1) -> node services/<name>/dist/main.js: sh expands the name and execs node in its own place', async (service) => {
+    expect(instruction('ENTRYPOINT')).toEqual(['["tini", "--"]']);
+    const [cmd] = instruction('CMD');
+    const argv = JSON.parse(cmd!) as string[];
+    // A stand-in node that prints its pid and arguments: the same pid as the sh started means sh exec'd it.
+    const bin = mkdtempSync(path.join(tmpdir(), 'fake-node-'));
+    writeFileSync(path.join(bin, 'node'), '#!/bin/sh\necho "$$ $*"\n', { mode: 0o755 });
+    const child = execFile(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, env: { PATH: `${bin}:/usr/bin:/bin`, CODEAGENT_SERVICE: service } });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((resolve) => child.on('close', resolve));
+    expect(out).toBe(`${child.pid} services/${service}/dist/main.js\n`);
+  });
+
+  test('the healthcheck asks /health on the image’s port (CODEAGENT_SERVICE_PORT) and fails when it does not answer ok', async () => {
+    expect(instruction('ENV').join(' ')).toContain('CODEAGENT_SERVICE_PORT=${PORT}');
+    const check = /^HEALTHCHECK .*?\bCMD (.+)$/.exec(runtime.find((l) => l.startsWith('HEALTHCHECK '))!)![1]!;
+    const { createServer } = await import('node:http');
+    for (const [status, exit] of [[200, 0], [503, 1]] as const) {
+      const server = createServer((req, res) => res.writeHead(req.url === '/health' ? status : 404).end()).listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const port = (server.address() as { port: number }).port;
+      const code = await run('/bin/sh', ['-c', check], { env: { ...process.env, CODEAGENT_SERVICE_PORT: String(port) } }).then(() => 0, (e: { code: number }) => e.code);
+      server.close();
+      expect(code).toBe(exit);
+    }
+  });
+
+  test('the workspace and shell services run as root with their tools; the others as node (the default)', () => {
+    expect(runtime).toContain('ARG RUN_AS=node');
+    for (const s of ServiceNames) expect(buildArgs(s).RUN_AS).toBe(['workspace', 'shell'].includes(s) ? 'root' : undefined);
+    expect(buildArgs('workspace').APT_PACKAGES?.split(' ')).toEqual(expect.arrayContaining(['git', 'e2fsprogs', 'mount']));
   });
 
   test('every variable the compose file sets for a service is one the services read (docs/configuration.md, which is current)', async () => {
@@ -143,10 +211,10 @@ describe('docker-compose.yml', () => {
 
   test('outside agents can start in the shell image (tmux in its runtime stage) and SSH is published on the host loopback', async () => {
     // The jails take their binaries from the shell image: without tmux there, no outside agent starts (issue 21).
-    const dockerfile = readFileSync(path.join(REPO_ROOT, 'services/shell/Dockerfile'), 'utf8');
-    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-    const installed = [...runtime.matchAll(/apt-get install -y --no-install-recommends ([^&]+)&&/g)].flatMap((m) => m[1]!.trim().split(/\s+/));
-    expect(installed).toEqual(expect.arrayContaining(['bubblewrap', 'tmux']));
+    // The runtime stage installs the service's APT_PACKAGES; the shell's are the jails' tools, script (bsdutils) among them.
+    const installed = runtime.flatMap((l) => /apt-get install -y --no-install-recommends ([^&]+)&&/.exec(l)?.[1]!.trim().split(/\s+/) ?? []);
+    expect(installed).toEqual(['tini', '$APT_PACKAGES']);
+    expect(buildArgs('shell').APT_PACKAGES?.split(' ')).toEqual(expect.arrayContaining(['bubblewrap', 'tmux', 'bsdutils']));
     // The gateway's SSH server (API.md "SSH"), on the host's loopback like the other tools' ports.
     const gateway = compose.services.gateway!;
     expect(gateway.ports).toContain('127.0.0.1:2222:2222');
