@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  report('db-backup', figures, 'One table of session-event-like rows; the copy is consistent while writers go on (libs/db/src/backup/backup.int.test.ts).');
+  report('db-backup', figures, 'One table of session-event-like rows; the copy is consistent while writers go on (libs/db/test/backup.int.test.ts).');
 }
 
 main().catch((err) => {

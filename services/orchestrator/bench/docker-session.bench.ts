@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Bus } from '@codeagent/bus';
 import type { ProjectV1, SessionV1 } from '@codeagent/contracts';
 import { DockerDriver } from '@codeagent/sandbox';
-import { importBusyboxImage, startTestEngine } from '@codeagent/sandbox/src/docker/test-engine';
+import { importBusyboxImage, startTestEngine } from '@codeagent/sandbox/test/docker-engine';
 import { createTestBroker, createTestDatabase, spawnTs, testLogger, waitFor, type ServiceProcess } from '@codeagent/testing';
 import { msSince, percentile, report } from '../../../bench/lib';
 

@@ -4,7 +4,7 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ProjectV1, SessionEventV1, SessionV1 } from '@codeagent/contracts';
 import { DockerDriver } from '@codeagent/sandbox';
-import { importBusyboxImage, startTestEngine } from '@codeagent/sandbox/src/docker/test-engine';
+import { importBusyboxImage, startTestEngine } from '@codeagent/sandbox/test/docker-engine';
 import { createTestBroker, createTestDatabase, spawnTs, waitFor, type ServiceProcess, type TestBroker, type TestDatabase } from '@codeagent/testing';
 import { connectClient, startOrchestrator } from './harness';
 

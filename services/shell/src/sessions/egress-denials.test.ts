@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { prom } from '@codeagent/telemetry';
 import { testLogger, waitFor } from '@codeagent/testing';
-import { FakeDriver, FakeSink, type FakeSandbox } from './fakes';
+import { FakeDriver, FakeSink, type FakeSandbox } from '../../test/fakes';
 import { SessionRegistry } from './registry';
 
 // The service side of the egress policy: network and credentials reach the driver, networkInForce

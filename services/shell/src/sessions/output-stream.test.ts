@@ -1,5 +1,5 @@
 import { deferred, testLogger, waitFor } from '@codeagent/testing';
-import { FakeSink } from './fakes';
+import { FakeSink } from '../../test/fakes';
 import { incompleteUtf8Tail, OutputStream } from './output-stream';
 
 const log = testLogger();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { deferred, testLogger, waitFor } from '@codeagent/testing';
-import { FakeDriver, FakeSink, type FakeSandbox } from './fakes';
+import { FakeDriver, FakeSink, type FakeSandbox } from '../../test/fakes';
 import { SessionRegistry } from './registry';
 
 describe('SessionRegistry', () => {

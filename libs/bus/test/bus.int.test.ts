@@ -1,0 +1,211 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { AppError, Headers, Queues } from '@codeagent/contracts';
+import { createTestBroker, deferred, management, spawnTs, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
+import { Bus, BusSigner } from '../src/index';
+import { TestCatalog } from './catalog';
+
+const run = promisify(execFile);
+// The test catalog's names are not in the platform's types: these keep the calls readable.
+type AnyBus = { request(n: string, p: unknown, o?: object): Promise<any>; publish(n: string, p: unknown, o?: object): Promise<void> };
+const any = (b: Bus) => b as unknown as AnyBus;
+
+let broker: TestBroker;
+const buses: Bus[] = [];
+const afterCleanups: Array<() => Promise<void>> = [];
+async function connect(service: string, extra: Partial<Parameters<typeof Bus.connect>[0]> = {}): Promise<Bus> {
+  const bus = await Bus.connect({ url: broker.url, service, instanceId: `${service}-${buses.length}`, logger: testLogger(), catalog: TestCatalog, ...extra });
+  buses.push(bus);
+  return bus;
+}
+
+beforeAll(async () => {
+  broker = await createTestBroker('bus');
+});
+afterEach(async () => {
+  await Promise.all(buses.splice(0).map((b) => b.close(1_000)));
+  for (const c of afterCleanups.splice(0)) await c();
+});
+afterAll(async () => {
+  await broker.dispose();
+});
+
+test('request/reply between two processes, and the service error comes back as an AppError', async () => {
+  const server = spawnTs('libs/bus/test/echo-server.ts', { BUS_URL: broker.url });
+  try {
+    const serverPid = await waitFor('echo server ready', () => /ready (pid-\d+)/.exec(server.output())?.[1], { timeoutMs: 20_000 });
+    const client = await connect('gateway');
+    const reply = await any(client).request('analytics.echo', { text: 'hello' });
+    expect(reply).toEqual({ text: 'hello', by: serverPid });
+    expect(serverPid).not.toBe(`pid-${process.pid}`);
+    const failure = await any(client).request('analytics.fail', { code: 'x' }).catch((e) => e);
+    expect(failure).toBeInstanceOf(AppError);
+    expect(failure.code).toBe('INTERNAL');
+  } finally {
+    expect(await server.stop()).toBe(0);
+  }
+});
+
+test('a request nobody consumes times out naming the service; one with no queue at all fails at once', async () => {
+  // A vhost of its own: no earlier test has declared the analytics queue in it.
+  const fresh = await createTestBroker('bus-noqueue');
+  const client = await connect('gateway', { url: fresh.url });
+  const server = await connect('analytics', { url: fresh.url });
+  afterCleanups.push(() => fresh.dispose());
+  // No analytics queue exists in this vhost yet: the broker returns the message.
+  const t0 = Date.now();
+  const unroutable = await any(client).request('analytics.echo', { text: 'x' }, { timeoutMs: 5_000 }).catch((e) => e);
+  expect(unroutable).toBeInstanceOf(AppError);
+  expect(unroutable.code).toBe('SERVICE_UNAVAILABLE');
+  expect(unroutable.message).toContain('no analytics service is running');
+  expect(Date.now() - t0).toBeLessThan(4_000);
+
+  // The queue exists (a replica ran once) but nobody consumes now: only the timeout can tell.
+  await server.handleCommands('analytics', { 'analytics.echo': async () => ({ text: '', by: '' }), 'analytics.fail': async () => ({}) } as never);
+  await server.close(100);
+  const timedOut = await any(client).request('analytics.echo', { text: 'x' }, { timeoutMs: 300 }).catch((e) => e);
+  expect(timedOut.code).toBe('SERVICE_TIMEOUT');
+  expect(timedOut.message).toBe('analytics did not answer analytics.echo within 300 ms');
+  expect(timedOut.details).toMatchObject({ service: 'analytics', command: 'analytics.echo' });
+});
+
+test('a malformed message is dead-lettered with its reason and the consumer goes on', async () => {
+  const received: number[] = [];
+  const consumer = await connect('analytics');
+  await consumer.subscribe('dlq-test', { 'test.happened': async (p: { n: number }) => void received.push(p.n) } as never);
+  const producer = await connect('gateway');
+  const raw = await connect('raw');
+  // Bypass validation on publish the way a buggy platform producer would: straight onto the exchange,
+  // signed (an unsigned message is refused before validation: auth.int.test.ts).
+  const publisher = (raw as unknown as { publisher: { publish: Function } }).publisher;
+  const signer = new BusSigner(TEST_BUS_SECRET);
+  const rawPublish = (body: Buffer) => publisher.publish('codeagent.events', 'test.happened', body, { type: 'test.happened', headers: signer.headers('raw', { type: 'test.happened' }, body) });
+  await rawPublish(Buffer.from('{not json'));
+  await rawPublish(Buffer.from(JSON.stringify({ id: 'bad-1', type: 'event', timestamp: new Date().toISOString(), payload: { n: 'seven' }, metadata: { version: '1' } })));
+  await any(producer).publish('test.happened', { n: 1 });
+  await waitFor('the valid message after the bad ones', () => received.includes(1));
+  const dead = await waitFor('two dead letters', async () => {
+    const msgs = (await broker.peek(Queues.deadLetter)).filter((m) => m.properties.headers?.['x-original-queue'] === Queues.events('dlq-test'));
+    return msgs.length >= 2 ? msgs : undefined;
+  });
+  const reasons = dead.map((m) => String(m.properties.headers?.[Headers.deathReason]));
+  expect(reasons).toEqual(expect.arrayContaining(['body is not JSON', expect.stringMatching(/^invalid test.happened payload: n: /)]));
+  // Publishing an invalid payload through the bus is refused before it reaches the broker.
+  await expect(any(producer).publish('test.happened', { n: 'x' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+});
+
+test('subscribeAll with except: the events left out never reach the queue, though an earlier catch-all bound it', async () => {
+  const got: string[] = [];
+  const before = await connect('analytics');
+  await before.subscribeAll('all-but', async () => undefined);
+  await before.close(100); // the durable queue stays, bound with '#'
+  const consumer = await connect('analytics');
+  await consumer.subscribeAll('all-but', async (name) => void got.push(name), { except: ['test.logged' as never] });
+  const producer = await connect('gateway');
+  // One queue delivers in order: had the log line been routed, it would arrive first.
+  await any(producer).publish('test.logged', { text: 'a chunk nobody here wants' });
+  await any(producer).publish('test.happened', { n: 1 });
+  await waitFor('the fact', () => got.includes('test.happened'));
+  expect(got).toEqual(['test.happened']);
+});
+
+test("a transient subscription's queue is the replica's own, not durable, and gone with its connection", async () => {
+  const server = await connect('analytics');
+  const seen: number[] = [];
+  await server.subscribe('live-view', { 'test.happened': async (p: { n: number }) => void seen.push(p.n) } as never, { durable: false, transient: true, ordered: true });
+  const client = await connect('gateway');
+  await any(client).publish('test.happened', { n: 1 });
+  await waitFor('the event on the transient queue', () => seen.includes(1));
+  const find = async () =>
+    ((await management('GET', `/queues/${encodeURIComponent(broker.vhost)}`)) as Array<{ name: string; durable: boolean; exclusive: boolean }>).find((q) => q.name.startsWith(Queues.events('live-view')));
+  expect(await find()).toMatchObject({ durable: false, exclusive: true, name: `${Queues.events('live-view')}.analytics-0.live` });
+  await server.close(1_000);
+  await waitFor('the queue gone with the connection', async () => (await find()) === undefined);
+});
+
+test('a transient queue must not be durable', async () => {
+  const server = await connect('analytics');
+  await expect(server.subscribe('bad', { 'test.happened': async () => undefined } as never, { transient: true })).rejects.toThrow('durable must be false');
+});
+
+test('a failing handler is retried with back-off, then succeeds; exhausted retries are dead-lettered', async () => {
+  const attempts: number[] = [];
+  const consumer = await connect('analytics');
+  await consumer.subscribe('retry-test', {
+    'test.happened': async (p: { n: number }, ctx: { attempt: number }) => {
+      attempts.push(ctx.attempt);
+      if (p.n === 1 && ctx.attempt < 2) throw new AppError('SERVICE_UNAVAILABLE', 'database busy', { retryable: true });
+      if (p.n === 2) throw new AppError('NOT_FOUND', 'no such thing');
+    },
+  } as never);
+  const producer = await connect('gateway');
+  await any(producer).publish('test.happened', { n: 1 });
+  await waitFor('third attempt', () => attempts.length >= 3, { timeoutMs: 10_000 });
+  expect(attempts.slice(0, 3)).toEqual([0, 1, 2]);
+  // A non-retryable failure goes to the dead-letter queue at once, with the handler's message.
+  await any(producer).publish('test.happened', { n: 2 });
+  const dead = await waitFor('dead letter', async () => (await broker.peek(Queues.deadLetter)).find((m) => String(m.properties.headers?.[Headers.deathReason]).includes('no such thing')));
+  expect(dead.properties.headers?.[Headers.deathService]).toBe('analytics');
+  expect(dead.properties.headers?.['x-original-queue']).toBe(Queues.events('retry-test'));
+  expect(attempts.filter((a) => a === 0)).toHaveLength(2); // n=2 ran once: no retry for a user-fault error
+});
+
+test('a redelivered envelope id is handled once', async () => {
+  const seen: number[] = [];
+  const consumer = await connect('analytics');
+  await consumer.subscribe('dedupe-test', { 'test.happened': async (p: { n: number }) => void seen.push(p.n) } as never);
+  const producer = await connect('gateway');
+  await any(producer).publish('test.happened', { n: 7 }, { id: 'same-id' });
+  await any(producer).publish('test.happened', { n: 7 }, { id: 'same-id' });
+  await any(producer).publish('test.happened', { n: 8 }, { id: 'other-id' });
+  await waitFor('the third message', () => seen.includes(8));
+  expect(seen).toEqual([7, 8]);
+});
+
+test('closing every connection in the middle of a confirmed stream loses no confirmed message', async () => {
+  const received = new Set<number>();
+  const consumer = await connect('analytics');
+  await consumer.subscribe('reconnect-test', { 'test.happened': async (p: { n: number }) => void received.add(p.n) } as never);
+  const producer = await connect('gateway');
+  const confirmed: number[] = [];
+  const total = 3_000;
+  const kill = deferred();
+  const publishing = (async () => {
+    for (let n = 0; n < total; n += 50) {
+      if (n === 1_000) kill.resolve();
+      const batch = Array.from({ length: 50 }, (_, i) => n + i);
+      const results = await Promise.allSettled(batch.map((k) => any(producer).publish('test.happened', { n: k })));
+      results.forEach((r, i) => r.status === 'fulfilled' && confirmed.push(batch[i]!));
+    }
+  })();
+  await kill.promise;
+  await run('rabbitmqctl', ['close_all_connections', 'test: broker dropped connections']);
+  await publishing;
+  expect(confirmed.length).toBeGreaterThan(0);
+  await waitFor(`all ${confirmed.length} confirmed messages`, () => confirmed.every((n) => received.has(n)), { timeoutMs: 30_000 });
+  // And the consumer keeps consuming after the reconnect.
+  await any(producer).publish('test.happened', { n: total + 1 });
+  await waitFor('a message after the reconnect', () => received.has(total + 1), { timeoutMs: 15_000 });
+}, 60_000);
+
+test('close() stops consuming, lets the running handler finish, and leaves the rest queued', async () => {
+  const started = deferred();
+  const release = deferred();
+  let finished = 0;
+  const consumer = await connect('analytics', { prefetch: 1 });
+  await consumer.subscribe('drain-test', {
+    'test.happened': async () => {
+      started.resolve();
+      await release.promise;
+      finished++;
+    },
+  } as never);
+  const producer = await connect('gateway');
+  for (let n = 0; n < 5; n++) await any(producer).publish('test.happened', { n });
+  await started.promise;
+  const closing = consumer.close(5_000);
+  setTimeout(() => release.resolve(), 100);
+  await closing;
+  expect(finished).toBe(1);
+  await waitFor('4 messages left for another replica', async () => (await broker.queueDepth(Queues.events('drain-test'))) === 4, { timeoutMs: 10_000 });
+});

@@ -1,0 +1,88 @@
+import { createTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from '@codeagent/testing';
+import type { SessionRecord } from '../src/sessions/session';
+import { openOrchestratorDatabase, type OrchestratorDatabase } from '../src/repositories/database';
+import { PrismaSessionsRepository } from '../src/repositories/sessions.repository';
+
+// The queries the sessions repository sends straight to the driver (they run on every command and
+// every create: insert, get, update and the command columns), on both kinds of database, checked
+// against what Prisma reads back.
+describe.each(TEST_DATABASE_KINDS)('sessions repository on %s', (kind) => {
+  let tdb: TestDatabase;
+  let db: OrchestratorDatabase;
+  let repo: PrismaSessionsRepository;
+  const session = (id: string, owner: string, status: SessionRecord['status']): SessionRecord => ({
+    id,
+    owner,
+    status,
+    source: { kind: 'empty' },
+    sandbox: {},
+    workspacePolicy: 'remove',
+    ownerInstance: 'o-1',
+    lastSeq: 7,
+    createdAt: '2026-12-05T01:00:00.000Z',
+    updatedAt: '2026-12-05T01:00:00.000Z',
+    lastActivityAt: '2026-12-05T01:00:00.000Z',
+  });
+  beforeAll(async () => {
+    tdb = await createTestDatabase(kind, 'orch-sessions');
+    db = await openOrchestratorDatabase({ databaseUrl: tdb.url, dataDir: tdb.dataDir });
+    repo = new PrismaSessionsRepository(db.client, db.driver);
+    await repo.insert({ ...session('s-1', 'ann', 'ready'), shellInstanceId: 'shell-a' });
+    await repo.insert(session('s-2', 'ann', 'closed'));
+    await repo.insert(session('s-3', 'bob', 'idle'));
+  });
+  afterAll(async () => {
+    await db?.close();
+    await tdb.dispose();
+  });
+
+  test('writes and reads every field of a record with plain SQL the way Prisma reads it back', async () => {
+    const full: SessionRecord = {
+      ...session('s-full', 'cy', 'creating'),
+      projectId: 'p-1',
+      source: { kind: 'git', url: 'https://example.invalid/r.git', ref: 'main' },
+      sandbox: { network: { allow: ['registry.npmjs.org'] }, memoryMb: 512 },
+      forkedFrom: { sessionId: 's-0', snapshotId: 'snap-1' },
+    };
+    await repo.insert(full);
+    const ready = await repo.update(
+      's-full',
+      { status: 'ready', workspaceId: 'ws-1', workspacePath: '/w', shellInstanceId: 'sh-1', limitsInForce: { memory: 'cgroup v1 512 MiB' }, networkInForce: { mode: 'allow', allowed: ['registry.npmjs.org'] } as never, driver: 'bubblewrap', readyAt: '2026-12-05T01:00:01.250Z' },
+      { statuses: ['creating'] },
+    );
+    expect(ready).toMatchObject({ status: 'ready', forkedFrom: { sessionId: 's-0', snapshotId: 'snap-1' }, readyAt: '2026-12-05T01:00:01.250Z', limitsInForce: { memory: 'cgroup v1 512 MiB' } });
+    // The compare-and-set: a status not expected, or another owner, changes nothing.
+    expect(await repo.update('s-full', { status: 'closing' }, { statuses: ['creating'] })).toBeUndefined();
+    expect(await repo.update('s-full', { status: 'closing' }, { ownerInstance: 'o-2' })).toBeUndefined();
+    expect(await repo.update('s-missing', { status: 'closing' })).toBeUndefined();
+    const viaPrisma = (await repo.list({ owner: 'cy', limit: 10 })).sessions;
+    expect(viaPrisma).toEqual([await repo.get('s-full')]);
+    expect(viaPrisma[0]).toEqual(ready);
+    await repo.remove('s-full');
+  });
+
+  test('counts live sessions, overall and per owner', async () => {
+    expect(await repo.countLive()).toBe(2);
+    expect(await repo.countLive('ann')).toBe(1);
+    expect(await repo.countLive('nobody')).toBe(0);
+  });
+
+  test('reads the command columns of a session, and nothing of one that does not exist', async () => {
+    expect(await repo.commandState('s-1')).toEqual({ id: 's-1', status: 'ready' });
+    expect(await repo.commandState('nope')).toBeUndefined();
+  });
+
+  test('sets the command columns only while status and running command are as read', async () => {
+    const at = '2026-12-05T02:03:04.567Z';
+    expect(await repo.setCommandState('s-1', { status: 'ready', runningCommandId: null }, { status: 'busy', runningCommandId: 'c-1', lastActivityAt: at })).toBe(true);
+    // Another writer's view is stale now: on status, on the running command, or both.
+    expect(await repo.setCommandState('s-1', { status: 'ready', runningCommandId: null }, { status: 'busy', runningCommandId: 'c-2', lastActivityAt: at })).toBe(false);
+    expect(await repo.setCommandState('s-1', { status: 'busy', runningCommandId: 'c-0' }, { status: 'idle', runningCommandId: null, lastActivityAt: at })).toBe(false);
+    expect(await repo.commandState('s-1')).toMatchObject({ status: 'busy', runningCommandId: 'c-1' });
+    expect(await repo.setCommandState('s-1', { status: 'busy', runningCommandId: 'c-1' }, { status: 'idle', runningCommandId: null, lastCompletedCommandId: 'c-1', lastActivityAt: at })).toBe(true);
+    const back = await repo.get('s-1');
+    expect(back).toMatchObject({ status: 'idle', lastCompletedCommandId: 'c-1', lastActivityAt: at });
+    expect(back?.runningCommandId).toBeUndefined();
+    expect(back!.updatedAt > '2026-12-05T01:00:00.000Z').toBe(true);
+  });
+});
