@@ -12,7 +12,6 @@ const sources = [
   ['every service with a database', 'libs/db/src/env.ts'],
   ['gateway', 'services/gateway/src/env.ts'],
   ['orchestrator', 'services/orchestrator/src/env.ts'],
-  ['orchestrator', 'services/orchestrator/src/core-env.ts'],
   ['orchestrator', 'services/orchestrator/src/agents/agent-env.ts'],
   ['workspace', 'services/workspace/src/env.ts'],
   ['shell', 'services/shell/src/env.ts'],

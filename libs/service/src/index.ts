@@ -1,2 +1,2 @@
-export { runService, type RunningService, type ServiceDefinition } from './run';
+export { runMain, runService, type RunningService, type ServiceDefinition } from './run';
 export { startOpsServer, type OpsServer } from './ops-server';

@@ -141,3 +141,16 @@ export async function runService<S extends ServiceName>(def: ServiceDefinition<S
   }
   return { bus, log, opsPort: ops?.port, stop };
 }
+
+/**
+ * A service process's `main`: builds the service's definition (which parses its environment and may
+ * refuse it) and runs it. What stops it from starting is printed in one line and exits 1.
+ */
+export function runMain<S extends ServiceName>(service: S, define: () => ServiceDefinition<S>): void {
+  Promise.resolve()
+    .then(() => runService(define()))
+    .catch((err: Error) => {
+      console.error(`${service} failed to start: ${err.message}`);
+      process.exit(1);
+    });
+}

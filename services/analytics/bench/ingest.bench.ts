@@ -10,14 +10,14 @@
 // same for PostgreSQL, and the time of usage reports over the rows just written.
 import { Bus } from '@codeagent/bus';
 import { Queues, type EventPayload } from '@codeagent/contracts';
-import type { RunningService } from '@codeagent/service';
 import { createTestBroker, createTestDatabase, TEST_BUS_SECRET, testLogger, waitFor, type TestDatabaseKind } from '@codeagent/testing';
 import { prom } from '@codeagent/telemetry';
 import { msSince, percentile, report, type Figure } from '../../../bench/lib';
 import { loadServiceEnv } from '../src/env';
 import { openAnalyticsDatabase } from '../src/repositories/database';
 import { ReportRepository } from '../src/repositories/report.repository';
-import { startAnalytics } from '../src/service';
+import { runService, type RunningService } from '@codeagent/service';
+import { analyticsService } from '../src/service';
 
 const N = Number(process.env.BENCH_EVENTS ?? 50_000);
 const PUBLISHERS = 4;
@@ -45,7 +45,7 @@ async function measure(kind: TestDatabaseKind): Promise<Figure[]> {
   const tdb = await createTestDatabase(kind, 'bench-analytics');
   const env = (i: number) =>
     loadServiceEnv({ ...TUNING, RABBITMQ_URL: broker.url, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, DATABASE_URL: tdb.url, DATA_DIR: tdb.dataDir, ANALYTICS_PORT: '0', LOG_LEVEL: 'warn', INSTANCE_ID: `bench-${kind}-${i}` });
-  let service: RunningService = await startAnalytics(env(0), { exitOnSignal: false });
+  let service: RunningService = await runService(analyticsService(env(0)), { exitOnSignal: false });
   await service.stop();
   const watchDb = await openAnalyticsDatabase({ databaseUrl: tdb.url, dataDir: tdb.dataDir, poolSize: 1 });
   const watcher = new ReportRepository(watchDb.sql);
@@ -78,7 +78,7 @@ async function measure(kind: TestDatabaseKind): Promise<Figure[]> {
     const before = await counted();
     const seen = async () => (await counted()) - before;
     const start = process.hrtime.bigint();
-    service = await startAnalytics(env(1), { exitOnSignal: false });
+    service = await runService(analyticsService(env(1)), { exitOnSignal: false });
     // The service consumes from its start on; what it committed before it was fully up is left out of the steady rate.
     const steadyStart = process.hrtime.bigint();
     const committedAtStart = await seen();

@@ -1,7 +1,5 @@
+import { runMain } from '@codeagent/service';
 import { loadServiceEnv } from './env';
-import { startAnalytics } from './service';
+import { analyticsService } from './service';
 
-startAnalytics(loadServiceEnv()).catch((err: Error) => {
-  console.error(`analytics failed to start: ${err.message}`);
-  process.exit(1);
-});
+runMain('analytics', () => analyticsService(loadServiceEnv()));

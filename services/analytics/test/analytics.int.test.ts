@@ -3,10 +3,10 @@
 // by a restarted replica), a malformed event is dead-lettered while ingestion goes on.
 import { Bus, BusSigner } from '@codeagent/bus';
 import { Exchanges, Headers, Queues, type EventPayload } from '@codeagent/contracts';
-import type { RunningService } from '@codeagent/service';
 import { createTestBroker, createTestDatabase, management, TEST_BUS_SECRET, TEST_DATABASE_KINDS, testLogger, waitFor, type TestBroker, type TestDatabase } from '@codeagent/testing';
 import { loadServiceEnv } from '../src/env';
-import { startAnalytics } from '../src/service';
+import { runService, type RunningService } from '@codeagent/service';
+import { analyticsService } from '../src/service';
 
 type Usage = EventPayload<'llm.usage'>;
 
@@ -28,7 +28,7 @@ describe.each(TEST_DATABASE_KINDS)('analytics service on %s', (kind) => {
       INSTANCE_ID: `analytics-test-${kind}-${instance++}`,
       ANALYTICS_BATCH_WAIT_MS: '20',
     });
-    service = await startAnalytics(env, { exitOnSignal: false });
+    service = await runService(analyticsService(env), { exitOnSignal: false });
   };
   const eventsSeen = async (name: string) => (await client.request('analytics.overview', {}, { timeoutMs: 20_000 })).events[name] ?? 0;
 

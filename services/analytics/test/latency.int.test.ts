@@ -3,10 +3,10 @@
 // answers the nearest-rank p50/p95/max per provider/model (and role) and for commands over a window.
 import { Bus } from '@codeagent/bus';
 import type { AnalyticsLatencyV1, EventPayload } from '@codeagent/contracts';
-import type { RunningService } from '@codeagent/service';
 import { createTestBroker, createTestDatabase, TEST_BUS_SECRET, TEST_DATABASE_KINDS, testLogger, waitFor, type TestBroker, type TestDatabase } from '@codeagent/testing';
 import { loadServiceEnv } from '../src/env';
-import { startAnalytics } from '../src/service';
+import { runService, type RunningService } from '@codeagent/service';
+import { analyticsService } from '../src/service';
 
 type Usage = EventPayload<'llm.usage'>;
 
@@ -32,7 +32,7 @@ describe.each(TEST_DATABASE_KINDS)('analytics latency on %s', (kind) => {
       INSTANCE_ID: `analytics-latency-${kind}`,
       ANALYTICS_BATCH_WAIT_MS: '20',
     });
-    service = await startAnalytics(env, { exitOnSignal: false });
+    service = await runService(analyticsService(env), { exitOnSignal: false });
     client = await Bus.connect({ url: broker.url, service: 'gateway', instanceId: `latency-publisher-${kind}`, logger: testLogger() });
   }, 60_000);
 

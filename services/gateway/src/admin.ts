@@ -12,7 +12,7 @@ import { AppError } from '@codeagent/contracts';
 import { AuthService } from './auth/auth-service';
 import { loadServiceEnv } from './env';
 import { openAuthStore } from './repositories/auth-store';
-import { authFile } from './server';
+import { authFile } from './service';
 
 async function main(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Bus } from '@codeagent/bus';
 import { TEST_BUS_SECRET, testLogger } from '@codeagent/testing';
 import { loadServiceEnv } from '../src/env';
-import { startGateway, type RunningGateway } from '../src/server';
+import { startGateway, type RunningGateway } from '../src/service';
 
 export interface TestGateway extends RunningGateway {
   url: string;

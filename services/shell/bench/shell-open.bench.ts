@@ -13,7 +13,7 @@ import { createTestBroker, TEST_BUS_SECRET, testLogger } from '@codeagent/testin
 import { msSince, percentile, report, type Figure } from '../../../bench/lib';
 import { bubblewrapDriver } from '../src/drivers';
 import { loadServiceEnv } from '../src/env';
-import { buildShellService } from '../src/service';
+import { shellService } from '../src/service';
 
 async function main(): Promise<void> {
   const opens = Number(process.env.BENCH_SHELL_OPENS ?? 30);
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     DATA_DIR: workspace,
     SHELL_EGRESS_HOSTS_ONLY: 'true',
   });
-  const service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: bubblewrapDriver(env) }) }, { exitOnSignal: false });
+  const service = await runService({ ...shellService(env, { bubblewrap: bubblewrapDriver(env) }), opsPort: 0 }, { exitOnSignal: false });
   const client = await Bus.connect({ url: broker.url, service: 'shell-open-bench', instanceId: 'client', logger: testLogger() });
   const modes: Array<[string, SandboxNetworkV1]> = [
     ['none', 'none'],

@@ -10,7 +10,7 @@ import { runService } from '@codeagent/service';
 import { createTestBroker, TEST_BUS_SECRET, testLogger } from '@codeagent/testing';
 import { msSince, percentile, report, type Figure } from '../../../bench/lib';
 import { loadServiceEnv } from '../src/env';
-import { buildShellService } from '../src/service';
+import { shellService } from '../src/service';
 
 async function main(): Promise<void> {
   const mb = Number(process.env.BENCH_SHELL_MB ?? 200);
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const workspace = mkdtempSync(path.join(os.tmpdir(), 'shell-bench-'));
   const instanceId = `shell-bench-${process.pid}`;
   const env = loadServiceEnv({ RABBITMQ_URL: broker.url, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, INSTANCE_ID: instanceId, SHELL_PORT: '0', SHELL_DOCKER_ENABLED: 'false', LOG_LEVEL: 'warn', DATA_DIR: workspace, SHELL_OUTPUT_CHUNK_BYTES: process.env.SHELL_OUTPUT_CHUNK_BYTES });
-  const service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver() }) }, { exitOnSignal: false });
+  const service = await runService({ ...shellService(env, { bubblewrap: new BubblewrapDriver() }), opsPort: 0 }, { exitOnSignal: false });
   const client = await Bus.connect({ url: broker.url, service: 'shell-bench', instanceId: 'client', logger: testLogger() });
   let bytes = 0;
   let events = 0;

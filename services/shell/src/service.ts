@@ -1,4 +1,5 @@
 import type { Bus } from '@codeagent/bus';
+import type { ServiceDefinition } from '@codeagent/service';
 import type { SandboxDriver, SandboxState } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import type { ServiceEnv } from './env';
@@ -14,66 +15,69 @@ import { KeptSessions } from './sessions/store';
 import type { DriverName } from './sessions/types';
 
 /**
- * Builds the shell service for runService: the session registry on the given drivers (adopting the
- * jails its previous run kept), its handlers, its health checks, and on shutdown keeping every jail
- * for the next start (SHELL_KEEP_JAILS) or closing it. Tests call it in-process with their own env.
+ * The shell service for runService (its composition root): the session registry on the given drivers
+ * (adopting the jails its previous run kept), its handlers, its health checks, and on shutdown keeping
+ * every jail for the next start (SHELL_KEEP_JAILS) or closing it. Tests run it in-process with their
+ * own env and drivers.
  */
-export function buildShellService(env: ServiceEnv, drivers: Partial<Record<DriverName, SandboxDriver>>) {
-  return async ({ bus, log }: { bus: Bus; log: Logger }) => {
-    const secrets = createSecretBox(loadSecretKey(env.SHELL_SECRET_KEY, path.join(env.DATA_DIR, 'shell', 'secret.key'), 'SHELL_SECRET_KEY'));
-    const kept = env.SHELL_KEEP_JAILS ? new KeptSessions(keptDir(env), secrets, log.child({ component: 'kept' })) : undefined;
-    const registry = new SessionRegistry({
-      instanceId: env.INSTANCE_ID,
-      maxSessions: env.SHELL_MAX_SESSIONS,
-      drivers,
-      sink: bus,
-      log: log.child({ component: 'sessions' }),
-      stream: { maxChunkBytes: env.SHELL_OUTPUT_CHUNK_BYTES, highWaterBytes: env.SHELL_OUTPUT_HIGH_WATER_BYTES, maxInFlight: env.SHELL_OUTPUT_IN_FLIGHT },
-      maxResultBytes: env.SHELL_RESULT_MAX_BYTES,
-      defaultLimits: {
-        ...(env.SHELL_DEFAULT_MEMORY_MB !== undefined ? { memoryMb: env.SHELL_DEFAULT_MEMORY_MB } : {}),
-        ...(env.SHELL_DEFAULT_PIDS !== undefined ? { pids: env.SHELL_DEFAULT_PIDS } : {}),
-        ...(env.SHELL_DEFAULT_CPU_SECONDS !== undefined ? { cpuSeconds: env.SHELL_DEFAULT_CPU_SECONDS } : {}),
-      },
-      defaultDockerImage: env.SHELL_DOCKER_IMAGE,
-      egressDenials: { windowMs: env.SHELL_EGRESS_DENIED_WINDOW_MS, maxEventsPerWindow: env.SHELL_EGRESS_DENIED_MAX_EVENTS },
-      ...(kept ? { kept } : {}),
-    });
-    const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
-    // Read once: each kept session's file is opened (decrypted) here.
-    const keptSessions = kept?.list() ?? [];
-    await removeLeftovers(drivers, keptSessions.map((k) => k.sandbox), log);
-    const adopted = await registry.adoptKept(keptSessions);
-    const agents = new ExternalAgents(registry, bus, secrets, log.child({ component: 'agents' }));
-    // Outside agents went on in their tmux inside the kept jails: they are supervised again.
-    for (const sessionId of adopted) {
-      await agents.adopt(sessionId).then(
-        (names) => names.length && log.info({ sessionId, agents: names }, 'outside agents supervised again'),
-        (err: Error) => log.warn({ sessionId, err: err.message }, 'outside agents of an adopted jail not supervised again'),
-      );
-    }
-    return {
-      handlers: shellHandlers({ registry, stdio, agents, activity: new TerminalActivity(bus, { windowMs: env.SHELL_TERMINAL_ACTIVITY_MS, log }) }),
-      checks: async () => {
-        const out: Record<string, string> = { sessions: `${registry.size}/${env.SHELL_MAX_SESSIONS}` };
-        for (const [name, driver] of Object.entries(drivers)) {
-          // A missing engine is not a failure of the service: it reports it and refuses that driver.
-          const a = await withTimeout(driver.available(), 2000).catch((err: Error) => ({ ok: false, reason: err.message }));
-          out[name] = a.ok ? 'ok' : `unavailable: ${a.reason ?? 'unknown'}`;
-        }
-        return out;
-      },
-      // With SHELL_KEEP_JAILS the jails are let go while the bus can still publish what was read and
-      // answer the commands in flight. Their outside agents' supervision stops first; the agents go
-      // on in their tmux inside the jails, for the next start to supervise.
-      ...(kept ? { drain: async () => (await agents.closeAll(), await registry.keepAll()) } : {}),
-      // The bus is closed by now, so no shell.closed events: the orchestrator sees service.stopping.
-      stop: async () => {
-        await agents.closeAll();
-        await registry.closeAll({ publish: false });
-        await Promise.allSettled(Object.values(drivers).map((d) => d.close?.()));
-      },
-    };
+export function shellService(env: ServiceEnv, drivers: Partial<Record<DriverName, SandboxDriver>>): ServiceDefinition<'shell'> {
+  return { service: 'shell', env, opsPort: env.SHELL_PORT, start: ({ bus, log }) => startShell(env, drivers, bus, log) };
+}
+
+async function startShell(env: ServiceEnv, drivers: Partial<Record<DriverName, SandboxDriver>>, bus: Bus, log: Logger) {
+  const secrets = createSecretBox(loadSecretKey(env.SHELL_SECRET_KEY, path.join(env.DATA_DIR, 'shell', 'secret.key'), 'SHELL_SECRET_KEY'));
+  const kept = env.SHELL_KEEP_JAILS ? new KeptSessions(keptDir(env), secrets, log.child({ component: 'kept' })) : undefined;
+  const registry = new SessionRegistry({
+    instanceId: env.INSTANCE_ID,
+    maxSessions: env.SHELL_MAX_SESSIONS,
+    drivers,
+    sink: bus,
+    log: log.child({ component: 'sessions' }),
+    stream: { maxChunkBytes: env.SHELL_OUTPUT_CHUNK_BYTES, highWaterBytes: env.SHELL_OUTPUT_HIGH_WATER_BYTES, maxInFlight: env.SHELL_OUTPUT_IN_FLIGHT },
+    maxResultBytes: env.SHELL_RESULT_MAX_BYTES,
+    defaultLimits: {
+      ...(env.SHELL_DEFAULT_MEMORY_MB !== undefined ? { memoryMb: env.SHELL_DEFAULT_MEMORY_MB } : {}),
+      ...(env.SHELL_DEFAULT_PIDS !== undefined ? { pids: env.SHELL_DEFAULT_PIDS } : {}),
+      ...(env.SHELL_DEFAULT_CPU_SECONDS !== undefined ? { cpuSeconds: env.SHELL_DEFAULT_CPU_SECONDS } : {}),
+    },
+    defaultDockerImage: env.SHELL_DOCKER_IMAGE,
+    egressDenials: { windowMs: env.SHELL_EGRESS_DENIED_WINDOW_MS, maxEventsPerWindow: env.SHELL_EGRESS_DENIED_MAX_EVENTS },
+    ...(kept ? { kept } : {}),
+  });
+  const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
+  // Read once: each kept session's file is opened (decrypted) here.
+  const keptSessions = kept?.list() ?? [];
+  await removeLeftovers(drivers, keptSessions.map((k) => k.sandbox), log);
+  const adopted = await registry.adoptKept(keptSessions);
+  const agents = new ExternalAgents(registry, bus, secrets, log.child({ component: 'agents' }));
+  // Outside agents went on in their tmux inside the kept jails: they are supervised again.
+  for (const sessionId of adopted) {
+    await agents.adopt(sessionId).then(
+      (names) => names.length && log.info({ sessionId, agents: names }, 'outside agents supervised again'),
+      (err: Error) => log.warn({ sessionId, err: err.message }, 'outside agents of an adopted jail not supervised again'),
+    );
+  }
+  return {
+    handlers: shellHandlers({ registry, stdio, agents, activity: new TerminalActivity(bus, { windowMs: env.SHELL_TERMINAL_ACTIVITY_MS, log }) }),
+    checks: async () => {
+      const out: Record<string, string> = { sessions: `${registry.size}/${env.SHELL_MAX_SESSIONS}` };
+      for (const [name, driver] of Object.entries(drivers)) {
+        // A missing engine is not a failure of the service: it reports it and refuses that driver.
+        const a = await withTimeout(driver.available(), 2000).catch((err: Error) => ({ ok: false, reason: err.message }));
+        out[name] = a.ok ? 'ok' : `unavailable: ${a.reason ?? 'unknown'}`;
+      }
+      return out;
+    },
+    // With SHELL_KEEP_JAILS the jails are let go while the bus can still publish what was read and
+    // answer the commands in flight. Their outside agents' supervision stops first; the agents go
+    // on in their tmux inside the jails, for the next start to supervise.
+    ...(kept ? { drain: async () => (await agents.closeAll(), await registry.keepAll()) } : {}),
+    // The bus is closed by now, so no shell.closed events: the orchestrator sees service.stopping.
+    stop: async () => {
+      await agents.closeAll();
+      await registry.closeAll({ publish: false });
+      await Promise.allSettled(Object.values(drivers).map((d) => d.close?.()));
+    },
   };
 }
 

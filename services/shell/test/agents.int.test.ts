@@ -7,7 +7,7 @@ import { BubblewrapDriver } from '@codeagent/sandbox';
 import { runService, type RunningService } from '@codeagent/service';
 import { createTestBroker, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
 import { loadServiceEnv } from '../src/env';
-import { buildShellService } from '../src/service';
+import { shellService } from '../src/service';
 
 jest.setTimeout(90_000);
 
@@ -63,7 +63,7 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       DATA_DIR: workspace,
     });
-    service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver() }) }, { exitOnSignal: false });
+    service = await runService({ ...shellService(env, { bubblewrap: new BubblewrapDriver() }), opsPort: 0 }, { exitOnSignal: false });
     client = await Bus.connect({ url: broker.url, service: 'shell-agents-test', instanceId: 'client', logger: testLogger() });
     await client.subscribe('shell-agents-test', {
         'shell.agent.changed': async (p) => void changes.push(p),

@@ -8,7 +8,7 @@ import { importBusyboxImage, startTestEngine } from '@codeagent/sandbox/test/doc
 import { runService, type RunningService } from '@codeagent/service';
 import { createTestBroker, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
 import { loadServiceEnv } from '../src/env';
-import { buildShellService } from '../src/service';
+import { shellService } from '../src/service';
 
 // A real engine: the host's if one answers, else a private dockerd started for this file.
 const engine = startTestEngine();
@@ -31,7 +31,7 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
     // Kept sessions (SHELL_KEEP_JAILS, the default): the containers' folders outlive the process, as shellDrivers makes them.
     docker = new DockerDriver({ dockerHost: engine.host, pull: false, buildNetwork: 'none', containersDir });
     const env = loadServiceEnv({ RABBITMQ_URL: broker.url, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, INSTANCE_ID: instanceId, SHELL_PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir, SHELL_POOL_SIZE: '0' });
-    service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver(), docker }) }, { exitOnSignal: false });
+    service = await runService({ ...shellService(env, { bubblewrap: new BubblewrapDriver(), docker }), opsPort: 0 }, { exitOnSignal: false });
   };
 
   beforeAll(async () => {

@@ -15,7 +15,7 @@ import { runService, type RunningService } from '@codeagent/service';
 import { createTestBroker, startTestHost, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker, type TestHost } from '@codeagent/testing';
 import { bubblewrapDriver } from '../src/drivers';
 import { loadServiceEnv } from '../src/env';
-import { buildShellService } from '../src/service';
+import { shellService } from '../src/service';
 
 jest.setTimeout(120_000);
 
@@ -50,7 +50,7 @@ describe('shell service egress through the real proxy (real RabbitMQ, real bubbl
       SHELL_EGRESS_HOSTS: `allowed.test=${host.address}, denied.test=${host.address},provider.test=${host.address}`,
       SHELL_EGRESS_HOSTS_ONLY: 'true',
     });
-    service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: bubblewrapDriver(env) }) }, { exitOnSignal: false });
+    service = await runService({ ...shellService(env, { bubblewrap: bubblewrapDriver(env) }), opsPort: 0 }, { exitOnSignal: false });
     client = await Bus.connect({ url: broker.url, service: 'shell-egress-test', instanceId: 'client', logger: testLogger() });
     await client.subscribe('shell-egress-test', { 'shell.egress.denied': async (p) => void denied.push(p) }, { durable: false });
   });

@@ -7,7 +7,7 @@ import { BubblewrapDriver } from '@codeagent/sandbox';
 import { runService, type RunningService } from '@codeagent/service';
 import { createTestBroker, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
 import { loadServiceEnv } from '../src/env';
-import { buildShellService } from '../src/service';
+import { shellService } from '../src/service';
 
 jest.setTimeout(60_000);
 
@@ -53,7 +53,7 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       DATA_DIR: workspace,
     });
-    service = await runService({ service: 'shell', env, opsPort: 0, start: buildShellService(env, { bubblewrap: new BubblewrapDriver() }) }, { exitOnSignal: false });
+    service = await runService({ ...shellService(env, { bubblewrap: new BubblewrapDriver() }), opsPort: 0 }, { exitOnSignal: false });
     client = await Bus.connect({ url: broker.url, service: 'shell-test', instanceId: 'client', logger: testLogger() });
     const record = async (payload: unknown, ctx: { name: string }) => void events.push({ name: ctx.name as EventName, payload });
     await client.subscribe(

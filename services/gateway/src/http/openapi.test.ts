@@ -2,7 +2,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import type { Bus } from '@codeagent/bus';
 import { TEST_BUS_SECRET, testLogger } from '@codeagent/testing';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../app';
+import { buildApp } from './app';
 import { loadServiceEnv } from '../env';
 import { operationIdOf } from './openapi';
 

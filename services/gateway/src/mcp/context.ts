@@ -1,7 +1,7 @@
 import { AppError } from '@codeagent/contracts';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../routes/deps';
 import type { Principal } from '../auth/principal';
 
 /** What every MCP tool and resource of one MCP session acts with: the REST routes' deps and the caller. */

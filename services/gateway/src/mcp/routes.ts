@@ -4,7 +4,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from '../routes/deps';
 import { forbidden } from '../auth/access';
 import { buildMcpServer } from './server';
 

@@ -1,5 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { RouteDeps } from '../app';
+import type { RouteDeps } from '../routes/deps';
 import type { Principal } from '../auth/principal';
 import type { McpContext } from './context';
 import { registerResources } from './resources';

@@ -1,6 +1,6 @@
 import { AppError } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 import { isAdmin, type Principal } from '../auth/principal';
 
 const CreateUser = z.object({

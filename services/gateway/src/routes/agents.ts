@@ -1,6 +1,6 @@
 import { AgentInterruptReplyV1, AgentRoleV1, AgentRunV1 } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 import { assertOwner } from '../auth/access';
 
 const SessionParams = z.object({ id: z.string().min(1).max(200) });

@@ -1,6 +1,6 @@
 import { IntervalV1, LatencyDimensionV1, LatencyReportV1, UsageDimensionV1, UsageReportV1 } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 import { isAdmin } from '../auth/principal';
 
 const Instant = z.iso.datetime({ offset: true });

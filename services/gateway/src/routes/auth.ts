@@ -1,6 +1,6 @@
 import { AppError } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 
 const TokenRequest = z.discriminatedUnion('grantType', [
   z.object({ grantType: z.literal('password'), username: z.string().min(1).max(200), password: z.string().min(1).max(1000) }),

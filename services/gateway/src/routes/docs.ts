@@ -1,5 +1,5 @@
 import { asyncApiDocument } from '@codeagent/contracts';
-import type { ZApp } from '../app';
+import type { ZApp } from './deps';
 
 /** The AsyncAPI document of the Socket.IO protocol and the bus (libs/contracts asyncapi.ts), beside the OpenAPI one. */
 export function docsRoutes(app: ZApp): void {

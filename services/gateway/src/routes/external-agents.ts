@@ -9,7 +9,7 @@ import {
   ExternalAgentV1,
 } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 import { IdParams } from './schemas';
 
 const AgentParams = IdParams.extend({ name: ExternalAgentNameV1 });

@@ -1,7 +1,7 @@
 import { AppError, ServiceNames, type ServiceName } from '@codeagent/contracts';
 import { prom } from '@codeagent/telemetry';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 import { LOCAL_PRINCIPAL } from '../auth/principal';
 
 const ServiceHealth = z.object({

@@ -2,7 +2,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import type { Bus } from '@codeagent/bus';
 import { testLogger } from '@codeagent/testing';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../app';
+import { buildApp } from '../http/app';
 import { loadServiceEnv } from '../env';
 
 // Network policies at the edge: every malformed one is a 400 problem naming the field and saying what

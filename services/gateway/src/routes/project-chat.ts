@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { AppError, ProjectCiAnswerReplyV1, ProjectCiAnswererReleaseReplyV1, ProjectCiChatReplyV1, ProjectCiChatV1 } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 import { isAdmin } from '../auth/principal';
 import { visibleProjectId } from '../auth/project-access';
 

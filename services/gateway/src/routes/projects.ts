@@ -1,6 +1,6 @@
 import { ProjectDeleteReplyV1, ProjectSettingsV1, ProjectVisibilityV1, SourceInputV1 } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 import { actorOf } from '../auth/actor';
 import { ProjectCiLookup, ProjectWithCi } from './project-ci-info';
 import { IdParams } from './schemas';

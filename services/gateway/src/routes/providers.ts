@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AgentRoleV1, AgentsConfigV1, type ModelPullProgressV1, ProviderInfoV1, ProviderModelsReplyV1, ProviderModelsV1, ProviderSetV1, RoleConfigV1 } from '@codeagent/contracts';
 import { AppError } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 import { isAdmin, type Principal } from '../auth/principal';
 import { visibleProjectId } from '../auth/project-access';
 

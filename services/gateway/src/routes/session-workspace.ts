@@ -1,6 +1,6 @@
 import { FileReadReplyV1, FileWriteReplyV1, SandboxSpecV1, SessionDiffReplyV1, SessionRestoreReplyV1, SessionSnapshotReplyV1, SessionSnapshotsReplyV1, SessionV1 } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 import { actorOf } from '../auth/actor';
 import { IdParams } from './schemas';
 

@@ -1,6 +1,6 @@
 import { ExecResultV1, SessionEventsReplyV1, SessionInterruptReplyV1, SessionListReplyV1, SandboxSpecV1, SessionV1, SourceInputV1, SessionStatusV1 } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 import { assertOwner } from '../auth/access';
 import { actorOf } from '../auth/actor';
 import { isAdmin } from '../auth/principal';

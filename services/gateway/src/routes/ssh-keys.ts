@@ -1,6 +1,6 @@
 import { AppError } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 
 const SshKeyV1 = z.object({ id: z.string(), name: z.string(), publicKey: z.string(), fingerprint: z.string(), createdAt: z.string() });
 const AddKey = z.object({ name: z.string().min(1).max(200).regex(/^[^\n\r]+$/, 'one line'), publicKey: z.string().min(1).max(16_384) }).strict();

@@ -1,6 +1,6 @@
 import { AppError, TaskDeleteReplyV1, TaskListReplyV1, TaskStatusV1, TaskV1 } from '@codeagent/contracts';
 import { z } from 'zod';
-import type { RouteDeps, ZApp } from '../app';
+import type { RouteDeps, ZApp } from './deps';
 import { assertOwner } from '../auth/access';
 import { actorOf } from '../auth/actor';
 import { isAdmin, type Principal } from '../auth/principal';

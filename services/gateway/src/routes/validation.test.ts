@@ -1,7 +1,7 @@
 import type { Bus } from '@codeagent/bus';
 import { TEST_BUS_SECRET, testLogger } from '@codeagent/testing';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../app';
+import { buildApp } from '../http/app';
 import { loadServiceEnv } from '../env';
 
 // Pure validation: every request here is refused before any service is asked, so the bus is a fake

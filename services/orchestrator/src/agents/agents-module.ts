@@ -105,7 +105,7 @@ export function createAgentModule(
     await pulls.stop();
     await service.stopAll();
   };
-  // Called by the sessions' reconciliation (core.ts), which knows which replicas are alive.
+  // Called by the sessions' reconciliation (service.ts), which knows which replicas are alive.
   const orphanedRuns = new OrphanedRuns({ runs, sink, log, self: bus.instanceId });
   return { handlers, service, registry, orphanedRuns, stop };
 }

@@ -1,5 +1,7 @@
-import type { CommandHandler } from '@codeagent/bus';
+import type { CommandHandler, EventHandlers } from '@codeagent/bus';
 import type { CommandsOf } from '@codeagent/contracts';
+import type { EventIngest } from '../sessions/ingest';
+import { agentRunHandlers } from './agent.run.handlers';
 import type { CoreDeps } from './context';
 import { projectCreateHandler } from './project.create.handler';
 import { projectDeleteHandler } from './project.delete.handler';
@@ -29,6 +31,9 @@ import { taskGetHandler } from './task.get.handler';
 import { taskListHandler } from './task.list.handler';
 import { taskSyncHandler } from './task.sync.handler';
 import { taskUpdateHandler } from './task.update.handler';
+import { shellClosedHandler } from './shell.closed.handler';
+import { shellCrashedHandler } from './shell.crashed.handler';
+import { terminalActiveHandler } from './shell.terminal.active.handler';
 
 /** The orchestrator commands of sessions, projects and tasks (the agents module brings its own). */
 export type CoreCommand = Extract<CommandsOf<'orchestrator'>, `orchestrator.${'session' | 'project' | 'task'}.${string}`>;
@@ -63,5 +68,18 @@ export function coreHandlers(d: CoreDeps): { [N in CoreCommand]: CommandHandler<
     'orchestrator.task.update': taskUpdateHandler(d),
     'orchestrator.task.delete': taskDeleteHandler(d),
     'orchestrator.task.sync': taskSyncHandler(d),
+  };
+}
+
+/**
+ * Other services' facts about the sessions, on this replica's own queue (each replica receives them
+ * all, in order, and acts for the sessions it owns).
+ */
+export function replicaEventHandlers(ingest: EventIngest): EventHandlers {
+  return {
+    'shell.crashed': shellCrashedHandler(ingest),
+    'shell.closed': shellClosedHandler(ingest),
+    'shell.terminal.active': terminalActiveHandler(ingest),
+    ...agentRunHandlers(ingest),
   };
 }

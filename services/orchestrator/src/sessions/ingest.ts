@@ -1,4 +1,4 @@
-import type { AgentDataV1, EventName, EventPayload, SessionStatusV1 } from '@codeagent/contracts';
+import type { AgentDataV1, EventPayload, SessionStatusV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { EventLog } from './event-log';
 import type { SessionManager } from './manager';
@@ -24,44 +24,38 @@ export class EventIngest {
     private readonly log: Logger,
   ) {}
 
-  handlers() {
-    return {
-      'shell.crashed': async (p: EventPayload<'shell.crashed'>) => {
-        if (p.restarted || !(await this.owned(p.sessionId))) return;
-        await this.manager.fail(p.sessionId, `the jail's shell died: ${p.reason}`, LOSES_ITS_JAIL);
-      },
-      'shell.closed': async (p: EventPayload<'shell.closed'>) => {
-        const s = await this.owned(p.sessionId);
-        // Our own close moves to `closing` first; a jail closed under a live session is a loss. Checked
-        // again where the failure is stored: a close may begin after this read.
-        if (s && RUNNABLE_STATUSES.includes(s.status)) {
-          await this.manager.fail(p.sessionId, `the jail was closed by the shell service (replica ${p.instanceId})`, RUNNABLE_STATUSES, p.lastSeq);
-        }
-      },
-      // Typing in the terminal is activity: the session is not closed as idle (any replica; a later touch wins).
-      'shell.terminal.active': async (p: EventPayload<'shell.terminal.active'>) => this.manager.touch(p.sessionId),
-      ...this.agentHandlers(),
-    } satisfies { [N in EventName]?: (p: EventPayload<N>) => Promise<void> };
+  /** A jail's shell died: a session this replica owns whose jail was not replaced fails. */
+  async shellCrashed(p: EventPayload<'shell.crashed'>): Promise<void> {
+    if (p.restarted || !(await this.owned(p.sessionId))) return;
+    await this.manager.fail(p.sessionId, `the jail's shell died: ${p.reason}`, LOSES_ITS_JAIL);
+  }
+
+  /** A jail was closed: under a live session this replica owns, that is the session's loss. */
+  async shellClosed(p: EventPayload<'shell.closed'>): Promise<void> {
+    const s = await this.owned(p.sessionId);
+    // Our own close moves to `closing` first; a jail closed under a live session is a loss. Checked
+    // again where the failure is stored: a close may begin after this read.
+    if (s && RUNNABLE_STATUSES.includes(s.status)) {
+      await this.manager.fail(p.sessionId, `the jail was closed by the shell service (replica ${p.instanceId})`, RUNNABLE_STATUSES, p.lastSeq);
+    }
+  }
+
+  /** Typing in the terminal is activity: the session is not closed as idle (any replica; a later touch wins). */
+  async terminalActive(p: EventPayload<'shell.terminal.active'>): Promise<void> {
+    await this.manager.touch(p.sessionId);
+  }
+
+  /** An agent run's event, appended to the log of a session this replica owns; a step or a start is activity. */
+  async agentEvent(sessionId: string, data: AgentDataV1): Promise<void> {
+    const s = await this.owned(sessionId);
+    if (!s) return;
+    await this.events.append(s, 'agent', data).catch((err: Error) => this.log.warn({ err, sessionId, type: data.type }, 'agent event not logged'));
+    if (data.type === 'step' || data.type === 'started') await this.manager.touch(sessionId).catch((err: Error) => this.log.debug({ err }, 'touch failed'));
   }
 
   /** The session, when this replica owns it. */
   private async owned(sessionId: string): Promise<SessionRecord | undefined> {
     const s = await this.manager.get(sessionId).catch(() => undefined);
     return s?.ownerInstance === this.manager.self ? s : undefined;
-  }
-
-  private agentHandlers() {
-    const record = async (sessionId: string, data: AgentDataV1) => {
-      const s = await this.owned(sessionId);
-      if (!s) return;
-      await this.events.append(s, 'agent', data).catch((err: Error) => this.log.warn({ err, sessionId, type: data.type }, 'agent event not logged'));
-      if (data.type === 'step' || data.type === 'started') await this.manager.touch(sessionId).catch((err: Error) => this.log.debug({ err }, 'touch failed'));
-    };
-    return {
-      'agent.run.started': async ({ sessionId, ...p }: EventPayload<'agent.run.started'>) => record(sessionId, { type: 'started', ...p }),
-      'agent.run.step': async ({ sessionId, ...p }: EventPayload<'agent.run.step'>) => record(sessionId, { type: 'step', ...p }),
-      'agent.run.text': async ({ sessionId, ...p }: EventPayload<'agent.run.text'>) => record(sessionId, { type: 'text', ...p }),
-      'agent.run.completed': async ({ sessionId, ...p }: EventPayload<'agent.run.completed'>) => record(sessionId, { type: 'completed', ...p }),
-    };
   }
 }

@@ -355,7 +355,7 @@ test('a jail-closed fact read before a close began does not fail the session tha
     while ((await read(s.id))?.status !== 'closing') await new Promise((r) => setImmediate(r));
     return seen;
   };
-  await ingest.handlers()['shell.closed']({ sessionId: s.id, instanceId: 'shell-1', lastSeq: 2 });
+  await ingest.shellClosed({ sessionId: s.id, instanceId: 'shell-1', lastSeq: 2 });
   release();
   expect((await closing!).status).toBe('closed');
   expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'closing', 'closed']);

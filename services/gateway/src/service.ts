@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { snapshotPolicyOf } from '@codeagent/db';
-import { sessionLogHandlers, type Bus } from '@codeagent/bus';
+import type { Bus } from '@codeagent/bus';
+import type { ServiceDefinition } from '@codeagent/service';
 import type { Logger } from '@codeagent/telemetry';
-import { buildApp } from './app';
+import { buildApp } from './http/app';
 import { AuthService } from './auth/auth-service';
 import { listenHost, type GatewayEnv } from './env';
 import os from 'node:os';
@@ -15,6 +16,9 @@ import { DbIdempotencyStore } from './http/idempotency';
 import { DbRateLimitCounter, MemoryRateLimitCounter } from './http/rate-limit';
 import { limitSocketCommands } from './http/socket-rate-limit';
 import { attachSockets } from './sockets/server';
+import { sessionEventHandlers } from './handlers/session.event.handler';
+import { attachOutputHandler } from './handlers/shell.agent.attach.output.handler';
+import { authVerifyHandler } from './handlers/gateway.auth.verify.handler';
 import { SessionHub } from './sockets/session-hub';
 
 export interface RunningGateway {
@@ -54,7 +58,25 @@ async function startSsh(
   }
 }
 
-/** Builds the HTTP API and the Socket.IO namespace on one port, and listens. */
+/**
+ * The gateway service for runService (its composition root): the HTTP API, Socket.IO, MCP and SSH
+ * (startGateway), the command it answers and the events it follows (handlers/).
+ */
+export function gatewayService(env: GatewayEnv): ServiceDefinition<'gateway'> {
+  return {
+    service: 'gateway',
+    env,
+    // The gateway serves /health and /metrics on its own port, beside the API (behind auth in team
+    // mode); GATEWAY_OPS_PORT adds the ops port the other services have, for Prometheus.
+    opsPort: env.GATEWAY_OPS_PORT ?? null,
+    start: async ({ bus, log }) => {
+      const gw = await startGateway({ env, bus, log });
+      return { handlers: { 'gateway.auth.verify': authVerifyHandler(gw.auth) }, afterStart: gw.subscribe, stop: gw.close };
+    },
+  };
+}
+
+/** Builds the HTTP API and the Socket.IO namespace on one port, and listens (tests run it on a bus of their own). */
 export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logger }): Promise<RunningGateway> {
   const { env, bus, log } = opts;
   const store = env.GATEWAY_AUTH_MODE === 'team' ? await openAuthStore({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, authFile: authFile(env), log, snapshots: snapshotPolicyOf(env) }) : undefined;
@@ -96,14 +118,7 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
       // the durable log.
       await bus.subscribe(
         'gateway',
-        {
-          ...sessionLogHandlers(async (e) => {
-            access.placements.observe(e);
-            hub.dispatch(e);
-          }),
-          // Output of the SSH agent attach terminals this replica opened (ssh/server.ts).
-          'shell.agent.attach.output': async (e) => attachOutputs.dispatch(e),
-        },
+        { ...sessionEventHandlers(access.placements, hub), 'shell.agent.attach.output': attachOutputHandler(attachOutputs) },
         {
           durable: false,
           transient: true,

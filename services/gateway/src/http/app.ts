@@ -1,64 +1,35 @@
-import type { Bus } from '@codeagent/bus';
-import type { Logger } from '@codeagent/telemetry';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { SessionAccess } from './auth/access';
-import { SessionCommands } from './sessions/commands';
-import { SessionPlacements } from './sessions/placement';
-import type { AuthService } from './auth/auth-service';
-import { registerAuth } from './auth/hooks';
-import type { GatewayEnv } from './env';
-import { serviceClient, type ServiceClient } from './http/bus-call';
-import { gatewayMetrics } from './http/metrics';
-import { MemoryIdempotencyStore, registerIdempotency, type IdempotencyStore } from './http/idempotency';
-import { openapiTransform, openapiTransformObject } from './http/openapi';
-import { errorHandler, makeProblem, sendProblem } from './http/problem';
-import { adminRoutes } from './routes/admin';
-import { agentRoutes } from './routes/agents';
-import { analyticsRoutes } from './routes/analytics';
-import { authRoutes } from './routes/auth';
-import { docsRoutes } from './routes/docs';
-import { externalAgentRoutes } from './routes/external-agents';
-import { dashboardRoutes } from './dashboard';
-import { mcpRoutes } from './mcp/routes';
-import { fastifyStoreOf, MemoryRateLimitCounter, type RateLimitCounter } from './http/rate-limit';
-import { registerHttpSpans } from './http/tracing';
-import { healthRoutes } from './routes/health';
-import { projectChatAnswererRoutes, projectChatRoutes } from './routes/project-chat';
-import { projectRoutes } from './routes/projects';
-import { providerRoutes } from './routes/providers';
-import { sessionRoutes } from './routes/sessions';
-import { sshKeyRoutes } from './routes/ssh-keys';
-import type { SshKeyStore } from './ssh/keys';
-import { taskRoutes } from './routes/tasks';
-
-export interface GatewayDeps {
-  env: GatewayEnv;
-  bus: Bus;
-  log: Logger;
-  /** Absent in local mode. */
-  auth?: AuthService;
-  /** Where request counts are kept (shared with socket commands); default: this process's memory. */
-  rateLimits?: RateLimitCounter;
-  /** Where Idempotency-Keys and their answers are kept; default: this process's memory. */
-  idempotency?: IdempotencyStore;
-  /** SSH public keys (absent when SSH is off). */
-  sshKeys?: SshKeyStore;
-}
-
-/** What every route file receives. */
-export interface RouteDeps extends GatewayDeps {
-  services: ServiceClient;
-  access: SessionAccess;
-  /** Session commands straight to the shell replica holding the jail. */
-  commands: SessionCommands;
-}
-
-export type ZApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+import { SessionAccess } from '../auth/access';
+import { SessionCommands } from '../sessions/commands';
+import { SessionPlacements } from '../sessions/placement';
+import { registerAuth } from '../auth/hooks';
+import { serviceClient, type ServiceClient } from './bus-call';
+import { gatewayMetrics } from './metrics';
+import { MemoryIdempotencyStore, registerIdempotency } from './idempotency';
+import { openapiTransform, openapiTransformObject } from './openapi';
+import { errorHandler, makeProblem, sendProblem } from './problem';
+import { adminRoutes } from '../routes/admin';
+import { agentRoutes } from '../routes/agents';
+import { analyticsRoutes } from '../routes/analytics';
+import { authRoutes } from '../routes/auth';
+import { docsRoutes } from '../routes/docs';
+import { externalAgentRoutes } from '../routes/external-agents';
+import { dashboardRoutes } from '../dashboard';
+import { mcpRoutes } from '../mcp/routes';
+import { fastifyStoreOf, MemoryRateLimitCounter } from './rate-limit';
+import { registerHttpSpans } from './tracing';
+import { healthRoutes } from '../routes/health';
+import { projectChatAnswererRoutes, projectChatRoutes } from '../routes/project-chat';
+import { projectRoutes } from '../routes/projects';
+import { providerRoutes } from '../routes/providers';
+import { sessionRoutes } from '../routes/sessions';
+import { sshKeyRoutes } from '../routes/ssh-keys';
+import { taskRoutes } from '../routes/tasks';
+import type { GatewayDeps, RouteDeps } from '../routes/deps';
 
 /** The REST API: validation, problem+json errors, OpenAPI at /docs, auth, rate limits, metrics, routes. */
 export async function buildApp(deps: GatewayDeps): Promise<{ app: FastifyInstance; services: ServiceClient; access: SessionAccess; commands: SessionCommands }> {

@@ -1,17 +1,23 @@
 import { stat } from 'node:fs/promises';
-import { sessionLogHandlers, type Bus } from '@codeagent/bus';
-import type { SqlRunner } from '@codeagent/db';
+import type { Bus } from '@codeagent/bus';
 import { AppError } from '@codeagent/contracts';
+import { snapshotPolicyOf, type SqlRunner } from '@codeagent/db';
+import type { ServiceDefinition } from '@codeagent/service';
 import type { Logger } from '@codeagent/telemetry';
-import type { OrphanedRuns } from './agents/orphaned-runs';
 import { WatchedForwarder } from './adapters/forwarder.adapter';
 import { BusPeers } from './adapters/peers.adapter';
 import { BusShell } from './adapters/shell.adapter';
 import { LocalTasksFiles } from './adapters/tasks-file.adapter';
 import { BusWorkspace } from './adapters/workspace.adapter';
-import { coreHandlers } from './handlers';
+import { createAgentModule } from './agents/agents-module';
+import type { OrphanedRuns } from './agents/orphaned-runs';
+import type { ServiceEnv } from './env';
+import { coreHandlers, replicaEventHandlers } from './handlers';
+import { sessionLogStoreHandlers } from './handlers/session.event.handler';
 import { ProjectService } from './projects/service';
-import type { Db } from './repositories/database';
+import { PrismaAgentConfigStore } from './repositories/agent-config.repository';
+import { PrismaAgentRunRepository } from './repositories/agent-runs.repository';
+import { openOrchestratorDatabase, type Db } from './repositories/database';
 import { PrismaEventsRepository } from './repositories/events.repository';
 import { PrismaProjectsRepository } from './repositories/projects.repository';
 import { PrismaSessionsRepository } from './repositories/sessions.repository';
@@ -25,31 +31,42 @@ import { Reconciler } from './sessions/recovery';
 import { SessionService } from './sessions/service';
 import { TaskService } from './tasks/service';
 
-export interface CoreEnvValues {
-  INSTANCE_ID: string;
-  BUS_REQUEST_TIMEOUT_MS: number;
-  ORCHESTRATOR_MAX_SESSIONS: number;
-  ORCHESTRATOR_MAX_SESSIONS_PER_USER: number;
-  ORCHESTRATOR_SESSION_IDLE_MS: number;
-  ORCHESTRATOR_EXEC_TIMEOUT_MS: number;
-  ORCHESTRATOR_PREPARE_TIMEOUT_MS: number;
-  ORCHESTRATOR_SHELL_OPEN_TIMEOUT_MS: number;
-  ORCHESTRATOR_DOCKER_OPEN_TIMEOUT_MS: number;
-  ORCHESTRATOR_DISCOVERY_MS: number;
-  ORCHESTRATOR_EVENT_FLUSH_MS: number;
-  ORCHESTRATOR_EVENT_BATCH: number;
-  ORCHESTRATOR_RECONCILE_MS: number;
-  ORCHESTRATOR_SHELL_RESTART_GRACE_MS: number;
-  ORCHESTRATOR_EVENTS_RETENTION_MS: number;
-  ORCHESTRATOR_EVENTS_RETENTION_BYTES: number;
-  ORCHESTRATOR_EVENTS_PRUNE_MS: number;
-  ORCHESTRATOR_TASKS_SYNC_MS: number;
+/**
+ * The orchestrator service for runService (its composition root): its database, the agents module
+ * (agents/agents-module.ts) and the sessions, projects and tasks (createCore), their handlers and
+ * subscriptions, the reconciliation and the periodic jobs.
+ */
+export function orchestratorService(env: ServiceEnv): ServiceDefinition<'orchestrator'> {
+  return {
+    service: 'orchestrator',
+    env,
+    opsPort: env.ORCHESTRATOR_PORT,
+    start: async ({ bus, log }) => {
+      const db = await openOrchestratorDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log, snapshots: snapshotPolicyOf(env) });
+      const agents = createAgentModule({ bus, log, env }, { config: new PrismaAgentConfigStore(db.client), runs: new PrismaAgentRunRepository(db.client) });
+      // Sessions' `sandbox.credentials` come from the provider registry (keys unsealed only for shell.open).
+      const credentials = { resolve: (names: string[], projectId?: string) => agents.registry.egressCredentials(names, projectId) };
+      const core = createCore({ bus, db: db.client, driver: db.driver, env, log, credentials, orphanedRuns: agents.orphanedRuns });
+      return {
+        handlers: {
+          ...core.handlers,
+          ...agents.handlers,
+        },
+        afterStart: () => core.afterStart(),
+        checks: async () => {
+          await db.ping();
+          return { database: 'ok' };
+        },
+        stop: async () => {
+          await agents.stop();
+          await core.stop();
+          await db.close();
+        },
+      };
+    },
+  };
 }
 
-/**
- * Sessions, projects and tasks, assembled over the bus and the database: main.ts spreads `handlers`,
- * calls `afterStart` once the command handlers consume (subscriptions, recovery, timers) and `stop`.
- */
 /** Without a provider registry, no session may ask for credentials. */
 const noCredentials: CredentialsPort = {
   async resolve(names) {
@@ -58,7 +75,12 @@ const noCredentials: CredentialsPort = {
   },
 };
 
-export function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: CoreEnvValues; log: Logger; credentials?: CredentialsPort; orphanedRuns?: Pick<OrphanedRuns, 'end'> }) {
+/**
+ * Sessions, projects and tasks, assembled over the bus and the database: the service spreads
+ * `handlers`, calls `afterStart` once the command handlers consume (subscriptions, recovery, timers)
+ * and `stop`.
+ */
+function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: ServiceEnv; log: Logger; credentials?: CredentialsPort; orphanedRuns?: Pick<OrphanedRuns, 'end'> }) {
   const { bus, db, env } = ctx;
   const log = ctx.log.child({ component: 'sessions' });
   const publisher = { publish: bus.publish.bind(bus) };
@@ -128,11 +150,11 @@ export function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: Core
     reconciler,
     async afterStart(): Promise<void> {
       // This replica's own queue, in order: every replica sees every event and keeps its sessions'.
-      await bus.subscribe(`orchestrator-${env.INSTANCE_ID}`, ingest.handlers() as never, { durable: false, ordered: true });
+      await bus.subscribe(`orchestrator-${env.INSTANCE_ID}`, replicaEventHandlers(ingest), { durable: false, ordered: true });
       // The session log, stored from one queue all replicas share, one of them consuming at a time
       // (in publish order; another takes over when it goes). Prefetch: two batches, bounded, since an
       // output chunk may be 256 KiB.
-      await bus.subscribe('orchestrator-log', sessionLogHandlers((e) => store.store(e)), { singleActive: true, prefetch: Math.min(2 * env.ORCHESTRATOR_EVENT_BATCH, 256) });
+      await bus.subscribe('orchestrator-log', sessionLogStoreHandlers(store), { singleActive: true, prefetch: Math.min(2 * env.ORCHESTRATOR_EVENT_BATCH, 256) });
       const report = await reconcile();
       if (report.adopted.length || report.failed.length || report.closed.length) log.info(report, 'sessions reconciled');
       every(env.ORCHESTRATOR_RECONCILE_MS, 'reconciliation', reconcile);
