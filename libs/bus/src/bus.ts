@@ -1,10 +1,8 @@
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { ConfirmChannel } from 'amqplib';
 import {
   AppError,
   catalog as defaultCatalog,
-  Envelope,
-  ErrorPayload,
   Exchanges,
   Headers,
   makeEnvelope,
@@ -17,19 +15,16 @@ import {
   type EventPayload,
   type MessageType,
   type ServiceName,
-  UNAUTHENTICATED_REASON,
 } from '@codeagent/contracts';
 import { busMetrics, injectTraceHeaders, SpanKind, withSpan, type Logger } from '@codeagent/telemetry';
 import { openConnection } from './connection';
 import { Consumer, type ConsumerSpec } from './consumer';
+import { BROKER_RETRY_AFTER_S, Requests } from './requests';
 import { BusSigner } from './signing';
 import { declareBaseTopology, type QueueType } from './topology';
 import type { AnyEventHandler, CommandHandlers, MessageContext, EventHandlers, PublishOptions, RequestOptions } from './types';
 
 type RawHandler = (payload: unknown, ctx: MessageContext) => Promise<unknown>;
-
-/** RabbitMQ's direct reply-to pseudo-queue: replies come back on the requesting channel, no queue declared. */
-const REPLY_TO = 'amq.rabbitmq.reply-to';
 
 export interface BusOptions {
   url: string;
@@ -56,18 +51,6 @@ export interface BusOptions {
   secret?: string;
 }
 
-interface Pending {
-  name: string;
-  service: string;
-  resolve: (payload: unknown) => void;
-  reject: (err: AppError) => void;
-  timer: NodeJS.Timeout;
-}
-
-/**
- * The platform's only door to RabbitMQ: validated, traced, confirmed publishing; request/reply
- * over direct reply-to; consumers with manual acks, retries and dead-lettering; graceful drain.
- */
 /** How an event consumer is set up. */
 export interface SubscribeOptions {
   /** A queue shared by every replica (competing consumers; default) or one of this replica's own. */
@@ -96,12 +79,17 @@ export interface SubscribeOptions {
   transient?: boolean;
 }
 
+/**
+ * The platform's only door to RabbitMQ: validated, traced, confirmed publishing; request/reply
+ * over direct reply-to (requests.ts); consumers with manual acks, retries and dead-lettering
+ * (consumer.ts); graceful drain.
+ */
 export class Bus {
   readonly service: string;
   readonly instanceId: string;
   readonly log: Logger;
   private readonly catalog: Catalog;
-  private readonly pending = new Map<string, Pending>();
+  private readonly requests: Requests;
   private readonly consumers: Consumer[] = [];
   private readonly channels: ChannelWrapper[] = [];
   private closing = false;
@@ -109,7 +97,7 @@ export class Bus {
   private constructor(
     private readonly conn: AmqpConnectionManager,
     private readonly publisher: ChannelWrapper,
-    private readonly requester: ChannelWrapper,
+    requester: ChannelWrapper,
     private readonly opts: Required<Omit<BusOptions, 'catalog' | 'secret'>> & { catalog: Catalog },
     private readonly signer: BusSigner,
   ) {
@@ -117,6 +105,7 @@ export class Bus {
     this.instanceId = opts.instanceId;
     this.log = opts.logger;
     this.catalog = opts.catalog;
+    this.requests = new Requests(requester, signer, opts.service, opts.logger);
     this.channels.push(publisher, requester);
   }
 
@@ -150,12 +139,9 @@ export class Bus {
     const requester = conn.createChannel({ name: 'requester', confirm: false });
     const { secret: _secret, ...rest } = opts;
     const bus = new Bus(conn, publisher, requester, { ...rest, logger: log }, signer);
-    await requester.addSetup(async (ch: ConfirmChannel) => {
-      ch.on('return', (msg: ConsumeMessage) => bus.onReturned(msg));
-      await ch.consume(REPLY_TO, (msg) => msg && bus.onReply(msg), { noAck: true });
-    });
+    await bus.requests.attach();
     // Direct reply-to is bound to the channel: replies to requests sent before a disconnect never come.
-    conn.on('disconnect', () => bus.failPending('the connection to the broker was lost before the reply arrived'));
+    conn.on('disconnect', () => bus.requests.failAll('the connection to the broker was lost before the reply arrived'));
     await Promise.all([publisher.waitForConnect(), requester.waitForConnect()]);
     return bus;
   }
@@ -225,38 +211,10 @@ export class Bus {
     const started = process.hrtime.bigint();
     return withSpan(`${name} request`, { kind: SpanKind.CLIENT, attributes: { 'messaging.destination.name': name } }, async () => {
       const headers = injectTraceHeaders();
-      const env = makeEnvelope('command', parsed.data, this.metadata(def.version, headers, options), options.id);
-      const answer = new Promise<unknown>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.pending.delete(env.id);
-          reject(
-            new AppError('SERVICE_TIMEOUT', `${def.service} did not answer ${name} within ${timeoutMs} ms`, {
-              details: { service: def.service, command: name, timeoutMs },
-              retryable: true,
-            }),
-          );
-        }, timeoutMs);
-        this.pending.set(env.id, { name, service: def.service, resolve, reject, timer });
-      });
+      const envelope = makeEnvelope('command', parsed.data, this.metadata(def.version, headers, options), options.id);
       let outcome = 'ok';
       try {
-        // While the broker is away the publish waits for the reconnect; the timeout must still win,
-        // and whichever of the two loses must not become an unhandled rejection.
-        const body = Buffer.from(JSON.stringify(env));
-        const published = this.requester.publish(exchange, key, body, {
-          contentType: 'application/json',
-          messageId: env.id,
-          correlationId: env.id,
-          replyTo: REPLY_TO,
-          type: name,
-          headers: { ...headers, ...this.signer.headers(this.service, { messageId: env.id, type: name, correlationId: env.id }, body) },
-          mandatory: true,
-          // A request nobody took in time is worthless: let the broker drop it instead of running it late.
-          expiration: String(timeoutMs),
-        });
-        published.catch(() => undefined);
-        await Promise.race([published, answer]);
-        const reply = await answer;
+        const reply = await this.requests.ask({ name, service: def.service, exchange, routingKey: key, envelope, headers, timeoutMs });
         const checked = def.reply.safeParse(reply);
         if (!checked.success) {
           throw new AppError('INTERNAL', `${def.service} answered ${name} with a reply that fails its schema`, {
@@ -266,11 +224,6 @@ export class Bus {
         return checked.data as CommandReply<N>;
       } catch (err) {
         outcome = err instanceof AppError ? err.code : 'error';
-        const pending = this.pending.get(env.id);
-        if (pending) {
-          clearTimeout(pending.timer);
-          this.pending.delete(env.id);
-        }
         throw err;
       } finally {
         busMetrics.requestDuration().observe({ key: name, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -375,7 +328,7 @@ export class Bus {
     // otherwise wait for a reconnect that never comes, and the process would never exit.
     await this.stopConsuming();
     await within(Promise.all(this.consumers.map((c) => c.idle())), graceMs);
-    this.failPending('the bus closed before the reply arrived');
+    this.requests.failAll('the bus closed before the reply arrived');
     await within(Promise.allSettled(this.channels.map((c) => c.close())), STEP_MS);
     await within(this.conn.close(), STEP_MS);
   }
@@ -403,72 +356,7 @@ export class Bus {
       ...(headers[Headers.tracestate] ? { tracestate: headers[Headers.tracestate] } : {}),
     };
   }
-
-  private onReply(msg: ConsumeMessage): void {
-    const id = msg.properties.correlationId as string | undefined;
-    const pending = id ? this.pending.get(id) : undefined;
-    if (!id || !pending) return; // late reply to a request that already timed out
-    this.pending.delete(id);
-    clearTimeout(pending.timer);
-    const auth = this.signer.verify(msg.properties.headers, msg.properties, msg.content);
-    if (!auth.ok) {
-      // Only something that holds the reply address and the correlation id can get here: a forged
-      // answer, or a service running with another secret. Either way the answer is not believed.
-      busMetrics.unauthenticated().inc({ kind: 'reply', reason: auth.reason });
-      this.log.warn({ command: pending.name, reason: auth.reason }, 'reply refused: its signature does not verify');
-      pending.reject(
-        new AppError('INTERNAL', `the reply to ${pending.name} was refused: it is not signed with this platform's CODEAGENT_BUS_SECRET (${auth.reason})`, {
-          details: { service: pending.service, command: pending.name, reason: UNAUTHENTICATED_REASON },
-        }),
-      );
-      return;
-    }
-    let env: Envelope;
-    try {
-      env = Envelope.parse(JSON.parse(msg.content.toString('utf8')));
-    } catch {
-      pending.reject(new AppError('INTERNAL', `${pending.service} sent an unreadable reply to ${pending.name}`));
-      return;
-    }
-    if (env.type === 'error') {
-      const p = ErrorPayload.safeParse(env.payload);
-      pending.reject(p.success ? AppError.fromPayload(p.data) : new AppError('INTERNAL', `${pending.service} failed ${pending.name}`));
-    } else {
-      pending.resolve(env.payload);
-    }
-  }
-
-  private onReturned(msg: ConsumeMessage): void {
-    const id = msg.properties.correlationId as string | undefined;
-    const pending = id ? this.pending.get(id) : undefined;
-    if (!id || !pending) return;
-    this.pending.delete(id);
-    clearTimeout(pending.timer);
-    const direct = msg.fields.exchange === '';
-    pending.reject(
-      new AppError(
-        'SERVICE_UNAVAILABLE',
-        direct
-          ? `the ${pending.service} replica that held this (${msg.fields.routingKey}) is gone`
-          : `no ${pending.service} service is running to answer ${pending.name}`,
-        // `reason` is the contract callers match on (never the message text): `no_consumer` for a
-        // replica's queue that no longer exists, `no_service` when no replica consumes the command.
-        { details: { service: pending.service, command: pending.name, reason: direct ? 'no_consumer' : 'no_service' }, retryable: true },
-      ),
-    );
-  }
-
-  private failPending(reason: string): void {
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(new AppError('SERVICE_UNAVAILABLE', `${p.service}: ${reason}`, { details: { service: p.service, command: p.name, reason: 'broker_unreachable', retryAfterSeconds: BROKER_RETRY_AFTER_S }, retryable: true }));
-      this.pending.delete(id);
-    }
-  }
 }
-
-/** What a caller refused while the broker is unreachable is told to wait before trying again. */
-export const BROKER_RETRY_AFTER_S = 2;
 
 /** How long one step of close() may wait on the broker. */
 const STEP_MS = 5_000;
