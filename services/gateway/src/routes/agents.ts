@@ -1,23 +1,16 @@
-import { AgentInterruptReplyV1, AgentRoleV1, AgentRunV1 } from '@codeagent/contracts';
-import { z } from 'zod';
+import { AgentInterruptReplyV1, AgentRunReplyV1, AgentRunRequestV1, AgentRunV1 } from '@codeagent/contracts';
 import type { RouteDeps, ZApp } from './deps';
 import { assertOwner } from '../auth/access';
+import { IdParams } from './schemas';
 
-const SessionParams = z.object({ id: z.string().min(1).max(200) });
-const RunParams = z.object({ id: z.string().min(1).max(200) });
-const RunBody = z.object({
-  prompt: z.string().min(1).max(200_000),
-  roles: z.array(AgentRoleV1).min(1).max(5).optional(),
-  maxSteps: z.number().int().min(1).max(1000).optional(),
-  budgetUsd: z.number().positive().max(10_000).optional(),
-  timeoutMs: z.number().int().min(1000).max(86_400_000).optional(),
-});
+/** The orchestrator's request less what the route fills in (the session, who asks). */
+const RunBody = AgentRunRequestV1.omit({ sessionId: true, user: true });
 
 /** Agent runs (orchestrator): start one in a session, read it, stop it. Members only see their own. */
 export function agentRoutes(app: ZApp, deps: RouteDeps): void {
   app.post(
     '/api/v1/sessions/:id/agent',
-    { schema: { summary: "start an agent run in the session; progress arrives as the session's events", tags: ['agents'], params: SessionParams, body: RunBody, response: { 202: z.object({ runId: z.string() }) } } },
+    { schema: { summary: "start an agent run in the session; progress arrives as the session's events", tags: ['agents'], params: IdParams, body: RunBody, response: { 202: AgentRunReplyV1 } } },
     async (req, reply) => {
       await deps.access.check(req.principal, req.params.id);
       const out = await deps.services.call('orchestrator.agent.run', { ...req.body, sessionId: req.params.id, user: req.principal.userId }, req.principal);
@@ -26,7 +19,7 @@ export function agentRoutes(app: ZApp, deps: RouteDeps): void {
   );
   app.get(
     '/api/v1/agent-runs/:id',
-    { schema: { summary: 'a run: status, steps, tool calls, tokens, cost', tags: ['agents'], params: RunParams, response: { 200: AgentRunV1 } } },
+    { schema: { summary: 'a run: status, steps, tool calls, tokens, cost', tags: ['agents'], params: IdParams, response: { 200: AgentRunV1 } } },
     async (req) => {
       const run = await deps.services.call('orchestrator.agent.get', { runId: req.params.id }, req.principal);
       assertOwner(req.principal, run, `agent run ${req.params.id}`);
@@ -35,7 +28,7 @@ export function agentRoutes(app: ZApp, deps: RouteDeps): void {
   );
   app.post(
     '/api/v1/agent-runs/:id/interrupt',
-    { schema: { summary: 'stop a run', tags: ['agents'], params: RunParams, response: { 200: AgentInterruptReplyV1 } } },
+    { schema: { summary: 'stop a run', tags: ['agents'], params: IdParams, response: { 200: AgentInterruptReplyV1 } } },
     async (req) => {
       const run = await deps.services.call('orchestrator.agent.get', { runId: req.params.id }, req.principal);
       assertOwner(req.principal, run, `agent run ${req.params.id}`);

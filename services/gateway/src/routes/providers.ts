@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AgentRoleV1, AgentsConfigV1, type ModelPullProgressV1, ProviderInfoV1, ProviderModelsReplyV1, ProviderModelsV1, ProviderSetV1, RoleConfigV1 } from '@codeagent/contracts';
+import { AgentsConfigV1, AgentsSetV1, type ModelPullProgressV1, ProviderInfoV1, ProviderModelsReplyV1, ProviderModelsV1, ProviderPullV1, ProviderSetV1 } from '@codeagent/contracts';
 import { AppError } from '@codeagent/contracts';
 import { z } from 'zod';
 import type { RouteDeps, ZApp } from './deps';
@@ -18,11 +18,11 @@ const ModelsQuery = ProjectQuery.extend({
   cursor: ProviderModelsV1.shape.cursor,
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
-const PullBody = z.object({ projectId: z.string().min(1).max(200).optional(), model: z.string().min(1).max(500) });
+const PullBody = ProjectQuery.extend({ model: ProviderPullV1.shape.model });
 /** How often the replica running a pull is asked for its new steps while the response streams. */
 const PULL_POLL_MS = 200;
-const RoleParams = z.object({ role: AgentRoleV1 });
-const RoleBody = z.object({ projectId: z.string().min(1).max(200).optional(), config: RoleConfigV1 });
+const RoleParams = AgentsSetV1.pick({ role: true });
+const RoleBody = ProjectQuery.extend({ config: AgentsSetV1.shape.config });
 
 function requireAdmin(who: Principal, what: string): void {
   if (!isAdmin(who)) throw new AppError('FORBIDDEN', `only an admin may ${what}`);

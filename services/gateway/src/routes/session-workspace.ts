@@ -1,4 +1,17 @@
-import { FileReadReplyV1, FileWriteReplyV1, SandboxSpecV1, SessionDiffReplyV1, SessionRestoreReplyV1, SessionSnapshotReplyV1, SessionSnapshotsReplyV1, SessionV1 } from '@codeagent/contracts';
+import {
+  FileReadReplyV1,
+  FileWriteReplyV1,
+  SessionDiffReplyV1,
+  SessionDiffV1,
+  SessionFileWriteV1,
+  SessionForkV1,
+  SessionRestoreReplyV1,
+  SessionRestoreV1,
+  SessionSnapshotReplyV1,
+  SessionSnapshotsReplyV1,
+  SessionSnapshotV1,
+  SessionV1,
+} from '@codeagent/contracts';
 import { z } from 'zod';
 import type { RouteDeps, ZApp } from './deps';
 import { actorOf } from '../auth/actor';
@@ -6,11 +19,12 @@ import { IdParams } from './schemas';
 
 const PathQuery = z.object({ path: z.string().min(1).max(4096).default('.') });
 const WriteQuery = z.object({ path: z.string().min(1).max(4096) });
-const WriteBody = z.object({ content: z.string().max(50 * 1024 * 1024), encoding: z.enum(['utf8', 'base64']).default('utf8') }).strict();
-const SnapshotBody = z.object({ label: z.string().min(1).max(200).optional() }).strict();
-const DiffQuery = z.object({ from: z.string().min(1).max(200).optional().describe('a snapshot id of this session; absent: the state the session started from') });
-const RestoreBody = z.object({ snapshotId: z.string().min(1).max(200) }).strict();
-const ForkBody = z.object({ snapshotId: z.string().min(1).max(200).optional(), sandbox: SandboxSpecV1.optional() }).strict();
+// Bodies are the orchestrator commands' requests less what the route fills in (the session, the actor).
+const WriteBody = SessionFileWriteV1.pick({ content: true, encoding: true }).strict();
+const SnapshotBody = SessionSnapshotV1.pick({ label: true }).strict();
+const DiffQuery = z.object({ from: SessionDiffV1.shape.from.describe('a snapshot id of this session; absent: the state the session started from') });
+const RestoreBody = SessionRestoreV1.pick({ snapshotId: true }).strict();
+const ForkBody = SessionForkV1.pick({ snapshotId: true, sandbox: true }).strict();
 
 /** A session's workspace: files, snapshots and forks (the orchestrator knows the session's workspace). */
 export function sessionWorkspaceRoutes(app: ZApp, deps: RouteDeps): void {

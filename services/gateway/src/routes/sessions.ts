@@ -1,4 +1,15 @@
-import { ExecResultV1, SessionEventsReplyV1, SessionInterruptReplyV1, SessionListReplyV1, SandboxSpecV1, SessionV1, SourceInputV1, SessionStatusV1 } from '@codeagent/contracts';
+import {
+  ExecResultV1,
+  SessionCloseV1,
+  SessionCreateV1,
+  SessionEventsReplyV1,
+  SessionEventsV1,
+  SessionExecV1,
+  SessionInterruptReplyV1,
+  SessionListReplyV1,
+  SessionStatusV1,
+  SessionV1,
+} from '@codeagent/contracts';
 import { z } from 'zod';
 import type { RouteDeps, ZApp } from './deps';
 import { assertOwner } from '../auth/access';
@@ -7,18 +18,10 @@ import { isAdmin } from '../auth/principal';
 import { IdParams } from './schemas';
 import { sessionWorkspaceRoutes } from './session-workspace';
 
+// The orchestrator's request less who asks (the route fills it in), and nothing else.
+const { owner: _owner, actor: _actor, ...createFields } = SessionCreateV1.shape;
 const CreateSession = z
-  .object({
-    projectId: z.string().min(1).max(200).optional(),
-    source: SourceInputV1.optional(),
-    sandbox: SandboxSpecV1.optional(),
-    workspacePolicy: z.enum(['remove', 'keep']).optional(),
-    env: z.record(z.string(), z.string()).optional(),
-    /** `bubblewrap` or `docker`, overriding the project's discovery (API.md "Project discovery"). */
-    driver: z.enum(['bubblewrap', 'docker']).optional(),
-    /** A Docker project on a host without an engine runs in a jail instead of failing (default false). */
-    fallbackToBubblewrap: z.boolean().optional(),
-  })
+  .object(createFields)
   .strict()
   .refine((b) => Boolean(b.projectId) !== Boolean(b.source), { message: 'give exactly one of projectId or source', path: ['projectId'] });
 /** A docker session may build its project's image first (the orchestrator allows ORCHESTRATOR_DOCKER_OPEN_TIMEOUT_MS, 10 min). */
@@ -32,9 +35,10 @@ const ListSessions = z.object({
   /** Admins only: someone's sessions. */
   owner: z.string().max(200).optional(),
 });
-const ExecBody = z.object({ command: z.string().min(1).max(1_000_000), timeoutMs: z.number().int().min(1).max(86_400_000).optional() }).strict();
-const EventsQuery = z.object({ since: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(10_000).default(1000) });
-const CloseQuery = z.object({ workspacePolicy: z.enum(['remove', 'keep']).optional() });
+// The orchestrator commands' requests less what the route fills in (the session, the actor).
+const ExecBody = SessionExecV1.pick({ command: true, timeoutMs: true }).strict();
+const EventsQuery = SessionEventsV1.pick({ since: true, limit: true });
+const CloseQuery = SessionCloseV1.pick({ workspacePolicy: true });
 
 /** Sessions (orchestrator): lifecycle, exec, interrupt, events. The gateway checks ownership itself. */
 export function sessionRoutes(app: ZApp, deps: RouteDeps): void {
