@@ -5,6 +5,7 @@ import { analyticsCommands, analyticsEvents } from './messages/analytics';
 import { externalAgentCommands, externalAgentEvents } from './messages/external-agent';
 import { gatewayCommands } from './messages/gateway';
 import { healthCommands, healthEvents } from './messages/health';
+import { llmCommands, llmEvents } from './messages/llm';
 import { mcpCommands } from './messages/mcp';
 import { projectCommands, projectEvents } from './messages/project';
 import { sessionCommands, sessionEvents } from './messages/session';
@@ -20,6 +21,7 @@ import type { ServiceName } from './topology';
  */
 export const Commands = {
   ...agentCommands,
+  ...llmCommands,
   ...analyticsCommands,
   ...externalAgentCommands,
   ...gatewayCommands,
@@ -35,6 +37,7 @@ export const Commands = {
 
 export const Events = {
   ...agentEvents,
+  ...llmEvents,
   ...analyticsEvents,
   ...externalAgentEvents,
   ...healthEvents,

@@ -4,6 +4,7 @@ export * from './errors';
 export * from './define';
 export * from './catalog';
 export * from './messages/agent';
+export * from './messages/llm';
 export * from './pricing';
 export * from './messages/analytics';
 export * from './messages/gateway';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { command } from '../define';
 import { AGENT_TOOL_SPECS, type AgentToolName } from '../tools';
-import { AgentRoleV1 } from './agent';
+import { AgentRoleV1 } from './llm';
 import { ActorV1 } from './session';
 
 // MCP both ways (issue 20). The gateway serves the platform over MCP and reaches the services with the

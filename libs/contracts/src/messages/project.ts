@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { command, event } from '../define';
-import { AgentRoleV1, RoleConfigV1 } from './agent';
+import { AgentRoleV1, RoleConfigV1 } from './llm';
 import { McpServerConfigV1 } from './mcp';
 import { ActorV1, SandboxSpecV1, SourceInputV1 } from './session';
 import { DiscoveryV1, WorkspaceSourceV1 } from './workspace';
