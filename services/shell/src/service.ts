@@ -9,13 +9,13 @@ import { ExternalAgents } from './agents/agents';
 import { keptDir } from './drivers';
 import { shellHandlers } from './handlers';
 import { TerminalActivity } from './handlers/terminal-activity';
-import { SessionRegistry } from './sessions/registry';
-import { StdioProcesses } from './sessions/stdio';
-import { KeptSessions } from './sessions/store';
-import type { DriverName } from './sessions/types';
+import { JailRegistry } from './jails/registry';
+import { StdioProcesses } from './jails/stdio';
+import { KeptJails } from './jails/store';
+import type { DriverName } from './jails/types';
 
 /**
- * The shell service for runService (its composition root): the session registry on the given drivers
+ * The shell service for runService (its composition root): the registry of its jails on the given drivers
  * (adopting the jails its previous run kept), its handlers, its health checks, and on shutdown keeping
  * every jail for the next start (SHELL_KEEP_JAILS) or closing it. Tests run it in-process with their
  * own env and drivers.
@@ -26,8 +26,8 @@ export function shellService(env: ServiceEnv, drivers: Partial<Record<DriverName
 
 async function startShell(env: ServiceEnv, drivers: Partial<Record<DriverName, SandboxDriver>>, bus: Bus, log: Logger) {
   const secrets = createSecretBox(loadSecretKey(env.SHELL_SECRET_KEY, path.join(env.DATA_DIR, 'shell', 'secret.key'), 'SHELL_SECRET_KEY'));
-  const kept = env.SHELL_KEEP_JAILS ? new KeptSessions(keptDir(env), secrets, log.child({ component: 'kept' })) : undefined;
-  const registry = new SessionRegistry({
+  const kept = env.SHELL_KEEP_JAILS ? new KeptJails(keptDir(env), secrets, log.child({ component: 'kept' })) : undefined;
+  const registry = new JailRegistry({
     instanceId: env.INSTANCE_ID,
     maxSessions: env.SHELL_MAX_SESSIONS,
     drivers,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { AppError, type EventName, type EventPayload, type SessionEventOf, type SessionEventV1 } from '@codeagent/contracts';
 import type { CrashInfo, EgressDecision, ExecOptions, ExecResult, NetworkInForce, OpenOptions, Pty, Sandbox, SandboxDriver } from '@codeagent/sandbox';
-import type { EventSink } from '../src/sessions/types';
+import type { EventSink } from '../src/jails/types';
 
 /** Records what was published, optionally slowly or failing, for unit tests of the session logic. */
 export class FakeSink implements EventSink {

@@ -2,8 +2,8 @@ import path from 'node:path';
 import type { SecretBox } from '@codeagent/config';
 import { AppError, type ExternalAgentStartBodyV1, type ExternalAgentV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
-import type { SessionRegistry } from '../sessions/registry';
-import type { EventSink } from '../sessions/types';
+import type { JailRegistry } from '../jails/registry';
+import type { EventSink } from '../jails/types';
 import { AgentAttachments } from './attach';
 import { AgentSupervisor, stateFolder, type AgentChangeSink, type AgentSpec } from './supervisor';
 import { JailTmux, tmuxSocketPath } from './tmux';
@@ -20,7 +20,7 @@ export class ExternalAgents {
   private readonly attachments: AgentAttachments;
 
   constructor(
-    private readonly registry: SessionRegistry,
+    private readonly registry: JailRegistry,
     private readonly sink: EventSink,
     private readonly secrets: SecretBox,
     private readonly log: Logger,

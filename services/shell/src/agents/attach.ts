@@ -1,7 +1,7 @@
 import { AppError } from '@codeagent/contracts';
 import type { Pty, Sandbox } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
-import type { EventSink } from '../sessions/types';
+import type { EventSink } from '../jails/types';
 import { tmuxSocketPath } from './tmux';
 
 interface Attachment {

@@ -1,11 +1,11 @@
 import type { ExternalAgents } from '../agents/agents';
-import type { SessionRegistry } from '../sessions/registry';
-import type { StdioProcesses } from '../sessions/stdio';
+import type { JailRegistry } from '../jails/registry';
+import type { StdioProcesses } from '../jails/stdio';
 import type { TerminalActivity } from './terminal-activity';
 
 /** What every handler of the shell service needs. */
 export interface HandlerDeps {
-  registry: SessionRegistry;
+  registry: JailRegistry;
   /** Processes with pipes in the jails (stdio MCP servers). */
   stdio: StdioProcesses;
   /** Outside agents (tmux + supervisor) in the jails. */

@@ -19,7 +19,7 @@ export interface RunningCommand {
 }
 
 /** A session whose jail this replica holds, as the next start of the replica finds it. */
-export interface KeptSession {
+export interface KeptJail {
   sessionId: string;
   workspaceDir: string;
   driver: DriverName;
@@ -39,7 +39,7 @@ export interface KeptSession {
  * microseconds, where a rewrite of a small file costs ~150 on this disk); a write is never half done
  * by a kill -9. Sessions are named by a hash: their ids may hold any character.
  */
-export class KeptSessions {
+export class KeptJails {
   private readonly open = new Map<string, { seq: number; running: number }>();
 
   constructor(
@@ -50,7 +50,7 @@ export class KeptSessions {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  save(s: Omit<KeptSession, 'running'>): void {
+  save(s: Omit<KeptJail, 'running'>): void {
     const dir = this.folder(s.sessionId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     // Rewritten whole, so written aside and renamed: a kill -9 mid-write leaves the previous one.
@@ -89,12 +89,12 @@ export class KeptSessions {
   }
 
   /** Every kept session; one that cannot be read is logged and left out (its jail cannot be adopted without it). */
-  list(): KeptSession[] {
-    const out: KeptSession[] = [];
+  list(): KeptJail[] {
+    const out: KeptJail[] = [];
     for (const name of readdirSync(this.dir)) {
       const dir = path.join(this.dir, name);
       try {
-        const s = JSON.parse(this.secrets.open(readFileSync(path.join(dir, 'session'), 'utf8'))) as KeptSession;
+        const s = JSON.parse(this.secrets.open(readFileSync(path.join(dir, 'session'), 'utf8'))) as KeptJail;
         const seq = readFileSync(path.join(dir, 'seq'), 'utf8').trim();
         if (!/^\d+$/.test(seq)) throw new Error(`its seq file is damaged (${JSON.stringify(seq.slice(0, 40))})`);
         s.lastSeq = Number(seq);

@@ -4,14 +4,14 @@ import path from 'node:path';
 import { prom } from '@codeagent/telemetry';
 import { testLogger, waitFor } from '@codeagent/testing';
 import { FakeDriver, FakeSink, type FakeSandbox } from '../../test/fakes';
-import { SessionRegistry } from './registry';
+import { JailRegistry } from './registry';
 
 // The service side of the egress policy: network and credentials reach the driver, networkInForce
 // comes back in the reply, and refused egress is published bounded however hard a jail tries.
 let dir: string;
 let sink: FakeSink;
 let driver: FakeDriver;
-let registry: SessionRegistry;
+let registry: JailRegistry;
 const credential = { name: 'anthropic', upstream: 'https://api.anthropic.com', headers: { 'x-api-key': 'sk-ant-secret' }, baseUrlEnv: ['ANTHROPIC_BASE_URL'] };
 const open = (sessionId: string, extra: Record<string, unknown> = {}) =>
   registry.open({ sessionId, workspaceDir: dir, network: { allow: ['pypi.org'] }, limits: {}, env: {}, driver: 'bubblewrap', ...extra });
@@ -21,7 +21,7 @@ beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'shell-egress-'));
   sink = new FakeSink();
   driver = new FakeDriver('bubblewrap');
-  registry = new SessionRegistry({
+  registry = new JailRegistry({
     instanceId: 'r1',
     maxSessions: 4,
     drivers: { bubblewrap: driver },

@@ -35,7 +35,7 @@ const commandData = ({ commandId, command, user }: CommandBase) => ({ commandId,
  * (the sandbox's rule); a second one while busy is refused with INVALID_STATE so the caller decides
  * whether to wait or interrupt.
  */
-export class Session {
+export class Jail {
   readonly openedAt = new Date();
   private running?: string;
   /**

@@ -3,14 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { deferred, testLogger, waitFor } from '@codeagent/testing';
 import { FakeDriver, FakeSink, type FakeSandbox } from '../../test/fakes';
-import { SessionRegistry } from './registry';
+import { JailRegistry } from './registry';
 
-describe('SessionRegistry', () => {
+describe('JailRegistry', () => {
   let dir: string;
   let sink: FakeSink;
   let bwrap: FakeDriver;
   let docker: FakeDriver;
-  let registry: SessionRegistry;
+  let registry: JailRegistry;
 
   const openReq = (sessionId: string, extra: Record<string, unknown> = {}) => ({
     sessionId,
@@ -27,7 +27,7 @@ describe('SessionRegistry', () => {
     sink = new FakeSink();
     bwrap = new FakeDriver('bubblewrap');
     docker = new FakeDriver('docker');
-    registry = new SessionRegistry({
+    registry = new JailRegistry({
       instanceId: 'replica-1',
       maxSessions: 2,
       drivers: { bubblewrap: bwrap, docker },
@@ -148,7 +148,7 @@ describe('SessionRegistry', () => {
     expect(docker.opened[0]!.opts).toMatchObject({ image: 'img:default' });
     docker.ok = false;
     await expect(registry.open(openReq('d2', { driver: 'docker' }))).rejects.toMatchObject({ code: 'SANDBOX_UNAVAILABLE', message: expect.stringContaining('no engine') });
-    const noDocker = new SessionRegistry({ ...(registry as unknown as { opts: ConstructorParameters<typeof SessionRegistry>[0] }).opts, drivers: { bubblewrap: bwrap } });
+    const noDocker = new JailRegistry({ ...(registry as unknown as { opts: ConstructorParameters<typeof JailRegistry>[0] }).opts, drivers: { bubblewrap: bwrap } });
     await expect(noDocker.open(openReq('d3', { driver: 'docker' }))).rejects.toMatchObject({ code: 'SANDBOX_UNAVAILABLE' });
   });
 

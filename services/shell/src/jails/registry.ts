@@ -6,8 +6,8 @@ import type { Logger } from '@codeagent/telemetry';
 import { EgressDenials, type EgressDenialOptions } from './egress-denials';
 import { shellMetrics } from './metrics';
 import { OutputStream, type OutputStreamOptions } from './output-stream';
-import { Session, type ExecRequest } from './session';
-import type { KeptSession, KeptSessions } from './store';
+import { Jail, type ExecRequest } from './jail';
+import type { KeptJail, KeptJails } from './store';
 import type { DriverName, EventSink } from './types';
 
 export interface RegistryOptions {
@@ -28,7 +28,7 @@ export interface RegistryOptions {
   /** How refused egress is coalesced before it is published (defaults: 10 s windows, 20 events each). */
   egressDenials?: EgressDenialOptions;
   /** Where jails are kept for this replica's next start (SHELL_KEEP_JAILS); absent: every jail closes on stop. */
-  kept?: KeptSessions;
+  kept?: KeptJails;
 }
 
 type OpenRequest = CommandRequest<'shell.open'>;
@@ -38,8 +38,8 @@ type Opened = CommandReply<'shell.open'>;
  * The jails this replica holds, by session id. Enforces the per-replica maximum, routes every later
  * command to its session, and closes them all on shutdown. Free of the bus: events go to an EventSink.
  */
-export class SessionRegistry {
-  private readonly sessions = new Map<string, Session>();
+export class JailRegistry {
+  private readonly sessions = new Map<string, Jail>();
   /** Opens in progress: they count against the maximum, and a duplicate shell.open joins them. */
   private readonly opening = new Map<string, { workspaceDir: string; done: Promise<Opened> }>();
   private readonly denials: EgressDenials;
@@ -51,7 +51,7 @@ export class SessionRegistry {
 
   /** Saves the kept state of jails whose shell moved or exported since it was last saved (for a reboot). */
   private readonly refresher?: NodeJS.Timeout;
-  private readonly shellSaved = new WeakMap<Session, number>();
+  private readonly shellSaved = new WeakMap<Jail, number>();
   private refreshKept(): void {
     for (const s of this.sessions.values()) {
       if (!this.keeps(s.sandbox) || s.isClosing) continue;
@@ -168,7 +168,7 @@ export class SessionRegistry {
   }
 
   /** The session, or NOT_FOUND naming this replica (the caller may hold a stale instanceId). */
-  private get(sessionId: string): Session {
+  private get(sessionId: string): Jail {
     const s = this.sessions.get(sessionId);
     if (!s) {
       throw new AppError('NOT_FOUND', `shell replica ${this.opts.instanceId} holds no session ${sessionId}; open it with shell.open (which answers the instanceId to send its commands to)`, {
@@ -206,7 +206,7 @@ export class SessionRegistry {
   }
 
   /** Saves what this replica's next start needs to adopt the session's jail (it may die without detaching). */
-  private saveKept(s: Session): void {
+  private saveKept(s: Jail): void {
     if (s.isClosing) return;
     this.shellSaved.set(s, s.sandbox.shellSavedAt?.() ?? 0);
     this.opts.kept!.save(keptRecord(s, s.sandbox.state!(), s.stream.lastSeq));
@@ -225,9 +225,9 @@ export class SessionRegistry {
   }
 
   /** A session on a sandbox of ours (opened or adopted): its log, its crash and egress reports. */
-  private track(sessionId: string, workspaceDir: string, driver: DriverName, sandbox: Sandbox, stream: OutputStream, keep: boolean): Session {
+  private track(sessionId: string, workspaceDir: string, driver: DriverName, sandbox: Sandbox, stream: OutputStream, keep: boolean): Jail {
     const kept = keep ? this.opts.kept : undefined;
-    const session = new Session(sessionId, workspaceDir, driver, sandbox, stream, this.opts.log.child({ sessionId }), this.opts.maxResultBytes, kept && ((c) => kept.running(sessionId, c)));
+    const session = new Jail(sessionId, workspaceDir, driver, sandbox, stream, this.opts.log.child({ sessionId }), this.opts.maxResultBytes, kept && ((c) => kept.running(sessionId, c)));
     sandbox.on('crash', (info) => void this.onCrash(session, info.reason, info.restarted));
     sandbox.on('egress', (d) => this.denials.record(sessionId, d));
     // A new background job: a successor that finds the jail gone says it was lost. Saved a moment
@@ -275,7 +275,7 @@ export class SessionRegistry {
    * the log says what was lost. A session that cannot be adopted is left out of shell.list, so the
    * orchestrator fails it with the reason. `sessions`: the store's list. Answers the sessions whose jails were alive.
    */
-  async adoptKept(sessions: KeptSession[]): Promise<string[]> {
+  async adoptKept(sessions: KeptJail[]): Promise<string[]> {
     const kept = this.opts.kept;
     if (!kept) return [];
     const alive: string[] = [];
@@ -291,7 +291,7 @@ export class SessionRegistry {
   }
 
   /** Adopts one kept session; true when its jail was alive (not started again). */
-  private async adoptOne(k: KeptSession): Promise<boolean> {
+  private async adoptOne(k: KeptJail): Promise<boolean> {
     const driver = this.opts.drivers[k.driver];
     if (!driver?.adopt) throw new Error(`the ${k.driver} driver cannot adopt jails on this replica`);
     // The stream exists before the jail is adopted: the resumed command's output goes into it at once.
@@ -313,7 +313,7 @@ export class SessionRegistry {
   }
 
   /** A kept jail was gone: the log says so, with what came back and what did not; a lost command ends. */
-  private async restored(session: Session, k: KeptSession, r: NonNullable<AdoptedSandbox['restored']>): Promise<void> {
+  private async restored(session: Jail, k: KeptJail, r: NonNullable<AdoptedSandbox['restored']>): Promise<void> {
     // The command was lost with its jail: it ends as a command whose shell died does (exit code -1).
     if (k.running) await session.resume(k.running, Promise.reject(new Error('the jail was gone')));
     const lost = r.lostProcesses.length ? `; lost processes: ${r.lostProcesses.join(', ')}` : '';
@@ -322,7 +322,7 @@ export class SessionRegistry {
     await session.stream.event('shell.crashed', () => ({ sessionId: session.sessionId, reason, restarted: true }));
   }
 
-  private opened(s: Session): Opened {
+  private opened(s: Jail): Opened {
     // Read back by the driver after the jail started (a driver from before network policies has none).
     const net = s.sandbox.networkInForce as Sandbox['networkInForce'] | undefined;
     return {
@@ -346,7 +346,7 @@ export class SessionRegistry {
     return driver;
   }
 
-  private async onCrash(session: Session, reason: string, restarted: boolean): Promise<void> {
+  private async onCrash(session: Jail, reason: string, restarted: boolean): Promise<void> {
     // In the log for readers, and as a fact for the orchestrator (which fails a session whose shell stayed dead).
     session.stream.append('shell.crashed', { reason, restarted }).catch(() => undefined);
     session.stream
@@ -366,7 +366,7 @@ export class SessionRegistry {
     await s.stream.event('shell.egress.denied', () => d);
   }
 
-  private forget(session: Session): void {
+  private forget(session: Jail): void {
     if (this.sessions.get(session.sessionId) !== session) return;
     this.denials.close(session.sessionId, { publish: false });
     this.sessions.delete(session.sessionId);
@@ -420,6 +420,6 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** What the store keeps of a session for the next start: its jail's state and its last seq. */
-function keptRecord(s: Session, sandbox: SandboxState, lastSeq: number): Omit<KeptSession, 'running'> {
+function keptRecord(s: Jail, sandbox: SandboxState, lastSeq: number): Omit<KeptJail, 'running'> {
   return { sessionId: s.sessionId, workspaceDir: s.workspaceDir, driver: s.driver, sandbox, lastSeq };
 }
