@@ -92,7 +92,7 @@ function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: ServiceEnv;
   const events = new EventLog(eventsRepo, publisher, shell, systemClock);
   // Busy/idle follow the stored log (the manager is made below, before any batch is stored).
   const store = new EventStore(eventsRepo, { flushMs: env.ORCHESTRATOR_EVENT_FLUSH_MS, flushBatch: env.ORCHESTRATOR_EVENT_BATCH, flushBytes: 8 * 2 ** 20 }, log.child({ component: 'event-store' }), (stored) =>
-    manager.followCommands(stored),
+    manager.commands.follow(stored),
   );
   const peers = new BusPeers(bus, env.INSTANCE_ID);
   const manager = new SessionManager({

@@ -110,7 +110,7 @@ function setup(policy: Partial<SessionPolicy> = {}) {
     // shell does, it reports the start (applied as its event would be).
     exec: (_i, req) =>
       new Promise<ExecResultV1>((resolve) =>
-        void manager.commandStarted(req.sessionId, req.commandId).then(() => pendingExec.push(() => {
+        void manager.commands.started(req.sessionId, req.commandId).then(() => pendingExec.push(() => {
           resolve({ commandId: req.commandId, exitCode: 0, stdout: '', stderr: '', durationMs: 1, timedOut: false, truncated: false });
         })),
       ),
@@ -176,11 +176,11 @@ test('a completion arriving after the next command started leaves the session bu
   // Two replicas apply the shell's facts; the first command's completion is the one that lags.
   const t = setup();
   const s = await t.create();
-  await t.manager.commandStarted(s.id, 'cmd_a');
-  await t.manager.commandStarted(s.id, 'cmd_b');
-  await t.manager.commandCompleted(s.id, 'cmd_a');
+  await t.manager.commands.started(s.id, 'cmd_a');
+  await t.manager.commands.started(s.id, 'cmd_b');
+  await t.manager.commands.completed(s.id, 'cmd_a');
   expect((await t.manager.get(s.id)).status).toBe('busy');
-  await t.manager.commandCompleted(s.id, 'cmd_b');
+  await t.manager.commands.completed(s.id, 'cmd_b');
   expect((await t.manager.get(s.id)).status).toBe('idle');
   // Busy and idle are stored only: the jail's stream logs them (the shell's Session), not this manager.
   expect(await t.statuses(s.id)).toEqual(['creating', 'ready']);
@@ -194,23 +194,23 @@ test('busy/idle follow a stored batch of the log: its commands\' starts and comp
     (kind === 'output'
       ? { sessionId: s.id, seq, kind, data: { commandId, stream: 'stdout', data: 'x' }, at }
       : { sessionId: s.id, seq, kind, data: { commandId, command: 'x', ...(kind === 'command.completed' ? { exitCode: 0, durationMs: 1, timedOut: false } : {}) }, at }) as SessionEventV1;
-  await t.manager.followCommands([ev(3, 'command.started', 'cmd_a'), ev(4, 'output', 'cmd_a'), ev(5, 'command.completed', 'cmd_a'), ev(6, 'command.started', 'cmd_b')]);
+  await t.manager.commands.follow([ev(3, 'command.started', 'cmd_a'), ev(4, 'output', 'cmd_a'), ev(5, 'command.completed', 'cmd_a'), ev(6, 'command.started', 'cmd_b')]);
   expect(await t.manager.get(s.id)).toMatchObject({ status: 'busy', runningCommandId: 'cmd_b', lastCompletedCommandId: 'cmd_a' });
-  await t.manager.followCommands([ev(7, 'command.completed', 'cmd_b')]);
+  await t.manager.commands.follow([ev(7, 'command.completed', 'cmd_b')]);
   expect((await t.manager.get(s.id)).status).toBe('idle');
 });
 
 test('a start arriving after its own completion, and facts applied twice (every replica), change nothing', async () => {
   const t = setup();
   const s = await t.create();
-  await t.manager.commandStarted(s.id, 'cmd_a');
-  await t.manager.commandCompleted(s.id, 'cmd_a');
-  await t.manager.commandCompleted(s.id, 'cmd_a');
-  await t.manager.commandStarted(s.id, 'cmd_a');
+  await t.manager.commands.started(s.id, 'cmd_a');
+  await t.manager.commands.completed(s.id, 'cmd_a');
+  await t.manager.commands.completed(s.id, 'cmd_a');
+  await t.manager.commands.started(s.id, 'cmd_a');
   expect((await t.manager.get(s.id)).status).toBe('idle');
-  await Promise.all([t.manager.commandStarted(s.id, 'cmd_b'), t.manager.commandStarted(s.id, 'cmd_b')]);
+  await Promise.all([t.manager.commands.started(s.id, 'cmd_b'), t.manager.commands.started(s.id, 'cmd_b')]);
   expect((await t.manager.get(s.id)).status).toBe('busy');
-  await Promise.all([t.manager.commandCompleted(s.id, 'cmd_b'), t.manager.commandCompleted(s.id, 'cmd_b')]);
+  await Promise.all([t.manager.commands.completed(s.id, 'cmd_b'), t.manager.commands.completed(s.id, 'cmd_b')]);
   expect((await t.manager.get(s.id)).status).toBe('idle');
 });
 
@@ -222,7 +222,7 @@ test('an idle close does not close a session whose command started after the idl
   // The command's start is applied between the idle check's read and its close.
   t.repo.listLive = async () => {
     const live = await listLive();
-    await t.manager.commandStarted(s.id, 'cmd_late');
+    await t.manager.commands.started(s.id, 'cmd_late');
     return live;
   };
   expect(await t.manager.closeIdle()).toEqual([]);
@@ -249,7 +249,7 @@ test('a command given a stale record (ready, while the session is idle) still ma
 test('the log is one gapless sequence: numbered here before the jail and after it closed, by the jail in between', async () => {
   const t = setup();
   const s = await t.create();
-  await t.manager.commandStarted(s.id, 'cmd_a');
+  await t.manager.commands.started(s.id, 'cmd_a');
   await t.manager.close(s.id);
   // creating (here, 1), ready and closing (the jail, from firstSeq 2), closed (here, after the jail's last).
   expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'closing', 'closed']);

@@ -5,13 +5,13 @@ import {
   type EgressCredentialV1,
   type ExecResultV1,
   type SandboxSpecV1,
-  type SessionEventV1,
   type SessionStatusV1,
   type WorkspaceSourceV1,
 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { EventLog } from './event-log';
-import type { Clock, CommandState, PreparedWorkspace, Publisher, SessionExpectation, SessionsRepository, ShellPort, WorkspacePort } from './ports';
+import { CommandStatus } from './command-status';
+import type { Clock, PreparedWorkspace, Publisher, SessionExpectation, SessionsRepository, ShellPort, WorkspacePort } from './ports';
 import { isEnded, RUNNABLE_STATUSES, type SessionRecord } from './session';
 import type { ShellPlacement } from './placement';
 import { assertMove } from './state';
@@ -55,6 +55,8 @@ const reasonOf = (err: unknown) => (err instanceof Error ? err.message : String(
 export class SessionManager {
   /** Closes in progress on this replica. */
   private readonly closing = new Map<string, Promise<SessionRecord>>();
+  /** Busy and idle, from the commands' starts and completions. */
+  readonly commands: CommandStatus;
 
   constructor(
     private readonly deps: {
@@ -68,7 +70,9 @@ export class SessionManager {
       self: string;
       policy: SessionPolicy;
     },
-  ) {}
+  ) {
+    this.commands = new CommandStatus(deps);
+  }
 
   get self(): string {
     return this.deps.self;
@@ -182,8 +186,8 @@ export class SessionManager {
       const result = await this.deps.shell.exec(s.shellInstanceId, { sessionId: id, command: req.command, commandId, timeoutMs: req.timeoutMs ?? this.deps.policy.execTimeoutMs, user: req.user });
       // The reply says the command started and ended: both are applied now (the stored log's own
       // events follow a batch behind and then change nothing; a completion alone leaves `ready` as is).
-      await this.commandStarted(id, commandId);
-      await this.commandCompleted(id, commandId);
+      await this.commands.started(id, commandId);
+      await this.commands.completed(id, commandId);
       return result;
     } catch (err) {
       // A shell replica that is gone may be restarting with the jail kept: the reconciler waits for
@@ -191,58 +195,6 @@ export class SessionManager {
       if (isReplicaGone(err)) throw new AppError('SERVICE_UNAVAILABLE', `the shell replica ${s.shellInstanceId} holding session ${id}'s jail is not on the bus (restarting, or gone); try again shortly`, { details: { reason: 'no_consumer', retryAfterSeconds: 5 } });
       throw err;
     }
-  }
-
-  /** A stored batch of the log: its commands' starts and completions, in order, settle busy/idle. */
-  async followCommands(stored: SessionEventV1[]): Promise<void> {
-    for (const e of stored) {
-      if (e.kind === 'command.started') await this.commandStarted(e.sessionId, e.data.commandId);
-      else if (e.kind === 'command.completed') await this.commandCompleted(e.sessionId, e.data.commandId);
-    }
-  }
-
-  /**
-   * A command started: the session is busy running it. Idempotent (a redelivered batch, the reply to
-   * exec applied first) and order-proof: a start arriving after its own completion is ignored.
-   */
-  async commandStarted(id: string, commandId: string): Promise<void> {
-    await this.settleCommand(id, (s) => {
-      if (s.lastCompletedCommandId === commandId || s.runningCommandId === commandId) return undefined;
-      return { status: 'busy', runningCommandId: commandId };
-    });
-  }
-
-  /**
-   * The shell reported a command completed (or answered it): idle unless another command started
-   * since, whose own completion will make it idle. Idempotent, like commandStarted.
-   */
-  async commandCompleted(id: string, commandId: string): Promise<void> {
-    await this.settleCommand(id, (s) => {
-      if (s.lastCompletedCommandId === commandId) return undefined;
-      const othersRun = Boolean(s.runningCommandId) && s.runningCommandId !== commandId;
-      // `ready` never becomes idle (its start was not seen): it only records the activity.
-      const status = othersRun || s.status === 'ready' ? s.status : 'idle';
-      return { status, runningCommandId: othersRun ? s.runningCommandId : null, lastCompletedCommandId: commandId };
-    });
-  }
-
-  /**
-   * Applies a command fact as a compare-and-set on the state read (status and running command), read
-   * again when another writer (a replica applying the next event) got there first. Facts about a
-   * session that is not runnable any more are dropped.
-   */
-  private async settleCommand(id: string, next: (s: CommandState) => { status: SessionStatusV1; runningCommandId: string | null | undefined; lastCompletedCommandId?: string } | undefined): Promise<void> {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const s = await this.deps.repo.commandState(id);
-      if (!s || !RUNNABLE_STATUSES.includes(s.status)) return;
-      const want = next(s);
-      if (!want) return;
-      if (want.status !== s.status) assertMove(id, s.status, want.status);
-      const to = { ...want, runningCommandId: want.runningCommandId ?? null, lastActivityAt: this.deps.clock.now().toISOString() };
-      // Only stored: the jail's stream logs busy and idle itself, around the command's own events.
-      if (await this.deps.repo.setCommandState(id, { status: s.status, runningCommandId: s.runningCommandId ?? null }, to)) return;
-    }
-    this.deps.log.warn({ sessionId: id }, 'busy/idle not recorded: the session kept changing');
   }
 
   async interrupt(id: string): Promise<boolean> {

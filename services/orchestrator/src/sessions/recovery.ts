@@ -104,7 +104,7 @@ export class Reconciler {
       return;
     }
     // A busy session stays busy: its command runs in the jail whatever happened to the replica that
-    // sent it, and the shell's completion makes it idle (SessionManager.commandCompleted).
+    // sent it, and the shell's completion makes it idle (CommandStatus.completed).
     report.kept.push(s.id);
   }
 
