@@ -1,7 +1,7 @@
 // Every test of the repository, in two projects: `packages` (unit *.test.ts beside the code in src/,
-// integration *.int.test.ts in each package's test/, in parallel) and `e2e` (the whole platform driven from outside; run
-// one file at a time by `npm test`, see scripts/test.mjs). @swc/jest strips types only; `npm run
-// typecheck` is where types are checked.
+// integration *.int.test.ts in each package's test/, in parallel) and `e2e` (the whole platform
+// driven from outside; run one file at a time by `npm test`, see scripts/test.mjs). @swc/jest strips
+// types only; `npm run typecheck` is where types are checked.
 const shared = {
   testEnvironment: 'node',
   transform: {
