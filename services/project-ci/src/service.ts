@@ -67,11 +67,11 @@ export function projectCiService(env: ServiceEnv): ServiceDefinition<'project-ci
       const health = new HealthMonitor(() => registry.checkHealth(), env.PROJECT_CI_HEALTH_INTERVAL_MS, log);
       return {
         handlers: {
-          'project-ci.chat': chatHandler(registry),
+          'project-ci.chat': chatHandler(registry.chat),
           'project-ci.list': listHandler(registry),
           'project-ci.get': getHandler(registry),
-          'project-ci.history': historyHandler(registry),
-          'project-ci.answerer.claim': answererClaimHandler(registry),
+          'project-ci.history': historyHandler(registry.chat),
+          'project-ci.answerer.claim': answererClaimHandler(registry.chat),
           'project-ci.answerer.next': answererNextHandler(answerers),
           'project-ci.answerer.answer': answerHandler(answerers),
           'project-ci.answerer.release': answererReleaseHandler(answerers),

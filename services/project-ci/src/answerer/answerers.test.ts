@@ -48,7 +48,7 @@ afterEach(async () => {
 
 test("the holder answers the socket and the bus door; the model is not asked; the answer joins the conversation; one claim per project", async () => {
   const { registry, answerers, model, store, client } = await setup();
-  const { claimId, ci } = await registry.claimAnswerer('desk', 'ana');
+  const { claimId, ci } = await registry.chat.claimAnswerer('desk', 'ana');
   expect(claimId).toMatch(/^[0-9a-f-]{36}\.project-ci-test$/);
   expect(ci.project_name).toBe('Desk');
 
@@ -58,7 +58,7 @@ test("the holder answers the socket and the bus door; the model is not asked; th
   answerers.answer(claimId, 'ana', q!.question_id, 'green');
   expect(await asked).toEqual({ content: 'green', project: 'Desk', id: 3 });
 
-  const viaBus = registry.chat('p-1', 'and the deploy?', 'bus');
+  const viaBus = registry.chat.send('p-1', 'and the deploy?', 'bus');
   const [q2] = await answerers.next(claimId, 'ana', 2_000);
   answerers.answer(claimId, 'ana', q2!.question_id, 'shipped');
   expect(await viaBus).toMatchObject({ text: 'shipped', provider: 'answerer', model: 'ana' });
@@ -66,7 +66,7 @@ test("the holder answers the socket and the bus door; the model is not asked; th
   expect((await store.recent('p-1', 10)).map((m) => m.content)).toEqual(['how is the build?', 'green', 'and the deploy?', 'shipped']);
 
   // A second claim is refused while the first holds; another user may not use or end the first.
-  await expect(registry.claimAnswerer('Desk', 'ben')).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/already answered by someone else/) });
+  await expect(registry.chat.claimAnswerer('Desk', 'ben')).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/already answered by someone else/) });
   await expect(answerers.next(claimId, 'ben', 0)).rejects.toMatchObject({ code: 'FORBIDDEN' });
   expect(() => answerers.release(claimId, 'ben', 'test')).toThrow(expect.objectContaining({ code: 'FORBIDDEN' }));
   // An answer to a question no longer waiting is NOT_FOUND, not delivered twice.
@@ -80,13 +80,13 @@ test("the holder answers the socket and the bus door; the model is not asked; th
   expect(await client.ask({ content: 'hello?' })).toEqual({ content: 'the model says hi', project: 'Desk' });
   expect(answerers.release(claimId, 'ana', 'again')).toBe(false);
   await expect(answerers.next(claimId, 'ana', 0)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-  expect((await registry.claimAnswerer('Desk', 'ben')).claimId).not.toBe(claimId);
+  expect((await registry.chat.claimAnswerer('Desk', 'ben')).claimId).not.toBe(claimId);
 });
 
 test('a holder that stops asking loses the claim one lease later; the question waiting for it goes to the model', async () => {
   const leaseMs = 400;
   const { registry, answerers, client } = await setup(leaseMs);
-  const { claimId } = await registry.claimAnswerer('Desk', 'ana');
+  const { claimId } = await registry.chat.claimAnswerer('Desk', 'ana');
   // Polling keeps it: three leases long.
   const until = Date.now() + 3 * leaseMs;
   while (Date.now() < until) await answerers.next(claimId, 'ana', 100);
@@ -97,12 +97,12 @@ test('a holder that stops asking loses the claim one lease later; the question w
   expect(waited).toBeGreaterThanOrEqual(leaseMs - 50);
   expect(waited).toBeLessThan(leaseMs + 2_000);
   await expect(answerers.next(claimId, 'ana', 0)).rejects.toMatchObject({ code: 'NOT_FOUND' });
-  expect((await registry.claimAnswerer('Desk', 'ben')).claimId).toBeDefined();
+  expect((await registry.chat.claimAnswerer('Desk', 'ben')).claimId).toBeDefined();
 });
 
 test('a question the holder does not answer in time goes to the model; a deleted project ends its claim', async () => {
   const { registry, answerers, client } = await setup(5_000, 300);
-  const { claimId } = await registry.claimAnswerer('Desk', 'ana');
+  const { claimId } = await registry.chat.claimAnswerer('Desk', 'ana');
   const asked = client.ask({ content: 'quick?' });
   await answerers.next(claimId, 'ana', 1_000);
   expect(await asked).toEqual({ content: 'the model says hi', project: 'Desk' });

@@ -1,13 +1,13 @@
 import type { CommandHandler } from '@codeagent/bus';
 import type { Answerers } from '../answerer/answerers';
-import type { ProjectCiRegistry } from '../registry/registry';
+import type { CiChat } from '../registry/chat';
 
 // Seed 004's "forward a CI to a terminal": the gateway's `codeagent project-chat --answer` stream drives these.
 
 export const answererClaimHandler =
-  (registry: ProjectCiRegistry): CommandHandler<'project-ci.answerer.claim'> =>
+  (chat: CiChat): CommandHandler<'project-ci.answerer.claim'> =>
   async ({ project, user_id }) => {
-    const { claimId, leaseMs, ci } = await registry.claimAnswerer(project, user_id);
+    const { claimId, leaseMs, ci } = await chat.claimAnswerer(project, user_id);
     return { claim_id: claimId, project_id: ci.project_id, project_name: ci.project_name, ci_socket: ci.ci_socket, socket_port: ci.socket_port, lease_ms: leaseMs };
   };
 

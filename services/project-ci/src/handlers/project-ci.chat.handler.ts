@@ -1,11 +1,11 @@
 import type { CommandHandler } from '@codeagent/bus';
-import type { ProjectCiRegistry } from '../registry/registry';
+import type { CiChat } from '../registry/chat';
 
 /** Seed 004's `POST /api/projects/chat`: the bus door to the same conversation as the project's socket. */
 export const chatHandler =
-  (registry: ProjectCiRegistry): CommandHandler<'project-ci.chat'> =>
+  (chat: CiChat): CommandHandler<'project-ci.chat'> =>
   async ({ project_name, message }) => {
-    const answer = await registry.chat(project_name, message, 'bus');
+    const answer = await chat.send(project_name, message, 'bus');
     return {
       response: answer.text,
       project_name: answer.ci.project_name,

@@ -1,10 +1,10 @@
 import type { CommandHandler } from '@codeagent/bus';
-import type { ProjectCiRegistry } from '../registry/registry';
+import type { CiChat } from '../registry/chat';
 
 /** A project's kept conversation, from both doors. */
 export const historyHandler =
-  (registry: ProjectCiRegistry): CommandHandler<'project-ci.history'> =>
+  (chat: CiChat): CommandHandler<'project-ci.history'> =>
   async ({ project, limit }) => {
-    const h = await registry.history(project, limit);
+    const h = await chat.history(project, limit);
     return { project_name: h.name, messages: h.messages };
   };

@@ -95,7 +95,7 @@ test('both doors share the history, bounded, and the model sees it as context', 
   await registry.ensure({ projectId: 'p', name: 'Shared', index: 3 });
   const c = await open(base + 3);
   await c.ask({ content: 'first via socket' });
-  const viaBus = await registry.chat('shared', 'second via bus', 'bus');
+  const viaBus = await registry.chat.send('shared', 'second via bus', 'bus');
   expect(viaBus.ci.socket_port).toBe(base + 3);
   const last = model.requests.at(-1)!.messages.map((m) => `${m.role}:${m.content}`);
   expect(last.slice(1)).toEqual([
@@ -104,10 +104,10 @@ test('both doors share the history, bounded, and the model sees it as context', 
     'user:[Project: Shared] second via bus',
   ]);
   for (let i = 0; i < 4; i++) await c.ask({ content: `more ${i}` });
-  const h = await registry.history('p');
+  const h = await registry.chat.history('p');
   expect(h.messages).toHaveLength(6);
   expect(h.messages.at(-1)).toMatchObject({ role: 'assistant', via: 'socket' });
-  await expect(registry.chat('nobody', 'x', 'bus')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  await expect(registry.chat.send('nobody', 'x', 'bus')).rejects.toMatchObject({ code: 'NOT_FOUND' });
 });
 
 test('deleting a project closes its socket gracefully (the answer in progress is delivered) and frees the port for the next project', async () => {

@@ -1,13 +1,15 @@
 import { AppError, type ProjectCiV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { Answerers } from '../answerer/answerers';
+import { CiChat } from './chat';
+import { describeCi, newRuntime, type CiRuntime } from './ci-runtime';
+import { KeyedLock } from './keyed-lock';
 import type { Conversation } from '../conversation/conversation';
-import type { ModelAnswer } from '../conversation/types';
 import { CiSocketServer, PortInUseError, type CiServerOptions } from '../socket/ci-server';
 import { pingCi } from '../socket/ping';
 import { ciMetrics } from './metrics';
 import { ciSocketName, portFor } from './naming';
-import type { CiRecord, CiStatus, ProjectInfo, RegistryRepository } from './types';
+import type { CiRecord, ProjectInfo, RegistryRepository } from './types';
 
 /** Decides whether a client's token may talk to a project (the bus in production: bus/authorizer.ts). */
 export interface CiAuthorizer {
@@ -44,16 +46,6 @@ export interface RegistryOptions {
   serverFactory?: (opts: CiServerOptions) => CiSocketServer;
 }
 
-interface CiRuntime {
-  record: CiRecord;
-  server?: CiSocketServer;
-  status: CiStatus;
-  reason?: string;
-  lastResponseAt: Date | null;
-  lastPingMs: number | null;
-  missed: number;
-}
-
 /**
  * The project CI registry: one socket per project on host:(base + index), started when the project
  * appears, closed gracefully when it goes, kept in the repository so each CI comes back on the same
@@ -63,15 +55,19 @@ interface CiRuntime {
  */
 export class ProjectCiRegistry {
   private readonly cis = new Map<string, CiRuntime>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private stopped = false;
+  /** The projects' chat, through their sockets and the bus. */
+  readonly chat: CiChat;
 
-  constructor(private readonly opts: RegistryOptions) {}
+  constructor(private readonly opts: RegistryOptions) {
+    this.chat = new CiChat({ find: (nameOrId) => this.find(nameOrId), has: (projectId) => this.cis.has(projectId) }, opts.conversation, opts.answerers);
+  }
 
   /** Starts a CI for every project in the repository (after a restart: on the same ports). */
   async restore(): Promise<void> {
     const records = (await this.opts.repository.all()).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
-    for (const record of records) this.cis.set(record.projectId, this.runtime(record));
+    for (const record of records) this.cis.set(record.projectId, newRuntime(record));
     for (const record of records) await this.lock(record.projectId, () => this.start(this.cis.get(record.projectId)!));
   }
 
@@ -93,7 +89,7 @@ export class ProjectCiRegistry {
       if (existing) await this.stop(existing, `project "${existing.record.name}" moved to port ${port}`, undefined);
       const record: CiRecord = { ...project, port, createdAt: existing?.record.createdAt ?? new Date().toISOString() };
       await this.opts.repository.save(record);
-      const ci = existing ?? this.runtime(record);
+      const ci = existing ?? newRuntime(record);
       ci.record = record;
       this.cis.set(project.projectId, ci);
       await this.start(ci);
@@ -129,55 +125,6 @@ export class ProjectCiRegistry {
 
   get(nameOrId: string): Promise<ProjectCiV1> {
     return this.describe(this.find(nameOrId));
-  }
-
-  async history(nameOrId: string, limit?: number) {
-    const ci = this.find(nameOrId);
-    return { name: ci.record.name, messages: await this.opts.conversation.history(ci.record.projectId, limit ?? 10_000) };
-  }
-
-  /** One message to a project's CI, through either door; the same conversation either way. */
-  async chat(nameOrId: string, message: string, via: 'socket' | 'bus'): Promise<ModelAnswer & { ci: ProjectCiV1 }> {
-    const ci = this.find(nameOrId);
-    const target = {
-      projectId: ci.record.projectId,
-      name: ci.record.name,
-      ciSocket: ciSocketName(ci.record.name),
-      provider: ci.record.provider,
-      model: ci.record.model,
-    };
-    const stopTimer = ciMetrics.replySeconds().startTimer({ door: via });
-    let answer: ModelAnswer;
-    try {
-      const answerers = this.opts.answerers;
-      answer = await this.opts.conversation.chat(
-        target,
-        message,
-        via,
-        answerers &&
-          (async (asked) => {
-            const by = await answerers.ask(target.projectId, asked, via);
-            return by && { text: by.text, provider: 'answerer', model: by.userId };
-          }),
-      );
-    } catch (err) {
-      ciMetrics.messages().inc({ door: via, outcome: 'failed' });
-      throw err;
-    }
-    stopTimer();
-    ciMetrics.messages().inc({ door: via, outcome: 'answered' });
-    ci.lastResponseAt = new Date();
-    // Deleted while the model was thinking: the turn just kept must not outlive the project.
-    if (!this.cis.has(ci.record.projectId)) await this.opts.conversation.forget(ci.record.projectId);
-    return { ...answer, ci: await this.describe(ci) };
-  }
-
-  /** Someone takes over answering the project's chat (CONFLICT while another claim holds it). */
-  async claimAnswerer(nameOrId: string, userId: string) {
-    if (!this.opts.answerers) throw new AppError('SERVICE_UNAVAILABLE', 'this project-ci has no answerer desk');
-    const ci = this.find(nameOrId);
-    const claimId = this.opts.answerers.claim(ci.record.projectId, ci.record.name, userId);
-    return { claimId, leaseMs: this.opts.answerers.leaseMs, ci: await this.describe(ci) };
   }
 
   /**
@@ -250,7 +197,7 @@ export class ProjectCiRegistry {
       maxClients: this.opts.maxClients,
       handler: {
         projectName: () => ci.record.name,
-        chat: async (content) => (await this.chat(ci.record.projectId, content, 'socket')).text,
+        chat: async (content) => (await this.chat.send(ci.record.projectId, content, 'socket')).text,
         ...(this.opts.authorizer ? { authorize: (token: string) => this.opts.authorizer!.authorize(token, ci.record.projectId) } : {}),
         answered: () => {
           ci.lastResponseAt = new Date();
@@ -332,37 +279,12 @@ export class ProjectCiRegistry {
     return a < ci.record.createdAt + ci.record.projectId;
   }
 
-  private runtime(record: CiRecord): CiRuntime {
-    return { record, status: 'starting', lastResponseAt: null, lastPingMs: null, missed: 0 };
-  }
-
-  private async describe(ci: CiRuntime): Promise<ProjectCiV1> {
-    const r = ci.record;
-    return {
-      project_id: r.projectId,
-      project_name: r.name,
-      ci_socket: ciSocketName(r.name),
-      socket_port: r.port,
-      index: r.index,
-      status: ci.status,
-      ...(ci.reason ? { status_reason: ci.reason } : {}),
-      ...(r.provider ? { provider: r.provider } : {}),
-      ...(r.model ? { model: r.model } : {}),
-      last_response_at: ci.lastResponseAt?.toISOString() ?? null,
-      last_ping_ms: ci.lastPingMs,
-      history_messages: await this.opts.conversation.count(r.projectId),
-    };
+  private describe(ci: CiRuntime): Promise<ProjectCiV1> {
+    return describeCi(ci, this.opts.conversation);
   }
 
   /** Runs `fn` after every earlier operation on the same project has finished. */
   private lock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(projectId) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.locks.set(projectId, tail);
-    void tail.then(() => {
-      if (this.locks.get(projectId) === tail) this.locks.delete(projectId);
-    });
-    return next;
+    return this.locks.run(projectId, fn);
   }
 }
