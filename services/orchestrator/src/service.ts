@@ -10,6 +10,7 @@ import { BusShell } from './adapters/shell.adapter';
 import { LocalTasksFiles } from './adapters/tasks-file.adapter';
 import { BusWorkspace } from './adapters/workspace.adapter';
 import { createAgentModule } from './agents/agents-module';
+import { sessionResolver } from './agents/session-context';
 import type { OrphanedRuns } from './agents/orphaned-runs';
 import type { ServiceEnv } from './env';
 import { coreHandlers, replicaEventHandlers } from './handlers';
@@ -43,7 +44,17 @@ export function orchestratorService(env: ServiceEnv): ServiceDefinition<'orchest
     opsPort: env.ORCHESTRATOR_PORT,
     start: async ({ bus, log }) => {
       const db = await openOrchestratorDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log, snapshots: snapshotPolicyOf(env) });
-      const agents = createAgentModule({ bus, log, env }, { config: new PrismaAgentConfigStore(db.client), runs: new PrismaAgentRunRepository(db.client) });
+      // The agents read sessions and projects through those modules' public views, in this process (a
+      // run starts after both exist); their tool calls that act (update_task) go through the commands.
+      const agents = createAgentModule(
+        { bus, log, env },
+        {
+          config: new PrismaAgentConfigStore(db.client),
+          runs: new PrismaAgentRunRepository(db.client),
+          sessions: sessionResolver((sessionId) => core.sessions.get(sessionId, {})),
+          projects: { get: (projectId) => core.projects.get(projectId) },
+        },
+      );
       // Sessions' `sandbox.credentials` come from the provider registry (keys unsealed only for shell.open).
       const credentials = { resolve: (names: string[], projectId?: string) => agents.registry.egressCredentials(names, projectId) };
       const core = createCore({ bus, db: db.client, driver: db.driver, env, log, credentials, orphanedRuns: agents.orphanedRuns });
@@ -146,6 +157,8 @@ function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: ServiceEnv;
 
   return {
     handlers: coreHandlers({ bus, sessions, manager, events, projects, tasks, timeouts: { requestMs, snapshotMs: env.ORCHESTRATOR_PREPARE_TIMEOUT_MS } }),
+    sessions,
+    projects,
     manager,
     reconciler,
     async afterStart(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Bus, CommandHandler } from '@codeagent/bus';
+import type { ProjectV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import { agentGetHandler } from '../handlers/agent.get.handler';
 import { agentInterruptHandler } from '../handlers/agent.interrupt.handler';
@@ -42,6 +43,11 @@ export type AgentCommand =
   | 'orchestrator.agents.set'
   | 'orchestrator.llm.complete';
 
+/** How a run reads its project (its MCP servers): the project module's public view, as `orchestrator.project.get` answers. */
+export interface ProjectReader {
+  get(projectId: string): Promise<ProjectV1>;
+}
+
 export interface AgentModuleEnv {
   DATA_DIR: string;
   ORCHESTRATOR_SECRET_KEY?: string;
@@ -53,15 +59,18 @@ export interface AgentModuleEnv {
 }
 
 /**
- * The agents and providers of the orchestrator, assembled: main.ts spreads `handlers` into the
- * service's map, hands `orphanedRuns` to the core's reconciliation and calls `stop` on shutdown. Stores default to the local files under DATA_DIR and
- * memory; pass others (Prisma, tests) through `overrides`.
+ * The agents and providers of the orchestrator, assembled: the service (service.ts) spreads
+ * `handlers` into its map, hands `orphanedRuns` to the sessions' reconciliation and calls `stop` on
+ * shutdown. Stores default to the local files under DATA_DIR and memory, sessions and projects to
+ * their commands over the bus; the service passes its own (Prisma, its session and project modules)
+ * through `overrides`, as tests pass theirs.
  */
 export function createAgentModule(
   ctx: { bus: Bus; log: Logger; env: AgentModuleEnv },
-  overrides: { config?: AgentConfigStore; runs?: AgentRunRepository; sessions?: SessionResolver; sink?: AgentEventSink } = {},
+  overrides: { config?: AgentConfigStore; runs?: AgentRunRepository; sessions?: SessionResolver; projects?: ProjectReader; sink?: AgentEventSink } = {},
 ) {
   const { bus, env } = ctx;
+  const projects: ProjectReader = overrides.projects ?? { get: (projectId) => bus.request('orchestrator.project.get', { projectId }, { timeoutMs: 10_000 }) };
   const log = ctx.log.child({ component: 'agents' });
   const box = createSecretBox(loadSecretKey(env.ORCHESTRATOR_SECRET_KEY, env.DATA_DIR));
   const sink: AgentEventSink = overrides.sink ?? { publish: (name, payload) => bus.publish(name, payload) };
@@ -77,7 +86,7 @@ export function createAgentModule(
     runs,
     sessions: overrides.sessions ?? new BusSessionResolver(bus),
     hostFor: (session, user, runId) => busToolHost(bus, session, user, runId),
-    mcpFor: (session, user) => projectMcpTools(bus, log, session, user),
+    mcpFor: (session, user) => projectMcpTools(bus, log, projects, session, user),
     sink,
     log,
     defaults: { maxSteps: env.ORCHESTRATOR_AGENT_MAX_STEPS, budgetUsd: env.ORCHESTRATOR_AGENT_BUDGET_USD, timeoutMs: env.ORCHESTRATOR_AGENT_TIMEOUT_MS },
@@ -115,9 +124,9 @@ export function createAgentModule(
  * shell replica holding it), HTTP ones are reached only when the session's network policy allows
  * their host. None configured (or no project): undefined.
  */
-async function projectMcpTools(bus: Bus, log: Logger, session: SessionContext, user?: string): Promise<ProjectMcpTools | undefined> {
+async function projectMcpTools(bus: Bus, log: Logger, projects: ProjectReader, session: SessionContext, user?: string): Promise<ProjectMcpTools | undefined> {
   if (!session.projectId) return undefined;
-  const project = await bus.request('orchestrator.project.get', { projectId: session.projectId }, { timeoutMs: 10_000 });
+  const project = await projects.get(session.projectId);
   const servers = project.settings.mcpServers ?? [];
   if (servers.length === 0) return undefined;
   return new ProjectMcpTools(
