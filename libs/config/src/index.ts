@@ -87,3 +87,5 @@ function redact(name: string, value: string): string {
   return SECRET_NAME.test(name) ? '[redacted]' : value;
 }
 export { createSecretBox, loadSecretKey, type SecretBox } from './secret-box';
+// Free of the bus and the database, so the services' domain code may use it.
+export { KeyedLock } from './keyed-lock';

@@ -1,4 +1,5 @@
 import { AppError, type CommandRequest, type TaskConflictV1, type TaskV1 } from '@codeagent/contracts';
+import { KeyedLock } from '@codeagent/config';
 import type { Logger } from '@codeagent/telemetry';
 import type { Publisher } from '../sessions/ports';
 import { parseTasks, renderTasks, type ParsedTask } from './markdown';
@@ -21,7 +22,7 @@ export interface SyncResult {
  * the next sync (on request, or by the periodic check in main.ts).
  */
 export class TaskService {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly syncs = new KeyedLock();
   private readonly scheduled = new Map<string, NodeJS.Timeout>();
 
   constructor(
@@ -89,12 +90,7 @@ export class TaskService {
    * and across replicas by the project's sync lease (CONFLICT, retryable, while another holds it).
    */
   sync(projectId: string, dryRun = false): Promise<SyncResult> {
-    const prev = this.locks.get(projectId) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.leased(projectId, () => this.syncNow(projectId, dryRun)));
-    this.locks.set(projectId, next);
-    return next.finally(() => {
-      if (this.locks.get(projectId) === next) this.locks.delete(projectId);
-    });
+    return this.syncs.run(projectId, () => this.leased(projectId, () => this.syncNow(projectId, dryRun)));
   }
 
   /** Stops pending syncs (shutdown). */

@@ -1,9 +1,9 @@
 import { AppError, type ProjectCiV1 } from '@codeagent/contracts';
+import { KeyedLock } from '@codeagent/config';
 import type { Logger } from '@codeagent/telemetry';
 import type { Answerers } from '../answerer/answerers';
 import { CiChat } from './chat';
 import { describeCi, newRuntime, type CiRuntime } from './ci-runtime';
-import { KeyedLock } from './keyed-lock';
 import type { Conversation } from '../conversation/conversation';
 import { CiSocketServer, PortInUseError, type CiServerOptions } from '../socket/ci-server';
 import { pingCi } from '../socket/ping';
@@ -55,6 +55,7 @@ export interface RegistryOptions {
  */
 export class ProjectCiRegistry {
   private readonly cis = new Map<string, CiRuntime>();
+  /** Operations on one project run one after another. */
   private readonly locks = new KeyedLock();
   private stopped = false;
   /** The projects' chat, through their sockets and the bus. */
@@ -68,7 +69,7 @@ export class ProjectCiRegistry {
   async restore(): Promise<void> {
     const records = (await this.opts.repository.all()).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     for (const record of records) this.cis.set(record.projectId, newRuntime(record));
-    for (const record of records) await this.lock(record.projectId, () => this.start(this.cis.get(record.projectId)!));
+    for (const record of records) await this.locks.run(record.projectId, () => this.start(this.cis.get(record.projectId)!));
   }
 
   /** A project appeared or changed: make its CI match (idempotent; a repeated event changes nothing). */
@@ -77,7 +78,7 @@ export class ProjectCiRegistry {
     if (port === undefined) {
       throw new AppError('VALIDATION_FAILED', `project "${project.name}" has index ${project.index}: base ${this.opts.portBase} + index is not a TCP port`);
     }
-    return this.lock(project.projectId, async () => {
+    return this.locks.run(project.projectId, async () => {
       const existing = this.cis.get(project.projectId);
       if (existing && existing.record.port === port) {
         existing.record = { ...existing.record, ...project, port };
@@ -100,7 +101,7 @@ export class ProjectCiRegistry {
 
   /** A project went: close its CI gracefully, forget its conversation, release the port. */
   async remove(projectId: string): Promise<boolean> {
-    const removed = await this.lock(projectId, async () => {
+    const removed = await this.locks.run(projectId, async () => {
       const ci = this.cis.get(projectId);
       if (!ci) return undefined;
       this.cis.delete(projectId);
@@ -134,7 +135,7 @@ export class ProjectCiRegistry {
   async checkHealth(): Promise<void> {
     await Promise.all(
       [...this.cis.values()].map((ci) =>
-        this.lock(ci.record.projectId, async () => {
+        this.locks.run(ci.record.projectId, async () => {
           if (this.stopped || this.cis.get(ci.record.projectId) !== ci) return;
           if (ci.status === 'running' || ci.status === 'unhealthy') await this.probe(ci);
           else if (ci.status === 'port_in_use' || ci.status === 'conflict' || ci.status === 'starting') await this.start(ci);
@@ -155,7 +156,7 @@ export class ProjectCiRegistry {
     this.stopped = true;
     this.opts.answerers?.releaseAll('the project-ci service is stopping');
     await Promise.all(
-      [...this.cis.values()].map((ci) => this.lock(ci.record.projectId, () => this.stop(ci, 'the project-ci service is stopping', undefined))),
+      [...this.cis.values()].map((ci) => this.locks.run(ci.record.projectId, () => this.stop(ci, 'the project-ci service is stopping', undefined))),
     );
   }
 
@@ -254,7 +255,7 @@ export class ProjectCiRegistry {
     const waiting = [...this.cis.values()]
       .filter((c) => c.status === 'conflict' && c.record.port === port)
       .sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt))[0];
-    if (waiting) await this.lock(waiting.record.projectId, () => this.start(waiting));
+    if (waiting) await this.locks.run(waiting.record.projectId, () => this.start(waiting));
   }
 
   private find(nameOrId: string): CiRuntime {
@@ -281,10 +282,5 @@ export class ProjectCiRegistry {
 
   private describe(ci: CiRuntime): Promise<ProjectCiV1> {
     return describeCi(ci, this.opts.conversation);
-  }
-
-  /** Runs `fn` after every earlier operation on the same project has finished. */
-  private lock<T>(projectId: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.run(projectId, fn);
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ReadWriteLock } from '../workspaces/keyed-lock';
+import { ReadWriteLock } from '../workspaces/read-write-lock';
 import { BlobStore } from './blob-store';
 import { buildManifest, manifestChecksum, type HashCache, type Manifest } from './manifest';
 

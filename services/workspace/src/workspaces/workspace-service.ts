@@ -6,7 +6,7 @@ import { folderFingerprint, copyTree } from '../volumes/layers';
 import { isInside } from '../files/resolve';
 import { addWorktree, cloneInto, headCommit, localRepoPath, removeWorktree, repoTop } from '../sources/git';
 import type { WorkspaceRecord, WorkspaceRepository } from '../repositories/workspace-repository';
-import { KeyedLock } from './keyed-lock';
+import { KeyedLock } from '@codeagent/config';
 import type { Storage } from './storage';
 import type { Deps } from './types';
 

@@ -1,20 +1,3 @@
-/** Runs tasks for the same key one after another (a restore and a remove of one workspace never interleave). */
-export class KeyedLock {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    const next = prev.then(task, task);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    try {
-      return await next;
-    } finally {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    }
-  }
-}
-
 /** Many readers or one writer: snapshots storing or reading blobs, or the collection of unreferenced ones. */
 export class ReadWriteLock {
   private readers = 0;
