@@ -31,6 +31,13 @@ type CommandBase = { sessionId: string; commandId: string; command: string; user
 const commandData = ({ commandId, command, user }: CommandBase) => ({ commandId, command, ...(user ? { user } : {}) });
 
 /**
+ * How long a command's first events wait for more of it (OutputStream.hold): most commands an agent
+ * runs end within it, and their start, output and end then cost the broker, the gateway and the
+ * orchestrator one message instead of three. A watcher sees a command start at most this much later.
+ */
+const COMMAND_HOLD_MS = 10;
+
+/**
  * One open jail: its sandbox, its ordered event stream and its terminal. Runs one command at a time
  * (the sandbox's rule); a second one while busy is refused with INVALID_STATE so the caller decides
  * whether to wait or interrupt.
@@ -89,6 +96,8 @@ export class Jail {
     try {
       // The start is queued, not awaited: the stream keeps it ahead of the output and of the completion,
       // and its confirm (~4 ms p50 measured under the stack benchmark) overlaps the run instead of preceding it.
+      // Held briefly, a short command's start, output and end leave as one message.
+      this.stream.hold(COMMAND_HOLD_MS);
       const started = this.started(base);
       started.catch(() => undefined);
       const result = await this.runInSandbox(req, base, startedAt);
@@ -211,7 +220,9 @@ export class Jail {
     const completed = this.stream.append('command.completed', { ...commandData(base), ...end }, (s) => (seq = s)).then(() => undefined);
     const idle = this.logStatus('idle', completed);
     idle.catch(() => undefined);
-    return this.stream.event('shell.command.completed', () => ({ ...base, ...end, seq }));
+    const fact = this.stream.event('shell.command.completed', () => ({ ...base, ...end, seq }));
+    this.stream.release();
+    return fact;
   }
 
   /**

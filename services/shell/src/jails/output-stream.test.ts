@@ -71,6 +71,50 @@ describe('OutputStream', () => {
     expect(sink.of('session.event.batch')[0]).toMatchObject({ sessionId: 's1' });
   });
 
+  test("held events wait for the release and then leave as one message; the hold's own time ends it too", async () => {
+    const sink = new FakeSink();
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1000, highWaterBytes: 1 << 20 }, log);
+    s.hold(60_000);
+    void s.append('command.started', { commandId: 'c', command: 'x' });
+    void s.output('c', 'stdout', Buffer.from('ok\n'));
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(sink.begun).toEqual([]);
+    void s.append('command.completed', { commandId: 'c', command: 'x', exitCode: 0, durationMs: 1, timedOut: false });
+    s.release();
+    await s.flush();
+    expect(sink.messages()).toEqual(['[command.started output command.completed]']);
+
+    // Nobody releases this one: it leaves when its 20 ms are up.
+    s.hold(20);
+    void s.append('command.started', { commandId: 'd', command: 'y' });
+    await waitFor('the held start to leave on its own', () => sink.events.length === 2);
+    expect(sink.logged().map((e) => [e.seq, e.kind])).toEqual([
+      [1, 'command.started'],
+      [2, 'output'],
+      [3, 'command.completed'],
+      [4, 'command.started'],
+    ]);
+  });
+
+  test('a hold ends early when output reaches maxChunkBytes and when someone waits on the stream', async () => {
+    const sink = new FakeSink();
+    const s = new OutputStream('s1', sink, { maxChunkBytes: 1000, highWaterBytes: 1 << 20 }, log);
+    s.hold(60_000);
+    void s.append('command.started', { commandId: 'c', command: 'x' });
+    void s.output('c', 'stdout', Buffer.from('x'.repeat(1000)));
+    await waitFor('a full chunk to leave despite the hold', () => sink.events.length === 2);
+    expect(sink.messages()).toEqual(['command.started', 'output']);
+
+    s.hold(60_000);
+    void s.append('command.completed', { commandId: 'c', command: 'x', exitCode: 0, durationMs: 1, timedOut: false });
+    await s.sent();
+    expect(sink.begun).toHaveLength(3);
+    s.hold(60_000);
+    void s.append('note', { message: 'flushed' });
+    await s.flush();
+    expect(sink.logged().map((e) => e.kind)).toEqual(['command.started', 'output', 'command.completed', 'note']);
+  });
+
   test('a failed batch is republished whole and each of its events settles once it is taken', async () => {
     const sink = new FakeSink();
     sink.failNext = 1;

@@ -61,6 +61,11 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
  * again, oldest first, retrying until they are confirmed, and only then carries on. A broker drops a
  * channel's unconfirmed messages together, so what was sent after a failed message failed with it.
  *
+ * Holding: a command's events wait up to `hold(ms)` for more of it before they leave (its start, busy,
+ * output, completion and idle), so a short command costs one message, not three, in the broker and in
+ * every service that reads the log. The hold ends early when the command completes (`release`), when
+ * its output reaches maxChunkBytes, and whenever someone waits on the stream (`sent`, `flush`).
+ *
  * Coalescing: while publishes are in flight, later output of the same command and stream is appended
  * to the last queued chunk (up to maxChunkBytes), so a fast producer makes few large events instead of
  * one per pipe read; terminal output leaves one chunk at a time (its reads join the queued chunk while
@@ -82,6 +87,8 @@ export class OutputStream {
   /** Per command and stream (the terminal's: no command), the first bytes of a character not yet whole. */
   private readonly partial = new Map<string, { commandId?: string; stream: OutputStreamName; bytes: Buffer }>();
   private sentWaiters: Array<() => void> = [];
+  /** Set while held (see hold): the pump sends nothing until it is cleared. */
+  private holdTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly sessionId: string,
@@ -142,6 +149,7 @@ export class OutputStream {
       this.queue.push({ kind: 'output', commandId, stream, chunks: [data], bytes: data.length });
     }
     this.queuedBytes += data.length;
+    if (this.holdTimer && this.queuedBytes >= this.opts.maxChunkBytes) this.release();
     this.kick();
     if (this.queuedBytes <= this.opts.highWaterBytes) return undefined;
     return new Promise((resolve) => this.drainWaiters.push(resolve));
@@ -152,12 +160,14 @@ export class OutputStream {
    * has it. `numbered` hears the seq as soon as it is given (before anything queued later is built).
    */
   append<K extends AppendedKindV1>(kind: K, data: SessionEventData<K>, numbered?: (seq: number) => void): Promise<number> {
+    // When it happened, not when it left (a hold may keep it a few ms).
+    const at = new Date().toISOString();
     return new Promise((resolve, reject) => {
       this.queue.push({
         kind: 'log',
         build: (seq) => {
           numbered?.(seq);
-          return { sessionId: this.sessionId, seq, kind, data, at: new Date().toISOString() } as SessionEventV1;
+          return { sessionId: this.sessionId, seq, kind, data, at } as SessionEventV1;
         },
         settle: (seq, err) => (err ? reject(err) : resolve(seq)),
       });
@@ -173,8 +183,25 @@ export class OutputStream {
     });
   }
 
+  /**
+   * Keeps what is queued from now on for at most `ms` (see Holding above), in order, then sends it
+   * all together; `release` ends the hold sooner.
+   */
+  hold(ms: number): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => this.release(), ms);
+  }
+
+  release(): void {
+    if (!this.holdTimer) return;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    this.kick();
+  }
+
   /** Resolves when everything given so far is published, held bytes of unfinished characters too. */
   async flush(): Promise<void> {
+    this.release();
     for (const key of [...this.partial.keys()]) this.endHeld(key);
     if (!this.pumping && this.queue.length === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
@@ -186,18 +213,22 @@ export class OutputStream {
    * these events. Waits only while the window of publishes in flight is full.
    */
   sent(): Promise<void> {
+    this.release();
     if (this.queue.length === 0 || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.sentWaiters.push(resolve));
   }
 
   /** Stops retrying; what is still queued is dropped (logged). Output given afterwards is ignored. */
   close(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
     this.closed = true;
     this.releaseDrainWaiters(true);
     this.releaseSentWaiters();
   }
 
   private kick(): void {
+    if (this.holdTimer) return;
     this.wakePump?.();
     if (this.pumping) return;
     this.pumping = true;
@@ -221,7 +252,8 @@ export class OutputStream {
         await this.settleOldest();
         continue;
       }
-      const item = this.queue.shift();
+      // While held, nothing queued is sent: the window settles, then the pump waits for the release's kick.
+      const item = this.holdTimer ? undefined : this.queue.shift();
       if (!item) {
         // Nothing more to send: wait for the oldest confirm, or for more to send (which may join the window).
         if (this.inFlight.length === 0) return;

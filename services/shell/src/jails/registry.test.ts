@@ -72,8 +72,8 @@ describe('JailRegistry', () => {
     const r = await registry.exec('s1', { command: 'out:hi; err:oops; out:there; exit:3', commandId: 'c1', user: 'ada' });
     expect(r).toMatchObject({ commandId: 'c1', exitCode: 3, stdout: 'hithere', stderr: 'oops' });
     expect(sink.logged().map((e) => e.kind)).toEqual(['command.started', 'status', 'output', 'output', 'output', 'command.completed', 'status']);
-    // What was queued together left together: four messages for the seven log events and the audit fact, last.
-    expect(sink.messages()).toEqual(['[command.started status output]', '[output output]', '[command.completed status]', 'shell.command.completed']);
+    // A command that ends within the hold costs one message for its seven log events, then the audit fact.
+    expect(sink.messages()).toEqual(['[command.started status output output output command.completed status]', 'shell.command.completed']);
     expect(sink.logged('status').map((e) => [e.seq, e.data])).toEqual([
       [6, { from: 'ready', to: 'busy' }],
       [11, { from: 'busy', to: 'idle' }],
@@ -100,11 +100,11 @@ describe('JailRegistry', () => {
     sink.gate = () => confirms.promise;
     const r = await registry.exec('s1', { command: 'out:hi', commandId: 'c1' });
     expect(r).toMatchObject({ exitCode: 0, stdout: 'hi' });
-    // started and busy, the output, completed and idle (two batches), and the audit fact are all on their way; none confirmed.
-    expect(sink.begun).toEqual(['session.event.batch', 'session.event.batch', 'shell.command.completed']);
+    // The command's log events (one batch) and the audit fact are both on their way; neither is confirmed.
+    expect(sink.begun).toEqual(['session.event.batch', 'shell.command.completed']);
     expect(sink.events).toEqual([]);
     confirms.resolve();
-    await waitFor('the three confirms', () => sink.events.length === 3);
+    await waitFor('the two confirms', () => sink.events.length === 2);
   });
 
   test('busy and idle are not logged over a state the orchestrator appended that is not ready or idle (closing)', async () => {
