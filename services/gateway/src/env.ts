@@ -50,9 +50,12 @@ export const GatewayEnvShape = {
   GATEWAY_EXEC_TIMEOUT_MS: envInt(10 * 60_000, 1, 86_400_000),
   /**
    * How long a session's cached placement (its shell replica, owner and state) is trusted before it is
-   * read again, ms: status events keep it current; this bounds how long a lost event can mislead it.
+   * read again, ms (in the background: the next command still uses it): status events keep it current;
+   * this bounds how long a lost event can mislead it. Live events are lost only with the gateway's
+   * connection, after which every entry is read again, and a command sent on a wrong entry is refused
+   * by the shell and sent again after a fresh read: the backstop can be long.
    */
-  GATEWAY_PLACEMENT_TTL_MS: envInt(30_000, 0, 3_600_000),
+  GATEWAY_PLACEMENT_TTL_MS: envInt(5 * 60_000, 0, 3_600_000),
   /** Sessions whose placement the gateway caches (the oldest is dropped beyond). */
   GATEWAY_PLACEMENT_MAX_SESSIONS: envInt(10_000, 1, 10_000_000),
   /**

@@ -1,4 +1,4 @@
-import type { SessionEventV1, SessionStatusV1, SessionV1 } from '@codeagent/contracts';
+import { AppError, type SessionEventV1, type SessionStatusV1, type SessionV1 } from '@codeagent/contracts';
 import type { Principal } from '../auth/principal';
 import type { ServiceClient } from '../http/bus-call';
 
@@ -21,9 +21,16 @@ interface Entry extends Placement {
  * current by the session's `status` events (every replica receives every `session.event`), read again
  * after `ttlMs` as a backstop for an event the live path lost, and dropped when the shell says the
  * jail is not where the cache said (SessionCommands). Bounded: the oldest entry goes first.
+ *
+ * A stale entry is still served while it is read again in the background: a session left alone past
+ * the TTL (most of an agent's) costs its next command no round trip to the orchestrator. Serving it is
+ * safe: the owner never changes, and a command the cache sends to the wrong shell, or to a session
+ * that ended meanwhile, is refused there and sent again after a fresh read.
  */
 export class SessionPlacements {
   private readonly entries = new Map<string, Entry>();
+  /** Background reads of stale entries, one per session at a time. */
+  private readonly refreshing = new Set<string>();
 
   constructor(
     private readonly services: ServiceClient,
@@ -37,9 +44,26 @@ export class SessionPlacements {
   /** The session's placement, read when absent or stale (NOT_FOUND or the service's error otherwise). */
   async get(sessionId: string, who: Principal): Promise<Placement> {
     const e = this.entries.get(sessionId);
-    if (e && this.now() - e.readAt < this.opts.ttlMs) return e;
-    // Asked without the actor: the gateway decides access, whatever the service would have said.
-    return this.remember(await this.services.call('orchestrator.session.get', { sessionId }, who));
+    if (!e) return this.remember(await this.read(sessionId, who));
+    if (this.now() - e.readAt >= this.opts.ttlMs) this.refresh(sessionId, who);
+    return e;
+  }
+
+  // Asked without the actor: the gateway decides access, whatever the service would have said.
+  private read(sessionId: string, who: Principal) {
+    return this.services.call('orchestrator.session.get', { sessionId }, who);
+  }
+
+  /** Reads a stale entry again; a session that is gone is forgotten, any other failure keeps it for the next try. */
+  private refresh(sessionId: string, who: Principal): void {
+    if (this.refreshing.has(sessionId)) return;
+    this.refreshing.add(sessionId);
+    void this.read(sessionId, who)
+      .then(
+        (s) => void (this.entries.has(sessionId) && this.remember(s)),
+        (err: unknown) => void (err instanceof AppError && err.code === 'NOT_FOUND' && this.forget(sessionId)),
+      )
+      .finally(() => this.refreshing.delete(sessionId));
   }
 
   /** Stores what a route just read or made (a created session is placed before its first command). */
