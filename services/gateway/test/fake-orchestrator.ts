@@ -86,6 +86,16 @@ export class FakeOrchestrator {
   }
 
   /**
+   * The shell replica stops and, `downMs` later, starts again under the same name, as one that adopts
+   * its kept jails does: resolves once it is down, with its return.
+   */
+  async restartShell(downMs: number): Promise<{ back: Promise<void> }> {
+    await this.shellBus?.close(1_000);
+    this.shellBus = undefined;
+    return { back: new Promise((r) => setTimeout(r, downMs)).then(() => this.startShell()) };
+  }
+
+  /**
    * Holds storing a session's events from now on: they are still published live, but a replay does
    * not see them until the returned function is called (as when the real orchestrator's storage trails).
    */

@@ -4,7 +4,8 @@ import { http, startTestGateway, type TestGateway } from './harness';
 
 // The gateway's placement cache against a real broker: a session's commands go to the shell replica
 // its placement names, read from the orchestrator once; a status event updates it; a replica that is
-// gone makes the gateway read the placement again, once, and follow the jail if it moved.
+// gone makes the gateway read the placement again, once, and follow the jail if it moved, or wait a
+// little for it to come back.
 let broker: TestBroker;
 let orch: FakeOrchestrator;
 let gw: TestGateway;
@@ -52,11 +53,23 @@ test('the shell replica gone: the placement is read again once and the command f
   expect(reads(sessionId)).toBe(2);
 });
 
-test('the shell replica gone and the session still naming it: 503 SERVICE_UNAVAILABLE after one read again, no hang', async () => {
+test('the shell replica starting again under its name (adopting its jails): the command waits for it and runs', async () => {
+  const sessionId = orch.addSession('local');
+  await exec(sessionId, 'echo before');
+  const { back } = await orch.restartShell(300);
+  const res = await exec(sessionId, 'echo after');
+  await back;
+  expect(res.body).toMatchObject({ exitCode: 0, stdout: 'after\n' });
+  expect(reads(sessionId)).toBe(2);
+});
+
+test('the shell replica gone and the session still naming it: 503 SERVICE_UNAVAILABLE after one read again and a few seconds of trying, no hang', async () => {
   const sessionId = orch.addSession('local');
   await exec(sessionId, 'echo before');
   await orch.stopShell({ moveJails: false });
+  const t0 = Date.now();
   const res = await exec(sessionId, 'echo lost');
+  expect(Date.now() - t0).toBeLessThan(5_000);
   expect(res.status).toBe(503);
   expect(res.body).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
   expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);

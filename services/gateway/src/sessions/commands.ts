@@ -71,7 +71,10 @@ export class SessionCommands {
   /**
    * Checks access and state from the placement and sends to its shell replica. When that replica is
    * gone, or does not hold the jail, the placement was stale: it is read again once, and the command
-   * resent only if the jail is elsewhere (neither answer means the command ran).
+   * resent only if the jail is elsewhere (neither answer means the command ran). When the jail is
+   * still placed on a replica that is not on the bus, that replica is most likely starting again
+   * (adopting its jails before it takes commands): the command, which the broker returned undelivered,
+   * is sent again for a few seconds before the 503 is the answer.
    */
   private async toJail<T>(who: Principal, sessionId: string, what: string, send: (instanceId: string) => Promise<T>): Promise<T> {
     const placed = runnable(await this.access.check(who, sessionId), what);
@@ -81,11 +84,27 @@ export class SessionCommands {
       if (!(isReplicaGone(err) || (err instanceof AppError && err.code === 'NOT_FOUND'))) throw err;
       this.access.placements.forget(sessionId);
       const now = runnable(await this.access.check(who, sessionId), what);
-      if (now.shellInstanceId === placed.shellInstanceId) throw err;
-      return send(now.shellInstanceId);
+      if (now.shellInstanceId !== placed.shellInstanceId) return send(now.shellInstanceId);
+      if (!isReplicaGone(err)) throw err;
+      return this.whileStarting(() => send(now.shellInstanceId), err);
     }
   }
+
+  private async whileStarting<T>(send: () => Promise<T>, gone: unknown): Promise<T> {
+    for (const delay of STARTING_RETRY_MS) {
+      await new Promise((r) => setTimeout(r, delay));
+      try {
+        return await send();
+      } catch (err) {
+        if (!isReplicaGone(err)) throw err;
+      }
+    }
+    throw gone;
+  }
 }
+
+/** Waits before each send again to a replica not on the bus: 2.5 s in all, inside the 5 s a request may take to fail. */
+const STARTING_RETRY_MS = [50, 100, 200, 400, 750, 1000];
 
 function runnable(p: Placement, what: string): Placement & { shellInstanceId: string } {
   if (!RUNNABLE.has(p.status) || !p.shellInstanceId) {
