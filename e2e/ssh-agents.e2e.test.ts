@@ -51,7 +51,9 @@ beforeAll(async () => {
   keys = mkdtempSync(path.join(os.tmpdir(), 'ssh-e2e-keys-'));
   for (const k of ['good', 'wrong']) spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', path.join(keys, k)]);
   stack = await startStack({ label: 'e2e-ssh', env: { GATEWAY_SSH_PORT: '0', GATEWAY_SSH_AUTHORIZED_KEYS: path.join(keys, 'authorized_keys') } });
-  sshPort = await waitFor('the SSH server listening', () => stack.sshPort());
+  sshPort = await waitFor('the SSH server listening', () => stack.sshPort()).catch((err: Error) => {
+    throw new Error(`${err.message}; the gateway wrote: ${stack.procs.get('gateway')?.output().slice(-4000)}`);
+  });
   const added = await api('POST', '/api/v1/users/me/ssh-keys', { name: 'laptop', publicKey: readFileSync(path.join(keys, 'good.pub'), 'utf8') });
   expect(added.status).toBe(201);
   expect(added.body.fingerprint).toBe(spawnSync('ssh-keygen', ['-lf', path.join(keys, 'good.pub')], { encoding: 'utf8' }).stdout.split(' ')[1]);

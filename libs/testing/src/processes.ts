@@ -10,6 +10,11 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** Everything the process wrote, stdout and stderr interleaved. */
   output(): string;
+  /**
+   * Its stdout alone (its log lines): a line written in parts while its pipe was full can have
+   * stderr between them in output().
+   */
+  stdout(): string;
   /** Sends SIGTERM and resolves with the exit code (or the signal's name if it was killed). */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | string>;
 }
@@ -39,18 +44,20 @@ function spawnNode(args: string[], env: Record<string, string>, opts: { cwd?: st
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  const keep = (b: Buffer) => {
-    out += b.toString();
-    if (out.length > 1_000_000) out = out.slice(-500_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  let stdout = '';
+  const bounded = (s: string) => (s.length > 1_000_000 ? s.slice(-500_000) : s);
+  child.stdout?.on('data', (b: Buffer) => {
+    out = bounded(out + b.toString());
+    stdout = bounded(stdout + b.toString());
+  });
+  child.stderr?.on('data', (b: Buffer) => (out = bounded(out + b.toString())));
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
   return {
     child,
     output: () => out,
+    stdout: () => stdout,
     async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return exited;
       child.kill(signal);

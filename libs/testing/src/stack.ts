@@ -111,7 +111,7 @@ export async function startStack(
   }
   /** A port a process logged: `field` of its first log line whose message is `msg`. */
   const loggedPort = (name: string, msg: string, field: string) => {
-    for (const line of procs.get(name)?.output().split('\n') ?? []) {
+    for (const line of procs.get(name)?.stdout().split('\n') ?? []) {
       if (!line.includes(`"${msg}"`)) continue;
       try {
         const port = (JSON.parse(line) as Record<string, unknown>)[field];
