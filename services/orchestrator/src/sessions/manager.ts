@@ -126,9 +126,12 @@ export class SessionManager {
     let jail: { instanceId: string } | undefined;
     try {
       // The log's first event is numbered here (there is no jail yet); the jail's stream continues after it.
+      // Its publish overlaps the workspace's preparation, and is confirmed before the jail numbers any.
       events.created(record.id);
-      const created = await events.append(record, 'status', { from: null, to: 'creating' });
+      const creating = events.append(record, 'status', { from: null, to: 'creating' });
+      creating.catch(() => undefined);
       ws = await (spec.workspace ?? (() => this.deps.workspace.prepare(spec.source, { quotaMb: spec.sandbox.diskMb, owner: spec.owner })))();
+      const created = await creating;
       const dir = ws.path;
       const placement = await spec.placement?.(ws);
       // Recorded while the jail opens: recovery after a crash needs the workspace id to undo it.
