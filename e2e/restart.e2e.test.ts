@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ServiceNames } from '@codeagent/contracts';
-import { hostProcessesMatching, startStack, waitFor, type Stack } from '@codeagent/testing';
+import { hostProcessesMatching, jailsAround, startStack, waitFor, type Stack } from '@codeagent/testing';
 import { api, ok, openSession, SocketClient, type Rec, type ServerMessage } from './bench/client';
 
 // Restarts, driven from outside (HTTP and Socket.IO) against the six services as processes with
@@ -66,8 +66,16 @@ const open = async (): Promise<Rec> => {
 afterAll(async () => {
   for (const id of opened) await api(stack.url, 'DELETE', `/api/v1/sessions/${id}`).catch(() => undefined);
   await stack?.stop();
-  // Should a close above have failed, nothing of this file may outlive it.
-  for (const pid of hostProcessesMatching(tag)) process.kill(pid, 'SIGKILL');
+  // Should a close above have failed, nothing of this file may outlive it: the jails were kept for
+  // a next start that will not come, and are found from the processes the tests started in them.
+  const left = hostProcessesMatching(tag);
+  for (const pid of new Set([...left.flatMap(jailsAround), ...left])) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone with its jail
+    }
+  }
   if (keys) rmSync(keys, { recursive: true, force: true });
 });
 

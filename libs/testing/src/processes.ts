@@ -72,6 +72,25 @@ function spawnNode(args: string[], env: Record<string, string>, opts: { cwd?: st
 }
 
 /** Host pids of live (non-zombie) processes whose command line contains `needle`. */
+/**
+ * The `bwrap` processes a process runs under (its jail: killing the inner one, the jail's pid 1, ends
+ * everything in it), found through /proc from the process upwards.
+ */
+export function jailsAround(pid: number): number[] {
+  const out: number[] = [];
+  for (let p = pid; p > 1; ) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    } catch {
+      break;
+    }
+    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'bwrap') out.push(p);
+    p = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  }
+  return out;
+}
+
 export function hostProcessesMatching(needle: string): number[] {
   const out: number[] = [];
   for (const p of readdirSync('/proc')) {
