@@ -17,6 +17,7 @@ import {
   type ServiceName,
 } from '@codeagent/contracts';
 import { busMetrics, injectTraceHeaders, SpanKind, withSpan, type Logger } from '@codeagent/telemetry';
+import { encodeBody } from './bytes';
 import { openConnection } from './connection';
 import { Consumer, type ConsumerSpec } from './consumer';
 import { BROKER_RETRY_AFTER_S, Requests } from './requests';
@@ -176,10 +177,10 @@ export class Bus {
     await withSpan(`${name} publish`, { kind: SpanKind.PRODUCER, attributes: { 'messaging.destination.name': name } }, async () => {
       const headers = injectTraceHeaders();
       const env = makeEnvelope(type, payload, this.metadata(version, headers, options), options.id);
-      const body = Buffer.from(JSON.stringify(env));
+      const { body, contentType } = encodeBody(env);
       await this.publisher.publish(exchange, routingKey, body, {
         persistent: true,
-        contentType: 'application/json',
+        contentType,
         messageId: env.id,
         type: name,
         headers: { ...headers, ...this.signer.headers(this.service, { messageId: env.id, type: name }, body) },

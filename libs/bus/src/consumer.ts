@@ -2,6 +2,7 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { AppError, Envelope, Exchanges, Headers, makeEnvelope, UNAUTHENTICATED_REASON, type Catalog, type Metadata } from '@codeagent/contracts';
 import { busMetrics, extractTraceContext, SpanKind, withSpan, type Logger } from '@codeagent/telemetry';
+import { decodeBody } from './bytes';
 import { RecentIds } from './dedupe';
 import { RefusalLog } from './refusals';
 import type { BusSigner, RefusalReason } from './signing';
@@ -163,9 +164,9 @@ export class Consumer {
   private parse(msg: ConsumeMessage): Envelope {
     let raw: unknown;
     try {
-      raw = JSON.parse(msg.content.toString('utf8'));
-    } catch {
-      throw new Unhandleable('body is not JSON');
+      raw = decodeBody(msg.content, msg.properties.contentType as string | undefined);
+    } catch (err) {
+      throw new Unhandleable(err instanceof SyntaxError ? 'body is not JSON' : `body is not a framed message: ${(err as Error).message}`);
     }
     const env = Envelope.safeParse(raw);
     if (!env.success) throw new Unhandleable(`not an envelope: ${AppError.validation(env.error).message}`);

@@ -50,7 +50,7 @@ describe('the Socket.IO protocol (server side)', () => {
 
   test('binary output: bytes in the stream message, back to the base64 the log keeps', () => {
     const out = SessionEventV1.parse({ sessionId: 's', seq: 4, kind: 'output', data: { stream: 'stdout', data: 'aé' }, at });
-    const m = ServerMessageV1.parse(eventToServerMessage(out, META, { toBytes: (d, enc) => Buffer.from(d, enc) }));
+    const m = ServerMessageV1.parse(eventToServerMessage(out, META, { toBytes: (d) => Buffer.from(d.data as string, d.encoding ?? 'utf8') }));
     if (m.type !== 'stream') throw new Error('stream expected');
     expect(Buffer.isBuffer(m.payload.data)).toBe(true);
     expect(m.payload.encoding).toBeUndefined();

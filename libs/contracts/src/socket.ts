@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Envelope, makeEnvelope, type Metadata } from './envelope';
 import { ErrorPayload } from './errors';
 import { AgentRunReplyV1 } from './messages/agent';
-import { SessionInterruptReplyV1, SessionOkV1, SessionOutputEventV1, SessionStatusEventV1, type SessionEventV1 } from './messages/session';
+import { SessionInterruptReplyV1, SessionOkV1, SessionOutputEventV1, SessionStatusEventV1, type SessionBusEventV1, type SessionBusOutputDataV1, type SessionEventV1 } from './messages/session';
 import { ExternalAgentNameV1, ExternalAgentScreenV1, ExternalAgentV1 } from './messages/external-agent';
 import { ExecResultV1 } from './messages/shell';
 
@@ -187,12 +187,21 @@ export type ServerMessageV1 = z.infer<typeof ServerMessageV1>;
 export type StreamMessageV1 = Extract<ServerMessageV1, { type: 'stream' }>;
 export type StatusMessageV1 = Extract<ServerMessageV1, { type: 'status' }>;
 
-/** A session event as the server sends it: `output` as `stream` (text, or bytes given `toBytes`), every other kind as `status`. */
-export function eventToServerMessage(e: SessionEventV1, metadata: Metadata, opts: { toBytes?: (data: string, encoding: 'utf8' | 'base64') => Uint8Array } = {}): StreamMessageV1 | StatusMessageV1 {
+/**
+ * A session event as the server sends it: `output` as `stream`, every other kind as `status`. Output
+ * goes as bytes given `toBytes` (the gateway's, on a binary subscription: a binary attachment), else as
+ * text: `toText` turns output the bus carried as bytes into text (by default, base64).
+ */
+export function eventToServerMessage(
+  e: SessionBusEventV1,
+  metadata: Metadata,
+  opts: { toBytes?: (d: SessionBusOutputDataV1) => Uint8Array; toText?: (d: SessionBusOutputDataV1) => { data: string; encoding?: 'base64' } } = {},
+): StreamMessageV1 | StatusMessageV1 {
   if (e.kind === 'output') {
     const d = e.data;
-    // `toBytes` (the gateway's, on a binary subscription): the output as a binary attachment.
-    const data = opts.toBytes ? { data: opts.toBytes(d.data, d.encoding ?? 'utf8') } : { data: d.data, ...(d.encoding === 'base64' ? { encoding: 'base64' as const } : {}) };
+    const asText = () => (typeof d.data === 'string' ? { data: d.data, encoding: d.encoding } : opts.toText ? opts.toText(d) : { data: bytesToBase64(d.data), encoding: 'base64' as const });
+    const text = opts.toBytes ? undefined : asText();
+    const data = text ? { data: text.data, ...(text.encoding === 'base64' ? { encoding: 'base64' as const } : {}) } : { data: opts.toBytes!(d) };
     const payload: StreamPayloadV1 = {
       sessionId: e.sessionId,
       seq: e.seq,

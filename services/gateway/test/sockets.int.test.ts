@@ -405,6 +405,30 @@ test('/subscribe with binary: true gets output as bytes (a binary attachment), b
   expect(c.messages.find((m) => m.type === 'status' && m.payload.sessionId === sessionId)?.payload).toMatchObject({ kind: 'command.completed', seq: 3 });
 });
 
+test('output the bus brings as bytes (as the shell publishes it): text sockets get UTF-8 text or base64, binary ones the bytes as read', async () => {
+  const sessionId = orch.addSession('local');
+  const text = client();
+  const bin = client();
+  await Promise.all([text.connected(), bin.connected()]);
+  const subs = [text.command('/subscribe', [], { sessionId, since: 0 }), bin.command('/subscribe', [], { sessionId, since: 0 }, { binary: true })];
+  await waitFor('both subscribed', () => text.reply(subs[0]!) && bin.reply(subs[1]!), { timeoutMs: 5_000 });
+  const utf8 = Buffer.from('h\u00e9llo \u2603\n');
+  const notUtf8 = Buffer.from([0, 255, 1, 128]);
+  // Live only (the fake's log answers over JSON): what the shell publishes, bytes beside the JSON.
+  await orch.emit(sessionId, 'output', { commandId: 'c', stream: 'stdout', data: utf8 });
+  await orch.emit(sessionId, 'output', { commandId: 'c', stream: 'stderr', data: notUtf8 });
+  await waitFor('two events on each socket', () => seqs(text.messages, sessionId).length === 2 && seqs(bin.messages, sessionId).length === 2, { timeoutMs: 10_000 });
+  const streamsOf = (c: TestClient) => c.messages.filter((m) => m.type === 'stream' && m.payload.sessionId === sessionId).map((m) => m.payload);
+  expect(streamsOf(text).map((p) => [p.data, p.encoding])).toEqual([
+    ['h\u00e9llo \u2603\n', undefined],
+    [notUtf8.toString('base64'), 'base64'],
+  ]);
+  const binary = streamsOf(bin);
+  expect(binary.map((p) => Buffer.isBuffer(p.data) && p.encoding === undefined)).toEqual([true, true]);
+  expect((binary[0]!.data as Buffer).equals(utf8)).toBe(true);
+  expect((binary[1]!.data as Buffer).equals(notUtf8)).toBe(true);
+});
+
 test('a malformed socket message gets an error naming the problem, and the socket goes on', async () => {
   const c = client();
   await c.connected();

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { storedEvent } from '@codeagent/bus';
 import { AppError, type EventName, type EventPayload, type SessionEventOf, type SessionEventV1 } from '@codeagent/contracts';
 import type { CrashInfo, EgressDecision, ExecOptions, ExecResult, NetworkInForce, OpenOptions, Pty, Sandbox, SandboxDriver } from '@codeagent/sandbox';
 import type { EventSink } from '../src/jails/types';
@@ -28,9 +29,11 @@ export class FakeSink implements EventSink {
     return this.events.filter((e) => e.name === name).map((e) => e.payload as EventPayload<N>);
   }
 
-  /** The session log events published (`session.event`, and each of a `session.event.batch`), of one kind or all. */
+  /** The session log events published (`session.event`, and each of a `session.event.batch`), of one kind or all, output as text (as stored). */
   logged<K extends SessionEventV1['kind']>(kind?: K): SessionEventOf<K>[] {
-    const all = this.events.flatMap((e) => (e.name === 'session.event' ? [e.payload as SessionEventV1] : e.name === 'session.event.batch' ? (e.payload as EventPayload<'session.event.batch'>).events : []));
+    const all = this.events
+      .flatMap((e) => (e.name === 'session.event' ? [e.payload as EventPayload<'session.event'>] : e.name === 'session.event.batch' ? (e.payload as EventPayload<'session.event.batch'>).events : []))
+      .map(storedEvent);
     return all.filter((e) => kind === undefined || e.kind === kind) as SessionEventOf<K>[];
   }
 

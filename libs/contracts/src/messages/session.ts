@@ -328,12 +328,28 @@ export const SessionEventV1 = z.discriminatedUnion('kind', [SessionOutputEventV1
 export type SessionEventV1 = z.infer<typeof SessionEventV1>;
 
 /**
+ * A session event as the bus carries it (`session.event`, `session.event.batch`): output may be the
+ * bytes the jail read, as they were read (libs/bus sends them beside the JSON, not inside it), so
+ * the shell neither decodes nor escapes them and the gateway hands them to a binary subscriber as
+ * they came. Readers that store or show it as text use libs/bus's `outputText`; as bytes, `outputBytes`.
+ */
+export const SessionBusOutputEventV1 = SessionOutputEventV1.extend({
+  data: OutputDataV1.extend({
+    /** UTF-8 text, base64 when `encoding` says so, or the bytes themselves. */
+    data: z.union([z.string(), z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes')]),
+  }),
+});
+export const SessionBusEventV1 = z.discriminatedUnion('kind', [SessionBusOutputEventV1, ...SessionStatusEventV1.options]);
+export type SessionBusEventV1 = z.infer<typeof SessionBusEventV1>;
+export type SessionBusOutputDataV1 = z.infer<typeof SessionBusOutputEventV1>['data'];
+
+/**
  * Consecutive events of one session's log in one message: what the jail's stream had queued together
  * (a command's start and its busy, its completion and its idle, output read meanwhile), so each costs
  * the broker and every consumer one message instead of several. Read as the same events one by one.
  */
 export const SessionEventBatchV1 = z
-  .object({ sessionId: z.string().min(1), events: z.array(SessionEventV1).min(1).max(1024) })
+  .object({ sessionId: z.string().min(1), events: z.array(SessionBusEventV1).min(1).max(1024) })
   .refine((b) => b.events.every((e, i) => e.sessionId === b.sessionId && (i === 0 || e.seq === b.events[i - 1]!.seq + 1)), {
     message: "every event is the batch's session's, in consecutive seqs",
     path: ['events'],
@@ -468,7 +484,7 @@ export const SessionClosedV1 = SessionFactV1.extend({ reason: z.string().optiona
 export const SessionFailedV1 = SessionFactV1.extend({ reason: z.string() });
 
 export const sessionEvents = {
-  'session.event': event({ schema: SessionEventV1, summary: "an event appended to a session's log (the live stream clients follow)" }),
+  'session.event': event({ schema: SessionBusEventV1, summary: "an event appended to a session's log (the live stream clients follow)" }),
   'session.event.batch': event({ schema: SessionEventBatchV1, summary: "consecutive events of a session's log in one message (read as session.event each)" }),
   'session.created': event({ schema: SessionCreatedV1, summary: 'a session was asked for and is being set up' }),
   'session.ready': event({ schema: SessionReadyV1, summary: 'a session has its workspace and jail' }),

@@ -1,4 +1,4 @@
-import { AppError, type SessionEventV1, type SessionStatusV1, type SessionV1 } from '@codeagent/contracts';
+import { AppError, type SessionBusEventV1, type SessionStatusV1, type SessionV1 } from '@codeagent/contracts';
 import type { Principal } from '../auth/principal';
 import type { ServiceClient } from '../http/bus-call';
 
@@ -79,7 +79,7 @@ export class SessionPlacements {
   }
 
   /** A live session event: a status change updates the cached state (closed and failed included, so commands get 409 at once). */
-  observe(e: SessionEventV1): void {
+  observe(e: SessionBusEventV1): void {
     if (e.kind !== 'status') return;
     const entry = this.entries.get(e.sessionId);
     if (entry) entry.status = e.data.to;

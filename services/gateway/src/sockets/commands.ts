@@ -1,4 +1,4 @@
-import { AppError, SOCKET_AGENT_COMMANDS, type ClientMessageV1, type SessionEventV1, type SocketExecResultV1 } from '@codeagent/contracts';
+import { AppError, SOCKET_AGENT_COMMANDS, type ClientMessageV1, type SessionBusEventV1, type SocketExecResultV1 } from '@codeagent/contracts';
 import type { SessionAccess } from '../auth/access';
 import type { SessionCommands } from '../sessions/commands';
 import { actorOf } from '../auth/actor';
@@ -124,7 +124,7 @@ async function execStreaming(ctx: SocketContext, commandId: string, sessionId: s
         resolve();
       };
     });
-  const take = (e: SessionEventV1) => {
+  const take = (e: SessionBusEventV1) => {
     if ((e.kind !== 'output' && e.kind !== 'command.completed') || e.data.commandId !== commandId) return;
     lastSeen = Math.max(lastSeen, e.seq);
     if (e.kind === 'output') {

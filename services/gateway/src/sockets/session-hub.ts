@@ -1,8 +1,9 @@
-import type { SessionEventV1 } from '@codeagent/contracts';
+import type { SessionBusEventV1 } from '@codeagent/contracts';
 
 /** Something on this replica that wants a session's live events (a subscription, an /exec stream). */
 export interface SessionListener {
-  onEvent(e: SessionEventV1): void;
+  /** Output may carry the bytes as the bus brought them (SessionBusEventV1). */
+  onEvent(e: SessionBusEventV1): void;
   /** The live path may have lost events (the bus reconnected): read what was missed from the log. */
   resync?(): void;
 }
@@ -28,7 +29,7 @@ export class SessionHub {
     if (set.size === 0) this.listeners.delete(sessionId);
   }
 
-  dispatch(e: SessionEventV1): void {
+  dispatch(e: SessionBusEventV1): void {
     const set = this.listeners.get(e.sessionId);
     if (!set) return;
     for (const l of [...set]) l.onEvent(e);

@@ -1,4 +1,5 @@
-import { eventToServerMessage, makeEnvelope, SOCKET_EVENT, type ClientCommandName, type ErrorPayload, type SessionEventV1, type SocketResponseOf } from '@codeagent/contracts';
+import { outputBytes, outputText } from '@codeagent/bus';
+import { eventToServerMessage, makeEnvelope, SOCKET_EVENT, type ClientCommandName, type ErrorPayload, type SessionBusEventV1, type SessionBusOutputDataV1, type SocketResponseOf } from '@codeagent/contracts';
 import type { Socket } from 'socket.io';
 import { gatewayMetrics } from '../http/metrics';
 
@@ -22,14 +23,25 @@ interface EngineConn {
 /** How long a dropped client has to read why it was dropped before its transport is ended. */
 const DROP_GRACE_MS = 5_000;
 
-/** Output as a binary attachment (a `/subscribe` with `binary: true`): Socket.IO sends a Buffer as its own frame. */
-const BINARY = { toBytes: (data: string, encoding: 'utf8' | 'base64') => Buffer.from(data, encoding) };
+/**
+ * Output the bus brought as bytes is decoded once for every text socket that follows it (the same event
+ * object is handed to each).
+ */
+const texts = new WeakMap<SessionBusOutputDataV1, { data: string; encoding?: 'base64' }>();
+function textOf(d: SessionBusOutputDataV1): { data: string; encoding?: 'base64' } {
+  let t = texts.get(d);
+  if (!t) texts.set(d, (t = outputText(d)));
+  return t;
+}
+const TEXT = { toText: textOf };
+/** Output as a binary attachment (a `/subscribe` with `binary: true`): Socket.IO sends a Buffer as its own frame, here the bytes the bus brought. */
+const BINARY = { toBytes: outputBytes };
 
 /** Bytes of envelope around a message's data (id, timestamp, metadata, framing): an estimate. */
 const ENVELOPE_BYTES = 256;
 
 /** What an event takes in the write buffer (an estimate). */
-export function eventBytes(e: SessionEventV1): number {
+export function eventBytes(e: SessionBusEventV1): number {
   return ENVELOPE_BYTES + (e.kind === 'output' ? e.data.data.length : 1024);
 }
 
@@ -71,19 +83,19 @@ export class SocketSink {
   }
 
   /** Whether `e` can be sent now without going over the bound. */
-  fits(e: SessionEventV1): boolean {
+  fits(e: SessionBusEventV1): boolean {
     return this.buffered + eventBytes(e) <= this.maxBytes;
   }
 
   /** Sends one session event; false when the socket is gone or was just dropped for being slow. */
-  sendEvent(e: SessionEventV1, lastSeqForResume: number, binary = false): boolean {
+  sendEvent(e: SessionBusEventV1, lastSeqForResume: number, binary = false): boolean {
     if (this.closed) return false;
     const size = eventBytes(e);
     if (this.buffered + size > this.maxBytes) {
       this.drop(e.sessionId, `you were reading too slowly (more than ${this.maxBytes} bytes waiting)`, lastSeqForResume);
       return false;
     }
-    const msg = eventToServerMessage(e, META, binary ? BINARY : {});
+    const msg = eventToServerMessage(e, META, binary ? BINARY : TEXT);
     this.pending += size;
     this.queuedSeq.set(e.sessionId, e.seq);
     this.socket.emit(SOCKET_EVENT, msg);

@@ -1,4 +1,4 @@
-import { AppError, type SessionEventV1 } from '@codeagent/contracts';
+import { AppError, type SessionBusEventV1, type SessionEventV1 } from '@codeagent/contracts';
 import type { SessionListener } from './session-hub';
 import { eventBytes, type SocketSink } from './sink';
 
@@ -22,7 +22,7 @@ export type FetchPage = (since: number, limit: number) => Promise<{ events: Sess
 export class Subscription implements SessionListener {
   private lastSent: number;
   private replaying = false;
-  private held: SessionEventV1[] = [];
+  private held: SessionBusEventV1[] = [];
   private heldBytes = 0;
   /** The newest live event let go of while holding was over its bound: the log serves up to it. */
   private releasedUpTo = 0;
@@ -95,7 +95,7 @@ export class Subscription implements SessionListener {
     this.followUpTimer.unref();
   }
 
-  onEvent(e: SessionEventV1): void {
+  onEvent(e: SessionBusEventV1): void {
     if (this.stopped) return;
     // Replaying, or waiting for the log to fill a gap: held, sent in order once the gap is filled.
     if (this.replaying || this.gapTimer) return this.hold(e);
@@ -109,7 +109,7 @@ export class Subscription implements SessionListener {
     this.deliver(e);
   }
 
-  private hold(e: SessionEventV1): void {
+  private hold(e: SessionBusEventV1): void {
     this.held.push(e);
     this.heldBytes += eventBytes(e);
     if (this.held.length > this.opts.maxHeld || this.heldBytes > this.sink.maxBytes) {
@@ -131,7 +131,7 @@ export class Subscription implements SessionListener {
     return false;
   }
 
-  private deliver(e: SessionEventV1): void {
+  private deliver(e: SessionBusEventV1): void {
     if (this.alreadySent.has(e.seq)) this.lastSent = e.seq;
     else if (this.sink.sendEvent(e, this.lastSent, this.opts.binary)) this.lastSent = e.seq;
     else return this.stop();

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { AppError, ExternalAgentNameV1, type CommandRequest, type SessionEventV1 } from '@codeagent/contracts';
+import { outputBytes } from '@codeagent/bus';
+import { AppError, ExternalAgentNameV1, type CommandRequest, type SessionBusEventV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import { Server, utils, type AuthContext, type ServerChannel, type Session } from 'ssh2';
 import type { SessionAccess } from '../auth/access';
@@ -176,13 +177,13 @@ async function runCommand(ch: ServerChannel, who: Principal, sessionId: string, 
   let lost = false;
   let wake = () => {};
   const listener = {
-    onEvent: (e: SessionEventV1) => {
+    onEvent: (e: SessionBusEventV1) => {
       if (e.kind === 'command.completed' && e.data.commandId === commandId) {
         completed = true;
         wake();
       }
       if (e.kind !== 'output' || e.data.commandId !== commandId || e.data.stream === 'pty') return;
-      const bytes = Buffer.from(e.data.data, e.data.encoding === 'base64' ? 'base64' : 'utf8');
+      const bytes = outputBytes(e.data);
       written[e.data.stream] += bytes.length;
       (e.data.stream === 'stdout' ? ch : ch.stderr).write(bytes);
     },
@@ -223,7 +224,7 @@ async function runCommand(ch: ServerChannel, who: Principal, sessionId: string, 
  */
 async function terminal(ch: ServerChannel, who: Principal, sessionId: string, size: { cols: number; rows: number }, d: SshDeps): Promise<void> {
   const listener = {
-    onEvent: (e: SessionEventV1) => {
+    onEvent: (e: SessionBusEventV1) => {
       const ended = e.kind === 'note' ? (e.data.terminal as { exitCode?: number } | undefined) : undefined;
       if (ended) {
         // The terminal's shell exited (`exit`, Ctrl-D): so does the login.
@@ -232,7 +233,7 @@ async function terminal(ch: ServerChannel, who: Principal, sessionId: string, si
         return;
       }
       if (e.kind !== 'output' || e.data.stream !== 'pty') return;
-      ch.write(e.data.encoding === 'base64' ? Buffer.from(e.data.data, 'base64') : e.data.data);
+      ch.write(outputBytes(e.data));
     },
   };
   d.hub.add(sessionId, listener);

@@ -1,5 +1,4 @@
-import { isUtf8 } from 'node:buffer';
-import type { AppendedKindV1, EventName, EventPayload, SessionEventData, SessionEventV1 } from '@codeagent/contracts';
+import type { AppendedKindV1, EventName, EventPayload, SessionBusEventV1, SessionEventData, SessionEventV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { EventSink, OutputStreamName } from './types';
 
@@ -296,20 +295,16 @@ export class OutputStream {
   }
 
   /** The log event of an item, given the next seq, and what to tell once the broker has it (or not). */
-  private logEvent(item: OutputItem | LogItem): { event: SessionEventV1; settle: (err?: Error) => void } {
+  private logEvent(item: OutputItem | LogItem): { event: SessionBusEventV1; settle: (err?: Error) => void } {
     const seq = this.nextSeq++;
     if (item.kind === 'log') return { event: item.build(seq), settle: (err) => item.settle(seq, err) };
+    // The bytes as read: the bus carries them beside the JSON, and readers decode them only if they show text.
     const data = item.chunks.length === 1 ? item.chunks[0]! : Buffer.concat(item.chunks, item.bytes);
-    const text = isUtf8(data);
-    const event: SessionEventV1 = {
+    const event: SessionBusEventV1 = {
       sessionId: this.sessionId,
       seq,
       kind: 'output',
-      data: {
-        ...(item.commandId !== undefined ? { commandId: item.commandId } : {}),
-        stream: item.stream,
-        ...(text ? { data: data.toString('utf8') } : { data: data.toString('base64'), encoding: 'base64' as const }),
-      },
+      data: { ...(item.commandId !== undefined ? { commandId: item.commandId } : {}), stream: item.stream, data },
       at: new Date().toISOString(),
     };
     // Bytes count against the high-water mark until the broker has confirmed them.
