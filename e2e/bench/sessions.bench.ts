@@ -1,6 +1,6 @@
 import { msSince, percentile, report, type Figure } from '../../bench/lib';
 import { api, ok, type ApiAnswer } from './client';
-import { hostMemoryInUse, pool, startBenchStack, treeRss } from './measure';
+import { cpuPer, hostCpuPer, hostMemoryInUse, pool, startBenchStack, treeRss } from './measure';
 
 // Many live sessions at once (goal: 1,000): opens them through REST until the target, a failure
 // streak or the time budget, then measures the resident memory of the six service processes with
@@ -53,19 +53,29 @@ async function main() {
     figures.push({ name: 'memory per live session (the host\'s memory in use, shared pages once)', value: (hostMemoryInUse() - hostIdle) / Math.max(1, live.length), unit: 'MiB' });
     figures.push({ name: 'processes (services + jails)', value: mem.processes, unit: 'count' });
 
+    // What idle sessions cost while nobody uses them: CPU per second of each process, and of the host.
+    const IDLE_S = 10;
+    const sleep = () => new Promise<void>((r) => setTimeout(r, IDLE_S * 1000));
+    const idleHost = await hostCpuPer(() => IDLE_S, sleep);
+    const idleCpu = await cpuPer(stack, IDLE_S, sleep);
+    figures.push({ name: `host CPU per second with ${live.length} idle live sessions`, value: idleHost, unit: 'ms' });
+    for (const [name, ms] of Object.entries(idleCpu)) figures.push({ name: `CPU per second with ${live.length} idle live sessions: ${name}`, value: ms, unit: 'ms' });
+
     // Exec across the live sessions: each one in turn (round robin), 4 clients at once.
     const lat: number[] = [];
     let execFailures = 0;
-    await pool(Math.min(EXECS, Math.max(live.length, 1) * 3), 4, async (i) => {
+    const execs = Math.min(EXECS, Math.max(live.length, 1) * 3);
+    const execCpu = await cpuPer(stack, execs, () => pool(execs, 4, async (i) => {
       const id = live[i % live.length]!;
       const t = process.hrtime.bigint();
       const r = await api(base, 'POST', `/api/v1/sessions/${id}/exec`, { command: 'echo ok' }).catch((): ApiAnswer => ({ status: -1, body: {} }));
       if (r.status === 200 && r.body.stdout === 'ok\n') lat.push(msSince(t));
       else if (++execFailures <= 3) notes.push(`exec on ${id} failed: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
-    });
+    }));
     figures.push({ name: `exec p50 across ${live.length} live sessions (REST, 4 clients)`, value: percentile(lat, 50), unit: 'ms' });
     figures.push({ name: `exec p99 across ${live.length} live sessions (REST, 4 clients)`, value: percentile(lat, 99), unit: 'ms', goal: '< 50' });
     figures.push({ name: 'exec failures across live sessions', value: execFailures, unit: 'count' });
+    for (const [name, ms] of Object.entries(execCpu)) figures.push({ name: `CPU per exec across live sessions: ${name}`, value: ms, unit: 'ms' });
 
     const t3 = process.hrtime.bigint();
     await pool(live.length, CONCURRENCY, async (i) => void (await ok(base, 'DELETE', `/api/v1/sessions/${live[i]}`).catch(() => undefined)));
