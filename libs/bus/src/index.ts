@@ -1,6 +1,6 @@
 export { Bus, within, type BusOptions, type SubscribeOptions } from './bus';
 export { safeUrl } from './connection';
-export { outputBytes, outputText, sessionLogHandlers, storedEvent } from './session-log';
+export { outputBytes, outputText, sessionLogHandlers } from './session-log';
 export { BusSigner, MIN_BUS_SECRET_LENGTH, type SignedProperties, type Verification } from './signing';
 export { RETRY_DELAYS_MS, retryExchange } from './topology';
 export type * from './types';

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { SessionBusEventV1, SessionBusOutputDataV1, SessionEventV1 } from '@codeagent/contracts';
+import type { SessionBusEventV1, SessionBusOutputDataV1 } from '@codeagent/contracts';
 import type { EventHandlers, MessageContext } from './types';
 
 /**
@@ -29,9 +29,4 @@ export function outputText<D extends SessionBusOutputDataV1>(d: D): Omit<D, 'dat
   const { data: bytes, encoding: _bytes, ...rest } = d;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return isUtf8(buf) ? { ...rest, data: buf.toString('utf8') } : { ...rest, data: buf.toString('base64'), encoding: 'base64' };
-}
-
-/** The event as stored and replayed: output as text (see outputText). */
-export function storedEvent(e: SessionBusEventV1): SessionEventV1 {
-  return e.kind === 'output' && typeof e.data.data !== 'string' ? ({ ...e, data: outputText(e.data) } as SessionEventV1) : (e as SessionEventV1);
 }

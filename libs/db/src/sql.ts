@@ -2,8 +2,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Pool } from 'pg';
 import { dbSpan } from './tracing';
 
-/** A value bound to a `?` placeholder. A Date is written the way Prisma writes a DateTime on that engine. */
-export type SqlValue = string | number | null | Date;
+/** A value bound to a `?` placeholder. A Date is written the way Prisma writes a DateTime on that engine; a Buffer is a BLOB (bytea). */
+export type SqlValue = string | number | null | Date | Buffer;
 export type SqlRow = Record<string, unknown>;
 /** Runs one statement; resolves with the rows it returns (`SELECT`, `RETURNING`), else none. */
 export type SqlRun = (sql: string, params?: SqlValue[]) => Promise<SqlRow[]>;

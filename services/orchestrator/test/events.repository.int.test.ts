@@ -1,4 +1,4 @@
-import type { SessionEventV1 } from '@codeagent/contracts';
+import type { SessionBusEventV1, SessionEventV1 } from '@codeagent/contracts';
 import { createTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from '@codeagent/testing';
 import { openOrchestratorDatabase, type OrchestratorDatabase } from '../src/repositories/database';
 import { PrismaEventsRepository } from '../src/repositories/events.repository';
@@ -50,6 +50,30 @@ describe.each(TEST_DATABASE_KINDS)('events repository on %s', (kind) => {
     // lastSeq only rises.
     await repo.append([output(1, 'one')]);
     expect((await db.client.session.findUniqueOrThrow({ where: { id: 's-1' } })).lastSeq).toBe(5);
+  });
+
+  test('output the bus brings as bytes is stored as bytes and read back as text (UTF-8, else base64); a redelivery is compared byte for byte; retention counts the bytes', async () => {
+    await db.client.session.create({
+      data: { id: 's-bytes', owner: 'ann', status: 'ready', source: {}, sandbox: {}, workspacePolicy: 'shared', ownerInstance: 'o-1' },
+    });
+    const at = '2026-12-05T01:02:03.456Z';
+    const bytes = (seq: number, data: Buffer, stream: 'stdout' | 'pty' = 'stdout'): SessionBusEventV1 => ({ sessionId: 's-bytes', seq, kind: 'output', data: { ...(stream === 'pty' ? {} : { commandId: 'c-1' }), stream, data }, at });
+    const utf8 = Buffer.from('h\u00e9llo\n' + 'x'.repeat(200_000));
+    const notUtf8 = Buffer.from([0, 0xff, 0x0a, 0xc3]);
+    expect(await repo.append([bytes(1, utf8), bytes(2, notUtf8, 'pty'), bytes(3, Buffer.alloc(0))])).toEqual([]);
+    const [raw] = await db.driver.run('SELECT data, bytes FROM session_events WHERE "sessionId" = ? AND seq = ?', ['s-bytes', 1]);
+    // The bytes as they came, beside the rest of the data: not decoded, not escaped into the JSON.
+    expect(JSON.parse(raw!.data as string)).toEqual({ commandId: 'c-1', stream: 'stdout' });
+    expect(Buffer.from(raw!.bytes as Uint8Array).equals(utf8)).toBe(true);
+    expect(await repo.since('s-bytes', 0, 10)).toEqual([
+      { sessionId: 's-bytes', seq: 1, kind: 'output', data: { commandId: 'c-1', stream: 'stdout', data: utf8.toString('utf8') }, at },
+      { sessionId: 's-bytes', seq: 2, kind: 'output', data: { stream: 'pty', data: notUtf8.toString('base64'), encoding: 'base64' }, at },
+      { sessionId: 's-bytes', seq: 3, kind: 'output', data: { commandId: 'c-1', stream: 'stdout', data: '' }, at },
+    ]);
+    expect(await repo.append([bytes(1, Buffer.from(utf8)), bytes(2, Buffer.from([0, 0xff, 0x0a, 0xc4]), 'pty')])).toEqual([{ sessionId: 's-bytes', seq: 2 }]);
+    // 200 KB of bytes in one row: over a 100 KB cap the oldest rows go, though their JSON is short.
+    expect(await repo.prune({ maxBytesPerSession: 100_000 })).toBeGreaterThanOrEqual(1);
+    expect((await repo.since('s-bytes', 0, 10)).map((e) => e.seq)).toEqual([2, 3]);
   });
 
   test('a batch larger than one INSERT is stored whole, in one transaction with Prisma writing beside it', async () => {

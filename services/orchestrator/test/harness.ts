@@ -1,4 +1,4 @@
-import { Bus, sessionLogHandlers, storedEvent } from '@codeagent/bus';
+import { Bus, outputText, sessionLogHandlers } from '@codeagent/bus';
 import type { SessionEventV1 } from '@codeagent/contracts';
 import { spawnTs, testLogger, waitFor, type ServiceProcess } from '@codeagent/testing';
 
@@ -21,7 +21,7 @@ export async function connectClient(url: string) {
   const bus = await Bus.connect({ url, service: 'test-client', instanceId: `client-${process.pid}-${Date.now()}`, logger: testLogger() });
   const live: SessionEventV1[] = [];
   const facts: Array<{ name: string; payload: any }> = [];
-  await bus.subscribe(`test-live-${Date.now()}`, sessionLogHandlers(async (e) => void live.push(storedEvent(e))), { durable: false, ordered: true });
+  await bus.subscribe(`test-live-${Date.now()}`, sessionLogHandlers(async (e) => void live.push((e.kind === 'output' ? { ...e, data: outputText(e.data) } : e) as SessionEventV1)), { durable: false, ordered: true });
   await bus.subscribeAll(`test-facts-${Date.now()}`, async (name, payload) => {
     if (/^(session|project|task)\.(created|ready|closed|failed|updated|deleted|conflict)$/.test(name)) facts.push({ name, payload });
   }, { durable: false });

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Bus, sessionLogHandlers, storedEvent } from '@codeagent/bus';
+import { Bus, sessionLogHandlers } from '@codeagent/bus';
+import { asStored } from './fakes';
 import type { SessionEventV1 } from '@codeagent/contracts';
 import { BubblewrapDriver, DockerDriver } from '@codeagent/sandbox';
 import { importBusyboxImage, startTestEngine } from '@codeagent/sandbox/test/docker-engine';
@@ -43,7 +44,7 @@ d('shell service with driver "docker" (real RabbitMQ, real dockerd)', () => {
     image = await importBusyboxImage(new DockerDriver({ dockerHost: engine.host }).docker);
     await startService();
     client = await Bus.connect({ url: broker.url, service: 'shell-docker-test', instanceId: 'client', logger: testLogger() });
-    await client.subscribe('shell-docker-test', sessionLogHandlers(async (e) => void log.push(storedEvent(e))), { durable: false, ordered: true });
+    await client.subscribe('shell-docker-test', sessionLogHandlers(async (e) => void log.push(asStored(e))), { durable: false, ordered: true });
   });
 
   afterAll(async () => {

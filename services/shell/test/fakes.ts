@@ -1,8 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { storedEvent } from '@codeagent/bus';
-import { AppError, type EventName, type EventPayload, type SessionEventOf, type SessionEventV1 } from '@codeagent/contracts';
+import { outputText } from '@codeagent/bus';
+import { AppError, type EventName, type EventPayload, type SessionBusEventV1, type SessionEventOf, type SessionEventV1 } from '@codeagent/contracts';
 import type { CrashInfo, EgressDecision, ExecOptions, ExecResult, NetworkInForce, OpenOptions, Pty, Sandbox, SandboxDriver } from '@codeagent/sandbox';
 import type { EventSink } from '../src/jails/types';
+
+/** A session event as a replay gives it back: output as text (the bus carries the bytes the jail read). */
+export function asStored(e: SessionBusEventV1): SessionEventV1 {
+  return (e.kind === 'output' ? { ...e, data: outputText(e.data) } : e) as SessionEventV1;
+}
 
 /** Records what was published, optionally slowly or failing, for unit tests of the session logic. */
 export class FakeSink implements EventSink {
@@ -33,7 +38,7 @@ export class FakeSink implements EventSink {
   logged<K extends SessionEventV1['kind']>(kind?: K): SessionEventOf<K>[] {
     const all = this.events
       .flatMap((e) => (e.name === 'session.event' ? [e.payload as EventPayload<'session.event'>] : e.name === 'session.event.batch' ? (e.payload as EventPayload<'session.event.batch'>).events : []))
-      .map(storedEvent);
+      .map(asStored);
     return all.filter((e) => kind === undefined || e.kind === kind) as SessionEventOf<K>[];
   }
 

@@ -1,7 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Bus, sessionLogHandlers, storedEvent } from '@codeagent/bus';
+import { Bus, sessionLogHandlers } from '@codeagent/bus';
+import { asStored } from './fakes';
 import type { EventPayload, SessionEventV1 } from '@codeagent/contracts';
 import { createTestBroker, hostProcessesMatching, spawnTs, TEST_BUS_SECRET, testLogger, waitFor, type ServiceProcess, type TestBroker } from '@codeagent/testing';
 
@@ -63,7 +64,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     client = await Bus.connect({ url: broker.url, service: 'shell-restart-test', instanceId: 'client', logger: testLogger() });
     await client.subscribe(
       'shell-restart-test',
-      { ...sessionLogHandlers(async (e) => void log.push(storedEvent(e))), 'shell.crashed': async (p) => void crashes.push(p) },
+      { ...sessionLogHandlers(async (e) => void log.push(asStored(e))), 'shell.crashed': async (p) => void crashes.push(p) },
       { durable: false, ordered: true },
     );
     await start();

@@ -1,7 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Bus, sessionLogHandlers, storedEvent } from '@codeagent/bus';
+import { Bus, sessionLogHandlers } from '@codeagent/bus';
+import { asStored } from './fakes';
 import type { EventName, EventPayload, SessionEventV1 } from '@codeagent/contracts';
 import { BubblewrapDriver } from '@codeagent/sandbox';
 import { runService, type RunningService } from '@codeagent/service';
@@ -38,7 +39,7 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
 
   const of = <N extends EventName>(name: N, sessionId: string) =>
     events.filter((e) => e.name === name && (e.payload as { sessionId: string }).sessionId === sessionId).map((e) => e.payload as EventPayload<N>);
-  // Recorded as stored (storedEvent): output as text.
+  // Recorded as stored (asStored): output as text.
   const outputOf = (sessionId: string) => (of('session.event', sessionId) as SessionEventV1[]).flatMap((e) => (e.kind === 'output' ? [{ seq: e.seq, ...e.data }] : []));
 
   beforeAll(async () => {
@@ -59,7 +60,7 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     const record = async (payload: unknown, ctx: { name: string }) => void events.push({ name: ctx.name as EventName, payload });
     await client.subscribe(
       'shell-test',
-      { ...sessionLogHandlers(async (e) => void events.push({ name: 'session.event', payload: storedEvent(e) })), 'shell.command.completed': record, 'shell.crashed': record, 'shell.closed': record, 'shell.terminal.active': record },
+      { ...sessionLogHandlers(async (e) => void events.push({ name: 'session.event', payload: asStored(e) })), 'shell.command.completed': record, 'shell.crashed': record, 'shell.closed': record, 'shell.terminal.active': record },
       { durable: false, ordered: true },
     );
   });

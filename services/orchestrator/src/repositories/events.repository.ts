@@ -1,9 +1,10 @@
-import type { SessionEventV1 } from '@codeagent/contracts';
+import { isUtf8 } from 'node:buffer';
+import type { SessionBusEventV1, SessionEventV1 } from '@codeagent/contracts';
 import type { EventsRepository } from '../sessions/ports';
 import type { SqlRunner } from '@codeagent/db';
 import type { Db } from './database';
 
-/** Rows per INSERT: 5 values each, well under SQLite's 32,766 bound parameters. */
+/** Rows per INSERT: 6 values each, well under SQLite's 32,766 bound parameters. */
 const ROWS_PER_INSERT = 500;
 
 export class PrismaEventsRepository implements EventsRepository {
@@ -13,9 +14,9 @@ export class PrismaEventsRepository implements EventsRepository {
     private readonly driver: SqlRunner,
   ) {}
 
-  async append(events: SessionEventV1[]): Promise<Array<{ sessionId: string; seq: number }>> {
+  async append(events: SessionBusEventV1[]): Promise<Array<{ sessionId: string; seq: number }>> {
     if (events.length === 0) return [];
-    const rows = events.map((e) => ({ sessionId: e.sessionId, seq: e.seq, kind: e.kind, data: JSON.stringify(e.data ?? null), at: new Date(e.at) }));
+    const rows = events.map((e) => ({ sessionId: e.sessionId, seq: e.seq, kind: e.kind, ...columns(e), at: new Date(e.at) }));
     const top = new Map<string, number>();
     for (const e of events) top.set(e.sessionId, Math.max(top.get(e.sessionId) ?? 0, e.seq));
     return this.driver.transaction(async (run) => {
@@ -25,17 +26,17 @@ export class PrismaEventsRepository implements EventsRepository {
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
         const part = rows.slice(i, i + ROWS_PER_INSERT);
         const inserted = await run(
-          `INSERT INTO session_events ("sessionId", seq, kind, data, at) VALUES ${part.map(() => '(?, ?, ?, ?, ?)').join(', ')} ` +
+          `INSERT INTO session_events ("sessionId", seq, kind, data, bytes, at) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} ` +
             'ON CONFLICT ("sessionId", seq) DO NOTHING RETURNING "sessionId", seq',
-          part.flatMap((r) => [r.sessionId, r.seq, r.kind, r.data, r.at]),
+          part.flatMap((r) => [r.sessionId, r.seq, r.kind, r.data, r.bytes, r.at]),
         );
         for (const r of inserted) stored.add(`${r.sessionId}:${r.seq}`);
       }
       const clashes: Array<{ sessionId: string; seq: number }> = [];
       for (const r of rows) {
         if (stored.has(`${r.sessionId}:${r.seq}`)) continue;
-        const [there] = await run('SELECT kind, data FROM session_events WHERE "sessionId" = ? AND seq = ?', [r.sessionId, r.seq]);
-        if (there && (there.kind !== r.kind || there.data !== r.data)) clashes.push({ sessionId: r.sessionId, seq: r.seq });
+        const [there] = await run('SELECT kind, data, bytes FROM session_events WHERE "sessionId" = ? AND seq = ?', [r.sessionId, r.seq]);
+        if (there && (there.kind !== r.kind || there.data !== r.data || !sameBytes(there.bytes, r.bytes))) clashes.push({ sessionId: r.sessionId, seq: r.seq });
       }
       for (const [id, seq] of top) await run('UPDATE sessions SET "lastSeq" = ? WHERE id = ? AND "lastSeq" < ?', [seq, id, seq]);
       return clashes;
@@ -46,7 +47,7 @@ export class PrismaEventsRepository implements EventsRepository {
     const rows = await this.db.sessionEvent.findMany({ where: { sessionId, seq: { gt: since } }, orderBy: { seq: 'asc' }, take: limit });
     // Rows are written only by append() from typed events (validated again when published or
     // replied), so they are read back as such rather than parsed once more on every replay.
-    return rows.map((r) => ({ sessionId: r.sessionId, seq: r.seq, kind: r.kind, data: JSON.parse(r.data) as unknown, at: r.at.toISOString() }) as SessionEventV1);
+    return rows.map((r) => ({ sessionId: r.sessionId, seq: r.seq, kind: r.kind, data: dataOf(r.data, r.bytes), at: r.at.toISOString() }) as SessionEventV1);
   }
 
   async prune(opts: { olderThan?: Date; maxBytesPerSession?: number }): Promise<number> {
@@ -58,12 +59,12 @@ export class PrismaEventsRepository implements EventsRepository {
       // it: everything up to that seq goes. Plain SQL that SQLite and PostgreSQL both take.
       // `cap` is a whole number from the env (validated), inlined so both engines read the same text.
       const over = await this.db.$queryRawUnsafe<Array<{ sessionId: string }>>(
-        `SELECT "sessionId" FROM session_events GROUP BY "sessionId" HAVING SUM(LENGTH(data)) > ${Math.floor(cap)}`,
+        `SELECT "sessionId" FROM session_events GROUP BY "sessionId" HAVING SUM(LENGTH(data) + COALESCE(LENGTH(bytes), 0)) > ${Math.floor(cap)}`,
       );
       for (const { sessionId } of over) {
-        const rows = await this.db.sessionEvent.findMany({ where: { sessionId }, orderBy: { seq: 'desc' }, select: { seq: true, data: true } });
+        const rows = await this.db.sessionEvent.findMany({ where: { sessionId }, orderBy: { seq: 'desc' }, select: { seq: true, data: true, bytes: true } });
         let total = 0;
-        const cut = rows.find((r) => (total += r.data.length) > cap);
+        const cut = rows.find((r) => (total += r.data.length + (r.bytes?.length ?? 0)) > cap);
         if (cut) gone += (await this.db.sessionEvent.deleteMany({ where: { sessionId, seq: { lte: cut.seq } } })).count;
       }
     }
@@ -74,4 +75,27 @@ export class PrismaEventsRepository implements EventsRepository {
     const r = await this.db.sessionEvent.aggregate({ where: { sessionId }, _max: { seq: true } });
     return r._max.seq ?? 0;
   }
+}
+
+/**
+ * An event's columns: its data as JSON text, and an output event's bytes beside it (the bus brings
+ * them as the jail read them): stored as they are, neither decoded nor escaped.
+ */
+function columns(e: SessionBusEventV1): { data: string; bytes: Buffer | null } {
+  if (e.kind !== 'output' || typeof e.data.data === 'string') return { data: JSON.stringify(e.data ?? null), bytes: null };
+  const { data: bytes, encoding: _none, ...rest } = e.data;
+  return { data: JSON.stringify(rest), bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}
+
+/** A row's event data: an output event's bytes as text again (UTF-8, or base64 for bytes that are not), as replies carry it. */
+function dataOf(json: string, bytes: Uint8Array | null): unknown {
+  const data = JSON.parse(json) as Record<string, unknown>;
+  if (!bytes) return data;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return isUtf8(buf) ? { ...data, data: buf.toString('utf8') } : { ...data, data: buf.toString('base64'), encoding: 'base64' };
+}
+
+function sameBytes(a: unknown, b: Buffer | null): boolean {
+  if (a === null || a === undefined || b === null) return (a ?? null) === b;
+  return a instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }

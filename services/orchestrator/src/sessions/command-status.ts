@@ -1,4 +1,4 @@
-import type { SessionEventV1, SessionStatusV1 } from '@codeagent/contracts';
+import type { SessionBusEventV1, SessionStatusV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { Clock, CommandState, SessionsRepository } from './ports';
 import { RUNNABLE_STATUSES } from './session';
@@ -13,7 +13,7 @@ export class CommandStatus {
   constructor(private readonly deps: { repo: Pick<SessionsRepository, 'commandState' | 'setCommandState'>; clock: Clock; log: Logger }) {}
 
   /** A stored batch of the log: its commands' starts and completions, in order, settle busy/idle. */
-  async follow(stored: SessionEventV1[]): Promise<void> {
+  async follow(stored: SessionBusEventV1[]): Promise<void> {
     for (const e of stored) {
       if (e.kind === 'command.started') await this.started(e.sessionId, e.data.commandId);
       else if (e.kind === 'command.completed') await this.completed(e.sessionId, e.data.commandId);

@@ -1,4 +1,4 @@
-import type { SessionEventV1 } from '@codeagent/contracts';
+import type { SessionBusEventV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { EventsRepository } from './ports';
 
@@ -25,7 +25,7 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 5000];
  * on one replica, in order.
  */
 export class EventStore {
-  private pending: Array<{ e: SessionEventV1; stored: () => void }> = [];
+  private pending: Array<{ e: SessionBusEventV1; stored: () => void }> = [];
   private pendingBytes = 0;
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
@@ -36,11 +36,11 @@ export class EventStore {
     private readonly opts: EventStoreOptions,
     private readonly log: Logger,
     /** Told each batch once it is stored, in log order (what follows the log: busy/idle). Its failure is logged, not retried. */
-    private readonly onStored: (events: SessionEventV1[]) => Promise<void> = async () => undefined,
+    private readonly onStored: (events: SessionBusEventV1[]) => Promise<void> = async () => undefined,
   ) {}
 
   /** Resolves once `e` is stored. */
-  store(e: SessionEventV1): Promise<void> {
+  store(e: SessionBusEventV1): Promise<void> {
     return new Promise((stored) => {
       this.pending.push({ e, stored });
       this.pendingBytes += e.kind === 'output' ? e.data.data.length : 200;

@@ -5,6 +5,7 @@ import type {
   ExecResultV1,
   NetworkInForceV1,
   SandboxSpecV1,
+  SessionBusEventV1,
   SessionEventV1,
   SessionStatusV1,
   ShellSessionAppendV1,
@@ -65,7 +66,7 @@ export interface EventsRepository {
    * stored already (a redelivery) is skipped; it is returned when the stored one has other content
    * (a seq given twice: see EventLog.append).
    */
-  append(events: SessionEventV1[]): Promise<Array<{ sessionId: string; seq: number }>>;
+  append(events: SessionBusEventV1[]): Promise<Array<{ sessionId: string; seq: number }>>;
   /**
    * Retention: deletes events recorded before `olderThan`, and each session's oldest events beyond
    * `maxBytesPerSession` of data (0: no byte cap). Returns how many rows went.

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "session_events" ADD COLUMN "bytes" BLOB;
+
