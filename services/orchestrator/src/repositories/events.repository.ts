@@ -1,5 +1,5 @@
-import { isUtf8 } from 'node:buffer';
-import type { SessionBusEventV1, SessionEventV1 } from '@codeagent/contracts';
+import { outputText } from '@codeagent/bus';
+import type { SessionBusEventV1, SessionBusOutputDataV1, SessionEventV1 } from '@codeagent/contracts';
 import type { EventsRepository } from '../sessions/ports';
 import type { SqlRunner } from '@codeagent/db';
 import type { Db } from './database';
@@ -89,10 +89,8 @@ function columns(e: SessionBusEventV1): { data: string; bytes: Buffer | null } {
 
 /** A row's event data: an output event's bytes as text again (UTF-8, or base64 for bytes that are not), as replies carry it. */
 function dataOf(json: string, bytes: Uint8Array | null): unknown {
-  const data = JSON.parse(json) as Record<string, unknown>;
-  if (!bytes) return data;
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return isUtf8(buf) ? { ...data, data: buf.toString('utf8') } : { ...data, data: buf.toString('base64'), encoding: 'base64' };
+  const data = JSON.parse(json) as unknown;
+  return bytes ? outputText({ ...(data as SessionBusOutputDataV1), data: bytes }) : data;
 }
 
 function sameBytes(a: unknown, b: Buffer | null): boolean {
