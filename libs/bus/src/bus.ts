@@ -78,6 +78,23 @@ export interface SubscribeOptions {
    * reconnect (`onAttached`), such as the gateway's live session logs.
    */
   transient?: boolean;
+  /**
+   * Per-session events (the catalog's `perSession`) of the sessions followed only (`follow` on what
+   * subscribe returns), not of every session: a gateway replica receives the logs its own clients
+   * follow, not every log of the platform.
+   */
+  followedSessionsOnly?: boolean;
+}
+
+/** What subscribe returns: the sessions whose per-session events reach the queue, with `followedSessionsOnly`. */
+export interface EventSubscription {
+  /**
+   * Binds the queue to the session's per-session events; resolves once the broker has the binding, so
+   * that what is published afterwards arrives. While the broker is away the binding is kept and made
+   * on the reconnect (the caller catches up through `onAttached`).
+   */
+  follow(sessionId: string): Promise<void>;
+  unfollow(sessionId: string): Promise<void>;
 }
 
 /**
@@ -153,7 +170,8 @@ export class Bus {
     if (!def) throw new AppError('VALIDATION_FAILED', `unknown event "${name}": add it to the catalog in libs/contracts`);
     const parsed = def.schema.safeParse(payload);
     if (!parsed.success) throw AppError.validation(parsed.error, `${name} payload`);
-    await this.sendEnvelope(Exchanges.events, name, name, 'event', parsed.data, def.version, options);
+    const key = def.perSession ? sessionKey(name, (parsed.data as { sessionId: string }).sessionId) : name;
+    await this.sendEnvelope(Exchanges.events, key, name, 'event', parsed.data, def.version, options);
   }
 
   /** Sends a command that expects no reply (fire and forget, but confirmed by the broker). */
@@ -250,9 +268,16 @@ export class Bus {
    * down and are shared by its replicas; a non-durable one is this replica's alone: it survives a
    * broker restart and is deleted by the broker some minutes after its replica is gone.
    */
-  async subscribe(consumer: string, handlers: EventHandlers, opts: SubscribeOptions = {}): Promise<void> {
+  async subscribe(consumer: string, handlers: EventHandlers, opts: SubscribeOptions = {}): Promise<EventSubscription> {
     const table = handlers as unknown as Record<string, RawHandler>;
-    await this.addEventConsumer(consumer, Object.keys(handlers), { kind: 'event', handlers: table }, opts);
+    const names = Object.keys(handlers);
+    const perSession = names.filter((n) => this.catalog.events[n]?.perSession);
+    const keys = opts.followedSessionsOnly ? names.filter((n) => !perSession.includes(n)) : names.map((n) => this.bindingKey(n));
+    const c = await this.addEventConsumer(consumer, keys, { kind: 'event', handlers: table }, opts);
+    return {
+      follow: (sessionId) => Promise.all(perSession.map((n) => c.bind(Exchanges.events, sessionKey(n, sessionId)))).then(() => undefined),
+      unfollow: (sessionId) => Promise.all(perSession.map((n) => c.unbind(Exchanges.events, sessionKey(n, sessionId)))).then(() => undefined),
+    };
   }
 
   /**
@@ -262,8 +287,13 @@ export class Bus {
    */
   async subscribeAll(consumer: string, handler: AnyEventHandler, opts: SubscribeOptions & { except?: EventName[] } = {}): Promise<void> {
     const { except, ...rest } = opts;
-    const keys = except ? Object.keys(this.catalog.events).filter((n) => !except.includes(n as EventName)) : ['#'];
+    const keys = except ? Object.keys(this.catalog.events).filter((n) => !except.includes(n as EventName)).map((n) => this.bindingKey(n)) : ['#'];
     await this.addEventConsumer(consumer, keys, { kind: 'event', any: handler as never, ...(except ? { unbindings: [[Exchanges.events, '#']] } : {}) }, rest);
+  }
+
+  /** The key that binds every message of an event: its name, or for a per-session event every session's. */
+  private bindingKey(name: string): string {
+    return this.catalog.events[name]?.perSession ? `${name}.*` : name;
   }
 
   private async addEventConsumer(
@@ -271,21 +301,21 @@ export class Bus {
     keys: string[],
     spec: Pick<ConsumerSpec, 'kind' | 'handlers' | 'any' | 'unbindings'>,
     opts: SubscribeOptions,
-  ): Promise<void> {
+  ): Promise<Consumer> {
     const durable = opts.durable ?? true;
     if (opts.singleActive && !durable) throw new Error('singleActive needs a durable (shared) queue');
     if (opts.transient && durable) throw new Error('a transient queue is a replica\'s own: durable must be false');
     // A transient queue has a name of its own: a broker refuses to redeclare a queue with other properties.
     const queue = durable ? Queues.events(consumer) : `${Queues.events(consumer)}.${this.instanceId}${opts.transient ? '.live' : ''}`;
     const lifetime = opts.singleActive ? 'single-active' : durable ? 'shared' : opts.transient ? 'connection' : 'replica';
-    await this.addConsumer(
+    return this.addConsumer(
       { ...spec, queue, lifetime, ordered: opts.ordered, bindings: keys.map((k) => [Exchanges.events, k]) },
       opts.onAttached,
       opts.prefetch,
     );
   }
 
-  private async addConsumer(spec: Omit<ConsumerSpec, 'prefetch' | 'queueType'>, onAttached?: (reattached: boolean) => void, prefetch = this.opts.prefetch): Promise<void> {
+  private async addConsumer(spec: Omit<ConsumerSpec, 'prefetch' | 'queueType'>, onAttached?: (reattached: boolean) => void, prefetch = this.opts.prefetch): Promise<Consumer> {
     if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'the bus is closing');
     const channel = this.conn.createChannel({ name: `consumer:${spec.queue}`, confirm: true });
     this.channels.push(channel);
@@ -305,6 +335,7 @@ export class Bus {
       }
     });
     await channel.waitForConnect();
+    return consumer;
   }
 
   /**
@@ -357,6 +388,15 @@ export class Bus {
       ...(headers[Headers.tracestate] ? { tracestate: headers[Headers.tracestate] } : {}),
     };
   }
+}
+
+/**
+ * The routing key of a per-session event: its name, then the session id as one more word (a dot in an
+ * id would make two words: it becomes an underscore, which at worst delivers another session's events
+ * too, and readers go by the payload's sessionId).
+ */
+function sessionKey(name: string, sessionId: string): string {
+  return `${name}.${sessionId.replace(/\./g, '_')}`;
 }
 
 /** How long one step of close() may wait on the broker. */

@@ -67,10 +67,11 @@ export class Consumer {
   async attach(ch: ConfirmChannel): Promise<void> {
     if (this.cancelled) return;
     await declareQueue(ch, this.spec.queue, { lifetime: this.spec.lifetime, queueType: this.spec.queueType });
+    // From here a bind() binds on this channel itself, and one made meanwhile joins the loop below.
+    this.channel = ch;
     for (const [exchange, key] of this.spec.bindings) await ch.bindQueue(this.spec.queue, exchange, key);
     for (const [exchange, key] of this.spec.unbindings ?? []) await ch.unbindQueue(this.spec.queue, exchange, key);
     await ch.prefetch(this.spec.prefetch);
-    this.channel = ch;
     const { consumerTag } = await ch.consume(this.spec.queue, (msg) => {
       if (!msg) return;
       const run = () => this.handle(ch, msg);
@@ -79,6 +80,30 @@ export class Consumer {
       void p.finally(() => this.inFlight.delete(p));
     });
     this.consumerTag = consumerTag;
+  }
+
+  /**
+   * Adds a binding: made now when the channel is up (resolving once the broker has it), and again by
+   * every later attach. While the broker is away it waits for the attach: what was published
+   * meanwhile is lost to this queue either way, and the consumer's onAttached catches up.
+   */
+  async bind(exchange: string, key: string): Promise<void> {
+    if (!this.spec.bindings.some(([e, k]) => e === exchange && k === key)) this.spec.bindings.push([exchange, key]);
+    try {
+      await this.channel?.bindQueue(this.spec.queue, exchange, key);
+    } catch (err) {
+      this.deps.log.warn({ queue: this.spec.queue, key, err: (err as Error).message }, 'binding deferred to the reconnect');
+    }
+  }
+
+  async unbind(exchange: string, key: string): Promise<void> {
+    const i = this.spec.bindings.findIndex(([e, k]) => e === exchange && k === key);
+    if (i >= 0) this.spec.bindings.splice(i, 1);
+    try {
+      await this.channel?.unbindQueue(this.spec.queue, exchange, key);
+    } catch {
+      /* the channel is gone: the next attach binds only what is left */
+    }
   }
 
   async cancel(): Promise<void> {

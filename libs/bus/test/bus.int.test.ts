@@ -117,6 +117,31 @@ test('bytes in a payload cross the broker as bytes: signed, validated, handled a
   await expect(any(producer).publish('test.bytes', { n: 2, data: 'text' })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
 });
 
+test("per-session events: a queue following some sessions gets theirs only, from the follow on; one subscribed to the event gets every session's", async () => {
+  const some: string[] = [];
+  const every: string[] = [];
+  const record = (into: string[]) => ({ 'test.session': async (p: { sessionId: string; n: number }) => void into.push(`${p.sessionId}:${p.n}`) }) as never;
+  const gateway = await connect('gateway');
+  const live = await gateway.subscribe('per-session-some', record(some), { durable: false, transient: true, ordered: true, followedSessionsOnly: true });
+  const store = await connect('orchestrator');
+  await store.subscribe('per-session-every', record(every), { durable: false, ordered: true });
+  const producer = await connect('shell');
+  const publish = (sessionId: string, n: number) => any(producer).publish('test.session', { sessionId, n });
+  await publish('s1', 1);
+  await live.follow('s1');
+  // A dot in an id is one routing word all the same.
+  await live.follow('s.3');
+  for (const [id, n] of [['s1', 2], ['s2', 3], ['s.3', 4]] as const) await publish(id, n);
+  await live.unfollow('s1');
+  await publish('s1', 5);
+  await publish('s.3', 6);
+  await waitFor('every event on the queue bound to every session', () => every.length === 6);
+  await waitFor('the followed sessions on the other', () => some.length === 3);
+  expect(every).toEqual(['s1:1', 's1:2', 's2:3', 's.3:4', 's1:5', 's.3:6']);
+  // One queue delivers in order: had s1:5 been routed to it, it would have come before s.3:6.
+  expect(some).toEqual(['s1:2', 's.3:4', 's.3:6']);
+});
+
 test('subscribeAll with except: the events left out never reach the queue, though an earlier catch-all bound it', async () => {
   const got: string[] = [];
   const before = await connect('analytics');

@@ -23,6 +23,7 @@ export const TestCatalog = {
   events: {
     'test.happened': event({ schema: z.object({ n: z.number().int() }), summary: 'a numbered fact' }),
     'test.logged': event({ schema: z.object({ text: z.string() }), summary: 'a high-volume log line (what a consumer may leave out)' }),
+    'test.session': event({ schema: z.object({ sessionId: z.string(), n: z.number().int() }), perSession: true, summary: "a session's event, routed by its sessionId" }),
     'test.bytes': event({ schema: z.object({ n: z.number().int(), data: z.custom<Uint8Array>((v) => v instanceof Uint8Array) }), summary: 'bytes as they were read' }),
   },
 } satisfies Catalog;

@@ -29,7 +29,8 @@ test('every command and event of the catalog has its channel, operation and mess
     expect(doc.components.messages).toHaveProperty([`${key}.reply`]);
   }
   for (const key of Object.keys(catalog.events)) {
-    expect(doc.channels[`events.${key}`]).toMatchObject({ address: key, bindings: { amqp: { exchange: { name: 'codeagent.events' } } } });
+    const address = catalog.events[key as keyof typeof catalog.events].perSession ? `${key}.{sessionId}` : key;
+    expect(doc.channels[`events.${key}`]).toMatchObject({ address, bindings: { amqp: { exchange: { name: 'codeagent.events' } } } });
     expect(doc.operations[`events.${key}`]).toMatchObject({ action: 'send' });
   }
   expect(Object.keys(doc.channels.socket.messages).sort()).toEqual(['socket.command', 'socket.error', 'socket.response', 'socket.status', 'socket.stream']);

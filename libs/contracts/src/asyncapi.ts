@@ -103,10 +103,14 @@ export function asyncApiDocument(): Json {
     const channelId = idOf(`events.${key}`);
     const id = idOf(key);
     messages[id] = { name: id, title: key, summary: def.summary, contentType: 'application/json', headers: busHeaders, payload: schemaOf(envelopeOf(def.schema, 'event'), 'output'), 'x-version': def.version };
+    const address = def.perSession ? `${key}.{sessionId}` : key;
     channels[channelId] = {
-      address: key,
+      address,
       title: key,
-      description: `A fact, published with routing key \`${key}\` on the topic exchange \`${Exchanges.events}\`; each consumer reads it from its own durable queue.`,
+      description:
+        `A fact, published with routing key \`${address}\` on the topic exchange \`${Exchanges.events}\`; each consumer reads it from its own durable queue` +
+        (def.perSession ? ` (binding \`${key}.*\` for every session, or \`${key}.<id>\` for the sessions it follows).` : '.'),
+      ...(def.perSession ? { parameters: { sessionId: { description: "The payload's sessionId, dots replaced by underscores." } } } : {}),
       servers: [ref('#/servers/broker')],
       messages: { [id]: ref(`#/components/messages/${id}`) },
       bindings: exchangeBinding(Exchanges.events, 'topic'),

@@ -89,7 +89,8 @@ async function main() {
         const body = Buffer.from(JSON.stringify(env));
         // Signed as a platform service signs it (libs/bus): the gateway refuses anything else.
         const headers = signer.headers('orchestrator', { messageId: env.id, type: 'session.event' }, body);
-        if (!ch.publish(Exchanges.events, 'session.event', body, { contentType: 'application/json', messageId: env.id, type: 'session.event', headers })) {
+        // Routed by session, as libs/bus routes the catalog's per-session events (the gateway binds the sessions it follows).
+        if (!ch.publish(Exchanges.events, `session.event.${streamSession}`, body, { contentType: 'application/json', messageId: env.id, type: 'session.event', headers })) {
           await new Promise((r) => ch.once('drain', r));
         }
       }

@@ -16,7 +16,7 @@ import { DbIdempotencyStore } from './http/idempotency';
 import { DbRateLimitCounter, MemoryRateLimitCounter } from './http/rate-limit';
 import { limitSocketCommands } from './http/socket-rate-limit';
 import { attachSockets } from './sockets/server';
-import { sessionEventHandlers } from './handlers/session.event.handler';
+import { sessionEndHandlers, sessionEventHandlers } from './handlers/session.event.handler';
 import { attachOutputHandler } from './handlers/shell.agent.attach.output.handler';
 import { authVerifyHandler } from './handlers/gateway.auth.verify.handler';
 import { SessionHub } from './sockets/session-hub';
@@ -113,15 +113,21 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
     auth,
     async subscribe() {
       // This replica's own queue, gone with its connection (the broker keeps nothing of it on disk):
-      // every replica receives every event and serves its sockets. After a reconnect the queue is new
-      // and what was published meanwhile is gone: every subscription of this replica catches up from
-      // the durable log.
-      await bus.subscribe(
+      // the logs of the sessions this replica's clients follow (the hub binds them), and every
+      // session's end (for the placement cache). After a reconnect the queue is new, bound again, and
+      // what was published meanwhile is gone: every subscription of this replica catches up from the
+      // durable log.
+      const live = await bus.subscribe(
         'gateway',
-        { ...sessionEventHandlers(access.placements, hub), 'shell.agent.attach.output': attachOutputHandler(attachOutputs) },
+        {
+          ...sessionEventHandlers(access.placements, hub),
+          ...sessionEndHandlers(access.placements),
+          'shell.agent.attach.output': attachOutputHandler(attachOutputs),
+        },
         {
           durable: false,
           transient: true,
+          followedSessionsOnly: true,
           ordered: true,
           onAttached: (reattached) => {
             if (!reattached) return;
@@ -131,6 +137,7 @@ export async function startGateway(opts: { env: GatewayEnv; bus: Bus; log: Logge
           },
         },
       );
+      await hub.attach(live);
     },
     async close() {
       await ssh?.close();

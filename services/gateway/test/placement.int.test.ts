@@ -5,7 +5,8 @@ import { http, startTestGateway, type TestGateway } from './harness';
 // The gateway's placement cache against a real broker: a session's commands go to the shell replica
 // its placement names, read from the orchestrator once; a status event updates it; a replica that is
 // gone makes the gateway read the placement again, once, and follow the jail if it moved, or wait a
-// little for it to come back.
+// little for it to come back. A session's end (session.closed, heard for every session) updates it,
+// though nobody on the gateway follows the session's log.
 let broker: TestBroker;
 let orch: FakeOrchestrator;
 let gw: TestGateway;
@@ -30,11 +31,11 @@ test('commands are authorised and routed from the placement read once: no orches
   expect(orch.received.filter((r) => r.name === 'orchestrator.session.exec')).toEqual([]);
 });
 
-test('a status event closes the cached session: the next command is a 409 INVALID_STATE, not sent to the shell', async () => {
+test('session.closed closes the cached session: the next command is a 409 INVALID_STATE, not sent to the shell', async () => {
   const sessionId = orch.addSession('local');
   await exec(sessionId, 'echo warm');
-  // The fake's record still says ready: only the event tells the gateway.
-  await orch.emit(sessionId, 'status', { from: 'idle', to: 'closed' });
+  // The fake's record still says ready: only the fact tells the gateway.
+  await orch.bus.publish('session.closed', { sessionId, user: 'local', status: 'closed', at: new Date().toISOString(), durationMs: 1 });
   let res = await exec(sessionId, 'echo late');
   // The event travels on the gateway's own queue; until it is there the command still runs.
   while (res.status === 200) res = await exec(sessionId, 'echo late');

@@ -205,6 +205,32 @@ test('two gateway replicas each deliver a session\'s live events to their own so
   }
 });
 
+test("a replica's live queue is bound to the sessions its clients follow, not to every session's log, and again after a reconnect", async () => {
+  const followed = orch.addSession('local');
+  const other = orch.addSession('local');
+  const c = client();
+  await c.connected();
+  const sub = c.command('/subscribe', [], { sessionId: followed, since: 0 });
+  await waitFor('subscribed', () => c.reply(sub), { timeoutMs: 5_000 });
+  const liveQueue = `codeagent.gateway.events.${gw.bus.instanceId}.live`;
+  const keys = async () =>
+    ((await management('GET', `/queues/${encodeURIComponent(broker.vhost)}/${encodeURIComponent(liveQueue)}/bindings`)) as Array<{ routing_key: string }> | undefined)?.map((b) => b.routing_key) ?? [];
+  // Of these two sessions (the earlier tests' stay bound for a while after their sockets went).
+  const sessionKeys = async () => (await keys()).filter((k) => k.endsWith(`.${followed}`) || k.endsWith(`.${other}`)).sort();
+  expect(await sessionKeys()).toEqual([`session.event.batch.${followed}`, `session.event.${followed}`]);
+  expect(await keys()).toEqual(expect.arrayContaining(['session.closed', 'session.failed']));
+  // What routes a message is the binding (libs/bus's bus.int.test shows a queue gets the followed sessions' events only).
+  await orch.emit(followed, 'output', { stream: 'stdout', data: 'followed\n' });
+  await waitFor('the followed event', () => seqs(c.messages, followed).length === 1, { timeoutMs: 5_000 });
+  // The connection drops: the queue is new, and bound again to what is followed.
+  const conns = ((await management('GET', `/vhosts/${encodeURIComponent(broker.vhost)}/connections`)) as Array<{ name: string; client_properties?: { connection_name?: string } }>).filter((x) =>
+    x.client_properties?.connection_name?.startsWith(`gateway:${gw.bus.instanceId}`),
+  );
+  for (const conn of conns) await management('DELETE', `/connections/${encodeURIComponent(conn.name)}`);
+  await waitFor('bound again after the reconnect', async () => ((await sessionKeys()).length === 2 ? true : undefined), { timeoutMs: 20_000 });
+  expect(await sessionKeys()).toEqual([`session.event.batch.${followed}`, `session.event.${followed}`]);
+}, 60_000);
+
 test('local mode refuses web pages of other sites and DNS-rebound host names, over HTTP and Socket.IO', async () => {
   const sessionId = orch.addSession('local');
   const evil = await http(gw.url, 'POST', `/api/v1/sessions/${sessionId}/exec`, { body: { command: 'echo pwned' }, headers: { origin: 'https://evil.example' } });

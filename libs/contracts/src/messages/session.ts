@@ -484,8 +484,8 @@ export const SessionClosedV1 = SessionFactV1.extend({ reason: z.string().optiona
 export const SessionFailedV1 = SessionFactV1.extend({ reason: z.string() });
 
 export const sessionEvents = {
-  'session.event': event({ schema: SessionBusEventV1, summary: "an event appended to a session's log (the live stream clients follow)" }),
-  'session.event.batch': event({ schema: SessionEventBatchV1, summary: "consecutive events of a session's log in one message (read as session.event each)" }),
+  'session.event': event({ schema: SessionBusEventV1, perSession: true, summary: "an event appended to a session's log (the live stream clients follow)" }),
+  'session.event.batch': event({ schema: SessionEventBatchV1, perSession: true, summary: "consecutive events of a session's log in one message (read as session.event each)" }),
   'session.created': event({ schema: SessionCreatedV1, summary: 'a session was asked for and is being set up' }),
   'session.ready': event({ schema: SessionReadyV1, summary: 'a session has its workspace and jail' }),
   'session.closed': event({ schema: SessionClosedV1, summary: 'a session ended normally (closed by a user, idle, or its project removed)' }),

@@ -85,6 +85,12 @@ export class SessionPlacements {
     if (entry) entry.status = e.data.to;
   }
 
+  /** The session ended (the orchestrator's session.closed or session.failed, heard for every session). */
+  ended(sessionId: string, status: 'closed' | 'failed'): void {
+    const entry = this.entries.get(sessionId);
+    if (entry) entry.status = status;
+  }
+
   forget(sessionId: string): void {
     this.entries.delete(sessionId);
   }

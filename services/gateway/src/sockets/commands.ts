@@ -47,7 +47,7 @@ export async function runCommand(ctx: SocketContext, msg: ClientMessageV1): Prom
       const old = ctx.subscriptions.get(sessionId);
       if (old) ctx.hub.remove(sessionId, old);
       ctx.subscriptions.set(sessionId, sub);
-      ctx.hub.add(sessionId, sub);
+      await ctx.hub.add(sessionId, sub);
       ctx.sink.respond(p.command, msg.id, { subscribed: sessionId, since });
       // Also covers events stored between reading lastSeq and joining the hub.
       await sub.start();
@@ -136,8 +136,9 @@ async function execStreaming(ctx: SocketContext, commandId: string, sessionId: s
     }
   };
   const listener: SessionListener = { onEvent: take };
-  ctx.hub.add(sessionId, listener);
   try {
+    // Followed before the command is sent: every event it makes reaches this replica live.
+    await ctx.hub.add(sessionId, listener);
     const result = await ctx.commands.exec(ctx.principal, sessionId, { command: line, commandId, timeoutMs });
     // The shell answers once the command's events are on their way to the broker, so the live
     // completion normally arrives right behind the answer. If it has not come within a grace (or

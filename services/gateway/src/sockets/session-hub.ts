@@ -8,25 +8,70 @@ export interface SessionListener {
   resync?(): void;
 }
 
+/** What the hub asks of the bus: the session's events to this replica's live queue, or no more. */
+export interface LiveFollow {
+  follow(sessionId: string): Promise<void>;
+  unfollow(sessionId: string): Promise<void>;
+}
+
+/** How long a session nobody follows here any more stays bound: an /exec after an /exec binds once. */
+const UNFOLLOW_AFTER_MS = 60_000;
+
 /**
- * The replica's local fan-out: the bus delivers every `session.event` to this replica's own
- * non-durable queue, and the hub hands it to the sockets of this replica that follow the session.
- * No cross-replica adapter is needed because every replica receives every event.
+ * The replica's local fan-out: the bus delivers the events of the sessions this replica follows to
+ * its own non-durable queue (bound per session while someone here follows it, and a minute after),
+ * and the hub hands each to the sockets, SSH logins and /exec waits of this replica that follow the
+ * session. Every replica follows what its own clients follow, so no cross-replica adapter is needed,
+ * and no replica receives the logs nobody on it reads.
  */
 export class SessionHub {
   private readonly listeners = new Map<string, Set<SessionListener>>();
+  private live?: LiveFollow;
+  /** Sessions bound on the live queue (or being bound): resolves once the broker has the binding. */
+  private readonly followed = new Map<string, Promise<void>>();
+  private readonly unfollowTimers = new Map<string, NodeJS.Timeout>();
 
-  add(sessionId: string, l: SessionListener): void {
+  /** The bus's side, once this replica consumes its live queue: the sessions followed so far are bound then. */
+  attach(live: LiveFollow): Promise<void> {
+    this.live = live;
+    return Promise.all([...this.listeners.keys()].map((id) => this.follow(id))).then(() => undefined);
+  }
+
+  /** Adds a listener; resolves once the session's events published from now on reach it. */
+  add(sessionId: string, l: SessionListener): Promise<void> {
     let set = this.listeners.get(sessionId);
     if (!set) this.listeners.set(sessionId, (set = new Set()));
     set.add(l);
+    return this.follow(sessionId);
   }
 
   remove(sessionId: string, l: SessionListener): void {
     const set = this.listeners.get(sessionId);
     if (!set) return;
     set.delete(l);
-    if (set.size === 0) this.listeners.delete(sessionId);
+    if (set.size > 0) return;
+    this.listeners.delete(sessionId);
+    if (!this.followed.has(sessionId) || this.unfollowTimers.has(sessionId)) return;
+    const timer = setTimeout(() => {
+      this.unfollowTimers.delete(sessionId);
+      if (this.listeners.has(sessionId)) return;
+      this.followed.delete(sessionId);
+      void this.live?.unfollow(sessionId);
+    }, UNFOLLOW_AFTER_MS);
+    timer.unref();
+    this.unfollowTimers.set(sessionId, timer);
+  }
+
+  private follow(sessionId: string): Promise<void> {
+    const timer = this.unfollowTimers.get(sessionId);
+    if (timer) {
+      clearTimeout(timer);
+      this.unfollowTimers.delete(sessionId);
+    }
+    if (!this.live) return Promise.resolve();
+    let bound = this.followed.get(sessionId);
+    if (!bound) this.followed.set(sessionId, (bound = this.live.follow(sessionId)));
+    return bound;
   }
 
   dispatch(e: SessionBusEventV1): void {

@@ -192,8 +192,8 @@ async function runCommand(ch: ServerChannel, who: Principal, sessionId: string, 
       wake();
     },
   };
-  d.hub.add(sessionId, listener);
   try {
+    await d.hub.add(sessionId, listener);
     const r = await d.commands.exec(who, sessionId, { command: `(\n${command}\n)`, commandId });
     await new Promise<void>((resolve) => {
       // The events were all published before the reply was sent; a completion this late was lost on the way.
@@ -236,7 +236,7 @@ async function terminal(ch: ServerChannel, who: Principal, sessionId: string, si
       ch.write(outputBytes(e.data));
     },
   };
-  d.hub.add(sessionId, listener);
+  await d.hub.add(sessionId, listener);
   const input = (data: string) => d.commands.input(who, sessionId, data);
   let chain = Promise.resolve();
   const send = (data: string) => (chain = chain.then(() => input(data).then(() => undefined)).catch(() => undefined));
