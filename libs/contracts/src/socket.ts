@@ -199,9 +199,9 @@ export function eventToServerMessage(
 ): StreamMessageV1 | StatusMessageV1 {
   if (e.kind === 'output') {
     const d = e.data;
-    const asText = () => (typeof d.data === 'string' ? { data: d.data, encoding: d.encoding } : opts.toText ? opts.toText(d) : { data: bytesToBase64(d.data), encoding: 'base64' as const });
-    const text = opts.toBytes ? undefined : asText();
-    const data = text ? { data: text.data, ...(text.encoding === 'base64' ? { encoding: 'base64' as const } : {}) } : { data: opts.toBytes!(d) };
+    const asText = (): { data: string; encoding?: 'base64' } =>
+      typeof d.data !== 'string' ? (opts.toText?.(d) ?? { data: bytesToBase64(d.data), encoding: 'base64' }) : d.encoding === 'base64' ? { data: d.data, encoding: 'base64' } : { data: d.data };
+    const data = opts.toBytes ? { data: opts.toBytes(d) } : asText();
     const payload: StreamPayloadV1 = {
       sessionId: e.sessionId,
       seq: e.seq,

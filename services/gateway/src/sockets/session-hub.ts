@@ -1,3 +1,4 @@
+import type { EventSubscription } from '@codeagent/bus';
 import type { SessionBusEventV1 } from '@codeagent/contracts';
 
 /** Something on this replica that wants a session's live events (a subscription, an /exec stream). */
@@ -6,12 +7,6 @@ export interface SessionListener {
   onEvent(e: SessionBusEventV1): void;
   /** The live path may have lost events (the bus reconnected): read what was missed from the log. */
   resync?(): void;
-}
-
-/** What the hub asks of the bus: the session's events to this replica's live queue, or no more. */
-export interface LiveFollow {
-  follow(sessionId: string): Promise<void>;
-  unfollow(sessionId: string): Promise<void>;
 }
 
 /** How long a session nobody follows here any more stays bound: an /exec after an /exec binds once. */
@@ -26,13 +21,14 @@ const UNFOLLOW_AFTER_MS = 60_000;
  */
 export class SessionHub {
   private readonly listeners = new Map<string, Set<SessionListener>>();
-  private live?: LiveFollow;
+  /** The live queue's subscription: follow binds a session's events to it, unfollow lets them go. */
+  private live?: EventSubscription;
   /** Sessions bound on the live queue (or being bound): resolves once the broker has the binding. */
   private readonly followed = new Map<string, Promise<void>>();
   private readonly unfollowTimers = new Map<string, NodeJS.Timeout>();
 
   /** The bus's side, once this replica consumes its live queue: the sessions followed so far are bound then. */
-  attach(live: LiveFollow): Promise<void> {
+  attach(live: EventSubscription): Promise<void> {
     this.live = live;
     return Promise.all([...this.listeners.keys()].map((id) => this.follow(id))).then(() => undefined);
   }

@@ -1,4 +1,4 @@
-import { outputText } from '@codeagent/bus';
+import { outputBytes, outputText } from '@codeagent/bus';
 import type { SessionBusEventV1, SessionBusOutputDataV1, SessionEventV1 } from '@codeagent/contracts';
 import type { EventsRepository } from '../sessions/ports';
 import type { SqlRunner } from '@codeagent/db';
@@ -83,8 +83,8 @@ export class PrismaEventsRepository implements EventsRepository {
  */
 function columns(e: SessionBusEventV1): { data: string; bytes: Buffer | null } {
   if (e.kind !== 'output' || typeof e.data.data === 'string') return { data: JSON.stringify(e.data ?? null), bytes: null };
-  const { data: bytes, encoding: _none, ...rest } = e.data;
-  return { data: JSON.stringify(rest), bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+  const { data: _bytes, encoding: _none, ...rest } = e.data;
+  return { data: JSON.stringify(rest), bytes: outputBytes(e.data) };
 }
 
 /** A row's event data: an output event's bytes as text again (UTF-8, or base64 for bytes that are not), as replies carry it. */

@@ -148,8 +148,9 @@ export class OutputStream {
       this.queue.push({ kind: 'output', commandId, stream, chunks: [data], bytes: data.length });
     }
     this.queuedBytes += data.length;
+    // A full chunk ends the hold (release kicks the pump); otherwise the pump sends it unless held.
     if (this.holdTimer && this.queuedBytes >= this.opts.maxChunkBytes) this.release();
-    this.kick();
+    else this.kick();
     if (this.queuedBytes <= this.opts.highWaterBytes) return undefined;
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
