@@ -77,11 +77,10 @@ export const GatewayEnvShape = {
   /** How long a socket with a full buffer may read nothing before the gateway drops it as stuck (resumable by seq), ms. */
   GATEWAY_SOCKET_DRAIN_TIMEOUT_MS: envInt(30_000, 100, 600_000),
   /**
-   * Events fetched per page when replaying a session's history to a socket. An output event holds up
-   * to 256 KiB, so a page is held whole in memory up to this × 256 KiB (twice: the reply and its parse):
-   * 32 keeps it near 16 MiB, where 500 let a slow client's catch-up hold hundreds of MiB.
+   * Events fetched per page when replaying a session's history to a socket. The orchestrator also
+   * stops a page at about 1 MiB of data, so a page of large output events stays small in memory.
    */
-  GATEWAY_REPLAY_PAGE_SIZE: envInt(32, 1, 10_000),
+  GATEWAY_REPLAY_PAGE_SIZE: envInt(500, 1, 10_000),
   /**
    * The JSON file users and API keys were kept in before the database (default DATA_DIR/gateway/auth.json):
    * imported into the database on the first start that finds it, then renamed `<file>.imported`.

@@ -1,6 +1,6 @@
 import { outputBytes, outputText } from '@codeagent/bus';
 import type { SessionBusEventV1, SessionBusOutputDataV1, SessionEventV1 } from '@codeagent/contracts';
-import type { EventsRepository } from '../sessions/ports';
+import type { EventsPage, EventsRepository } from '../sessions/ports';
 import type { SqlRunner } from '@codeagent/db';
 import type { Db } from './database';
 
@@ -43,11 +43,21 @@ export class PrismaEventsRepository implements EventsRepository {
     });
   }
 
-  async since(sessionId: string, since: number, limit: number): Promise<SessionEventV1[]> {
-    const rows = await this.db.sessionEvent.findMany({ where: { sessionId, seq: { gt: since } }, orderBy: { seq: 'asc' }, take: limit });
+  async since(sessionId: string, since: number, limit: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<EventsPage> {
+    // The page's sizes first (lengths, which neither engine reads the data for), so that a page of
+    // large output events is cut at maxBytes before any of it is loaded.
+    const sizes = await this.driver.run(
+      'SELECT seq, LENGTH(data) + COALESCE(LENGTH(bytes), 0) AS size FROM session_events WHERE "sessionId" = ? AND seq > ? ORDER BY seq LIMIT ?',
+      [sessionId, since, limit + 1],
+    );
+    let n = 0;
+    for (let total = 0; n < Math.min(limit, sizes.length) && total < maxBytes; n++) total += Number(sizes[n]!.size);
+    if (n === 0) return { events: [], hasMore: false };
+    const rows = await this.db.sessionEvent.findMany({ where: { sessionId, seq: { gt: since, lte: Number(sizes[n - 1]!.seq) } }, orderBy: { seq: 'asc' } });
     // Rows are written only by append() from typed events (validated again when published or
     // replied), so they are read back as such rather than parsed once more on every replay.
-    return rows.map((r) => ({ sessionId: r.sessionId, seq: r.seq, kind: r.kind, data: dataOf(r.data, r.bytes), at: r.at.toISOString() }) as SessionEventV1);
+    const events = rows.map((r) => ({ sessionId: r.sessionId, seq: r.seq, kind: r.kind, data: dataOf(r.data, r.bytes), at: r.at.toISOString() }) as SessionEventV1);
+    return { events, hasMore: sizes.length > n };
   }
 
   async prune(opts: { olderThan?: Date; maxBytesPerSession?: number }): Promise<number> {

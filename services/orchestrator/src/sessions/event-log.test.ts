@@ -10,7 +10,8 @@ class MemoryEvents implements EventsRepository {
     return [];
   }
   async since(sessionId: string, since: number, limit: number) {
-    return this.rows.filter((e) => e.sessionId === sessionId && e.seq > since).slice(0, limit);
+    const after = this.rows.filter((e) => e.sessionId === sessionId && e.seq > since);
+    return { events: after.slice(0, limit), hasMore: after.length > limit };
   }
   async maxSeq(sessionId: string) {
     return Math.max(0, ...this.rows.filter((e) => e.sessionId === sessionId).map((e) => e.seq));

@@ -1,6 +1,13 @@
 import type { AppendedKindV1, SessionEventData, SessionEventV1, SessionStatusV1, ShellSessionAppendV1 } from '@codeagent/contracts';
-import type { Clock, EventsRepository, Publisher, ShellPort } from './ports';
+import type { Clock, EventsPage, EventsRepository, Publisher, ShellPort } from './ports';
 import type { SessionRecord } from './session';
+
+/**
+ * About how much stored data one page of `since` carries (it stops after the event that reaches it):
+ * a replay of large output comes in pages that the reply, the broker and the gateway hold only
+ * briefly, instead of up to `limit` events of 256 KiB each.
+ */
+export const PAGE_MAX_BYTES = 1024 * 1024;
 
 /** The states in which a session's jail is open and its stream numbers the session's log. */
 const JAIL_STATES: ReadonlySet<SessionStatusV1> = new Set(['ready', 'busy', 'idle', 'closing']);
@@ -79,29 +86,30 @@ export class EventLog {
   }
 
   /**
-   * Stored events with seq > since, at most `limit`, in order; `hasMore` when the limit cut them.
-   * Storage trails the live stream: what is not stored yet is simply not returned (a reader asks
-   * again). What retention removed is announced by a `pruned` marker, never a silent gap.
+   * Stored events with seq > since, at most `limit` and about PAGE_MAX_BYTES of data, in order;
+   * `hasMore` when a bound cut them. Storage trails the live stream: what is not stored yet is simply
+   * not returned (a reader asks again). What retention removed is announced by a `pruned` marker,
+   * never a silent gap.
    */
-  async since(sessionId: string, since: number, limit: number, knownLast = 0): Promise<{ events: SessionEventV1[]; hasMore: boolean }> {
-    let rows = await this.repo.since(sessionId, since, limit + 1);
+  async since(sessionId: string, since: number, limit: number, knownLast = 0): Promise<EventsPage> {
+    let page = await this.repo.since(sessionId, since, limit, PAGE_MAX_BYTES);
     // Stored in seq order, pruned oldest first: a first stored seq past since + 1 means those were
     // pruned. The marker comes first, at the last pruned seq, so a client resumes after it.
     let last = 0;
-    if (rows.length === 0) {
+    if (page.events.length === 0) {
       last = Math.max(knownLast, await this.repo.maxSeq(sessionId));
       // A batch stored between the two reads is not pruned: read again what the second read counted
       // (without this, a replay racing the store got a false marker and skipped a live event).
-      if (last > since) rows = await this.repo.since(sessionId, since, limit + 1);
-      if (rows.length > 0) last = 0;
+      if (last > since) page = await this.repo.since(sessionId, since, limit, PAGE_MAX_BYTES);
+      if (page.events.length > 0) last = 0;
     }
-    const oldest = rows[0];
+    const oldest = page.events[0];
     const prunedTo = oldest ? oldest.seq - 1 : last > since ? last : since;
     if (prunedTo > since) {
       const marker: SessionEventV1 = { sessionId, seq: prunedTo, kind: 'pruned', data: { from: since + 1, to: prunedTo, reason: 'retention' }, at: this.clock.now().toISOString() };
-      return { events: [marker, ...rows.slice(0, limit - 1)], hasMore: rows.length > limit - 1 };
+      return { events: [marker, ...page.events.slice(0, limit - 1)], hasMore: page.hasMore || page.events.length > limit - 1 };
     }
-    return { events: rows.slice(0, limit), hasMore: rows.length > limit };
+    return page;
   }
 
   /** Retention (the periodic job): what is older than `maxAgeMs`, or beyond a session's byte cap, goes. */

@@ -18,7 +18,7 @@ class FlakyEvents implements EventsRepository {
     return [];
   }
   async since() {
-    return [];
+    return { events: [], hasMore: false };
   }
   async maxSeq() {
     return 0;

@@ -60,6 +60,11 @@ export interface SessionsRepository {
   ): Promise<boolean>;
 }
 
+export interface EventsPage {
+  events: SessionEventV1[];
+  hasMore: boolean;
+}
+
 export interface EventsRepository {
   /**
    * Stores a batch (any sessions) and raises each session's lastSeq. An event whose (session, seq) is
@@ -72,7 +77,11 @@ export interface EventsRepository {
    * `maxBytesPerSession` of data (0: no byte cap). Returns how many rows went.
    */
   prune(opts: { olderThan?: Date; maxBytesPerSession?: number }): Promise<number>;
-  since(sessionId: string, since: number, limit: number): Promise<SessionEventV1[]>;
+  /**
+   * Stored events with seq > since, in order: at most `limit`, and no more once they hold `maxBytes`
+   * of data (at least one event, however large). `hasMore` when either bound cut the page.
+   */
+  since(sessionId: string, since: number, limit: number, maxBytes?: number): Promise<EventsPage>;
   /** The highest stored seq (0 when none). */
   maxSeq(sessionId: string): Promise<number>;
 }
