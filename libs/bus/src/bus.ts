@@ -18,7 +18,7 @@ import {
 } from '@codeagent/contracts';
 import { busMetrics, injectTraceHeaders, SpanKind, withSpan, type Logger } from '@codeagent/telemetry';
 import { encodeBody } from './bytes';
-import { openConnection } from './connection';
+import { addSetup, openConnection, watchChannel } from './connection';
 import { Consumer, type ConsumerSpec } from './consumer';
 import { BROKER_RETRY_AFTER_S, Requests } from './requests';
 import { BusSigner } from './signing';
@@ -147,14 +147,17 @@ export class Bus {
       connectTimeoutMs: opts.connectTimeoutMs,
       heartbeatSeconds: opts.heartbeatSeconds,
     });
-    const publisher = conn.createChannel({
-      name: 'publisher',
-      confirm: true,
-      publishTimeout: 30_000,
-      setup: (ch: ConfirmChannel) => declareBaseTopology(ch, opts.queueType),
-    });
+    const publisher = watchChannel(
+      conn.createChannel({
+        name: 'publisher',
+        confirm: true,
+        publishTimeout: 30_000,
+        setup: (ch: ConfirmChannel) => declareBaseTopology(ch, opts.queueType),
+      }),
+      log,
+    );
     // Requests need no confirm: the reply (or its timeout) is the acknowledgement.
-    const requester = conn.createChannel({ name: 'requester', confirm: false });
+    const requester = watchChannel(conn.createChannel({ name: 'requester', confirm: false }), log);
     const { secret: _secret, ...rest } = opts;
     const bus = new Bus(conn, publisher, requester, { ...rest, logger: log }, signer);
     await bus.requests.attach();
@@ -317,7 +320,7 @@ export class Bus {
 
   private async addConsumer(spec: Omit<ConsumerSpec, 'prefetch' | 'queueType'>, onAttached?: (reattached: boolean) => void, prefetch = this.opts.prefetch): Promise<Consumer> {
     if (this.closing) throw new AppError('SERVICE_UNAVAILABLE', 'the bus is closing');
-    const channel = this.conn.createChannel({ name: `consumer:${spec.queue}`, confirm: true });
+    const channel = watchChannel(this.conn.createChannel({ name: `consumer:${spec.queue}`, confirm: true }), this.log);
     this.channels.push(channel);
     const consumer = new Consumer(
       { ...spec, prefetch, queueType: this.opts.queueType },
@@ -325,16 +328,19 @@ export class Bus {
     );
     this.consumers.push(consumer);
     let attached = 0;
-    await channel.addSetup(async (ch: ConfirmChannel) => {
-      await consumer.attach(ch);
-      const reattached = attached++ > 0;
-      try {
-        onAttached?.(reattached);
-      } catch (err) {
-        this.log.error({ err, queue: spec.queue }, 'onAttached failed');
-      }
-    });
-    await channel.waitForConnect();
+    await addSetup(
+      channel,
+      async (ch: ConfirmChannel) => {
+        await consumer.attach(ch);
+        const reattached = attached++ > 0;
+        try {
+          onAttached?.(reattached);
+        } catch (err) {
+          this.log.error({ err, queue: spec.queue }, 'onAttached failed');
+        }
+      },
+      this.log,
+    );
     return consumer;
   }
 

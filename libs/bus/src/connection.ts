@@ -1,5 +1,6 @@
 import * as amqp from 'amqp-connection-manager';
-import type { AmqpConnectionManager } from 'amqp-connection-manager';
+import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel } from 'amqplib';
 import { AppError } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 
@@ -71,4 +72,46 @@ export async function openConnection(opts: {
 function waitConnected(conn: AmqpConnectionManager): Promise<void> {
   if (conn.isConnected()) return Promise.resolve();
   return new Promise((resolve) => conn.once('connect', () => resolve()));
+}
+
+/**
+ * Whether an error says only that the channel went away under an operation (the broker restarted or
+ * the socket dropped): amqplib gives those no code, unlike the broker's refusals (406, 404, ...).
+ * amqp-connection-manager runs every setup again on the next connect.
+ */
+export function lostWithChannel(err: unknown): boolean {
+  const e = err as { name?: string; message?: string; code?: unknown };
+  if (typeof e?.code === 'number') return false;
+  return e?.name === 'IllegalOperationError' || /^(Channel ended|Channel closed|Connection closed)/.test(e?.message ?? '');
+}
+
+/**
+ * A channel's setup that fails when it runs again on a reconnect is emitted as an `error` event, which
+ * would end the process without a listener: a broker that goes away while the setups run (a restart,
+ * a flapping network) is logged and waited out. A setup the broker refuses (a queue declared elsewhere
+ * with other arguments) drops the connection: it is logged as an error on every reconnect until put
+ * right, while /health says the bus is reconnecting.
+ */
+export function watchChannel(channel: ChannelWrapper, log: Logger): ChannelWrapper {
+  channel.on('error', (err: unknown, info?: { name?: string }) => {
+    const fields = { channel: info?.name ?? channel.name, err: (err as Error)?.message };
+    if (lostWithChannel(err)) log.warn(fields, 'the broker went away while the channel was set up; it is set up again on the next connect');
+    else log.error(fields, 'a channel setup failed');
+  });
+  return channel;
+}
+
+/**
+ * Adds a setup to a channel and resolves once it has run on a live channel. A setup cut short by the
+ * broker going away stays registered (amqp-connection-manager keeps it) and runs on the next
+ * connect, which this waits for, instead of failing the caller (a service's start).
+ */
+export async function addSetup(channel: ChannelWrapper, setup: (ch: ConfirmChannel) => Promise<void>, log: Logger): Promise<void> {
+  try {
+    await channel.addSetup(setup);
+  } catch (err) {
+    if (!lostWithChannel(err)) throw err;
+    log.warn({ channel: channel.name, err: (err as Error).message }, 'the broker went away during a setup; waiting for the next connect');
+  }
+  await channel.waitForConnect();
 }

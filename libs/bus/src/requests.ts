@@ -2,6 +2,7 @@ import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { AppError, Envelope, ErrorPayload, UNAUTHENTICATED_REASON } from '@codeagent/contracts';
 import { busMetrics, type Logger } from '@codeagent/telemetry';
+import { addSetup } from './connection';
 import type { BusSigner } from './signing';
 
 /** RabbitMQ's direct reply-to pseudo-queue: replies come back on the requesting channel, no queue declared. */
@@ -49,10 +50,14 @@ export class Requests {
 
   /** Listens on the channel (again after every reconnect) for replies and returned requests. */
   async attach(): Promise<void> {
-    await this.channel.addSetup(async (ch: ConfirmChannel) => {
-      ch.on('return', (msg: ConsumeMessage) => this.onReturned(msg));
-      await ch.consume(REPLY_TO, (msg) => msg && this.onReply(msg), { noAck: true });
-    });
+    await addSetup(
+      this.channel,
+      async (ch: ConfirmChannel) => {
+        ch.on('return', (msg: ConsumeMessage) => this.onReturned(msg));
+        await ch.consume(REPLY_TO, (msg) => msg && this.onReply(msg), { noAck: true });
+      },
+      this.log,
+    );
   }
 
   /** Sends the request and resolves with the answer's payload; rejects with the error it answered, or on timeout. */

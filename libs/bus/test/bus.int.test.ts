@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { AppError, Headers, Queues } from '@codeagent/contracts';
 import { createTestBroker, deferred, management, spawnTs, TEST_BUS_SECRET, testLogger, waitFor, type TestBroker } from '@codeagent/testing';
 import { Bus, BusSigner } from '../src/index';
+import { lostWithChannel } from '../src/connection';
 import { TestCatalog } from './catalog';
 
 const run = promisify(execFile);
@@ -44,6 +45,48 @@ test('request/reply between two processes, and the service error comes back as a
   } finally {
     expect(await server.stop()).toBe(0);
   }
+});
+
+test('setups cut short when the connection drops during a reconnect are waited out: the process lives on and answers', async () => {
+  const server = spawnTs('libs/bus/test/echo-server.ts', { BUS_URL: broker.url });
+  try {
+    const pid = await waitFor('echo server ready', () => /ready pid-(\d+)/.exec(server.output())?.[1], { timeoutMs: 20_000 });
+    // Its queue declared again with other arguments: when the subscription's setup runs again the
+    // broker refuses it (406), which drops the connection while the other channels' setups run.
+    const queue = `/queues/${encodeURIComponent(broker.vhost)}/${encodeURIComponent(Queues.events('echo-watch'))}`;
+    await management('DELETE', queue);
+    await management('PUT', queue, { durable: true, arguments: { 'x-max-length': 5 } });
+    // The management API lists a connection once its statistics are in (a few seconds).
+    const conn = await waitFor('the server\'s connection listed', async () => {
+      const connections = (await management('GET', `/vhosts/${encodeURIComponent(broker.vhost)}/connections`)) as Array<{ name: string; client_properties: { connection_name?: string } }>;
+      return connections.find((c) => c.client_properties.connection_name === `analytics:echo-${pid}`);
+    }, { timeoutMs: 20_000 });
+    await management('DELETE', `/connections/${encodeURIComponent(conn.name)}`);
+    await waitFor('the refused setup logged', () => server.output().includes('a channel setup failed'), { timeoutMs: 20_000 });
+    // A setup cut short emitted an error event on its channel; without a listener the process died here.
+    await waitFor('a setup cut short', () => server.output().includes('the broker went away while the channel was set up'), { timeoutMs: 20_000 });
+    // The queue put right: the next reconnect sets everything up, and the same process answers.
+    await management('DELETE', queue);
+    const client = await connect('gateway');
+    expect(await waitFor('an answer after the reconnect', () => any(client).request('analytics.echo', { text: 'still here' }).catch(() => undefined), { timeoutMs: 20_000 })).toEqual({ text: 'still here', by: `pid-${pid}` });
+  } finally {
+    expect(await server.stop()).toBe(0);
+  }
+});
+
+test('an operation cut short by a lost connection counts as lost with the channel; a refusal by the broker does not', async () => {
+  const amqp = await import('amqplib');
+  const raw = await amqp.connect(broker.url);
+  raw.on('error', () => undefined);
+  const ch = await raw.createChannel();
+  ch.on('error', () => undefined);
+  const refused = await ch.assertExchange('amq.direct', 'fanout').catch((e: unknown) => e);
+  expect(lostWithChannel(refused)).toBe(false);
+  const ch2 = await raw.createChannel();
+  ch2.on('error', () => undefined);
+  const cut = ch2.assertQueue('cut-short').catch((e: unknown) => e);
+  await raw.close().catch(() => undefined);
+  expect(lostWithChannel(await cut)).toBe(true);
 });
 
 test('a request nobody consumes times out naming the service; one with no queue at all fails at once', async () => {

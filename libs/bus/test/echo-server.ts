@@ -1,4 +1,5 @@
-// A second process for the request/reply test: answers analytics.* over the bus until SIGTERM.
+// A second process for the request/reply tests: answers analytics.* over the bus, and follows
+// test.happened on the durable queue `echo-watch`, until SIGTERM.
 import { createLogger } from '@codeagent/telemetry';
 import { Bus } from '../src';
 import { TestCatalog } from './catalog';
@@ -17,6 +18,7 @@ async function main() {
       throw new Error('boom');
     },
   } as never);
+  await bus.subscribe('echo-watch', { 'test.happened': async () => undefined } as never);
   process.stdout.write(`ready pid-${process.pid}\n`);
   process.once('SIGTERM', () => bus.close().then(() => process.exit(0)));
 }
