@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import * as amqp from 'amqp-connection-manager';
 import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
@@ -33,7 +34,10 @@ export async function openConnection(opts: {
     connectionOptions: { noDelay: true, clientProperties: { connection_name: opts.name } },
   });
   let lastError: Error | undefined;
-  conn.on('connect', () => opts.log.info({ url: safeUrl(opts.url) }, 'bus connected'));
+  conn.on('connect', ({ connection }) => {
+    coalesceWrites(connection);
+    opts.log.info({ url: safeUrl(opts.url) }, 'bus connected');
+  });
   conn.on('disconnect', ({ err }) => opts.log.warn({ err: err?.message }, 'bus disconnected; reconnecting'));
   conn.on('connectFailed', ({ err }) => {
     lastError = err;
@@ -67,6 +71,29 @@ export async function openConnection(opts: {
     clearTimeout(timer);
   }
   return conn;
+}
+
+/**
+ * amqplib writes each frame chunk it has ready (a reply, an ack, a publish on another channel) with a
+ * write call of its own, one syscall each; corked until the next tick, the chunks of one turn of the
+ * event loop leave in one writev. Nothing waits longer than the turn that wrote it.
+ */
+function coalesceWrites(model: unknown): void {
+  const socket = (model as { connection?: { stream?: Writable } }).connection?.stream;
+  if (!socket || typeof socket.cork !== 'function') return;
+  const write = socket.write;
+  let corked = false;
+  socket.write = function (this: Writable, ...args: Parameters<Writable['write']>) {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    return write.apply(this, args);
+  } as Writable['write'];
 }
 
 function waitConnected(conn: AmqpConnectionManager): Promise<void> {
