@@ -43,7 +43,10 @@ class MemorySessions implements SessionsRepository {
   async commandState(id: string) {
     return this.get(id);
   }
+  /** Compare-and-set writes of busy/idle, counted. */
+  commandWrites = 0;
   async setCommandState(id: string, from: { status: SessionStatusV1; runningCommandId: string | null }, to: { status: SessionStatusV1; runningCommandId: string | null; lastCompletedCommandId?: string; lastActivityAt: string }) {
+    this.commandWrites += 1;
     return (await this.update(id, to, { statuses: [from.status], runningCommandId: from.runningCommandId })) !== undefined;
   }
 }
@@ -195,10 +198,17 @@ test('busy/idle follow a stored batch of the log: its commands\' starts and comp
     (kind === 'output'
       ? { sessionId: s.id, seq, kind, data: { commandId, stream: 'stdout', data: 'x' }, at }
       : { sessionId: s.id, seq, kind, data: { commandId, command: 'x', ...(kind === 'command.completed' ? { exitCode: 0, durationMs: 1, timedOut: false } : {}) }, at }) as SessionEventV1;
+  const writes = t.repo.commandWrites;
   await t.manager.commands.follow([ev(3, 'command.started', 'cmd_a'), ev(4, 'output', 'cmd_a'), ev(5, 'command.completed', 'cmd_a'), ev(6, 'command.started', 'cmd_b')]);
   expect(await t.manager.get(s.id)).toMatchObject({ status: 'busy', runningCommandId: 'cmd_b', lastCompletedCommandId: 'cmd_a' });
+  // The batch's three facts are one write.
+  expect(t.repo.commandWrites - writes).toBe(1);
   await t.manager.commands.follow([ev(7, 'command.completed', 'cmd_b')]);
-  expect((await t.manager.get(s.id)).status).toBe('idle');
+  expect(await t.manager.get(s.id)).toMatchObject({ status: 'idle', lastCompletedCommandId: 'cmd_b' });
+  expect((await t.manager.get(s.id)).runningCommandId ?? null).toBeNull();
+  // A batch redelivered after the state moved on writes nothing: folded, it ends where the state is.
+  await t.manager.commands.follow([ev(5, 'command.completed', 'cmd_a'), ev(6, 'command.started', 'cmd_b'), ev(7, 'command.completed', 'cmd_b')]);
+  expect(t.repo.commandWrites - writes).toBe(2);
 });
 
 test('a start arriving after its own completion, and facts applied twice (every replica), change nothing', async () => {
