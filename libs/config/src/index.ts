@@ -44,7 +44,7 @@ export const CommonEnv = z.object({
   INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default(`${hostname()}-${process.pid}`),
   /** Address of each service's /health and /metrics server: loopback unless a scraper elsewhere needs it. */
   OPS_HOST: z.string().default('127.0.0.1'),
-  /** OTLP/HTTP endpoint of a trace collector; traces are exported only when set. */
+  /** OTLP/HTTP endpoint of a trace collector; spans are recorded and exported only when set (set it on every service: one without it passes its messages on unsampled). */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   /** Default time a bus request waits for its answer. */
   BUS_REQUEST_TIMEOUT_MS: envInt(10_000, 1, 600_000),
