@@ -1,9 +1,10 @@
 import { createTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from '@codeagent/testing';
-import { DbRateLimitCounter } from '../src/http/rate-limit';
+import { DbRateLimitCounter, MemoryRateLimitCounter, type RateLimitCounter } from '../src/http/rate-limit';
 import { openGatewayDatabase, type GatewayDatabase } from '../src/repositories/database';
 
 // The shared rate-limit counter: concurrent hits from two "replicas" (two clients on one database)
-// each get a distinct count, none lost; keys and windows are apart. On SQLite and PostgreSQL.
+// each get a distinct count, none lost; keys and windows are apart; the window slides. On SQLite and
+// PostgreSQL, and the in-memory counter beside them.
 describe.each(TEST_DATABASE_KINDS)('the database rate-limit counter on %s', (kind) => {
   let tdb: TestDatabase;
   let dbs: GatewayDatabase[];
@@ -25,4 +26,31 @@ describe.each(TEST_DATABASE_KINDS)('the database rate-limit counter on %s', (kin
     expect(hits.every((h) => h.resetInMs > 0 && h.resetInMs <= windowMs)).toBe(true);
     expect((await a!.hit('user:u2', windowMs)).count).toBe(1);
   });
+
+  test('the window slides: hits late in one minute still count early in the next, less as it goes', async () => {
+    await slides((now) => new DbRateLimitCounter(dbs[0]!.client, now));
+  });
 });
+
+test('the in-memory counter slides the same way', async () => {
+  await slides((now) => new MemoryRateLimitCounter(now));
+});
+
+/** Ten hits at 0:54 of a minute; the fixed-window count at 1:06 would be 1 (ten more would pass). */
+async function slides(counterWith: (now: () => number) => RateLimitCounter): Promise<void> {
+  const minute = 60_000;
+  const start = 28_333_334 * minute; // a minute's start, in 2023: nothing of the other tests' windows
+  let t = start + 0.9 * minute;
+  const counter = counterWith(() => t);
+  for (let i = 1; i <= 10; i++) expect((await counter.hit('user:slide', minute)).count).toBe(i);
+  t = start + 1.1 * minute;
+  expect(await counter.hit('user:slide', minute)).toEqual({ count: 1 + 9, resetInMs: 0.9 * minute });
+  t = start + 1.5 * minute;
+  expect((await counter.hit('user:slide', minute)).count).toBe(2 + 5);
+  // A minute later the first one's hits are gone; the second's two count for what the window still covers.
+  t = start + 2.75 * minute;
+  expect((await counter.hit('user:slide', minute)).count).toBe(1 + Math.floor(2 * 0.25));
+  // A silent minute between: nothing carried.
+  t = start + 4.1 * minute;
+  expect((await counter.hit('user:slide', minute)).count).toBe(1);
+}

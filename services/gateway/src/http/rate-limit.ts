@@ -1,49 +1,69 @@
 import { isUniqueViolation } from '@codeagent/db';
 import type { Db } from '../repositories/database';
 
-/** Hits of one key in the current fixed window. */
+/** Hits of one key over the last window, as the sliding estimate counts them. */
 export interface RateLimitHit {
   count: number;
-  /** Until the window ends, ms. */
+  /** Until the current fixed window ends, ms (when its older neighbour stops counting). */
   resetInMs: number;
 }
 
-/** Counts hits per key in fixed windows; shared by HTTP routes and socket commands. */
+/**
+ * Counts hits per key over a sliding window; shared by HTTP routes and socket commands. Counts are
+ * kept per fixed window, and a hit's count is the current window's plus the previous window's
+ * weighted by how much of it the last `windowMs` still covers: a client cannot pass twice the limit
+ * around a window's end, as with fixed windows alone.
+ */
 export interface RateLimitCounter {
   hit(key: string, windowMs: number): Promise<RateLimitHit>;
 }
 
-const windowOf = (windowMs: number, now = Date.now()) => {
+type Clock = () => number;
+
+const windowOf = (windowMs: number, now: number) => {
   const start = Math.floor(now / windowMs) * windowMs;
   return { start, resetInMs: start + windowMs - now };
 };
 
+/** The sliding estimate: `current` hits in this window, `previous` in the one before, `resetInMs` of this one left. */
+const slide = (current: number, previous: number, windowMs: number, resetInMs: number): RateLimitHit => ({
+  count: current + Math.floor((previous * resetInMs) / windowMs),
+  resetInMs,
+});
+
 /** One process's counters (local mode: one user on loopback, one replica). */
 export class MemoryRateLimitCounter implements RateLimitCounter {
-  private readonly hits = new Map<string, { start: number; count: number }>();
+  private readonly hits = new Map<string, { start: number; count: number; previous: number }>();
+
+  constructor(private readonly now: Clock = Date.now) {}
 
   async hit(key: string, windowMs: number): Promise<RateLimitHit> {
-    const w = windowOf(windowMs);
+    const w = windowOf(windowMs, this.now());
     const cur = this.hits.get(key);
-    const next = cur && cur.start === w.start ? { start: w.start, count: cur.count + 1 } : { start: w.start, count: 1 };
+    let next: { start: number; count: number; previous: number };
+    if (cur?.start === w.start) next = { ...cur, count: cur.count + 1 };
+    else next = { start: w.start, count: 1, previous: cur?.start === w.start - windowMs ? cur.count : 0 };
     if (!cur && this.hits.size > 10_000) this.hits.clear(); // bounded: a flood of addresses costs a window's counts
     this.hits.set(key, next);
-    return { count: next.count, resetInMs: w.resetInMs };
+    return slide(next.count, next.previous, windowMs, w.resetInMs);
   }
 }
 
 /**
  * Counters in the gateway's database, so every replica on the same PostgreSQL (or SQLite file) counts
- * against one limit: one upsert per hit (an atomic increment), windows past their end deleted once a
- * minute by whichever replica gets there.
+ * against one limit: one upsert per hit (an atomic increment) and a read of the previous window's
+ * count; windows that no longer count deleted once a minute by whichever replica gets there.
  */
 export class DbRateLimitCounter implements RateLimitCounter {
   private lastSweep = 0;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly now: Clock = Date.now,
+  ) {}
 
   async hit(key: string, windowMs: number): Promise<RateLimitHit> {
-    const w = windowOf(windowMs);
+    const w = windowOf(windowMs, this.now());
     const id = { key, windowStart: new Date(w.start) };
     const bump = () => this.db.rateLimitHit.upsert({ where: { key_windowStart: id }, create: { ...id, count: 1 }, update: { count: { increment: 1 } }, select: { count: true } });
     let row: { count: number };
@@ -54,15 +74,17 @@ export class DbRateLimitCounter implements RateLimitCounter {
       if (!isUniqueViolation(err)) throw err;
       row = await bump();
     }
+    const previous = await this.db.rateLimitHit.findUnique({ where: { key_windowStart: { key, windowStart: new Date(w.start - windowMs) } }, select: { count: true } });
     this.sweep(windowMs);
-    return { count: row.count, resetInMs: w.resetInMs };
+    return slide(row.count, previous?.count ?? 0, windowMs, w.resetInMs);
   }
 
   private sweep(windowMs: number): void {
-    const now = Date.now();
+    const now = this.now();
     if (now - this.lastSweep < 60_000) return;
     this.lastSweep = now;
-    void this.db.rateLimitHit.deleteMany({ where: { windowStart: { lt: new Date(now - windowMs) } } }).catch(() => undefined);
+    // The previous window still counts: only those before it go.
+    void this.db.rateLimitHit.deleteMany({ where: { windowStart: { lt: new Date(now - 2 * windowMs) } } }).catch(() => undefined);
   }
 }
 
