@@ -17,8 +17,9 @@ interface Entry extends Placement {
 }
 
 /**
- * Sessions' placements, cached at the edge: filled from `orchestrator.session.get` on first use, kept
- * current by the session's `status` events (every replica receives every `session.event`), read again
+ * Sessions' placements, cached at the edge: filled from `orchestrator.session.get` on first use (or
+ * by the route that created the session), kept current by the `status` events of the sessions this
+ * replica's clients follow and by every session's `session.closed` / `session.failed`, read again
  * after `ttlMs` as a backstop for an event the live path lost, and dropped when the shell says the
  * jail is not where the cache said (SessionCommands). Bounded: the oldest entry goes first.
  *
