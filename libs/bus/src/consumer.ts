@@ -131,6 +131,9 @@ export class Consumer {
       }
       const handler = this.spec.any ? (p: unknown, c: MessageContext) => this.spec.any!(name, p, c) : this.spec.handlers?.[name];
       if (!handler) throw new Unhandleable(`no handler for ${name} on ${this.spec.queue}`);
+      const parentLog = this.deps.log;
+      const msgId = env.id;
+      let log: Logger | undefined;
       const ctx: MessageContext = {
         id: env.id,
         name,
@@ -138,7 +141,10 @@ export class Consumer {
         publisher: auth.publisher,
         redelivered: msg.fields.redelivered || attempt > 0,
         attempt,
-        log: this.deps.log.child({ msgId: env.id, msg: name }),
+        // Made when a handler logs (few do): a child logger with redaction costs more than many handlers.
+        get log() {
+          return (log ??= parentLog.child({ msgId, msg: name }));
+        },
       };
       const started = process.hrtime.bigint();
       const result = await withSpan(
