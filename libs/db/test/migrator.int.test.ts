@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
@@ -78,11 +78,15 @@ describe.each(TEST_DATABASE_KINDS)('migrator on %s', (kind) => {
 
 test('readMigrations reads folders in name order and ignores everything else', () => {
   const dir = path.join(require('node:os').tmpdir(), `codeagent-migrations-${process.pid}`);
-  for (const [name, sql] of [['20260102_b', 'B'], ['20260101_a', 'A']]) {
-    mkdirSync(path.join(dir, 'sqlite', 'migrations', name!), { recursive: true });
-    writeFileSync(path.join(dir, 'sqlite', 'migrations', name!, 'migration.sql'), sql!);
+  try {
+    for (const [name, sql] of [['20260102_b', 'B'], ['20260101_a', 'A']]) {
+      mkdirSync(path.join(dir, 'sqlite', 'migrations', name!), { recursive: true });
+      writeFileSync(path.join(dir, 'sqlite', 'migrations', name!, 'migration.sql'), sql!);
+    }
+    writeFileSync(path.join(dir, 'sqlite', 'migrations', 'schema.at-last-migration.prisma'), '');
+    expect(readMigrations(dir, 'sqlite').map((x) => [x.name, x.sql])).toEqual([['20260101_a', 'A'], ['20260102_b', 'B']]);
+    expect(readMigrations(dir, 'postgres')).toEqual([]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  writeFileSync(path.join(dir, 'sqlite', 'migrations', 'schema.at-last-migration.prisma'), '');
-  expect(readMigrations(dir, 'sqlite').map((x) => [x.name, x.sql])).toEqual([['20260101_a', 'A'], ['20260102_b', 'B']]);
-  expect(readMigrations(dir, 'postgres')).toEqual([]);
 });

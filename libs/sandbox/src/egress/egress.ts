@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -127,10 +127,14 @@ export class EgressSettings {
 
 let resolvConf: string | undefined;
 
-/** A resolv.conf naming the jail's own DNS server; one file for every jail (it never changes). */
+/**
+ * A resolv.conf naming the jail's own DNS server; one file for every jail (it never changes). Its
+ * folder goes when the process exits: a jail that outlives it keeps the file it bound.
+ */
 export function jailResolvConf(): string {
   if (!resolvConf) {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'codeagent-egress-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     resolvConf = path.join(dir, 'resolv.conf');
     writeFileSync(resolvConf, `# the jail's DNS: answers only names its network policy allows\nnameserver 127.0.0.1\noptions attempts:1 timeout:2\n`, { mode: 0o644 });
   }
