@@ -163,7 +163,8 @@ export class Bus {
     await bus.requests.attach();
     // Direct reply-to is bound to the channel: replies to requests sent before a disconnect never come.
     conn.on('disconnect', () => bus.requests.failAll('the connection to the broker was lost before the reply arrived'));
-    await Promise.all([publisher.waitForConnect(), requester.waitForConnect()]);
+    // The requester is connected already: attach() waited for its setup.
+    await publisher.waitForConnect();
     return bus;
   }
 
@@ -173,7 +174,7 @@ export class Bus {
     if (!def) throw new AppError('VALIDATION_FAILED', `unknown event "${name}": add it to the catalog in libs/contracts`);
     const parsed = def.schema.safeParse(payload);
     if (!parsed.success) throw AppError.validation(parsed.error, `${name} payload`);
-    const key = def.perSession ? sessionKey(name, (parsed.data as { sessionId: string }).sessionId) : name;
+    const key = def.perSession ? sessionRoutingKey(name, (parsed.data as { sessionId: string }).sessionId) : name;
     await this.sendEnvelope(Exchanges.events, key, name, 'event', parsed.data, def.version, options);
   }
 
@@ -278,8 +279,8 @@ export class Bus {
     const keys = opts.followedSessionsOnly ? names.filter((n) => !perSession.includes(n)) : names.map((n) => this.bindingKey(n));
     const c = await this.addEventConsumer(consumer, keys, { kind: 'event', handlers: table }, opts);
     return {
-      follow: (sessionId) => Promise.all(perSession.map((n) => c.bind(Exchanges.events, sessionKey(n, sessionId)))).then(() => undefined),
-      unfollow: (sessionId) => Promise.all(perSession.map((n) => c.unbind(Exchanges.events, sessionKey(n, sessionId)))).then(() => undefined),
+      follow: (sessionId) => Promise.all(perSession.map((n) => c.bind(Exchanges.events, sessionRoutingKey(n, sessionId)))).then(() => undefined),
+      unfollow: (sessionId) => Promise.all(perSession.map((n) => c.unbind(Exchanges.events, sessionRoutingKey(n, sessionId)))).then(() => undefined),
     };
   }
 
@@ -401,7 +402,7 @@ export class Bus {
  * id would make two words: it becomes an underscore, which at worst delivers another session's events
  * too, and readers go by the payload's sessionId).
  */
-function sessionKey(name: string, sessionId: string): string {
+export function sessionRoutingKey(name: string, sessionId: string): string {
   return `${name}.${sessionId.replace(/\./g, '_')}`;
 }
 

@@ -1,4 +1,4 @@
-export { Bus, within, type BusOptions, type EventSubscription, type SubscribeOptions } from './bus';
+export { Bus, sessionRoutingKey, within, type BusOptions, type EventSubscription, type SubscribeOptions } from './bus';
 export { safeUrl } from './connection';
 export { outputBytes, outputText, sessionLogHandlers } from './session-log';
 export { BusSigner, MIN_BUS_SECRET_LENGTH, type SignedProperties, type Verification } from './signing';

@@ -4,7 +4,7 @@
 // a bus responder in this process (test/fake-orchestrator.ts: real messages through the real broker).
 import { readFileSync } from 'node:fs';
 import * as amqplib from 'amqplib';
-import { BusSigner } from '@codeagent/bus';
+import { BusSigner, sessionRoutingKey } from '@codeagent/bus';
 import { Exchanges } from '@codeagent/contracts';
 import { io, type Socket } from 'socket.io-client';
 import { createTestBroker, freePort, spawnTs, TEST_BUS_SECRET, waitFor } from '@codeagent/testing';
@@ -90,7 +90,7 @@ async function main() {
         // Signed as a platform service signs it (libs/bus): the gateway refuses anything else.
         const headers = signer.headers('orchestrator', { messageId: env.id, type: 'session.event' }, body);
         // Routed by session, as libs/bus routes the catalog's per-session events (the gateway binds the sessions it follows).
-        if (!ch.publish(Exchanges.events, `session.event.${streamSession}`, body, { contentType: 'application/json', messageId: env.id, type: 'session.event', headers })) {
+        if (!ch.publish(Exchanges.events, sessionRoutingKey('session.event', streamSession), body, { contentType: 'application/json', messageId: env.id, type: 'session.event', headers })) {
           await new Promise((r) => ch.once('drain', r));
         }
       }

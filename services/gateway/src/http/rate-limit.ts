@@ -51,11 +51,14 @@ export class MemoryRateLimitCounter implements RateLimitCounter {
 
 /**
  * Counters in the gateway's database, so every replica on the same PostgreSQL (or SQLite file) counts
- * against one limit: one upsert per hit (an atomic increment) and a read of the previous window's
- * count; windows that no longer count deleted once a minute by whichever replica gets there.
+ * against one limit: one upsert per hit (an atomic increment); the previous window's count, final once
+ * it has ended, is read once per key and window and kept. Windows that no longer count are deleted
+ * once a minute by whichever replica gets there.
  */
 export class DbRateLimitCounter implements RateLimitCounter {
   private lastSweep = 0;
+  /** Per key, the previous window's count as read when this window began. */
+  private readonly previous = new Map<string, { start: number; count: number }>();
 
   constructor(
     private readonly db: Db,
@@ -74,9 +77,18 @@ export class DbRateLimitCounter implements RateLimitCounter {
       if (!isUniqueViolation(err)) throw err;
       row = await bump();
     }
-    const previous = await this.db.rateLimitHit.findUnique({ where: { key_windowStart: { key, windowStart: new Date(w.start - windowMs) } }, select: { count: true } });
+    const previous = await this.previousCount(key, w.start - windowMs);
     this.sweep(windowMs);
-    return slide(row.count, previous?.count ?? 0, windowMs, w.resetInMs);
+    return slide(row.count, previous, windowMs, w.resetInMs);
+  }
+
+  private async previousCount(key: string, start: number): Promise<number> {
+    const known = this.previous.get(key);
+    if (known?.start === start) return known.count;
+    const row = await this.db.rateLimitHit.findUnique({ where: { key_windowStart: { key, windowStart: new Date(start) } }, select: { count: true } });
+    if (!known && this.previous.size > 10_000) this.previous.clear(); // bounded, as MemoryRateLimitCounter
+    this.previous.set(key, { start, count: row?.count ?? 0 });
+    return row?.count ?? 0;
   }
 
   private sweep(windowMs: number): void {
