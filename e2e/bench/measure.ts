@@ -4,11 +4,13 @@ import { startStack, type Stack } from '@codeagent/testing';
 
 /**
  * Limits raised so the benchmarks measure the platform, not its per-user guards; the shell's pool of
- * jails as a deployment has it by default (test stacks start none).
+ * jails and the orchestrator's warm pool of sessions as a deployment has them by default (test stacks
+ * start none).
  */
 export const BENCH_ENV: Record<string, string> = {
   SHELL_MAX_SESSIONS: '2500',
   SHELL_POOL_SIZE: process.env.BENCH_POOL ?? '4',
+  ORCHESTRATOR_POOL_SIZE: process.env.BENCH_SESSION_POOL ?? '2',
   ORCHESTRATOR_MAX_SESSIONS: '5000',
   ORCHESTRATOR_MAX_SESSIONS_PER_USER: '5000',
   GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',

@@ -25,6 +25,21 @@ export const envBool = (fallback: boolean) =>
 export const envInt = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** A JSON env variable checked against `schema` (an error names what is wrong inside it). */
+export const envJson = <T extends z.ZodType>(schema: T, fallback: z.output<T>) =>
+  z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema)
+    .default(fallback as never);
+
 /** What every service reads. Service-specific variables are prefixed with the service's name. */
 export const CommonEnv = z.object({
   /** The broker. */

@@ -71,6 +71,8 @@ export async function startStack(
     SHELL_KEEP_JAILS: 'false',
     // Jails started ahead are the restart and benchmark stacks' to ask for: others start none.
     SHELL_POOL_SIZE: '0',
+    // The same for whole sessions made ahead (the orchestrator's warm pool).
+    ORCHESTRATOR_POOL_SIZE: '0',
     ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}),
     ...opts.env,
   };

@@ -34,6 +34,8 @@ async function main(): Promise<void> {
     RABBITMQ_URL: broker.url,
     ...db.env,
     ORCHESTRATOR_PORT: '0',
+    // The create path itself is measured: no session is taken from a pool.
+    ORCHESTRATOR_POOL_SIZE: '0',
     INSTANCE_ID: 'orch-bench',
     LOG_LEVEL: 'warn',
     ORCHESTRATOR_MAX_SESSIONS: '100000',

@@ -1,4 +1,6 @@
-import { envInt, loadEnv } from '@codeagent/config';
+import { envInt, envJson, loadEnv } from '@codeagent/config';
+import { SandboxSpecV1 } from '@codeagent/contracts';
+import { z } from 'zod';
 import { DatabaseEnv } from '@codeagent/db';
 import { AgentEnv } from './agents/agent-env';
 
@@ -42,6 +44,16 @@ export const loadServiceEnv = () =>
      * a replica that restarts keeps its jails and adopts them at its next start (0: fail at once).
      */
     ORCHESTRATOR_SHELL_RESTART_GRACE_MS: envInt(120_000, 0, 86_400_000),
+    /**
+     * The warm pool: this many ready sessions (an empty workspace, the default sandbox) made ahead on
+     * each replica, so that such a create is an assignment (0: none; docs/operations.md).
+     */
+    ORCHESTRATOR_POOL_SIZE: envInt(2, 0, 64),
+    /**
+     * More pool shapes, as JSON: `[{"size": 2, "sandbox": {"memoryMb": 2048, "network": "none"}}]`. A create
+     * is served from a shape whose sandbox is exactly what the request's sandbox comes to.
+     */
+    ORCHESTRATOR_POOL_SHAPES: envJson(z.array(z.object({ size: z.number().int().min(0).max(64), sandbox: SandboxSpecV1 }).strict()), []),
     /** How often each project's TASKS.md is checked for edits (0: only on orchestrator.task.sync). */
     ORCHESTRATOR_TASKS_SYNC_MS: envInt(10_000, 0, 86_400_000),
   });

@@ -29,6 +29,8 @@ import { EventIngest } from './sessions/ingest';
 import { SessionManager } from './sessions/manager';
 import { systemClock, type CredentialsPort } from './sessions/ports';
 import { Reconciler } from './sessions/recovery';
+import { SessionPool } from './sessions/pool';
+import { sessionSandbox } from './sessions/network-policy';
 import { SessionService } from './sessions/service';
 import { TaskService } from './tasks/service';
 
@@ -126,7 +128,14 @@ function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: ServiceEnv;
   // Only the commands that must run on the session's owner are forwarded (close, snapshot, signal); a
   // session's commands go straight to its jail's shell replica from whichever replica takes them.
   const forwarder = new WatchedForwarder(bus, peers, () => env.ORCHESTRATOR_PREPARE_TIMEOUT_MS);
-  const sessions = new SessionService({ manager, repo, projects: projectsRepo, workspace, forwarder, credentials: ctx.credentials ?? noCredentials, self: env.INSTANCE_ID, discovery: workspace });
+  // The default shape is what a create that asks for no sandbox gets (sessionSandbox of nothing).
+  const pool = new SessionPool({
+    manager,
+    repo,
+    log: log.child({ component: 'pool' }),
+    shapes: [{ size: env.ORCHESTRATOR_POOL_SIZE, sandbox: sessionSandbox(undefined, undefined, undefined) }, ...env.ORCHESTRATOR_POOL_SHAPES.map((s) => ({ size: s.size, sandbox: sessionSandbox(s.sandbox, undefined, undefined) }))],
+  });
+  const sessions = new SessionService({ manager, repo, projects: projectsRepo, workspace, forwarder, credentials: ctx.credentials ?? noCredentials, self: env.INSTANCE_ID, discovery: workspace, pool });
   const projects = new ProjectService(projectsRepo, publisher, log.child({ component: 'projects' }), workspace);
   const tasksFiles = new LocalTasksFiles(projectsRepo);
   const tasks = new TaskService(new PrismaTasksRepository(db), tasksFiles, publisher, log.child({ component: 'tasks' }), { holder: env.INSTANCE_ID, syncDelayMs: 100, leaseMs: 60_000 });
@@ -136,6 +145,8 @@ function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: ServiceEnv;
   const reconcile = async () => {
     const report = await reconciler.run();
     await ctx.orphanedRuns?.end((instanceId) => peers.isAlive(instanceId));
+    // The pool's sessions that were adopted join this replica's pool; those that failed leave it.
+    await pool.sync();
     return report;
   };
   const ingest = new EventIngest(events, manager, log);
@@ -200,6 +211,7 @@ function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: ServiceEnv;
     },
     async stop(): Promise<void> {
       for (const t of timers) clearInterval(t);
+      await pool.stop();
       tasks.close();
       store.stop();
     },

@@ -4,7 +4,8 @@ import { spawnTs, testLogger, waitFor, type ServiceProcess } from '@codeagent/te
 
 /** Starts the real orchestrator (its main.ts, as a process) and waits until it consumes. */
 export async function startOrchestrator(env: Record<string, string>): Promise<ServiceProcess> {
-  const proc = spawnTs('services/orchestrator/src/main.ts', { ORCHESTRATOR_PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info', ...env });
+  // No warm pool unless a test asks for one: its sessions would be jails and rows the tests do not expect.
+  const proc = spawnTs('services/orchestrator/src/main.ts', { ORCHESTRATOR_PORT: '0', ORCHESTRATOR_POOL_SIZE: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info', ...env });
   await waitFor(
     'the orchestrator to start',
     () => {

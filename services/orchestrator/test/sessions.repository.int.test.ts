@@ -1,5 +1,5 @@
 import { createTestDatabase, TEST_DATABASE_KINDS, type TestDatabase } from '@codeagent/testing';
-import type { SessionRecord } from '../src/sessions/session';
+import { POOL_OWNER, type SessionRecord } from '../src/sessions/session';
 import { openOrchestratorDatabase, type OrchestratorDatabase } from '../src/repositories/database';
 import { PrismaSessionsRepository } from '../src/repositories/sessions.repository';
 
@@ -65,6 +65,22 @@ describe.each(TEST_DATABASE_KINDS)('sessions repository on %s', (kind) => {
     expect(await repo.countLive()).toBe(2);
     expect(await repo.countLive('ann')).toBe(1);
     expect(await repo.countLive('nobody')).toBe(0);
+  });
+
+  test("the warm pool's sessions: counted by no limit, in no list, found by the replica that holds them, given once", async () => {
+    await repo.insert(session('p-1', POOL_OWNER, 'ready'));
+    await repo.insert({ ...session('p-2', POOL_OWNER, 'ready'), ownerInstance: 'o-2' });
+    await repo.insert(session('p-3', POOL_OWNER, 'creating'));
+    expect(await repo.countLive()).toBe(2);
+    expect((await repo.list({ limit: 100 })).sessions.map((s) => s.id).sort()).toEqual(['s-1', 's-2', 's-3']);
+    expect((await repo.list({ owner: POOL_OWNER, limit: 100 })).sessions).toEqual([]);
+    expect((await repo.listPooled('o-1')).map((s) => s.id)).toEqual(['p-1']);
+    // Given: a compare-and-set on the pool's owner, which only the first of two takers wins.
+    expect(await repo.update('p-1', { owner: 'cy' }, { owner: POOL_OWNER, statuses: ['ready'] })).toMatchObject({ owner: 'cy' });
+    expect(await repo.update('p-1', { owner: 'dee' }, { owner: POOL_OWNER, statuses: ['ready'] })).toBeUndefined();
+    expect(await repo.listPooled('o-1')).toEqual([]);
+    expect(await repo.countLive()).toBe(3);
+    for (const id of ['p-1', 'p-2', 'p-3']) await repo.remove(id);
   });
 
   test('reads the command columns of a session, and nothing of one that does not exist', async () => {

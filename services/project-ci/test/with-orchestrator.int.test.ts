@@ -40,7 +40,7 @@ beforeAll(async () => {
   root = mkdtempSync(path.join(tmpdir(), 'project-ci-orch-'));
   llm = await startFakeLlm({ models: ['llama3.3:70b'] });
   client = await Bus.connect({ url: broker.url, service: 'test', instanceId: `pci-orch-test-${process.pid}`, logger: testLogger(), requestTimeoutMs: 30_000 });
-  await start('services/orchestrator/src/main.ts', 'orchestrator', { DATA_DIR: path.join(root, 'orchestrator'), ORCHESTRATOR_PORT: '0' });
+  await start('services/orchestrator/src/main.ts', 'orchestrator', { DATA_DIR: path.join(root, 'orchestrator'), ORCHESTRATOR_PORT: '0', ORCHESTRATOR_POOL_SIZE: '0' });
   projectCi = await start('services/project-ci/src/main.ts', 'project-ci', projectCiEnv());
   await client.request('orchestrator.provider.set', { name: 'ollama', baseURL: `${llm.url}/api`, enabled: true });
 });

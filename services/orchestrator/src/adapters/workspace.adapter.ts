@@ -10,8 +10,8 @@ export class BusWorkspace implements WorkspacePort, DiscoveryPort {
     private readonly timeouts: { prepareMs: number; requestMs: number },
   ) {}
 
-  async prepare(source: WorkspaceSourceV1, opts: { quotaMb?: number; owner: string }): Promise<PreparedWorkspace> {
-    const w = await this.bus.request('workspace.prepare', { source, ...(opts.quotaMb ? { quotaMb: opts.quotaMb } : {}), owner: opts.owner }, { timeoutMs: this.timeouts.prepareMs, user: opts.owner });
+  async prepare(source: WorkspaceSourceV1, opts: { quotaMb?: number; owner?: string }): Promise<PreparedWorkspace> {
+    const w = await this.bus.request('workspace.prepare', { source, ...(opts.quotaMb ? { quotaMb: opts.quotaMb } : {}), ...(opts.owner ? { owner: opts.owner } : {}) }, { timeoutMs: this.timeouts.prepareMs, ...(opts.owner ? { user: opts.owner } : {}) });
     return { workspaceId: w.workspaceId, path: w.path };
   }
 

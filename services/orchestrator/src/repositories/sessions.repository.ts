@@ -1,7 +1,7 @@
 import type { NetworkInForceV1, SandboxSpecV1, SessionStatusV1, WorkspaceSourceV1 } from '@codeagent/contracts';
 import { readTimestamp, timestampAsText, type SqlRow, type SqlRunner, type SqlValue } from '@codeagent/db';
 import type { CommandState, SessionExpectation, SessionFilter, SessionsRepository } from '../sessions/ports';
-import { LIVE_STATUSES, type SessionRecord } from '../sessions/session';
+import { LIVE_STATUSES, POOL_OWNER, type SessionRecord } from '../sessions/session';
 import type { Db } from './database';
 import { offsetOf } from '../paging';
 
@@ -111,6 +111,7 @@ export class PrismaSessionsRepository implements SessionsRepository {
       where.push(`status IN (${expect.statuses.map(() => '?').join(', ')})`);
       args.push(...expect.statuses);
     }
+    if (expect.owner !== undefined) (where.push('owner = ?'), args.push(expect.owner));
     if (expect.ownerInstance) (where.push('"ownerInstance" = ?'), args.push(expect.ownerInstance));
     if (expect.runningCommandId === null) where.push('"runningCommandId" IS NULL');
     else if (expect.runningCommandId !== undefined) (where.push('"runningCommandId" = ?'), args.push(expect.runningCommandId));
@@ -127,7 +128,7 @@ export class PrismaSessionsRepository implements SessionsRepository {
     const offset = offsetOf(f.cursor);
     const rows = await this.db.session.findMany({
       where: {
-        ...(f.owner ? { owner: f.owner } : {}),
+        AND: [{ owner: { not: POOL_OWNER } }, ...(f.owner ? [{ owner: f.owner }] : [])],
         ...(f.projectId ? { projectId: f.projectId } : {}),
         ...(f.statuses ? { status: { in: f.statuses } } : {}),
       },
@@ -144,8 +145,13 @@ export class PrismaSessionsRepository implements SessionsRepository {
     const live = LIVE_STATUSES.map(() => '?').join(', ');
     const rows = owner
       ? await this.driver.run(`SELECT COUNT(*) AS n FROM sessions WHERE owner = ? AND status IN (${live})`, [owner, ...LIVE_STATUSES])
-      : await this.driver.run(`SELECT COUNT(*) AS n FROM sessions WHERE status IN (${live})`, [...LIVE_STATUSES]);
+      : await this.driver.run(`SELECT COUNT(*) AS n FROM sessions WHERE owner <> ? AND status IN (${live})`, [POOL_OWNER, ...LIVE_STATUSES]);
     return Number(rows[0]?.n ?? 0);
+  }
+
+  async listPooled(ownerInstance: string): Promise<SessionRecord[]> {
+    const rows = await this.driver.run(`SELECT ${SELECT} FROM sessions WHERE owner = ? AND status = 'ready' AND "ownerInstance" = ? ORDER BY "createdAt", id`, [POOL_OWNER, ownerInstance]);
+    return rows.map(fromRow);
   }
 
   async listLive(): Promise<SessionRecord[]> {

@@ -4,8 +4,9 @@ import { EventLog } from './event-log';
 import { EventIngest } from './ingest';
 import { SessionManager, type SessionPolicy } from './manager';
 import { Reconciler } from './recovery';
+import { SessionPool, type PoolShape } from './pool';
 import type { EventsRepository, SessionExpectation, SessionFilter, SessionsRepository, ShellPort, WorkspacePort } from './ports';
-import { isEnded, type SessionRecord } from './session';
+import { isEnded, isPooled, type SessionRecord } from './session';
 
 // The lifecycle rules with in-memory stand-ins for the database and the other services: the limits,
 // idle closing, and state moves under concurrency. The real database and bus are covered by
@@ -23,6 +24,7 @@ class MemorySessions implements SessionsRepository {
   async update(id: string, patch: Partial<SessionRecord>, expect: SessionExpectation = {}) {
     const r = this.rows.get(id);
     if (!r || (expect.statuses && !expect.statuses.includes(r.status)) || (expect.ownerInstance && r.ownerInstance !== expect.ownerInstance)) return undefined;
+    if (expect.owner !== undefined && r.owner !== expect.owner) return undefined;
     if (expect.runningCommandId !== undefined && (r.runningCommandId ?? null) !== expect.runningCommandId) return undefined;
     const next = { ...r, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) } as SessionRecord;
     this.rows.set(id, next);
@@ -35,7 +37,10 @@ class MemorySessions implements SessionsRepository {
     return { sessions: [...this.rows.values()] };
   }
   async countLive(owner?: string) {
-    return [...this.rows.values()].filter((r) => !isEnded(r.status) && (!owner || r.owner === owner)).length;
+    return [...this.rows.values()].filter((r) => !isEnded(r.status) && (owner ? r.owner === owner : !isPooled(r))).length;
+  }
+  async listPooled(ownerInstance: string) {
+    return [...this.rows.values()].filter((r) => isPooled(r) && r.status === 'ready' && r.ownerInstance === ownerInstance);
   }
   async listLive() {
     return [...this.rows.values()].filter((r) => !isEnded(r.status));
@@ -75,8 +80,13 @@ function setup(policy: Partial<SessionPolicy> = {}) {
   const repo = new MemorySessions();
   // What is published is stored at once here (the store's part is covered by its own tests).
   const stored = new MemoryEvents();
+  /** The facts published (session.created, ...), as name and user. */
+  const facts: Array<{ name: string; user?: string }> = [];
   const publisher = {
-    publish: async (name: string, payload: unknown) => void (name === 'session.event' && stored.rows.push(payload as SessionEventV1)),
+    publish: async (name: string, payload: unknown) => {
+      if (name === 'session.event') stored.rows.push(payload as SessionEventV1);
+      else facts.push({ name, user: (payload as { user?: string }).user });
+    },
   };
   /** The jails' streams: the last seq each gave (from shell.open's firstSeq). */
   const jails = new Map<string, number>();
@@ -144,7 +154,8 @@ function setup(policy: Partial<SessionPolicy> = {}) {
     return release;
   };
   const seqs = (id: string) => stored.rows.filter((e) => e.sessionId === id).map((e) => e.seq);
-  return { manager, repo, events, shell, workspace, create, removed, closedJails, pendingExec, statuses, seqs, holdCloses, advance: (ms: number) => (now += ms) };
+  const pool = (size: number, more: PoolShape[] = []) => new SessionPool({ manager, repo, log: testLogger(), shapes: [{ size, sandbox: {} }, ...more] });
+  return { manager, repo, events, shell, workspace, create, removed, closedJails, pendingExec, statuses, seqs, holdCloses, facts, pool, advance: (ms: number) => (now += ms) };
 }
 
 test('the overall limit refuses the N+1th session, whoever asks, and leaves no trace of it', async () => {
@@ -370,4 +381,60 @@ test('a jail-closed fact read before a close began does not fail the session tha
   release();
   expect((await closing!).status).toBe('closed');
   expect(await t.statuses(s.id)).toEqual(['creating', 'ready', 'closing', 'closed']);
+});
+
+describe('the warm pool', () => {
+  test('hands out a session made ahead to its new owner, once, and refills behind it; pooled ones count against no limit and publish no fact', async () => {
+    const t = setup({ maxSessions: 1 });
+    const pool = t.pool(2);
+    await pool.sync();
+    await pool.idle();
+    const made = [...t.repo.rows.keys()];
+    expect(made).toHaveLength(2);
+    expect(await t.repo.countLive()).toBe(0);
+    expect(t.facts).toEqual([]);
+    const s = await pool.take({}, 'ann', new Date());
+    expect(s).toMatchObject({ id: made[0], owner: 'ann', status: 'ready' });
+    expect(t.facts).toEqual([{ name: 'session.created', user: 'ann' }, { name: 'session.ready', user: 'ann' }]);
+    await pool.idle();
+    expect(pool.size).toBe(2);
+    expect(t.repo.rows.size).toBe(3);
+    // The limit counts ann's session, not the pool's: bob is refused and the pool keeps what it had.
+    await expect(pool.take({}, 'bob', new Date())).rejects.toMatchObject({ code: 'LIMIT_REACHED' });
+    expect(pool.size).toBe(2);
+    expect([...t.repo.rows.values()].filter((r) => r.owner === 'bob')).toEqual([]);
+  });
+
+  test('serves only its shapes, skips a pooled session that failed, and is never closed as idle', async () => {
+    const t = setup({ idleMs: 60_000 });
+    const pool = t.pool(2);
+    await pool.sync();
+    await pool.idle();
+    expect(await pool.take({ memoryMb: 512 }, 'ann', new Date())).toBeUndefined();
+    const [first, second] = [...t.repo.rows.keys()];
+    await t.manager.fail(first!, 'the jail is gone');
+    t.advance(120_000);
+    expect(await t.manager.closeIdle()).toEqual([]);
+    expect((await pool.take({}, 'ann', new Date()))?.id).toBe(second);
+    // One with the same limits given in another order is the same shape.
+    const shaped = t.pool(0, [{ size: 1, sandbox: { memoryMb: 512, pids: 64 } }]);
+    await shaped.sync();
+    await shaped.idle();
+    expect(await shaped.take({ pids: 64, memoryMb: 512 }, 'bob', new Date())).toMatchObject({ owner: 'bob', sandbox: { memoryMb: 512, pids: 64 } });
+  });
+
+  test('a replica started with a smaller pool finds its pooled sessions again and closes the surplus', async () => {
+    const t = setup();
+    const before = t.pool(3);
+    await before.sync();
+    await before.idle();
+    await before.stop();
+    const after = t.pool(1);
+    await after.sync();
+    await after.idle();
+    expect(after.size).toBe(1);
+    expect([...t.repo.rows.values()].map((r) => r.status).sort()).toEqual(['closed', 'closed', 'ready']);
+    expect(t.closedJails).toHaveLength(2);
+    expect(t.facts).toEqual([]);
+  });
 });

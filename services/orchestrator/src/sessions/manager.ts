@@ -12,7 +12,7 @@ import type { Logger } from '@codeagent/telemetry';
 import type { EventLog } from './event-log';
 import { CommandStatus } from './command-status';
 import type { Clock, PreparedWorkspace, Publisher, SessionExpectation, SessionsRepository, ShellPort, WorkspacePort } from './ports';
-import { isEnded, RUNNABLE_STATUSES, type SessionRecord } from './session';
+import { isEnded, isPooled, POOL_OWNER, RUNNABLE_STATUSES, type SessionRecord } from './session';
 import type { ShellPlacement } from './placement';
 import { assertMove } from './state';
 
@@ -86,7 +86,7 @@ export class SessionManager {
 
   /** Creates a session and waits until it is ready; on failure it is `failed`, with nothing left behind. */
   async create(spec: CreateSpec, requestedAt = this.deps.clock.now()): Promise<SessionRecord> {
-    const { repo, events, clock, policy } = this.deps;
+    const { repo, events, clock } = this.deps;
     const now = clock.now().toISOString();
     const record: SessionRecord = {
       id: newSessionId(),
@@ -103,24 +103,13 @@ export class SessionManager {
       updatedAt: now,
       lastActivityAt: now,
     };
-    // Insert first, then count: two replicas creating at once both see both rows, so the limit can
-    // refuse one too many but never admit one too many.
     await repo.insert(record);
-    const all = await repo.countLive();
-    // A user's count cannot exceed the total: only counted when the total could break the per-user limit.
-    const mine = all > policy.maxPerUser ? await repo.countLive(spec.owner) : all;
-    if (all > policy.maxSessions || mine > policy.maxPerUser) {
-      await repo.remove(record.id);
-      const perUser = mine > policy.maxPerUser;
-      throw new AppError(
-        'LIMIT_REACHED',
-        perUser
-          ? `${spec.owner} already has ${policy.maxPerUser} live sessions (the per-user limit); close one first`
-          : `the platform already runs ${policy.maxSessions} live sessions (the overall limit); try again when one closes`,
-        { details: { limit: perUser ? 'per-user' : 'overall', max: perUser ? policy.maxPerUser : policy.maxSessions }, retryable: true },
-      );
+    // The warm pool's sessions count against no limit (the pool's size bounds them) until one is taken.
+    const pooled = isPooled(record);
+    if (!pooled) {
+      await this.withinLimits(record, () => repo.remove(record.id));
+      this.fact('session.created', record);
     }
-    this.fact('session.created', record);
 
     let ws: PreparedWorkspace | undefined;
     let jail: { instanceId: string } | undefined;
@@ -130,7 +119,7 @@ export class SessionManager {
       events.created(record.id);
       const creating = events.append(record, 'status', { from: null, to: 'creating' });
       creating.catch(() => undefined);
-      ws = await (spec.workspace ?? (() => this.deps.workspace.prepare(spec.source, { quotaMb: spec.sandbox.diskMb, owner: spec.owner })))();
+      ws = await (spec.workspace ?? (() => this.deps.workspace.prepare(spec.source, { quotaMb: spec.sandbox.diskMb, ...(pooled ? {} : { owner: spec.owner }) })))();
       const created = await creating;
       const dir = ws.path;
       const placement = await spec.placement?.(ws);
@@ -154,9 +143,7 @@ export class SessionManager {
         ...(opened.value.driverNote ? { driverNote: opened.value.driverNote } : {}),
         readyAt: clock.now().toISOString(),
       });
-      this.deps.publisher
-        .publish('session.ready', { ...this.factOf(ready), setupMs: clock.now().getTime() - requestedAt.getTime() })
-        .catch((err: Error) => this.deps.log.warn({ err }, 'session.ready not published'));
+      if (!pooled) this.readyFact(ready, requestedAt);
       return ready;
     } catch (err) {
       // Undo in reverse: the jail if it opened (but could not be recorded), then the workspace.
@@ -170,6 +157,43 @@ export class SessionManager {
       await this.fail(record.id, `${step} failed: ${reasonOf(err)}`);
       throw err instanceof AppError ? err : new AppError('INTERNAL', `session setup failed while ${step}`, { cause: err });
     }
+  }
+
+  /**
+   * Gives a warm pool's session (this replica's, ready) to `owner`: one compare-and-set on the pool's
+   * owner, then the limits as for a create. Undefined when it is no longer the pool's to give (failed
+   * meanwhile, or given already); LIMIT_REACHED gives it back to the pool.
+   */
+  async assign(id: string, owner: string, requestedAt = this.deps.clock.now()): Promise<SessionRecord | undefined> {
+    const now = this.deps.clock.now().toISOString();
+    // Its life as the user's starts now: the idle timer, and the times the API shows.
+    const taken = await this.deps.repo.update(id, { owner, createdAt: now, readyAt: now, lastActivityAt: now }, { owner: POOL_OWNER, statuses: ['ready'], ownerInstance: this.deps.self });
+    if (!taken) return undefined;
+    await this.withinLimits(taken, async () => void (await this.deps.repo.update(id, { owner: POOL_OWNER }, { owner })));
+    this.fact('session.created', taken);
+    this.readyFact(taken, requestedAt);
+    return taken;
+  }
+
+  /**
+   * Counts after the session is stored: two replicas creating at once both see both rows, so the limit
+   * can refuse one too many but never admit one too many. Over a limit: `undo`, then LIMIT_REACHED.
+   */
+  private async withinLimits(s: SessionRecord, undo: () => Promise<void>): Promise<void> {
+    const { repo, policy } = this.deps;
+    const all = await repo.countLive();
+    // A user's count cannot exceed the total: only counted when the total could break the per-user limit.
+    const mine = all > policy.maxPerUser ? await repo.countLive(s.owner) : all;
+    if (all <= policy.maxSessions && mine <= policy.maxPerUser) return;
+    await undo();
+    const perUser = mine > policy.maxPerUser;
+    throw new AppError(
+      'LIMIT_REACHED',
+      perUser
+        ? `${s.owner} already has ${policy.maxPerUser} live sessions (the per-user limit); close one first`
+        : `the platform already runs ${policy.maxSessions} live sessions (the overall limit); try again when one closes`,
+      { details: { limit: perUser ? 'per-user' : 'overall', max: perUser ? policy.maxPerUser : policy.maxSessions }, retryable: true },
+    );
   }
 
   /**
@@ -234,9 +258,11 @@ export class SessionManager {
     }
     const closed = await this.tryMove(id, 'closing', 'closed', { closedAt: this.deps.clock.now().toISOString(), closeReason: s.closeReason ?? reason });
     if (!closed) return this.get(id); // a concurrent close (or a failure) ended it first
-    this.deps.publisher
-      .publish('session.closed', { ...this.factOf(closed), reason: closed.closeReason ?? reason, durationMs: Date.parse(closed.closedAt!) - Date.parse(closed.createdAt) })
-      .catch((err: Error) => this.deps.log.warn({ err }, 'session.closed not published'));
+    if (!isPooled(closed)) {
+      this.deps.publisher
+        .publish('session.closed', { ...this.factOf(closed), reason: closed.closeReason ?? reason, durationMs: Date.parse(closed.closedAt!) - Date.parse(closed.createdAt) })
+        .catch((err: Error) => this.deps.log.warn({ err }, 'session.closed not published'));
+    }
     this.deps.events.forget(id);
     return closed;
   }
@@ -259,7 +285,7 @@ export class SessionManager {
     if (s.status !== 'creating') this.deps.events.jailClosed(id, jailLastSeq);
     await this.appendStatus(failed, { from: s.status, to: 'failed', reason });
     this.deps.log.warn({ sessionId: id, reason }, 'session failed');
-    this.deps.publisher.publish('session.failed', { ...this.factOf(failed), reason }).catch((err: Error) => this.deps.log.warn({ err }, 'session.failed not published'));
+    if (!isPooled(failed)) this.deps.publisher.publish('session.failed', { ...this.factOf(failed), reason }).catch((err: Error) => this.deps.log.warn({ err }, 'session.failed not published'));
     this.deps.events.forget(id);
     return failed;
   }
@@ -269,7 +295,7 @@ export class SessionManager {
     const cutoff = this.deps.clock.now().getTime() - this.deps.policy.idleMs;
     const closed: string[] = [];
     for (const s of await this.deps.repo.listLive()) {
-      if (s.ownerInstance !== this.deps.self || (s.status !== 'ready' && s.status !== 'idle')) continue;
+      if (s.ownerInstance !== this.deps.self || (s.status !== 'ready' && s.status !== 'idle') || isPooled(s)) continue;
       if (Date.parse(s.lastActivityAt) > cutoff) continue;
       const reason = `idle for more than ${Math.round(this.deps.policy.idleMs / 1000)} s`;
       // Moved to closing only if still quiet: a command that started since (its event made the session
@@ -320,6 +346,12 @@ export class SessionManager {
 
   private factOf(s: SessionRecord) {
     return { sessionId: s.id, user: s.owner, ...(s.projectId ? { projectId: s.projectId } : {}), status: s.status, at: this.deps.clock.now().toISOString() };
+  }
+
+  private readyFact(s: SessionRecord, requestedAt: Date): void {
+    this.deps.publisher
+      .publish('session.ready', { ...this.factOf(s), setupMs: this.deps.clock.now().getTime() - requestedAt.getTime() })
+      .catch((err: Error) => this.deps.log.warn({ err }, 'session.ready not published'));
   }
 
   private fact(name: 'session.created', s: SessionRecord): void {

@@ -17,6 +17,7 @@ import type { SessionRecord } from './session';
 // What the session logic needs from the outside world. Adapters (src/adapters, src/repositories)
 // implement these over the bus and Prisma; unit tests use fakes.
 
+/** A list's filter; without an owner, every user's sessions (never the warm pool's). */
 export interface SessionFilter {
   owner?: string;
   projectId?: string;
@@ -28,6 +29,7 @@ export interface SessionFilter {
 /** What a compare-and-set update expects of the stored session (absent fields: anything). */
 export interface SessionExpectation {
   statuses?: readonly SessionStatusV1[];
+  owner?: string;
   ownerInstance?: string;
   /** The running command as last read (null: none). */
   runningCommandId?: string | null;
@@ -46,8 +48,10 @@ export interface SessionsRepository {
   update(id: string, patch: Partial<SessionRecord>, expect?: SessionExpectation): Promise<SessionRecord | undefined>;
   remove(id: string): Promise<void>;
   list(filter: SessionFilter): Promise<{ sessions: SessionRecord[]; nextCursor?: string }>;
-  /** Sessions in a live state, overall or of one owner. */
+  /** Sessions in a live state, overall (the warm pool's left out) or of one owner. */
   countLive(owner?: string): Promise<number>;
+  /** The warm pool's ready sessions that a replica holds, oldest first. */
+  listPooled(ownerInstance: string): Promise<SessionRecord[]>;
   /** Every session in a live state (for recovery and idle checks). */
   listLive(): Promise<SessionRecord[]>;
   /** The command columns of a session: read twice per command, so only what settling needs. */
@@ -92,7 +96,8 @@ export interface PreparedWorkspace {
 }
 
 export interface WorkspacePort {
-  prepare(source: WorkspaceSourceV1, opts: { quotaMb?: number; owner: string }): Promise<PreparedWorkspace>;
+  /** `owner` absent: a workspace made for nobody yet (the warm pool's). */
+  prepare(source: WorkspaceSourceV1, opts: { quotaMb?: number; owner?: string }): Promise<PreparedWorkspace>;
   fork(from: { workspaceId?: string; snapshotId?: string }, owner: string): Promise<PreparedWorkspace>;
   remove(workspaceId: string): Promise<void>;
   /** The ids of a workspace's snapshots. */

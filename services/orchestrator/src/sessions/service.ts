@@ -18,7 +18,8 @@ import type { SessionManager } from './manager';
 import { sessionSandbox, type ProjectNetworkSettings } from './network-policy';
 import { placementFor, type ShellPlacement } from './placement';
 import type { CredentialsPort, PreparedWorkspace, SessionsRepository, WorkspacePort } from './ports';
-import { isEnded, LIVE_STATUSES, toSessionV1, type SessionRecord } from './session';
+import type { SessionPool } from './pool';
+import { isEnded, isPooled, LIVE_STATUSES, POOL_OWNER, toSessionV1, type SessionRecord } from './session';
 
 /** Sends a command to another orchestrator replica's own queue. */
 export interface Forwarder {
@@ -49,6 +50,8 @@ export class SessionService {
       self: string;
       /** What a fresh workspace's files ask for; absent: every session is a jail unless it asks otherwise. */
       discovery?: DiscoveryPort;
+      /** Sessions made ahead; absent: every create sets one up. */
+      pool?: SessionPool;
     },
   ) {}
 
@@ -76,10 +79,15 @@ export class SessionService {
     // Policy first (403/400 before anything is made), then the keys (unsealed for this open only).
     const sandbox = sessionSandbox(req.sandbox, project, caller.actor);
     const credentials = await this.deps.credentials.resolve(sandbox.credentials ?? [], req.projectId);
-    const s = await this.deps.manager.create(
-      { owner, source: source!, sandbox, workspacePolicy: policy ?? 'remove', projectId: req.projectId, env: req.env, credentials, placement: this.placement(req, found, source?.kind !== 'empty') },
-      requestedAt,
-    );
+    // What the pool holds: an empty workspace in a default jail, nothing of the request's own in it.
+    const poolable = source?.kind === 'empty' && !req.projectId && (policy ?? 'remove') === 'remove' && !Object.keys(req.env ?? {}).length && !credentials.length && (req.driver ?? 'bubblewrap') === 'bubblewrap';
+    const pooled = poolable ? await this.deps.pool?.take(sandbox, owner, requestedAt) : undefined;
+    const s =
+      pooled ??
+      (await this.deps.manager.create(
+        { owner, source: source!, sandbox, workspacePolicy: policy ?? 'remove', projectId: req.projectId, env: req.env, credentials, placement: this.placement(req, found, source?.kind !== 'empty') },
+        requestedAt,
+      ));
     return this.view(s);
   }
 
@@ -152,6 +160,8 @@ export class SessionService {
   /** The session, if the caller may see it (NOT_FOUND / FORBIDDEN otherwise). */
   async visible(sessionId: string, actor: ActorV1 | undefined): Promise<SessionRecord> {
     const s = await this.deps.manager.get(sessionId);
+    // The pool's are nobody's yet: not even an admin may reach into one (it would be handed out used).
+    if (isPooled(s)) throw new AppError('NOT_FOUND', `no session ${sessionId}`, { details: { sessionId } });
     assertOwnerOrAdmin(actor, s.owner, `session ${sessionId}`);
     return s;
   }
@@ -178,6 +188,8 @@ export class SessionService {
 
   private ownerFor(asked: string | undefined, caller: Caller): string {
     if (caller.actor && caller.actor.role !== 'admin') return caller.actor.userId;
-    return asked ?? caller.actor?.userId ?? caller.user ?? 'local';
+    const owner = asked ?? caller.actor?.userId ?? caller.user ?? 'local';
+    if (owner === POOL_OWNER) throw new AppError('VALIDATION_FAILED', `invalid owner: "${POOL_OWNER}" is the warm pool's own, not a user`, { details: { fields: [{ path: 'owner', message: 'reserved for the warm pool' }] } });
+    return owner;
   }
 }

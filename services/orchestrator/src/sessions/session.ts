@@ -43,6 +43,13 @@ export const LIVE_STATUSES = ['creating', 'ready', 'busy', 'idle', 'closing'] as
 export const RUNNABLE_STATUSES: readonly SessionStatusV1[] = ['ready', 'busy', 'idle'];
 export const isEnded = (s: SessionStatusV1) => s === 'closed' || s === 'failed';
 
+/**
+ * The owner of the warm pool's sessions (pool.ts): made ahead, ready, and nobody's until a create takes
+ * one. No user can be called this (SessionService refuses it); lists, counts and facts leave them out.
+ */
+export const POOL_OWNER = '@pool';
+export const isPooled = (s: Pick<SessionRecord, 'owner'>) => s.owner === POOL_OWNER;
+
 /** The public view; `lastSeq` is the live one when the owner knows better than the database. */
 export function toSessionV1(r: SessionRecord, liveLastSeq?: number): SessionV1 {
   const { ownerInstance: _owner, runningCommandId: _running, lastCompletedCommandId: _completed, ...rest } = r;
