@@ -64,3 +64,18 @@ test('two sessions given from the pool share nothing, and the pool stays out of 
   await closeSession(stack.url, b.id);
   await closeSession(stack.url, own.id);
 }, 180_000);
+
+test('a restarted orchestrator finds the sessions it pooled and gives them out', async () => {
+  await waitFor('the pool to hold two sessions', async () => (await pool()).ready === 2, { timeoutMs: 60_000 });
+  expect(await stack.procs.get('orchestrator')!.stop('SIGTERM', 30_000)).toBe(0);
+  const restartedAt = Date.now();
+  await stack.startReplica('orchestrator', 'orchestrator');
+  await waitFor('the orchestrator to answer again', async () => (await api(stack.url, 'GET', '/health')).status === 200, { timeoutMs: 60_000 });
+  await waitFor('the pool to hold two sessions again', async () => (await pool().catch(() => ({ ready: -1 }))).ready === 2, { timeoutMs: 60_000 });
+  const s = await openSession(stack.url);
+  expect((await pool()).hits).toBe(1);
+  // Made before the restart: found again, not made anew.
+  expect(await firstEventAt(s.id)).toBeLessThan(restartedAt);
+  expect((await run(s.id, 'echo $((6 * 7))')).stdout).toBe('42\n');
+  await closeSession(stack.url, s.id);
+}, 180_000);
