@@ -437,4 +437,15 @@ describe('the warm pool', () => {
     expect(t.closedJails).toHaveLength(2);
     expect(t.facts).toEqual([]);
   });
+
+  test('a surplus pooled session that was given out meanwhile is not closed', async () => {
+    const t = setup();
+    const pool = t.pool(1);
+    await pool.sync();
+    await pool.idle();
+    const [id] = [...t.repo.rows.keys()];
+    await t.manager.assign(id!, 'ann');
+    expect(await t.manager.closePooled(id!, 'surplus')).toBe(false);
+    expect(await t.manager.get(id!)).toMatchObject({ owner: 'ann', status: 'ready' });
+  });
 });

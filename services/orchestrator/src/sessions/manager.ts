@@ -175,6 +175,13 @@ export class SessionManager {
     return taken;
   }
 
+  /** Closes a pooled session, if it is still the pool's: one given meanwhile is its owner's to close. */
+  async closePooled(id: string, reason: string): Promise<boolean> {
+    if (!(await this.tryMove(id, 'ready', 'closing', { closeReason: reason }, { owner: POOL_OWNER }))) return false;
+    await this.close(id, reason);
+    return true;
+  }
+
   /**
    * Counts after the session is stored: two replicas creating at once both see both rows, so the limit
    * can refuse one too many but never admit one too many. Over a limit: `undo`, then LIMIT_REACHED.

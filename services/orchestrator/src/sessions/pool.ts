@@ -117,7 +117,8 @@ export class SessionPool {
       for (const shape of this.shapes.values()) shape.ready = held.get(shape.key) ?? [];
       this.counted();
       for (const id of surplus) {
-        await this.deps.manager.close(id, 'the warm pool holds fewer sessions of this shape').catch((err: Error) => this.deps.log.warn({ err, sessionId: id }, 'surplus pooled session not closed'));
+        // A take may be giving it out right now (it read the pool before this did): only a session still the pool's is closed.
+        await this.deps.manager.closePooled(id, 'the warm pool holds fewer sessions of this shape').catch((err: Error) => this.deps.log.warn({ err, sessionId: id }, 'surplus pooled session not closed'));
       }
     }).then(() => this.fill());
   }
