@@ -46,6 +46,8 @@ export class SessionPool {
   private filling = false;
   private stopped = false;
   private retry?: NodeJS.Timeout;
+  /** A refill asked for by a take, started once the take's reply is out. */
+  private refillSoon?: NodeJS.Immediate;
 
   constructor(
     private readonly deps: {
@@ -94,7 +96,11 @@ export class SessionPool {
       return undefined;
     } finally {
       this.counted();
-      this.fill();
+      // After the reply to this take has gone out: the refill's first database write would hold it up.
+      this.refillSoon ??= setImmediate(() => {
+        this.refillSoon = undefined;
+        this.fill();
+      });
     }
   }
 
@@ -163,11 +169,12 @@ export class SessionPool {
 
   /** Resolves once the fill or sync under way (and any queued behind it) is done. */
   async idle(): Promise<void> {
-    let seen: Promise<void>;
-    do {
-      seen = this.work;
+    for (;;) {
+      if (this.refillSoon) await new Promise((r) => setImmediate(r));
+      const seen = this.work;
       await seen;
-    } while (seen !== this.work);
+      if (seen === this.work && !this.refillSoon) return;
+    }
   }
 
   /**
@@ -178,6 +185,8 @@ export class SessionPool {
   async stop(waitMs = 2_000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    clearImmediate(this.refillSoon);
+    this.refillSoon = undefined;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.idle(), new Promise((r) => (timer = setTimeout(r, waitMs)))]);
     clearTimeout(timer);
