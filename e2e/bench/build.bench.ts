@@ -35,6 +35,10 @@ async function round(mode: Mode): Promise<Map<ServiceName, { readyMs: number; rs
     GATEWAY_SSH_PORT: '0',
     PROJECT_CI_PORT_BASE: String(await freePortBlock(100)),
     LOG_LEVEL: 'warn',
+    // The services' own start and memory: no sessions made ahead (they would be live sessions, kept
+    // like any at a stop), and nothing kept for a next start (the data folder goes after each round).
+    ORCHESTRATOR_POOL_SIZE: '0',
+    SHELL_KEEP_JAILS: 'false',
     ...Object.fromEntries([...ports].map(([s, p]) => [portVar(s), String(p)])),
   };
   const procs = new Map<ServiceName, { proc: ServiceProcess; spawnedAt: number; readyMs?: number }>();
