@@ -33,7 +33,7 @@ export function analyticsService(env: ServiceEnv): ServiceDefinition<'analytics'
         log.warn({ prefetch: env.BUS_PREFETCH, batchSize: env.ANALYTICS_BATCH_SIZE }, 'BUS_PREFETCH is under twice ANALYTICS_BATCH_SIZE: the next batch cannot fill while one commits, so ingestion slows');
       }
       const db = await openAnalyticsDatabase({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR, log, snapshots: snapshotPolicyOf(env) });
-      const ingestRepo = new IngestRepository(db.sql, db.driver, db.target.kind);
+      const ingestRepo = new IngestRepository(db.driver, db.target.kind);
       const writer =
         db.target.kind === 'sqlite' && env.ANALYTICS_SQLITE_WRITER_THREAD ? await WorkerIngestStore.start({ databaseUrl: env.DATABASE_URL, dataDir: env.DATA_DIR }) : undefined;
       const reports = new ReportRepository(db.sql);

@@ -37,7 +37,7 @@ describe.each(TEST_DATABASE_KINDS)('analytics repositories on %s', (kind) => {
   beforeAll(async () => {
     tdb = await createTestDatabase(kind, 'analytics-repo');
     db = await openAnalyticsDatabase({ databaseUrl: tdb.url, dataDir: tdb.dataDir });
-    ingestor = new Ingestor(new IngestRepository(db.sql, db.driver, db.target.kind), { batchSize: 100, batchWaitMs: 5 });
+    ingestor = new Ingestor(new IngestRepository(db.driver, db.target.kind), { batchSize: 100, batchWaitMs: 5 });
     reports = new ReportRepository(db.sql);
   }, 60_000);
 
@@ -99,7 +99,7 @@ describe.each(TEST_DATABASE_KINDS)('analytics repositories on %s', (kind) => {
     await Promise.all([ingestor.ingest(e), ingestor.ingest(e)]);
     await ingestor.ingest(e);
     // A new ingestor (a restarted replica) has no memory of it: only the database's unique key does.
-    await new Ingestor(new IngestRepository(db.sql, db.driver, db.target.kind), { batchSize: 10, batchWaitMs: 5 }).ingest(e);
+    await new Ingestor(new IngestRepository(db.driver, db.target.kind), { batchSize: 10, batchWaitMs: 5 }).ingest(e);
     const r = await usageReport(reports, { from: iso(at - 1), to: iso(at + 1), groupBy: ['provider'], interval: 'none', filter: {}, limit: 10 }, NOW);
     expect(r.rows).toEqual([{ provider: 'anthropic', calls: 1, inputTokens: 1000, outputTokens: 100, totalTokens: 1100, costUsd: 0.5 }]);
   });
@@ -107,8 +107,8 @@ describe.each(TEST_DATABASE_KINDS)('analytics repositories on %s', (kind) => {
   it('forgets processed ids past their retention, in slices, and only those', async () => {
     const ev = (id: string) => toFacts({ id, name: 'workspace.prepared', receivedAt: NOW, payload: { workspaceId: id, path: '/w', sourceKind: 'empty' } });
     const old = ['old-1', 'old-2', 'old-3', 'old-4', 'old-5'];
-    await new IngestRepository(db.sql, db.driver, db.target.kind, () => NOW - 40 * DAY_MS).commit(old.map(ev));
-    const repo = new IngestRepository(db.sql, db.driver, db.target.kind, () => NOW);
+    await new IngestRepository(db.driver, db.target.kind, () => NOW - 40 * DAY_MS).commit(old.map(ev));
+    const repo = new IngestRepository(db.driver, db.target.kind, () => NOW);
     await repo.commit([ev('recent-1')]);
 
     // Slices of 2: three statements delete the five old ids; the recent one stays.
@@ -128,7 +128,7 @@ describe.each(TEST_DATABASE_KINDS)('analytics repositories on %s', (kind) => {
     expect((await usageReport(reports, q, NOW)).totals.calls).toBe(2);
 
     const horizon = rawHorizon(NOW, 90);
-    const repo = new IngestRepository(db.sql, db.driver, db.target.kind);
+    const repo = new IngestRepository(db.driver, db.target.kind);
     expect(await repo.pruneRaw(horizon, 1)).toBeGreaterThanOrEqual(2);
     const rows = await db.sql.$queryRaw<{ event_id: string }[]>(sql`SELECT event_id FROM analytics_usage WHERE event_id IN ('ret-1', 'ret-2', 'ret-3')`);
     expect(rows.map((r) => r.event_id)).toEqual(['ret-3']);
@@ -150,8 +150,8 @@ describe.each(TEST_DATABASE_KINDS)('analytics repositories on %s', (kind) => {
     // A second client: the two replicas' transactions really run at the same time.
     const other = await openAnalyticsDatabase({ databaseUrl: tdb.url, dataDir: tdb.dataDir });
     try {
-      const a = new Ingestor(new IngestRepository(db.sql, db.driver, db.target.kind), { batchSize: 100, batchWaitMs: 5 });
-      const b = new Ingestor(new IngestRepository(other.sql, other.driver, other.target.kind), { batchSize: 100, batchWaitMs: 5 });
+      const a = new Ingestor(new IngestRepository(db.driver, db.target.kind), { batchSize: 100, batchWaitMs: 5 });
+      const b = new Ingestor(new IngestRepository(other.driver, other.target.kind), { batchSize: 100, batchWaitMs: 5 });
       await Promise.all(events.flatMap((e) => [a.ingest(e), b.ingest(e)]));
     } finally {
       await other.close();

@@ -30,7 +30,6 @@ import { SessionManager } from './sessions/manager';
 import { systemClock, type CredentialsPort } from './sessions/ports';
 import { Reconciler } from './sessions/recovery';
 import { SessionPool } from './sessions/pool';
-import { sessionSandbox } from './sessions/network-policy';
 import { SessionService } from './sessions/service';
 import { TaskService } from './tasks/service';
 
@@ -128,13 +127,8 @@ function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: ServiceEnv;
   // Only the commands that must run on the session's owner are forwarded (close, snapshot, signal); a
   // session's commands go straight to its jail's shell replica from whichever replica takes them.
   const forwarder = new WatchedForwarder(bus, peers, () => env.ORCHESTRATOR_PREPARE_TIMEOUT_MS);
-  // The default shape is what a create that asks for no sandbox gets (sessionSandbox of nothing).
-  const pool = new SessionPool({
-    manager,
-    repo,
-    log: log.child({ component: 'pool' }),
-    shapes: [{ size: env.ORCHESTRATOR_POOL_SIZE, sandbox: sessionSandbox(undefined, undefined, undefined) }, ...env.ORCHESTRATOR_POOL_SHAPES.map((s) => ({ size: s.size, sandbox: sessionSandbox(s.sandbox, undefined, undefined) }))],
-  });
+  // The default shape: a create that asks for no sandbox.
+  const pool = new SessionPool({ manager, repo, log: log.child({ component: 'pool' }), shapes: [{ size: env.ORCHESTRATOR_POOL_SIZE, sandbox: {} }, ...env.ORCHESTRATOR_POOL_SHAPES] });
   const sessions = new SessionService({ manager, repo, projects: projectsRepo, workspace, forwarder, credentials: ctx.credentials ?? noCredentials, self: env.INSTANCE_ID, discovery: workspace, pool });
   const projects = new ProjectService(projectsRepo, publisher, log.child({ component: 'projects' }), workspace);
   const tasksFiles = new LocalTasksFiles(projectsRepo);

@@ -22,7 +22,7 @@ async function run(): Promise<void> {
     port.postMessage({ fatal: (err as Error).message } satisfies WorkerReply);
     return;
   }
-  const repo = new IngestRepository(db.sql, db.driver, db.target.kind);
+  const repo = new IngestRepository(db.driver, db.target.kind);
   // Requests are handled one at a time, in order: SQLite has one writer anyway.
   let chain = Promise.resolve();
   port.on('message', (req: WorkerRequest) => {

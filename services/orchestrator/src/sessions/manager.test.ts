@@ -1,4 +1,4 @@
-import { AppError, type ExecResultV1, type SessionEventV1, type SessionStatusV1 } from '@codeagent/contracts';
+import { AppError, type ExecResultV1, type SandboxSpecV1, type SessionEventV1, type SessionStatusV1 } from '@codeagent/contracts';
 import { testLogger } from '@codeagent/testing';
 import { EventLog } from './event-log';
 import { EventIngest } from './ingest';
@@ -154,8 +154,10 @@ function setup(policy: Partial<SessionPolicy> = {}) {
     return release;
   };
   const seqs = (id: string) => stored.rows.filter((e) => e.sessionId === id).map((e) => e.seq);
+  /** A create the pool may serve: an empty workspace in the default sandbox. */
+  const ask = (owner: string, sandbox: SandboxSpecV1 = {}) => ({ owner, source: { kind: 'empty' } as const, sandbox, workspacePolicy: 'remove' as const });
   const pool = (size: number, more: PoolShape[] = []) => new SessionPool({ manager, repo, log: testLogger(), shapes: [{ size, sandbox: {} }, ...more] });
-  return { manager, repo, events, shell, workspace, create, removed, closedJails, pendingExec, statuses, seqs, holdCloses, facts, pool, advance: (ms: number) => (now += ms) };
+  return { manager, repo, events, shell, workspace, create, removed, closedJails, pendingExec, statuses, seqs, holdCloses, facts, pool, ask, advance: (ms: number) => (now += ms) };
 }
 
 test('the overall limit refuses the N+1th session, whoever asks, and leaves no trace of it', async () => {
@@ -393,14 +395,14 @@ describe('the warm pool', () => {
     expect(made).toHaveLength(2);
     expect(await t.repo.countLive()).toBe(0);
     expect(t.facts).toEqual([]);
-    const s = await pool.take({}, 'ann', new Date());
+    const s = await pool.take(t.ask('ann'), new Date());
     expect(s).toMatchObject({ id: made[0], owner: 'ann', status: 'ready' });
     expect(t.facts).toEqual([{ name: 'session.created', user: 'ann' }, { name: 'session.ready', user: 'ann' }]);
     await pool.idle();
     expect(pool.size).toBe(2);
     expect(t.repo.rows.size).toBe(3);
     // The limit counts ann's session, not the pool's: bob is refused and the pool keeps what it had.
-    await expect(pool.take({}, 'bob', new Date())).rejects.toMatchObject({ code: 'LIMIT_REACHED' });
+    await expect(pool.take(t.ask('bob'), new Date())).rejects.toMatchObject({ code: 'LIMIT_REACHED' });
     expect(pool.size).toBe(2);
     expect([...t.repo.rows.values()].filter((r) => r.owner === 'bob')).toEqual([]);
   });
@@ -410,17 +412,21 @@ describe('the warm pool', () => {
     const pool = t.pool(2);
     await pool.sync();
     await pool.idle();
-    expect(await pool.take({ memoryMb: 512 }, 'ann', new Date())).toBeUndefined();
+    expect(await pool.take(t.ask('ann', { memoryMb: 512 }), new Date())).toBeUndefined();
+    // Nor a create with anything of its own in the jail: its env, a project, another driver.
+    expect(await pool.take({ ...t.ask('ann'), env: { A: '1' } }, new Date())).toBeUndefined();
+    expect(await pool.take({ ...t.ask('ann'), projectId: 'p-1' }, new Date())).toBeUndefined();
+    expect(await pool.take({ ...t.ask('ann'), driver: 'docker' }, new Date())).toBeUndefined();
     const [first, second] = [...t.repo.rows.keys()];
     await t.manager.fail(first!, 'the jail is gone');
     t.advance(120_000);
     expect(await t.manager.closeIdle()).toEqual([]);
-    expect((await pool.take({}, 'ann', new Date()))?.id).toBe(second);
+    expect((await pool.take(t.ask('ann'), new Date()))?.id).toBe(second);
     // One with the same limits given in another order is the same shape.
     const shaped = t.pool(0, [{ size: 1, sandbox: { memoryMb: 512, pids: 64 } }]);
     await shaped.sync();
     await shaped.idle();
-    expect(await shaped.take({ pids: 64, memoryMb: 512 }, 'bob', new Date())).toMatchObject({ owner: 'bob', sandbox: { memoryMb: 512, pids: 64 } });
+    expect(await shaped.take(t.ask('bob', { pids: 64, memoryMb: 512 }), new Date())).toMatchObject({ owner: 'bob', sandbox: { memoryMb: 512, pids: 64 } });
   });
 
   test('a replica started with a smaller pool finds its pooled sessions again and closes the surplus', async () => {

@@ -3,6 +3,7 @@ import {
   AppError,
   isReplicaGone,
   type EgressCredentialV1,
+  type EventPayload,
   type ExecResultV1,
   type SandboxSpecV1,
   type SessionStatusV1,
@@ -41,6 +42,16 @@ export interface CreateSpec {
   workspace?: () => Promise<PreparedWorkspace>;
   /** The sandbox driver and its settings, from what the prepared workspace's files ask for (placement.ts); a jail when absent. */
   placement?: (ws: PreparedWorkspace) => Promise<ShellPlacement>;
+}
+
+type LifecycleFact = 'session.created' | 'session.ready' | 'session.closed' | 'session.failed';
+/** What every lifecycle fact says of its session. */
+interface FactBase {
+  sessionId: string;
+  user: string;
+  projectId?: string;
+  status: SessionStatusV1;
+  at: string;
 }
 
 export const newSessionId = () => `ses_${Date.now().toString(36)}${randomBytes(6).toString('hex')}`;
@@ -106,10 +117,8 @@ export class SessionManager {
     await repo.insert(record);
     // The warm pool's sessions count against no limit (the pool's size bounds them) until one is taken.
     const pooled = isPooled(record);
-    if (!pooled) {
-      await this.withinLimits(record, () => repo.remove(record.id));
-      this.fact('session.created', record);
-    }
+    if (!pooled) await this.withinLimits(record, () => repo.remove(record.id));
+    this.fact('session.created', record, {});
 
     let ws: PreparedWorkspace | undefined;
     let jail: { instanceId: string } | undefined;
@@ -143,7 +152,7 @@ export class SessionManager {
         ...(opened.value.driverNote ? { driverNote: opened.value.driverNote } : {}),
         readyAt: clock.now().toISOString(),
       });
-      if (!pooled) this.readyFact(ready, requestedAt);
+      this.fact('session.ready', ready, { setupMs: clock.now().getTime() - requestedAt.getTime() });
       return ready;
     } catch (err) {
       // Undo in reverse: the jail if it opened (but could not be recorded), then the workspace.
@@ -170,8 +179,8 @@ export class SessionManager {
     const taken = await this.deps.repo.update(id, { owner, createdAt: now, readyAt: now, lastActivityAt: now }, { owner: POOL_OWNER, statuses: ['ready'], ownerInstance: this.deps.self });
     if (!taken) return undefined;
     await this.withinLimits(taken, async () => void (await this.deps.repo.update(id, { owner: POOL_OWNER }, { owner })));
-    this.fact('session.created', taken);
-    this.readyFact(taken, requestedAt);
+    this.fact('session.created', taken, {});
+    this.fact('session.ready', taken, { setupMs: this.deps.clock.now().getTime() - requestedAt.getTime() });
     return taken;
   }
 
@@ -265,11 +274,7 @@ export class SessionManager {
     }
     const closed = await this.tryMove(id, 'closing', 'closed', { closedAt: this.deps.clock.now().toISOString(), closeReason: s.closeReason ?? reason });
     if (!closed) return this.get(id); // a concurrent close (or a failure) ended it first
-    if (!isPooled(closed)) {
-      this.deps.publisher
-        .publish('session.closed', { ...this.factOf(closed), reason: closed.closeReason ?? reason, durationMs: Date.parse(closed.closedAt!) - Date.parse(closed.createdAt) })
-        .catch((err: Error) => this.deps.log.warn({ err }, 'session.closed not published'));
-    }
+    this.fact('session.closed', closed, { reason: closed.closeReason ?? reason, durationMs: Date.parse(closed.closedAt!) - Date.parse(closed.createdAt) });
     this.deps.events.forget(id);
     return closed;
   }
@@ -292,7 +297,7 @@ export class SessionManager {
     if (s.status !== 'creating') this.deps.events.jailClosed(id, jailLastSeq);
     await this.appendStatus(failed, { from: s.status, to: 'failed', reason });
     this.deps.log.warn({ sessionId: id, reason }, 'session failed');
-    if (!isPooled(failed)) this.deps.publisher.publish('session.failed', { ...this.factOf(failed), reason }).catch((err: Error) => this.deps.log.warn({ err }, 'session.failed not published'));
+    this.fact('session.failed', failed, { reason });
     this.deps.events.forget(id);
     return failed;
   }
@@ -351,18 +356,14 @@ export class SessionManager {
     await this.deps.events.append(s, 'status', data).catch((err: Error) => this.deps.log.warn({ err, sessionId: s.id, ...data }, 'state change not logged'));
   }
 
-  private factOf(s: SessionRecord) {
-    return { sessionId: s.id, user: s.owner, ...(s.projectId ? { projectId: s.projectId } : {}), status: s.status, at: this.deps.clock.now().toISOString() };
-  }
-
-  private readyFact(s: SessionRecord, requestedAt: Date): void {
-    this.deps.publisher
-      .publish('session.ready', { ...this.factOf(s), setupMs: this.deps.clock.now().getTime() - requestedAt.getTime() })
-      .catch((err: Error) => this.deps.log.warn({ err }, 'session.ready not published'));
-  }
-
-  private fact(name: 'session.created', s: SessionRecord): void {
-    this.deps.publisher.publish(name, this.factOf(s)).catch((err: Error) => this.deps.log.warn({ err }, `${name} not published`));
+  /**
+   * Publishes a lifecycle fact (analytics, the gateways' caches), not awaited. The warm pool's sessions
+   * have none: their life as a session, facts included, starts when one is given (assign).
+   */
+  private fact<N extends LifecycleFact>(name: N, s: SessionRecord, extra: Omit<EventPayload<N>, keyof FactBase>): void {
+    if (isPooled(s)) return;
+    const base: FactBase = { sessionId: s.id, user: s.owner, ...(s.projectId ? { projectId: s.projectId } : {}), status: s.status, at: this.deps.clock.now().toISOString() };
+    this.deps.publisher.publish(name, { ...base, ...extra } as EventPayload<N>).catch((err: Error) => this.deps.log.warn({ err }, `${name} not published`));
   }
 }
 

@@ -1,6 +1,7 @@
 import { AppError, type SandboxSpecV1 } from '@codeagent/contracts';
 import { counter, gauge, type Logger } from '@codeagent/telemetry';
-import type { SessionManager } from './manager';
+import type { CreateSpec, SessionManager } from './manager';
+import { sessionSandbox } from './network-policy';
 import type { SessionsRepository } from './ports';
 import { POOL_OWNER, type SessionRecord } from './session';
 
@@ -9,20 +10,39 @@ const metrics = {
   takes: () => counter('orchestrator_session_pool_takes_total', 'Creates the warm pool could serve, by outcome (hit: given a pooled session; miss: the pool was empty)', ['outcome']),
 };
 
-/** How many ready sessions of one sandbox (limits and network as `sessionSandbox` gives them) to hold. */
+/** After a failed refill, the next try waits this long (the shell or workspace service may be restarting). */
+const RETRY_MS = 5_000;
+
+/** How many ready sessions of one sandbox to hold (a create's sandbox as `sessionSandbox` makes it of this). */
 export interface PoolShape {
   size: number;
   sandbox: SandboxSpecV1;
 }
 
 interface Shape extends PoolShape {
-  key: string;
   /** This replica's pooled sessions of the shape, oldest first. */
   ready: string[];
 }
 
+/** A create as the pool sees it: the session asked for, and the driver the request named. */
+export type PoolRequest = CreateSpec & { driver?: 'bubblewrap' | 'docker' };
+
+/** What the pool holds: an empty workspace removed at close, in a jail with nothing of the request's own. */
+function poolable(r: PoolRequest): boolean {
+  return (
+    r.source.kind === 'empty' &&
+    !r.projectId &&
+    !r.workspace &&
+    !r.forkedFrom &&
+    r.workspacePolicy === 'remove' &&
+    !Object.keys(r.env ?? {}).length &&
+    !r.credentials?.length &&
+    (r.driver ?? 'bubblewrap') === 'bubblewrap'
+  );
+}
+
 /** A sandbox as a key: the same limits and network whatever order the request gave them in. */
-export function shapeKey(sandbox: SandboxSpecV1): string {
+function shapeKey(sandbox: SandboxSpecV1): string {
   const sorted = (v: unknown): unknown =>
     Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sorted(x)])) : v;
   return JSON.stringify(sorted(sandbox));
@@ -55,11 +75,12 @@ export class SessionPool {
       repo: SessionsRepository;
       log: Logger;
       shapes: PoolShape[];
-      /** After a failed refill, the next try waits this long (the shell or workspace service may be restarting). */
-      retryMs?: number;
     },
   ) {
-    for (const s of deps.shapes) if (s.size > 0) this.shapes.set(shapeKey(s.sandbox), { ...s, key: shapeKey(s.sandbox), ready: [] });
+    for (const s of deps.shapes) {
+      const sandbox = sessionSandbox(s.sandbox, undefined, undefined);
+      if (s.size > 0) this.shapes.set(shapeKey(sandbox), { size: s.size, sandbox, ready: [] });
+    }
   }
 
   /** How many ready sessions the pool holds now, all shapes together. */
@@ -70,12 +91,14 @@ export class SessionPool {
   }
 
   /**
-   * A pooled session of this sandbox given to `owner`, or undefined when the pool has none (the caller
-   * makes one). LIMIT_REACHED when the owner or the platform is at its limit; the session stays pooled.
+   * A pooled session given to the request's owner, or undefined when the pool holds no such session
+   * (the caller makes one). LIMIT_REACHED when the owner or the platform is at its limit; the session
+   * stays pooled.
    */
-  async take(sandbox: SandboxSpecV1, owner: string, requestedAt: Date): Promise<SessionRecord | undefined> {
-    const shape = this.shapes.get(shapeKey(sandbox));
+  async take(req: PoolRequest, requestedAt: Date): Promise<SessionRecord | undefined> {
+    const shape = poolable(req) ? this.shapes.get(shapeKey(req.sandbox)) : undefined;
     if (!shape || this.stopped) return undefined;
+    const { owner } = req;
     try {
       while (shape.ready.length > 0) {
         const id = shape.ready.shift()!;
@@ -120,7 +143,7 @@ export class SessionPool {
         if (!shape || ids.length >= shape.size) surplus.push(s.id);
         else held.set(key, [...ids, s.id]);
       }
-      for (const shape of this.shapes.values()) shape.ready = held.get(shape.key) ?? [];
+      for (const [key, shape] of this.shapes) shape.ready = held.get(key) ?? [];
       this.counted();
       for (const id of surplus) {
         // A take may be giving it out right now (it read the pool before this did): only a session still the pool's is closed.
@@ -147,7 +170,7 @@ export class SessionPool {
         this.retry = setTimeout(() => {
           this.retry = undefined;
           this.fill();
-        }, this.deps.retryMs ?? 5_000);
+        }, RETRY_MS);
         this.retry.unref();
       })
       .finally(() => {

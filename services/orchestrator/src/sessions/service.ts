@@ -14,7 +14,7 @@ import { sameDiscovery, toProjectDiscovery, type DiscoveryPort } from '../projec
 import type { Project, ProjectsRepository } from '../projects/project';
 import { canSeeProject } from '../projects/access';
 import { assertOwnerOrAdmin, ownerFilter } from './access';
-import type { SessionManager } from './manager';
+import type { CreateSpec, SessionManager } from './manager';
 import { sessionSandbox, type ProjectNetworkSettings } from './network-policy';
 import { placementFor, type ShellPlacement } from './placement';
 import type { CredentialsPort, PreparedWorkspace, SessionsRepository, WorkspacePort } from './ports';
@@ -79,15 +79,8 @@ export class SessionService {
     // Policy first (403/400 before anything is made), then the keys (unsealed for this open only).
     const sandbox = sessionSandbox(req.sandbox, project, caller.actor);
     const credentials = await this.deps.credentials.resolve(sandbox.credentials ?? [], req.projectId);
-    // What the pool holds: an empty workspace in a default jail, nothing of the request's own in it.
-    const poolable = source?.kind === 'empty' && !req.projectId && (policy ?? 'remove') === 'remove' && !Object.keys(req.env ?? {}).length && !credentials.length && (req.driver ?? 'bubblewrap') === 'bubblewrap';
-    const pooled = poolable ? await this.deps.pool?.take(sandbox, owner, requestedAt) : undefined;
-    const s =
-      pooled ??
-      (await this.deps.manager.create(
-        { owner, source: source!, sandbox, workspacePolicy: policy ?? 'remove', projectId: req.projectId, env: req.env, credentials, placement: this.placement(req, found, source?.kind !== 'empty') },
-        requestedAt,
-      ));
+    const spec: CreateSpec = { owner, source: source!, sandbox, workspacePolicy: policy ?? 'remove', projectId: req.projectId, env: req.env, credentials, placement: this.placement(req, found, source?.kind !== 'empty') };
+    const s = (await this.deps.pool?.take({ ...spec, driver: req.driver }, requestedAt)) ?? (await this.deps.manager.create(spec, requestedAt));
     return this.view(s);
   }
 
