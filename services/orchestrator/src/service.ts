@@ -171,7 +171,7 @@ function createCore(ctx: { bus: Bus; db: Db; driver: SqlRunner; env: ServiceEnv;
       await bus.subscribe(`orchestrator-${env.INSTANCE_ID}`, replicaEventHandlers(ingest), { durable: false, ordered: true });
       // The session log, stored from one queue all replicas share, one of them consuming at a time
       // (in publish order; another takes over when it goes). Prefetch: two batches, bounded, since an
-      // output chunk may be 256 KiB.
+      // output event may be SHELL_OUTPUT_CHUNK_BYTES (1 MiB by default).
       await bus.subscribe('orchestrator-log', sessionLogStoreHandlers(store), { singleActive: true, prefetch: Math.min(2 * env.ORCHESTRATOR_EVENT_BATCH, 256) });
       const report = await reconcile();
       if (report.adopted.length || report.failed.length || report.closed.length) log.info(report, 'sessions reconciled');

@@ -57,8 +57,12 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
       SHELL_PORT: envInt(8083, 0, 65535),
       /** Jails one replica holds at once; shell.open beyond it is refused with LIMIT_REACHED. */
       SHELL_MAX_SESSIONS: envInt(32, 1, 10_000),
-      /** Largest output event of a session log: output queued while the broker confirms is merged up to this size. */
-      SHELL_OUTPUT_CHUNK_BYTES: envInt(256 * 1024, 1024, 16 * 1024 * 1024),
+      /**
+       * Largest output event of a session log: output queued while the broker confirms is merged up to
+       * this size. Each message costs every hop (publish, confirm, routing, two consumers, a row) about
+       * the same whatever its size: 1 MiB moved 10-30% more output per second than 256 KiB here.
+       */
+      SHELL_OUTPUT_CHUNK_BYTES: envInt(1024 * 1024, 1024, 16 * 1024 * 1024),
       /** A session's events awaiting the broker's confirm at once (in order on one channel); 1 waits for each confirm. */
       SHELL_OUTPUT_IN_FLIGHT: envInt(8, 1, 1024),
       /** Output waiting for the broker beyond which the command is paused (its pipe fills). */

@@ -5,7 +5,7 @@ import type { SessionRecord } from './session';
 /**
  * About how much stored data one page of `since` carries (it stops after the event that reaches it):
  * a replay of large output comes in pages that the reply, the broker and the gateway hold only
- * briefly, instead of up to `limit` events of 256 KiB each.
+ * briefly, instead of up to `limit` events of up to 1 MiB each (the shell's SHELL_OUTPUT_CHUNK_BYTES).
  */
 export const PAGE_MAX_BYTES = 1024 * 1024;
 
