@@ -58,7 +58,36 @@ describe.each(TEST_DATABASE_KINDS)('sessions repository on %s', (kind) => {
     const viaPrisma = (await repo.list({ owner: 'cy', limit: 10 })).sessions;
     expect(viaPrisma).toEqual([await repo.get('s-full')]);
     expect(viaPrisma[0]).toEqual(ready);
+    // The reconciler's and the idle check's list (plain SQL too) reads it the same.
+    expect((await repo.listLive()).find((s) => s.id === 's-full')).toEqual(viaPrisma[0]);
     await repo.remove('s-full');
+  });
+
+  test('lists the live sessions, oldest first, and none that ended', async () => {
+    await repo.insert({ ...session('s-4', 'ann', 'closing'), createdAt: '2026-12-05T00:59:00.000Z' });
+    await repo.insert(session('s-5', 'ann', 'failed'));
+    expect((await repo.listLive()).map((s) => [s.id, s.status])).toEqual([
+      ['s-4', 'closing'],
+      ['s-1', 'ready'],
+      ['s-3', 'idle'],
+    ]);
+    for (const id of ['s-4', 's-5']) await repo.remove(id);
+  });
+
+  test("the idle check's candidates: this replica's ready and idle sessions quiet since before the cutoff, not the pool's", async () => {
+    const quiet = '2026-12-05T00:00:00.000Z';
+    await repo.insert({ ...session('q-1', 'ann', 'idle'), lastActivityAt: quiet });
+    await repo.insert({ ...session('q-2', 'ann', 'ready'), lastActivityAt: '2026-12-05T00:00:01.000Z' });
+    await repo.insert({ ...session('q-3', 'ann', 'busy'), lastActivityAt: quiet });
+    await repo.insert({ ...session('q-4', 'ann', 'idle'), lastActivityAt: quiet, ownerInstance: 'o-2' });
+    await repo.insert({ ...session('q-5', POOL_OWNER, 'ready'), lastActivityAt: quiet });
+    await repo.insert({ ...session('q-6', 'ann', 'closed'), lastActivityAt: quiet });
+    // s-1 and s-3 were active at 01:00, after the cutoff.
+    expect((await repo.listIdle('o-1', new Date('2026-12-05T00:30:00.000Z'))).map((s) => s.id)).toEqual(['q-1', 'q-2']);
+    // The cutoff is strict: a session active at the cutoff itself is not quiet since before it.
+    expect((await repo.listIdle('o-1', new Date('2026-12-05T00:00:01.000Z'))).map((s) => s.id)).toEqual(['q-1']);
+    expect((await repo.listIdle('o-1', new Date('2026-12-05T02:00:00.000Z'))).map((s) => s.id)).toEqual(['q-1', 'q-2', 's-1', 's-3']);
+    for (const id of ['q-1', 'q-2', 'q-3', 'q-4', 'q-5', 'q-6']) await repo.remove(id);
   });
 
   test('counts live sessions, overall and per owner', async () => {

@@ -154,8 +154,18 @@ export class PrismaSessionsRepository implements SessionsRepository {
     return rows.map(fromRow);
   }
 
+  /** Every live session (the pool's too), for each reconciliation: plain SQL (through Prisma, ~60 µs a row). */
   async listLive(): Promise<SessionRecord[]> {
-    return (await this.db.session.findMany({ where: { status: { in: [...LIVE_STATUSES] } }, orderBy: { createdAt: 'asc' } })).map(toRecord);
+    const rows = await this.driver.run(`SELECT ${SELECT} FROM sessions WHERE status IN (${LIVE_STATUSES.map(() => '?').join(', ')}) ORDER BY "createdAt", id`, [...LIVE_STATUSES]);
+    return rows.map(fromRow);
+  }
+
+  async listIdle(ownerInstance: string, quietSince: Date): Promise<SessionRecord[]> {
+    const rows = await this.driver.run(
+      `SELECT ${SELECT} FROM sessions WHERE "ownerInstance" = ? AND status IN ('ready', 'idle') AND owner <> ? AND "lastActivityAt" < ? ORDER BY "lastActivityAt", id`,
+      [ownerInstance, POOL_OWNER, quietSince],
+    );
+    return rows.map(fromRow);
   }
 
   async commandState(id: string): Promise<CommandState | undefined> {

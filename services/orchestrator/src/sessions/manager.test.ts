@@ -45,6 +45,9 @@ class MemorySessions implements SessionsRepository {
   async listLive() {
     return [...this.rows.values()].filter((r) => !isEnded(r.status));
   }
+  async listIdle(ownerInstance: string, quietSince: Date) {
+    return [...this.rows.values()].filter((r) => r.ownerInstance === ownerInstance && (r.status === 'ready' || r.status === 'idle') && !isPooled(r) && Date.parse(r.lastActivityAt) < quietSince.getTime());
+  }
   async commandState(id: string) {
     return this.get(id);
   }
@@ -242,12 +245,12 @@ test('an idle close does not close a session whose command started after the idl
   const t = setup({ idleMs: 60_000 });
   const s = await t.create();
   t.advance(70_000);
-  const listLive = t.repo.listLive.bind(t.repo);
+  const listIdle = t.repo.listIdle.bind(t.repo);
   // The command's start is applied between the idle check's read and its close.
-  t.repo.listLive = async () => {
-    const live = await listLive();
+  t.repo.listIdle = async (...args) => {
+    const quiet = await listIdle(...args);
     await t.manager.commands.started(s.id, 'cmd_late');
-    return live;
+    return quiet;
   };
   expect(await t.manager.closeIdle()).toEqual([]);
   expect((await t.manager.get(s.id)).status).toBe('busy');

@@ -52,8 +52,10 @@ export interface SessionsRepository {
   countLive(owner?: string): Promise<number>;
   /** The warm pool's ready sessions that a replica holds, oldest first. */
   listPooled(ownerInstance: string): Promise<SessionRecord[]>;
-  /** Every session in a live state (for recovery and idle checks). */
+  /** Every session in a live state (for recovery). */
   listLive(): Promise<SessionRecord[]>;
+  /** A replica's ready and idle sessions (not the pool's) with no activity since `quietSince`: the idle check's candidates. */
+  listIdle(ownerInstance: string, quietSince: Date): Promise<SessionRecord[]>;
   /** The command columns of a session: read twice per command, so only what settling needs. */
   commandState(id: string): Promise<CommandState | undefined>;
   /** Compare-and-set of the command columns: applied only while status and running command are still `from`'s. */
