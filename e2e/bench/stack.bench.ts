@@ -1,12 +1,13 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { percentile, msSince, report, type Figure } from '../../bench/lib';
 import { api, closeSession, ok, openSession, SocketClient } from './client';
-import { cpuPer, hostCpuPer, startBenchStack } from './measure';
+import { cpuPer, hostCpuPer, startBenchStack, treeRss } from './measure';
 
 // The whole platform as processes (libs/testing startStack), measured from outside: sessions through
-// REST, exec round trips through REST and Socket.IO, command output to a Socket.IO client.
+// REST, exec round trips through REST and Socket.IO, command output to a Socket.IO client (beside a
+// raw pipe of the same run, and the gateway's memory while a slow client reads).
 // `npm run bench:stack` runs this file and sessions.bench.ts (1,000 live sessions).
 
 const READY_N = Number(process.env.BENCH_READY_N ?? 40);
@@ -14,6 +15,8 @@ const CREATE_SECONDS = Number(process.env.BENCH_CREATE_SECONDS ?? 10);
 const CREATE_CONCURRENCY = Number(process.env.BENCH_CREATE_CONCURRENCY ?? 8);
 const EXEC_N = Number(process.env.BENCH_EXEC_N ?? 300);
 const OUTPUT_MB = Number(process.env.BENCH_OUTPUT_MB ?? 32);
+const SLOW_MB = Number(process.env.BENCH_SLOW_MB ?? 64);
+const SLOW_READ_MS = 20;
 
 /** Times `bwrap` starting a jail with the host's /usr and new namespaces that runs `true`, n times. */
 function bareBwrap(n: number): number[] {
@@ -171,6 +174,24 @@ async function main() {
     figures.push({ name: 'output bytes received / written, binary subscription', value: receivedBin / bytes, unit: 'ratio' });
     bin.close();
     await closeSession(base, s2.id);
+
+    // 4c. The floors beside them (issue 17: output at >= 15% of a raw pipe of the same run): the same
+    // command's output read by this process straight from its pipe (`tr` bounds it), and a bare pipe
+    // (`head -c` alone), the stricter one, which the goal is judged against.
+    const pipe = await rawPipe(`head -c ${bytes} /dev/zero | tr '\\0' 'x'`);
+    const barePipe = await rawPipe(`head -c ${bytes} /dev/zero`);
+    figures.push({ name: `floor: the same command through a raw pipe into this process (${OUTPUT_MB} MiB)`, value: pipe, unit: 'MB/s' });
+    figures.push({ name: `floor: a bare pipe into this process, head -c alone (${OUTPUT_MB} MiB)`, value: barePipe, unit: 'MB/s' });
+    figures.push({ name: 'output to a Socket.IO client / bare pipe', value: received / secs / 1e6 / barePipe, unit: 'x', goal: '>= 0.15' });
+    figures.push({ name: 'output to a Socket.IO client, binary subscription / bare pipe', value: receivedBin / secsBin / 1e6 / barePipe, unit: 'x', goal: '>= 0.15' });
+
+    // 4d. A slow client: a binary subscription whose reader spends SLOW_READ_MS on each message (this
+    // process does nothing else meanwhile) while a command prints SLOW_MB MiB. The gateway passes on
+    // what the socket takes and serves the rest from the log in pages, so its memory stays bounded.
+    const slow = await slowClientRss(base, stack.procs.get('gateway')!.child.pid!);
+    figures.push({ name: `slow client (${SLOW_READ_MS} ms a message, ${SLOW_MB} MiB): bytes received / written`, value: slow.ratio, unit: 'ratio', goal: '>= 1' });
+    figures.push({ name: `slow client: the gateway's RSS growth, peak`, value: slow.growthMiB, unit: 'MiB', goal: '<= 200' });
+    figures.push({ name: 'slow client: what it read', value: slow.mbps, unit: 'MB/s' });
     await closeSession(base, s.id);
   } catch (err) {
     for (const [n, p] of stack.procs) console.error(`--- ${n}\n${p.output().slice(-2000)}`);
@@ -180,6 +201,48 @@ async function main() {
     bare.close();
   }
   report('stack', figures, notes.join('\n') || undefined);
+}
+
+/** MB/s of a shell command's stdout read by this process from its pipe. */
+async function rawPipe(command: string): Promise<number> {
+  const t = process.hrtime.bigint();
+  const child = spawn('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let n = 0;
+  child.stdout.on('data', (b: Buffer) => (n += b.length));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`${command} exited ${code}`);
+  return n / (msSince(t) / 1000) / 1e6;
+}
+
+/** 4d: a session of its own, a binary subscriber that reads slowly; the gateway's RSS sampled meanwhile. */
+async function slowClientRss(base: string, gatewayPid: number): Promise<{ ratio: number; growthMiB: number; mbps: number }> {
+  const s = await openSession(base);
+  const c = new SocketClient(base);
+  await c.connected();
+  await c.command('/subscribe', [], { sessionId: s.id }, { binary: true });
+  const bytes = SLOW_MB * 1024 * 1024;
+  let received = 0;
+  c.onMessage((m) => {
+    if (m.type !== 'stream' || !(m.payload.data instanceof Uint8Array)) return;
+    received += m.payload.data.byteLength;
+    for (const until = Date.now() + SLOW_READ_MS; Date.now() < until; );
+  });
+  const before = treeRss([gatewayPid]).mib;
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, treeRss([gatewayPid]).mib)), 100);
+  const t = process.hrtime.bigint();
+  try {
+    const r = await c.command('/exec', [`head -c ${bytes} /dev/zero | tr '\\0' 'x'`], { sessionId: s.id }, { timeoutMs: 300_000 });
+    if (r.payload.exitCode !== 0) throw new Error(`slow-client command answered ${JSON.stringify(r.payload).slice(0, 500)}`);
+    // The response leaves once the command ended; what the slow socket has not read yet still comes.
+    for (const until = Date.now() + 120_000; received < bytes && Date.now() < until; ) await new Promise((r2) => setTimeout(r2, 50));
+  } finally {
+    clearInterval(sampler);
+    c.close();
+  }
+  const secs = msSince(t) / 1000;
+  await closeSession(base, s.id);
+  return { ratio: received / bytes, growthMiB: peak - before, mbps: received / secs / 1e6 };
 }
 
 /** One figure per process, and their sum: where the CPU of an operation goes. */
