@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { percentile, msSince, report, type Figure } from '../../bench/lib';
 import { api, closeSession, ok, openSession, SocketClient } from './client';
+import { waitFor } from '@codeagent/testing';
 import { cpuPer, hostCpuPer, startBenchStack, treeRss } from './measure';
 
 // The whole platform as processes (libs/testing startStack), measured from outside: sessions through
@@ -144,7 +145,7 @@ async function main() {
     const t4 = process.hrtime.bigint();
     let out: Awaited<ReturnType<SocketClient['command']>> | undefined;
     const outputCpu = await cpuPer(stack, OUTPUT_MB, async () => {
-      out = await client.command('/exec', [`head -c ${bytes} /dev/zero | tr '\\0' 'x'`], { sessionId: s.id }, { timeoutMs: 300_000 });
+      out = await client.command('/exec', [printX(bytes)], { sessionId: s.id }, { timeoutMs: 300_000 });
     });
     const secs = msSince(t4) / 1000;
     off();
@@ -166,7 +167,7 @@ async function main() {
       if (m.type === 'stream' && m.payload.data instanceof Uint8Array) receivedBin += m.payload.data.byteLength;
     });
     const t4b = process.hrtime.bigint();
-    const outBin = await bin.command('/exec', [`head -c ${bytes} /dev/zero | tr '\\0' 'x'`], { sessionId: s2.id }, { timeoutMs: 300_000 });
+    const outBin = await bin.command('/exec', [printX(bytes)], { sessionId: s2.id }, { timeoutMs: 300_000 });
     const secsBin = msSince(t4b) / 1000;
     offBin();
     if (outBin.payload.exitCode !== 0) throw new Error(`output command answered ${JSON.stringify(outBin.payload).slice(0, 500)}`);
@@ -178,7 +179,7 @@ async function main() {
     // 4c. The floors beside them (issue 17: output at >= 15% of a raw pipe of the same run): the same
     // command's output read by this process straight from its pipe (`tr` bounds it), and a bare pipe
     // (`head -c` alone), the stricter one, which the goal is judged against.
-    const pipe = await rawPipe(`head -c ${bytes} /dev/zero | tr '\\0' 'x'`);
+    const pipe = await rawPipe(printX(bytes));
     const barePipe = await rawPipe(`head -c ${bytes} /dev/zero`);
     figures.push({ name: `floor: the same command through a raw pipe into this process (${OUTPUT_MB} MiB)`, value: pipe, unit: 'MB/s' });
     figures.push({ name: `floor: a bare pipe into this process, head -c alone (${OUTPUT_MB} MiB)`, value: barePipe, unit: 'MB/s' });
@@ -203,6 +204,9 @@ async function main() {
   report('stack', figures, notes.join('\n') || undefined);
 }
 
+/** The command whose output the benchmark measures: `bytes` of `x` (text, and nothing JSON escapes). */
+const printX = (bytes: number) => `head -c ${bytes} /dev/zero | tr '\\0' 'x'`;
+
 /** MB/s of a shell command's stdout read by this process from its pipe. */
 async function rawPipe(command: string): Promise<number> {
   const t = process.hrtime.bigint();
@@ -222,7 +226,9 @@ async function slowClientRss(base: string, gatewayPid: number): Promise<{ ratio:
   await c.command('/subscribe', [], { sessionId: s.id }, { binary: true });
   const bytes = SLOW_MB * 1024 * 1024;
   let received = 0;
+  let completed = false;
   c.onMessage((m) => {
+    if (m.type === 'status' && m.payload.kind === 'command.completed') completed = true;
     if (m.type !== 'stream' || !(m.payload.data instanceof Uint8Array)) return;
     received += m.payload.data.byteLength;
     for (const until = Date.now() + SLOW_READ_MS; Date.now() < until; );
@@ -232,10 +238,11 @@ async function slowClientRss(base: string, gatewayPid: number): Promise<{ ratio:
   const sampler = setInterval(() => (peak = Math.max(peak, treeRss([gatewayPid]).mib)), 100);
   const t = process.hrtime.bigint();
   try {
-    const r = await c.command('/exec', [`head -c ${bytes} /dev/zero | tr '\\0' 'x'`], { sessionId: s.id }, { timeoutMs: 300_000 });
+    const r = await c.command('/exec', [printX(bytes)], { sessionId: s.id }, { timeoutMs: 300_000 });
     if (r.payload.exitCode !== 0) throw new Error(`slow-client command answered ${JSON.stringify(r.payload).slice(0, 500)}`);
-    // The response leaves once the command ended; what the slow socket has not read yet still comes.
-    for (const until = Date.now() + 120_000; received < bytes && Date.now() < until; ) await new Promise((r2) => setTimeout(r2, 50));
+    // The response leaves once the command ended; what the slow socket has not read yet still comes,
+    // the command's completion after its last output.
+    await waitFor('the command.completed event', () => completed, { timeoutMs: 120_000, intervalMs: 50 });
   } finally {
     clearInterval(sampler);
     c.close();

@@ -58,7 +58,7 @@ describe.each(TEST_DATABASE_KINDS)('sessions repository on %s', (kind) => {
     const viaPrisma = (await repo.list({ owner: 'cy', limit: 10 })).sessions;
     expect(viaPrisma).toEqual([await repo.get('s-full')]);
     expect(viaPrisma[0]).toEqual(ready);
-    // The reconciler's and the idle check's list (plain SQL too) reads it the same.
+    // The reconciler's list (plain SQL too) reads it the same.
     expect((await repo.listLive()).find((s) => s.id === 's-full')).toEqual(viaPrisma[0]);
     await repo.remove('s-full');
   });

@@ -46,6 +46,9 @@ function toRecord(r: Row): SessionRecord {
 const SCALARS = ['owner', 'status', 'failureReason', 'closeReason', 'projectId', 'workspacePolicy', 'workspaceId', 'workspacePath', 'shellInstanceId', 'driver', 'container', 'driverNote', 'ownerInstance', 'lastSeq', 'runningCommandId', 'lastCompletedCommandId'] as const;
 const JSONS = ['source', 'sandbox', 'limitsInForce', 'networkInForce'] as const;
 const DATES = ['createdAt', 'readyAt', 'closedAt', 'lastActivityAt'] as const;
+/** Placeholders for LIVE_STATUSES, bound after the statement's other values. */
+const LIVE_IN = LIVE_STATUSES.map(() => '?').join(', ');
+
 /** Every column, the timestamps as text (timestampAsText), for fromRow. */
 const SELECT = [
   'id', ...SCALARS, ...JSONS, '"forkedFromSession"', '"forkedFromSnapshot"',
@@ -142,10 +145,9 @@ export class PrismaSessionsRepository implements SessionsRepository {
 
   async countLive(owner?: string): Promise<number> {
     // COUNT is a bigint on PostgreSQL (a string from the driver).
-    const live = LIVE_STATUSES.map(() => '?').join(', ');
     const rows = owner
-      ? await this.driver.run(`SELECT COUNT(*) AS n FROM sessions WHERE owner = ? AND status IN (${live})`, [owner, ...LIVE_STATUSES])
-      : await this.driver.run(`SELECT COUNT(*) AS n FROM sessions WHERE owner <> ? AND status IN (${live})`, [POOL_OWNER, ...LIVE_STATUSES]);
+      ? await this.driver.run(`SELECT COUNT(*) AS n FROM sessions WHERE owner = ? AND status IN (${LIVE_IN})`, [owner, ...LIVE_STATUSES])
+      : await this.driver.run(`SELECT COUNT(*) AS n FROM sessions WHERE owner <> ? AND status IN (${LIVE_IN})`, [POOL_OWNER, ...LIVE_STATUSES]);
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -156,7 +158,7 @@ export class PrismaSessionsRepository implements SessionsRepository {
 
   /** Every live session (the pool's too), for each reconciliation: plain SQL (through Prisma, ~60 µs a row). */
   async listLive(): Promise<SessionRecord[]> {
-    const rows = await this.driver.run(`SELECT ${SELECT} FROM sessions WHERE status IN (${LIVE_STATUSES.map(() => '?').join(', ')}) ORDER BY "createdAt", id`, [...LIVE_STATUSES]);
+    const rows = await this.driver.run(`SELECT ${SELECT} FROM sessions WHERE status IN (${LIVE_IN}) ORDER BY "createdAt", id`, [...LIVE_STATUSES]);
     return rows.map(fromRow);
   }
 
