@@ -13,7 +13,7 @@ import { startOpsServer, type OpsServer } from './ops-server';
  * times (socket reads, AMQP frames, messages) while making few JS objects, so scavenges are rare: the
  * gateway and the orchestrator ran a full GC, marking their whole heap, every 8 to 16 MiB of output,
  * about a third of the stack's CPU while a command printed (1 to 2 per 64 MiB with 100). The cost: a
- * heap may hold up to twice its live size before it is collected.
+ * heap may hold up to twice its live size before it is collected (docs/operations.md).
  */
 const HEAP_GROWING_PERCENT = 100;
 
@@ -159,7 +159,8 @@ export async function runService<S extends ServiceName>(def: ServiceDefinition<S
  * refuse it) and runs it. What stops it from starting is printed in one line and exits 1.
  */
 export function runMain<S extends ServiceName>(service: S, define: () => ServiceDefinition<S>): void {
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  // A value given on node's command line wins (0 is V8's own factor).
+  if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   Promise.resolve()
     .then(() => runService(define()))
     .catch((err: Error) => {
