@@ -37,7 +37,7 @@ async function main() {
   // The orchestrator's /metrics on a known port (its log, which would say the port, is at warn here).
   const orchestratorOps = await freePort();
   const stack = await startBenchStack('bench-stack', { ORCHESTRATOR_PORT: String(orchestratorOps) });
-  const fullGcs = fullGcCounter({ gateway: `${stack.url}/metrics`, orchestrator: `http://127.0.0.1:${orchestratorOps}/metrics` });
+  const gcMetrics = { gateway: `${stack.url}/metrics`, orchestrator: `http://127.0.0.1:${orchestratorOps}/metrics` };
   const figures: Figure[] = [];
   const notes: string[] = [];
   try {
@@ -145,7 +145,7 @@ async function main() {
     const off = client.onMessage((m) => {
       if (m.type === 'stream' && typeof m.payload.data === 'string') received += m.payload.encoding === 'base64' ? Buffer.byteLength(m.payload.data, 'base64') : Buffer.byteLength(m.payload.data);
     });
-    const gcs4 = await fullGcs();
+    const gcs4 = await fullGcs(gcMetrics);
     const t4 = process.hrtime.bigint();
     let out: Awaited<ReturnType<SocketClient['command']>> | undefined;
     const outputCpu = await cpuPer(stack, OUTPUT_MB, async () => {
@@ -157,7 +157,7 @@ async function main() {
     figures.push({ name: `command output to a Socket.IO client (${OUTPUT_MB} MiB)`, value: received / secs / 1e6, unit: 'MB/s', goal: '>= 100' });
     figures.push({ name: 'output bytes received / written', value: received / bytes, unit: 'ratio' });
     cpuFigures(figures, 'CPU per MiB of output', outputCpu, 'ms');
-    for (const [name, n] of Object.entries(await gcs4())) figures.push({ name: `full GCs during the output: ${name}`, value: n, unit: 'count' });
+    gcFigures(figures, 'full GCs during the output', gcs4, await fullGcs(gcMetrics));
     client.close();
 
     // 4b. The same through a binary subscription (`/subscribe` with `binary: true`, then `/exec` on that
@@ -171,7 +171,7 @@ async function main() {
     const offBin = bin.onMessage((m) => {
       if (m.type === 'stream' && m.payload.data instanceof Uint8Array) receivedBin += m.payload.data.byteLength;
     });
-    const gcs4b = await fullGcs();
+    const gcs4b = await fullGcs(gcMetrics);
     const t4b = process.hrtime.bigint();
     const outBin = await bin.command('/exec', [printX(bytes)], { sessionId: s2.id }, { timeoutMs: 300_000 });
     const secsBin = msSince(t4b) / 1000;
@@ -179,7 +179,7 @@ async function main() {
     if (outBin.payload.exitCode !== 0) throw new Error(`output command answered ${JSON.stringify(outBin.payload).slice(0, 500)}`);
     figures.push({ name: `command output to a Socket.IO client, binary subscription (${OUTPUT_MB} MiB)`, value: receivedBin / secsBin / 1e6, unit: 'MB/s', goal: '>= 100' });
     figures.push({ name: 'output bytes received / written, binary subscription', value: receivedBin / bytes, unit: 'ratio' });
-    for (const [name, n] of Object.entries(await gcs4b())) figures.push({ name: `full GCs during the binary output: ${name}`, value: n, unit: 'count' });
+    gcFigures(figures, 'full GCs during the binary output', gcs4b, await fullGcs(gcMetrics));
     bin.close();
     await closeSession(base, s2.id);
 
@@ -260,24 +260,22 @@ async function slowClientRss(base: string, gatewayPid: number): Promise<{ ratio:
 }
 
 /**
- * Reads each service's count of full (mark-compact) GCs from its /metrics (`nodejs_gc_duration_seconds`,
- * libs/telemetry; a kind has a series once one ran); the function it resolves with gives how many
- * ran since.
+ * Each service's count of full (mark-compact) GCs so far, from its /metrics (`nodejs_gc_duration_seconds`,
+ * libs/telemetry; a kind has a series once one ran).
  */
-function fullGcCounter(metricsUrls: Record<string, string>): () => Promise<() => Promise<Record<string, number>>> {
-  const read = async () => {
-    const counts: Record<string, number> = {};
-    for (const [name, url] of Object.entries(metricsUrls)) {
-      const text = await (await fetch(url)).text();
-      const m = /^nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\d+)$/m.exec(text);
-      counts[name] = m ? Number(m[1]) : 0;
-    }
-    return counts;
-  };
-  return async () => {
-    const before = await read();
-    return async () => Object.fromEntries(Object.entries(await read()).map(([name, n]) => [name, n - before[name]!]));
-  };
+async function fullGcs(metricsUrls: Record<string, string>): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const [name, url] of Object.entries(metricsUrls)) {
+    const text = await (await fetch(url)).text();
+    const m = /^nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\d+)$/m.exec(text);
+    counts[name] = m ? Number(m[1]) : 0;
+  }
+  return counts;
+}
+
+/** One figure per process: how many full GCs it ran between `before` and `after`. */
+function gcFigures(figures: Figure[], what: string, before: Record<string, number>, after: Record<string, number>): void {
+  for (const [name, n] of Object.entries(after)) figures.push({ name: `${what}: ${name}`, value: n - (before[name] ?? 0), unit: 'count' });
 }
 
 /** One figure per process, and their sum: where the CPU of an operation goes. */

@@ -159,8 +159,8 @@ export async function runService<S extends ServiceName>(def: ServiceDefinition<S
  * refuse it) and runs it. What stops it from starting is printed in one line and exits 1.
  */
 export function runMain<S extends ServiceName>(service: S, define: () => ServiceDefinition<S>): void {
-  // A value given on node's command line wins (0 is V8's own factor).
-  if (!process.execArgv.some((a) => a.startsWith('--heap-growing-percent'))) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  // A value given on node's command line wins (0 is V8's own factor; V8 takes `_` for `-` too).
+  if (!process.execArgv.some((a) => a.replace(/_/g, '-').startsWith('--heap-growing-percent'))) setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   Promise.resolve()
     .then(() => runService(define()))
     .catch((err: Error) => {

@@ -1,12 +1,12 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { Histogram } from 'prom-client';
 import { prom, startMetrics } from './metrics';
 
-/** The count of one kind in `nodejs_gc_duration_seconds`, as /metrics shows it. */
+/** The count of one kind in `nodejs_gc_duration_seconds`. */
 async function gcCount(kind: string): Promise<number> {
-  const text = await prom.register.getSingleMetricAsString('nodejs_gc_duration_seconds');
-  const m = new RegExp(`^nodejs_gc_duration_seconds_count\\{[^}]*kind="${kind}"[^}]*\\} (\\d+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
+  const values = (await (prom.register.getSingleMetric('nodejs_gc_duration_seconds') as Histogram | undefined)?.get())?.values ?? [];
+  return values.find((v) => v.metricName === 'nodejs_gc_duration_seconds_count' && v.labels.kind === kind)?.value ?? 0;
 }
 
 test('nodejs_gc_duration_seconds counts every GC, also several reported together', async () => {
