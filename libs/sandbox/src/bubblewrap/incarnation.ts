@@ -1,14 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { constants, openSync } from 'node:fs';
+import { constants, openSync, readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { ShellChannel } from '../shell/channel';
 import { bwrapArgs, SHELL_STATE_DIR, type JailSpec } from './jail';
-import { statOf } from './proc';
+import { JailLauncher } from './launcher';
+import { childrenOf, statOf } from './proc';
 
-/** How an incarnation ended: the exit of bwrap when we started it, unknown (both null) for an adopted one. */
+/** How an incarnation ended: bwrap's exit status, from its status file (null when bwrap itself was killed). */
 export type JailExit = { code: number | null; signal: NodeJS.Signals | null };
+
+/** bwrap's --json-status-fd, in the jail's folder: the init's pid when it starts, the exit status when it ends. */
+const STATUS_FILE = 'bwrap-status.json';
 
 /** What identifies a running incarnation to another process that adopts it. JSON. */
 export interface IncarnationState {
@@ -45,10 +47,9 @@ export class Incarnation {
   /** Set once the shell answered its first command; a crash before that is a failed start. */
   ready = false;
   readonly exited: Promise<JailExit>;
-  /** Resolves with initPid once bwrap reported it (0 when bwrap ended first). */
-  info: Promise<number> = Promise.resolve(0);
   private onExited!: (e: JailExit) => void;
-  private proc?: ChildProcess;
+  /** bwrap's start time, which tells it from a later process given the same pid (undefined for an adopted jail: not ours to kill). */
+  private bwrapTicks?: number;
   private watch?: NodeJS.Timeout;
   /** Called when a command left a new background job behind. */
   onBackground?: () => void;
@@ -65,54 +66,34 @@ export class Incarnation {
   }
 
   /**
-   * Starts a jail whose pipes live in `dir`. `dieWithParent`: the jail ends with this process
-   * (bwrap's --die-with-parent) instead of waiting to be adopted. Resolves once the pipes are open,
-   * before bwrap runs, so that what bwrap says when it fails is read like any stderr; `info` then
-   * resolves with the init's pid (0 when bwrap ended first). Rejects with what the wrapper printed
-   * when it could not get that far (a cgroup it could not join).
+   * Starts a jail whose pipes live in `dir` (through the JailLauncher: no fork of this process).
+   * `dieWithParent`: the jail ends with this process (bwrap's --die-with-parent) instead of waiting to
+   * be adopted. Resolves once the pipes are open, before bwrap runs, so that what bwrap says when it
+   * fails is read like any stderr; `locate()` finds the jail's init once its shell answered. Rejects
+   * with what the wrapper printed when it could not get that far (a cgroup it could not join).
    */
   static async start(spec: JailSpec, limitScript: string, dir: string, opts: { dieWithParent: boolean; onTimeout: () => void }): Promise<Incarnation> {
     const jail = new Incarnation(dir, opts.onTimeout, afterEachCommand());
     const args = bwrapArgs(spec, ['/bin/bash', '--noprofile', '--norc'], { dieWithParent: opts.dieWithParent, stateDir: path.join(dir, 'shell') });
     // The wrapper joins the cgroups before bwrap forks, so that nothing inside starts outside them. It
     // makes fresh pipes (nothing a dead incarnation left unread reaches the next) and opens them
-    // read-write before telling us on fd 3: so each has a writer before we open its read end (a read
+    // read-write before it says it is ready: so each has a writer before we open its read end (a read
     // end without one would see end-of-file at once) and a reader whenever we are gone.
     const script = [
       limitScript,
       'd=$1; shift',
       'rm -f "$d/in" "$d/out" "$d/err" && mkfifo -m 600 "$d/in" "$d/out" "$d/err" || exit 96',
-      'exec 0<>"$d/in" 1<>"$d/out" 2<>"$d/err"; echo pipes >&3',
+      'exec 0<>"$d/in" 1<>"$d/out" 2<>"$d/err"; ready',
       'exec bwrap "$@"',
     ].join('\n');
-    const proc = spawn('/bin/sh', ['-c', script, 'sh', dir, ...args], {
-      // stderr: what the wrapper says before its own is the pipe (a cgroup it could not join); fd 3: the handshake, then bwrap's --info-fd.
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      detached: true,
-      // The jail's pid 1 keeps these: nothing of the service's (its PATH, its working folder) shows there.
-      cwd: '/',
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
-    });
-    jail.proc = proc;
-    jail.bwrapPid = proc.pid ?? 0;
-    proc.on('error', () => undefined);
-    proc.once('exit', (code, signal) => jail.onExited({ code, signal }));
-    if (!opts.dieWithParent) proc.unref();
-    let early = '';
-    proc.stderr!.on('data', (b: Buffer) => (early = (early + b.toString()).slice(-4000)));
-    const fd3 = proc.stdio[3] as Readable;
-    const info = readInfo(fd3);
-    // fd 3 is left to bwrap to close: it writes more after the pid, and a closed end would kill it (SIGPIPE).
-    jail.info = info.pid.then((pid) => {
-      jail.initPid = pid;
-      jail.initTicks = statOf(pid)?.startTicks;
-      return pid;
-    });
-    if (!(await info.pipes)) {
-      const e = await jail.exited;
-      throw Object.assign(new Error(early.trim() || `the jail's wrapper ended before starting bwrap (${e.signal ?? `exit status ${e.code}`})`), { stderr: early });
+    const stderrFile = path.join(dir, 'wrapper.err');
+    const launched = await JailLauncher.shared().launch(script, [dir, ...args], { fd3File: path.join(dir, STATUS_FILE), stderrFile, orphan: !opts.dieWithParent });
+    jail.bwrapPid = launched.pid;
+    jail.bwrapTicks = statOf(launched.pid)?.startTicks;
+    if (!launched.ready) {
+      const early = readText(stderrFile);
+      throw Object.assign(new Error(early.trim() || `the jail's wrapper ended before starting bwrap (exit status ${launched.code})`), { stderr: early });
     }
-    proc.stderr!.destroy();
     jail.attach();
     return jail;
   }
@@ -122,7 +103,7 @@ export class Incarnation {
     // Both must live: a jail whose shell died while no one watched (or that is being torn down) is gone.
     if (statOf(state.initPid)?.startTicks !== state.initStartTicks || statOf(state.shellPid)?.startTicks !== state.shellStartTicks) return undefined;
     const jail = new Incarnation(dir, onTimeout, afterEachCommand());
-    Object.assign(jail, { bwrapPid: state.bwrapPid, initPid: state.initPid, shellPid: state.shellPid, ready: true, info: Promise.resolve(state.initPid), initTicks: state.initStartTicks });
+    Object.assign(jail, { bwrapPid: state.bwrapPid, initPid: state.initPid, shellPid: state.shellPid, ready: true, initTicks: state.initStartTicks });
     try {
       jail.attach();
     } catch {
@@ -158,22 +139,47 @@ export class Incarnation {
     const stdin = new Socket({ fd: open('in', constants.O_WRONLY), readable: false, writable: true });
     this.pipes = { stdin, stdout, stderr };
     for (const p of [stdin, stdout, stderr]) p.on('error', () => undefined);
-    // The jail's processes hold the only other write ends of stdout: its end is the jail's end. An
-    // adopted jail is no child of ours, so this is how its death is seen; ours reports its exit status.
-    stdout.once('close', () => {
-      if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) this.onExited({ code: null, signal: null });
-    });
+    // The jail's processes (bwrap among them) hold the only other write ends of stdout: its end is the
+    // jail's end, by then in bwrap's status file. No jail is a child of ours: this is how its end is seen.
+    stdout.once('close', () => this.onExited({ code: this.status()['exit-code'] ?? null, signal: null }));
     this.channel = new ShellChannel({ stdin, stdout, stderr }, this.onTimeout, { afterEach: this.afterEach, onBackground: () => this.onBackground?.() });
   }
 
   /**
-   * Kills the jail: init (and with it the pid namespace) and bwrap. Pids are checked first (init's
-   * start time, bwrap still our running child): once the jail is gone they may be anyone's, and under
-   * load pids wrap within minutes.
+   * The jail's init (pid 1 of its pid namespace), once its shell answered: from bwrap's status file,
+   * else bwrap's only child. 0 when it is not there (bwrap ended).
+   */
+  locate(): number {
+    const pid = this.status()['child-pid'] ?? childrenOf(this.bwrapPid)[0] ?? 0;
+    const ticks = pid ? statOf(pid)?.startTicks : undefined;
+    if (ticks === undefined) return 0;
+    this.initPid = pid;
+    this.initTicks = ticks;
+    return pid;
+  }
+
+  /** What bwrap wrote to its status file so far (one JSON document per line). */
+  private status(): { 'child-pid'?: number; 'exit-code'?: number } {
+    const out: { 'child-pid'?: number; 'exit-code'?: number } = {};
+    for (const line of readText(path.join(this.dir, STATUS_FILE)).split('\n')) {
+      try {
+        Object.assign(out, JSON.parse(line));
+      } catch {
+        /* a line being written */
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Kills the jail: init (and with it the pid namespace) and bwrap. Pids are checked first (their
+   * start times): once the jail is gone they may be anyone's, and under load pids wrap within minutes.
    */
   kill(): void {
+    // Killing bwrap alone would leave its child, the init, running: it is found first if need be.
+    if (!this.initPid && this.bwrapTicks !== undefined) this.locate();
     if (this.initPid && this.initTicks !== undefined && statOf(this.initPid)?.startTicks === this.initTicks) signalQuiet(this.initPid, 'SIGKILL');
-    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) signalQuiet(-this.bwrapPid, 'SIGKILL');
+    if (this.bwrapTicks !== undefined && statOf(this.bwrapPid)?.startTicks === this.bwrapTicks) signalQuiet(this.bwrapPid, 'SIGKILL');
   }
 }
 
@@ -192,22 +198,12 @@ function afterEachCommand(): string {
 /** At most this long between two saves of the shell's exports when its working folder stays. */
 const SNAPSHOT_EVERY_S = 30;
 
-/** The wrapper's handshake (its pipes exist) and then init's host pid from bwrap's --info-fd, each false/0 when the process ended first. */
-function readInfo(fd3: Readable): { pipes: Promise<boolean>; pid: Promise<number> } {
-  let pipes!: (ok: boolean) => void;
-  let pid!: (n: number) => void;
-  const out = { pipes: new Promise<boolean>((r) => (pipes = r)), pid: new Promise<number>((r) => (pid = r)) };
-  let text = '';
-  fd3.on('data', (b: Buffer) => {
-    text += b.toString();
-    if (text.startsWith('pipes\n')) pipes(true);
-    const m = /"child-pid"\s*:\s*(\d+)/.exec(text);
-    if (m) pid(Number(m[1]));
-  });
-  const end = () => (pipes(false), pid(0));
-  fd3.on('error', end);
-  fd3.on('close', end);
-  return out;
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function signalQuiet(pid: number, sig: NodeJS.Signals): void {

@@ -87,8 +87,9 @@ export const SANDBOX_UID = 1000;
 export const SHELL_STATE_DIR = '/run/codeagent';
 
 /**
- * The bwrap arguments for one jail (see README, "The jail"). `--info-fd 3` reports the host pid of the
- * jail's init so PTYs can join it and close() can kill the whole pid namespace. `dieWithParent`: the
+ * The bwrap arguments for one jail (see README, "The jail"). `--json-status-fd 3` reports the host pid of
+ * the jail's init (so PTYs can join it and close() can kill the whole pid namespace) and, when it ends,
+ * its exit status. `dieWithParent`: the
  * jail ends with the process that started it, unless that process lets it be adopted by its successor.
  */
 export function bwrapArgs(spec: JailSpec, command: string[], opts: { dieWithParent: boolean; stateDir: string }): string[] {
@@ -120,7 +121,7 @@ export function bwrapArgs(spec: JailSpec, command: string[], opts: { dieWithPare
     '--new-session',
     '--clearenv',
     ...Object.entries(spec.env).flatMap(([k, v]) => ['--setenv', k, v]),
-    '--info-fd', '3',
+    '--json-status-fd', '3',
     '--',
     ...command,
   ];

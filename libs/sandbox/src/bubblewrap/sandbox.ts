@@ -222,7 +222,7 @@ export class BubblewrapSandbox implements Sandbox {
     // INT trap keeps the shell alive when its foreground job dies of SIGINT (without it a
     // non-interactive bash exits too); commands still start with SIGINT at its default.
     const ready = await jail.channel.exec('set -m; trap : INT');
-    if (ready.exitCode !== 0 || (await jail.info) === 0) {
+    if (ready.exitCode !== 0 || jail.locate() === 0) {
       jail.kill();
       throw diagnose(ready.stderr, ready.exitCode);
     }
