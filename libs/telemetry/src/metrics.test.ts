@@ -1,3 +1,4 @@
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Histogram } from 'prom-client';
@@ -14,12 +15,19 @@ test('nodejs_gc_duration_seconds counts every GC, also several reported together
   // A gc() of this process, without starting it with --expose-gc.
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
+  // V8 may run a full GC of its own meanwhile (it did, on a busy CI machine): the metric must count
+  // what an observer of every entry sees, whatever that is, and at least the three below.
+  let seen = 0;
+  const observer = new PerformanceObserver((list) => void (seen += list.getEntries().filter((e) => (e.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MAJOR).length));
+  observer.observe({ entryTypes: ['gc'] });
   const before = await gcCount('major');
-  // Three full GCs in one tick: the observer is given them in one batch.
+  // Three full GCs in one tick: the observers are given them in one batch.
   gc();
   gc();
   gc();
   await new Promise((r) => setTimeout(r, 100));
-  expect((await gcCount('major')) - before).toBe(3);
+  observer.disconnect();
+  expect(seen).toBeGreaterThanOrEqual(3);
+  expect((await gcCount('major')) - before).toBe(seen);
   expect(await prom.register.getSingleMetricAsString('nodejs_gc_duration_seconds')).toContain('service="telemetry-test"');
 });
