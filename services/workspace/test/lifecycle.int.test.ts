@@ -49,6 +49,9 @@ describe('lifecycle', () => {
       const ws = await first.app.workspaces.prepare({ source: { kind: 'empty' }, requestId: 'msg-prepare-1' });
       const fork = await first.app.snapshots.fork({ workspaceId: ws.workspaceId, requestId: 'msg-fork-1' });
       await first.app.stop();
+      // A stop leaves no mount and no loop device of its images attached (mountImage's are not auto-detached).
+      expect(await mountsUnder(first.root)).toEqual([]);
+      expect(await loopDevicesUnder(first.root)).toEqual([]);
       const second = await harness({ tmp: first.tmp });
       await second.app.lifecycle.recover();
       expect((await second.app.workspaces.prepare({ source: { kind: 'empty' }, requestId: 'msg-prepare-1' })).workspaceId).toBe(ws.workspaceId);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { copyConfined } from './layers';
 import { createImage, mountImage } from './loop-image';
 import { mountOverlay } from './overlay';
-import { unmount } from './mounts';
+import { unmount, unmountTree } from './mounts';
 
 /** What this host lets the service do, found once at start by trying it. */
 export interface Capabilities {
@@ -40,7 +40,7 @@ export async function probeCapabilities(scratch: string, cow: CowSetting, quota:
         await createImage(img, 4);
         await mountImage(img, mnt);
         loop = true;
-        await unmount(mnt);
+        await unmountTree(mnt);
       } catch (err) {
         notes.push(`loop-mounted quota images unavailable (${firstLine(err)}): quotas are soft, checked by the service only`);
       }

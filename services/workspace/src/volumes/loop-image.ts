@@ -1,5 +1,6 @@
 import { open, statfs } from 'node:fs/promises';
 import { runHostTool } from '@codeagent/sandbox/src/host/tools';
+import { detachLoop } from './mounts';
 
 /**
  * ext4 spends a few percent on metadata; the image is made that much larger so that the space a
@@ -22,9 +23,20 @@ export async function createImage(file: string, quotaMb: number): Promise<void> 
   await runHostTool('mkfs.ext4', ['-q', '-F', '-m', '0', '-O', '^has_journal', '-E', 'lazy_itable_init=1,nodiscard', file]);
 }
 
-/** Mounts an image on a fresh loop device (auto-detached on unmount). */
+/**
+ * Mounts an image: attached to a free loop device (losetup asks the kernel for one), then mounted from
+ * it. Not `mount -o loop`, which first looks through every attached loop device for the same file: 6 ms
+ * of CPU with none, 22 with 400 (measured; ~4 ms this way either way), paid at each create for each
+ * live session. The device is not auto-detached: unmountAndDetach does it.
+ */
 export async function mountImage(file: string, dir: string): Promise<void> {
-  await runHostTool('mount', ['-o', 'loop,noatime,nodev,nosuid', file, dir]);
+  const device = (await runHostTool('losetup', ['--find', '--show', file])).stdout.trim();
+  try {
+    await runHostTool('mount', ['-t', 'ext4', '-o', 'noatime,nodev,nosuid', device, dir]);
+  } catch (err) {
+    await detachLoop(device);
+    throw err;
+  }
 }
 
 /** Checks and repairs an image after a crash, before mounting it again. */

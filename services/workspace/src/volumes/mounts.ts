@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { runHostTool } from '@codeagent/sandbox/src/host/tools';
 
 /** A mount point from /proc/self/mountinfo. */
@@ -52,6 +53,21 @@ export async function unmount(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Unmounts `mounts` in the order given (mountsUnder's: deepest first) and detaches the loop devices
+ * they were mounted from: mountImage attaches one without mount's auto-detach. A device something
+ * still holds (a lazy unmount) is detached by the kernel once it is let go.
+ */
+export async function unmountAndDetach(mounts: MountEntry[]): Promise<void> {
+  for (const m of mounts) await unmount(m.mountPoint);
+  for (const m of mounts) if (m.source.startsWith('/dev/loop') && (await loopBackingFile(m.source))) await detachLoop(m.source);
+}
+
+/** Everything mounted at or below `dir`, unmounted, and the loop devices of those mounts detached. */
+export async function unmountTree(dir: string): Promise<void> {
+  await unmountAndDetach(await mountsUnder(dir));
+}
+
 /** Loop devices whose backing file is at or below `prefix`, including ones whose file was deleted. */
 export async function loopDevicesUnder(prefix: string): Promise<{ device: string; backingFile: string }[]> {
   let out: string;
@@ -68,6 +84,15 @@ export async function loopDevicesUnder(prefix: string): Promise<{ device: string
       return { device: line.slice(0, i), backingFile: line.slice(i + 1).replace(/ \(deleted\)$/, '') };
     })
     .filter((l) => l.backingFile.startsWith(prefix));
+}
+
+/** The file a loop device (`/dev/loopN`) is attached to, undefined once detached: one read in sysfs, however many devices there are. */
+export async function loopBackingFile(device: string): Promise<string | undefined> {
+  try {
+    return (await readFile(`/sys/block/${path.basename(device)}/loop/backing_file`, 'utf8')).trimEnd().replace(/ \(deleted\)$/, '');
+  } catch {
+    return undefined;
+  }
 }
 
 export async function detachLoop(device: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { AppError } from '@codeagent/contracts';
 import { fullBelowBytes } from '../volumes/loop-image';
-import { loopDevicesUnder, mountsUnder, unmount, detachLoop } from '../volumes/mounts';
+import { detachLoop, loopDevicesUnder, mountsUnder, unmountAndDetach } from '../volumes/mounts';
 import type { SnapshotService } from './snapshot-service';
 import type { WorkspaceService } from './workspace-service';
 
@@ -43,15 +43,14 @@ export class Lifecycle {
       await storage.volumes.destroy(dir);
       collected.push(dir);
     }
-    // Mounts and loop devices under our folders that belong to no workspace (their folder is gone).
+    // Mounts under our folders that belong to no workspace (their folder is gone), and loop devices
+    // of our images that no mount uses (a workspace's whose mount went, or a stop that did not detach).
     for (const m of await mountsUnder(storage.volumes.root)) {
       const id = m.mountPoint.slice(storage.volumes.root.length + 1).split('/')[0]!;
-      if (!known.has(id)) await unmount(m.mountPoint).catch(() => undefined);
+      if (!known.has(id)) await unmountAndDetach([m]).catch(() => undefined);
     }
-    for (const l of await loopDevicesUnder(storage.volumes.root)) {
-      const id = l.backingFile.slice(storage.volumes.root.length + 1).split('/')[0]!;
-      if (!known.has(id)) await detachLoop(l.device);
-    }
+    const inUse = new Set((await mountsUnder(storage.volumes.root)).map((m) => m.source));
+    for (const l of await loopDevicesUnder(storage.volumes.root)) if (!inUse.has(l.device)) await detachLoop(l.device);
     const layers = await this.ws.collectLayers();
     if (collected.length || layers.length) deps.log.warn({ workspaces: collected, layers }, 'collected what a previous run left behind');
     return { collected, remounted };
@@ -67,7 +66,7 @@ export class Lifecycle {
     let n = 0;
     for (const r of await repo.list()) {
       for (const m of await mountsUnder(storage.volumes.wsDir(r.workspaceId))) {
-        await unmount(m.mountPoint).catch((err: Error) => this.ws.deps.log.warn({ err, mountPoint: m.mountPoint }, 'cannot unmount at stop'));
+        await unmountAndDetach([m]).catch((err: Error) => this.ws.deps.log.warn({ err, mountPoint: m.mountPoint }, 'cannot unmount at stop'));
         n++;
       }
     }
