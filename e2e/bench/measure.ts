@@ -104,7 +104,7 @@ function brokerPid(): number | undefined {
 /**
  * CPU used by each of the stack's processes (and the broker) while `fn` runs, divided by `per`:
  * where an operation's cost goes, which on a small machine is what its latency and throughput follow.
- * The shell's jails are its children and are not counted.
+ * The jails are not counted: the shell's launcher orphans them (the host's init is their parent).
  */
 export async function cpuPer(stack: Stack, per: number | (() => number), fn: () => Promise<void>): Promise<Record<string, number>> {
   const procs: Array<[string, number]> = [...stack.procs].map(([name, p]) => [name, p.child.pid!]);
