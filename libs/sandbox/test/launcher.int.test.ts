@@ -1,6 +1,8 @@
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { waitFor } from '@codeagent/testing';
+import { pathToFileURL } from 'node:url';
+import { REPO_ROOT, waitFor } from '@codeagent/testing';
 import { JailLauncher } from '../src/bubblewrap/launcher';
 import { statOf } from '../src/bubblewrap/proc';
 import { tempWorkspaces } from './fixtures';
@@ -49,14 +51,20 @@ describe('JailLauncher (real processes)', () => {
     // A background job of a shell starts with both ignored, and a jail would inherit that.
     expect(sigIgnored(l.pid) & ((1n << 1n) | (1n << 2n))).toBe(0n);
     // What the program it execs after `ready` (bwrap, here sleep) holds: 0-2 and 3 (bwrap's status
-    // file) as given; fd 4, the launcher's channel, closed by `ready`.
+    // file) as given, nothing else: not fd 4, the launcher's channel (closed by `ready`), nor one the
+    // launching process holds without close-on-exec: launch-probe.ts is given one (its fd 3) as a
+    // harness or a service manager may leave one, and reports what its wrapper's program holds.
     await waitFor('the exec after ready', () => readFileSync(`/proc/${l.pid}/comm`, 'utf8') === 'sleep\n', { timeoutMs: 10_000 });
-    const fds = Object.fromEntries(readdirSync(`/proc/${l.pid}/fd`).map((fd) => [fd, readlinkSync(`/proc/${l.pid}/fd/${fd}`)]));
-    expect(fds).toMatchObject({ '0': '/dev/null', '1': '/dev/null', '2': f.stderrFile, '3': f.fd3File });
-    expect(fds['4']).toBeUndefined();
-    const channel = readlinkSync(`/proc/${parentOf(l.pid)}/fd/1`);
-    expect(channel).toMatch(/^(pipe|socket):/);
-    expect(Object.values(fds)).not.toContain(channel);
+    const fds = (pid: number) => Object.fromEntries(readdirSync(`/proc/${pid}/fd`).map((fd) => [fd, readlinkSync(`/proc/${pid}/fd/${fd}`)]));
+    expect(fds(l.pid)).toEqual({ '0': '/dev/null', '1': '/dev/null', '2': f.stderrFile, '3': f.fd3File });
+    const p = files('probe');
+    const stray = openSync(path.join(p.dir, 'stray'), 'w');
+    const tsx = pathToFileURL(require.resolve('tsx', { paths: [REPO_ROOT] })).href;
+    const out = execFileSync(process.execPath, ['--import', tsx, path.join(__dirname, 'launch-probe.ts'), p.dir, p.fd3File, p.stderrFile], { stdio: ['ignore', 'pipe', 'inherit', stray], encoding: 'utf8' });
+    closeSync(stray);
+    const probe = JSON.parse(out) as { own: Record<string, string>; launched: Record<string, string> };
+    expect(probe.own['3']).toBe(path.join(p.dir, 'stray')); // the probe did inherit it
+    expect(probe.launched).toEqual({ '0': '/dev/null', '1': '/dev/null', '2': p.stderrFile, '3': p.fd3File });
   });
 
   it('orphans the wrapper when asked (it outlives this process), else keeps it a child of the launcher', async () => {

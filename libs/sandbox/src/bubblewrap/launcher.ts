@@ -57,8 +57,12 @@ export class JailLauncher {
   }
 
   private constructor() {
-    // What every wrapper inherits: no working folder and no environment of the service's.
-    this.proc = spawn('/bin/sh', [], { stdio: ['pipe', 'pipe', 'ignore'], detached: true, cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    // What every wrapper inherits: no working folder and no environment of the service's, and no fd
+    // but its stdio. bwrap hands a jail whatever fds it is given, and this process may hold some it
+    // inherited without close-on-exec (seen: a harness's fd 251 inside a jail). bash closes them (dash
+    // cannot name an fd above 9), then becomes the shell that reads the launches.
+    const closeInherited = 'for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done 2>/dev/null; exec /bin/sh';
+    this.proc = spawn('/bin/bash', ['-c', closeInherited], { stdio: ['pipe', 'pipe', 'ignore'], detached: true, cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
     this.proc.stdin!.on('error', () => undefined);
     // A helper, not a reason for this process to stay (it ends when its stdin does), except while a
     // launch waits for its answer (settle and launch ref and unref its stdout).
