@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '@codeagent/testing';
 import type { CrashInfo, OutputChunk, Sandbox } from '../src/types';
-import { sandboxCgroup, tempWorkspaces } from './fixtures';
+import { hostProcessesMatching, sandboxCgroup, tempWorkspaces } from './fixtures';
 import { BubblewrapDriver } from '../src/bubblewrap/driver';
 import { childrenOf } from '../src/bubblewrap/proc';
 import type { JailPty } from '../src/bubblewrap/pty';
@@ -135,6 +135,22 @@ describe('BubblewrapDriver (real bwrap)', () => {
     expect(await sb.exec('echo again')).toMatchObject({ stdout: 'again\n' });
     expect(crashes).toHaveLength(2);
   });
+
+  it('replaces at once a shell that exits while a background job runs, and the job goes with the old jail', async () => {
+    // A jail that outlives its process (as the shell service runs them): bwrap ends with the shell, but
+    // its init waits for the job, and so does stdout. The end is seen from bwrap's status file (this
+    // exec waited for the job, 300 s in a manual run, when only the shell's stdout was watched).
+    const sb = await new BubblewrapDriver({ jailsDir: ws.make('jails') }).open({ workspaceDir: ws.make('ws') });
+    open.push(sb);
+    const crashes: CrashInfo[] = [];
+    sb.on('crash', (c) => crashes.push(c));
+    const marker = `bg-job-${randomBytes(4).toString('hex')}`;
+    await sb.exec(`(exec -a ${marker} sleep 1000) & echo started`);
+    expect(await sb.exec('exit 4')).toMatchObject({ exitCode: 4 });
+    expect(await sb.exec('echo back')).toMatchObject({ exitCode: 0, stdout: 'back\n' });
+    expect(crashes).toEqual([{ reason: 'the shell ended (exit status 4)', restarted: true }]);
+    await waitFor('the old jail\'s job gone', () => hostProcessesMatching(marker).length === 0, { timeoutMs: 10_000 });
+  }, 60_000);
 
   it('a close while a dead shell is being replaced is a close, not a crash that could not restart', async () => {
     // `exit` ends the shell; the caller closes at once, while the replacement starts. The failed start

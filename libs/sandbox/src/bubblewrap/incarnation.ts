@@ -1,4 +1,4 @@
-import { constants, openSync, readFileSync } from 'node:fs';
+import { constants, openSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
 import { ShellChannel } from '../shell/channel';
@@ -51,6 +51,7 @@ export class Incarnation {
   /** bwrap's start time, which tells it from a later process given the same pid (undefined for an adopted jail: not ours to kill). */
   private bwrapTicks?: number;
   private watch?: NodeJS.Timeout;
+  private statusWatch?: FSWatcher;
   /** Called when a command left a new background job behind. */
   onBackground?: () => void;
   /** The init's start time, which tells it from a later process given the same pid. */
@@ -126,6 +127,7 @@ export class Incarnation {
   /** Lets go of the jail without disturbing it; `reason` ends the running command's exec here. */
   async detach(reason: Error): Promise<ReturnType<ShellChannel['detach']>> {
     clearInterval(this.watch);
+    this.statusWatch?.close();
     const state = await this.channel.detach(reason);
     for (const p of Object.values(this.pipes ?? {})) p.destroy();
     return state;
@@ -143,6 +145,30 @@ export class Incarnation {
     // jail's end, by then in bwrap's status file. No jail is a child of ours: this is how its end is seen.
     stdout.once('close', () => this.onExited({ code: this.status()['exit-code'] ?? null, signal: null }));
     this.channel = new ShellChannel({ stdin, stdout, stderr }, this.onTimeout, { afterEach: this.afterEach, onBackground: () => this.onBackground?.() });
+    this.watchStatus();
+  }
+
+  /**
+   * A shell that exits while a background job runs leaves the jail's init, the job and stdout behind
+   * (bwrap's init waits for every process; bwrap itself ends at once): bwrap's status file says so as
+   * it ends, and the jail is then killed with what is left (Sandbox.onExit). An adopted jail of a
+   * version without the file is watched through its shell's pid instead (adopt).
+   */
+  private watchStatus(): void {
+    const ended = () => {
+      const code = this.status()['exit-code'];
+      if (code !== undefined) this.onExited({ code, signal: null });
+    };
+    try {
+      this.statusWatch = watch(path.join(this.dir, STATUS_FILE), ended);
+    } catch {
+      return;
+    }
+    this.statusWatch.on('error', () => undefined);
+    this.statusWatch.unref();
+    void this.exited.then(() => this.statusWatch?.close());
+    // Written before the watch began (a jail that ended at once).
+    ended();
   }
 
   /**
