@@ -32,9 +32,9 @@ const CHECK_MS = 1000;
 /**
  * Starts jail wrappers (cgroups, pipes, then `exec bwrap`) from one long-lived /bin/sh instead of
  * forking this process for each: a fork of a Node process copies its page tables, ~6.6 ms of CPU at
- * 320 MiB of RSS here, during which its event loop stands still (the shell service's profile while
- * sessions were created back to back: 15% of its time in ChildProcess.spawn, two thirds of its CPU
- * per create). The shell forks in ~0.3 ms.
+ * 320 MiB of RSS here, during which its event loop stands still (profiled while sessions were created
+ * back to back, the shell service spent 15% of its time in ChildProcess.spawn; unprofiled, its system
+ * CPU per create+close fell from 7.3-7.5 to 3.3-4.2 ms with this). The shell forks in ~0.3 ms.
  *
  * Each launch is one line to the shell's stdin. The wrapper's fd 4 is the launcher's stdout, on which
  * it says `<n> ready` (or, through an EXIT trap, `<n> exit <status>` when it ends first); the launcher
