@@ -110,8 +110,9 @@ export class Incarnation {
     } catch {
       return undefined;
     }
-    // Its stdout ends only when everything in the jail is gone; a shell that exited while a background
-    // job lives on is seen here.
+    // A jail of a version without bwrap's status file (watchStatus): its stdout ends only when everything
+    // in it is gone, so a shell that exited while a background job lives on is seen here.
+    if (jail.statusWatch) return jail;
     jail.watch = setInterval(() => {
       if (statOf(state.shellPid)?.startTicks !== state.shellStartTicks) jail.onExited({ code: null, signal: null });
     }, ADOPTED_SHELL_CHECK_MS).unref();

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { shQuote } from '../shell/quote';
 import { statOf } from './proc';
@@ -45,6 +46,8 @@ const CHECK_MS = 1000;
 export class JailLauncher {
   private static current?: JailLauncher;
   private readonly proc: ChildProcess;
+  /** The launcher's stdout (a socket): ref'd while a launch waits for its answer, else unref'd. */
+  private readonly out: Socket;
   private readonly pending = new Map<number, Pending>();
   private n = 0;
   private dead = false;
@@ -66,9 +69,11 @@ export class JailLauncher {
     this.proc.stdin!.on('error', () => undefined);
     // A helper, not a reason for this process to stay (it ends when its stdin does), except while a
     // launch waits for its answer (settle and launch ref and unref its stdout).
+    this.out = this.proc.stdout as Socket;
     this.proc.unref();
-    for (const s of [this.proc.stdin, this.proc.stdout] as Array<{ unref?: () => void } | null>) s?.unref?.();
-    createInterface({ input: this.proc.stdout! }).on('line', (line) => this.onLine(line));
+    (this.proc.stdin as Socket).unref();
+    this.out.unref();
+    createInterface({ input: this.out }).on('line', (line) => this.onLine(line));
     this.proc.once('exit', () => this.onExit());
     this.proc.once('error', () => this.onExit());
   }
@@ -92,7 +97,7 @@ export class JailLauncher {
     const line = opts.orphan ? `( (${job}) & echo "${n} pid $!" )` : `(${job}) & echo "${n} pid $!"`;
     return new Promise((resolve) => {
       this.pending.set(n, { resolve });
-      (this.proc.stdout as unknown as { ref(): void }).ref();
+      this.out.ref();
       this.proc.stdin!.write(`${line}\n`);
       this.check ??= setInterval(() => this.findDead(), CHECK_MS).unref();
     });
@@ -113,7 +118,7 @@ export class JailLauncher {
     this.pending.delete(n);
     if (this.pending.size > 0) return;
     this.check = void clearInterval(this.check);
-    (this.proc.stdout as unknown as { unref(): void }).unref();
+    this.out.unref();
   }
 
   /** A wrapper killed before it said anything (its EXIT trap does not run on a signal) ends as killed. */

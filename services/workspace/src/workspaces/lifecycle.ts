@@ -1,6 +1,6 @@
 import { AppError } from '@codeagent/contracts';
 import { fullBelowBytes } from '../volumes/loop-image';
-import { detachLoop, loopDevicesUnder, mountsUnder, unmountAndDetach } from '../volumes/mounts';
+import { detachLoop, loopDevicesUnder, mountsUnder, unmount, unmountAndDetach } from '../volumes/mounts';
 import type { SnapshotService } from './snapshot-service';
 import type { WorkspaceService } from './workspace-service';
 
@@ -46,14 +46,18 @@ export class Lifecycle {
     // Mounts under our folders that belong to no workspace (their folder is gone), and loop devices
     // of our images that no mount uses (a workspace's whose mount went, or a stop that did not detach).
     for (const m of await mountsUnder(storage.volumes.root)) {
-      const id = m.mountPoint.slice(storage.volumes.root.length + 1).split('/')[0]!;
-      if (!known.has(id)) await unmountAndDetach([m]).catch(() => undefined);
+      if (!known.has(this.workspaceOf(m.mountPoint))) await unmount(m.mountPoint).catch(() => undefined);
     }
     const inUse = new Set((await mountsUnder(storage.volumes.root)).map((m) => m.source));
     for (const l of await loopDevicesUnder(storage.volumes.root)) if (!inUse.has(l.device)) await detachLoop(l.device);
     const layers = await this.ws.collectLayers();
     if (collected.length || layers.length) deps.log.warn({ workspaces: collected, layers }, 'collected what a previous run left behind');
     return { collected, remounted };
+  }
+
+  /** The workspace a mount below the volumes' root belongs to (the first folder of its path). */
+  private workspaceOf(mountPoint: string): string {
+    return mountPoint.slice(this.ws.storage.volumes.root.length + 1).split('/')[0]!;
   }
 
   /**
@@ -64,11 +68,12 @@ export class Lifecycle {
   async unmountAll(): Promise<number> {
     const { repo, storage } = this.ws;
     let n = 0;
-    for (const r of await repo.list()) {
-      for (const m of await mountsUnder(storage.volumes.wsDir(r.workspaceId))) {
-        await unmountAndDetach([m]).catch((err: Error) => this.ws.deps.log.warn({ err, mountPoint: m.mountPoint }, 'cannot unmount at stop'));
-        n++;
-      }
+    // One read of the mount table (deepest first), not one per workspace: it grows with the workspaces.
+    const known = new Set((await repo.list()).map((r) => r.workspaceId));
+    for (const m of await mountsUnder(storage.volumes.root)) {
+      if (!known.has(this.workspaceOf(m.mountPoint))) continue;
+      await unmountAndDetach([m]).catch((err: Error) => this.ws.deps.log.warn({ err, mountPoint: m.mountPoint }, 'cannot unmount at stop'));
+      n++;
     }
     return n;
   }
