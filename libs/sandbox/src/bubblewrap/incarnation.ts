@@ -189,6 +189,8 @@ export class Incarnation {
   private status(): { 'child-pid'?: number; 'exit-code'?: number } {
     const out: { 'child-pid'?: number; 'exit-code'?: number } = {};
     for (const line of readText(path.join(this.dir, STATUS_FILE)).split('\n')) {
+      // The text ends with a newline: its empty last line would be a thrown error at every read.
+      if (!line) continue;
       try {
         Object.assign(out, JSON.parse(line));
       } catch {
