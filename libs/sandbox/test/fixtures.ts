@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,6 +7,19 @@ import { REPO_ROOT } from '@codeagent/testing';
 import { detectCgroups } from '../src/bubblewrap/cgroups';
 import type { SandboxState } from '../src/types';
 export { hostProcessesMatching } from '@codeagent/testing';
+
+/** The fds a process holds, each with what it points to (fd → target), from /proc. */
+export function openFds(pid: number | 'self'): Record<string, string> {
+  return Object.fromEntries(
+    readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+      try {
+        return [[fd, readlinkSync(`/proc/${pid}/fd/${fd}`)]];
+      } catch {
+        return []; // the listing's own fd, gone
+      }
+    }),
+  );
+}
 
 /** A fresh workspace folder per test file, removed by the returned cleanup. */
 export function tempWorkspaces(label: string): { make(name: string): string; cleanup(): void } {

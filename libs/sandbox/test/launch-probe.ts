@@ -3,23 +3,16 @@
  * the test starts with an extra fd 3 it did not open, and prints what this process and the wrapper's
  * program hold, as JSON `{ own, launched }`. argv: <dir> <fd3File> <stderrFile>
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { JailLauncher } from '../src/bubblewrap/launcher';
-
-const fds = (pid: number | 'self') => Object.fromEntries(readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
-  try {
-    return [[fd, readlinkSync(`/proc/${pid}/fd/${fd}`)]];
-  } catch {
-    return []; // the listing's own fd, gone
-  }
-}));
+import { openFds } from './fixtures';
 
 async function main(): Promise<void> {
   const [dir, fd3File, stderrFile] = process.argv.slice(2) as [string, string, string];
-  const own = fds('self');
+  const own = openFds('self');
   const l = await JailLauncher.shared().launch('ready; exec sleep 600', [dir], { fd3File, stderrFile, orphan: false });
   while (readFileSync(`/proc/${l.pid}/comm`, 'utf8') !== 'sleep\n') await new Promise((r) => setTimeout(r, 10));
-  process.stdout.write(JSON.stringify({ own, launched: fds(l.pid) }));
+  process.stdout.write(JSON.stringify({ own, launched: openFds(l.pid) }));
   process.kill(l.pid, 'SIGKILL');
 }
 

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { REPO_ROOT, waitFor } from '@codeagent/testing';
 import { JailLauncher } from '../src/bubblewrap/launcher';
 import { statOf } from '../src/bubblewrap/proc';
-import { tempWorkspaces } from './fixtures';
+import { openFds, tempWorkspaces } from './fixtures';
 
 // The launcher that starts jail wrappers from a kept /bin/sh: what a wrapper gets (its pid, its
 // signals, its fds, its parent) and what it says back, with real processes.
@@ -55,8 +55,7 @@ describe('JailLauncher (real processes)', () => {
     // launching process holds without close-on-exec: launch-probe.ts is given one (its fd 3) as a
     // harness or a service manager may leave one, and reports what its wrapper's program holds.
     await waitFor('the exec after ready', () => readFileSync(`/proc/${l.pid}/comm`, 'utf8') === 'sleep\n', { timeoutMs: 10_000 });
-    const fds = (pid: number) => Object.fromEntries(readdirSync(`/proc/${pid}/fd`).map((fd) => [fd, readlinkSync(`/proc/${pid}/fd/${fd}`)]));
-    expect(fds(l.pid)).toEqual({ '0': '/dev/null', '1': '/dev/null', '2': f.stderrFile, '3': f.fd3File });
+    expect(openFds(l.pid)).toEqual({ '0': '/dev/null', '1': '/dev/null', '2': f.stderrFile, '3': f.fd3File });
     const p = files('probe');
     const stray = openSync(path.join(p.dir, 'stray'), 'w');
     const tsx = pathToFileURL(require.resolve('tsx', { paths: [REPO_ROOT] })).href;

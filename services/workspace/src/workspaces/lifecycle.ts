@@ -45,10 +45,12 @@ export class Lifecycle {
     }
     // Mounts under our folders that belong to no workspace (their folder is gone), and loop devices
     // of our images that no mount uses (a workspace's whose mount went, or a stop that did not detach).
+    // What is still mounted after this pass follows from it: the table is read once (it grows with the workspaces).
+    const inUse = new Set<string>();
     for (const m of await mountsUnder(storage.volumes.root)) {
-      if (!known.has(this.workspaceOf(m.mountPoint))) await unmount(m.mountPoint).catch(() => undefined);
+      const stays = known.has(this.workspaceOf(m.mountPoint)) || !(await unmount(m.mountPoint).then(() => true, () => false));
+      if (stays) inUse.add(m.source);
     }
-    const inUse = new Set((await mountsUnder(storage.volumes.root)).map((m) => m.source));
     for (const l of await loopDevicesUnder(storage.volumes.root)) if (!inUse.has(l.device)) await detachLoop(l.device);
     const layers = await this.ws.collectLayers();
     if (collected.length || layers.length) deps.log.warn({ workspaces: collected, layers }, 'collected what a previous run left behind');
