@@ -7,8 +7,9 @@ import { hostProcessesMatching, jailsAround, startStack, waitFor, type Stack } f
 import { api, ok, openSession, SocketClient, type Rec, type ServerMessage } from './bench/client';
 
 // Restarts, driven from outside (HTTP and Socket.IO) against the six services as processes with
-// SHELL_KEEP_JAILS (the default of a real deployment; test stacks turn it off): the shell service
-// alone while a command streams, then the whole platform. Sessions come back as they were.
+// SHELL_KEEP_JAILS and the workspaces kept mounted (the defaults of a real deployment; test stacks
+// turn both off): the shell service alone while a command streams, then the whole platform. Sessions
+// come back as they were.
 
 jest.setTimeout(240_000);
 
@@ -49,7 +50,7 @@ beforeAll(async () => {
   // With a pool too: the sessions' jails were started ahead and given to them, and are kept like any other.
   stack = await startStack({
     label: 'e2e-restart',
-    env: { SHELL_KEEP_JAILS: 'true', SHELL_POOL_SIZE: '2', GATEWAY_RATE_LIMIT_PER_MINUTE: '100000', GATEWAY_SSH_PORT: '0', GATEWAY_SSH_AUTHORIZED_KEYS: path.join(keys, 'authorized_keys') },
+    env: { SHELL_KEEP_JAILS: 'true', WORKSPACE_UNMOUNT_ON_STOP: 'false', SHELL_POOL_SIZE: '2', GATEWAY_RATE_LIMIT_PER_MINUTE: '100000', GATEWAY_SSH_PORT: '0', GATEWAY_SSH_AUTHORIZED_KEYS: path.join(keys, 'authorized_keys') },
   });
   sshPort = await waitFor('the SSH server listening', () => stack.sshPort());
   expect((await api(stack.url, 'POST', '/api/v1/users/me/ssh-keys', { name: 'laptop', publicKey: readFileSync(path.join(keys, 'id.pub'), 'utf8') })).status).toBe(201);
@@ -164,6 +165,13 @@ test('the whole platform stops and starts again: the session, its folder, export
 
   expect((await ok(stack.url, 'GET', `/api/v1/sessions/${s.id}`)).status).toBe('idle');
   expect(await exec(s.id, `pwd; echo "$MARK"; cat file; pgrep -fc ${tag}-b`)).toMatchObject({ exitCode: 0, stdout: '/workspace/w\nm 2\nkept\n1\n' });
+  // The files API and the jail see one workspace: what was written before the restart, and what each writes after it.
+  const files = `/api/v1/sessions/${s.id}/files`;
+  expect(await ok(stack.url, 'GET', `${files}?path=w/file`)).toMatchObject({ content: 'kept\n' });
+  await exec(s.id, 'echo from-jail > after');
+  expect(await ok(stack.url, 'GET', `${files}?path=w/after`)).toMatchObject({ content: 'from-jail\n' });
+  await ok(stack.url, 'PUT', `${files}?path=w/from-api`, { content: 'from-api\n' });
+  expect(await exec(s.id, 'cat from-api')).toMatchObject({ exitCode: 0, stdout: 'from-api\n' });
   const after = await waitFor('the new command stored', async () => {
     const h = await history(s.id);
     return h.some((e) => e.seq > before[before.length - 1]!.seq && e.kind === 'command.completed') ? h : undefined;

@@ -39,6 +39,7 @@ async function round(mode: Mode): Promise<Map<ServiceName, { readyMs: number; rs
     // like any at a stop), and nothing kept for a next start (the data folder goes after each round).
     ORCHESTRATOR_POOL_SIZE: '0',
     SHELL_KEEP_JAILS: 'false',
+    WORKSPACE_UNMOUNT_ON_STOP: 'true',
     ...Object.fromEntries([...ports].map(([s, p]) => [portVar(s), String(p)])),
   };
   const procs = new Map<ServiceName, { proc: ServiceProcess; spawnedAt: number; readyMs?: number }>();

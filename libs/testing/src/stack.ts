@@ -69,6 +69,8 @@ export async function startStack(
     // A stack's data folder goes with it: jails kept for a next start would be left behind. Tests of a
     // restart ask for them (opts.env).
     SHELL_KEEP_JAILS: 'false',
+    // Likewise the workspaces' mounts, which a deployment keeps across a stop for the kept jails.
+    WORKSPACE_UNMOUNT_ON_STOP: 'true',
     // Jails started ahead are the restart and benchmark stacks' to ask for: others start none.
     SHELL_POOL_SIZE: '0',
     // The same for whole sessions made ahead (the orchestrator's warm pool).

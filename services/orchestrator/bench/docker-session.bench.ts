@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     }, { timeoutMs: 60_000, intervalMs: 100 });
   };
   try {
-    await start('services/workspace/src/main.ts', { INSTANCE_ID: 'ws-bench', WORKSPACE_PORT: '0' });
+    await start('services/workspace/src/main.ts', { INSTANCE_ID: 'ws-bench', WORKSPACE_PORT: '0', WORKSPACE_UNMOUNT_ON_STOP: 'true' });
     await start('services/shell/src/main.ts', { INSTANCE_ID: 'shell-bench', SHELL_PORT: '0', DOCKER_HOST: engine.host!, SHELL_DOCKER_IMAGE: image, SHELL_DOCKER_BUILD_NETWORK: 'none' });
     await start('services/orchestrator/src/main.ts', { ...db.env, INSTANCE_ID: 'orch-bench', ORCHESTRATOR_PORT: '0', ORCHESTRATOR_POOL_SIZE: '0', ORCHESTRATOR_RECONCILE_MS: '0', ORCHESTRATOR_TASKS_SYNC_MS: '0', ORCHESTRATOR_DISCOVERY_MS: '0' });
     const client = await Bus.connect({ url: broker.url, service: 'bench-client', instanceId: `bench-${process.pid}`, logger: testLogger() });

@@ -78,7 +78,7 @@ d('sessions in Docker chosen by project discovery (real orchestrator, workspace,
     await new Promise<void>((resolve) => hostServer.listen(0, '0.0.0.0', resolve));
     hostUrl = `http://${address}:${(hostServer.address() as { port: number }).port}/`;
     client = await connectClient(broker.url);
-    workspace = spawnTs('services/workspace/src/main.ts', { RABBITMQ_URL: broker.url, DATA_DIR: dataDir, INSTANCE_ID: 'workspace-docker', WORKSPACE_PORT: '0' });
+    workspace = spawnTs('services/workspace/src/main.ts', { RABBITMQ_URL: broker.url, DATA_DIR: dataDir, INSTANCE_ID: 'workspace-docker', WORKSPACE_PORT: '0', WORKSPACE_UNMOUNT_ON_STOP: 'true' });
     await waitFor('workspace to start', () => workspace.output().includes('"service started"'), { timeoutMs: 60_000, intervalMs: 100 });
     orch = await startOrchestrator({ RABBITMQ_URL: broker.url, ...db.env, INSTANCE_ID: 'orch-docker', ORCHESTRATOR_RECONCILE_MS: '0', ORCHESTRATOR_TASKS_SYNC_MS: '0', ORCHESTRATOR_DISCOVERY_MS: '300' });
   }, 180_000);

@@ -24,9 +24,10 @@ const orchEnv = (id: string) => ({ RABBITMQ_URL: broker.url, ...db.env, INSTANCE
 
 async function startService(name: 'workspace' | 'shell'): Promise<ServiceProcess> {
   // Each keeps its own SQLite file under the shared DATA_DIR; the orchestrator's database is apart.
-  // The shell keeps no jail at its stop: the data folder goes with the test, and a run that fails
-  // before closing its sessions would leave their jails running.
-  const p = spawnTs(`services/${name}/src/main.ts`, { RABBITMQ_URL: broker.url, DATA_DIR: dataDir, INSTANCE_ID: `${name}-test`, [`${name.toUpperCase()}_PORT`]: '0', ...(name === 'shell' ? { SHELL_KEEP_JAILS: 'false' } : {}) });
+  // The shell keeps no jail at its stop, nor the workspace service a mount: the data folder goes with
+  // the test, and a run that fails before closing its sessions would leave their jails running.
+  const keepNothing: Record<string, string> = name === 'shell' ? { SHELL_KEEP_JAILS: 'false' } : { WORKSPACE_UNMOUNT_ON_STOP: 'true' };
+  const p = spawnTs(`services/${name}/src/main.ts`, { RABBITMQ_URL: broker.url, DATA_DIR: dataDir, INSTANCE_ID: `${name}-test`, [`${name.toUpperCase()}_PORT`]: '0', ...keepNothing });
   await waitFor(`${name} to start`, () => {
     if (p.child.exitCode !== null) throw new Error(`${name} exited: ${p.output().slice(-3000)}`);
     return p.output().includes('"service started"');

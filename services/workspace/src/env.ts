@@ -38,8 +38,12 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
       WORKSPACE_MAX_LAYER_DEPTH: envInt(24, 2, 64),
       /** Volumes of the default quota kept formatted and mounted ahead of need (0: make each on demand). */
       WORKSPACE_POOL_SIZE: envInt(2, 0, 32),
-      /** Unmount every workspace at a graceful stop (start mounts them again); off keeps them mounted across restarts. */
-      WORKSPACE_UNMOUNT_ON_STOP: envBool(true),
+      /**
+       * Unmount every workspace at a graceful stop (start mounts them again). Off (the default) keeps
+       * them mounted across a restart, as the jails kept across it (SHELL_KEEP_JAILS) need: their files
+       * stay the ones this service sees. Only for a host whose jails are closed at a stop.
+       */
+      WORKSPACE_UNMOUNT_ON_STOP: envBool(false),
     },
     env,
   );

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupTree, harness, writeTree, type Harness } from './helpers';
+import { runHostTool } from '@codeagent/sandbox/src/host/tools';
 import { createImage, mountImage } from '../src/volumes/loop-image';
 import { isMountPoint, loopDevicesUnder, mountsUnder, unmount } from '../src/volumes/mounts';
 
@@ -63,6 +64,64 @@ describe('lifecycle', () => {
       expect(other.workspaceId).not.toBe(ws.workspaceId);
       await second.dispose();
     } finally {
+      await first.dispose();
+    }
+  });
+
+  it('keeps workspaces mounted across a stop by default, and a start finds them so', async () => {
+    const first = await harness();
+    try {
+      const ws = await first.app.workspaces.prepare({ source: { kind: 'empty' } });
+      writeFileSync(path.join(ws.path, 'f.txt'), 'on\n');
+      const before = await mountsUnder(first.root);
+      await first.app.stop({ unmount: false }); // the service's WORKSPACE_UNMOUNT_ON_STOP default
+      expect(await mountsUnder(first.root)).toEqual(before);
+      const second = await harness({ tmp: first.tmp });
+      expect((await second.app.lifecycle.recover()).remounted).toEqual([ws.workspaceId]);
+      expect(await mountsUnder(first.root)).toEqual(before); // nothing mounted twice
+      expect(readFileSync(path.join(ws.path, 'f.txt'), 'utf8')).toBe('on\n');
+      await second.dispose();
+    } finally {
+      await first.dispose();
+    }
+  });
+
+  // A kept jail has a mount of its own of the workspace's files (the shell binds them into it): a stop
+  // that unmounts leaves that filesystem alive, its image still attached to its loop device.
+  it.each(['copy', 'overlay'] as const)('mounts a workspace that a kept jail still holds (%s) from the same loop device or not at all, never from a second one', async (cow) => {
+    const first = await harness({ cow, quota: 'loop' });
+    const jailView = path.join(first.tmp, 'jail-view');
+    try {
+      const ws = await first.app.workspaces.prepare({ source: { kind: 'empty' } });
+      writeFileSync(path.join(ws.path, 'before.txt'), 'kept\n');
+      mkdirSync(jailView);
+      await runHostTool('mount', ['--bind', ws.path, jailView]);
+      await first.app.stop({ unmount: true });
+      const image = [first.app.storage.volumes.imageFile(ws.workspaceId)];
+      expect((await loopDevicesUnder(first.root)).map((l) => l.backingFile)).toEqual(image);
+
+      const second = await harness({ cow, quota: 'loop', tmp: first.tmp });
+      const { remounted } = await second.app.lifecycle.recover();
+      expect((await loopDevicesUnder(first.root)).map((l) => l.backingFile)).toEqual(image);
+      if (cow === 'copy') {
+        // One filesystem: what either side writes, the other reads.
+        expect(remounted).toEqual([ws.workspaceId]);
+        expect(readFileSync(path.join(ws.path, 'before.txt'), 'utf8')).toBe('kept\n');
+        writeFileSync(path.join(jailView, 'jail.txt'), 'from the jail\n');
+        expect(readFileSync(path.join(ws.path, 'jail.txt'), 'utf8')).toBe('from the jail\n');
+        writeFileSync(path.join(ws.path, 'service.txt'), 'from the service\n');
+        expect(readFileSync(path.join(jailView, 'service.txt'), 'utf8')).toBe('from the service\n');
+      } else {
+        // A second overlay on the live one's upper folder is undefined behaviour: refused, the jail's untouched.
+        expect(remounted).toEqual([]);
+        expect(await isMountPoint(first.app.storage.volumes.volDir(ws.workspaceId))).toBe(false);
+        // Its operations are refused, not served from the empty folder it would otherwise be.
+        await expect(second.app.files(ws.workspaceId)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringContaining('not mounted a second time') });
+        expect(readFileSync(path.join(jailView, 'before.txt'), 'utf8')).toBe('kept\n');
+      }
+      await second.app.stop({ unmount: true });
+    } finally {
+      await unmount(jailView).catch(() => undefined);
       await first.dispose();
     }
   });

@@ -97,17 +97,37 @@ describe('workspace main.ts over the bus', () => {
     for (const n of ['workspace.prepared', 'workspace.snapshotted', 'workspace.forked', 'workspace.restored', 'workspace.quota_exceeded', 'workspace.removed']) expect(names).toContain(n);
   });
 
-  test('a stop leaves no mounts; the next start mounts surviving workspaces again', async () => {
-    await waitFor('the ping answer', () => client.request('workspace.ping', {}, { timeoutMs: 2000 }).catch(() => undefined), { timeoutMs: 40_000 });
+  const restart = async (env: Record<string, string> = {}) => {
+    expect(await proc!.stop('SIGTERM')).toBe(0);
+    const mounts = await mountsUnder(path.join(tmp, 'data'));
+    proc = spawnTs('services/workspace/src/main.ts', { ...serviceEnv(), ...env });
+    return mounts;
+  };
+  const pinged = () => waitFor('the ping answer', () => client.request('workspace.ping', {}, { timeoutMs: 2000 }).catch(() => undefined), { timeoutMs: 40_000 });
+
+  test('a stop keeps the workspaces mounted (for the jails kept across it), and the next start serves them without mounting them twice', async () => {
+    await pinged();
     const ws = await client.request('workspace.prepare', { source: { kind: 'empty' } }, { timeoutMs: 30_000 });
     await client.request('workspace.file.write', { workspaceId: ws.workspaceId, path: 'kept.txt', content: 'kept', encoding: 'utf8' });
-    expect(await proc!.stop('SIGTERM')).toBe(0);
     const data = path.join(tmp, 'data');
-    expect(await mountsUnder(data)).toEqual([]);
-    await waitFor('loop devices detached', async () => ((await loopDevicesUnder(data)).length === 0 ? true : undefined), { timeoutMs: 10_000 });
+    const before = (await mountsUnder(data)).filter((m) => m.mountPoint.includes(ws.workspaceId));
+    expect(before.map((m) => m.fsType).sort()).toEqual(['ext4', 'overlay']);
+    expect((await restart()).filter((m) => m.mountPoint.includes(ws.workspaceId))).toEqual(before);
+    await pinged();
+    expect((await mountsUnder(data)).filter((m) => m.mountPoint.includes(ws.workspaceId))).toEqual(before);
+    expect(await client.request('workspace.file.read', { workspaceId: ws.workspaceId, path: 'kept.txt' })).toMatchObject({ content: 'kept' });
+    expect(await client.request('workspace.remove', { workspaceId: ws.workspaceId })).toEqual({ removed: true });
+  });
 
-    proc = spawnTs('services/workspace/src/main.ts', serviceEnv());
-    await waitFor('the ping answer again', () => client.request('workspace.ping', {}, { timeoutMs: 2000 }).catch(() => undefined), { timeoutMs: 40_000 });
+  test('with WORKSPACE_UNMOUNT_ON_STOP a stop leaves no mounts; the next start mounts surviving workspaces again', async () => {
+    await restart({ WORKSPACE_UNMOUNT_ON_STOP: 'true' });
+    await pinged();
+    const ws = await client.request('workspace.prepare', { source: { kind: 'empty' } }, { timeoutMs: 30_000 });
+    await client.request('workspace.file.write', { workspaceId: ws.workspaceId, path: 'kept.txt', content: 'kept', encoding: 'utf8' });
+    const data = path.join(tmp, 'data');
+    expect(await restart()).toEqual([]);
+    await waitFor('loop devices detached', async () => ((await loopDevicesUnder(data)).length === 0 ? true : undefined), { timeoutMs: 10_000 });
+    await pinged();
     expect(await client.request('workspace.file.read', { workspaceId: ws.workspaceId, path: 'kept.txt' })).toMatchObject({ content: 'kept' });
     expect(await client.request('workspace.remove', { workspaceId: ws.workspaceId })).toEqual({ removed: true });
   });

@@ -32,11 +32,20 @@ export async function createImage(file: string, quotaMb: number): Promise<void> 
 export async function mountImage(file: string, dir: string): Promise<void> {
   const device = (await runHostTool('losetup', ['--find', '--show', file])).stdout.trim();
   try {
-    await runHostTool('mount', ['-t', 'ext4', '-o', 'noatime,nodev,nosuid', device, dir]);
+    await mountLoopDevice(device, dir);
   } catch (err) {
     await detachLoop(device);
     throw err;
   }
+}
+
+/**
+ * Mounts the filesystem of a loop device that is already attached. When that filesystem is mounted
+ * elsewhere too, this is the same filesystem (the kernel's one superblock for the device), which a
+ * second loop device on the same image would not be: two ext4 instances over one image corrupt it.
+ */
+export async function mountLoopDevice(device: string, dir: string): Promise<void> {
+  await runHostTool('mount', ['-t', 'ext4', '-o', 'noatime,nodev,nosuid', device, dir]);
 }
 
 /** Checks and repairs an image after a crash, before mounting it again. */

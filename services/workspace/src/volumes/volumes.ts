@@ -2,7 +2,7 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Capabilities } from './capabilities';
 import { copyTree } from './layers';
-import { createImage, fsUsage, mountImage, repairImage } from './loop-image';
+import { createImage, fsUsage, mountImage, mountLoopDevice, repairImage } from './loop-image';
 import { isMountPoint, mountsUnder, unmount, unmountTree } from './mounts';
 import { mountLowersReadOnly, mountOverlay } from './overlay';
 
@@ -160,14 +160,29 @@ export class Volumes {
 
   /**
    * Puts the mounts of an existing workspace back after a restart or a reboot: the image is checked
-   * (it has no journal) and mounted again, then the overlay.
+   * (it has no journal) and mounted again, then the overlay. `host` is what the caller read once for
+   * all workspaces: the mount points, and the loop devices attached by image file.
+   *
+   * An image still attached to a loop device that is not mounted here is mounted elsewhere: a jail kept
+   * across a stop that unmounted it (WORKSPACE_UNMOUNT_ON_STOP) still has it. Its files are mounted from
+   * that device, never from a second one, and not checked (e2fsck of a mounted filesystem damages it).
+   * An overlay over it is refused: a second overlay on the same upper folder is undefined behaviour in
+   * the kernel, and the live one's work folder must not be emptied.
    */
-  async ensureMounted(id: string, mode: StorageMode, lowers: string[], hardQuota: boolean): Promise<void> {
-    if (hardQuota && !(await isMountPoint(this.volDir(id)))) {
-      await repairImage(this.imageFile(id));
-      await mountImage(this.imageFile(id), this.volDir(id));
+  async ensureMounted(id: string, mode: StorageMode, lowers: string[], hardQuota: boolean, host: { mounted: Set<string>; attached: Map<string, string> }): Promise<void> {
+    const attached = host.attached.get(this.imageFile(id));
+    if (hardQuota && !host.mounted.has(this.volDir(id))) {
+      if (attached && mode === 'overlay') {
+        throw new Error(`${attached} still holds the image and its overlay is mounted outside this service (a jail kept across a stop that unmounted it); not mounted a second time. Close that session, or keep WORKSPACE_UNMOUNT_ON_STOP off while jails are kept`);
+      }
+      if (attached) {
+        await mountLoopDevice(attached, this.volDir(id));
+      } else {
+        await repairImage(this.imageFile(id));
+        await mountImage(this.imageFile(id), this.volDir(id));
+      }
     }
-    if (mode === 'overlay' && !(await isMountPoint(this.mergedDir(id)))) {
+    if (mode === 'overlay' && !host.mounted.has(this.mergedDir(id))) {
       // A work folder left by an unclean stop may hold stale entries; overlay wants it empty.
       await rm(path.join(this.volDir(id), 'work'), { recursive: true, force: true });
       await this.mountOverlay(id, lowers);

@@ -1,6 +1,6 @@
 import { AppError } from '@codeagent/contracts';
 import { fullBelowBytes } from '../volumes/loop-image';
-import { detachLoop, loopDevicesUnder, mountsUnder, unmount, unmountAndDetach } from '../volumes/mounts';
+import { detachLoop, listMounts, loopDevicesUnder, mountsUnder, unmount, unmountAndDetach } from '../volumes/mounts';
 import type { SnapshotService } from './snapshot-service';
 import type { WorkspaceService } from './workspace-service';
 
@@ -24,6 +24,16 @@ export class Lifecycle {
     const { repo, storage, deps } = this.ws;
     const collected: string[] = [];
     const remounted: string[] = [];
+    // The mount table and the loop devices, read once for all workspaces (both grow with them). A
+    // device of our images that no mount here uses is detached first, which the kernel does at once
+    // unless a mount elsewhere (a kept jail's) still uses its filesystem: what stays attached is that.
+    const mounts = await listMounts();
+    const sources = new Set(mounts.map((m) => m.source));
+    for (const l of await loopDevicesUnder(storage.volumes.root)) if (!sources.has(l.device)) await detachLoop(l.device);
+    const host = {
+      mounted: new Set(mounts.map((m) => m.mountPoint)),
+      attached: new Map((await loopDevicesUnder(storage.volumes.root)).map((l) => [l.backingFile, l.device])),
+    };
     for (const r of await repo.list()) {
       if (r.status !== 'ready') {
         await this.ws.destroy(r);
@@ -31,10 +41,11 @@ export class Lifecycle {
         continue;
       }
       try {
-        await storage.volumes.ensureMounted(r.workspaceId, r.mode, r.layers.map((l) => storage.layers.dir(l)), r.hardQuota);
+        await storage.volumes.ensureMounted(r.workspaceId, r.mode, r.layers.map((l) => storage.layers.dir(l)), r.hardQuota, host);
         remounted.push(r.workspaceId);
       } catch (err) {
-        deps.log.error({ err, workspaceId: r.workspaceId }, 'cannot mount a workspace again; it stays recorded but unusable');
+        this.ws.unmounted.set(r.workspaceId, (err as Error).message);
+        deps.log.error({ err, workspaceId: r.workspaceId }, 'cannot mount a workspace again; it stays recorded, its operations refused');
       }
     }
     const known = new Set((await repo.list()).map((r) => r.workspaceId));
@@ -45,7 +56,7 @@ export class Lifecycle {
     }
     // Mounts under our folders that belong to no workspace (their folder is gone), and loop devices
     // of our images that no mount uses (a workspace's whose mount went, or a stop that did not detach).
-    // What is still mounted after this pass follows from it: the table is read once (it grows with the workspaces).
+    // What is still mounted after this pass follows from it: it reads the table once more (the remounts changed it).
     const inUse = new Set<string>();
     for (const m of await mountsUnder(storage.volumes.root)) {
       const stays = known.has(this.workspaceOf(m.mountPoint)) || !(await unmount(m.mountPoint).then(() => true, () => false));

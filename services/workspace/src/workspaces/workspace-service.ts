@@ -33,6 +33,8 @@ export interface WorkspaceView {
  */
 export class WorkspaceService {
   readonly lock = new KeyedLock();
+  /** Workspaces the start could not mount again, with why: refused until a next start mounts them. */
+  readonly unmounted = new Map<string, string>();
 
   constructor(
     readonly repo: WorkspaceRepository,
@@ -129,6 +131,9 @@ export class WorkspaceService {
   async touch(id: string): Promise<WorkspaceRecord> {
     const r = await this.repo.get(id);
     if (!r || r.status !== 'ready') throw new AppError('NOT_FOUND', `no workspace ${id}`);
+    // Its folder is not its files: a read would miss them and a write land beside them.
+    const why = this.unmounted.get(id);
+    if (why) throw new AppError('CONFLICT', `workspace ${id} could not be mounted again at this service's start: ${why}`);
     // Idle timeouts are minutes to hours: a write per file operation would be wasted.
     if (Date.now() - Date.parse(r.lastActiveAt) < 5_000) return r;
     return this.repo.update(id, { lastActiveAt: new Date().toISOString() });
