@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BubblewrapSandbox } from './sandbox';
 import { runHostTool } from '../host/tools';
+import { mountsBelow } from '../host/mountinfo';
 
 /** After a pooled jail failed to start, the next try waits this long (the host may lack what it needs). */
 const RETRY_AFTER_FAILURE_MS = 5000;
@@ -79,13 +80,7 @@ export async function mount(args: string[]): Promise<void> {
 
 /** Mount points at or under `dir` in this process's mount namespace, deepest first. */
 export function mountsUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    // Field 5 is the mount point, with spaces and the like escaped as octal.
-    const at = line.split(' ')[4]?.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (at && (at === dir || at.startsWith(`${dir}/`))) out.push(at);
-  }
-  return out.reverse();
+  return mountsBelow(readFileSync('/proc/self/mountinfo', 'utf8'), dir).map((m) => m.mountPoint);
 }
 
 /**

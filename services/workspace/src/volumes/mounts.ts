@@ -1,39 +1,23 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { allMounts, mountsBelow, type MountEntry } from '@codeagent/sandbox/src/host/mountinfo';
 import { runHostTool } from '@codeagent/sandbox/src/host/tools';
 
-/** A mount point from /proc/self/mountinfo. */
-export interface MountEntry {
-  mountPoint: string;
-  fsType: string;
-  source: string;
-}
+export type { MountEntry };
 
-// mountinfo escapes space, tab, newline and backslash as octal.
-const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+const mountinfo = () => readFile('/proc/self/mountinfo', 'utf8');
 
 export async function listMounts(): Promise<MountEntry[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [left, right] = line.split(' - ');
-      const mountPoint = unescape(left?.split(' ')[4] ?? '');
-      const [fsType = '', source = ''] = (right ?? '').split(' ');
-      return { mountPoint, fsType, source: unescape(source) };
-    });
+  return allMounts(await mountinfo());
 }
 
 /** Mount points at or below `prefix`, deepest first (the order to unmount them in). */
 export async function mountsUnder(prefix: string): Promise<MountEntry[]> {
-  const p = prefix.endsWith('/') ? prefix : `${prefix}/`;
-  const all = await listMounts();
-  return all.filter((m) => m.mountPoint === prefix || m.mountPoint.startsWith(p)).sort((a, b) => b.mountPoint.length - a.mountPoint.length);
+  return mountsBelow(await mountinfo(), prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
 }
 
 export async function isMountPoint(dir: string): Promise<boolean> {
-  return (await listMounts()).some((m) => m.mountPoint === dir);
+  return (await mountsUnder(dir)).some((m) => m.mountPoint === dir);
 }
 
 /**
