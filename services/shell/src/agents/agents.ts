@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { SecretBox } from '@codeagent/config';
 import { AppError, type ExternalAgentStartBodyV1, type ExternalAgentV1 } from '@codeagent/contracts';
@@ -112,6 +113,10 @@ export class ExternalAgents {
    */
   async adopt(sessionId: string): Promise<string[]> {
     const sandbox = this.registry.sandboxOf(sessionId);
+    // An agent is supervised again from its definition under /workspace (stateFolder): without that
+    // folder in the workspace, seen from the host, there is none, and no process need be started in
+    // the jail to list its tmux sockets (one per kept jail at a start: 1,000 of them took ~15 s).
+    if (!existsSync(path.join(this.registry.workspaceOf(sessionId), path.dirname(stateFolder('x'))))) return [];
     const listing = await this.listSockets(sessionId);
     const agents = this.bySession.get(sessionId) ?? new Map<string, AgentSupervisor>();
     const resumed: string[] = [];

@@ -116,6 +116,11 @@ export class JailRegistry {
     return this.get(sessionId).sandbox;
   }
 
+  /** The host folder the session's jail has at /workspace; NOT_FOUND as for every command. */
+  workspaceOf(sessionId: string): string {
+    return this.get(sessionId).workspaceDir;
+  }
+
   /** Appends an event to the session's log through its stream; resolves with its seq once published. */
   append<K extends AppendedKindV1>(sessionId: string, kind: K, data: SessionEventData<K>): Promise<number> {
     return this.get(sessionId).append(kind, data);
