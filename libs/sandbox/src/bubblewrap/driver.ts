@@ -10,7 +10,7 @@ import { withSent } from '../shell/channel';
 import { planLimits, removeCgroups, type ResolvedLimits } from './cgroups';
 import { diagnose } from './diagnose';
 import { jailEnv } from './jail';
-import { JailPool, markAssigned, mount, mountsUnder, removeJailFolder, sweepPool } from './pool';
+import { JailPool, markAssigned, mount, mountsUnder, poolSlot, removeJailFolder, sweepPool } from './pool';
 import { BubblewrapSandbox, type BubblewrapState } from './sandbox';
 import { readShellSnapshot, restoreShell } from '../shell/snapshot';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
@@ -87,7 +87,7 @@ export class BubblewrapDriver implements SandboxDriver {
   private async startPooled(): Promise<BubblewrapSandbox> {
     const id = `pool-${randomBytes(6).toString('hex')}`;
     const dir = this.jailDir(id);
-    const slot = path.join(dir, 'workspace');
+    const slot = poolSlot(dir);
     mkdirSync(slot, { mode: 0o755 });
     try {
       await mount(['--bind', slot, slot]);

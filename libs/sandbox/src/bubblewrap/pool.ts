@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BubblewrapSandbox } from './sandbox';
 import { runHostTool } from '../host/tools';
@@ -83,12 +83,23 @@ export function mountsUnder(dir: string): string[] {
   return mountsBelow(readFileSync('/proc/self/mountinfo', 'utf8'), dir).map((m) => m.mountPoint);
 }
 
+/** The folder a pooled jail binds at /workspace, made a mount point on the host: the only one in a jail's folder. */
+export function poolSlot(jailDir: string): string {
+  return path.join(jailDir, 'workspace');
+}
+
 /**
  * Removes a jail's folder. A pooled jail's has a session's workspace mounted in it: it is unmounted
  * first, and the folder is left alone (and the caller told) if anything is still mounted there, so
- * that a workspace is never removed through its mount point.
+ * that a workspace is never removed through its mount point. A folder without the pool's slot has
+ * nothing of ours mounted in it, and the mount table is not read: it grows with the sessions (~5 ms
+ * of CPU per read with 1,000), and a close read it twice.
  */
 export async function removeJailFolder(dir: string): Promise<boolean> {
+  if (!existsSync(poolSlot(dir))) {
+    rmSync(dir, { recursive: true, force: true });
+    return true;
+  }
   for (let i = 0; i < 4; i++) {
     const mounts = mountsUnder(path.resolve(dir));
     if (mounts.length === 0) {
