@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { startStack, type Stack } from '@codeagent/testing';
+import { hostProcessesMatching, startStack, type Stack } from '@codeagent/testing';
+import { hostStateDir } from '../../services/shell/src/drivers';
+import type { ServiceEnv } from '../../services/shell/src/env';
 
 /**
  * Limits raised so the benchmarks measure the platform, not its per-user guards; the shell's pool of
@@ -19,6 +21,16 @@ export const BENCH_ENV: Record<string, string> = {
 
 export function startBenchStack(label: string, env: Record<string, string> = {}): Promise<Stack> {
   return startStack({ label, env: { ...BENCH_ENV, ...env } });
+}
+
+/**
+ * The stack's jails when it keeps them across a stop (SHELL_KEEP_JAILS): they are not the shell's
+ * children then (its launcher orphans them), so they are found by the shell's jails folder, which
+ * every jail's command line binds (the folder is named after DATA_DIR and the replica's INSTANCE_ID).
+ */
+export function keptJails(stack: Stack): number[] {
+  const dir = hostStateDir({ DATA_DIR: stack.dataDir, INSTANCE_ID: `shell-${process.pid}` } as ServiceEnv, 'jails');
+  return hostProcessesMatching(`${dir}/`);
 }
 
 /** pid → parent pid for every process on the machine (from /proc). */
