@@ -107,7 +107,8 @@ export const loadServiceEnv = (env: NodeJS.ProcessEnv = process.env) =>
       /**
        * On a graceful stop (SIGTERM, Ctrl-C: an upgrade), leave the jails running for the next start of
        * this replica, which adopts them: same INSTANCE_ID and DATA_DIR (docs/operations.md). false:
-       * close every jail on stop, as a replica that will not come back should.
+       * close every jail on stop, as a replica that will not come back should (those the run before
+       * kept are adopted all the same, and closed with the others).
        */
       SHELL_KEEP_JAILS: envBool(true),
       /**

@@ -26,7 +26,10 @@ export function shellService(env: ServiceEnv, drivers: Partial<Record<DriverName
 
 async function startShell(env: ServiceEnv, drivers: Partial<Record<DriverName, SandboxDriver>>, bus: Bus, log: Logger) {
   const secrets = createSecretBox(loadSecretKey(env.SHELL_SECRET_KEY, path.join(env.DATA_DIR, 'shell', 'secret.key'), 'SHELL_SECRET_KEY'));
-  const kept = env.SHELL_KEEP_JAILS ? new KeptJails(keptDir(env), secrets, log.child({ component: 'kept' })) : undefined;
+  // What the run before kept is adopted whatever this run does at its own stop: one that keeps nothing
+  // (SHELL_KEEP_JAILS=false, a replica being retired) closes those jails with its own.
+  const previous = new KeptJails(keptDir(env), secrets, log.child({ component: 'kept' }));
+  const kept = env.SHELL_KEEP_JAILS ? previous : undefined;
   const registry = new JailRegistry({
     instanceId: env.INSTANCE_ID,
     maxSessions: env.SHELL_MAX_SESSIONS,
@@ -46,9 +49,9 @@ async function startShell(env: ServiceEnv, drivers: Partial<Record<DriverName, S
   });
   const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
   // Read once: each kept session's file is opened (decrypted) here.
-  const keptSessions = kept?.list() ?? [];
+  const keptSessions = previous.list();
   await removeLeftovers(drivers, keptSessions.map((k) => k.sandbox), log);
-  const adopted = await registry.adoptKept(keptSessions);
+  const adopted = await registry.adoptKept(keptSessions, previous);
   const agents = new ExternalAgents(registry, bus, secrets, log.child({ component: 'agents' }));
   // Outside agents went on in their tmux inside the kept jails: they are supervised again.
   for (const sessionId of adopted) {

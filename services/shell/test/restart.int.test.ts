@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Bus, sessionLogHandlers } from '@codeagent/bus';
@@ -23,7 +23,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
   const crashes: EventPayload<'shell.crashed'>[] = [];
   const tag = `kept${process.pid}`;
 
-  const start = async () => {
+  const start = async (keep = true) => {
     proc = spawnTs('services/shell/src/main.ts', {
       RABBITMQ_URL: broker.url,
       CODEAGENT_BUS_SECRET: TEST_BUS_SECRET,
@@ -31,7 +31,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
       SHELL_PORT: '0',
       DATA_DIR: dataDir,
       SHELL_DOCKER_ENABLED: 'false',
-      SHELL_KEEP_JAILS: 'true',
+      SHELL_KEEP_JAILS: String(keep),
     });
     await waitFor('the shell to answer', () => client.request('shell.ping', {}, { instanceId, timeoutMs: 1000 }).catch(() => undefined), { timeoutMs: 60_000 });
   };
@@ -71,7 +71,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
   });
 
   afterAll(async () => {
-    for (const id of ['graceful', 'killed', 'rebooted', 'agent']) await client.request('shell.close', { sessionId: id }, { instanceId, timeoutMs: 20_000 }).catch(() => undefined);
+    for (const id of ['graceful', 'killed', 'rebooted', 'agent', 'retired']) await client.request('shell.close', { sessionId: id }, { instanceId, timeoutMs: 20_000 }).catch(() => undefined);
     await proc?.stop('SIGTERM');
     await client?.close();
     await broker?.dispose();
@@ -183,6 +183,21 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     process.kill(first!, 'SIGKILL');
     await waitFor('the agent restarted by the new supervisor', () => agentPids().some((p) => p !== first), { timeoutMs: 20_000 });
     await waitFor('the restart in the log', () => eventsOf('agent').some((e) => e.kind === 'note' && (e.data as { externalAgent?: { type?: string } }).externalAgent?.type === 'restarting'), { timeoutMs: 10_000 });
+  });
+
+  test('a start that keeps nothing (SHELL_KEEP_JAILS=false: a replica retired) adopts what the run before kept, and closes it at its own stop', async () => {
+    const { file } = await open('retired');
+    expect(await proc!.stop('SIGTERM', 30_000)).toBe(0);
+    expect(hostProcessesMatching(`${tag}-retired`)).toHaveLength(1);
+    await start(false);
+    expect((await exec('retired', 'pwd; echo "$FOO"')).stdout).toBe('/workspace/sub\nkept value\n');
+    // Not kept by this run: off the list once adopted, so no later start brings back what it closes.
+    expect(existsSync(file)).toBe(false);
+    expect(await proc!.stop('SIGTERM', 30_000)).toBe(0);
+    await waitFor('the jail closed with the replica', () => hostProcessesMatching(`${tag}-retired`).length === 0 || undefined, { timeoutMs: 10_000 });
+    for (const id of ['graceful', 'killed', 'agent']) expect(hostProcessesMatching(`${tag}-${id}`)).toEqual([]);
+    expect(keptFiles()).toEqual([]);
+    await start();
   });
 });
 

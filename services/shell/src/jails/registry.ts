@@ -278,18 +278,19 @@ export class JailRegistry {
    * on (its output and completion continue the session's log, numbered on from where it stopped); a
    * jail that is gone (the host restarted) is started again with its working folder and exports, and
    * the log says what was lost. A session that cannot be adopted is left out of shell.list, so the
-   * orchestrator fails it with the reason. `sessions`: the store's list. Answers the sessions whose jails were alive.
+   * orchestrator fails it with the reason. `sessions`: the list of `store`, where the run before kept
+   * them. A registry that keeps nothing itself takes them off that list once adopted: it closes them
+   * at its stop. Answers the sessions whose jails were alive.
    */
-  async adoptKept(sessions: KeptJail[]): Promise<string[]> {
-    const kept = this.opts.kept;
-    if (!kept) return [];
+  async adoptKept(sessions: KeptJail[], store: KeptJails): Promise<string[]> {
     const alive: string[] = [];
     for (const k of sessions) {
       try {
         if (await this.adoptOne(k)) alive.push(k.sessionId);
+        if (!this.opts.kept) store.remove(k.sessionId);
       } catch (err) {
         this.opts.log.error({ sessionId: k.sessionId, err: (err as Error).message }, 'kept jail could not be adopted');
-        kept.remove(k.sessionId);
+        store.remove(k.sessionId);
       }
     }
     return alive;
@@ -299,8 +300,9 @@ export class JailRegistry {
   private async adoptOne(k: KeptJail): Promise<boolean> {
     const driver = this.opts.drivers[k.driver];
     if (!driver?.adopt) throw new Error(`the ${k.driver} driver cannot adopt jails on this replica`);
+    const keep = Boolean(this.opts.kept);
     // The stream exists before the jail is adopted: the resumed command's output goes into it at once.
-    const stream = this.newStream(k.sessionId, k.lastSeq + 1, true);
+    const stream = this.newStream(k.sessionId, k.lastSeq + 1, keep);
     const adopted = await driver
       .adopt(k.sandbox, {
         ...(k.running?.sent !== undefined ? { sent: k.running.sent } : {}),
@@ -308,8 +310,8 @@ export class JailRegistry {
         onOutput: (c) => stream.output(k.running?.commandId, c.stream, c.data),
       })
       .catch((err: Error) => (stream.close(), Promise.reject(err)));
-    const session = this.track(k.sessionId, k.workspaceDir, k.driver, adopted.sandbox, stream, true);
-    this.saveKept(session);
+    const session = this.track(k.sessionId, k.workspaceDir, k.driver, adopted.sandbox, stream, keep);
+    if (keep) this.saveKept(session);
     if (adopted.terminal) session.useTerminal(adopted.terminal);
     if (adopted.resumed && k.running) void session.resume(k.running, adopted.resumed);
     if (adopted.restored) await this.restored(session, k, adopted.restored);
