@@ -29,7 +29,7 @@ export function startBenchStack(label: string, env: Record<string, string> = {})
  * every jail's command line binds (the folder is named after DATA_DIR and the replica's INSTANCE_ID).
  */
 export function keptJails(stack: Stack): number[] {
-  const dir = hostStateDir({ DATA_DIR: stack.dataDir, INSTANCE_ID: `shell-${process.pid}` } as ServiceEnv, 'jails');
+  const dir = hostStateDir({ DATA_DIR: stack.dataDir, INSTANCE_ID: stack.instanceId('shell') } as ServiceEnv, 'jails');
   return hostProcessesMatching(`${dir}/`);
 }
 

@@ -27,6 +27,8 @@ export interface Stack {
    * something else before the gateway binds it, and the gateway then runs without SSH.
    */
   sshPort(): number | undefined;
+  /** The INSTANCE_ID a process of the stack (by its name in `procs`) runs with. */
+  instanceId(name: string): string;
   /** Starts one more replica (or a replacement) of a service with the stack's environment. */
   startReplica(service: ServiceName, name: string): Promise<ServiceProcess>;
   /** SIGTERM to every service, then removes the vhost and the data folder. */
@@ -79,8 +81,9 @@ export async function startStack(
     ...opts.env,
   };
   const procs = new Map<string, ServiceProcess>();
+  const instanceId = (name: string) => `${name}-${process.pid}`;
   const start = async (service: ServiceName, name: string) => {
-    const instance = { ...env, INSTANCE_ID: `${name}-${process.pid}` };
+    const instance = { ...env, INSTANCE_ID: instanceId(name) };
     const p = opts.fromBuild ? spawnJs(`services/${service}/dist/main.js`, instance) : spawnTs(`services/${service}/src/main.ts`, instance);
     procs.set(name, p);
     return p;
@@ -128,7 +131,7 @@ export async function startStack(
   };
   const opsPort = (name: string) => loggedPort(name, 'service started', 'opsPort');
   const sshPort = () => loggedPort('gateway', 'ssh server listening', 'port');
-  return { url, broker, dataDir, env, procs, opsPort, sshPort, startReplica: start, stop };
+  return { url, broker, dataDir, env, procs, opsPort, sshPort, instanceId, startReplica: start, stop };
 }
 
 /**

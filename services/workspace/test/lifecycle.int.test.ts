@@ -68,7 +68,7 @@ describe('lifecycle', () => {
     }
   });
 
-  it('keeps workspaces mounted across a stop by default, and a start finds them so', async () => {
+  it('a start finds the workspaces a stop left mounted, and mounts none of them twice', async () => {
     const first = await harness();
     try {
       const ws = await first.app.workspaces.prepare({ source: { kind: 'empty' } });

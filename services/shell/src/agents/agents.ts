@@ -6,7 +6,7 @@ import type { Logger } from '@codeagent/telemetry';
 import type { JailRegistry } from '../jails/registry';
 import type { EventSink } from '../jails/types';
 import { AgentAttachments } from './attach';
-import { AgentSupervisor, stateFolder, type AgentChangeSink, type AgentSpec } from './supervisor';
+import { AGENTS_FOLDER, AgentSupervisor, stateFolder, type AgentChangeSink, type AgentSpec } from './supervisor';
 import { JailTmux, tmuxSocketPath } from './tmux';
 
 /** The agent's definition in its state folder, its env sealed. */
@@ -113,10 +113,10 @@ export class ExternalAgents {
    */
   async adopt(sessionId: string): Promise<string[]> {
     const sandbox = this.registry.sandboxOf(sessionId);
-    // An agent is supervised again from its definition under /workspace (stateFolder): without that
+    // An agent is supervised again from its definition under /workspace (AGENTS_FOLDER): without that
     // folder in the workspace, seen from the host, there is none, and no process need be started in
     // the jail to list its tmux sockets (one per kept jail at a start: 1,000 of them took ~15 s).
-    if (!existsSync(path.join(this.registry.workspaceOf(sessionId), path.dirname(stateFolder('x'))))) return [];
+    if (!existsSync(path.join(this.registry.workspaceOf(sessionId), AGENTS_FOLDER))) return [];
     const listing = await this.listSockets(sessionId);
     const agents = this.bySession.get(sessionId) ?? new Map<string, AgentSupervisor>();
     const resumed: string[] = [];

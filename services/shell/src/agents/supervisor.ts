@@ -14,9 +14,12 @@ const READ_RETRY_MS = 100;
 const SETTLE_TRIES = 40;
 const SETTLE_MS = 25;
 
+/** The folder of every agent's state folder, relative to the workspace. */
+export const AGENTS_FOLDER = '.codeagent/agents';
+
 /** The state folder of agent `name`, relative to the workspace (so it is kept with the session's storage). */
 export function stateFolder(name: string): string {
-  return path.posix.join('.codeagent', 'agents', name);
+  return path.posix.join(AGENTS_FOLDER, name);
 }
 
 /** What a supervisor runs: the start request with its env settled (given, or opened from the sealed copy). */

@@ -28,8 +28,7 @@ export class Lifecycle {
     // device of our images that no mount here uses is detached first, which the kernel does at once
     // unless a mount elsewhere (a kept jail's) still uses its filesystem: what stays attached is that.
     const mounts = await listMounts();
-    const sources = new Set(mounts.map((m) => m.source));
-    for (const l of await loopDevicesUnder(storage.volumes.root)) if (!sources.has(l.device)) await detachLoop(l.device);
+    await this.detachUnused(new Set(mounts.map((m) => m.source)));
     const host = {
       mounted: new Set(mounts.map((m) => m.mountPoint)),
       attached: new Map((await loopDevicesUnder(storage.volumes.root)).map((l) => [l.backingFile, l.device])),
@@ -62,10 +61,15 @@ export class Lifecycle {
       const stays = known.has(this.workspaceOf(m.mountPoint)) || !(await unmount(m.mountPoint).then(() => true, () => false));
       if (stays) inUse.add(m.source);
     }
-    for (const l of await loopDevicesUnder(storage.volumes.root)) if (!inUse.has(l.device)) await detachLoop(l.device);
+    await this.detachUnused(inUse);
     const layers = await this.ws.collectLayers();
     if (collected.length || layers.length) deps.log.warn({ workspaces: collected, layers }, 'collected what a previous run left behind');
     return { collected, remounted };
+  }
+
+  /** Detaches the loop devices of our images that are not the source of a mount in `inUse`. */
+  private async detachUnused(inUse: Set<string>): Promise<void> {
+    for (const l of await loopDevicesUnder(this.ws.storage.volumes.root)) if (!inUse.has(l.device)) await detachLoop(l.device);
   }
 
   /** The workspace a mount below the volumes' root belongs to (the first folder of its path). */

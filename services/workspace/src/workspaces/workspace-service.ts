@@ -145,6 +145,7 @@ export class WorkspaceService {
       if (!r) return false;
       await this.repo.update(id, { status: 'removing' });
       await this.destroy(r);
+      this.unmounted.delete(id);
       this.deps.log.info({ workspaceId: id, reason }, 'workspace removed');
       await this.deps.publish('workspace.removed', { workspaceId: id, owner: r.owner, reason });
       return true;
