@@ -1,10 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ServiceNames } from '@codeagent/contracts';
 import { hostProcessesMatching, jailsAround, startStack, waitFor, type Stack } from '@codeagent/testing';
 import { api, ok, openSession, SocketClient, type Rec, type ServerMessage } from './bench/client';
+import { hostStateDir } from '../services/shell/src/drivers';
+import type { ServiceEnv } from '../services/shell/src/env';
 
 // Restarts, driven from outside (HTTP and Socket.IO) against the six services as processes with
 // SHELL_KEEP_JAILS and the workspaces kept mounted (the defaults of a real deployment; test stacks
@@ -188,3 +190,56 @@ test('the whole platform stops and starts again: the session, its folder, export
     again.client.close();
   }
 });
+
+test('the host reboots: every jail and mount of the platform gone, the shell service back before the workspace service: the session comes back on its own files, with its folder and exports, and says what was lost', async () => {
+  const s = await open();
+  await exec(s.id, `mkdir -p r && echo before-reboot > r/file; (exec -a ${tag}-r sleep 1000) &`);
+  await exec(s.id, 'cd r; export MARK="r 3"');
+  const before = await history(s.id);
+
+  // A reboot: the services stopped (systemd's SIGTERM), then what lived only in memory or in tmpfs gone.
+  await Promise.all([...stack.procs.values()].map(async (p) => expect(await p.stop('SIGTERM', 30_000)).toBe(0)));
+  rebootHost();
+  // The shell first: nothing has mounted the workspaces yet.
+  const shell = await stack.startReplica('shell', 'shell');
+  await waitFor('the shell at its kept jails', () => /waiting for the workspace service|kept jail adopted/.test(shell.output()), { timeoutMs: 60_000 });
+  for (const name of ServiceNames) if (name !== 'shell') await stack.startReplica(name, name);
+  await gatewayUp();
+
+  await waitFor('the session back', async () => (await ok(stack.url, 'GET', `/api/v1/sessions/${s.id}`)).status === 'idle', { timeoutMs: 60_000 });
+  // The jail is new (its background process lost), on the workspace as it was: the jail and the files API see one folder.
+  expect(await exec(s.id, `pwd; echo "$MARK"; cat file; pgrep -fc ${tag}-r || true`)).toMatchObject({ exitCode: 0, stdout: '/workspace/r\nr 3\nbefore-reboot\n0\n' });
+  await exec(s.id, 'echo after-reboot > after');
+  expect(await ok(stack.url, 'GET', `/api/v1/sessions/${s.id}/files?path=r/after`)).toMatchObject({ content: 'after-reboot\n' });
+  const after = await history(s.id);
+  expect(after.slice(0, before.length)).toEqual(before);
+  const crash = after.find((e) => e.seq > before[before.length - 1]!.seq && e.kind === 'shell.crashed');
+  expect(crash?.data).toMatchObject({ restarted: true, restoredCwd: '/workspace/r', lostProcesses: expect.arrayContaining([expect.stringContaining(`${tag}-r`)]) });
+});
+
+/**
+ * What a reboot leaves of the stack on this host: its data folder. Every jail killed (SIGKILL to
+ * each pid 1 ends its pid namespace; every jail binds the shell's jails folder, so its command line
+ * names it), the stack's mounts undone and loop devices detached, the jails' tmpfs folder emptied.
+ */
+function rebootHost(): void {
+  const jails = hostStateDir({ DATA_DIR: stack.dataDir, INSTANCE_ID: stack.instanceId('shell') } as ServiceEnv, 'jails');
+  for (const pid of hostProcessesMatching(`${jails}/`)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // ended with its namespace
+    }
+  }
+  const mounts = execFileSync('findmnt', ['-rn', '-o', 'TARGET'], { encoding: 'utf8' }).split('\n');
+  // Deepest first: a workspace's overlay before the volume under it.
+  for (const m of mounts.filter((t) => t.startsWith(`${stack.dataDir}/`) || t.startsWith(`${jails}/`)).sort((a, b) => b.length - a.length)) {
+    execFileSync('umount', ['-l', m]);
+  }
+  for (const line of execFileSync('losetup', ['-l', '-n', '-O', 'NAME,BACK-FILE'], { encoding: 'utf8' }).split('\n')) {
+    const [device, file] = line.trim().split(/\s+/);
+    if (device && file?.startsWith(`${stack.dataDir}/`)) execFileSync('losetup', ['-d', device]);
+  }
+  rmSync(jails, { recursive: true, force: true });
+  expect(hostProcessesMatching(`${jails}/`)).toEqual([]);
+}

@@ -1,4 +1,4 @@
-export type { Network, EgressCredential, EgressDecision, EgressOptions, NetworkInForce, Limits, OpenOptions, OutputChunk, ExecOptions, ExecResult, Pty, PtyOptions, CrashInfo, Sandbox, SandboxDriver, SandboxState, AdoptedSandbox } from './types';
+export type { Network, EgressCredential, EgressDecision, EgressOptions, NetworkInForce, Limits, OpenOptions, OutputChunk, ExecOptions, ExecResult, Pty, PtyOptions, CrashInfo, Sandbox, SandboxDriver, SandboxState, AdoptedSandbox, AdoptOptions } from './types';
 export type { JailProcess, SpawnOptions } from './process';
 export { BubblewrapDriver, DEFAULT_LIMITS } from './bubblewrap/driver';
 /** The command protocol over a shell's stdio, for drivers that run the shell elsewhere (e.g. Docker). */

@@ -124,6 +124,18 @@ export interface ExecOptions {
   onSent?: (resume: unknown) => void;
 }
 
+/** How SandboxDriver.adopt takes over a sandbox. */
+export interface AdoptOptions extends Pick<ExecOptions, 'onOutput' | 'maxResultBytes'> {
+  /** What onSent last gave (a command sent after the state was taken); a resumed command's output goes to onOutput. */
+  sent?: unknown;
+  /**
+   * Awaited before a sandbox that is gone is started again on its workspace: after a reboot the
+   * workspace is a mount point again only once its owner has mounted it, and a sandbox started before
+   * that would hold the bare folder beneath. A rejection fails the adoption.
+   */
+  beforeRestore?: () => Promise<void>;
+}
+
 /** A command that ran, whatever its exit status: a non-zero exit is a result, not an exception. */
 export interface ExecResult {
   /** The command's exit status; 128+N when killed by signal N; -1 when the shell died under it. */
@@ -259,8 +271,6 @@ export interface SandboxDriver {
   /**
    * Takes over a sandbox another process detached or left (it died): the same one while it lives,
    * else a new one started from the state with the shell's working folder and exports restored.
-   * `running`: what onSent last gave (a command sent after the state was taken), and where a resumed
-   * command's output goes.
    */
-  adopt?(state: SandboxState, running?: Pick<ExecOptions, 'onOutput' | 'maxResultBytes'> & { sent?: unknown }): Promise<AdoptedSandbox>;
+  adopt?(state: SandboxState, opts?: AdoptOptions): Promise<AdoptedSandbox>;
 }

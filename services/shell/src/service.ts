@@ -4,6 +4,8 @@ import type { SandboxDriver, SandboxState } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import type { ServiceEnv } from './env';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError } from '@codeagent/contracts';
 import { createSecretBox, loadSecretKey } from '@codeagent/config';
 import { ExternalAgents } from './agents/agents';
 import { keptDir } from './drivers';
@@ -46,6 +48,7 @@ async function startShell(env: ServiceEnv, drivers: Partial<Record<DriverName, S
     defaultDockerImage: env.SHELL_DOCKER_IMAGE,
     egressDenials: { windowMs: env.SHELL_EGRESS_DENIED_WINDOW_MS, maxEventsPerWindow: env.SHELL_EGRESS_DENIED_MAX_EVENTS },
     ...(kept ? { kept } : {}),
+    workspacesMounted: once(() => workspaceServiceAnswers(bus, log)),
   });
   const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
   // Read once: each kept session's file is opened (decrypted) here.
@@ -108,4 +111,39 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
       (e: unknown) => (clearTimeout(t), reject(e as Error)),
     );
   });
+}
+
+/** How long a start waits for the workspace service before the jails it would start again fail instead. */
+const WORKSPACE_WAIT_MS = 120_000;
+const WORKSPACE_RETRY_MS = 500;
+
+/**
+ * Resolves once a workspace replica answers. The workspace service mounts every workspace of the host
+ * before it answers anything (services/workspace: Lifecycle.recover at its start), and after a reboot
+ * nothing else mounts them: a jail started again before that binds the bare folder under the mount
+ * point, where the session finds none of its files and what it writes is hidden once the workspace
+ * is mounted over it. Rejects after WORKSPACE_WAIT_MS: those sessions are not adopted (the log says
+ * why), and the orchestrator fails them.
+ */
+async function workspaceServiceAnswers(bus: Bus, log: Logger): Promise<void> {
+  const until = Date.now() + WORKSPACE_WAIT_MS;
+  for (let waiting = false; ; waiting = true) {
+    try {
+      await bus.request('workspace.ping', {}, { timeoutMs: 2_000 });
+      if (waiting) log.info('the workspace service answers: starting the jails that were gone again');
+      return;
+    } catch (err) {
+      if (Date.now() >= until) {
+        throw new AppError('SERVICE_UNAVAILABLE', `the workspace service did not answer within ${WORKSPACE_WAIT_MS / 1000} s: a jail that was gone is not started again on a workspace that may not be mounted`);
+      }
+      if (!waiting) log.info({ reason: (err as Error).message }, 'jails were gone (the host restarted): waiting for the workspace service to mount the workspaces before starting them again');
+      await sleep(WORKSPACE_RETRY_MS);
+    }
+  }
+}
+
+/** `fn`'s promise, made on the first call and shared by every later one. */
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
 }

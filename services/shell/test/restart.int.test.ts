@@ -15,6 +15,8 @@ jest.setTimeout(120_000);
 describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewrap, two processes)', () => {
   let broker: TestBroker;
   let proc: ServiceProcess | undefined;
+  /** The workspace service, started by the reboot test: the shell waits for it before starting gone jails again. */
+  let workspaceService: ServiceProcess | undefined;
   let client: Bus;
   let dataDir: string;
   let workspace: string;
@@ -23,7 +25,8 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
   const crashes: EventPayload<'shell.crashed'>[] = [];
   const tag = `kept${process.pid}`;
 
-  const start = async (keep = true) => {
+  /** The shell service's process; `start` also waits for it to answer. */
+  const spawnShell = (keep = true) => {
     proc = spawnTs('services/shell/src/main.ts', {
       RABBITMQ_URL: broker.url,
       CODEAGENT_BUS_SECRET: TEST_BUS_SECRET,
@@ -33,6 +36,10 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
       SHELL_DOCKER_ENABLED: 'false',
       SHELL_KEEP_JAILS: String(keep),
     });
+    return proc;
+  };
+  const start = async (keep = true) => {
+    spawnShell(keep);
     await waitFor('the shell to answer', () => client.request('shell.ping', {}, { instanceId, timeoutMs: 1000 }).catch(() => undefined), { timeoutMs: 60_000 });
   };
   const exec = (sessionId: string, command: string, commandId?: string) =>
@@ -73,6 +80,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
   afterAll(async () => {
     for (const id of ['graceful', 'killed', 'rebooted', 'agent', 'retired']) await client.request('shell.close', { sessionId: id }, { instanceId, timeoutMs: 20_000 }).catch(() => undefined);
     await proc?.stop('SIGTERM');
+    await workspaceService?.stop('SIGTERM');
     await client?.close();
     await broker?.dispose();
     rmSync(dataDir, { recursive: true, force: true });
@@ -134,7 +142,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     expectGapless('killed');
   });
 
-  test('a jail gone with its host (its processes killed) comes back in a new jail with its folder and exports, and the log says what was lost', async () => {
+  test('a jail gone with its host (its processes killed) comes back, once the workspace service answers, in a new jail with its folder and exports, and the log says what was lost', async () => {
     const kept = await open('rebooted');
     // The state that lists the background job is saved again a moment (STATE_SETTLE_MS) after the job started.
     await waitFor('the kept state saved again after the job started', () => statSync(kept.file).mtimeMs > kept.savedAtOpen, { timeoutMs: 10_000 });
@@ -152,7 +160,13 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
       }
     }
     await waitFor('the jail gone', () => hostProcessesMatching(`${tag}-rebooted`).length === 0, { timeoutMs: 10_000 });
-    await start();
+    // After a reboot the workspace service mounts the workspaces at its start: the shell waits for it
+    // before it starts a jail again on one (it would bind the bare folder under the mount point).
+    const shell = spawnShell();
+    await waitFor('the shell waiting for the workspace service', () => shell.output().includes('waiting for the workspace service'), { timeoutMs: 60_000 });
+    expect(eventsOf('rebooted').some((e) => e.kind === 'shell.crashed')).toBe(false);
+    workspaceService = spawnTs('services/workspace/src/main.ts', { RABBITMQ_URL: broker.url, CODEAGENT_BUS_SECRET: TEST_BUS_SECRET, INSTANCE_ID: `workspace-${process.pid}`, WORKSPACE_PORT: '0', DATA_DIR: path.join(dataDir, 'workspace-service') });
+    await waitFor('the shell to answer', () => client.request('shell.ping', {}, { instanceId, timeoutMs: 1000 }).catch(() => undefined), { timeoutMs: 60_000 });
     const crash = await waitFor('the restored event', () => eventsOf('rebooted').find((e) => e.kind === 'shell.crashed'), { timeoutMs: 20_000 });
     expect(crash.kind === 'shell.crashed' && crash.data).toMatchObject({ restarted: true, restoredCwd: '/workspace/sub', lostProcesses: [expect.stringContaining(`${tag}-rebooted`)] });
     expect(crashes.find((c) => c.sessionId === 'rebooted')).toMatchObject({ restarted: true });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@codeagent/contracts';
-import type { AdoptedSandbox, EgressCredential, EgressOptions, ExecOptions, Network, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
+import type { AdoptedSandbox, AdoptOptions, EgressCredential, EgressOptions, ExecOptions, Network, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
 import { withSent } from '../shell/channel';
 import { planLimits, removeCgroups, type ResolvedLimits } from './cgroups';
 import { diagnose } from './diagnose';
@@ -183,7 +183,7 @@ export class BubblewrapDriver implements SandboxDriver {
    * (the host restarted, its processes were killed), a new jail on the same workspace with the same
    * limits and network, in which the shell's last working folder and exports are restored.
    */
-  async adopt(saved: SandboxState, running: Pick<ExecOptions, 'onOutput' | 'maxResultBytes'> & { sent?: unknown } = {}): Promise<AdoptedSandbox> {
+  async adopt(saved: SandboxState, running: AdoptOptions = {}): Promise<AdoptedSandbox> {
     const state = saved as BubblewrapState;
     if (state.driver !== 'bubblewrap' || state.version !== 1) throw new AppError('VALIDATION_FAILED', `not a bubblewrap jail's state (driver ${String(state.driver)}, version ${String(state.version)})`);
     // A command sent after the state was saved (the process died without detaching) is read on too.
@@ -195,6 +195,7 @@ export class BubblewrapDriver implements SandboxDriver {
       sandbox = adopted.sandbox;
       return adopted;
     }
+    await running.beforeRestore?.();
     return this.restore(state, Boolean(channel.running));
   }
 

@@ -10,7 +10,7 @@ import { DockerfileBuilder } from './build';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
 import { withSent } from '../shell/channel';
 import { readShellSnapshot, restoreShell } from '../shell/snapshot';
-import type { AdoptedSandbox, EgressOptions, ExecOptions, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
+import type { AdoptedSandbox, AdoptOptions, EgressOptions, ExecOptions, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
 import { DockerSandbox, KEEPER, type DockerOpened, type DockerState } from './sandbox';
 import { CONTAINER_SHELL_DIR } from './shell';
 
@@ -190,7 +190,7 @@ export class DockerDriver implements SandboxDriver {
    * the same workspace, limits and network, in which the shell's last working folder and exports are
    * restored.
    */
-  async adopt(saved: SandboxState, running: Pick<ExecOptions, 'onOutput' | 'maxResultBytes'> & { sent?: unknown } = {}): Promise<AdoptedSandbox> {
+  async adopt(saved: SandboxState, running: AdoptOptions = {}): Promise<AdoptedSandbox> {
     const state = saved as DockerState;
     if (state.driver !== 'docker' || state.version !== 1) throw new AppError('VALIDATION_FAILED', `not a docker container's state (driver ${String(state.driver)}, version ${String(state.version)})`);
     const avail = await this.available();
@@ -205,6 +205,7 @@ export class DockerDriver implements SandboxDriver {
       sandbox = adopted.sandbox;
       return adopted;
     }
+    await running.beforeRestore?.();
     return this.restore(state, container, Boolean(channel.running));
   }
 

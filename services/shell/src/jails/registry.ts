@@ -29,6 +29,11 @@ export interface RegistryOptions {
   egressDenials?: EgressDenialOptions;
   /** Where jails are kept for this replica's next start (SHELL_KEEP_JAILS); absent: every jail closes on stop. */
   kept?: KeptJails;
+  /**
+   * Resolves once this host's workspaces are mounted (after a reboot, by the workspace service at its
+   * start): a kept jail that is gone is started again on its workspace only then (AdoptOptions.beforeRestore).
+   */
+  workspacesMounted?: () => Promise<void>;
 }
 
 type OpenRequest = CommandRequest<'shell.open'>;
@@ -308,6 +313,7 @@ export class JailRegistry {
         ...(k.running?.sent !== undefined ? { sent: k.running.sent } : {}),
         maxResultBytes: this.opts.maxResultBytes,
         onOutput: (c) => stream.output(k.running?.commandId, c.stream, c.data),
+        ...(this.opts.workspacesMounted ? { beforeRestore: this.opts.workspacesMounted } : {}),
       })
       .catch((err: Error) => (stream.close(), Promise.reject(err)));
     const session = this.track(k.sessionId, k.workspaceDir, k.driver, adopted.sandbox, stream, keep);
