@@ -57,10 +57,17 @@ async function startShell(env: ServiceEnv, drivers: Partial<Record<DriverName, S
   const adopted = await registry.adoptKept(keptSessions, previous);
   const agents = new ExternalAgents(registry, bus, secrets, log.child({ component: 'agents' }));
   // Outside agents went on in their tmux inside the kept jails: they are supervised again.
-  for (const sessionId of adopted) {
+  for (const sessionId of adopted.alive) {
     await agents.adopt(sessionId).then(
       (names) => names.length && log.info({ sessionId, agents: names }, 'outside agents supervised again'),
       (err: Error) => log.warn({ sessionId, err: err.message }, 'outside agents of an adopted jail not supervised again'),
+    );
+  }
+  // A jail started again for one that was gone: its supervised agents went with it, and start again.
+  for (const sessionId of adopted.restored) {
+    await agents.startAgain(sessionId).then(
+      (names) => names.length && log.info({ sessionId, agents: names }, 'outside agents started again in the new jail'),
+      (err: Error) => log.warn({ sessionId, err: err.message }, 'outside agents of a jail started again not started'),
     );
   }
   return {

@@ -142,10 +142,19 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     expectGapless('killed');
   });
 
-  test('a jail gone with its host (its processes killed) comes back, once the workspace service answers, in a new jail with its folder and exports, and the log says what was lost', async () => {
+  test('a jail gone with its host (its processes killed) comes back, once the workspace service answers, in a new jail with its folder, exports and supervised outside agents, and the log says what was lost', async () => {
     const kept = await open('rebooted');
     // The state that lists the background job is saved again a moment (STATE_SETTLE_MS) after the job started.
     await waitFor('the kept state saved again after the job started', () => statSync(kept.file).mtimeMs > kept.savedAtOpen, { timeoutMs: 10_000 });
+    // Outside agents: one supervised when the jail goes, one a person stopped, one that ended cleanly.
+    const agent = (name: string, script: string) =>
+      client.request('shell.agent.start', { sessionId: 'rebooted', name, command: 'bash', args: ['-c', script], restart: { maxFailures: 5, baseDelayMs: 100 } }, { instanceId, timeoutMs: 30_000 });
+    const agentProcesses = (name: string) => hostProcessesMatching(`${tag}-agent-${name}`).filter((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sleep');
+    for (const name of ['supervised', 'stopped']) await agent(name, `exec -a ${tag}-agent-${name} sleep 1000`);
+    await agent('ended', 'exit 0');
+    await waitFor('the agents running', () => agentProcesses('supervised').length === 1 && agentProcesses('stopped').length === 1, { timeoutMs: 10_000 });
+    await client.request('shell.agent.stop', { sessionId: 'rebooted', name: 'stopped' }, { instanceId, timeoutMs: 30_000 });
+    await waitFor('the clean exit seen', async () => (await client.request('shell.agent.status', { sessionId: 'rebooted', name: 'ended' }, { instanceId })).status === 'exited', { timeoutMs: 10_000 });
     // A command running when the jail goes is lost with it.
     exec('rebooted', 'sleep 600', 'lost').catch(() => undefined);
     await waitFor('the command started', () => eventsOf('rebooted').some((e) => e.kind === 'command.started' && e.data.commandId === 'lost'), { timeoutMs: 10_000 });
@@ -171,10 +180,16 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     expect(crash.kind === 'shell.crashed' && crash.data).toMatchObject({ restarted: true, restoredCwd: '/workspace/sub', lostProcesses: [expect.stringContaining(`${tag}-rebooted`)] });
     expect(crashes.find((c) => c.sessionId === 'rebooted')).toMatchObject({ restarted: true });
     // The lost command ends as any command whose shell died: its completion (-1), then idle (the session
-    // takes commands again), then the crash.
+    // takes commands again), then the crash; then the supervised agent starts again in the new jail.
+    await waitFor('the agent started again in the log', () => eventsOf('rebooted').some((e) => e.seq > crash.seq && e.kind === 'note'), { timeoutMs: 20_000 });
     const after = eventsOf('rebooted').slice(eventsOf('rebooted').findIndex((e) => e.kind === 'command.started' && e.data.commandId === 'lost') + 1);
-    expect(after.map((e) => (e.kind === 'status' ? `status ${e.data.to}` : e.kind === 'command.completed' ? `completed ${e.data.exitCode}` : e.kind)).filter((k) => k !== 'output')).toEqual(['status busy', 'completed -1', 'status idle', 'shell.crashed']);
-    expect((await exec('rebooted', 'pwd; echo "$FOO|$GIVEN"; pgrep -fc sleep || true')).stdout).toBe('/workspace/sub\nkept value|at-open\n0\n');
+    expect(after.map((e) => (e.kind === 'status' ? `status ${e.data.to}` : e.kind === 'command.completed' ? `completed ${e.data.exitCode}` : e.kind)).filter((k) => k !== 'output')).toEqual(['status busy', 'completed -1', 'status idle', 'shell.crashed', 'note']);
+    expect(after.find((e) => e.kind === 'note')?.data).toMatchObject({ externalAgent: { name: 'supervised', type: 'started' } });
+    expect((await exec('rebooted', `pwd; echo "$FOO|$GIVEN"; pgrep -fc ${tag}-rebooted || true`)).stdout).toBe('/workspace/sub\nkept value|at-open\n0\n');
+    // The supervised agent runs again in the new jail, as after a crash; the others not.
+    await waitFor('the supervised agent running again', () => agentProcesses('supervised').length === 1, { timeoutMs: 20_000 });
+    expect(agentProcesses('stopped')).toEqual([]);
+    expect((await client.request('shell.agent.list', { sessionId: 'rebooted' }, { instanceId })).agents).toMatchObject([{ name: 'supervised', status: 'running' }]);
     expectGapless('rebooted');
     // The other jails were adopted as they were.
     expect(hostProcessesMatching(`${tag}-graceful`)).toHaveLength(1);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { SecretBox } from '@codeagent/config';
-import { AppError, type ExternalAgentStartBodyV1, type ExternalAgentV1 } from '@codeagent/contracts';
+import { AppError, ExternalAgentStartBodyV1, type ExternalAgentV1 } from '@codeagent/contracts';
 import type { Logger } from '@codeagent/telemetry';
 import type { JailRegistry } from '../jails/registry';
 import type { EventSink } from '../jails/types';
@@ -11,6 +11,14 @@ import { JailTmux, tmuxSocketPath } from './tmux';
 
 /** The agent's definition in its state folder, its env sealed. */
 const STORED_SPEC = 'agent.json';
+/**
+ * In its state folder while the agent is supervised: from its start until a person stops it, it exits
+ * cleanly or its supervisor gives up. A jail started again for one that was gone (the host restarted)
+ * starts such agents again, as a supervisor does after a crash.
+ */
+const SUPERVISED = 'supervised';
+
+const fileOf = (name: string, file: string) => `/workspace/${stateFolder(name)}/${file}`;
 
 /**
  * The outside agents of every session this replica holds, by session and name. A session's agents
@@ -39,15 +47,18 @@ export class ExternalAgents {
     }
     if (existing) await existing.stop({ publish: false });
     const tmux = new JailTmux(sandbox, spec.name);
-    const stored = `/workspace/${stateFolder(spec.name)}/${STORED_SPEC}`;
+    const stored = fileOf(spec.name, STORED_SPEC);
     const settled: AgentSpec = { ...spec, env: spec.env ?? (await this.storedEnv(tmux, stored, spec)) };
     const supervisor = this.supervisor(sessionId, settled, tmux);
     agents.set(spec.name, supervisor);
     this.bySession.set(sessionId, agents);
     try {
+      // Before the first run, whose end (a clean exit at once) takes the mark away.
+      await tmux.mark(fileOf(spec.name, SUPERVISED), true);
       await supervisor.start();
     } catch (err) {
       agents.delete(spec.name);
+      await tmux.mark(fileOf(spec.name, SUPERVISED), false).catch(() => undefined);
       throw err;
     }
     // The answer is the agent as launched: one that crashes at once may be in backoff by the time
@@ -123,16 +134,8 @@ export class ExternalAgents {
     for (const name of listing) {
       const tmux = new JailTmux(sandbox, name);
       if ((await tmux.run(['has-session', '-t', name])).code !== 0) continue;
-      const text = await tmux.readFile(`/workspace/${stateFolder(name)}/${STORED_SPEC}`);
-      if (!text) continue;
-      let spec: AgentSpec;
-      try {
-        const { envNames: _names, sealedEnv, ...rest } = JSON.parse(text) as ExternalAgentStartBodyV1 & { envNames?: string[]; sealedEnv?: string };
-        spec = { ...rest, name, env: sealedEnv ? (JSON.parse(this.secrets.open(sealedEnv)) as Record<string, string>) : {} };
-      } catch (err) {
-        this.log.warn({ sessionId, agent: name, err: (err as Error).message }, 'outside agent left running but its definition cannot be read; not supervised');
-        continue;
-      }
+      const spec = await this.storedSpec(sessionId, name, tmux);
+      if (!spec) continue;
       const supervisor = this.supervisor(sessionId, spec, tmux);
       agents.set(name, supervisor);
       supervisor.resume();
@@ -140,6 +143,49 @@ export class ExternalAgents {
     }
     if (agents.size) this.bySession.set(sessionId, agents);
     return resumed;
+  }
+
+  /**
+   * A session's jail was started again for one that was gone (the host restarted, or its processes
+   * were killed while no shell process held it): the agents it supervised are started again from their
+   * definitions, as after a crash. Those a person stopped, that exited cleanly or that gave up are not.
+   */
+  async startAgain(sessionId: string): Promise<string[]> {
+    if (!existsSync(path.join(this.registry.workspaceOf(sessionId), AGENTS_FOLDER))) return [];
+    const sandbox = this.registry.sandboxOf(sessionId);
+    const agents = this.bySession.get(sessionId) ?? new Map<string, AgentSupervisor>();
+    const started: string[] = [];
+    const marked = await this.lines(sessionId, `cd /workspace/${AGENTS_FOLDER} 2>/dev/null || exit 0; for d in */; do [ -f "\${d}${SUPERVISED}" ] && printf '%s\n' "\${d%/}"; done; exit 0`);
+    for (const name of marked) {
+      const tmux = new JailTmux(sandbox, name);
+      const spec = await this.storedSpec(sessionId, name, tmux);
+      if (!spec) continue;
+      const supervisor = this.supervisor(sessionId, spec, tmux);
+      agents.set(name, supervisor);
+      try {
+        await supervisor.start();
+        started.push(name);
+      } catch (err) {
+        agents.delete(name);
+        this.log.warn({ sessionId, agent: name, err: (err as Error).message }, 'outside agent not started again in the new jail');
+      }
+    }
+    if (agents.size) this.bySession.set(sessionId, agents);
+    return started;
+  }
+
+  /** An agent's stored definition with its env opened; undefined (logged) when it cannot be read. */
+  private async storedSpec(sessionId: string, name: string, tmux: JailTmux): Promise<AgentSpec | undefined> {
+    const text = await tmux.readFile(fileOf(name, STORED_SPEC));
+    if (!text) return undefined;
+    try {
+      const { envNames: _names, sealedEnv, ...rest } = JSON.parse(text) as ExternalAgentStartBodyV1 & { envNames?: string[]; sealedEnv?: unknown };
+      const spec = ExternalAgentStartBodyV1.parse({ ...rest, name });
+      return { ...spec, env: typeof sealedEnv === 'string' ? (JSON.parse(this.secrets.open(sealedEnv)) as Record<string, string>) : {} };
+    } catch (err) {
+      this.log.warn({ sessionId, agent: name, err: (err as Error).message }, 'outside agent definition cannot be read; not supervised');
+      return undefined;
+    }
   }
 
   private supervisor(sessionId: string, spec: AgentSpec, tmux: JailTmux): AgentSupervisor {
@@ -150,21 +196,28 @@ export class ExternalAgents {
         // A fact for whoever follows agents, and a `note` in the session's log (a kind every reader knows).
         await this.sink.publish('shell.agent.changed', { sessionId, at: new Date().toISOString(), ...c });
         await this.registry.append(sessionId, 'note', { message: describeChange(c), externalAgent: c });
+        if (c.type === 'stopped' || c.type === 'gave-up' || (c.type === 'exited' && c.exitCode === 0)) await tmux.mark(fileOf(spec.name, SUPERVISED), false);
       },
     });
   }
 
   /** Names of the agents whose tmux sockets are in the jail (live or not). */
   private async listSockets(sessionId: string): Promise<string[]> {
+    const files = await this.lines(sessionId, `ls -1 ${path.posix.dirname(tmuxSocketPath('x'))} 2>/dev/null || true`);
+    return files.filter((n) => n.endsWith('.sock')).map((n) => n.slice(0, -'.sock'.length));
+  }
+
+  /** The non-empty lines a shell script run in the session's jail printed. */
+  private async lines(sessionId: string, script: string): Promise<string[]> {
     const sandbox = this.registry.sandboxOf(sessionId);
     if (!sandbox.spawn) return [];
-    const proc = await sandbox.spawn(['sh', '-c', `ls -1 ${path.posix.dirname(tmuxSocketPath('x'))} 2>/dev/null || true`]);
+    const proc = await sandbox.spawn(['sh', '-c', script]);
     const out: Buffer[] = [];
     proc.stdout.on('data', (c: Buffer) => out.push(c));
     proc.stderr.resume();
     proc.stdin.end();
     await proc.exited;
-    return Buffer.concat(out).toString('utf8').split('\n').filter((n) => n.endsWith('.sock')).map((n) => n.slice(0, -'.sock'.length));
+    return Buffer.concat(out).toString('utf8').split('\n').filter(Boolean);
   }
 
   /** The env sealed by this agent's last start, when it ran the same command; else none. */

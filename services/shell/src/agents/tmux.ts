@@ -77,6 +77,17 @@ export class JailTmux {
     if (code !== 0) throw new AppError('INTERNAL', `could not write ${file} in the jail (exit ${String(code)})`);
   }
 
+  /** Makes an empty file in the jail (and its folder), or removes it. */
+  async mark(file: string, present: boolean): Promise<void> {
+    const script = present ? 'mkdir -p "$(dirname "$1")" && : > "$1"' : 'rm -f "$1"';
+    const proc = await this.spawn(['sh', '-c', script, 'sh', file]);
+    proc.stdout.resume();
+    proc.stderr.resume();
+    proc.stdin.end();
+    const code = await proc.exited;
+    if (code !== 0) throw new AppError('INTERNAL', `could not ${present ? 'make' : 'remove'} ${file} in the jail (exit ${String(code)})`);
+  }
+
   /** A small file in the jail, or undefined when it cannot be read. */
   async readFile(file: string): Promise<string | undefined> {
     const proc = await this.spawn(['cat', file]);

@@ -285,20 +285,21 @@ export class JailRegistry {
    * the log says what was lost. A session that cannot be adopted is left out of shell.list, so the
    * orchestrator fails it with the reason. `sessions`: the list of `store`, where the run before kept
    * them. A registry that keeps nothing itself takes them off that list once adopted: it closes them
-   * at its stop. Answers the sessions whose jails were alive.
+   * at its stop. Answers the sessions whose jails were alive, and those started again.
    */
-  async adoptKept(sessions: KeptJail[], store: KeptJails): Promise<string[]> {
+  async adoptKept(sessions: KeptJail[], store: KeptJails): Promise<{ alive: string[]; restored: string[] }> {
     const alive: string[] = [];
+    const restored: string[] = [];
     for (const k of sessions) {
       try {
-        if (await this.adoptOne(k)) alive.push(k.sessionId);
+        ((await this.adoptOne(k)) ? alive : restored).push(k.sessionId);
         if (!this.opts.kept) store.remove(k.sessionId);
       } catch (err) {
         this.opts.log.error({ sessionId: k.sessionId, err: (err as Error).message }, 'kept jail could not be adopted');
         store.remove(k.sessionId);
       }
     }
-    return alive;
+    return { alive, restored };
   }
 
   /** Adopts one kept session; true when its jail was alive (not started again). */
