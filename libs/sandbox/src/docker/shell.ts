@@ -1,9 +1,10 @@
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants } from 'node:fs';
 import { Socket } from 'node:net';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { statOf, signal } from '../bubblewrap/proc';
+import { openSandboxPipe } from '../host/sandbox-files';
 import { runHostTool } from '../host/tools';
 import { ShellChannel, type ChannelState } from '../shell/channel';
 
@@ -83,7 +84,7 @@ export class ContainerShell {
     await runHostTool('sh', ['-c', 'cd "$1" && rm -f in out err && mkfifo -m 666 in out err', 'sh', dir]);
     // Until the shell has opened its ends, ours hold a writer on stdout and stderr (a read end with
     // none sees end-of-file at once); they go once it answered.
-    const holders = ['out', 'err'].map((name) => openSync(path.join(dir, name), constants.O_RDWR));
+    const holders = ['out', 'err'].map((name) => openSandboxPipe(path.join(dir, name), constants.O_RDWR));
     try {
       const exec = await container.exec({ Cmd: ['/bin/sh', '-c', SHELL], Env: opts.env, WorkingDir: '/workspace', ...(opts.user ? { User: opts.user } : {}) });
       await exec.start({ Detach: true });
@@ -137,7 +138,8 @@ export class ContainerShell {
   }
 
   private attach(onTimeout: () => void, watchMs: number): void {
-    const open = (name: string, flags: number) => openSync(path.join(this.dir, name), flags | constants.O_NONBLOCK);
+    // The container can replace its pipes (the folder is bound into it): never a link or a non-FIFO.
+    const open = (name: string, flags: number) => openSandboxPipe(path.join(this.dir, name), flags);
     const stdout = new Socket({ fd: open('out', constants.O_RDONLY), readable: true, writable: false });
     const stderr = new Socket({ fd: open('err', constants.O_RDONLY), readable: true, writable: false });
     // Read-write: opening a pipe write-only fails while no reader has it (the shell not started yet).

@@ -1,6 +1,7 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import type { Sandbox } from '../types';
+import { readSandboxFile } from '../host/sandbox-files';
 import { shQuote } from './quote';
 
 /** What a sandbox's shell last saved in its state folder (`<dir>/shell/state`): its working folder and exports. */
@@ -15,7 +16,7 @@ const MAX_STATE_BYTES = 1 << 20;
 
 /** The last working folder and exports the shell of the sandbox whose folder is `dir` saved, or undefined when it saved none. */
 export function readShellSnapshot(dir: string): ShellSnapshot | undefined {
-  const text = readJailFile(path.join(dir, 'shell', 'state'), MAX_STATE_BYTES);
+  const text = readSandboxFile(path.join(dir, 'shell', 'state'), MAX_STATE_BYTES);
   if (text === undefined) return undefined;
   const nl = text.indexOf('\n');
   const cwd = nl > 0 ? text.slice(0, nl) : '';
@@ -29,33 +30,6 @@ export function shellSavedAt(dir: string): number {
     return lstatSync(path.join(dir, 'shell', 'state')).mtimeMs;
   } catch {
     return 0;
-  }
-}
-
-/**
- * At most `max` bytes of a file that code in the sandbox can replace, as text; undefined unless it
- * is a regular file. Not followed if it is a link (it could name any file of the host), and opened
- * without waiting (a FIFO there would otherwise hold this process, and every sandbox it serves,
- * until something wrote to it).
- */
-function readJailFile(file: string, max: number): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return undefined;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) return undefined;
-    const buf = Buffer.alloc(Math.min(st.size, max));
-    let n = 0;
-    for (let got = -1; got !== 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, n);
-    return buf.toString('utf8', 0, n);
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
   }
 }
 
