@@ -175,8 +175,14 @@ export interface Pty {
 
 export interface CrashInfo {
   reason: string;
-  /** Whether a fresh shell was started (cwd, exports and functions are lost then). */
+  /** Whether a fresh shell was started: in the dead one's last saved folder, with its exports (its functions are lost). */
   restarted: boolean;
+  /** The folder the new shell was given back, as the dead one last saved it. */
+  restoredCwd?: string;
+  /** How many exported variables the new shell was given back. */
+  restoredExports?: number;
+  /** Command lines of the processes that ended with the dead shell (its jail's background jobs). */
+  lostProcesses?: string[];
 }
 
 /**

@@ -121,14 +121,22 @@ describe('BubblewrapDriver (real bwrap)', () => {
     expect(await sb.exec('kill -0 $(cat /tmp/bg.pid) && echo bg-alive')).toMatchObject({ stdout: 'bg-alive\n' });
   });
 
-  it('restarts a shell that died, tells the caller, and stays usable', async () => {
+  it('restarts a shell that died in its folder with its exports, tells the caller, and stays usable', async () => {
     const { sb } = await sandbox();
     const crashes: CrashInfo[] = [];
     sb.on('crash', (c) => crashes.push(c));
+    await sb.exec('mkdir -p "sub dir" && cd "sub dir" && export KEPT="a b"');
     expect(await sb.exec('echo bye; exit 7')).toMatchObject({ exitCode: 7, stdout: 'bye\n' });
-    expect(await sb.exec('echo back')).toMatchObject({ exitCode: 0, stdout: 'back\n' });
+    expect(await sb.exec('echo "back in $PWD, $KEPT"')).toMatchObject({ exitCode: 0, stdout: 'back in /workspace/sub dir, a b\n' });
     // The jail's exit status reaches the reason (from bwrap's status file: no jail is our child).
-    expect(crashes).toEqual([{ reason: 'the shell ended (exit status 7)', restarted: true }]);
+    expect(crashes).toEqual([
+      {
+        reason: expect.stringMatching(/^the shell ended \(exit status 7\); a new shell runs in \/workspace\/sub dir with \d+ exported variables restored$/),
+        restarted: true,
+        restoredCwd: '/workspace/sub dir',
+        restoredExports: expect.any(Number),
+      },
+    ]);
     // A loop in the shell itself has no child to signal: the shell is replaced.
     const loop = await sb.exec('while :; do :; done', { timeoutMs: 300 });
     expect(loop.timedOut).toBe(true);
@@ -148,7 +156,8 @@ describe('BubblewrapDriver (real bwrap)', () => {
     await sb.exec(`(exec -a ${marker} sleep 1000) & echo started`);
     expect(await sb.exec('exit 4')).toMatchObject({ exitCode: 4 });
     expect(await sb.exec('echo back')).toMatchObject({ exitCode: 0, stdout: 'back\n' });
-    expect(crashes).toEqual([{ reason: 'the shell ended (exit status 4)', restarted: true }]);
+    // The job is named among what was lost with the old jail.
+    expect(crashes).toEqual([expect.objectContaining({ reason: expect.stringContaining(`lost processes: ${marker} 1000`), restarted: true, lostProcesses: [`${marker} 1000`] })]);
     await waitFor('the old jail\'s job gone', () => hostProcessesMatching(marker).length === 0, { timeoutMs: 10_000 });
   }, 60_000);
 

@@ -92,9 +92,11 @@ describe('shell service over the bus (real RabbitMQ, real bubblewrap)', () => {
     // The reply comes after the audit record is with the broker; the subscriber gets it shortly.
     const done = await waitFor('the audit record', () => of('shell.command.completed', 's1').find((c) => c.commandId === 'c-exit'));
     expect(done).toMatchObject({ command: 'echo hi; echo err >&2; exit 3', user: 'ada', exitCode: 3 });
-    // `exit` ended the persistent shell: a fresh one replaced it, and subscribers were told.
+    // `exit` ended the persistent shell: a new one replaced it, in its folder, and subscribers were told.
     await waitFor('shell.crashed', () => of('shell.crashed', 's1').length === 1);
     expect(of('shell.crashed', 's1')[0]).toMatchObject({ restarted: true });
+    const crashed = await waitFor('the crash in the log', () => (of('session.event', 's1') as SessionEventV1[]).find((e) => e.kind === 'shell.crashed'));
+    expect(crashed.data).toMatchObject({ restarted: true, restoredCwd: '/workspace' });
 
     expect((await exec('s1', 'mkdir -p sub && cd sub && export FOO=bar')).exitCode).toBe(0);
     expect((await exec('s1', 'pwd; echo $FOO')).stdout).toBe('/workspace/sub\nbar\n');

@@ -9,7 +9,7 @@ import type { AdoptedSandbox, AdoptOptions, EgressCredential, EgressOptions, Exe
 import { withSent } from '../shell/channel';
 import { planLimits, removeCgroups, type ResolvedLimits } from './cgroups';
 import { diagnose } from './diagnose';
-import { jailEnv } from './jail';
+import { JAIL_OWN_VARIABLES, jailEnv } from './jail';
 import { JailPool, markAssigned, mount, mountsUnder, poolSlot, removeJailFolder, sweepPool } from './pool';
 import { BubblewrapSandbox, type BubblewrapState } from './sandbox';
 import { readShellSnapshot, restoreShell } from '../shell/snapshot';
@@ -206,7 +206,7 @@ export class BubblewrapDriver implements SandboxDriver {
     const { HOSTNAME: _hostname, ...env } = state.spec.env;
     const sandbox = await this.open({ workspaceDir: state.spec.workspace, network: state.network, credentials: state.credentials, limits: state.limits, env, id: state.id });
     await removeJailDir(state);
-    const exports = snapshot ? await restoreShell(sandbox, snapshot, ['HOSTNAME']) : 0;
+    const exports = snapshot ? await restoreShell((c) => sandbox.exec(c), snapshot, JAIL_OWN_VARIABLES) : 0;
     return { sandbox, restored: { ...(snapshot ? { cwd: snapshot.cwd } : {}), exports, lostProcesses: state.processes, lostCommand } };
   }
 }

@@ -86,6 +86,9 @@ export const SANDBOX_UID = 1000;
 /** Where the jail sees its state folder (on the host, in the jail's own folder): the shell's last working folder and exports. */
 export const SHELL_STATE_DIR = '/run/codeagent';
 
+/** Variables every jail's shell is given by the jail itself: a new shell keeps its own, not a lost one's. */
+export const JAIL_OWN_VARIABLES = ['HOSTNAME'];
+
 /**
  * The bwrap arguments for one jail (see README, "The jail"). `--json-status-fd 3` reports the host pid of
  * the jail's init (so PTYs can join it and close() can kill the whole pid namespace) and, when it ends,

@@ -6,13 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '@codeagent/contracts';
 import type { SandboxEgress } from '../egress/egress';
 import type { ChannelState } from '../shell/channel';
-import { readShellSnapshot, shellSavedAt, type ShellSnapshot } from '../shell/snapshot';
+import { readShellSnapshot, restartedIn, restoredFields, restoreShell, shellSavedAt, type LostShell, type ShellSnapshot } from '../shell/snapshot';
 import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, PtyOptions, Sandbox, SandboxState } from '../types';
 import { cgroupPids, removeCgroups, retargetLimits, type LimitPlan, type ResolvedLimits } from './cgroups';
 import { mount, removeJailFolder } from './pool';
 import { shQuote } from '../shell/quote';
 import { Incarnation, type IncarnationState, type JailExit } from './incarnation';
-import type { JailSpec } from './jail';
+import { JAIL_OWN_VARIABLES, type JailSpec } from './jail';
 import { childrenOf, CLOCK_TICKS, namespacedIds, readCmdline, signal, statOf, uptimeSeconds } from './proc';
 import { JailPty, type PtyState } from './pty';
 import { spawnInJail } from './spawn';
@@ -244,20 +244,24 @@ export class BubblewrapSandbox implements Sandbox {
     // A jail that dies before its shell answered is reported by start() itself. The restart is
     // registered before the running command is ended, so a caller's next exec waits for the new shell.
     if (!this.closed && this.jail === jail && jail.ready) {
-      // An adopted jail whose shell died may still hold its background jobs: they go with it.
+      // What the dead shell leaves: its background jobs, alive until the jail is killed (they go with
+      // it), and its last saved folder and exports, read before the new shell saves its own.
+      const lost = { processes: this.processes(), snapshot: readShellSnapshot(this.dir) };
       jail.kill();
-      this.restarting = this.restart(e).finally(() => (this.restarting = undefined));
+      this.restarting = this.restart(e, lost).finally(() => (this.restarting = undefined));
     }
     jail.channel.abort(status);
   }
 
-  private async restart(e: JailExit): Promise<void> {
-    const reason = `the shell ended (${e.signal ? `signal ${e.signal}` : e.code !== null ? `exit status ${e.code}` : 'the jail was killed'})`;
+  private async restart(e: JailExit, lost: LostShell): Promise<void> {
+    const ended = `the shell ended (${e.signal ? `signal ${e.signal}` : e.code !== null ? `exit status ${e.code}` : 'the jail was killed'})`;
     try {
       await this.start();
-      this.events.emit('crash', { reason, restarted: true } satisfies CrashInfo);
+      // The new jail's channel directly: exec() waits for this restart to end.
+      const exports = lost.snapshot ? await restoreShell((c) => this.jail.channel.exec(c), lost.snapshot, JAIL_OWN_VARIABLES) : 0;
+      this.events.emit('crash', { reason: `${ended}${restartedIn(lost, exports)}`, restarted: true, ...restoredFields(lost, exports) } satisfies CrashInfo);
     } catch (err) {
-      this.broken = `${reason}; restart failed: ${(err as Error).message}`;
+      this.broken = `${ended}; restart failed: ${(err as Error).message}`;
       // A close during the restart is why it failed: that is a close, not a crash to report.
       if (this.closed) return;
       this.events.emit('crash', { reason: this.broken, restarted: false } satisfies CrashInfo);

@@ -12,7 +12,7 @@ import { withSent } from '../shell/channel';
 import { readShellSnapshot, restoreShell } from '../shell/snapshot';
 import type { AdoptedSandbox, AdoptOptions, EgressOptions, ExecOptions, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
 import { DockerSandbox, KEEPER, type DockerOpened, type DockerState } from './sandbox';
-import { CONTAINER_SHELL_DIR } from './shell';
+import { CONTAINER_OWN_VARIABLES, CONTAINER_SHELL_DIR } from './shell';
 
 
 /** OpenOptions plus what only this driver uses. */
@@ -216,7 +216,7 @@ export class DockerDriver implements SandboxDriver {
     rmSync(state.dir, { recursive: true, force: true });
     const o = state.opened;
     const sandbox = await this.open({ workspaceDir: o.workspaceDir, image: o.image, network: o.network, credentials: o.credentials, limits: o.limits, env: o.env, id: state.id, ...(o.user ? { user: o.user } : {}) });
-    const exports = snapshot ? await restoreShell(sandbox, snapshot, ['HOSTNAME', 'HOME', 'CODEAGENT_SANDBOX']) : 0;
+    const exports = snapshot ? await restoreShell((c) => sandbox.exec(c), snapshot, CONTAINER_OWN_VARIABLES) : 0;
     return { sandbox, restored: { ...(snapshot ? { cwd: snapshot.cwd } : {}), exports, lostProcesses: state.processes, lostCommand } };
   }
 

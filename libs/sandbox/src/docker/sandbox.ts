@@ -6,11 +6,11 @@ import { AppError } from '@codeagent/contracts';
 import { childrenOf, readCmdline } from '../bubblewrap/proc';
 import type { SandboxEgress } from '../egress/egress';
 import type { ChannelState } from '../shell/channel';
-import { readShellSnapshot, shellSavedAt, type ShellSnapshot } from '../shell/snapshot';
+import { readShellSnapshot, restartedIn, restoredFields, restoreShell, shellSavedAt, type LostShell, type ShellSnapshot } from '../shell/snapshot';
 import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, Pty, PtyOptions, Sandbox, SandboxState } from '../types';
 import { commandProcesses, runInContainer } from './exec';
 import { openContainerPty } from './pty';
-import { ContainerShell, type ContainerShellState } from './shell';
+import { CONTAINER_OWN_VARIABLES, ContainerShell, type ContainerShellState } from './shell';
 
 /** Between SIGINT and SIGKILL of a command, and between SIGKILL and replacing the shell. */
 const GRACE_MS = 2000;
@@ -233,9 +233,13 @@ export class DockerSandbox implements Sandbox {
       this.events.emit('crash', { reason: `${reason}; ${why}`, restarted: false } satisfies CrashInfo);
       return;
     }
+    // The container and what runs in it live on; the dead shell's folder and exports are read before the new one saves its own.
+    const lost: LostShell = { processes: [], snapshot: readShellSnapshot(this.dir) };
     try {
       await this.startShell();
-      this.events.emit('crash', { reason, restarted: true } satisfies CrashInfo);
+      // The new shell's channel directly: exec() waits for this replacement to end.
+      const exports = lost.snapshot ? await restoreShell((c) => this.shell.channel.exec(c), lost.snapshot, CONTAINER_OWN_VARIABLES) : 0;
+      this.events.emit('crash', { reason: `${reason}${restartedIn(lost, exports)}`, restarted: true, ...restoredFields(lost, exports) } satisfies CrashInfo);
     } catch (err) {
       this.dead = true;
       if (this.closed) return;

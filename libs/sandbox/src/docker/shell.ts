@@ -11,6 +11,9 @@ import { ShellChannel, type ChannelState } from '../shell/channel';
 /** Where the container sees its folder on the host (bind mount): the shell's pipes, and `shell/state`. */
 export const CONTAINER_SHELL_DIR = '/run/codeagent';
 
+/** Variables every container's shell is given by the container: a new shell keeps its own, not a lost one's. */
+export const CONTAINER_OWN_VARIABLES = ['HOSTNAME', 'HOME', 'CODEAGENT_SANDBOX'];
+
 /**
  * The shell's stdin, stdout and stderr are the named pipes of its folder, opened read-write by the
  * shell itself (see Incarnation, the same for jails): bash where the image has it (its eval survives

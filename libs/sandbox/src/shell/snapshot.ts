@@ -1,6 +1,6 @@
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
-import type { Sandbox } from '../types';
+import type { CrashInfo, ExecResult } from '../types';
 import { readSandboxFile } from '../host/sandbox-files';
 import { shQuote } from './quote';
 
@@ -34,13 +34,30 @@ export function shellSavedAt(dir: string): number {
 }
 
 /**
- * Gives a new sandbox's shell a lost one's working folder and exports, but the variables the new
+ * Gives a new shell (through `exec`) a lost one's working folder and exports, but the variables its
  * sandbox sets itself (`own`, beside the shell's PWD, OLDPWD, SHLVL and _). Answers how many exports
  * came back (0 when the shell refused them).
  */
-export async function restoreShell(sandbox: Sandbox, snapshot: ShellSnapshot, own: string[]): Promise<number> {
+export async function restoreShell(exec: (command: string) => Promise<ExecResult>, snapshot: ShellSnapshot, own: string[]): Promise<number> {
   const skip = new RegExp(`^(declare -\\S+|export) (${['PWD', 'OLDPWD', 'SHLVL', '_', ...own].join('|')})(=|$)`);
   const kept = snapshot.exports.split(/\n(?=declare |export )/).filter((l) => /^(declare -\S+|export) /.test(l) && !skip.test(l));
-  const r = await sandbox.exec(`cd -- ${shQuote(snapshot.cwd)}; ${kept.join('\n')}`);
+  const r = await exec(`cd -- ${shQuote(snapshot.cwd)}; ${kept.join('\n')}`);
   return r.exitCode === 0 ? kept.length : 0;
+}
+
+/** What a shell that died left, for the crash report of the new one: its background jobs and its last saved state. */
+export interface LostShell {
+  processes: string[];
+  snapshot?: ShellSnapshot;
+}
+
+/** The end of a restarted shell's crash reason: where the new one runs, what came back and what did not. */
+export function restartedIn(lost: LostShell, exports: number): string {
+  const where = lost.snapshot ? `; a new shell runs in ${lost.snapshot.cwd} with ${exports} exported variables restored` : '; a new shell runs';
+  return `${where}${lost.processes.length ? `; lost processes: ${lost.processes.join(', ')}` : ''}`;
+}
+
+/** The CrashInfo fields of a restarted shell. */
+export function restoredFields(lost: LostShell, exports: number): Pick<CrashInfo, 'restoredCwd' | 'restoredExports' | 'lostProcesses'> {
+  return { ...(lost.snapshot ? { restoredCwd: lost.snapshot.cwd, restoredExports: exports } : {}), ...(lost.processes.length ? { lostProcesses: lost.processes } : {}) };
 }

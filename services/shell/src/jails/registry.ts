@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, type AppendedKindV1, type CommandReply, type CommandRequest, type EventPayload, type SessionEventData } from '@codeagent/contracts';
-import type { AdoptedSandbox, Limits, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '@codeagent/sandbox';
+import type { AdoptedSandbox, CrashInfo, Limits, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import { EgressDenials, type EgressDenialOptions } from './egress-denials';
 import { shellMetrics } from './metrics';
@@ -238,7 +238,7 @@ export class JailRegistry {
   private track(sessionId: string, workspaceDir: string, driver: DriverName, sandbox: Sandbox, stream: OutputStream, keep: boolean): Jail {
     const kept = keep ? this.opts.kept : undefined;
     const session = new Jail(sessionId, workspaceDir, driver, sandbox, stream, this.opts.log.child({ sessionId }), this.opts.maxResultBytes, kept && ((c) => kept.running(sessionId, c)));
-    sandbox.on('crash', (info) => void this.onCrash(session, info.reason, info.restarted));
+    sandbox.on('crash', (info) => void this.onCrash(session, info));
     sandbox.on('egress', (d) => this.denials.record(sessionId, d));
     // A new background job: a successor that finds the jail gone says it was lost. Saved a moment
     // later, once the job's process became what it runs (a subshell execs its command).
@@ -360,9 +360,11 @@ export class JailRegistry {
     return driver;
   }
 
-  private async onCrash(session: Jail, reason: string, restarted: boolean): Promise<void> {
-    // In the log for readers, and as a fact for the orchestrator (which fails a session whose shell stayed dead).
-    session.stream.append('shell.crashed', { reason, restarted }).catch(() => undefined);
+  private async onCrash(session: Jail, info: CrashInfo): Promise<void> {
+    const { reason, restarted } = info;
+    // In the log for readers (with what came back and what was lost), and as a fact for the orchestrator
+    // (which fails a session whose shell stayed dead).
+    session.stream.append('shell.crashed', { ...info }).catch(() => undefined);
     session.stream
       .event('shell.crashed', () => ({ sessionId: session.sessionId, reason, restarted }))
       .catch((err: Error) => this.opts.log.error({ sessionId: session.sessionId, err: err.message }, 'could not publish shell.crashed'));
