@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ServiceNames } from '@codeagent/contracts';
 import { hostProcessesMatching, jailsAround, startStack, waitFor, type Stack } from '@codeagent/testing';
 import { api, ok, openSession, SocketClient, type Rec, type ServerMessage } from './bench/client';
+import { startCli } from './cli-runner';
 import { hostStateDir } from '../services/shell/src/drivers';
 import type { ServiceEnv } from '../services/shell/src/env';
 
@@ -135,6 +136,24 @@ test('the shell service restarts while a command streams to a subscriber and som
   expect(await login.exited).toBe(3);
   // Busy/idle follow the stored log, a batch behind the exec's reply (README, issue 17's notes).
   await waitFor('the session idle', async () => (await ok(stack.url, 'GET', `/api/v1/sessions/${s.id}`)).status === 'idle', { timeoutMs: 10_000 });
+});
+
+test('codeagent run goes on through a restart of the shell service: every line once, then the command\'s exit code', async () => {
+  const s = await open();
+  const home = mkdtempSync(path.join(os.tmpdir(), 'restart-cli-home-'));
+  try {
+    const run = startCli(['run', s.id, '--', 'for i in $(seq 1 40); do echo n$i; sleep 0.1; done; exit 3'], { CODEAGENT_HOME: home, CODEAGENT_URL: stack.url });
+    await waitFor('the first lines', () => run.stdout().includes('n5\n'), { timeoutMs: 30_000 });
+    expect(await stack.procs.get('shell')!.stop('SIGTERM', 30_000)).toBe(0);
+    await stack.startReplica('shell', 'shell');
+    const r = await run.result;
+    // The exec's answer was the replica going away; the CLI followed the session's log instead of giving up.
+    expect(r.stderr).toContain('the command goes on in the session');
+    expect(r.stdout).toBe(Array.from({ length: 40 }, (_, i) => `n${i + 1}\n`).join(''));
+    expect(r.code).toBe(3);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 });
 
 /** A Socket.IO client of one session's terminal: what it printed since this client subscribed, and typing into it. */

@@ -36,11 +36,14 @@ export function liveCommands(program: Command, run: Run): void {
  * `run`: subscribes to the session from its newest event, then sends /exec. Output arrives as the
  * session's events, so after a dropped connection the stream resubscribes from the last sequence
  * number it saw and nothing is lost or shown twice; the result is the /exec response, or, when the
- * connection that would have carried it dropped, the `command.completed` event.
+ * connection that would have carried it dropped, the `command.completed` event. A command that had
+ * started when the platform went away (a restart, an upgrade) goes on in the session: its answer is
+ * then an unavailable service, and `run` follows the log until the command completes.
  */
 async function runCommand(ctx: Ctx, sessionId: string, command: string, timeoutMs?: number): Promise<void> {
   const since = await headSeq(ctx, sessionId);
   let commandId: string | undefined;
+  let started = false;
   type Outcome = { exitCode: number; durationMs: number; timedOut: boolean } | { error: Error };
   let completed: Outcome | undefined;
   let settle!: (r: Outcome) => void;
@@ -59,6 +62,8 @@ async function runCommand(ctx: Ctx, sessionId: string, command: string, timeoutM
         // --json: one JSON line per chunk on stdout, so a script gets both streams in order.
         if (ctx.out.json) ctx.out.line(JSON.stringify({ seq: p.seq, stream: p.stream, data: bytesOf(m).toString('utf8') }));
         else (p.stream === 'stderr' ? process.stderr : process.stdout).write(bytesOf(m));
+      } else if (m.type === 'status' && m.payload.kind === 'command.started' && m.payload.data.commandId === commandId) {
+        started = true;
       } else if (m.type === 'status' && m.payload.kind === 'command.completed' && m.payload.data.commandId === commandId) {
         completed = m.payload.data;
         settle(m.payload.data);
@@ -70,7 +75,13 @@ async function runCommand(ctx: Ctx, sessionId: string, command: string, timeoutM
   await stream.connect();
   const req = stream.request('/exec', [command], timeoutMs ? { timeoutMs } : {});
   commandId = req.id;
-  req.done.then(settle, (err: Error) => settle({ error: err }));
+  req.done.then(settle, (err: Error) => {
+    if (started && err instanceof CliError && err.exitCode === ExitCode.unavailable) {
+      process.stderr.write(`codeagent: ${err.message}; the command goes on in the session: following it until it completes (Ctrl-C twice leaves it running)\n`);
+      return;
+    }
+    settle({ error: err });
+  });
 
   // Ctrl-C interrupts the command, not us: we still print the rest of its output and exit with its status.
   let interrupts = 0;
