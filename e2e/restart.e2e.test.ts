@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ServiceNames } from '@codeagent/contracts';
-import { hostProcessesMatching, jailsAround, startStack, waitFor, type Stack } from '@codeagent/testing';
+import { hostProcessesMatching, startStack, waitFor, type Stack } from '@codeagent/testing';
 import { api, ok, openSession, SocketClient, type Rec, type ServerMessage } from './bench/client';
 import { startCli } from './cli-runner';
 import { hostStateDir } from '../services/shell/src/drivers';
@@ -68,17 +68,13 @@ const open = async (): Promise<Rec> => {
 };
 
 afterAll(async () => {
-  for (const id of opened) await api(stack.url, 'DELETE', `/api/v1/sessions/${id}`).catch(() => undefined);
-  await stack?.stop();
-  // Should a close above have failed, nothing of this file may outlive it: the jails were kept for
-  // a next start that will not come, and are found from the processes the tests started in them.
-  const left = hostProcessesMatching(tag);
-  for (const pid of new Set([...left.flatMap(jailsAround), ...left])) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone with its jail
-    }
+  if (stack) {
+    for (const id of opened) await api(stack.url, 'DELETE', `/api/v1/sessions/${id}`).catch(() => undefined);
+    // Should a close above have failed, nothing of this file may outlive it: the jails and mounts were
+    // kept for a next start that will not come. The services stop first, then go as at a reboot.
+    await Promise.all([...stack.procs.values()].map((p) => p.stop('SIGTERM', 30_000)));
+    clearHostState();
+    await stack.stop();
   }
   if (keys) rmSync(keys, { recursive: true, force: true });
 });
@@ -218,7 +214,7 @@ test('the host reboots: every jail and mount of the platform gone, the shell ser
 
   // A reboot: the services stopped (systemd's SIGTERM), then what lived only in memory or in tmpfs gone.
   await Promise.all([...stack.procs.values()].map(async (p) => expect(await p.stop('SIGTERM', 30_000)).toBe(0)));
-  rebootHost();
+  clearHostState();
   // The shell first: nothing has mounted the workspaces yet.
   const shell = await stack.startReplica('shell', 'shell');
   await waitFor('the shell at its kept jails', () => /waiting for the workspace service|kept jail adopted/.test(shell.output()), { timeoutMs: 60_000 });
@@ -240,8 +236,9 @@ test('the host reboots: every jail and mount of the platform gone, the shell ser
  * What a reboot leaves of the stack on this host: its data folder. Every jail killed (SIGKILL to
  * each pid 1 ends its pid namespace; every jail binds the shell's jails folder, so its command line
  * names it), the stack's mounts undone and loop devices detached, the jails' tmpfs folder emptied.
+ * Also how this file leaves nothing behind.
  */
-function rebootHost(): void {
+function clearHostState(): void {
   const jails = hostStateDir({ DATA_DIR: stack.dataDir, INSTANCE_ID: stack.instanceId('shell') } as ServiceEnv, 'jails');
   for (const pid of hostProcessesMatching(`${jails}/`)) {
     try {
