@@ -5,7 +5,6 @@ import { SessionStream } from '../stream';
 import type { Ctx } from '../context';
 
 type Run = (fn: (ctx: Ctx, ...args: any[]) => Promise<void>) => (...args: any[]) => Promise<void>;
-type Rec = Record<string, any>;
 
 /** How far back `attach` replays, so a reattach shows the recent screen. */
 const ATTACH_REPLAY_EVENTS = 200;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { AppError } from '@codeagent/contracts';
-import type { AdoptedSandbox, AdoptOptions, EgressCredential, EgressOptions, ExecOptions, Network, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
+import type { AdoptedSandbox, AdoptOptions, EgressCredential, EgressOptions, Network, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
 import { withSent } from '../shell/channel';
 import { planLimits, removeCgroups, type ResolvedLimits } from './cgroups';
 import { diagnose } from './diagnose';

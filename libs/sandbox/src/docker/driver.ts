@@ -10,7 +10,7 @@ import { DockerfileBuilder } from './build';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
 import { withSent } from '../shell/channel';
 import { readShellSnapshot, restoreShell } from '../shell/snapshot';
-import type { AdoptedSandbox, AdoptOptions, EgressOptions, ExecOptions, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
+import type { AdoptedSandbox, AdoptOptions, EgressOptions, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
 import { DockerSandbox, KEEPER, type DockerOpened, type DockerState } from './sandbox';
 import { CONTAINER_OWN_VARIABLES, CONTAINER_SHELL_DIR } from './shell';
 
