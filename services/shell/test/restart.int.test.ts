@@ -78,7 +78,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
   });
 
   afterAll(async () => {
-    for (const id of ['graceful', 'killed', 'rebooted', 'agent', 'retired']) await client.request('shell.close', { sessionId: id }, { instanceId, timeoutMs: 20_000 }).catch(() => undefined);
+    for (const id of ['graceful', 'killed', 'orphaned', 'rebooted', 'agent', 'retired']) await client.request('shell.close', { sessionId: id }, { instanceId, timeoutMs: 20_000 }).catch(() => undefined);
     await proc?.stop('SIGTERM');
     await workspaceService?.stop('SIGTERM');
     await client?.close();
@@ -193,6 +193,29 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     expectGapless('rebooted');
     // The other jails were adopted as they were.
     expect(hostProcessesMatching(`${tag}-graceful`)).toHaveLength(1);
+  });
+
+  test('a jail whose shell died while no shell process held it: what the shell left running ends with it instead of running on outside any session', async () => {
+    // After the reboot test, which started the workspace service: a restore waits for it.
+    await open('orphaned');
+    expect(await proc!.stop('SIGTERM', 30_000)).toBe(0);
+    // Only the shell dies (as when a command ends it): the jail's init lives on, waiting for the job.
+    const [job] = hostProcessesMatching(`${tag}-orphaned`);
+    const ns = readlinkSync(`/proc/${job}/ns/pid`);
+    const nsOf = (pid: string) => {
+      try {
+        return readlinkSync(`/proc/${pid}/ns/pid`);
+      } catch {
+        return undefined; // not ours to read, or gone meanwhile
+      }
+    };
+    const shell = readdirSync('/proc').find((p) => /^\d+$/.test(p) && nsOf(p) === ns && readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'bash');
+    process.kill(Number(shell), 'SIGKILL');
+    await start();
+    const crash = await waitFor('the restored event', () => eventsOf('orphaned').find((e) => e.kind === 'shell.crashed'), { timeoutMs: 20_000 });
+    expect(crash.kind === 'shell.crashed' && crash.data).toMatchObject({ restarted: true, restoredCwd: '/workspace/sub', lostProcesses: [expect.stringContaining(`${tag}-orphaned`)] });
+    await waitFor('the job ended with the old jail', () => hostProcessesMatching(`${tag}-orphaned`).length === 0, { timeoutMs: 10_000 });
+    expect((await exec('orphaned', 'pwd; echo "$FOO"')).stdout).toBe('/workspace/sub\nkept value\n');
   });
 
   test("an outside agent goes on in its tmux across a restart and is supervised again: a crash after it is restarted", async () => {

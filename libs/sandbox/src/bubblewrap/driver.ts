@@ -11,6 +11,7 @@ import { planLimits, removeCgroups, type ResolvedLimits } from './cgroups';
 import { diagnose } from './diagnose';
 import { JAIL_OWN_VARIABLES, jailEnv } from './jail';
 import { JailPool, markAssigned, mount, mountsUnder, poolSlot, removeJailFolder, sweepPool } from './pool';
+import { Incarnation } from './incarnation';
 import { BubblewrapSandbox, type BubblewrapState } from './sandbox';
 import { readShellSnapshot, restoreShell } from '../shell/snapshot';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
@@ -201,6 +202,7 @@ export class BubblewrapDriver implements SandboxDriver {
 
   /** A new jail for a lost one: its workspace, limits, network and environment, then its shell's last state. */
   private async restore(state: BubblewrapState, lostCommand: boolean): Promise<AdoptedSandbox> {
+    Incarnation.endLeft(state.jail);
     // The jail's own copy when its folder survived (the jail was killed), else the state's (a reboot emptied a tmpfs).
     const snapshot = readShellSnapshot(state.dir) ?? state.shell;
     const { HOSTNAME: _hostname, ...env } = state.spec.env;

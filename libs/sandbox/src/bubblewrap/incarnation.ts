@@ -99,6 +99,15 @@ export class Incarnation {
     return jail;
   }
 
+  /**
+   * Ends what is left of a jail that adopt() found gone: its shell died while no process held it, but
+   * its init may still run, waiting for what the shell left in the background. Killing the init ends
+   * its pid namespace, so those processes do not run on outside any session.
+   */
+  static endLeft(state: IncarnationState): void {
+    if (statOf(state.initPid)?.startTicks === state.initStartTicks) signalQuiet(state.initPid, 'SIGKILL');
+  }
+
   /** The same jail, run by a process that is gone: found by its pids, or undefined when it is not there any more. */
   static adopt(state: IncarnationState, dir: string, onTimeout: () => void): Incarnation | undefined {
     // Both must live: a jail whose shell died while no one watched (or that is being torn down) is gone.
