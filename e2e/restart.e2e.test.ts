@@ -6,8 +6,7 @@ import { ServiceNames } from '@codeagent/contracts';
 import { hostProcessesMatching, startStack, waitFor, type Stack } from '@codeagent/testing';
 import { api, ok, openSession, SocketClient, type Rec, type ServerMessage } from './bench/client';
 import { startCli } from './cli-runner';
-import { hostStateDir } from '../services/shell/src/drivers';
-import type { ServiceEnv } from '../services/shell/src/env';
+import { keptJails, stackJailsDir } from './bench/measure';
 
 // Restarts, driven from outside (HTTP and Socket.IO) against the six services as processes with
 // SHELL_KEEP_JAILS and the workspaces kept mounted (the defaults of a real deployment; test stacks
@@ -239,8 +238,8 @@ test('the host reboots: every jail and mount of the platform gone, the shell ser
  * Also how this file leaves nothing behind.
  */
 function clearHostState(): void {
-  const jails = hostStateDir({ DATA_DIR: stack.dataDir, INSTANCE_ID: stack.instanceId('shell') } as ServiceEnv, 'jails');
-  for (const pid of hostProcessesMatching(`${jails}/`)) {
+  const jails = stackJailsDir(stack);
+  for (const pid of keptJails(stack)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -257,5 +256,5 @@ function clearHostState(): void {
     if (device && file?.startsWith(`${stack.dataDir}/`)) execFileSync('losetup', ['-d', device]);
   }
   rmSync(jails, { recursive: true, force: true });
-  expect(hostProcessesMatching(`${jails}/`)).toEqual([]);
+  expect(keptJails(stack)).toEqual([]);
 }

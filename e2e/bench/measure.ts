@@ -23,14 +23,17 @@ export function startBenchStack(label: string, env: Record<string, string> = {})
   return startStack({ label, env: { ...BENCH_ENV, ...env } });
 }
 
+/** The stack's shell's folder of jails (named after DATA_DIR and the replica's INSTANCE_ID), which every jail's command line binds. */
+export function stackJailsDir(stack: Stack): string {
+  return hostStateDir({ DATA_DIR: stack.dataDir, INSTANCE_ID: stack.instanceId('shell') } as ServiceEnv, 'jails');
+}
+
 /**
  * The stack's jails when it keeps them across a stop (SHELL_KEEP_JAILS): they are not the shell's
- * children then (its launcher orphans them), so they are found by the shell's jails folder, which
- * every jail's command line binds (the folder is named after DATA_DIR and the replica's INSTANCE_ID).
+ * children then (its launcher orphans them), so they are found by their folder.
  */
 export function keptJails(stack: Stack): number[] {
-  const dir = hostStateDir({ DATA_DIR: stack.dataDir, INSTANCE_ID: stack.instanceId('shell') } as ServiceEnv, 'jails');
-  return hostProcessesMatching(`${dir}/`);
+  return hostProcessesMatching(`${stackJailsDir(stack)}/`);
 }
 
 /** pid → parent pid for every process on the machine (from /proc). */

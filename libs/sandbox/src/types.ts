@@ -124,6 +124,16 @@ export interface ExecOptions {
   onSent?: (resume: unknown) => void;
 }
 
+/** What a new shell got back of one that was lost, and what was lost with it. */
+export interface Restored {
+  /** The working folder restored in the new shell, as the old one last saved it. */
+  cwd?: string;
+  /** How many exported variables were restored. */
+  exports: number;
+  /** Command lines of the processes the old shell left beside it, lost with it. */
+  lostProcesses: string[];
+}
+
 /** How SandboxDriver.adopt takes over a sandbox. */
 export interface AdoptOptions extends Pick<ExecOptions, 'onOutput' | 'maxResultBytes'> {
   /** What onSent last gave (a command sent after the state was taken); a resumed command's output goes to onOutput. */
@@ -177,11 +187,10 @@ export interface CrashInfo {
   reason: string;
   /** Whether a fresh shell was started: in the dead one's last saved folder, with its exports (its functions are lost). */
   restarted: boolean;
-  /** The folder the new shell was given back, as the dead one last saved it. */
+  /** Restored.cwd and .exports of the new shell, when the dead one had saved them. */
   restoredCwd?: string;
-  /** How many exported variables the new shell was given back. */
   restoredExports?: number;
-  /** Command lines of the processes that ended with the dead shell (its jail's background jobs). */
+  /** Restored.lostProcesses, when there were any. */
   lostProcesses?: string[];
 }
 
@@ -202,16 +211,11 @@ export interface AdoptedSandbox {
    * Set when the sandbox itself was gone (its host restarted, its processes were killed) and a new one
    * was started from the state: what was carried over and what was lost.
    */
-  restored?: {
-    /** The working folder restored in the new shell, as the old one last saved it. */
-    cwd?: string;
-    /** How many exported variables were restored. */
-    exports: number;
-    /** Command lines of the processes the old sandbox ran beside its shell, as last seen. */
-    lostProcesses: string[];
+  restored?: Restored & {
     /** Whether a command was running (it is lost with its sandbox). */
     lostCommand: boolean;
-  };  /** The terminal opened with `kept`, read on from where its process let go (absent when it ended, or with a lost sandbox). */
+  };
+  /** The terminal opened with `kept`, read on from where its process let go (absent when it ended, or with a lost sandbox). */
   terminal?: Pty;
 }
 

@@ -32,6 +32,7 @@ async function startShell(env: ServiceEnv, drivers: Partial<Record<DriverName, S
   // (SHELL_KEEP_JAILS=false, a replica being retired) closes those jails with its own.
   const previous = new KeptJails(keptDir(env), secrets, log.child({ component: 'kept' }));
   const kept = env.SHELL_KEEP_JAILS ? previous : undefined;
+  let workspacesMounted: Promise<void> | undefined;
   const registry = new JailRegistry({
     instanceId: env.INSTANCE_ID,
     maxSessions: env.SHELL_MAX_SESSIONS,
@@ -48,7 +49,8 @@ async function startShell(env: ServiceEnv, drivers: Partial<Record<DriverName, S
     defaultDockerImage: env.SHELL_DOCKER_IMAGE,
     egressDenials: { windowMs: env.SHELL_EGRESS_DENIED_WINDOW_MS, maxEventsPerWindow: env.SHELL_EGRESS_DENIED_MAX_EVENTS },
     ...(kept ? { kept } : {}),
-    workspacesMounted: once(() => workspaceServiceAnswers(bus, log)),
+    // Asked once per start, by the first jail that is to be started again.
+    workspacesMounted: () => (workspacesMounted ??= workspaceServiceAnswers(bus, log)),
   });
   const stdio = new StdioProcesses(log.child({ component: 'stdio' }));
   // Read once: each kept session's file is opened (decrypted) here.
@@ -147,10 +149,4 @@ async function workspaceServiceAnswers(bus: Bus, log: Logger): Promise<void> {
       await sleep(WORKSPACE_RETRY_MS);
     }
   }
-}
-
-/** `fn`'s promise, made on the first call and shared by every later one. */
-function once<T>(fn: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= fn());
 }

@@ -47,6 +47,19 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
   /** The kept sessions' state files of this replica. */
   const keptRoot = () => path.join(dataDir, 'shell', instanceId, 'sessions');
   const keptFiles = () => readdirSync(keptRoot()).map((d) => path.join(keptRoot(), d, 'session'));
+  /** Every process in the pid namespace of `pid`: the whole jail it runs in. */
+  const jailProcessesOf = (pid: number): number[] => {
+    const nsOf = (p: string) => {
+      try {
+        return readlinkSync(`/proc/${p}/ns/pid`);
+      } catch {
+        return undefined; // not ours to read, or gone meanwhile
+      }
+    };
+    const ns = nsOf(String(pid));
+    if (!ns) throw new Error(`process ${pid} is gone`);
+    return readdirSync('/proc').filter((p) => /^\d+$/.test(p) && nsOf(p) === ns).map(Number);
+  };
   const eventsOf = (sessionId: string) => log.filter((e) => e.sessionId === sessionId);
   /** Every seq of the session's log once, in order, from 1. */
   const expectGapless = (sessionId: string) => {
@@ -160,12 +173,11 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     await waitFor('the command started', () => eventsOf('rebooted').some((e) => e.kind === 'command.started' && e.data.commandId === 'lost'), { timeoutMs: 10_000 });
     expect(await proc!.stop('SIGKILL')).toBe('SIGKILL');
     // What a reboot does: every process of the jail gone (everything in its pid namespace).
-    const ns = readlinkSync(`/proc/${hostProcessesMatching(`${tag}-rebooted`)[0]}/ns/pid`);
-    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    for (const pid of jailProcessesOf(hostProcessesMatching(`${tag}-rebooted`)[0]!)) {
       try {
-        if (readlinkSync(`/proc/${pid}/ns/pid`) === ns) process.kill(Number(pid), 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
-        /* gone meanwhile */
+        /* gone with its namespace */
       }
     }
     await waitFor('the jail gone', () => hostProcessesMatching(`${tag}-rebooted`).length === 0, { timeoutMs: 10_000 });
@@ -201,16 +213,8 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     expect(await proc!.stop('SIGTERM', 30_000)).toBe(0);
     // Only the shell dies (as when a command ends it): the jail's init lives on, waiting for the job.
     const [job] = hostProcessesMatching(`${tag}-orphaned`);
-    const ns = readlinkSync(`/proc/${job}/ns/pid`);
-    const nsOf = (pid: string) => {
-      try {
-        return readlinkSync(`/proc/${pid}/ns/pid`);
-      } catch {
-        return undefined; // not ours to read, or gone meanwhile
-      }
-    };
-    const shell = readdirSync('/proc').find((p) => /^\d+$/.test(p) && nsOf(p) === ns && readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'bash');
-    process.kill(Number(shell), 'SIGKILL');
+    const shell = jailProcessesOf(job!).find((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'bash');
+    process.kill(shell!, 'SIGKILL');
     await start();
     const crash = await waitFor('the restored event', () => eventsOf('orphaned').find((e) => e.kind === 'shell.crashed'), { timeoutMs: 20_000 });
     expect(crash.kind === 'shell.crashed' && crash.data).toMatchObject({ restarted: true, restoredCwd: '/workspace/sub', lostProcesses: [expect.stringContaining(`${tag}-orphaned`)] });

@@ -13,7 +13,7 @@ import { JAIL_OWN_VARIABLES, jailEnv } from './jail';
 import { JailPool, markAssigned, mount, mountsUnder, poolSlot, removeJailFolder, sweepPool } from './pool';
 import { Incarnation } from './incarnation';
 import { BubblewrapSandbox, type BubblewrapState } from './sandbox';
-import { readShellSnapshot, restoreShell } from '../shell/snapshot';
+import { readShellSnapshot, restoreLost } from '../shell/snapshot';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
 
 /** Defaults when OpenOptions.limits leaves a field out. */
@@ -208,8 +208,8 @@ export class BubblewrapDriver implements SandboxDriver {
     const { HOSTNAME: _hostname, ...env } = state.spec.env;
     const sandbox = await this.open({ workspaceDir: state.spec.workspace, network: state.network, credentials: state.credentials, limits: state.limits, env, id: state.id });
     await removeJailDir(state);
-    const exports = snapshot ? await restoreShell((c) => sandbox.exec(c), snapshot, JAIL_OWN_VARIABLES) : 0;
-    return { sandbox, restored: { ...(snapshot ? { cwd: snapshot.cwd } : {}), exports, lostProcesses: state.processes, lostCommand } };
+    const restored = await restoreLost((c) => sandbox.exec(c), { snapshot, processes: state.processes }, JAIL_OWN_VARIABLES);
+    return { sandbox, restored: { ...restored, lostCommand } };
   }
 }
 

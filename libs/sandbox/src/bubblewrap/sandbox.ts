@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '@codeagent/contracts';
 import type { SandboxEgress } from '../egress/egress';
 import type { ChannelState } from '../shell/channel';
-import { readShellSnapshot, restartedIn, restoredFields, restoreShell, shellSavedAt, type LostShell, type ShellSnapshot } from '../shell/snapshot';
+import { describeRestored, readShellSnapshot, restoredFields, restoreLost, shellSavedAt, type ShellSnapshot } from '../shell/snapshot';
 import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, PtyOptions, Sandbox, SandboxState } from '../types';
 import { cgroupPids, removeCgroups, retargetLimits, type LimitPlan, type ResolvedLimits } from './cgroups';
 import { mount, removeJailFolder } from './pool';
@@ -253,13 +253,13 @@ export class BubblewrapSandbox implements Sandbox {
     jail.channel.abort(status);
   }
 
-  private async restart(e: JailExit, lost: LostShell): Promise<void> {
+  private async restart(e: JailExit, lost: { processes: string[]; snapshot?: ShellSnapshot }): Promise<void> {
     const ended = `the shell ended (${e.signal ? `signal ${e.signal}` : e.code !== null ? `exit status ${e.code}` : 'the jail was killed'})`;
     try {
       await this.start();
       // The new jail's channel directly: exec() waits for this restart to end.
-      const exports = lost.snapshot ? await restoreShell((c) => this.jail.channel.exec(c), lost.snapshot, JAIL_OWN_VARIABLES) : 0;
-      this.events.emit('crash', { reason: `${ended}${restartedIn(lost, exports)}`, restarted: true, ...restoredFields(lost, exports) } satisfies CrashInfo);
+      const restored = await restoreLost((c) => this.jail.channel.exec(c), lost, JAIL_OWN_VARIABLES);
+      this.events.emit('crash', { reason: `${ended}; a new shell runs${describeRestored(restored)}`, restarted: true, ...restoredFields(restored) } satisfies CrashInfo);
     } catch (err) {
       this.broken = `${ended}; restart failed: ${(err as Error).message}`;
       // A close during the restart is why it failed: that is a close, not a crash to report.

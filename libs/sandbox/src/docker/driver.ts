@@ -9,7 +9,7 @@ import { DEFAULT_LIMITS } from '../bubblewrap/driver';
 import { DockerfileBuilder } from './build';
 import { CredentialsSchema, EgressSettings, jailResolvConf, NetworkSchema, SandboxEgress } from '../egress/egress';
 import { withSent } from '../shell/channel';
-import { readShellSnapshot, restoreShell } from '../shell/snapshot';
+import { readShellSnapshot, restoreLost } from '../shell/snapshot';
 import type { AdoptedSandbox, AdoptOptions, EgressOptions, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '../types';
 import { DockerSandbox, KEEPER, type DockerOpened, type DockerState } from './sandbox';
 import { CONTAINER_OWN_VARIABLES, CONTAINER_SHELL_DIR } from './shell';
@@ -216,8 +216,8 @@ export class DockerDriver implements SandboxDriver {
     rmSync(state.dir, { recursive: true, force: true });
     const o = state.opened;
     const sandbox = await this.open({ workspaceDir: o.workspaceDir, image: o.image, network: o.network, credentials: o.credentials, limits: o.limits, env: o.env, id: state.id, ...(o.user ? { user: o.user } : {}) });
-    const exports = snapshot ? await restoreShell((c) => sandbox.exec(c), snapshot, CONTAINER_OWN_VARIABLES) : 0;
-    return { sandbox, restored: { ...(snapshot ? { cwd: snapshot.cwd } : {}), exports, lostProcesses: state.processes, lostCommand } };
+    const restored = await restoreLost((c) => sandbox.exec(c), { snapshot, processes: state.processes }, CONTAINER_OWN_VARIABLES);
+    return { sandbox, restored: { ...restored, lostCommand } };
   }
 
   /** A container's own folder on the host, bound at CONTAINER_SHELL_DIR (see containersDir). */

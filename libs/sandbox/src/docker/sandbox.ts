@@ -6,7 +6,7 @@ import { AppError } from '@codeagent/contracts';
 import { childrenOf, readCmdline } from '../bubblewrap/proc';
 import type { SandboxEgress } from '../egress/egress';
 import type { ChannelState } from '../shell/channel';
-import { readShellSnapshot, restartedIn, restoredFields, restoreShell, shellSavedAt, type LostShell, type ShellSnapshot } from '../shell/snapshot';
+import { describeRestored, readShellSnapshot, restoredFields, restoreLost, shellSavedAt, type ShellSnapshot } from '../shell/snapshot';
 import type { CrashInfo, EgressCredential, EgressDecision, ExecOptions, ExecResult, Network, NetworkInForce, Pty, PtyOptions, Sandbox, SandboxState } from '../types';
 import { commandProcesses, runInContainer } from './exec';
 import { openContainerPty } from './pty';
@@ -234,12 +234,12 @@ export class DockerSandbox implements Sandbox {
       return;
     }
     // The container and what runs in it live on; the dead shell's folder and exports are read before the new one saves its own.
-    const lost: LostShell = { processes: [], snapshot: readShellSnapshot(this.dir) };
+    const snapshot = readShellSnapshot(this.dir);
     try {
       await this.startShell();
       // The new shell's channel directly: exec() waits for this replacement to end.
-      const exports = lost.snapshot ? await restoreShell((c) => this.shell.channel.exec(c), lost.snapshot, CONTAINER_OWN_VARIABLES) : 0;
-      this.events.emit('crash', { reason: `${reason}${restartedIn(lost, exports)}`, restarted: true, ...restoredFields(lost, exports) } satisfies CrashInfo);
+      const restored = await restoreLost((c) => this.shell.channel.exec(c), { snapshot, processes: [] }, CONTAINER_OWN_VARIABLES);
+      this.events.emit('crash', { reason: `${reason}; a new shell runs${describeRestored(restored)}`, restarted: true, ...restoredFields(restored) } satisfies CrashInfo);
     } catch (err) {
       this.dead = true;
       if (this.closed) return;

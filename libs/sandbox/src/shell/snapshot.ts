@@ -1,6 +1,6 @@
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
-import type { CrashInfo, ExecResult } from '../types';
+import type { CrashInfo, ExecResult, Restored } from '../types';
 import { readSandboxFile } from '../host/sandbox-files';
 import { shQuote } from './quote';
 
@@ -45,19 +45,22 @@ export async function restoreShell(exec: (command: string) => Promise<ExecResult
   return r.exitCode === 0 ? kept.length : 0;
 }
 
-/** What a shell that died left, for the crash report of the new one: its background jobs and its last saved state. */
-export interface LostShell {
-  processes: string[];
-  snapshot?: ShellSnapshot;
+/**
+ * Gives a new shell what a lost one left (its last saved folder and exports, through `exec`; see
+ * restoreShell) and says what came back and what did not (the processes it left, lost with it).
+ */
+export async function restoreLost(exec: (command: string) => Promise<ExecResult>, lost: { snapshot?: ShellSnapshot; processes: string[] }, own: string[]): Promise<Restored> {
+  const exports = lost.snapshot ? await restoreShell(exec, lost.snapshot, own) : 0;
+  return { ...(lost.snapshot ? { cwd: lost.snapshot.cwd } : {}), exports, lostProcesses: lost.processes };
 }
 
-/** The end of a restarted shell's crash reason: where the new one runs, what came back and what did not. */
-export function restartedIn(lost: LostShell, exports: number): string {
-  const where = lost.snapshot ? `; a new shell runs in ${lost.snapshot.cwd} with ${exports} exported variables restored` : '; a new shell runs';
-  return `${where}${lost.processes.length ? `; lost processes: ${lost.processes.join(', ')}` : ''}`;
+/** Where the new shell runs and what came back, then what was lost: the end of a crash reason. */
+export function describeRestored(r: Restored): string {
+  const where = r.cwd ? ` in ${r.cwd} with ${r.exports} exported variables restored` : '';
+  return `${where}${r.lostProcesses.length ? `; lost processes: ${r.lostProcesses.join(', ')}` : ''}`;
 }
 
-/** The CrashInfo fields of a restarted shell. */
-export function restoredFields(lost: LostShell, exports: number): Pick<CrashInfo, 'restoredCwd' | 'restoredExports' | 'lostProcesses'> {
-  return { ...(lost.snapshot ? { restoredCwd: lost.snapshot.cwd, restoredExports: exports } : {}), ...(lost.processes.length ? { lostProcesses: lost.processes } : {}) };
+/** The CrashInfo (and `shell.crashed`) fields of a restored shell. */
+export function restoredFields(r: Restored): Pick<CrashInfo, 'restoredCwd' | 'restoredExports' | 'lostProcesses'> {
+  return { ...(r.cwd ? { restoredCwd: r.cwd, restoredExports: r.exports } : {}), ...(r.lostProcesses.length ? { lostProcesses: r.lostProcesses } : {}) };
 }

@@ -122,27 +122,16 @@ export class ExternalAgents {
    * servers, and are supervised again from their stored definitions. Agents whose tmux is gone stay
    * stopped (they are started again by name).
    */
-  async adopt(sessionId: string): Promise<string[]> {
-    const sandbox = this.registry.sandboxOf(sessionId);
-    // An agent is supervised again from its definition under /workspace (AGENTS_FOLDER): without that
-    // folder in the workspace, seen from the host, there is none, and no process need be started in
-    // the jail to list its tmux sockets (one per kept jail at a start: 1,000 of them took ~15 s).
-    if (!existsSync(path.join(this.registry.workspaceOf(sessionId), AGENTS_FOLDER))) return [];
-    const listing = await this.listSockets(sessionId);
-    const agents = this.bySession.get(sessionId) ?? new Map<string, AgentSupervisor>();
-    const resumed: string[] = [];
-    for (const name of listing) {
-      const tmux = new JailTmux(sandbox, name);
-      if ((await tmux.run(['has-session', '-t', name])).code !== 0) continue;
-      const spec = await this.storedSpec(sessionId, name, tmux);
-      if (!spec) continue;
-      const supervisor = this.supervisor(sessionId, spec, tmux);
-      agents.set(name, supervisor);
-      supervisor.resume();
-      resumed.push(name);
-    }
-    if (agents.size) this.bySession.set(sessionId, agents);
-    return resumed;
+  adopt(sessionId: string): Promise<string[]> {
+    return this.superviseStored(
+      sessionId,
+      async () => (await this.lines(sessionId, `ls -1 ${path.posix.dirname(tmuxSocketPath('x'))} 2>/dev/null || true`)).filter((n) => n.endsWith('.sock')).map((n) => n.slice(0, -'.sock'.length)),
+      async (supervisor, tmux) => {
+        if ((await tmux.run(['has-session', '-t', supervisor.name])).code !== 0) return false;
+        supervisor.resume();
+        return true;
+      },
+    );
   }
 
   /**
@@ -150,28 +139,45 @@ export class ExternalAgents {
    * were killed while no shell process held it): the agents it supervised are started again from their
    * definitions, as after a crash. Those a person stopped, that exited cleanly or that gave up are not.
    */
-  async startAgain(sessionId: string): Promise<string[]> {
+  startAgain(sessionId: string): Promise<string[]> {
+    return this.superviseStored(
+      sessionId,
+      () => this.lines(sessionId, `cd /workspace/${AGENTS_FOLDER} 2>/dev/null || exit 0; for d in */; do [ -f "\${d}${SUPERVISED}" ] && printf '%s\n' "\${d%/}"; done; exit 0`),
+      async (supervisor) => {
+        try {
+          await supervisor.start();
+          return true;
+        } catch (err) {
+          this.log.warn({ sessionId, agent: supervisor.name, err: (err as Error).message }, 'outside agent not started again in the new jail');
+          return false;
+        }
+      },
+    );
+  }
+
+  /**
+   * Supervises again, from their stored definitions, the agents `list` names in a session's jail,
+   * each as `begin` says (false: not supervised). An agent is found only from its definition under
+   * /workspace (AGENTS_FOLDER): without that folder in the workspace, seen from the host, there is
+   * none, and no process need be started in the jail to look (one per kept jail at a start: 1,000 of
+   * them took ~15 s).
+   */
+  private async superviseStored(sessionId: string, list: () => Promise<string[]>, begin: (supervisor: AgentSupervisor, tmux: JailTmux) => Promise<boolean>): Promise<string[]> {
     if (!existsSync(path.join(this.registry.workspaceOf(sessionId), AGENTS_FOLDER))) return [];
     const sandbox = this.registry.sandboxOf(sessionId);
     const agents = this.bySession.get(sessionId) ?? new Map<string, AgentSupervisor>();
-    const started: string[] = [];
-    const marked = await this.lines(sessionId, `cd /workspace/${AGENTS_FOLDER} 2>/dev/null || exit 0; for d in */; do [ -f "\${d}${SUPERVISED}" ] && printf '%s\n' "\${d%/}"; done; exit 0`);
-    for (const name of marked) {
+    const supervised: string[] = [];
+    for (const name of await list()) {
       const tmux = new JailTmux(sandbox, name);
       const spec = await this.storedSpec(sessionId, name, tmux);
       if (!spec) continue;
       const supervisor = this.supervisor(sessionId, spec, tmux);
+      if (!(await begin(supervisor, tmux))) continue;
       agents.set(name, supervisor);
-      try {
-        await supervisor.start();
-        started.push(name);
-      } catch (err) {
-        agents.delete(name);
-        this.log.warn({ sessionId, agent: name, err: (err as Error).message }, 'outside agent not started again in the new jail');
-      }
+      supervised.push(name);
     }
     if (agents.size) this.bySession.set(sessionId, agents);
-    return started;
+    return supervised;
   }
 
   /** An agent's stored definition with its env opened; undefined (logged) when it cannot be read. */
@@ -199,12 +205,6 @@ export class ExternalAgents {
         if (c.type === 'stopped' || c.type === 'gave-up' || (c.type === 'exited' && c.exitCode === 0)) await tmux.mark(fileOf(spec.name, SUPERVISED), false);
       },
     });
-  }
-
-  /** Names of the agents whose tmux sockets are in the jail (live or not). */
-  private async listSockets(sessionId: string): Promise<string[]> {
-    const files = await this.lines(sessionId, `ls -1 ${path.posix.dirname(tmuxSocketPath('x'))} 2>/dev/null || true`);
-    return files.filter((n) => n.endsWith('.sock')).map((n) => n.slice(0, -'.sock'.length));
   }
 
   /** The non-empty lines a shell script run in the session's jail printed. */

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AppError, type AppendedKindV1, type CommandReply, type CommandRequest, type EventPayload, type SessionEventData } from '@codeagent/contracts';
-import type { AdoptedSandbox, CrashInfo, Limits, OpenOptions, Sandbox, SandboxDriver, SandboxState } from '@codeagent/sandbox';
+import { describeRestored, restoredFields, type AdoptedSandbox, type CrashInfo, type Limits, type OpenOptions, type Sandbox, type SandboxDriver, type SandboxState } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
 import { EgressDenials, type EgressDenialOptions } from './egress-denials';
 import { shellMetrics } from './metrics';
@@ -330,9 +330,8 @@ export class JailRegistry {
   private async restored(session: Jail, k: KeptJail, r: NonNullable<AdoptedSandbox['restored']>): Promise<void> {
     // The command was lost with its jail: it ends as a command whose shell died does (exit code -1).
     if (k.running) await session.resume(k.running, Promise.reject(new Error('the jail was gone')));
-    const lost = r.lostProcesses.length ? `; lost processes: ${r.lostProcesses.join(', ')}` : '';
-    const reason = `the jail was gone when shell replica ${this.opts.instanceId} started (its host restarted, or its processes were killed); a new jail runs on the same workspace${r.cwd ? ` in ${r.cwd}` : ''} with ${r.exports} exported variables restored${lost}`;
-    await session.append('shell.crashed', { reason, restarted: true, lostProcesses: r.lostProcesses, ...(r.cwd ? { restoredCwd: r.cwd } : {}), restoredExports: r.exports });
+    const reason = `the jail was gone when shell replica ${this.opts.instanceId} started (its host restarted, or its processes were killed); a new jail runs on the same workspace${describeRestored(r)}`;
+    await session.append('shell.crashed', { reason, restarted: true, ...restoredFields(r) });
     await session.stream.event('shell.crashed', () => ({ sessionId: session.sessionId, reason, restarted: true }));
   }
 
