@@ -154,6 +154,8 @@ describe('BubblewrapDriver (real bwrap)', () => {
     sb.on('crash', (c) => crashes.push(c));
     const marker = `bg-job-${randomBytes(4).toString('hex')}`;
     await sb.exec(`(exec -a ${marker} sleep 1000) & echo started`);
+    // Until its subshell has exec'd, the job's command line is the shell's own (a CI run listed that).
+    await waitFor('the job running', () => hostProcessesMatching(marker).length === 1, { timeoutMs: 10_000 });
     expect(await sb.exec('exit 4')).toMatchObject({ exitCode: 4 });
     expect(await sb.exec('echo back')).toMatchObject({ exitCode: 0, stdout: 'back\n' });
     // The job is named among what was lost with the old jail.
