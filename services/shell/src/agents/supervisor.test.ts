@@ -75,4 +75,36 @@ describe('AgentSupervisor reading how its agent died', () => {
     ]);
     expect(asked).toEqual(['display-message', 'wait-for', 'display-message', 'cat', 'display-message', 'cat']);
   });
+
+  test('a stop while the wait for a death is being set up ends the supervisor at once, not at its next safety read', async () => {
+    // The shell service's stop closes every jail, each stopping its agents: one that waited its 10 s
+    // safety read held a replica's stop past its 30 s grace in a test run.
+    jest.useFakeTimers();
+    try {
+      let starting!: () => void;
+      const waiterStarting = new Promise<void>((resolve) => (starting = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let killed = false;
+      const { tmux } = scriptedTmux([alive], []);
+      tmux.start = (async () => {
+        starting();
+        await released;
+        let exit!: (code: number) => void;
+        const exited = new Promise<number>((resolve) => (exit = resolve));
+        return { stdin: { end: () => undefined }, exited, kill: async () => ((killed = true), exit(143)) };
+      }) as unknown as JailTmux['start'];
+      const sup = new AgentSupervisor('busy', { name: 'busy', command: 'busy', args: [], env: {}, restart: { maxFailures: 1, baseDelayMs: 10 } }, { tmux, publish: async () => undefined, log: testLogger() });
+      await sup.start();
+      await waiterStarting;
+      // No timer runs from here: a stop that needed the safety read's timer would never end.
+      const stopped = sup.stop({ publish: false });
+      release();
+      await expect(stopped).resolves.toBe(true);
+      expect(killed).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
+  }, 5_000);
 });
+

@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppError, type ExternalAgentStartBodyV1, type ExternalAgentV1, type ShellAgentChangedV1 } from '@codeagent/contracts';
 import type { JailProcess } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
-import { AGENT_EXIT_FILE, type JailTmux } from './tmux';
+import { AGENT_EXIT_FILE, agentPaneCommand, CHANNEL_OPTION, runChannelArgs, type JailTmux } from './tmux';
 
 /** How often a supervisor reads its pane's state when no death was signalled. */
 const SAFETY_POLL_MS = 10_000;
@@ -13,6 +14,11 @@ const READ_RETRY_MS = 100;
 /** Reads of a pane whose wrapper has written its code and signalled, while it finishes exiting. */
 const SETTLE_TRIES = 40;
 const SETTLE_MS = 25;
+
+/** A tmux wait channel for one run of an agent (see agentPaneCommand). */
+function newChannel(): string {
+  return `died-${randomBytes(6).toString('hex')}`;
+}
 
 /** The folder of every agent's state folder, relative to the workspace. */
 export const AGENTS_FOLDER = '.codeagent/agents';
@@ -48,8 +54,10 @@ export class AgentSupervisor {
   private lastExitCode: number | null = null;
   private startedAt = new Date();
   private stopped = false;
-  private waiter?: JailProcess;
-  private backoff?: { timer: NodeJS.Timeout; wake: () => void };
+  /** The `wait-for` on the current run's channel, kept across safety reads (a killed one would take its signal). */
+  private waiter?: { channel: string; proc: JailProcess; woken: boolean };
+  /** Ends the current pause early: stop(), or the waiter's channel signalled. */
+  private wake?: () => void;
   /** The loop; resolves when the supervisor is done (exited, gave up or stopped). */
   done: Promise<void> = Promise.resolve();
 
@@ -67,7 +75,7 @@ export class AgentSupervisor {
   /** Writes the state folder and tmux.conf, starts tmux with the agent's first run, then supervises it. */
   async start(): Promise<void> {
     await this.deps.tmux.prepare(this.stateDir);
-    await this.deps.tmux.must(['-f', `${this.stateDir}/tmux.conf`, 'new-session', '-d', '-s', this.name, '-x', '200', '-y', '50', '-c', '/workspace', ...this.envArgs(), '--', ...this.paneCommand()]);
+    await this.deps.tmux.must(this.newSessionArgs());
     await this.begun();
     this.done = this.supervise().catch((err: Error) => {
       this.status = 'gave-up';
@@ -133,9 +141,8 @@ export class AgentSupervisor {
     if (this.stopped) return false;
     this.stopped = true;
     const wasLive = !this.finished;
-    if (this.backoff) this.backoff.wake();
+    this.wake?.();
     if (opts.publish) await this.deps.tmux.run(['kill-server']).catch(() => undefined);
-    await this.waiter?.kill().catch(() => undefined);
     await this.done;
     this.status = 'exited';
     if (opts.publish) await this.change({ type: 'stopped' }, 'info', 'agent stopped');
@@ -162,7 +169,7 @@ export class AgentSupervisor {
       const delayMs = this.spec.restart.baseDelayMs * 2 ** (this.failures - 1);
       this.status = 'backoff';
       await this.change({ type: 'restarting', delayMs }, 'info', 'restarting after a delay');
-      await this.sleep(delayMs);
+      await this.pause(delayMs);
       if (this.stopped) return;
       await this.respawn();
       await this.begun();
@@ -171,19 +178,27 @@ export class AgentSupervisor {
 
   /**
    * Waits for the pane to die and reads its exit status (128+N for signal N; -1 when nothing can tell).
-   * The pane's state is the truth; the `died` channel only wakes the wait early, and the state is read
-   * again at least every SAFETY_POLL_MS. Two things signal `died`: tmux's pane-died hook, and the pane's
-   * wrapper itself just before it exits, because tmux below 3.5 built with utempter (Debian 12's 3.3a)
-   * loses the SIGCHLD of about one pane in four (tmux#311, #4559): it never reaps it, the pane reads dead
-   * without a status and the hook never fires. The wrapper's code in the state folder answers then.
+   * The pane's state is the truth; the run's channel only wakes the wait early, and the state is read
+   * again at least every SAFETY_POLL_MS. The pane's wrapper signals the channel just before it exits, or
+   * tmux's pane-died hook when the wrapper could not (agentPaneCommand); a pane tmux never reaped reads
+   * dead without a status, and the wrapper's code in the state folder answers then.
    * A read that fails (a tmux client, or the `cat` of the exit file, can fail to run for a moment on a
    * loaded machine) is tried again READ_TRIES times before the death counts as -1.
    */
   private async nextDeath(): Promise<number> {
+    try {
+      return await this.readDeath();
+    } finally {
+      // The run is over: its channel's waiter, when the death was read without it, is not needed.
+      await this.dropWaiter();
+    }
+  }
+
+  private async readDeath(): Promise<number> {
     for (let failed = 0, settling = 0, woken = false; ; ) {
-      const r = await this.deps.tmux.run(['display-message', '-p', '-t', this.name, '#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}']);
+      const r = await this.deps.tmux.run(['display-message', '-p', '-t', this.name, `#{pane_dead}|#{pane_dead_status}|#{pane_dead_signal}|#{${CHANNEL_OPTION}}`]);
       if (this.stopped) return -1;
-      const [dead, status, signal] = r.code === 0 ? r.stdout.trim().split('|') : [];
+      const [dead, status, signal, channel] = r.code === 0 ? r.stdout.trim().split('|') : [];
       if (dead === '1' && (status || signal)) return status ? Number(status) : 128 + Number(signal);
       if (r.code !== 0 || dead === '1') {
         const written = r.code === 0 ? await this.writtenExitCode() : undefined;
@@ -206,22 +221,35 @@ export class AgentSupervisor {
           return written;
         }
       }
-      woken = await this.deathSignal();
+      // A pane started by a version before channels per run: its wrapper and hook signal `died`.
+      woken = await this.deathSignal(channel || 'died');
       if (this.stopped) return -1;
     }
   }
 
-  /** Waits on the `died` channel, at most SAFETY_POLL_MS; whether it was signalled. */
-  private async deathSignal(): Promise<boolean> {
-    const waiter = await this.deps.tmux.start(['wait-for', 'died']);
-    this.waiter = waiter;
-    waiter.stdin.end();
-    let timer: NodeJS.Timeout | undefined;
-    const signalled = await Promise.race([waiter.exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), SAFETY_POLL_MS)))]);
-    clearTimeout(timer);
-    await waiter.kill();
+  /** Waits on the run's channel, at most SAFETY_POLL_MS and not past a stop; whether it was signalled. */
+  private async deathSignal(channel: string): Promise<boolean> {
+    if (this.waiter?.channel !== channel) {
+      await this.dropWaiter();
+      const proc = await this.deps.tmux.start(['wait-for', channel]);
+      proc.stdin.end();
+      const waiter = { channel, proc, woken: false };
+      void proc.exited.then(() => {
+        waiter.woken = true;
+        if (this.waiter === waiter) this.wake?.();
+      });
+      this.waiter = waiter;
+    }
+    const waiter = this.waiter;
+    if (!waiter.woken && !this.stopped) await this.pause(SAFETY_POLL_MS);
+    if (waiter.woken) this.waiter = undefined;
+    return waiter.woken;
+  }
+
+  private async dropWaiter(): Promise<void> {
+    const waiter = this.waiter;
     this.waiter = undefined;
-    return signalled;
+    await waiter?.proc.kill().catch(() => undefined);
   }
 
   /** The exit code the pane's wrapper wrote for this run, if it has. */
@@ -231,19 +259,20 @@ export class AgentSupervisor {
   }
 
   /**
-   * Runs the agent again in the same pane (-k: a wrapper whose code was read may not have gone yet);
-   * recreates the tmux session if its server was killed. prepare removes the last run's exit code first,
-   * so that it cannot be read as this run's.
+   * Runs the agent again in the same pane (-k: a wrapper whose code was read may not have gone yet),
+   * with a channel of its own; recreates the tmux session if its server was killed. prepare removes the
+   * last run's exit code first, so that it cannot be read as this run's.
    */
   private async respawn(): Promise<void> {
     await this.deps.tmux.prepare(this.stateDir);
     const alive = await this.deps.tmux.run(['has-session', '-t', this.name]);
     if (alive.code === 0) {
-      await this.deps.tmux.must(['respawn-pane', '-k', '-t', this.name]);
+      const channel = newChannel();
+      await this.deps.tmux.must([...runChannelArgs(this.name, channel), ';', 'respawn-pane', '-k', '-t', this.name, '-c', '/workspace', ...this.envArgs(), ...agentPaneCommand(channel, this.spec.command, this.spec.args)]);
       return;
     }
     // The jail was replaced (its shell died): its /tmp is new, and prepare made the socket's folder again.
-    await this.deps.tmux.must(['-f', `${this.stateDir}/tmux.conf`, 'new-session', '-d', '-s', this.name, '-x', '200', '-y', '50', '-c', '/workspace', ...this.envArgs(), '--', ...this.paneCommand()]);
+    await this.deps.tmux.must(this.newSessionArgs());
   }
 
   private async begun(): Promise<void> {
@@ -253,14 +282,11 @@ export class AgentSupervisor {
     await this.change({ type: 'started' }, 'info', 'agent started');
   }
 
-  /**
-   * The agent under a small sh that records its exit code in the state folder and signals `died` (see
-   * nextDeath: tmux may never learn of the death itself). The sh traps SIGINT (C-c goes to the agent,
-   * not to it); the agent itself gets the default handlers back. $TMUX names the pane's server.
-   */
-  private paneCommand(): string[] {
-    const script = `f="$CODEAGENT_AGENT_STATE/${AGENT_EXIT_FILE}"; rm -f "$f"; trap : INT QUIT; "$@"; c=$?; echo $c > "$f"; tmux wait-for -S died; exit $c`;
-    return ['sh', '-c', script, 'sh', this.spec.command, ...this.spec.args];
+  /** A tmux session of the agent's name running its first (or, after its server went, next) run. */
+  private newSessionArgs(): string[] {
+    const channel = newChannel();
+    const session = ['-f', `${this.stateDir}/tmux.conf`, 'new-session', '-d', '-s', this.name, '-x', '200', '-y', '50', '-c', '/workspace'];
+    return [...session, ...this.envArgs(), '--', ...agentPaneCommand(channel, this.spec.command, this.spec.args), ';', ...runChannelArgs(this.name, channel)];
   }
 
   private envArgs(): string[] {
@@ -269,15 +295,16 @@ export class AgentSupervisor {
     return Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** Waits `ms`, or less when woken (see wake); one pause at a time: the loop's. */
+  private pause(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
-        this.backoff = undefined;
+        this.wake = undefined;
         resolve();
       };
       const timer = setTimeout(wake, ms);
-      this.backoff = { timer, wake };
+      this.wake = wake;
     });
   }
 

@@ -2,6 +2,10 @@ import { AppError } from '@codeagent/contracts';
 import path from 'node:path';
 import type { Sandbox } from '@codeagent/sandbox';
 
+/** Pane options of the death signal (see agentPaneCommand): the run's channel, and whether its wrapper signalled it. */
+export const CHANNEL_OPTION = '@codeagent-channel';
+const SIGNALLED_OPTION = '@codeagent-signalled';
+
 /** Where an agent's tmux server listens inside the jail (its /tmp is the jail's own tmpfs). */
 export function tmuxSocketPath(name: string): string {
   return `/tmp/codeagent-agents/${name}.sock`;
@@ -9,8 +13,8 @@ export function tmuxSocketPath(name: string): string {
 
 /**
  * Seed 001's tmux settings, plus what the supervisor needs: a pane that dies stays (remain-on-exit)
- * so its exit status can be read and its screen captured, and every death signals the channel
- * `died`, which the supervisor waits on (tmux remembers a signal nobody waited for yet).
+ * so its exit status can be read and its screen captured, and every death signals its run's channel
+ * once (see agentPaneCommand): the pane-died hook signals only when the pane's wrapper has not.
  */
 export const TMUX_CONF = [
   'set -g history-limit 100000',
@@ -24,12 +28,37 @@ export const TMUX_CONF = [
   'set -g status off',
   'set -g default-terminal tmux-256color',
   'set -g remain-on-exit on',
-  "set-hook -g pane-died 'wait-for -S died'",
+  `set-hook -g pane-died "if -F '#{!=:#{${SIGNALLED_OPTION}},1}' 'run-shell -C \\"wait-for -S #{${CHANNEL_OPTION}}\\"'"`,
   '',
 ].join('\n');
 
 /** Where the pane's wrapper writes the agent's exit code, in its state folder. */
 export const AGENT_EXIT_FILE = '.exit-code';
+
+/**
+ * The agent under a small sh that records its exit code in the state folder and signals the run's
+ * channel, because tmux below 3.5 built with utempter (Debian 12's 3.3a) loses the SIGCHLD of many panes
+ * (tmux#311, #4559): it never reaps them, the pane reads dead without a status and the pane-died hook
+ * never fires. The hook still signals for a wrapper that was killed before it could.
+ *
+ * A supervisor must see each death at once, and tmux's channels lose signals: tmux remembers one signal
+ * nobody waits for, a second one cancels it, and a killed `wait-for` client stays a waiter that takes
+ * the next signal. So each run has a channel of its own (runChannelArgs, with the respawn or new
+ * session that starts it), signalled exactly once: the wrapper marks its pane in the same tmux command
+ * that signals, and the hook, which runs after tmux reaps the wrapper, signals an unmarked pane only.
+ *
+ * The sh traps SIGINT (C-c goes to the agent, not to it); the agent itself gets the default handlers
+ * back. $TMUX names the pane's server, $TMUX_PANE the pane.
+ */
+export function agentPaneCommand(channel: string, command: string, args: string[]): string[] {
+  const script = `ch=$1; shift; f="$CODEAGENT_AGENT_STATE/${AGENT_EXIT_FILE}"; rm -f "$f"; trap : INT QUIT; "$@"; c=$?; echo $c > "$f"; tmux set-option -p -t "$TMUX_PANE" ${SIGNALLED_OPTION} 1 \\; wait-for -S "$ch"; exit $c`;
+  return ['sh', '-c', script, 'sh', channel, command, ...args];
+}
+
+/** tmux arguments that give `target`'s pane the channel of the run about to start in it, not yet signalled. */
+export function runChannelArgs(target: string, channel: string): string[] {
+  return ['set-option', '-p', '-t', target, CHANNEL_OPTION, channel, ';', 'set-option', '-p', '-u', '-t', target, SIGNALLED_OPTION];
+}
 
 export interface TmuxResult {
   code: number | null;
