@@ -172,6 +172,10 @@ describe('BubblewrapDriver (real bwrap)', () => {
     expect(await sb.exec('exit 3')).toMatchObject({ exitCode: 3 });
     await sb.close();
     expect(crashes.filter((c) => !c.restarted)).toEqual([]);
+    // Nothing of the jail is left: neither the replacement's processes nor its folder (whose removal
+    // raced the replacement's start: ENOTEMPTY) nor its cgroup.
+    expect(hostProcessesMatching(sb.id)).toEqual([]);
+    expect(() => sandboxCgroup('pids', sb.id)).toThrow(/no pids cgroup/);
   });
 
   it('opens a PTY in the same jail: input, output, resize', async () => {

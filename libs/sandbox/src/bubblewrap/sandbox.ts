@@ -391,6 +391,10 @@ export class BubblewrapSandbox implements Sandbox {
 
   private async shutdown(): Promise<void> {
     this.closed = true;
+    // A restart under way ends first (bounded, should its shell not answer): its new jail is then the
+    // one ended here, and nothing writes in the folder removed below (a close during it could leave
+    // that jail running, and failed with ENOTEMPTY).
+    if (this.restarting) await within(this.restarting, 10_000);
     this.egress.detach();
     const jail = this.jail;
     await Promise.all([...this.ptys].map((p) => p.close()));
