@@ -42,6 +42,11 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     spawnShell(keep);
     await waitFor('the shell to answer', () => client.request('shell.ping', {}, { instanceId, timeoutMs: 1000 }).catch(() => undefined), { timeoutMs: 60_000 });
   };
+  /** A graceful stop (SIGTERM); one past its 30 s grace fails with the end of the service's log. */
+  const stopShell = async () => {
+    const how = await proc!.stop('SIGTERM', 30_000);
+    if (how !== 0) throw new Error(`the shell service ended by ${String(how)}, not by its own stop; its log ends:\n${proc!.output().slice(-6000)}`);
+  };
   const exec = (sessionId: string, command: string, commandId?: string) =>
     client.request('shell.exec', { sessionId, command, ...(commandId ? { commandId } : {}) }, { instanceId, timeoutMs: 30_000 });
   /** The kept sessions' state files of this replica. */
@@ -117,9 +122,9 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     await waitFor('some output', () => eventsOf('graceful').some((e) => e.kind === 'output' && e.data.data.includes('line 20\n')), { timeoutMs: 20_000 });
     await waitFor('the terminal printing', () => terminalLines('graceful').length >= 10, { timeoutMs: 20_000 });
     // The exec in flight is answered, not dropped: the replica restarts and the command goes on.
-    const stopped = proc!.stop('SIGTERM', 30_000);
+    const stopped = stopShell();
     await expect(running).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', details: { reason: 'replica_restarting' } });
-    expect(await stopped).toBe(0);
+    await stopped;
     expect(hostProcessesMatching(`${tag}-graceful`)).toHaveLength(1);
     expect(terminalLines('graceful').length).toBeLessThan(400);
     await start();
@@ -210,7 +215,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
   test('a jail whose shell died while no shell process held it: what the shell left running ends with it instead of running on outside any session', async () => {
     // After the reboot test, which started the workspace service: a restore waits for it.
     await open('orphaned');
-    expect(await proc!.stop('SIGTERM', 30_000)).toBe(0);
+    await stopShell();
     // Only the shell dies (as when a command ends it): the jail's init lives on, waiting for the job.
     const [job] = hostProcessesMatching(`${tag}-orphaned`);
     const shell = jailProcessesOf(job!).find((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'bash');
@@ -231,7 +236,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     await client.request('shell.agent.start', definition, { instanceId, timeoutMs: 30_000 });
     await waitFor('the agent running', () => agentPids().length === 1, { timeoutMs: 10_000 });
     const first = agentPids()[0];
-    expect(await proc!.stop('SIGTERM', 30_000)).toBe(0);
+    await stopShell();
     expect(agentPids()).toEqual([first]);
     await start();
     expect((await client.request('shell.agent.list', { sessionId: 'agent' }, { instanceId })).agents).toMatchObject([{ name: 'looper', status: 'running' }]);
@@ -243,13 +248,13 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
 
   test('a start that keeps nothing (SHELL_KEEP_JAILS=false: a replica retired) adopts what the run before kept, and closes it at its own stop', async () => {
     const { file } = await open('retired');
-    expect(await proc!.stop('SIGTERM', 30_000)).toBe(0);
+    await stopShell();
     expect(hostProcessesMatching(`${tag}-retired`)).toHaveLength(1);
     await start(false);
     expect((await exec('retired', 'pwd; echo "$FOO"')).stdout).toBe('/workspace/sub\nkept value\n');
     // Not kept by this run: off the list once adopted, so no later start brings back what it closes.
     expect(existsSync(file)).toBe(false);
-    expect(await proc!.stop('SIGTERM', 30_000)).toBe(0);
+    await stopShell();
     await waitFor('the jail closed with the replica', () => hostProcessesMatching(`${tag}-retired`).length === 0 || undefined, { timeoutMs: 10_000 });
     for (const id of ['graceful', 'killed', 'agent']) expect(hostProcessesMatching(`${tag}-${id}`)).toEqual([]);
     expect(keptFiles()).toEqual([]);
