@@ -127,7 +127,11 @@ export class ExternalAgents {
       sessionId,
       async () => (await this.lines(sessionId, `ls -1 ${path.posix.dirname(tmuxSocketPath('x'))} 2>/dev/null || true`)).filter((n) => n.endsWith('.sock')).map((n) => n.slice(0, -'.sock'.length)),
       async (supervisor, tmux) => {
-        if ((await tmux.run(['has-session', '-t', supervisor.name])).code !== 0) return false;
+        const found = await tmux.run(['has-session', '-t', supervisor.name]);
+        if (found.code !== 0) {
+          this.log.info({ sessionId, agent: supervisor.name, code: found.code, stderr: found.stderr.trim() }, 'outside agent not supervised again: its tmux session is gone');
+          return false;
+        }
         supervisor.resume();
         return true;
       },
@@ -183,7 +187,10 @@ export class ExternalAgents {
   /** An agent's stored definition with its env opened; undefined (logged) when it cannot be read. */
   private async storedSpec(sessionId: string, name: string, tmux: JailTmux): Promise<AgentSpec | undefined> {
     const text = await tmux.readFile(fileOf(name, STORED_SPEC));
-    if (!text) return undefined;
+    if (!text) {
+      this.log.info({ sessionId, agent: name }, 'outside agent has no definition to read; not supervised');
+      return undefined;
+    }
     try {
       const { envNames: _names, sealedEnv, ...rest } = JSON.parse(text) as ExternalAgentStartBodyV1 & { envNames?: string[]; sealedEnv?: unknown };
       const spec = ExternalAgentStartBodyV1.parse({ ...rest, name });
