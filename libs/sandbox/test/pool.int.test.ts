@@ -4,7 +4,7 @@ import { waitFor } from '@codeagent/testing';
 import type { Sandbox } from '../src/types';
 import { sandboxCgroup, tempWorkspaces } from './fixtures';
 import { BubblewrapDriver } from '../src/bubblewrap/driver';
-import { mountsUnder } from '../src/bubblewrap/pool';
+import { mountsUnder, sweepPool } from '../src/bubblewrap/pool';
 
 const ws = tempWorkspaces('pool');
 const jailsDir = ws.make('jails');
@@ -54,4 +54,15 @@ describe('a pool of jails started ahead (real bwrap)', () => {
     expect(sb.limitsInForce.cpu).toMatch(/100 s/);
     expect(existsSync(dir)).toBe(true);
   });
+
+  it("a jail started again for a lost pooled session (its id, named like the pool's) is a session's: a start's sweep leaves it", async () => {
+    // What a restore does when no pooled jail is ready: a jail of its own, with the lost one's id. The
+    // sweep took it for a pooled jail left waiting (no 'assigned' mark) and killed it at the next start.
+    const restoredJails = ws.make('restored-jails');
+    const sb = await new BubblewrapDriver({ jailsDir: restoredJails }).open({ workspaceDir: ws.make('restored'), id: 'pool-0123456789ab' });
+    open.push(sb);
+    expect(await sweepPool(restoredJails)).toEqual([]);
+    expect(await sb.exec('echo alive')).toMatchObject({ exitCode: 0, stdout: 'alive\n' });
+  });
 });
+

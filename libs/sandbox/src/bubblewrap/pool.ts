@@ -131,7 +131,11 @@ export async function sweepPool(jailsDir: string): Promise<string[]> {
   const swept: string[] = [];
   for (const name of names) {
     const dir = path.join(jailsDir, name);
-    if (readdirSync(dir).includes('assigned')) continue;
+    // A pooled jail is one with the pool's slot. A jail started again for a lost pooled one keeps its
+    // id, so its folder is named like the pool's, but has no slot: it is a session's (sweeping it
+    // killed a restored session at the next start).
+    const entries = readdirSync(dir);
+    if (entries.includes('assigned') || !entries.includes(path.basename(poolSlot(dir)))) continue;
     for (const pid of processesBinding(`${dir}/shell`)) {
       try {
         process.kill(pid, 'SIGKILL');
