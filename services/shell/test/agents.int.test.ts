@@ -186,8 +186,9 @@ describe('outside agents: tmux in the jail under a supervisor (real RabbitMQ, re
     });
     expect(seen.at(-1)).toMatchObject({ type: 'gave-up', failures: 5 });
     expect(await client.request('shell.agent.status', { sessionId: 's-giveup', name: 'doomed' }, opts)).toMatchObject({ status: 'gave-up', restarts: 4, lastExitCode: 3 });
-    // The dead pane is still there to read.
-    expect((await screen('s-giveup', 'doomed', 50)).text).toContain('run 5 in /workspace');
+    // The dead pane is still there to read. tmux reads a pane's output on its own time: on a loaded
+    // machine the screen read right after the give-up was once empty.
+    await waitFor('the last run on the dead pane', async () => (await screen('s-giveup', 'doomed', 50)).text.includes('run 5 in /workspace'), { timeoutMs: 10_000 });
     await client.request('shell.close', { sessionId: 's-giveup' }, opts);
   });
 
