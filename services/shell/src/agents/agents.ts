@@ -220,10 +220,13 @@ export class ExternalAgents {
     if (!sandbox.spawn) return [];
     const proc = await sandbox.spawn(['sh', '-c', script]);
     const out: Buffer[] = [];
+    const err: Buffer[] = [];
     proc.stdout.on('data', (c: Buffer) => out.push(c));
-    proc.stderr.resume();
+    proc.stderr.on('data', (c: Buffer) => err.push(c));
     proc.stdin.end();
-    await proc.exited;
+    // The scripts exit 0 when there is nothing to list: anything else is a failure, not an empty list.
+    const code = await proc.exited;
+    if (code !== 0) throw new AppError('INTERNAL', `listing the outside agents in the jail failed (exit ${String(code)}): ${Buffer.concat(err).toString('utf8').trim()}`);
     return Buffer.concat(out).toString('utf8').split('\n').filter(Boolean);
   }
 
