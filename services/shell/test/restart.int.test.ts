@@ -42,10 +42,12 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     spawnShell(keep);
     await waitFor('the shell to answer', () => client.request('shell.ping', {}, { instanceId, timeoutMs: 1000 }).catch(() => undefined), { timeoutMs: 60_000 });
   };
+  /** The end of the running shell service's log, for a failure to show. */
+  const shellLog = () => `the shell's log ends:\n${proc!.output().slice(-6000)}`;
   /** A graceful stop (SIGTERM); one past its 30 s grace fails with the end of the service's log. */
   const stopShell = async () => {
     const how = await proc!.stop('SIGTERM', 30_000);
-    if (how !== 0) throw new Error(`the shell service ended by ${String(how)}, not by its own stop; its log ends:\n${proc!.output().slice(-6000)}`);
+    if (how !== 0) throw new Error(`the shell service ended by ${String(how)}, not by its own stop; ${shellLog()}`);
   };
   const exec = (sessionId: string, command: string, commandId?: string) =>
     client.request('shell.exec', { sessionId, command, ...(commandId ? { commandId } : {}) }, { instanceId, timeoutMs: 30_000 });
@@ -241,7 +243,7 @@ describe('shell replica restarts keep their jails (real RabbitMQ, real bubblewra
     await start();
     const { agents } = await client.request('shell.agent.list', { sessionId: 'agent' }, { instanceId });
     // Once in a loaded CI run the list was empty: the service's log then says why.
-    if (!agents.length) throw new Error(`the agent is not supervised again; the shell's log ends:\n${proc!.output().slice(-6000)}`);
+    if (!agents.length) throw new Error(`the agent is not supervised again; ${shellLog()}`);
     expect(agents).toMatchObject([{ name: 'looper', status: 'running' }]);
     // The jail restored in the test before was adopted, not restored again: when no pooled jail was
     // ready its new jail was named like a pooled one, and this start's sweep of the pool killed it.

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BubblewrapDriver, type Sandbox } from '@codeagent/sandbox';
 import { waitFor } from '@codeagent/testing';
-import { agentPaneCommand, JailTmux, runChannelArgs } from '../src/agents/tmux';
+import { JailTmux, newSessionArgs, respawnArgs } from '../src/agents/tmux';
 
 /**
  * The channel an agent's supervisor waits on, with the real tmux in a real jail. tmux remembers one
@@ -37,14 +37,11 @@ describe("an agent's death signals its tmux channel `died` exactly once (real tm
     return { reaped: Boolean(status || signal), status: status ?? '' };
   };
 
-  /** Starts a run of `command` with its own channel: the first in a new session, later ones in its pane, as the supervisor does. */
+  /** Starts a run of `command` with its own channel, with the supervisor's arguments: the first in a new session, later ones in its pane. */
   const startRun = async (run: number, command: string[]): Promise<string> => {
-    const channel = `died-test-${run}`;
-    const wrapped = agentPaneCommand(channel, command[0]!, command.slice(1));
-    const env = ['-e', `CODEAGENT_AGENT_STATE=${STATE}`];
-    if (run === 1) await tmux.must(['-f', `${STATE}/tmux.conf`, 'new-session', '-d', '-s', 'probe', ...env, '--', ...wrapped, ';', ...runChannelArgs('probe', channel)]);
-    else await tmux.must([...runChannelArgs('probe', channel), ';', 'respawn-pane', '-k', '-t', 'probe', ...env, ...wrapped]);
-    return channel;
+    const agentRun = { name: 'probe', env: { CODEAGENT_AGENT_STATE: STATE }, command: command[0]!, args: command.slice(1), channel: `died-test-${run}` };
+    await tmux.must(run === 1 ? newSessionArgs(agentRun, `${STATE}/tmux.conf`) : respawnArgs(agentRun));
+    return agentRun.channel;
   };
 
   /** Whether a `wait-for` on `channel` started now returns within `ms` (a signal was remembered for it). */

@@ -134,8 +134,7 @@ export async function sweepPool(jailsDir: string): Promise<string[]> {
     // A pooled jail is one with the pool's slot. A jail started again for a lost pooled one keeps its
     // id, so its folder is named like the pool's, but has no slot: it is a session's (sweeping it
     // killed a restored session at the next start).
-    const entries = readdirSync(dir);
-    if (entries.includes('assigned') || !entries.includes(path.basename(poolSlot(dir)))) continue;
+    if (existsSync(path.join(dir, 'assigned')) || !existsSync(poolSlot(dir))) continue;
     for (const pid of processesBinding(`${dir}/shell`)) {
       try {
         process.kill(pid, 'SIGKILL');

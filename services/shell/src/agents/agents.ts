@@ -7,7 +7,7 @@ import type { JailRegistry } from '../jails/registry';
 import type { EventSink } from '../jails/types';
 import { AgentAttachments } from './attach';
 import { AGENTS_FOLDER, AgentSupervisor, stateFolder, type AgentChangeSink, type AgentSpec } from './supervisor';
-import { JailTmux, tmuxSocketPath } from './tmux';
+import { JailTmux, runInJail, tmuxSocketPath } from './tmux';
 
 /** The agent's definition in its state folder, its env sealed. */
 const STORED_SPEC = 'agent.json';
@@ -218,16 +218,10 @@ export class ExternalAgents {
   private async lines(sessionId: string, script: string): Promise<string[]> {
     const sandbox = this.registry.sandboxOf(sessionId);
     if (!sandbox.spawn) return [];
-    const proc = await sandbox.spawn(['sh', '-c', script]);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    proc.stdout.on('data', (c: Buffer) => out.push(c));
-    proc.stderr.on('data', (c: Buffer) => err.push(c));
-    proc.stdin.end();
+    const r = await runInJail(sandbox, ['sh', '-c', script]);
     // The scripts exit 0 when there is nothing to list: anything else is a failure, not an empty list.
-    const code = await proc.exited;
-    if (code !== 0) throw new AppError('INTERNAL', `listing the outside agents in the jail failed (exit ${String(code)}): ${Buffer.concat(err).toString('utf8').trim()}`);
-    return Buffer.concat(out).toString('utf8').split('\n').filter(Boolean);
+    if (r.code !== 0) throw new AppError('INTERNAL', `listing the outside agents in the jail failed (exit ${String(r.code)}): ${r.stderr.trim()}`);
+    return r.stdout.split('\n').filter(Boolean);
   }
 
   /** The env sealed by this agent's last start, when it ran the same command; else none. */

@@ -1,18 +1,18 @@
 import { testLogger, waitFor } from '@codeagent/testing';
 import { AgentSupervisor, type AgentChangeSink } from './supervisor';
-import type { JailTmux, TmuxResult } from './tmux';
+import type { JailTmux, JailRunResult } from './tmux';
 
 /**
  * A tmux whose answers about the pane are scripted: each `display-message` takes the next answer, and
  * `cat` of the exit file the next of its own. A `wait-for` returns at once (the channel was signalled).
  * Everything else (prepare, new-session) succeeds.
  */
-function scriptedTmux(pane: TmuxResult[], exitFile: Array<string | undefined>) {
+function scriptedTmux(pane: JailRunResult[], exitFile: Array<string | undefined>) {
   const asked: string[] = [];
   const tmux = {
     prepare: async () => undefined,
     must: async () => '',
-    run: async (args: string[]): Promise<TmuxResult> => {
+    run: async (args: string[]): Promise<JailRunResult> => {
       asked.push(args[0]!);
       return pane.shift() ?? { code: 1, stdout: '', stderr: 'no more answers scripted' };
     },

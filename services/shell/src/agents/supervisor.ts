@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppError, type ExternalAgentStartBodyV1, type ExternalAgentV1, type ShellAgentChangedV1 } from '@codeagent/contracts';
 import type { JailProcess } from '@codeagent/sandbox';
 import type { Logger } from '@codeagent/telemetry';
-import { AGENT_EXIT_FILE, agentPaneCommand, CHANNEL_OPTION, runChannelArgs, type JailTmux } from './tmux';
+import { AGENT_EXIT_FILE, CHANNEL_OPTION, newRunChannel, newSessionArgs, respawnArgs, type AgentRun, type JailTmux } from './tmux';
 
 /** How often a supervisor reads its pane's state when no death was signalled. */
 const SAFETY_POLL_MS = 10_000;
@@ -14,11 +13,6 @@ const READ_RETRY_MS = 100;
 /** Reads of a pane whose wrapper has written its code and signalled, while it finishes exiting. */
 const SETTLE_TRIES = 40;
 const SETTLE_MS = 25;
-
-/** A tmux wait channel for one run of an agent (see agentPaneCommand). */
-function newChannel(): string {
-  return `died-${randomBytes(6).toString('hex')}`;
-}
 
 /** The folder of every agent's state folder, relative to the workspace. */
 export const AGENTS_FOLDER = '.codeagent/agents';
@@ -75,7 +69,7 @@ export class AgentSupervisor {
   /** Writes the state folder and tmux.conf, starts tmux with the agent's first run, then supervises it. */
   async start(): Promise<void> {
     await this.deps.tmux.prepare(this.stateDir);
-    await this.deps.tmux.must(this.newSessionArgs());
+    await this.deps.tmux.must(newSessionArgs(this.nextRun(), `${this.stateDir}/tmux.conf`));
     await this.begun();
     this.done = this.supervise().catch((err: Error) => {
       this.status = 'gave-up';
@@ -267,12 +261,11 @@ export class AgentSupervisor {
     await this.deps.tmux.prepare(this.stateDir);
     const alive = await this.deps.tmux.run(['has-session', '-t', this.name]);
     if (alive.code === 0) {
-      const channel = newChannel();
-      await this.deps.tmux.must([...runChannelArgs(this.name, channel), ';', 'respawn-pane', '-k', '-t', this.name, '-c', '/workspace', ...this.envArgs(), ...agentPaneCommand(channel, this.spec.command, this.spec.args)]);
+      await this.deps.tmux.must(respawnArgs(this.nextRun()));
       return;
     }
     // The jail was replaced (its shell died): its /tmp is new, and prepare made the socket's folder again.
-    await this.deps.tmux.must(this.newSessionArgs());
+    await this.deps.tmux.must(newSessionArgs(this.nextRun(), `${this.stateDir}/tmux.conf`));
   }
 
   private async begun(): Promise<void> {
@@ -282,17 +275,11 @@ export class AgentSupervisor {
     await this.change({ type: 'started' }, 'info', 'agent started');
   }
 
-  /** A tmux session of the agent's name running its first (or, after its server went, next) run. */
-  private newSessionArgs(): string[] {
-    const channel = newChannel();
-    const session = ['-f', `${this.stateDir}/tmux.conf`, 'new-session', '-d', '-s', this.name, '-x', '200', '-y', '50', '-c', '/workspace'];
-    return [...session, ...this.envArgs(), '--', ...agentPaneCommand(channel, this.spec.command, this.spec.args), ';', ...runChannelArgs(this.name, channel)];
-  }
-
-  private envArgs(): string[] {
+  /** The agent's next run, with a channel of its own. */
+  private nextRun(): AgentRun {
     // HOME is the state folder: an agent's history and config (~/.claude...) outlive its runs and the jail.
     const env = { HOME: this.stateDir, CODEAGENT_AGENT_STATE: this.stateDir, CODEAGENT_AGENT: this.name, ...this.spec.env };
-    return Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    return { name: this.name, env, command: this.spec.command, args: this.spec.args, channel: newRunChannel() };
   }
 
   /** Waits `ms`, or less when woken (see wake); one pause at a time: the loop's. */

@@ -1,4 +1,5 @@
 import { AppError } from '@codeagent/contracts';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Sandbox } from '@codeagent/sandbox';
 
@@ -55,15 +56,62 @@ export function agentPaneCommand(channel: string, command: string, args: string[
   return ['sh', '-c', script, 'sh', channel, command, ...args];
 }
 
-/** tmux arguments that give `target`'s pane the channel of the run about to start in it, not yet signalled. */
-export function runChannelArgs(target: string, channel: string): string[] {
-  return ['set-option', '-p', '-t', target, CHANNEL_OPTION, channel, ';', 'set-option', '-p', '-u', '-t', target, SIGNALLED_OPTION];
+/** One run of an agent in the tmux session `name`: its environment, its command, and its own channel. */
+export interface AgentRun {
+  name: string;
+  env: Record<string, string>;
+  command: string;
+  args: string[];
+  channel: string;
 }
 
-export interface TmuxResult {
+/** A wait channel for one run of an agent (see agentPaneCommand). */
+export function newRunChannel(): string {
+  return `died-${randomBytes(6).toString('hex')}`;
+}
+
+/** tmux arguments that start `run` as the first of a new session, configured by the file `conf`. */
+export function newSessionArgs(run: AgentRun, conf: string): string[] {
+  const session = ['-f', conf, 'new-session', '-d', '-s', run.name, '-x', '200', '-y', '50', '-c', '/workspace', ...envArgs(run.env)];
+  return [...session, '--', ...agentPaneCommand(run.channel, run.command, run.args), ';', ...runChannelArgs(run)];
+}
+
+/** tmux arguments that start `run` in the session's pane again (-k: the last run's wrapper may not have gone yet). */
+export function respawnArgs(run: AgentRun): string[] {
+  return [...runChannelArgs(run), ';', 'respawn-pane', '-k', '-t', run.name, '-c', '/workspace', ...envArgs(run.env), ...agentPaneCommand(run.channel, run.command, run.args)];
+}
+
+/** Gives the pane the channel of the run starting in it, not yet signalled: in the same tmux command as the start. */
+function runChannelArgs(run: AgentRun): string[] {
+  return ['set-option', '-p', '-t', run.name, CHANNEL_OPTION, run.channel, ';', 'set-option', '-p', '-u', '-t', run.name, SIGNALLED_OPTION];
+}
+
+function envArgs(env: Record<string, string>): string[] {
+  return Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+}
+
+/** How a process run in a jail ended, and what it printed. */
+export interface JailRunResult {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/** Runs `argv` in the jail to its end (as the jail's user, in its namespaces and cgroups), `input` on its stdin. */
+export async function runInJail(sandbox: Sandbox, argv: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<JailRunResult> {
+  const proc = await spawnInSandbox(sandbox, argv, opts.env);
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  proc.stdout.on('data', (c: Buffer) => stdout.push(c));
+  proc.stderr.on('data', (c: Buffer) => stderr.push(c));
+  proc.stdin.end(opts.input);
+  const code = await proc.exited;
+  return { code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
+}
+
+function spawnInSandbox(sandbox: Sandbox, argv: string[], env?: Record<string, string>) {
+  if (!sandbox.spawn) throw new AppError('SANDBOX_UNAVAILABLE', `the ${sandbox.driver} driver cannot start processes beside the shell, so it cannot run outside agents`);
+  return sandbox.spawn(argv, env ? { env } : {});
 }
 
 /**
@@ -87,56 +135,32 @@ export class JailTmux {
    */
   async prepare(stateDir: string): Promise<void> {
     const script = 'mkdir -p "$1" "$2" && rm -f "$2/$3" && cat > "$2/tmux.conf"';
-    const proc = await this.spawn(['sh', '-c', script, 'sh', path.posix.dirname(this.socket), stateDir, AGENT_EXIT_FILE]);
-    const stderr: Buffer[] = [];
-    proc.stderr.on('data', (c: Buffer) => stderr.push(c));
-    proc.stdout.resume();
-    proc.stdin.end(TMUX_CONF);
-    const code = await proc.exited;
-    if (code !== 0) throw new AppError('INTERNAL', `could not prepare ${stateDir} in the jail (exit ${String(code)}): ${Buffer.concat(stderr).toString('utf8').trim()}`);
+    const r = await runInJail(this.sandbox, ['sh', '-c', script, 'sh', path.posix.dirname(this.socket), stateDir, AGENT_EXIT_FILE], { input: TMUX_CONF });
+    if (r.code !== 0) throw new AppError('INTERNAL', `could not prepare ${stateDir} in the jail (exit ${String(r.code)}): ${r.stderr.trim()}`);
   }
 
   /** Writes a small file in the jail (as the jail's user), replacing it. */
   async writeFile(file: string, content: string): Promise<void> {
-    const proc = await this.spawn(['sh', '-c', 'cat > "$1.tmp" && mv "$1.tmp" "$1"', 'sh', file]);
-    proc.stdout.resume();
-    proc.stderr.resume();
-    proc.stdin.end(content);
-    const code = await proc.exited;
-    if (code !== 0) throw new AppError('INTERNAL', `could not write ${file} in the jail (exit ${String(code)})`);
+    const r = await runInJail(this.sandbox, ['sh', '-c', 'cat > "$1.tmp" && mv "$1.tmp" "$1"', 'sh', file], { input: content });
+    if (r.code !== 0) throw new AppError('INTERNAL', `could not write ${file} in the jail (exit ${String(r.code)})`);
   }
 
   /** Makes an empty file in the jail (and its folder), or removes it. */
   async mark(file: string, present: boolean): Promise<void> {
     const script = present ? 'mkdir -p "$(dirname "$1")" && : > "$1"' : 'rm -f "$1"';
-    const proc = await this.spawn(['sh', '-c', script, 'sh', file]);
-    proc.stdout.resume();
-    proc.stderr.resume();
-    proc.stdin.end();
-    const code = await proc.exited;
-    if (code !== 0) throw new AppError('INTERNAL', `could not ${present ? 'make' : 'remove'} ${file} in the jail (exit ${String(code)})`);
+    const r = await runInJail(this.sandbox, ['sh', '-c', script, 'sh', file]);
+    if (r.code !== 0) throw new AppError('INTERNAL', `could not ${present ? 'make' : 'remove'} ${file} in the jail (exit ${String(r.code)})`);
   }
 
   /** A small file in the jail, or undefined when it cannot be read. */
   async readFile(file: string): Promise<string | undefined> {
-    const proc = await this.spawn(['cat', file]);
-    const out: Buffer[] = [];
-    proc.stdout.on('data', (c: Buffer) => out.push(c));
-    proc.stderr.resume();
-    proc.stdin.end();
-    return (await proc.exited) === 0 ? Buffer.concat(out).toString('utf8') : undefined;
+    const r = await runInJail(this.sandbox, ['cat', file]);
+    return r.code === 0 ? r.stdout : undefined;
   }
 
   /** Runs one tmux command to its end; `env` is the environment of the client (and of a server it starts). */
-  async run(args: string[], env?: Record<string, string>): Promise<TmuxResult> {
-    const proc = await this.start(args, env);
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    proc.stdout.on('data', (c: Buffer) => stdout.push(c));
-    proc.stderr.on('data', (c: Buffer) => stderr.push(c));
-    proc.stdin.end();
-    const code = await proc.exited;
-    return { code, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
+  run(args: string[], env?: Record<string, string>): Promise<JailRunResult> {
+    return runInJail(this.sandbox, ['tmux', '-S', this.socket, ...args], { env });
   }
 
   /** Like run, but a non-zero exit is an error naming what tmux said. */
@@ -148,11 +172,6 @@ export class JailTmux {
 
   /** A long-running tmux client (e.g. `wait-for died`): the caller awaits or kills it. */
   start(args: string[], env?: Record<string, string>) {
-    return this.spawn(['tmux', '-S', this.socket, ...args], env);
-  }
-
-  private async spawn(argv: string[], env?: Record<string, string>) {
-    if (!this.sandbox.spawn) throw new AppError('SANDBOX_UNAVAILABLE', `the ${this.sandbox.driver} driver cannot start processes beside the shell, so it cannot run outside agents`);
-    return this.sandbox.spawn(argv, env ? { env } : {});
+    return spawnInSandbox(this.sandbox, ['tmux', '-S', this.socket, ...args], env);
   }
 }
